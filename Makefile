@@ -1,0 +1,46 @@
+# Two commands for a newcomer: `make run` and `make test`. Each sets everything up first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HOST PORT
+
+.PHONY: install run test lint bench messages clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+## install: create .venv with the pinned dependencies (the CLI is then .venv/bin/healthcode)
+install: $(STAMP)
+
+## run: build the demo city into the SQLite default if it is empty, then serve it
+run: install
+	$(BIN)/healthcode demo
+	$(BIN)/healthcode serve
+
+## test: lint, type-check, check the architecture, and run the whole suite (SQLite and PostgreSQL)
+test: install lint
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy src/healthcode
+	$(BIN)/lint-imports
+
+## bench: run the benchmarks (B=name for one); results in bench/results/<name>.json
+bench: install
+	$(BIN)/python -m bench $(if $(B),--only $(B))
+
+## messages: extract page strings and merge them into the zh-CN and en catalogues
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _ --no-location -o $(VENV)/messages.pot .
+	$(BIN)/pybabel update -i $(VENV)/messages.pot -d src/healthcode/locale --no-location --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

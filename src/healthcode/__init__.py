@@ -1,0 +1,1 @@
+"""healthcode: health codes derived from signed evidence under published rules."""

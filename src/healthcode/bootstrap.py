@@ -1,0 +1,77 @@
+"""The composition root: settings -> adapters -> services. Nothing happens at import time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from healthcode.domain.batches import BatchPolicy
+from healthcode.services.clock import Clock, SystemClock
+from healthcode.services.derivation import Derivation
+from healthcode.services.designations import Designations
+from healthcode.services.explain import Explanations
+from healthcode.services.identity import LocalIdentityProvider
+from healthcode.services.intake import Intake
+from healthcode.services.refusals import Refusals
+from healthcode.services.registry import Registry
+from healthcode.services.rulebooks import Rulebooks
+from healthcode.services.scheduler import Ticker
+from healthcode.services.tokens import Tokens
+from healthcode.settings import Settings
+from healthcode.store import keyfiles
+from healthcode.store.database import Database
+from healthcode.store.migrate import upgrade
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Clock
+    rulebooks: Rulebooks
+    derivation: Derivation
+    intake: Intake
+    designations: Designations
+    registry: Registry
+    explanations: Explanations
+    refusals: Refusals
+    identity: LocalIdentityProvider
+    tokens: Tokens
+    ticker: Ticker
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    db: Database | None = None,
+    migrate: bool = True,
+) -> Services:
+    """Wire the services; ``db`` and ``clock`` may be handed in (tests, simulations)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = db or Database(settings.database_url)
+    if migrate:
+        upgrade(db)
+    keys = keyfiles.load_or_create(settings.data_dir / "keys")
+    clock = clock or SystemClock()
+    rulebooks = Rulebooks(db)
+    derivation = Derivation(rulebooks)
+    policy = BatchPolicy(
+        max_records=settings.batch_max_records,
+        future_skew=timedelta(seconds=settings.future_skew_seconds),
+    )
+    return Services(
+        settings=settings,
+        db=db,
+        clock=clock,
+        rulebooks=rulebooks,
+        derivation=derivation,
+        intake=Intake(db, derivation, policy),
+        designations=Designations(db, derivation),
+        registry=Registry(db),
+        explanations=Explanations(db, derivation),
+        refusals=Refusals(db),
+        identity=LocalIdentityProvider(db, keys.pseudonym_secret),
+        tokens=Tokens(keys.token_signing),
+        ticker=Ticker(db, derivation),
+    )

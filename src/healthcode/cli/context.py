@@ -1,0 +1,34 @@
+"""What every command needs: the services, built once per invocation from the environment."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+
+from healthcode.bootstrap import Services, build
+from healthcode.errors import HealthcodeError
+from healthcode.settings import Settings
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def services() -> Services:
+    return build(Settings.from_env())
+
+
+@contextmanager
+def refusals_reported() -> Iterator[None]:
+    """Print a refusal as its code and both messages, and exit 2, instead of a traceback."""
+    try:
+        yield
+    except HealthcodeError as error:
+        errors.print(f"[red]{error.code}[/red]: {error.spec.en} / {error.spec.zh}")
+        if error.detail:
+            errors.print(f"  {error.detail}")
+        sys.stdout.flush()
+        raise typer.Exit(2) from None

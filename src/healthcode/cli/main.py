@@ -1,0 +1,95 @@
+"""Top-level commands: serve, status, tick, and the admin, rules and demo groups."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from healthcode.cli import admin, rules
+from healthcode.cli.context import console, refusals_reported, services
+
+app = typer.Typer(
+    help="healthcode: health codes derived from signed evidence.", no_args_is_help=True
+)
+app.add_typer(admin.app, name="admin")
+app.add_typer(rules.app, name="rules")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Address to bind (default: $HOST or 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default: $PORT or 8000)."),
+) -> None:
+    """Serve the API and the pages, with the status scheduler running."""
+    import uvicorn
+
+    from healthcode.web.app import create_app
+
+    built = services()
+    uvicorn.run(
+        create_app(built),
+        host=host or built.settings.host,
+        port=port or built.settings.port,
+        log_level="info",
+    )
+
+
+@app.command()
+def status(person: str = typer.Argument(..., help="The person key.")) -> None:
+    """Show a person's status, the rule that fired, its inputs and history."""
+    built = services()
+    with refusals_reported():
+        view = built.explanations.explain(person, now=built.clock.now())
+    s = view.status
+    console.print(f"[bold]{s.colour}[/bold]  rule {s.rule_id} (edition {s.rulebook_version})")
+    console.print(f"  {s.reason.en}\n  {s.reason.zh}")
+    console.print(f"  valid until: {s.valid_until.isoformat() if s.valid_until else '-'}")
+    for ref in s.inputs:
+        console.print(f"  input: {ref}")
+    table = Table("effective at", "colour", "rule", "cause")
+    for change in view.history:
+        table.add_row(
+            change.effective_at.isoformat(), str(change.colour), change.rule_id, change.cause
+        )
+    console.print(table)
+
+
+@app.command()
+def tick() -> None:
+    """Record every status change that has fallen due (for cron; the server does it too)."""
+    built = services()
+    changes = built.ticker.tick(now=built.clock.now())
+    console.print(f"{changes} status changes recorded")
+
+
+@app.command()
+def demo(
+    people: int = typer.Option(3000, help="How many residents to generate."),
+    seed: int = typer.Option(7, help="Random seed: the same seed builds the same city."),
+) -> None:
+    """Build the synthetic demo city through the intake path (only into an empty database)."""
+    import time
+
+    from healthcode.sim.city import build_city
+
+    built = services()
+    started = time.perf_counter()
+    with refusals_reported():
+        summary = build_city(built, people=people, seed=seed, console=console)
+    if summary.built:
+        console.print(f"built the demo city in {time.perf_counter() - started:.1f} s")
+    else:
+        console.print("the database already holds a city; nothing was built")
+    colours = Table("colour", "people", title=f"{summary.people} people")
+    for colour, count in summary.by_colour.most_common():
+        colours.add_row(colour, str(count))
+    rules = Table("rule", "people")
+    for rule, count in summary.by_rule.most_common():
+        rules.add_row(rule, str(count))
+    cities = Table("city", "green", "yellow", "red")
+    for city, counts in sorted(summary.by_city.items()):
+        cities.add_row(city, *(str(counts[c]) for c in ("green", "yellow", "red")))
+    console.print(colours, rules, cities)
+    console.print("Sign in as a demo person of each colour:")
+    for colour, link in summary.login_links.items():
+        console.print(f"  {colour}: {link}", soft_wrap=True)

@@ -1,0 +1,1 @@
+"""Pure codecs for signed credentials (no I/O, no clock)."""

@@ -1,0 +1,1 @@
+"""The pure core of healthcode: evidence, rules and the status derivation (no I/O, no clock)."""

@@ -1,0 +1,37 @@
+"""Orders as the rulebook reads them: a kind, a person, and the period it is in force.
+
+Orders are issued by accountable officials elsewhere; a rule may refer to their kinds, and an
+order only counts while it is effective (co-signed where needed, not lifted, not expired).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class OrderKind(StrEnum):
+    CLOSE_CONTACT_QUARANTINE = "close_contact_quarantine"
+    INBOUND_QUARANTINE = "inbound_quarantine"
+    HOME_HEALTH_MONITORING = "home_health_monitoring"
+    CASE_ISOLATION = "case_isolation"
+
+
+@dataclass(frozen=True)
+class Order:
+    id: str
+    kind: OrderKind
+    person: str
+    valid_from: datetime
+    valid_until: datetime
+    recorded_at: datetime
+    # When it stopped counting early (lifted, lapsed, shortened), as known by ``ended_recorded_at``.
+    ended_at: datetime | None = None
+    ended_recorded_at: datetime | None = None
+
+    def end_as_known_at(self, at: datetime) -> datetime:
+        known = self.ended_recorded_at is not None and self.ended_recorded_at <= at
+        if known and self.ended_at is not None:
+            return min(self.valid_until, self.ended_at)
+        return self.valid_until

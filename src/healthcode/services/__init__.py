@@ -1,0 +1,1 @@
+"""Use cases: one module per capability; plain arguments in, typed results out."""

@@ -1,0 +1,208 @@
+"""The only writer of statuses: recompute people after an input write or at ``valid_until``.
+
+Nothing else in healthcode writes ``person_status`` or ``status_changes`` (a test checks every
+module). A change is recorded whenever the colour or the rule that fired changes; time-based
+changes are recorded at the instant they happened (``valid_until``), even when the recompute
+runs later, and history is never rewritten.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection
+
+from healthcode.domain.evidence import Evidence
+from healthcode.domain.rulebook import Colour
+from healthcode.domain.status import Status, StatusInputs, can_start_episode, decide
+from healthcode.services.rulebooks import Edition, Rulebooks, in_force
+from healthcode.store import evidence as evidence_repo
+from healthcode.store import status as status_repo
+from healthcode.store.status import StatusChange, StoredStatus
+
+_CATCH_UP_LIMIT = 10_000  # a status cannot change by itself more often than this between runs
+
+
+class Cause(StrEnum):
+    """Why a recompute ran: recorded with each status change it produces."""
+
+    INPUT = "evidence"
+    DESIGNATION = "designation"
+    RULEBOOK = "rulebook"
+    EXPIRY = "expiry"
+    ORDER = "order"
+
+
+class Derivation:
+    def __init__(self, rulebooks: Rulebooks) -> None:
+        self._rulebooks = rulebooks
+
+    def inputs(self, conn: Connection, person_keys: Iterable[str]) -> dict[str, StatusInputs]:
+        keys = sorted(set(person_keys))
+        evidence = evidence_repo.evidence_for(conn, keys)
+        designations = evidence_repo.all_designations(conn)
+        return {
+            key: StatusInputs(evidence=evidence.get(key, []), designations=designations)
+            for key in keys
+        }
+
+    def status_at(self, conn: Connection, person_key: str, at: datetime) -> Status:
+        """The status at ``at``, computed afresh from the inputs (never read back)."""
+        inputs = self.inputs(conn, [person_key])[person_key]
+        return decide(inputs, self._rulebooks.in_force(conn, at), at)
+
+    def recompute(
+        self,
+        conn: Connection,
+        person_keys: Iterable[str],
+        *,
+        now: datetime,
+        cause: str,
+        new_evidence: Sequence[Evidence] = (),
+    ) -> list[StatusChange]:
+        """Bring the stored statuses of these people up to ``now``, inside the caller's write.
+
+        ``new_evidence`` (just written) lets people who are green with nothing pending, and
+        whose new evidence cannot start any episode, be skipped: their status cannot change.
+        """
+        keys = sorted(set(person_keys))
+        if not keys:
+            return []
+        editions = self._rulebooks.editions(conn)
+        stored = status_repo.current(conn, keys)
+        if new_evidence:
+            keys = self._could_change(conn, keys, stored, new_evidence, editions, now)
+            if not keys:
+                return []
+        inputs = self.inputs(conn, keys)
+        changes: list[StatusChange] = []
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for key in keys:
+            before = stored.get(key)
+            after, person_changes = self._advance(key, before, inputs[key], editions, now, cause)
+            changes.extend(person_changes)
+            if before is None:
+                inserts.append(_row(after, now))
+            elif after != before:
+                updates.append(_row(after, now))
+        status_repo.save_current(conn, inserts, new=True)
+        status_repo.save_current(conn, updates, new=False)
+        status_repo.append_changes(conn, changes)
+        return changes
+
+    def _could_change(
+        self,
+        conn: Connection,
+        keys: list[str],
+        stored: dict[str, StoredStatus],
+        new_evidence: Sequence[Evidence],
+        editions: list[Edition],
+        now: datetime,
+    ) -> list[str]:
+        rulebook = in_force(editions, now)
+        designations = evidence_repo.all_designations(conn)
+        # No stored status means the default status, never computed: settled as well.
+        settled = {
+            key
+            for key in keys
+            if key not in stored
+            or (
+                stored[key].colour is Colour.GREEN
+                and stored[key].valid_until is None
+                and stored[key].rulebook_version == rulebook.version
+            )
+        }
+        for item in new_evidence:
+            if item.person in settled and can_start_episode(item, rulebook, designations, now):
+                settled.discard(item.person)
+        return [key for key in keys if key not in settled]
+
+    def _advance(
+        self,
+        key: str,
+        stored: StoredStatus | None,
+        inputs: StatusInputs,
+        editions: list[Edition],
+        now: datetime,
+        cause: str,
+    ) -> tuple[StoredStatus, list[StatusChange]]:
+        changes: list[StatusChange] = []
+        current = stored
+        steps = 0
+        # First the changes that happened by themselves since the last run, each at its instant.
+        while (
+            current is not None and current.valid_until is not None and current.valid_until <= now
+        ):
+            at = current.valid_until
+            current, change = _step(
+                key, current, decide(inputs, in_force(editions, at), at), at, now, Cause.EXPIRY
+            )
+            if change:
+                changes.append(change)
+            steps += 1
+            if steps > _CATCH_UP_LIMIT:
+                raise RuntimeError("status catch-up does not converge")
+        status = decide(inputs, in_force(editions, now), now)
+        if current is None:
+            current = StoredStatus(
+                person_key=key,
+                colour=Colour.GREEN,
+                rule_id=in_force(editions, now).default_rule_id,
+                inputs=(),
+                since=now,
+                valid_until=None,
+                rulebook_version=status.rulebook_version,
+            )
+        current, change = _step(key, current, status, now, now, cause)
+        if change:
+            changes.append(change)
+        return current, changes
+
+
+def _step(
+    key: str, current: StoredStatus, status: Status, at: datetime, now: datetime, cause: str
+) -> tuple[StoredStatus, StatusChange | None]:
+    changed = (current.colour, current.rule_id) != status.key
+    after = StoredStatus(
+        person_key=key,
+        colour=status.colour,
+        rule_id=status.rule_id,
+        inputs=status.inputs,
+        since=at if changed else current.since,
+        valid_until=status.valid_until,
+        rulebook_version=status.rulebook_version,
+    )
+    if not changed:
+        return after, None
+    change = StatusChange(
+        person_key=key,
+        effective_at=at,
+        recorded_at=now,
+        colour=status.colour,
+        rule_id=status.rule_id,
+        previous_colour=current.colour,
+        previous_rule_id=current.rule_id,
+        inputs=status.inputs,
+        valid_until=status.valid_until,
+        rulebook_version=status.rulebook_version,
+        cause=cause,
+    )
+    return after, change
+
+
+def _row(status: StoredStatus, now: datetime) -> dict[str, Any]:
+    return {
+        "person_key": status.person_key,
+        "colour": str(status.colour),
+        "rule_id": status.rule_id,
+        "inputs": json.dumps(list(status.inputs)),
+        "since": status.since,
+        "valid_until": status.valid_until,
+        "rulebook_version": status.rulebook_version,
+        "computed_at": now,
+    }

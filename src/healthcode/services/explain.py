@@ -1,0 +1,103 @@
+"""A person's status with everything behind it: the rule, its reason, the evidence and who is
+accountable for it, until when, and the recorded history of changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from healthcode.domain.designations import RiskDesignation
+from healthcode.domain.status import Status
+from healthcode.services.derivation import Derivation
+from healthcode.store import evidence as evidence_repo
+from healthcode.store import registry as registry_repo
+from healthcode.store import status as status_repo
+from healthcode.store.database import Database
+from healthcode.store.status import StatusChange
+
+
+@dataclass(frozen=True)
+class Named:
+    id: str
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class EvidenceView:
+    ref: str
+    kind: str
+    occurred_at: datetime
+    received_at: datetime
+    area: Named
+    source_id: str
+    authority: Named
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StatusView:
+    person_key: str
+    status: Status
+    evidence: list[EvidenceView]
+    designations: list[RiskDesignation]
+    history: list[StatusChange]
+
+
+_DETAIL_FIELDS = ("method", "result", "presence", "venue_id", "quarantine_required", "vaccine",
+                  "dose", "port", "case_ref")  # fmt: skip
+
+
+class Explanations:
+    def __init__(self, db: Database, derivation: Derivation) -> None:
+        self._db = db
+        self._derivation = derivation
+
+    def explain(self, person_key: str, *, now: datetime) -> StatusView:
+        with self._db.read() as conn:
+            status = self._derivation.status_at(conn, person_key, now)
+            refs = [
+                ref.removeprefix("evidence:")
+                for ref in status.inputs
+                if ref.startswith("evidence:")
+            ]
+            pairs = [tuple(ref.split("/", 1)) for ref in refs]
+            items = evidence_repo.evidence_by_refs(conn, [(a, b) for a, b in pairs])
+            area_names = registry_repo.all_areas(conn)
+            authorities = registry_repo.authority_names(conn)
+            sources = {item.source_id: registry_repo.source(conn, item.source_id) for item in items}
+            cited = {
+                ref.removeprefix("designation:")
+                for ref in status.inputs
+                if ref.startswith("designation:")
+            }
+            designations = [d for d in evidence_repo.all_designations(conn) if d.id in cited]
+            history = status_repo.history(conn, person_key)
+        views = []
+        for item in sorted(items, key=lambda e: e.occurred_at):
+            source = sources[item.source_id]
+            authority_id = source.authority_id if source else ""
+            area = area_names.get(item.area)
+            names = authorities.get(authority_id, ("", ""))
+            views.append(
+                EvidenceView(
+                    ref=item.ref,
+                    kind=str(item.kind),
+                    occurred_at=item.occurred_at,
+                    received_at=item.received_at,
+                    area=Named(
+                        item.area, area.name_zh if area else "", area.name_en if area else ""
+                    ),
+                    source_id=item.source_id,
+                    authority=Named(authority_id, *names),
+                    details={
+                        name: str(getattr(item, name))
+                        if not isinstance(getattr(item, name), bool | int)
+                        else getattr(item, name)
+                        for name in _DETAIL_FIELDS
+                        if hasattr(item, name)
+                    },
+                )
+            )
+        return StatusView(person_key, status, views, designations, history)

@@ -1,0 +1,21 @@
+"""Recording refused input: what was refused and why, in a table of its own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from healthcode.errors import HealthcodeError
+from healthcode.store import refusals as repo
+from healthcode.store.database import Database
+
+
+class Refusals:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def record(
+        self, error: HealthcodeError, *, route: str, source_id: str | None, now: datetime
+    ) -> None:
+        # Its own transaction: the refused write has already rolled back, whole.
+        with self._db.write() as conn:
+            repo.record(conn, at=now, code=error.code, route=route[:128], source_id=source_id)

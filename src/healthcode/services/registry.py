@@ -1,0 +1,142 @@
+"""The operator's registry: areas, authorities, sources and venues, from a config file.
+
+A deployment and the demo city are bootstrapped the same way, with ``healthcode admin load``.
+Loading is idempotent: each entry is inserted or updated by its id.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from healthcode.domain import areas as area_codes
+from healthcode.domain.areas import Area
+from healthcode.domain.batches import SourceRegistration
+from healthcode.domain.evidence import AREA_CODE_PATTERN, RECORD_ID_PATTERN, EvidenceKind
+from healthcode.errors import InputRejected
+from healthcode.store import registry as repo
+from healthcode.store.database import Database
+
+_Code = Annotated[str, Field(pattern=AREA_CODE_PATTERN)]
+_Id = Annotated[str, Field(pattern=RECORD_ID_PATTERN)]
+_Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AreaIn(_Strict):
+    code: _Code
+    zh: _Name
+    en: _Name
+
+
+class AuthorityIn(_Strict):
+    id: _Id
+    zh: _Name
+    en: _Name
+    jurisdiction: Annotated[list[_Code], Field(min_length=1)]
+
+
+class SourceIn(_Strict):
+    id: _Id
+    authority: _Id
+    name: _Name
+    public_key: str  # base64 of the raw 32-byte Ed25519 public key
+    kinds: Annotated[list[EvidenceKind], Field(min_length=1)]
+    area: _Code
+
+
+class VenueIn(_Strict):
+    id: _Id
+    zh: _Name
+    en: _Name
+    area: _Code
+    authority: _Id
+
+
+class RegistryConfig(_Strict):
+    areas: list[AreaIn] = Field(default_factory=list)
+    authorities: list[AuthorityIn] = Field(default_factory=list)
+    sources: list[SourceIn] = Field(default_factory=list)
+    venues: list[VenueIn] = Field(default_factory=list)
+
+
+def parse_config(data: object) -> RegistryConfig:
+    try:
+        return RegistryConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InputRejected("registry.invalid", f"{where}: {first['msg']}") from None
+
+
+def _public_key(value: str, where: str) -> bytes:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise InputRejected("registry.invalid", f"{where}: public_key is not base64") from None
+    if len(raw) != 32:
+        raise InputRejected("registry.invalid", f"{where}: public_key is not 32 bytes")
+    return raw
+
+
+class Registry:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def load(self, data: object, *, now: datetime) -> dict[str, int]:
+        """Insert or update everything in the config, in one transaction."""
+        config = parse_config(data)
+        with self._db.write() as conn:
+            for area in config.areas:
+                repo.save_area(conn, Area(area.code, area.zh, area.en))
+            known = repo.area_codes(conn)
+
+            def require_area(code: str, where: str) -> None:
+                if code not in known:
+                    raise InputRejected("registry.invalid", f"{where}: unknown area {code}")
+
+            for authority in config.authorities:
+                for code in authority.jurisdiction:
+                    require_area(code, f"authority {authority.id}")
+                repo.save_authority(
+                    conn, authority.id, authority.zh, authority.en, authority.jurisdiction
+                )
+            authorities = set(repo.authority_names(conn))
+            for source in config.sources:
+                where = f"source {source.id}"
+                require_area(source.area, where)
+                if source.authority not in authorities:
+                    raise InputRejected("registry.invalid", f"{where}: unknown authority")
+                registration = SourceRegistration(
+                    id=source.id,
+                    authority_id=source.authority,
+                    public_key=_public_key(source.public_key, where),
+                    kinds=frozenset(source.kinds),
+                    area=source.area,
+                )
+                repo.save_source(conn, registration, source.name, now)
+            for venue in config.venues:
+                where = f"venue {venue.id}"
+                require_area(venue.area, where)
+                if area_codes.level_of(venue.area) is not area_codes.AreaLevel.DISTRICT:
+                    raise InputRejected("registry.invalid", f"{where}: a venue lies in a district")
+                if venue.authority not in authorities:
+                    raise InputRejected("registry.invalid", f"{where}: unknown authority")
+                repo.save_venue(conn, venue.id, venue.zh, venue.en, venue.area, venue.authority)
+        return {
+            "areas": len(config.areas),
+            "authorities": len(config.authorities),
+            "sources": len(config.sources),
+            "venues": len(config.venues),
+        }
+
+
+def config_dump(config: RegistryConfig) -> dict[str, Any]:
+    return config.model_dump(mode="json")

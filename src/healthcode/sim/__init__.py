@@ -1,0 +1,1 @@
+"""The synthetic city: people, venues, an outbreak, all entered through the real intake path."""

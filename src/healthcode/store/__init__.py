@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy Core tables and repositories, on SQLite (default) or PostgreSQL."""

@@ -1,0 +1,79 @@
+"""Connections to the store: one writer at a time, readers alongside.
+
+SQLite writes begin with ``BEGIN IMMEDIATE`` (the database's own write lock, taken up front
+so a transaction never fails half-way on a lock upgrade); PostgreSQL writes take a
+transaction-scoped advisory lock. Either way one write transaction runs at a time, which is
+what gives the transparency log its single, gap-free sequence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.pool import NullPool
+
+from healthcode.store.tables import metadata
+
+_WRITE_LOCK_KEY = 0x6863_6F64  # "hcod": the advisory lock every writer takes on PostgreSQL
+
+
+class Database:
+    def __init__(self, url: str, *, connect_args: dict[str, Any] | None = None) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        args = dict(connect_args or {})
+        if self.is_sqlite:
+            args.setdefault("timeout", 30)
+            args.setdefault("check_same_thread", False)
+            self.engine = create_engine(url, connect_args=args, poolclass=NullPool)
+            self._reader = create_engine(url, connect_args=args, poolclass=NullPool)
+            _sqlite_setup(self.engine, immediate=True)
+            _sqlite_setup(self._reader, immediate=False)
+        else:
+            self.engine = create_engine(url, connect_args=args, pool_pre_ping=True)
+            self._reader = self.engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction: all of it commits, or none of it."""
+        with self.engine.begin() as conn:
+            if not self.is_sqlite:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY})
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self._reader.connect() as conn:
+            yield conn
+
+    def create_all(self) -> None:
+        """Create the schema directly (tests); deployments run the Alembic migrations."""
+        metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        self._reader.dispose()
+
+
+def _sqlite_setup(engine: Engine, *, immediate: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so BEGIN is ours to choose.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: a committed write survives power loss, not only a process crash.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,180 @@
+"""Rows of evidence and evidence batches, and the inputs of a person's status."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, select, tuple_
+
+from healthcode.domain import evidence as ev
+from healthcode.domain.designations import RiskDesignation, RiskLevel
+from healthcode.store import tables as t
+
+_KIND_FIELDS = (
+    "method", "result", "presence", "venue_id", "quarantine_required", "vaccine", "dose",
+    "port", "case_ref",
+)  # fmt: skip
+_CLASSES: dict[str, type[Any]] = {
+    ev.EvidenceKind.TEST_RESULT: ev.TestResult,
+    ev.EvidenceKind.VACCINATION: ev.Vaccination,
+    ev.EvidenceKind.BORDER_ENTRY: ev.BorderEntry,
+    ev.EvidenceKind.VENUE_VISIT: ev.VenueVisit,
+    ev.EvidenceKind.CLOSE_CONTACT: ev.CloseContact,
+    ev.EvidenceKind.QUARANTINE_COMPLETED: ev.QuarantineCompleted,
+    ev.EvidenceKind.RECOVERY: ev.Recovery,
+}
+_CHUNK = 500  # bound the size of IN lists
+
+
+def evidence_row(item: ev.Evidence, batch_id: str, canonical: bytes) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "source_id": item.source_id,
+        "record_id": item.record_id,
+        "batch_id": batch_id,
+        "person_key": item.person,
+        "kind": str(item.kind),
+        "area_code": item.area,
+        "occurred_at": item.occurred_at,
+        "received_at": item.received_at,
+        "canonical": canonical,
+    }
+    for name in _KIND_FIELDS:
+        value = getattr(item, name, None)
+        row[name] = str(value) if isinstance(value, str) else value
+    return row
+
+
+def to_evidence(row: Row[Any]) -> ev.Evidence:
+    """Rebuild a stored record without re-validating it: it was validated at intake."""
+    values: dict[str, Any] = {
+        "source_id": row.source_id,
+        "record_id": row.record_id,
+        "person": row.person_key,
+        "area": row.area_code,
+        "occurred_at": row.occurred_at,
+        "received_at": row.received_at,
+        "kind": ev.EvidenceKind(row.kind),
+    }
+    cls = _CLASSES[row.kind]
+    for name in _KIND_FIELDS:
+        if name in cls.model_fields:
+            values[name] = getattr(row, name)
+    built: ev.Evidence = cls.model_construct(**values)
+    return built
+
+
+def batch(conn: Connection, source_id: str, batch_id: str) -> Row[Any] | None:
+    query = select(t.evidence_batches).where(
+        t.evidence_batches.c.source_id == source_id, t.evidence_batches.c.batch_id == batch_id
+    )
+    return conn.execute(query).first()
+
+
+def existing_records(
+    conn: Connection, source_id: str, record_ids: Sequence[str]
+) -> dict[str, bytes]:
+    """The canonical bytes of records of this source already stored, by record id."""
+    found: dict[str, bytes] = {}
+    for start in range(0, len(record_ids), _CHUNK):
+        chunk = record_ids[start : start + _CHUNK]
+        query = select(t.evidence.c.record_id, t.evidence.c.canonical).where(
+            t.evidence.c.source_id == source_id, t.evidence.c.record_id.in_(chunk)
+        )
+        found.update({row.record_id: bytes(row.canonical) for row in conn.execute(query)})
+    return found
+
+
+def insert_batch(
+    conn: Connection,
+    *,
+    source_id: str,
+    batch_id: str,
+    received_at: datetime,
+    signed_digest: bytes,
+    merkle_root: bytes,
+    rows: list[dict[str, Any]],
+) -> None:
+    conn.execute(
+        t.evidence_batches.insert().values(
+            source_id=source_id,
+            batch_id=batch_id,
+            received_at=received_at,
+            record_count=len(rows),
+            signed_digest=signed_digest,
+            merkle_root=merkle_root,
+        )
+    )
+    if rows:
+        conn.execute(t.evidence.insert(), rows)
+
+
+def evidence_for(conn: Connection, person_keys: Iterable[str]) -> dict[str, list[ev.Evidence]]:
+    keys = sorted(set(person_keys))
+    found: dict[str, list[ev.Evidence]] = defaultdict(list)
+    for start in range(0, len(keys), _CHUNK):
+        query = select(t.evidence).where(t.evidence.c.person_key.in_(keys[start : start + _CHUNK]))
+        for row in conn.execute(query):
+            found[row.person_key].append(to_evidence(row))
+    return found
+
+
+def evidence_by_refs(conn: Connection, refs: Iterable[tuple[str, str]]) -> list[ev.Evidence]:
+    pairs = sorted(set(refs))
+    if not pairs:
+        return []
+    query = select(t.evidence).where(
+        tuple_(t.evidence.c.source_id, t.evidence.c.record_id).in_(pairs)
+    )
+    return [to_evidence(row) for row in conn.execute(query)]
+
+
+def visitors(
+    conn: Connection, area_prefix: str, since: datetime, until: datetime | None
+) -> set[str]:
+    """People with a proven visit in an area (by code prefix) within a period."""
+    query = select(t.evidence.c.person_key).where(
+        t.evidence.c.kind == ev.EvidenceKind.VENUE_VISIT.value,
+        t.evidence.c.area_code.startswith(area_prefix),
+        t.evidence.c.presence == ev.Presence.PROVEN.value,
+        t.evidence.c.occurred_at >= since,
+    )
+    if until is not None:
+        query = query.where(t.evidence.c.occurred_at < until)
+    return set(conn.scalars(query.distinct()))
+
+
+def designation_row(designation: RiskDesignation) -> dict[str, Any]:
+    return {
+        "id": designation.id,
+        "area_code": designation.area,
+        "venue_id": designation.venue_id,
+        "level": str(designation.level),
+        "valid_from": designation.valid_from,
+        "valid_to": designation.valid_to,
+        "authority_id": designation.authority_id,
+        "case_count": designation.case_count,
+        "basis": designation.basis,
+        "recorded_at": designation.recorded_at,
+    }
+
+
+def all_designations(conn: Connection) -> list[RiskDesignation]:
+    rows = conn.execute(select(t.designations).order_by(t.designations.c.valid_from)).all()
+    return [
+        RiskDesignation(
+            id=row.id,
+            area=row.area_code,
+            level=RiskLevel(row.level),
+            valid_from=row.valid_from,
+            valid_to=row.valid_to,
+            authority_id=row.authority_id,
+            case_count=row.case_count,
+            basis=row.basis,
+            recorded_at=row.recorded_at,
+            venue_id=row.venue_id,
+        )
+        for row in rows
+    ]

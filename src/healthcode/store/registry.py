@@ -1,0 +1,124 @@
+"""Rows of the registry: areas, authorities and their jurisdictions, sources, venues, persons."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from healthcode.domain.areas import Area
+from healthcode.domain.batches import SourceRegistration
+from healthcode.domain.evidence import EvidenceKind
+from healthcode.store import tables as t
+from healthcode.store.upsert import upsert
+
+
+def save_area(conn: Connection, area: Area) -> None:
+    upsert(conn, t.areas, {"code": area.code, "name_zh": area.name_zh, "name_en": area.name_en})
+
+
+def area_codes(conn: Connection) -> set[str]:
+    return set(conn.scalars(select(t.areas.c.code)))
+
+
+def all_areas(conn: Connection) -> dict[str, Area]:
+    rows = conn.execute(select(t.areas)).all()
+    return {row.code: Area(row.code, row.name_zh, row.name_en) for row in rows}
+
+
+def save_authority(
+    conn: Connection, authority_id: str, name_zh: str, name_en: str, jurisdiction: Iterable[str]
+) -> None:
+    upsert(conn, t.authorities, {"id": authority_id, "name_zh": name_zh, "name_en": name_en})
+    conn.execute(t.authority_areas.delete().where(t.authority_areas.c.authority_id == authority_id))
+    conn.execute(
+        t.authority_areas.insert(),
+        [{"authority_id": authority_id, "area_code": code} for code in sorted(set(jurisdiction))],
+    )
+
+
+def authority_names(conn: Connection) -> dict[str, tuple[str, str]]:
+    rows = conn.execute(select(t.authorities)).all()
+    return {row.id: (row.name_zh, row.name_en) for row in rows}
+
+
+def save_source(conn: Connection, source: SourceRegistration, name: str, at: datetime) -> None:
+    upsert(
+        conn,
+        t.sources,
+        {
+            "id": source.id,
+            "authority_id": source.authority_id,
+            "name": name,
+            "public_key": source.public_key,
+            "kinds": " ".join(sorted(source.kinds)),
+            "area_code": source.area,
+            "active": source.active,
+            "registered_at": at,
+        },
+        keep=("registered_at",),
+    )
+
+
+def source(conn: Connection, source_id: str) -> SourceRegistration | None:
+    row = conn.execute(select(t.sources).where(t.sources.c.id == source_id)).first()
+    if row is None:
+        return None
+    return SourceRegistration(
+        id=row.id,
+        authority_id=row.authority_id,
+        public_key=bytes(row.public_key),
+        kinds=frozenset(EvidenceKind(kind) for kind in row.kinds.split()),
+        area=row.area_code,
+        active=row.active,
+    )
+
+
+def save_venue(
+    conn: Connection, venue_id: str, name_zh: str, name_en: str, area: str, authority_id: str
+) -> None:
+    upsert(
+        conn,
+        t.venues,
+        {
+            "id": venue_id,
+            "name_zh": name_zh,
+            "name_en": name_en,
+            "area_code": area,
+            "authority_id": authority_id,
+        },
+    )
+
+
+def venue_areas(conn: Connection, venue_ids: Iterable[str] | None = None) -> dict[str, str]:
+    query = select(t.venues.c.id, t.venues.c.area_code)
+    if venue_ids is not None:
+        query = query.where(t.venues.c.id.in_(sorted(set(venue_ids))))
+    return {row.id: row.area_code for row in conn.execute(query)}
+
+
+def venue_names(conn: Connection) -> dict[str, tuple[str, str]]:
+    rows = conn.execute(select(t.venues.c.id, t.venues.c.name_zh, t.venues.c.name_en)).all()
+    return {row.id: (row.name_zh, row.name_en) for row in rows}
+
+
+def save_person(
+    conn: Connection, person_key: str, display_name: str, home_area: str, at: datetime
+) -> None:
+    upsert(
+        conn,
+        t.persons,
+        {
+            "person_key": person_key,
+            "display_name": display_name,
+            "home_area": home_area,
+            "registered_at": at,
+        },
+        keep=("registered_at",),
+    )
+
+
+def person(conn: Connection, person_key: str) -> tuple[str, str] | None:
+    row = conn.execute(select(t.persons).where(t.persons.c.person_key == person_key)).first()
+    return None if row is None else (row.display_name, row.home_area)

@@ -1,0 +1,53 @@
+"""Rows of published rulebook editions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from healthcode.store import tables as t
+
+
+@dataclass(frozen=True)
+class StoredEdition:
+    version: int
+    published_at: datetime
+    effective_from: datetime
+    source: dict[str, Any]
+    digest: str
+
+
+def _edition(row: Any) -> StoredEdition:
+    return StoredEdition(
+        version=row.version,
+        published_at=row.published_at,
+        effective_from=row.effective_from,
+        source=json.loads(row.source),
+        digest=row.digest,
+    )
+
+
+def insert(conn: Connection, edition: StoredEdition, canonical: bytes) -> None:
+    conn.execute(
+        t.rulebooks.insert().values(
+            version=edition.version,
+            published_at=edition.published_at,
+            effective_from=edition.effective_from,
+            source=canonical.decode(),
+            digest=edition.digest,
+        )
+    )
+
+
+def editions(conn: Connection) -> list[StoredEdition]:
+    rows = conn.execute(select(t.rulebooks).order_by(t.rulebooks.c.version)).all()
+    return [_edition(row) for row in rows]
+
+
+def edition(conn: Connection, version: int) -> StoredEdition | None:
+    row = conn.execute(select(t.rulebooks).where(t.rulebooks.c.version == version)).first()
+    return None if row is None else _edition(row)

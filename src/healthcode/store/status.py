@@ -1,0 +1,146 @@
+"""Rows of current statuses and of the status-change history (which is only ever appended)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select
+
+from healthcode.domain.rulebook import Colour
+from healthcode.store import tables as t
+
+
+@dataclass(frozen=True)
+class StoredStatus:
+    person_key: str
+    colour: Colour
+    rule_id: str
+    inputs: tuple[str, ...]
+    since: datetime
+    valid_until: datetime | None
+    rulebook_version: int
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    person_key: str
+    effective_at: datetime
+    recorded_at: datetime
+    colour: Colour
+    rule_id: str
+    previous_colour: Colour
+    previous_rule_id: str
+    inputs: tuple[str, ...]
+    valid_until: datetime | None
+    rulebook_version: int
+    cause: str
+
+
+def _stored(row: Any) -> StoredStatus:
+    return StoredStatus(
+        person_key=row.person_key,
+        colour=Colour(row.colour),
+        rule_id=row.rule_id,
+        inputs=tuple(json.loads(row.inputs)),
+        since=row.since,
+        valid_until=row.valid_until,
+        rulebook_version=row.rulebook_version,
+    )
+
+
+def current(conn: Connection, person_keys: Iterable[str]) -> dict[str, StoredStatus]:
+    keys = sorted(set(person_keys))
+    found: dict[str, StoredStatus] = {}
+    for start in range(0, len(keys), 500):
+        query = select(t.person_status).where(
+            t.person_status.c.person_key.in_(keys[start : start + 500])
+        )
+        found.update({row.person_key: _stored(row) for row in conn.execute(query)})
+    return found
+
+
+def due(conn: Connection, at: datetime, limit: int) -> list[str]:
+    """People whose status changes by itself at or before ``at``."""
+    query = (
+        select(t.person_status.c.person_key)
+        .where(t.person_status.c.valid_until <= at)
+        .order_by(t.person_status.c.valid_until)
+        .limit(limit)
+    )
+    return list(conn.scalars(query))
+
+
+def save_current(conn: Connection, statuses: list[dict[str, Any]], *, new: bool) -> None:
+    if not statuses:
+        return
+    if new:
+        conn.execute(t.person_status.insert(), statuses)
+        return
+
+    columns = (
+        "colour",
+        "rule_id",
+        "inputs",
+        "since",
+        "valid_until",
+        "rulebook_version",
+        "computed_at",
+    )
+    statement = (
+        t.person_status.update()
+        .where(t.person_status.c.person_key == bindparam("key"))
+        .values({name: bindparam(name) for name in columns})
+    )
+    conn.execute(statement, [{**row, "key": row["person_key"]} for row in statuses])
+
+
+def append_changes(conn: Connection, changes: list[StatusChange]) -> None:
+    if not changes:
+        return
+    conn.execute(
+        t.status_changes.insert(),
+        [
+            {
+                "person_key": c.person_key,
+                "effective_at": c.effective_at,
+                "recorded_at": c.recorded_at,
+                "colour": str(c.colour),
+                "rule_id": c.rule_id,
+                "previous_colour": str(c.previous_colour),
+                "previous_rule_id": c.previous_rule_id,
+                "inputs": json.dumps(list(c.inputs)),
+                "valid_until": c.valid_until,
+                "rulebook_version": c.rulebook_version,
+                "cause": c.cause,
+            }
+            for c in changes
+        ],
+    )
+
+
+def history(conn: Connection, person_key: str) -> list[StatusChange]:
+    query = (
+        select(t.status_changes)
+        .where(t.status_changes.c.person_key == person_key)
+        .order_by(t.status_changes.c.effective_at, t.status_changes.c.id)
+    )
+    return [
+        StatusChange(
+            person_key=row.person_key,
+            effective_at=row.effective_at,
+            recorded_at=row.recorded_at,
+            colour=Colour(row.colour),
+            rule_id=row.rule_id,
+            previous_colour=Colour(row.previous_colour),
+            previous_rule_id=row.previous_rule_id,
+            inputs=tuple(json.loads(row.inputs)),
+            valid_until=row.valid_until,
+            rulebook_version=row.rulebook_version,
+            cause=row.cause,
+        )
+        for row in conn.execute(query)
+    ]

@@ -1,0 +1,197 @@
+"""The schema, as SQLAlchemy Core tables; Alembic migrations are generated from it.
+
+Every person-scoped table carries ``person_key`` so the schema can be distributed by person.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from healthcode.store.instants import Instant
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = String(64)
+
+areas = Table(
+    "areas",
+    metadata,
+    Column("code", String(6), primary_key=True),
+    Column("name_zh", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+)
+
+authorities = Table(
+    "authorities",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name_zh", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+)
+
+authority_areas = Table(
+    "authority_areas",
+    metadata,
+    Column("authority_id", ID, ForeignKey("authorities.id"), primary_key=True),
+    Column("area_code", String(6), ForeignKey("areas.code"), primary_key=True),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("authority_id", ID, ForeignKey("authorities.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("public_key", LargeBinary(32), nullable=False),
+    Column("kinds", Text, nullable=False),  # space-separated evidence kinds
+    Column("area_code", String(6), ForeignKey("areas.code"), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("registered_at", Instant, nullable=False),
+)
+
+venues = Table(
+    "venues",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name_zh", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("area_code", String(6), ForeignKey("areas.code"), nullable=False),
+    Column("authority_id", ID, ForeignKey("authorities.id"), nullable=False),
+)
+
+# The local identity provider's people: the only table with names (personal data).
+persons = Table(
+    "persons",
+    metadata,
+    Column("person_key", String(32), primary_key=True),
+    Column("display_name", Text, nullable=False),
+    Column("home_area", String(6), ForeignKey("areas.code"), nullable=False),
+    Column("registered_at", Instant, nullable=False),
+)
+
+evidence_batches = Table(
+    "evidence_batches",
+    metadata,
+    Column("source_id", ID, ForeignKey("sources.id"), primary_key=True),
+    Column("batch_id", ID, primary_key=True),
+    Column("received_at", Instant, nullable=False),
+    Column("record_count", Integer, nullable=False),
+    Column("signed_digest", LargeBinary(32), nullable=False),
+    Column("merkle_root", LargeBinary(32), nullable=False),
+)
+
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("source_id", ID, primary_key=True),
+    Column("record_id", ID, primary_key=True),
+    Column("batch_id", ID, nullable=False),
+    Column("person_key", String(32), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("area_code", String(6), nullable=False),
+    Column("occurred_at", Instant, nullable=False),
+    Column("received_at", Instant, nullable=False),
+    # Kind-specific attributes as real columns, so rules can be evaluated in bulk.
+    Column("method", String(16)),
+    Column("result", String(16)),
+    Column("presence", String(16)),
+    Column("venue_id", ID),
+    Column("quarantine_required", Boolean),
+    Column("vaccine", String(64)),
+    Column("dose", Integer),
+    Column("port", String(64)),
+    Column("case_ref", String(128)),
+    # The record's canonical bytes as signed: a leaf of its batch's Merkle tree.
+    Column("canonical", LargeBinary, nullable=False),
+    Index("ix_evidence_person", "person_key", "occurred_at"),
+    Index("ix_evidence_visits", "kind", "area_code", "occurred_at"),
+)
+
+designations = Table(
+    "designations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("area_code", String(6), ForeignKey("areas.code"), nullable=False),
+    Column("venue_id", ID, ForeignKey("venues.id")),
+    Column("level", String(8), nullable=False),
+    Column("valid_from", Instant, nullable=False),
+    Column("valid_to", Instant),
+    Column("authority_id", ID, ForeignKey("authorities.id"), nullable=False),
+    Column("case_count", Integer, nullable=False),
+    Column("basis", Text, nullable=False),
+    Column("recorded_at", Instant, nullable=False),
+)
+
+rulebooks = Table(
+    "rulebooks",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("published_at", Instant, nullable=False),
+    Column("effective_from", Instant, nullable=False),
+    Column("source", Text, nullable=False),  # RFC 8785 JSON of the edition
+    Column("digest", String(64), nullable=False),
+)
+
+person_status = Table(
+    "person_status",
+    metadata,
+    Column("person_key", String(32), primary_key=True),
+    Column("colour", String(8), nullable=False),
+    Column("rule_id", String(48), nullable=False),
+    Column("inputs", Text, nullable=False),  # JSON list of input references
+    Column("since", Instant, nullable=False),
+    Column("valid_until", Instant),
+    Column("rulebook_version", Integer, nullable=False),
+    Column("computed_at", Instant, nullable=False),
+    Index("ix_person_status_due", "valid_until"),
+)
+
+status_changes = Table(
+    "status_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_key", String(32), nullable=False),
+    Column("effective_at", Instant, nullable=False),
+    Column("recorded_at", Instant, nullable=False),
+    Column("colour", String(8), nullable=False),
+    Column("rule_id", String(48), nullable=False),
+    Column("previous_colour", String(8), nullable=False),
+    Column("previous_rule_id", String(48), nullable=False),
+    Column("inputs", Text, nullable=False),
+    Column("valid_until", Instant),
+    Column("rulebook_version", Integer, nullable=False),
+    Column("cause", String(16), nullable=False),
+    Index("ix_status_changes_person", "person_key", "effective_at"),
+)
+
+# Refused input: what was refused and why, never who or what it said about anyone.
+refusals = Table(
+    "refusals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Instant, nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("route", String(128), nullable=False),
+    Column("source_id", ID),
+)
+
+# Tables whose row counts must not move when input is refused.
+COUNTED_TABLES = tuple(t for t in metadata.sorted_tables if t.name != "refusals")

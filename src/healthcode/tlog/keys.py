@@ -1,0 +1,275 @@
+"""C2SP signed-note keys: key names, key IDs, vkey/skey strings and Ed25519 (type 0x01) signers."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+from healthcode.tlog.encoding import decode_base64, encode_base64
+from healthcode.tlog.errors import KeyFormatError
+
+__all__ = [
+    "SIGNATURE_TYPE_COSIGNATURE_V1",
+    "SIGNATURE_TYPE_ED25519",
+    "Ed25519Signer",
+    "Ed25519Verifier",
+    "Signer",
+    "Verifier",
+    "VerifierKey",
+    "check_key_name",
+    "is_valid_key_name",
+    "key_id",
+]
+
+SIGNATURE_TYPE_ED25519 = 0x01
+SIGNATURE_TYPE_COSIGNATURE_V1 = 0x04
+_PRIVATE_PREFIX = "PRIVATE+KEY+"
+_ED25519_KEY_SIZE = 32
+_ED25519_SIG_SIZE = 64
+
+
+@runtime_checkable
+class Verifier(Protocol):
+    """Checks signatures by one key, identified by ``(name, key_id)``."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key_id(self) -> bytes: ...
+
+    def verify(self, message: bytes, signature: bytes) -> bool:
+        """Return whether ``signature`` (without the key ID) is valid over ``message``."""
+        ...
+
+
+@runtime_checkable
+class Signer(Protocol):
+    """Signs note texts with one key, identified by ``(name, key_id)``."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key_id(self) -> bytes: ...
+
+    def sign(self, message: bytes) -> bytes:
+        """Return the signature bytes (without the key ID) over ``message``."""
+        ...
+
+
+def is_valid_key_name(name: str) -> bool:
+    """Key names are non-empty and contain no Unicode spaces and no ``+`` (signed-note §Format)."""
+    return (
+        bool(name)
+        and "+" not in name
+        and not any(c.isspace() or ord(c) < 0x20 for c in name)
+        and _is_utf8(name)
+    )
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_key_name(name: str) -> None:
+    if not is_valid_key_name(name):
+        raise KeyFormatError(f"invalid key name {name!r}: must be non-empty, no spaces, no '+'")
+
+
+def key_id(name: str, signature_type: int, public_key: bytes) -> bytes:
+    """SHA-256(name || 0x0A || type || public key)[:4], the RECOMMENDED signed-note key ID."""
+    check_key_name(name)
+    if not 0 <= signature_type <= 0xFF:
+        raise KeyFormatError(f"signature type {signature_type} is not a byte")
+    data = name.encode("utf-8") + b"\n" + bytes([signature_type]) + public_key
+    return hashlib.sha256(data).digest()[:4]
+
+
+def _parse_key_id(text: str) -> bytes:
+    if len(text) != 8 or any(c not in "0123456789abcdefABCDEF" for c in text):
+        raise KeyFormatError(f"key ID must be 8 hex digits, got {text!r}")
+    return bytes.fromhex(text)
+
+
+@dataclass(frozen=True)
+class VerifierKey:
+    """A parsed vkey string ``<name>+<hex key ID>+<base64(type || public key)>``."""
+
+    name: str
+    key_id: bytes
+    signature_type: int
+    public_key: bytes
+
+    @classmethod
+    def parse(cls, vkey: str) -> VerifierKey:
+        # The base64 part may itself contain '+', so split at the first two only.
+        parts = vkey.split("+", 2)
+        if len(parts) != 3:
+            raise KeyFormatError("verifier key must be <name>+<key ID>+<base64 key>")
+        name, hex_id, b64 = parts
+        check_key_name(name)
+        kid = _parse_key_id(hex_id)
+        material = decode_base64(b64, "verifier key material", KeyFormatError)
+        if len(material) < 2:
+            raise KeyFormatError("verifier key material is too short")
+        return cls(name, kid, material[0], material[1:])
+
+    def encode(self) -> str:
+        material = bytes([self.signature_type]) + self.public_key
+        return f"{self.name}+{self.key_id.hex()}+{encode_base64(material)}"
+
+    def ed25519_public_key(self, expected_type: int) -> bytes:
+        """Return the 32-byte Ed25519 key after checking type, length and key ID."""
+        if self.signature_type != expected_type:
+            raise KeyFormatError(
+                f"key {self.name!r} has signature type 0x{self.signature_type:02x}, "
+                f"expected 0x{expected_type:02x}"
+            )
+        if len(self.public_key) != _ED25519_KEY_SIZE:
+            raise KeyFormatError(f"Ed25519 public key for {self.name!r} must be 32 bytes")
+        if self.key_id != key_id(self.name, expected_type, self.public_key):
+            raise KeyFormatError(
+                f"key ID {self.key_id.hex()} does not match the key for {self.name!r}"
+            )
+        return self.public_key
+
+
+def ed25519_verify(public: Ed25519PublicKey, message: bytes, signature: bytes) -> bool:
+    """RFC 8032 verification that reports failure as ``False`` instead of raising."""
+    if len(signature) != _ED25519_SIG_SIZE:
+        return False
+    try:
+        public.verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
+
+
+class Ed25519Verifier:
+    """Verifier for signed-note Ed25519 signatures (type 0x01)."""
+
+    __slots__ = ("_key_id", "_name", "_public", "_public_bytes")
+
+    def __init__(self, name: str, public_key: bytes) -> None:
+        check_key_name(name)
+        if len(public_key) != _ED25519_KEY_SIZE:
+            raise KeyFormatError("Ed25519 public key must be 32 bytes")
+        self._name = name
+        self._public_bytes = bytes(public_key)
+        self._public = Ed25519PublicKey.from_public_bytes(self._public_bytes)
+        self._key_id = key_id(name, SIGNATURE_TYPE_ED25519, self._public_bytes)
+
+    @classmethod
+    def from_vkey(cls, vkey: str) -> Ed25519Verifier:
+        """Parse ``name+hexid+base64(0x01 || pub)``, checking the key ID."""
+        parsed = VerifierKey.parse(vkey)
+        return cls(parsed.name, parsed.ed25519_public_key(SIGNATURE_TYPE_ED25519))
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def key_id(self) -> bytes:
+        return self._key_id
+
+    @property
+    def public_key(self) -> bytes:
+        return self._public_bytes
+
+    def to_vkey(self) -> str:
+        return VerifierKey(
+            self._name, self._key_id, SIGNATURE_TYPE_ED25519, self._public_bytes
+        ).encode()
+
+    def verify(self, message: bytes, signature: bytes) -> bool:
+        return ed25519_verify(self._public, message, signature)
+
+    def __repr__(self) -> str:
+        return f"Ed25519Verifier({self.to_vkey()!r})"
+
+
+def parse_signer_key(skey: str, allowed_types: tuple[int, ...]) -> tuple[str, int, bytes]:
+    """Parse ``PRIVATE+KEY+<name>+<hex id>+<base64(type || seed)>``; check the key ID.
+
+    Returns ``(name, signature type, 32-byte seed)``.
+    """
+    if not skey.startswith(_PRIVATE_PREFIX):
+        raise KeyFormatError("signer key must start with PRIVATE+KEY+")
+    parts = skey[len(_PRIVATE_PREFIX) :].split("+", 2)
+    if len(parts) != 3:
+        raise KeyFormatError("signer key must be PRIVATE+KEY+<name>+<key ID>+<base64 key>")
+    name, hex_id, b64 = parts
+    check_key_name(name)
+    kid = _parse_key_id(hex_id)
+    material = decode_base64(b64, "signer key material", KeyFormatError)
+    if len(material) != 1 + _ED25519_KEY_SIZE or material[0] not in allowed_types:
+        raise KeyFormatError("signer key must be a type byte followed by a 32-byte Ed25519 seed")
+    seed = material[1:]
+    public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+    if kid != key_id(name, material[0], public):
+        raise KeyFormatError(f"signer key ID {hex_id} does not match the key for {name!r}")
+    return name, material[0], seed
+
+
+class Ed25519Signer:
+    """Signer producing signed-note Ed25519 signatures (type 0x01).
+
+    Keys come from a caller-supplied 32-byte seed: this package never draws
+    randomness itself.
+    """
+
+    __slots__ = ("_key_id", "_name", "_private", "_public_bytes", "_seed")
+
+    def __init__(self, name: str, seed: bytes) -> None:
+        check_key_name(name)
+        if len(seed) != _ED25519_KEY_SIZE:
+            raise KeyFormatError("Ed25519 seed must be 32 bytes")
+        self._name = name
+        self._seed = bytes(seed)
+        self._private = Ed25519PrivateKey.from_private_bytes(self._seed)
+        self._public_bytes = self._private.public_key().public_bytes_raw()
+        self._key_id = key_id(name, SIGNATURE_TYPE_ED25519, self._public_bytes)
+
+    @classmethod
+    def from_skey(cls, skey: str) -> Ed25519Signer:
+        name, _, seed = parse_signer_key(skey, (SIGNATURE_TYPE_ED25519,))
+        return cls(name, seed)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def key_id(self) -> bytes:
+        return self._key_id
+
+    @property
+    def public_key(self) -> bytes:
+        return self._public_bytes
+
+    def to_skey(self) -> str:
+        material = encode_base64(bytes([SIGNATURE_TYPE_ED25519]) + self._seed)
+        return f"{_PRIVATE_PREFIX}{self._name}+{self._key_id.hex()}+{material}"
+
+    def verifier(self) -> Ed25519Verifier:
+        return Ed25519Verifier(self._name, self._public_bytes)
+
+    def sign(self, message: bytes) -> bytes:
+        return self._private.sign(message)
+
+    def __repr__(self) -> str:
+        # Never print the seed.
+        return f"Ed25519Signer(name={self._name!r}, key_id={self._key_id.hex()})"

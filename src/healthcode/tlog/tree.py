@@ -1,0 +1,123 @@
+"""In-memory RFC 9162 §2.1 Merkle tree keeping every level, for O(1) aligned subtree lookups."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+
+from healthcode.tlog.errors import TreeRangeError
+from healthcode.tlog.hashing import EMPTY_ROOT, HASH_SIZE, LEAF_PREFIX, MAX_TREE_SIZE, NODE_PREFIX
+from healthcode.tlog.proofs import consistency_proof, inclusion_proof, subtree_root
+
+__all__ = ["MerkleTree"]
+
+_sha256 = hashlib.sha256
+
+
+class MerkleTree:
+    """An append-only Merkle tree holding every complete node, level by level.
+
+    ``levels[h][i]`` is the hash of the perfect subtree of height ``h`` covering
+    leaves ``[i * 2**h, (i + 1) * 2**h)``. Only complete nodes are stored, so the
+    structure never changes once written: any older tree size is served from the
+    same lists, and tiles are slices of level ``8 * L``.
+    """
+
+    __slots__ = ("_levels",)
+
+    def __init__(self, leaf_hashes: Iterable[bytes] = ()) -> None:
+        self._levels: list[list[bytes]] = [[]]
+        self.append_leaf_hashes(leaf_hashes)
+
+    @property
+    def size(self) -> int:
+        return len(self._levels[0])
+
+    def __len__(self) -> int:
+        return len(self._levels[0])
+
+    def append(self, entries: Iterable[bytes]) -> int:
+        """Hash and append log entries; return the index of the first one."""
+        prefix = LEAF_PREFIX
+        sha = _sha256
+        return self._extend([sha(prefix + entry).digest() for entry in entries])
+
+    def append_leaf_hashes(self, leaf_hashes: Iterable[bytes]) -> int:
+        """Append already-hashed leaves; return the index of the first one."""
+        hashes = list(leaf_hashes)
+        for h in hashes:
+            if len(h) != HASH_SIZE:
+                raise TreeRangeError(f"leaf hash must be {HASH_SIZE} bytes, got {len(h)}")
+        return self._extend(hashes)
+
+    def _extend(self, hashes: list[bytes]) -> int:
+        levels = self._levels
+        first = len(levels[0])
+        if first + len(hashes) > MAX_TREE_SIZE:
+            raise TreeRangeError("tree size would exceed uint64")
+        levels[0].extend(hashes)
+        prefix = NODE_PREFIX
+        sha = _sha256
+        height = 0
+        while len(levels[height]) >= 2:
+            below = levels[height]
+            if height + 1 == len(levels):
+                levels.append([])
+            above = levels[height + 1]
+            done = len(above)
+            todo = len(below) // 2
+            if todo > done:
+                # Slicing copies only references; the hashing dominates.
+                lefts = below[2 * done : 2 * todo : 2]
+                rights = below[2 * done + 1 : 2 * todo : 2]
+                above.extend(
+                    [sha(prefix + a + b).digest() for a, b in zip(lefts, rights, strict=True)]
+                )
+            height += 1
+        return first
+
+    def node(self, level: int, index: int) -> bytes:
+        """Return the hash of the complete subtree at ``(level, index)``."""
+        try:
+            if level < 0 or index < 0:
+                raise IndexError
+            return self._levels[level][index]
+        except IndexError:
+            raise TreeRangeError(
+                f"no complete node at level {level} index {index} in a tree of size {self.size}"
+            ) from None
+
+    def level_hashes(self, level: int, start: int, end: int) -> Sequence[bytes]:
+        """Return complete node hashes ``[start, end)`` at ``level`` (tile contents)."""
+        if level < 0 or start < 0 or end < start:
+            raise TreeRangeError(f"bad node range level={level} [{start}, {end})")
+        if level >= len(self._levels) or end > len(self._levels[level]):
+            raise TreeRangeError(
+                f"nodes [{start}, {end}) at level {level} are not complete at size {self.size}"
+            )
+        return self._levels[level][start:end]
+
+    def leaf_hash(self, index: int) -> bytes:
+        return self.node(0, index)
+
+    def _check_size(self, size: int | None) -> int:
+        if size is None:
+            return self.size
+        if not 0 <= size <= self.size:
+            raise TreeRangeError(f"tree size {size} is outside [0, {self.size}]")
+        return size
+
+    def root(self, size: int | None = None) -> bytes:
+        """Return MTH of the first ``size`` leaves (default: the whole tree)."""
+        n = self._check_size(size)
+        if n == 0:
+            return EMPTY_ROOT
+        return subtree_root(n, self.node)
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """RFC 9162 §2.1.3.1 inclusion proof for leaf ``index`` in the tree of ``size``."""
+        return inclusion_proof(index, self._check_size(size), self.node)
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
+        """RFC 9162 §2.1.4.1 consistency proof from ``old_size`` to ``new_size``."""
+        return consistency_proof(old_size, self._check_size(new_size), self.node)

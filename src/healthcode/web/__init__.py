@@ -1,0 +1,1 @@
+"""The HTTP face of healthcode: the API routers per audience and the server-rendered pages."""

@@ -1,0 +1,65 @@
+"""What anyone may read: the rulebooks (current and past) and the risk designations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from healthcode.domain.designations import RiskDesignation
+from healthcode.errors import NotFound
+from healthcode.services.rulebooks import Edition
+from healthcode.web.api.schemas import ERRORS, DesignationOut, RulebookOut
+
+router = APIRouter(prefix="/api/v1", tags=["public"])
+
+
+def _out(edition: Edition) -> RulebookOut:
+    return RulebookOut(
+        version=edition.rulebook.version,
+        published_at=edition.published_at,
+        effective_from=edition.effective_from,
+        digest=edition.rulebook.digest,
+        source=edition.rulebook.source,
+    )
+
+
+@router.get("/rulebooks", response_model=list[RulebookOut])
+def list_rulebooks(request: Request) -> list[RulebookOut]:
+    services = request.app.state.services
+    with services.db.read() as conn:
+        return [_out(edition) for edition in services.rulebooks.editions(conn)]
+
+
+@router.get("/rulebooks/current", response_model=RulebookOut, responses=ERRORS)
+def current_rulebook(request: Request) -> RulebookOut:
+    services = request.app.state.services
+    now = services.clock.now()
+    with services.db.read() as conn:
+        editions = [e for e in services.rulebooks.editions(conn) if e.effective_from <= now]
+    if not editions:
+        raise NotFound("rulebook.not_found", "no edition in force")
+    return _out(editions[-1])
+
+
+@router.get("/rulebooks/{version}", response_model=RulebookOut, responses=ERRORS)
+def rulebook(request: Request, version: int) -> RulebookOut:
+    return _out(request.app.state.services.rulebooks.edition(version))
+
+
+def designation_out(d: RiskDesignation) -> DesignationOut:
+    return DesignationOut(
+        id=d.id,
+        area=d.area,
+        venue_id=d.venue_id,
+        level=str(d.level),
+        valid_from=d.valid_from,
+        valid_to=d.valid_to,
+        authority_id=d.authority_id,
+        case_count=d.case_count,
+        basis=d.basis,
+        recorded_at=d.recorded_at,
+    )
+
+
+@router.get("/designations", response_model=list[DesignationOut])
+def designations(request: Request) -> list[DesignationOut]:
+    return [designation_out(d) for d in request.app.state.services.designations.all()]

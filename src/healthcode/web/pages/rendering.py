@@ -1,0 +1,47 @@
+"""Rendering pages: one Jinja2 environment, the request's language and the local time zone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from healthcode.web.i18n import gettext_for, local_time, pick_language
+
+LANG_COOKIE = "hc_lang"
+
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def language(request: Request) -> str:
+    return pick_language(
+        request.query_params.get("lang"),
+        request.cookies.get(LANG_COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    lang = language(request)
+    timezone = request.app.state.services.settings.timezone
+    body = _env.get_template(template).render(
+        _=gettext_for(lang),
+        lang=lang,
+        other_lang="en" if lang == "zh" else "zh",
+        path=request.url.path,
+        when=lambda value: local_time(value, timezone),
+        timezone=timezone,
+        **context,
+    )
+    response = HTMLResponse(body, status_code=status_code)
+    if request.query_params.get("lang") == lang:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
+    return response

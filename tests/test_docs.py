@@ -1,0 +1,52 @@
+"""The docs describe what exists: every error code, command, setting and route is documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from typer.main import get_command
+
+from healthcode.bootstrap import Services
+from healthcode.cli import app as cli_app
+from healthcode.web.app import create_app
+from healthcode.web.errors import documented_codes
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_every_error_code_is_in_errors_md() -> None:
+    text = (DOCS / "errors.md").read_text()
+    listed = set(re.findall(r"^\| `([a-z_.]+)` \|", text, re.M))
+    assert listed == documented_codes()
+
+
+def test_every_command_is_in_cli_md() -> None:
+    text = (DOCS / "cli.md").read_text()
+
+    def walk(command, prefix):  # type: ignore[no-untyped-def]
+        subcommands = getattr(command, "commands", {})
+        if not subcommands:
+            yield prefix
+        for name, sub in subcommands.items():
+            yield from walk(sub, f"{prefix} {name}")
+
+    for name in walk(get_command(cli_app), "healthcode"):
+        assert f"`{name}" in text, name
+
+
+def test_every_setting_is_in_operations_md() -> None:
+    source = (Path(__file__).resolve().parent.parent / "src/healthcode/settings.py").read_text()
+    text = (DOCS / "operations.md").read_text()
+    for variable in re.findall(r'env\.get\("([A-Z_]+)"', source):
+        assert f"`{variable}`" in text, variable
+
+
+def test_every_route_is_in_api_md(services: Services) -> None:
+    text = (DOCS / "api.md").read_text()
+    app = create_app(services, run_scheduler=False)
+    for route in app.routes:
+        path = getattr(route, "path", "")
+        if path.startswith(("/api/", "/healthz")):
+            for method in sorted(getattr(route, "methods", set()) - {"HEAD"}):
+                assert f"`{method} {path}`" in text, f"{method} {path}"
