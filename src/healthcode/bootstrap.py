@@ -9,18 +9,23 @@ from healthcode.domain.batches import BatchPolicy
 from healthcode.services.clock import Clock, SystemClock
 from healthcode.services.derivation import Derivation
 from healthcode.services.designations import Designations
+from healthcode.services.escrow import PersonSecrets
 from healthcode.services.explain import Explanations
 from healthcode.services.identity import LocalIdentityProvider
 from healthcode.services.intake import Intake
+from healthcode.services.log_reader import LogReader
 from healthcode.services.refusals import Refusals
 from healthcode.services.registry import Registry
 from healthcode.services.rulebooks import Rulebooks
 from healthcode.services.scheduler import Ticker
+from healthcode.services.selfcheck import SelfCheck
+from healthcode.services.sequencer import Sequencer
 from healthcode.services.tokens import Tokens
 from healthcode.settings import Settings
 from healthcode.store import keyfiles
 from healthcode.store.database import Database
 from healthcode.store.migrate import upgrade
+from healthcode.tlog import Ed25519Signer
 
 
 @dataclass
@@ -38,6 +43,10 @@ class Services:
     identity: LocalIdentityProvider
     tokens: Tokens
     ticker: Ticker
+    sequencer: Sequencer
+    log: LogReader
+    secrets: PersonSecrets
+    self_check: SelfCheck
 
 
 def build(
@@ -55,7 +64,10 @@ def build(
     keys = keyfiles.load_or_create(settings.data_dir / "keys")
     clock = clock or SystemClock()
     rulebooks = Rulebooks(db)
-    derivation = Derivation(rulebooks)
+    log_signer = Ed25519Signer(settings.log_origin, keys.log_signing_seed)
+    log_reader = LogReader(db, log_signer.verifier(), settings.log_origin)
+    secrets = PersonSecrets(keys.person_secret_master, keys.oversight_public)
+    derivation = Derivation(rulebooks, secrets)
     policy = BatchPolicy(
         max_records=settings.batch_max_records,
         future_skew=timedelta(seconds=settings.future_skew_seconds),
@@ -69,9 +81,13 @@ def build(
         intake=Intake(db, derivation, policy),
         designations=Designations(db, derivation),
         registry=Registry(db),
-        explanations=Explanations(db, derivation),
+        explanations=Explanations(db, derivation, log_reader),
         refusals=Refusals(db),
         identity=LocalIdentityProvider(db, keys.pseudonym_secret),
         tokens=Tokens(keys.token_signing),
         ticker=Ticker(db, derivation),
+        sequencer=Sequencer(db, log_signer, settings.log_origin),
+        log=log_reader,
+        secrets=secrets,
+        self_check=SelfCheck(db, secrets, log_signer.verifier(), settings.log_origin),
     )

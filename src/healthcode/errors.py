@@ -85,6 +85,14 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "area.unknown": ErrorSpec(404, "地区代码未登记。", "The area code is not registered."),
     "designation.invalid": ErrorSpec(422, "风险区划定不正确。", "The risk designation is invalid."),
     "person.unknown": ErrorSpec(404, "查无此人。", "No such person."),
+    # transparency log
+    "log.not_found": ErrorSpec(404, "日志中没有该资源。", "The log has no such resource."),
+    "log.bad_path": ErrorSpec(400, "日志资源路径不正确。", "The log resource path is malformed."),
+    "log.halted": ErrorSpec(
+        503,
+        "自检发现存储与日志不一致，日志已停止签名。",
+        "The self-check found the store and the log disagreeing; the log signs nothing more.",
+    ),
 }
 
 

@@ -19,6 +19,8 @@ class Settings:
     future_skew_seconds: int = 300
     scheduler_interval_seconds: float = 5.0
     session_hours: int = 12
+    log_origin: str = "healthcode.example/log"
+    sequencer_interval_seconds: float = 0.25
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -35,4 +37,6 @@ class Settings:
             future_skew_seconds=int(env.get("HEALTHCODE_FUTURE_SKEW_SECONDS", "300")),
             scheduler_interval_seconds=float(env.get("HEALTHCODE_SCHEDULER_SECONDS", "5")),
             session_hours=int(env.get("HEALTHCODE_SESSION_HOURS", "12")),
+            log_origin=env.get("HEALTHCODE_LOG_ORIGIN", "healthcode.example/log"),
+            sequencer_interval_seconds=float(env.get("HEALTHCODE_SEQUENCER_SECONDS", "0.25")),
         )

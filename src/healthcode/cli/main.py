@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from healthcode.cli import admin, dcc, rules
+from healthcode.cli import admin, dcc, log, rules
 from healthcode.cli.context import console, refusals_reported, services
 
 app = typer.Typer(
@@ -14,6 +14,7 @@ app = typer.Typer(
 app.add_typer(admin.app, name="admin")
 app.add_typer(rules.app, name="rules")
 app.add_typer(dcc.app, name="dcc")
+app.add_typer(log.app, name="log")
 
 
 @app.command()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -17,8 +18,11 @@ from typing import Any
 from sqlalchemy import Connection
 
 from healthcode.domain.evidence import Evidence
+from healthcode.domain.log_entries import status_change_entry
 from healthcode.domain.rulebook import Colour
 from healthcode.domain.status import Status, StatusInputs, can_start_episode, decide
+from healthcode.services import transparency
+from healthcode.services.escrow import PersonSecrets
 from healthcode.services.rulebooks import Edition, Rulebooks, in_force
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import status as status_repo
@@ -38,8 +42,9 @@ class Cause(StrEnum):
 
 
 class Derivation:
-    def __init__(self, rulebooks: Rulebooks) -> None:
+    def __init__(self, rulebooks: Rulebooks, secrets: PersonSecrets) -> None:
         self._rulebooks = rulebooks
+        self._secrets = secrets
 
     def inputs(self, conn: Connection, person_keys: Iterable[str]) -> dict[str, StatusInputs]:
         keys = sorted(set(person_keys))
@@ -92,8 +97,27 @@ class Derivation:
                 updates.append(_row(after, now))
         status_repo.save_current(conn, inserts, new=True)
         status_repo.save_current(conn, updates, new=False)
+        changes = self._log(conn, changes, now)
         status_repo.append_changes(conn, changes)
         return changes
+
+    def _log(
+        self, conn: Connection, changes: list[StatusChange], now: datetime
+    ) -> list[StatusChange]:
+        """One log entry per status change, in the same transaction; returns them indexed."""
+        if not changes:
+            return changes
+        self._secrets.escrow_missing(conn, [c.person_key for c in changes], now)
+        indices = transparency.append(
+            conn, [("status_change", self._entry_builder(change)) for change in changes], now
+        )
+        return [
+            replace(change, log_index=index) for change, index in zip(changes, indices, strict=True)
+        ]
+
+    def _entry_builder(self, change: StatusChange) -> transparency.EntryBuilder:
+        secret = self._secrets.secret(change.person_key)
+        return lambda index: status_change_entry_for(change, index, secret)
 
     def _could_change(
         self,
@@ -193,6 +217,24 @@ def _step(
         cause=cause,
     )
     return after, change
+
+
+def status_change_entry_for(change: StatusChange, index: int, secret: bytes) -> bytes:
+    """The log entry of a recorded change (also recomputed by the self-check)."""
+    return status_change_entry(
+        index=index,
+        secret=secret,
+        colour=str(change.colour),
+        rule_id=change.rule_id,
+        previous_colour=str(change.previous_colour),
+        previous_rule_id=change.previous_rule_id,
+        effective_at=change.effective_at,
+        recorded_at=change.recorded_at,
+        valid_until=change.valid_until,
+        rulebook_version=change.rulebook_version,
+        cause=change.cause,
+        inputs=change.inputs,
+    )
 
 
 def _row(status: StoredStatus, now: datetime) -> dict[str, Any]:

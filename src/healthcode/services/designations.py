@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Connection
+
 from healthcode.domain import areas
 from healthcode.domain.designations import RiskDesignation, RiskLevel
+from healthcode.domain.log_entries import designation_entry
 from healthcode.errors import InputRejected
+from healthcode.services import transparency
 from healthcode.services.derivation import Cause, Derivation
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import registry as registry_repo
@@ -67,13 +71,20 @@ class Designations:
                     raise InputRejected("designation.invalid", "venue not in the area")
             if any(d.id == request.id for d in evidence_repo.all_designations(conn)):
                 raise InputRejected("designation.invalid", "designation id already used")
-            conn.execute(t.designations.insert().values(evidence_repo.designation_row(designation)))
+            index = transparency.append_one(
+                conn, "designation", designation_entry(designation), now
+            )
+            conn.execute(
+                t.designations.insert().values(evidence_repo.designation_row(designation, index))
+            )
             touched = evidence_repo.visitors(
                 conn, areas.prefix(request.area), request.valid_from, request.valid_to
             )
             changes = self._derivation.recompute(conn, touched, now=now, cause=Cause.DESIGNATION)
         return len(changes)
 
-    def all(self) -> list[RiskDesignation]:
-        with self._db.read() as conn:
+    def all(self, conn: Connection | None = None) -> list[RiskDesignation]:
+        if conn is not None:
             return evidence_repo.all_designations(conn)
+        with self._db.read() as own:
+            return evidence_repo.all_designations(own)

@@ -10,6 +10,7 @@ from typing import Any
 from healthcode.domain.designations import RiskDesignation
 from healthcode.domain.status import Status
 from healthcode.services.derivation import Derivation
+from healthcode.services.log_reader import CheckpointRef, LogReader
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import registry as registry_repo
 from healthcode.store import status as status_repo
@@ -43,6 +44,7 @@ class StatusView:
     evidence: list[EvidenceView]
     designations: list[RiskDesignation]
     history: list[StatusChange]
+    checkpoint: CheckpointRef | None  # the log checkpoint the answer was computed at
 
 
 _DETAIL_FIELDS = ("method", "result", "presence", "venue_id", "quarantine_required", "vaccine",
@@ -50,12 +52,14 @@ _DETAIL_FIELDS = ("method", "result", "presence", "venue_id", "quarantine_requir
 
 
 class Explanations:
-    def __init__(self, db: Database, derivation: Derivation) -> None:
+    def __init__(self, db: Database, derivation: Derivation, log: LogReader) -> None:
         self._db = db
         self._derivation = derivation
+        self._log = log
 
     def explain(self, person_key: str, *, now: datetime) -> StatusView:
         with self._db.read() as conn:
+            checkpoint = self._log.checkpoint_at(conn)
             status = self._derivation.status_at(conn, person_key, now)
             refs = [
                 ref.removeprefix("evidence:")
@@ -100,4 +104,4 @@ class Explanations:
                     },
                 )
             )
-        return StatusView(person_key, status, views, designations, history)
+        return StatusView(person_key, status, views, designations, history, checkpoint)

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from healthcode.domain.batches import BatchPolicy, check_batch
+from healthcode.domain.evidence import Evidence
+from healthcode.domain.log_entries import evidence_batch_entry
 from healthcode.errors import InputRejected
+from healthcode.services import transparency
 from healthcode.services.derivation import Cause, Derivation
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import registry as registry_repo
@@ -50,24 +53,50 @@ class Intake:
                 at=now,
             )
             signed_digest = hashlib.sha256(checked.digest_input).digest()
-            root = merkle_root([leaf_hash(record) for record in checked.canonical_records])
             previous = evidence_repo.batch(conn, checked.source_id, checked.batch_id)
             if previous is not None:
                 if bytes(previous.signed_digest) != signed_digest:
                     raise InputRejected("batch.conflict", "batch_id already used")
                 return IntakeReceipt(
-                    checked.source_id, checked.batch_id, 0, len(checked.records), root.hex(), 0
+                    checked.source_id,
+                    checked.batch_id,
+                    0,
+                    len(checked.records),
+                    bytes(previous.merkle_root).hex(),
+                    0,
                 )
             stored = evidence_repo.existing_records(
                 conn, checked.source_id, [item.record_id for item in checked.records]
             )
-            rows = []
+            fresh: list[tuple[Evidence, bytes]] = []
             for item, canonical in zip(checked.records, checked.canonical_records, strict=True):
-                if item.record_id in stored:
-                    if stored[item.record_id] != canonical:
-                        raise InputRejected("batch.conflict", "record_id already used")
-                    continue
-                rows.append(evidence_repo.evidence_row(item, checked.batch_id, canonical))
+                if item.record_id not in stored:
+                    fresh.append((item, canonical))
+                elif stored[item.record_id] != canonical:
+                    raise InputRejected("batch.conflict", "record_id already used")
+            # The batch's Merkle tree covers exactly the records it stored, in order, so every
+            # stored record is covered by exactly one log entry.
+            root = merkle_root([leaf_hash(canonical) for _, canonical in fresh])
+            if not fresh:
+                return IntakeReceipt(
+                    checked.source_id, checked.batch_id, 0, len(checked.records), root.hex(), 0
+                )
+            index = transparency.append_one(
+                conn,
+                "evidence_batch",
+                evidence_batch_entry(
+                    source_id=checked.source_id,
+                    batch_id=checked.batch_id,
+                    records=len(fresh),
+                    merkle_root=root,
+                    received_at=now,
+                ),
+                now,
+            )
+            rows = [
+                evidence_repo.evidence_row(item, checked.batch_id, canonical, position)
+                for position, (item, canonical) in enumerate(fresh)
+            ]
             evidence_repo.insert_batch(
                 conn,
                 source_id=checked.source_id,
@@ -75,15 +104,15 @@ class Intake:
                 received_at=now,
                 signed_digest=signed_digest,
                 merkle_root=root,
+                log_index=index,
                 rows=rows,
             )
-            fresh = {row["record_id"] for row in rows}
             changes = self._derivation.recompute(
                 conn,
-                {row["person_key"] for row in rows},
+                {item.person for item, _ in fresh},
                 now=now,
                 cause=Cause.INPUT,
-                new_evidence=[item for item in checked.records if item.record_id in fresh],
+                new_evidence=[item for item, _ in fresh],
             )
             return IntakeReceipt(
                 source_id=checked.source_id,

@@ -17,7 +17,9 @@ from healthcode.domain import areas as area_codes
 from healthcode.domain.areas import Area
 from healthcode.domain.batches import SourceRegistration
 from healthcode.domain.evidence import AREA_CODE_PATTERN, RECORD_ID_PATTERN, EvidenceKind
+from healthcode.domain.log_entries import registry_entry
 from healthcode.errors import InputRejected
+from healthcode.services import transparency
 from healthcode.store import registry as repo
 from healthcode.store.database import Database
 
@@ -94,6 +96,21 @@ class Registry:
         """Insert or update everything in the config, in one transaction."""
         config = parse_config(data)
         with self._db.write() as conn:
+            # Every registration (and every key) is logged, in this same transaction.
+            transparency.append(
+                conn,
+                [
+                    ("registry", _builder(what, item.model_dump(mode="json"), now))
+                    for what, items in (
+                        ("area", config.areas),
+                        ("authority", config.authorities),
+                        ("source", config.sources),
+                        ("venue", config.venues),
+                    )
+                    for item in items
+                ],
+                now,
+            )
             for area in config.areas:
                 repo.save_area(conn, Area(area.code, area.zh, area.en))
             known = repo.area_codes(conn)
@@ -138,5 +155,6 @@ class Registry:
         }
 
 
-def config_dump(config: RegistryConfig) -> dict[str, Any]:
-    return config.model_dump(mode="json")
+def _builder(what: str, record: dict[str, Any], now: datetime) -> transparency.EntryBuilder:
+    body = registry_entry(what, record, now)
+    return lambda _index: body

@@ -12,8 +12,10 @@ import rfc8785
 import yaml
 from sqlalchemy import Connection
 
+from healthcode.domain.log_entries import rulebook_entry
 from healthcode.domain.rulebook import Rulebook, RulebookError, load_rulebook
 from healthcode.errors import InputRejected, NotFound
+from healthcode.services import transparency
 from healthcode.store import rulebooks as repo
 from healthcode.store.database import Database
 from healthcode.store.rulebooks import StoredEdition
@@ -66,6 +68,15 @@ class Rulebooks:
                 "rulebook.version_not_increasing", f"latest is {existing[-1].version}"
             )
         canonical = rfc8785.dumps(rulebook.source)
+        digest = hashlib.sha256(canonical).hexdigest()
+        index = transparency.append_one(
+            conn,
+            "rulebook",
+            rulebook_entry(
+                version=rulebook.version, digest=digest, published_at=now, effective_from=effective
+            ),
+            now,
+        )
         repo.insert(
             conn,
             StoredEdition(
@@ -73,9 +84,10 @@ class Rulebooks:
                 published_at=now,
                 effective_from=effective,
                 source=rulebook.source,
-                digest=hashlib.sha256(canonical).hexdigest(),
+                digest=digest,
             ),
             canonical,
+            index,
         )
         return Edition(rulebook, now, effective)
 

@@ -29,11 +29,14 @@ _CLASSES: dict[str, type[Any]] = {
 _CHUNK = 500  # bound the size of IN lists
 
 
-def evidence_row(item: ev.Evidence, batch_id: str, canonical: bytes) -> dict[str, Any]:
+def evidence_row(
+    item: ev.Evidence, batch_id: str, canonical: bytes, position: int
+) -> dict[str, Any]:
     row: dict[str, Any] = {
         "source_id": item.source_id,
         "record_id": item.record_id,
         "batch_id": batch_id,
+        "position": position,
         "person_key": item.person,
         "kind": str(item.kind),
         "area_code": item.area,
@@ -95,6 +98,7 @@ def insert_batch(
     received_at: datetime,
     signed_digest: bytes,
     merkle_root: bytes,
+    log_index: int,
     rows: list[dict[str, Any]],
 ) -> None:
     conn.execute(
@@ -105,6 +109,7 @@ def insert_batch(
             record_count=len(rows),
             signed_digest=signed_digest,
             merkle_root=merkle_root,
+            log_index=log_index,
         )
     )
     if rows:
@@ -146,8 +151,9 @@ def visitors(
     return set(conn.scalars(query.distinct()))
 
 
-def designation_row(designation: RiskDesignation) -> dict[str, Any]:
+def designation_row(designation: RiskDesignation, log_index: int) -> dict[str, Any]:
     return {
+        "log_index": log_index,
         "id": designation.id,
         "area_code": designation.area,
         "venue_id": designation.venue_id,

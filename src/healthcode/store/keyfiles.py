@@ -1,6 +1,8 @@
 """The server's own secrets, kept as files in the data directory (mode 0600).
 
 Created on first start; a production deployment mounts them from its secret store instead.
+Oversight's escrow key is the one exception to "the server holds it": in production only the
+public half (``oversight-escrow.x25519.pub``) is deployed; the demo creates both halves.
 """
 
 from __future__ import annotations
@@ -11,13 +13,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
 
 @dataclass(frozen=True)
 class ServerKeys:
     token_signing: Ed25519PrivateKey
     pseudonym_secret: bytes
+    log_signing_seed: bytes
+    person_secret_master: bytes
+    oversight_public: X25519PublicKey
+    oversight_private: X25519PrivateKey | None
 
 
 def _read_or_create(path: Path, make: bytes) -> bytes:
@@ -30,13 +42,35 @@ def _read_or_create(path: Path, make: bytes) -> bytes:
     return make
 
 
-def load_or_create(key_dir: Path) -> ServerKeys:
-    seed = _read_or_create(
-        key_dir / "token-signing.ed25519",
-        Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()),
+def _seed() -> bytes:
+    return Ed25519PrivateKey.generate().private_bytes(
+        Encoding.Raw, PrivateFormat.Raw, NoEncryption()
     )
+
+
+def load_or_create(key_dir: Path) -> ServerKeys:
+    token_seed = _read_or_create(key_dir / "token-signing.ed25519", _seed())
     pseudonym = _read_or_create(key_dir / "pseudonym.secret", secrets.token_bytes(32))
+    log_seed = _read_or_create(key_dir / "log-signing.ed25519", _seed())
+    master = _read_or_create(key_dir / "person-secrets.master", secrets.token_bytes(32))
+    private_path, public_path = (
+        key_dir / "oversight-escrow.x25519",
+        key_dir / "oversight-escrow.x25519.pub",
+    )
+    private: X25519PrivateKey | None = None
+    if not public_path.exists():
+        made = X25519PrivateKey.generate()
+        _read_or_create(
+            private_path, made.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        )
+        _read_or_create(public_path, made.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    if private_path.exists():
+        private = X25519PrivateKey.from_private_bytes(private_path.read_bytes())
     return ServerKeys(
-        token_signing=Ed25519PrivateKey.from_private_bytes(seed),
+        token_signing=Ed25519PrivateKey.from_private_bytes(token_seed),
         pseudonym_secret=pseudonym,
+        log_signing_seed=log_seed,
+        person_secret_master=master,
+        oversight_public=X25519PublicKey.from_public_bytes(public_path.read_bytes()),
+        oversight_private=private,
     )

@@ -31,7 +31,7 @@ def _edition(row: Any) -> StoredEdition:
     )
 
 
-def insert(conn: Connection, edition: StoredEdition, canonical: bytes) -> None:
+def insert(conn: Connection, edition: StoredEdition, canonical: bytes, log_index: int) -> None:
     conn.execute(
         t.rulebooks.insert().values(
             version=edition.version,
@@ -39,6 +39,7 @@ def insert(conn: Connection, edition: StoredEdition, canonical: bytes) -> None:
             effective_from=edition.effective_from,
             source=canonical.decode(),
             digest=edition.digest,
+            log_index=log_index,
         )
     )
 

@@ -38,6 +38,7 @@ class StatusChange:
     valid_until: datetime | None
     rulebook_version: int
     cause: str
+    log_index: int = -1  # set when its log entry is appended, before the row is written
 
 
 def _stored(row: Any) -> StoredStatus:
@@ -116,6 +117,7 @@ def append_changes(conn: Connection, changes: list[StatusChange]) -> None:
                 "valid_until": c.valid_until,
                 "rulebook_version": c.rulebook_version,
                 "cause": c.cause,
+                "log_index": c.log_index,
             }
             for c in changes
         ],
@@ -141,6 +143,7 @@ def history(conn: Connection, person_key: str) -> list[StatusChange]:
             valid_until=row.valid_until,
             rulebook_version=row.rulebook_version,
             cause=row.cause,
+            log_index=row.log_index,
         )
         for row in conn.execute(query)
     ]

@@ -6,6 +6,7 @@ Every person-scoped table carries ``person_key`` so the schema can be distribute
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -96,6 +97,7 @@ evidence_batches = Table(
     Column("record_count", Integer, nullable=False),
     Column("signed_digest", LargeBinary(32), nullable=False),
     Column("merkle_root", LargeBinary(32), nullable=False),
+    Column("log_index", BigInteger, nullable=False, unique=True),
 )
 
 evidence = Table(
@@ -104,6 +106,7 @@ evidence = Table(
     Column("source_id", ID, primary_key=True),
     Column("record_id", ID, primary_key=True),
     Column("batch_id", ID, nullable=False),
+    Column("position", Integer, nullable=False),  # the record's place among the batch's leaves
     Column("person_key", String(32), nullable=False),
     Column("kind", String(24), nullable=False),
     Column("area_code", String(6), nullable=False),
@@ -138,6 +141,7 @@ designations = Table(
     Column("case_count", Integer, nullable=False),
     Column("basis", Text, nullable=False),
     Column("recorded_at", Instant, nullable=False),
+    Column("log_index", BigInteger, nullable=False, unique=True),
 )
 
 rulebooks = Table(
@@ -148,6 +152,7 @@ rulebooks = Table(
     Column("effective_from", Instant, nullable=False),
     Column("source", Text, nullable=False),  # RFC 8785 JSON of the edition
     Column("digest", String(64), nullable=False),
+    Column("log_index", BigInteger, nullable=False, unique=True),
 )
 
 person_status = Table(
@@ -179,6 +184,7 @@ status_changes = Table(
     Column("valid_until", Instant),
     Column("rulebook_version", Integer, nullable=False),
     Column("cause", String(16), nullable=False),
+    Column("log_index", BigInteger, nullable=False, unique=True),
     Index("ix_status_changes_person", "person_key", "effective_at"),
 )
 
@@ -191,6 +197,53 @@ refusals = Table(
     Column("code", String(64), nullable=False),
     Column("route", String(128), nullable=False),
     Column("source_id", ID),
+)
+
+# --- the transparency log (docs/transparency-log.md) ----------------------------------------
+
+log_entries = Table(
+    "log_entries",
+    metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(32), nullable=False),
+    Column("body", LargeBinary, nullable=False),  # the leaf: canonical JSON, no personal data
+    Column("recorded_at", Instant, nullable=False),
+)
+
+# Node hashes at tree levels 0, 8, 16, ...: exactly the contents of the tlog-tiles hash tiles.
+log_hashes = Table(
+    "log_hashes",
+    metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+log_checkpoints = Table(
+    "log_checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False),  # the signed note, witnesses' cosignatures appended
+    Column("signed_at", Instant, nullable=False),
+)
+
+# Set when the self-check finds stored rows and the log disagreeing: nothing more is signed.
+log_halts = Table(
+    "log_halts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Instant, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+# Each person's log secret, encrypted to oversight's key (HPKE); the server derives it itself.
+person_secrets = Table(
+    "person_secrets",
+    metadata,
+    Column("person_key", String(32), primary_key=True),
+    Column("escrow", LargeBinary, nullable=False),
+    Column("created_at", Instant, nullable=False),
 )
 
 # Tables whose row counts must not move when input is refused.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -15,31 +15,64 @@ from fastapi.staticfiles import StaticFiles
 from healthcode.bootstrap import Services
 from healthcode.web import errors
 from healthcode.web.api import evidence, person, public
+from healthcode.web.api import log as log_api
 from healthcode.web.pages import person as person_pages
 
 log = logging.getLogger("healthcode.web")
 
 
-async def _run_scheduler(services: Services) -> None:
-    """Record time-driven status changes as they fall due, for as long as the server runs."""
+async def _every(seconds: float, what: str, job: Callable[[], object]) -> None:
+    """Run ``job`` in a worker thread every ``seconds``, for as long as the server runs."""
     while True:
-        await asyncio.sleep(services.settings.scheduler_interval_seconds)
+        await asyncio.sleep(seconds)
         try:
-            changes = await asyncio.to_thread(services.ticker.tick, now=services.clock.now())
-            if changes:
-                log.info("scheduler recorded %d status changes", changes)
-        except Exception:  # keep the scheduler alive; the failure is logged, not swallowed
-            log.exception("scheduler tick failed")
+            await asyncio.to_thread(job)
+        except Exception:  # keep the loop alive; the failure is logged, not swallowed
+            log.exception("%s failed", what)
+
+
+def _self_check(services: Services) -> None:
+    """At start-up: a disagreement between rows and log halts signing (and is logged)."""
+    report = services.self_check.run(now=services.clock.now())
+    if report.ok:
+        log.info("log self-check passed: %d entries", report.entries)
+    else:
+        log.error("log self-check FAILED, signing halted: %s", "; ".join(report.problems[:5]))
+
+
+def _tick(services: Services) -> None:
+    changes = services.ticker.tick(now=services.clock.now())
+    if changes:
+        log.info("scheduler recorded %d status changes", changes)
 
 
 def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_run_scheduler(services)) if run_scheduler else None
+        tasks = []
+        if run_scheduler:
+            tasks.append(asyncio.create_task(asyncio.to_thread(_self_check, services)))
+            settings = services.settings
+            tasks = [
+                asyncio.create_task(
+                    _every(
+                        settings.scheduler_interval_seconds,
+                        "status scheduler",
+                        lambda: _tick(services),
+                    )
+                ),
+                asyncio.create_task(
+                    _every(
+                        settings.sequencer_interval_seconds,
+                        "log sequencer",
+                        lambda: services.sequencer.integrate(now=services.clock.now()),
+                    )
+                ),
+            ]
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -55,6 +88,7 @@ def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     app.include_router(evidence.router)
     app.include_router(public.router)
     app.include_router(person.router)
+    app.include_router(log_api.router)
     app.include_router(person_pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 

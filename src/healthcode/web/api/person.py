@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import PlainTextResponse
 
+from healthcode.errors import NotFound
 from healthcode.services.explain import StatusView
 from healthcode.services.tokens import Claims
+from healthcode.store import status as status_repo
 from healthcode.web.api.public import designation_out
 from healthcode.web.api.schemas import (
     ERRORS,
@@ -17,6 +20,7 @@ from healthcode.web.api.schemas import (
     StatusOut,
 )
 from healthcode.web.auth import current_person
+from healthcode.web.checkpoints import carry_checkpoint
 
 router = APIRouter(prefix="/api/v1/me", tags=["persons"])
 
@@ -59,6 +63,8 @@ def status_out(view: StatusView) -> StatusOut:
                 valid_until=c.valid_until,
                 rulebook_version=c.rulebook_version,
                 cause=c.cause,
+                log_index=c.log_index,
+                receipt_url=f"/api/v1/me/receipts/{c.log_index}",
             )
             for c in view.history
         ],
@@ -66,6 +72,26 @@ def status_out(view: StatusView) -> StatusOut:
 
 
 @router.get("/status", response_model=StatusOut, responses=ERRORS)
-def my_status(request: Request, person: Annotated[Claims, Depends(current_person)]) -> StatusOut:
+def my_status(
+    request: Request, response: Response, person: Annotated[Claims, Depends(current_person)]
+) -> StatusOut:
     services = request.app.state.services
-    return status_out(services.explanations.explain(person.subject, now=services.clock.now()))
+    view = services.explanations.explain(person.subject, now=services.clock.now())
+    carry_checkpoint(response, view.checkpoint)
+    return status_out(view)
+
+
+@router.get("/receipts/{log_index}", response_class=PlainTextResponse, responses=ERRORS)
+def my_receipt(
+    request: Request, log_index: int, person: Annotated[Claims, Depends(current_person)]
+) -> PlainTextResponse:
+    """A tlog-proof that one of my status changes is in the log: verifies offline."""
+    services = request.app.state.services
+    with services.db.read() as conn:
+        mine = {c.log_index for c in status_repo.history(conn, person.subject)}
+    if log_index not in mine:
+        raise NotFound("log.not_found", "no status change of yours has that index")
+    receipt = services.log.receipt(log_index)
+    if receipt is None:
+        raise NotFound("log.not_found", "not yet in a signed checkpoint; try again in a second")
+    return PlainTextResponse(receipt)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from healthcode.domain.designations import RiskDesignation
 from healthcode.errors import NotFound
 from healthcode.services.rulebooks import Edition
 from healthcode.web.api.schemas import ERRORS, DesignationOut, RulebookOut
+from healthcode.web.checkpoints import carry_checkpoint
 
 router = APIRouter(prefix="/api/v1", tags=["public"])
 
@@ -23,17 +24,19 @@ def _out(edition: Edition) -> RulebookOut:
 
 
 @router.get("/rulebooks", response_model=list[RulebookOut])
-def list_rulebooks(request: Request) -> list[RulebookOut]:
+def list_rulebooks(request: Request, response: Response) -> list[RulebookOut]:
     services = request.app.state.services
     with services.db.read() as conn:
+        carry_checkpoint(response, services.log.checkpoint_at(conn))
         return [_out(edition) for edition in services.rulebooks.editions(conn)]
 
 
 @router.get("/rulebooks/current", response_model=RulebookOut, responses=ERRORS)
-def current_rulebook(request: Request) -> RulebookOut:
+def current_rulebook(request: Request, response: Response) -> RulebookOut:
     services = request.app.state.services
     now = services.clock.now()
     with services.db.read() as conn:
+        carry_checkpoint(response, services.log.checkpoint_at(conn))
         editions = [e for e in services.rulebooks.editions(conn) if e.effective_from <= now]
     if not editions:
         raise NotFound("rulebook.not_found", "no edition in force")
@@ -61,5 +64,8 @@ def designation_out(d: RiskDesignation) -> DesignationOut:
 
 
 @router.get("/designations", response_model=list[DesignationOut])
-def designations(request: Request) -> list[DesignationOut]:
-    return [designation_out(d) for d in request.app.state.services.designations.all()]
+def designations(request: Request, response: Response) -> list[DesignationOut]:
+    services = request.app.state.services
+    with services.db.read() as conn:
+        carry_checkpoint(response, services.log.checkpoint_at(conn))
+        return [designation_out(d) for d in services.designations.all(conn)]

@@ -72,6 +72,8 @@ class StatusChangeOut(BaseModel):
     valid_until: datetime | None
     rulebook_version: int
     cause: str
+    log_index: int
+    receipt_url: str
 
 
 class StatusOut(BaseModel):

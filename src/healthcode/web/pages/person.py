@@ -63,4 +63,11 @@ def my_page(request: Request) -> Response:
     services = request.app.state.services
     view = services.explanations.explain(claims.subject, now=services.clock.now())
     record = services.identity.lookup(claims.subject)
-    return render(request, "person.html", view=view, status=view.status, person=record)
+    return render(
+        request,
+        "person.html",
+        view=view,
+        status=view.status,
+        person=record,
+        log_secret=services.secrets.secret(claims.subject).hex(),
+    )

@@ -1,0 +1,129 @@
+"""The entries of healthcode's transparency log: versioned, RFC 8785-canonical, no personal data.
+
+Every write appends one entry. A person never appears in the clear: a status change names them
+as ``HMAC(person secret, "entry:" + index)``, which only the person (shown their secret) and
+oversight (holding the escrowed secrets) can link to them, and which differs in every entry.
+The format is documented in docs/transparency-log.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import rfc8785
+
+from healthcode.domain.designations import RiskDesignation
+
+ENTRY_VERSION = 1
+
+
+def _instant(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def encode_entry(kind: str, data: dict[str, Any]) -> bytes:
+    """The bytes of one entry: the leaf of the log's Merkle tree."""
+    return rfc8785.dumps({"v": ENTRY_VERSION, "kind": kind, "data": data})
+
+
+def person_tag(secret: bytes, index: int) -> str:
+    """How a person appears in entry ``index``: unlinkable across entries without the secret."""
+    return hmac.new(secret, f"entry:{index}".encode(), hashlib.sha256).hexdigest()
+
+
+def inputs_commitment(secret: bytes, index: int, inputs: Sequence[str]) -> str:
+    """A commitment to the inputs behind a decision, checkable by the person and oversight."""
+    message = f"inputs:{index}:".encode() + rfc8785.dumps(list(inputs))
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def status_change_entry(
+    *,
+    index: int,
+    secret: bytes,
+    colour: str,
+    rule_id: str,
+    previous_colour: str,
+    previous_rule_id: str,
+    effective_at: datetime,
+    recorded_at: datetime,
+    valid_until: datetime | None,
+    rulebook_version: int,
+    cause: str,
+    inputs: Sequence[str],
+) -> bytes:
+    return encode_entry(
+        "status_change",
+        {
+            "person": person_tag(secret, index),
+            "colour": colour,
+            "rule": rule_id,
+            "previous": {"colour": previous_colour, "rule": previous_rule_id},
+            "effective_at": _instant(effective_at),
+            "recorded_at": _instant(recorded_at),
+            "valid_until": _instant(valid_until),
+            "rulebook": rulebook_version,
+            "cause": cause,
+            "inputs": inputs_commitment(secret, index, inputs),
+        },
+    )
+
+
+def evidence_batch_entry(
+    *, source_id: str, batch_id: str, records: int, merkle_root: bytes, received_at: datetime
+) -> bytes:
+    return encode_entry(
+        "evidence_batch",
+        {
+            "source": source_id,
+            "batch": batch_id,
+            "records": records,
+            "root": merkle_root.hex(),
+            "received_at": _instant(received_at),
+        },
+    )
+
+
+def designation_entry(designation: RiskDesignation) -> bytes:
+    return encode_entry(
+        "designation",
+        {
+            "id": designation.id,
+            "area": designation.area,
+            "venue": designation.venue_id,
+            "level": str(designation.level),
+            "valid_from": _instant(designation.valid_from),
+            "valid_to": _instant(designation.valid_to),
+            "authority": designation.authority_id,
+            "cases": designation.case_count,
+            "basis": designation.basis,
+            "recorded_at": _instant(designation.recorded_at),
+        },
+    )
+
+
+def rulebook_entry(
+    *, version: int, digest: str, published_at: datetime, effective_from: datetime
+) -> bytes:
+    return encode_entry(
+        "rulebook",
+        {
+            "version": version,
+            "digest": digest,
+            "published_at": _instant(published_at),
+            "effective_from": _instant(effective_from),
+        },
+    )
+
+
+def registry_entry(what: str, record: dict[str, Any], recorded_at: datetime) -> bytes:
+    """A registration or change of an area, authority, source (with its key) or venue."""
+    return encode_entry(
+        "registry", {"what": what, "record": record, "recorded_at": _instant(recorded_at)}
+    )

@@ -1,0 +1,94 @@
+"""Reading the log as tlog-tiles publishes it: key, checkpoint, tiles, bundles, proofs."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from healthcode.errors import NotFound
+from healthcode.services.log_tree import TILE_WIDTH, StoredTree
+from healthcode.store import log as log_repo
+from healthcode.store.database import Database
+from healthcode.store.log import StoredCheckpoint
+from healthcode.tlog import (
+    TILE_HEIGHT,
+    Ed25519Verifier,
+    consistency_proof,
+    encode_entry_bundle,
+    make_tlog_proof,
+    parse_tile_path,
+)
+
+
+@dataclass(frozen=True)
+class CheckpointRef:
+    """The checkpoint an answer was computed at, as carried in the ``Healthcode-Checkpoint`` header."""
+
+    origin: str
+    size: int
+    root: bytes
+
+    def header(self) -> str:
+        return f"{self.origin} {self.size} {base64.b64encode(self.root).decode()}"
+
+
+class LogReader:
+    def __init__(self, db: Database, verifier: Ed25519Verifier, origin: str) -> None:
+        self._db = db
+        self.verifier = verifier
+        self.origin = origin
+
+    def vkey(self) -> str:
+        return self.verifier.to_vkey()
+
+    def checkpoint_at(self, conn: Connection) -> CheckpointRef | None:
+        latest = log_repo.latest_checkpoint(conn)
+        return None if latest is None else CheckpointRef(self.origin, latest.size, latest.root)
+
+    def latest(self) -> StoredCheckpoint:
+        with self._db.read() as conn:
+            latest = log_repo.latest_checkpoint(conn)
+        if latest is None:
+            raise NotFound("log.not_found", "no checkpoint has been signed yet")
+        return latest
+
+    def resource(self, path: str) -> tuple[bytes, bool]:
+        """A tile or entry bundle by its tlog-tiles path; also whether it is immutable (full)."""
+        tile = parse_tile_path(path)  # raises TilePathError (a TlogError) on a malformed path
+        with self._db.read() as conn:
+            latest = log_repo.latest_checkpoint(conn)
+            size = latest.size if latest else 0
+            start = tile.index * TILE_WIDTH
+            level = tile.level * TILE_HEIGHT
+            available = size >> level
+            if start + tile.width > available:
+                raise NotFound("log.not_found", f"{path} is beyond the latest checkpoint")
+            if tile.entries:
+                data = encode_entry_bundle(log_repo.entries(conn, start, start + tile.width))
+            else:
+                data = b"".join(log_repo.hashes(conn, level, start, start + tile.width))
+        return data, not tile.is_partial
+
+    def receipt(self, index: int) -> str | None:
+        """A tlog-proof for entry ``index`` under the latest checkpoint; None if not yet in one."""
+        with self._db.read() as conn:
+            latest = log_repo.latest_checkpoint(conn)
+            if latest is None or index >= latest.size:
+                return None
+            return make_tlog_proof(index, latest.note, StoredTree(conn).node)
+
+    def consistency(self, old_size: int, new_size: int) -> list[bytes]:
+        with self._db.read() as conn:
+            latest = log_repo.latest_checkpoint(conn)
+            if latest is None or not 0 < old_size <= new_size <= latest.size:
+                raise NotFound("log.not_found", "sizes outside the signed log")
+            return consistency_proof(old_size, new_size, StoredTree(conn).node)
+
+    def entry(self, index: int) -> bytes:
+        with self._db.read() as conn:
+            found = log_repo.entries(conn, index, index + 1)
+        if not found:
+            raise NotFound("log.not_found", f"no entry {index}")
+        return found[0]

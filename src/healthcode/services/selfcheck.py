@@ -1,0 +1,164 @@
+"""The log's self-check: recompute every entry from the rows it records, and the root.
+
+Run at start-up and by ``healthcode log self-check``. Any disagreement between the stored
+rows, the entries, the stored tree and the last signed checkpoint halts the log: the sequencer
+signs nothing more until an operator has looked (invariant 5).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from healthcode.domain.log_entries import designation_entry, evidence_batch_entry, rulebook_entry
+from healthcode.services.derivation import status_change_entry_for
+from healthcode.services.escrow import PersonSecrets
+from healthcode.store import evidence as evidence_repo
+from healthcode.store import log as log_repo
+from healthcode.store import status as status_repo
+from healthcode.store import tables as t
+from healthcode.store.database import Database
+from healthcode.tlog import (
+    CompactRange,
+    Ed25519Verifier,
+    TlogError,
+    leaf_hash,
+    merkle_root,
+    open_checkpoint,
+)
+
+MAX_PROBLEMS = 50
+
+
+@dataclass
+class SelfCheckReport:
+    entries: int = 0
+    checkpoint_size: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, problem: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+
+
+class SelfCheck:
+    def __init__(
+        self, db: Database, secrets: PersonSecrets, verifier: Ed25519Verifier, origin: str
+    ) -> None:
+        self._db = db
+        self._secrets = secrets
+        self._verifier = verifier
+        self._origin = origin
+
+    def run(self, *, now: datetime, halt: bool = True) -> SelfCheckReport:
+        report = SelfCheckReport()
+        with self._db.read() as conn:
+            expected = self._expected_entries(conn, report)
+            self._check_entries(conn, expected, report)
+        if halt and not report.ok:
+            with self._db.write() as conn:
+                log_repo.halt(conn, now, "; ".join(report.problems[:5]))
+        return report
+
+    def _expected_entries(
+        self, conn: Connection, report: SelfCheckReport
+    ) -> dict[int, tuple[str, bytes]]:
+        """Every entry the stored rows say exists: index -> (kind, bytes)."""
+        expected: dict[int, tuple[str, bytes]] = {}
+        for person in conn.scalars(select(t.status_changes.c.person_key).distinct()):
+            secret = self._secrets.secret(person)
+            for change in status_repo.history(conn, person):
+                expected[change.log_index] = (
+                    "status_change",
+                    status_change_entry_for(change, change.log_index, secret),
+                )
+        query = select(t.designations.c.id, t.designations.c.log_index)
+        indices = {row.id: row.log_index for row in conn.execute(query)}
+        for designation in evidence_repo.all_designations(conn):
+            expected[int(indices[designation.id])] = ("designation", designation_entry(designation))
+        for row in conn.execute(select(t.rulebooks)):
+            if hashlib.sha256(row.source.encode()).hexdigest() != row.digest:
+                report.add(f"rulebook {row.version}: its text no longer matches its digest")
+            body = rulebook_entry(
+                version=row.version,
+                digest=row.digest,
+                published_at=row.published_at,
+                effective_from=row.effective_from,
+            )
+            expected[int(row.log_index)] = ("rulebook", body)
+        roots = self._batch_roots(conn)
+        for row in conn.execute(select(t.evidence_batches)):
+            key = (row.source_id, row.batch_id)
+            leaves = roots.get(key, (0, b""))
+            if leaves[0] != row.record_count or leaves[1] != bytes(row.merkle_root):
+                report.add(
+                    f"batch {row.source_id}/{row.batch_id}: stored records no longer match its Merkle root"
+                )
+            body = evidence_batch_entry(
+                source_id=row.source_id,
+                batch_id=row.batch_id,
+                records=row.record_count,
+                merkle_root=bytes(row.merkle_root),
+                received_at=row.received_at,
+            )
+            expected[int(row.log_index)] = ("evidence_batch", body)
+        return expected
+
+    @staticmethod
+    def _batch_roots(conn: Connection) -> dict[tuple[str, str], tuple[int, bytes]]:
+        """Recompute each batch's Merkle root from its stored records, in their order."""
+        query = select(
+            t.evidence.c.source_id,
+            t.evidence.c.batch_id,
+            t.evidence.c.position,
+            t.evidence.c.canonical,
+        ).order_by(t.evidence.c.source_id, t.evidence.c.batch_id, t.evidence.c.position)
+        groups: dict[tuple[str, str], list[bytes]] = {}
+        for row in conn.execute(query):
+            groups.setdefault((row.source_id, row.batch_id), []).append(
+                leaf_hash(bytes(row.canonical))
+            )
+        return {key: (len(leaves), merkle_root(leaves)) for key, leaves in groups.items()}
+
+    def _check_entries(
+        self, conn: Connection, expected: dict[int, tuple[str, bytes]], report: SelfCheckReport
+    ) -> None:
+        latest = log_repo.latest_checkpoint(conn)
+        if latest is not None:
+            try:
+                open_checkpoint(latest.note, [self._verifier], origin=self._origin)
+            except TlogError as error:
+                report.add(f"the latest checkpoint does not verify: {error.message}")
+        size = latest.size if latest else 0
+        report.checkpoint_size = size
+        tree = CompactRange()
+        stored_leaves = log_repo.hashes(conn, 0, 0, size) if size else []
+        end = log_repo.next_index(conn)
+        previous = -1
+        for index, kind, body in log_repo.iter_entries(conn, 0, end):
+            if index != previous + 1:
+                report.add(f"entries {previous + 1}..{index - 1} are missing")
+            previous = index
+            report.entries += 1
+            hashed = leaf_hash(body)
+            if index < size:
+                if index >= len(stored_leaves) or stored_leaves[index] != hashed:
+                    report.add(f"entry {index} does not hash to the tree's leaf {index}")
+                tree.append(hashed)
+            wanted = expected.pop(index, None)
+            if wanted is None:
+                if kind != "registry":
+                    report.add(f"entry {index} ({kind}) has no stored record")
+            elif wanted != (kind, body):
+                report.add(f"entry {index} ({kind}) does not match the record it logs")
+        for index, (kind, _) in sorted(expected.items())[:MAX_PROBLEMS]:
+            report.add(f"a {kind} record points at entry {index}, which is missing")
+        if latest is not None and tree.size == size and tree.root() != latest.root:
+            report.add(f"the entries do not recompute to the root of the checkpoint of size {size}")

@@ -1,0 +1,149 @@
+"""Rows of the transparency log: entries, the node hashes of its tiles, signed checkpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from healthcode.store import tables as t
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    root: bytes
+    note: str
+    signed_at: datetime
+
+
+def next_index(conn: Connection) -> int:
+    """The index the next entry gets; callers hold the write lock, so it cannot race."""
+    last = conn.scalar(select(func.max(t.log_entries.c.idx)))
+    return 0 if last is None else int(last) + 1
+
+
+def insert_entries(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(t.log_entries.insert(), list(rows))
+
+
+def entries(conn: Connection, start: int, end: int) -> list[bytes]:
+    """Entry bodies of indices [start, end), in order."""
+    query = (
+        select(t.log_entries.c.idx, t.log_entries.c.body)
+        .where(t.log_entries.c.idx >= start, t.log_entries.c.idx < end)
+        .order_by(t.log_entries.c.idx)
+    )
+    rows = conn.execute(query).all()
+    if [row.idx for row in rows] != list(range(start, start + len(rows))):
+        raise LookupError(f"log entries between {start} and {end} have a gap")
+    return [bytes(row.body) for row in rows]
+
+
+def iter_entries(
+    conn: Connection, start: int, end: int, chunk: int = 10_000
+) -> Iterator[tuple[int, str, bytes]]:
+    for offset in range(start, end, chunk):
+        query = (
+            select(t.log_entries.c.idx, t.log_entries.c.kind, t.log_entries.c.body)
+            .where(t.log_entries.c.idx >= offset, t.log_entries.c.idx < min(end, offset + chunk))
+            .order_by(t.log_entries.c.idx)
+        )
+        for row in conn.execute(query):
+            yield int(row.idx), row.kind, bytes(row.body)
+
+
+def entry_count(conn: Connection) -> int:
+    return int(conn.scalar(select(func.count()).select_from(t.log_entries)) or 0)
+
+
+def insert_hashes(conn: Connection, level: int, start: int, hashes: Sequence[bytes]) -> None:
+    if hashes:
+        conn.execute(
+            t.log_hashes.insert(),
+            [{"level": level, "idx": start + offset, "hash": h} for offset, h in enumerate(hashes)],
+        )
+
+
+def hashes(conn: Connection, level: int, start: int, end: int) -> list[bytes]:
+    """Node hashes of a tile level (tree level ``level``), indices [start, end)."""
+    query = (
+        select(t.log_hashes.c.idx, t.log_hashes.c.hash)
+        .where(t.log_hashes.c.level == level, t.log_hashes.c.idx >= start, t.log_hashes.c.idx < end)
+        .order_by(t.log_hashes.c.idx)
+    )
+    rows = conn.execute(query).all()
+    if [row.idx for row in rows] != list(range(start, start + len(rows))):
+        raise LookupError(f"stored hashes at level {level} have a gap")
+    return [bytes(row.hash) for row in rows]
+
+
+def latest_checkpoint(conn: Connection) -> StoredCheckpoint | None:
+    row = conn.execute(
+        select(t.log_checkpoints).order_by(t.log_checkpoints.c.size.desc()).limit(1)
+    ).first()
+    return (
+        None
+        if row is None
+        else StoredCheckpoint(row.size, bytes(row.root), row.note, row.signed_at)
+    )
+
+
+def checkpoint(conn: Connection, size: int) -> StoredCheckpoint | None:
+    row = conn.execute(select(t.log_checkpoints).where(t.log_checkpoints.c.size == size)).first()
+    return (
+        None
+        if row is None
+        else StoredCheckpoint(row.size, bytes(row.root), row.note, row.signed_at)
+    )
+
+
+def insert_checkpoint(conn: Connection, cp: StoredCheckpoint) -> None:
+    conn.execute(
+        t.log_checkpoints.insert().values(
+            size=cp.size, root=cp.root, note=cp.note, signed_at=cp.signed_at
+        )
+    )
+
+
+def replace_note(conn: Connection, size: int, note: str) -> None:
+    conn.execute(
+        t.log_checkpoints.update().where(t.log_checkpoints.c.size == size).values(note=note)
+    )
+
+
+def halts(conn: Connection) -> list[tuple[datetime, str]]:
+    return [
+        (row.at, row.reason) for row in conn.execute(select(t.log_halts).order_by(t.log_halts.c.id))
+    ]
+
+
+def halt(conn: Connection, at: datetime, reason: str) -> None:
+    conn.execute(t.log_halts.insert().values(at=at, reason=reason))
+
+
+def escrowed(conn: Connection, person_keys: Sequence[str]) -> set[str]:
+    keys = sorted(set(person_keys))
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        query = select(t.person_secrets.c.person_key).where(
+            t.person_secrets.c.person_key.in_(keys[start : start + 500])
+        )
+        found.update(conn.scalars(query))
+    return found
+
+
+def insert_escrows(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(t.person_secrets.insert(), list(rows))
+
+
+def escrow(conn: Connection, person_key: str) -> bytes | None:
+    row = conn.execute(
+        select(t.person_secrets.c.escrow).where(t.person_secrets.c.person_key == person_key)
+    ).first()
+    return None if row is None else bytes(row.escrow)

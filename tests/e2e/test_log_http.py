@@ -1,0 +1,98 @@
+"""The log end to end over HTTP: a write, the next sequencer tick, a receipt from the person's
+API that verifies with an independent verifier, and consistency between every checkpoint seen."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+
+from healthcode.services.tokens import PERSON_AUDIENCE
+from healthcode.web.app import create_app
+from tests import independent_verifier as iv
+from tests.town import Town
+
+P1 = "33333333333333333333333333333333"
+
+
+def test_write_sequence_receipt_and_consistency(town: Town) -> None:
+    services = town.services
+    client = TestClient(create_app(services, run_scheduler=False))
+    vkey = client.get("/log/key").text
+    observed: list[tuple[int, bytes]] = []
+
+    def tick() -> None:
+        services.sequencer.integrate(now=town.clock.now())
+        note = client.get("/log/checkpoint").text
+        origin, size, root = iv.open_note(note, vkey)
+        assert origin == services.settings.log_origin
+        observed.append((size, root))
+
+    tick()
+    token = services.tokens.mint(
+        P1, role="person", audience=PERSON_AUDIENCE, now=town.clock.now(), ttl=timedelta(hours=1)
+    )
+    auth = {"Authorization": f"Bearer {token}"}
+    body = town.batch(
+        "lab-1", [town.record("test_result", P1, town.clock.now(), method="pcr", result="positive")]
+    )
+    assert client.post("/api/v1/evidence/batches", json=body).status_code == 200
+    status = client.get("/api/v1/me/status", headers=auth)
+    change = status.json()["history"][0]
+    # Not yet sequenced: no receipt yet, and the answer names the checkpoint it was computed at.
+    assert client.get(change["receipt_url"], headers=auth).status_code == 404
+    assert status.headers["Healthcode-Checkpoint"].split(" ")[1] == str(observed[-1][0])
+    tick()
+    receipt = client.get(change["receipt_url"], headers=auth).text
+    entry = services.log.entry(change["log_index"])
+    assert iv.verify_receipt(receipt, entry, vkey) == change["log_index"]
+    # More writes, more checkpoints; every pair observed is consistent.
+    for n in range(3):
+        town.clock.advance(hours=1)
+        more = town.batch(
+            "lab-1",
+            [town.record("test_result", P1, town.clock.now(), method="pcr", result="negative")],
+        )
+        client.post("/api/v1/evidence/batches", json=more)
+        tick()
+    for i, (old_size, old_root) in enumerate(observed):
+        for new_size, new_root in observed[i:]:
+            if old_size == 0:
+                continue
+            proof = [
+                base64.b64decode(line)
+                for line in client.get(f"/log/consistency/{old_size}/{new_size}").text.split()
+            ]
+            iv.verify_consistency(old_size, new_size, old_root, new_root, proof)
+
+
+def test_tiles_and_bundles_as_tlog_tiles_lays_them_out(town: Town) -> None:
+    services = town.services
+    alice = town.person("alice")
+    for n in range(300):
+        town.test(alice, town.clock.now(), "negative" if n % 2 else "positive")
+    signed = services.sequencer.integrate(now=town.clock.now())
+    assert signed is not None and signed.size > 256
+    client = TestClient(create_app(services, run_scheduler=False))
+    full = client.get("/log/tile/0/000")
+    assert full.status_code == 200 and len(full.content) == 256 * 32
+    assert "immutable" in full.headers["cache-control"]
+    width = signed.size - 256
+    partial = client.get(f"/log/tile/0/001.p/{width}")
+    assert (
+        len(partial.content) == width * 32 and "immutable" not in partial.headers["cache-control"]
+    )
+    bundle = client.get("/log/tile/entries/000").content
+    first = int.from_bytes(bundle[:2], "big")
+    assert bundle[2 : 2 + first] == services.log.entry(0)
+    assert iv.leaf(services.log.entry(0)) == full.content[:32]
+    for path, status, code in [
+        ("/log/tile/0/x1/000", 400, "log.bad_path"),
+        ("/log/tile/0/001.p/0", 400, "log.bad_path"),
+        ("/log/tile/0/001.p/255", 404, "log.not_found"),
+        ("/log/tile/1/000", 404, "log.not_found"),
+        ("/log/tile/entries/999", 404, "log.not_found"),
+    ]:
+        answer = client.get(path)
+        assert (answer.status_code, answer.json()["code"]) == (status, code), path

@@ -1,0 +1,142 @@
+"""Every write is a log entry in the same transaction; the sequencer signs; the self-check
+finds any tampering with entries or with the rows they record."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from healthcode.domain.designations import RiskLevel
+from healthcode.services.escrow import open_escrow
+from healthcode.store import log as log_repo
+from healthcode.store import tables as t
+from healthcode.store.keyfiles import load_or_create
+from healthcode.tlog import MerkleTree, leaf_hash
+from tests.town import ERQI, Town, days
+
+
+def entry_kinds(town: Town) -> list[str]:
+    with town.services.db.read() as conn:
+        return list(conn.scalars(select(t.log_entries.c.kind).order_by(t.log_entries.c.idx)))
+
+
+def bodies(town: Town) -> list[bytes]:
+    with town.services.db.read() as conn:
+        return log_repo.entries(conn, 0, log_repo.next_index(conn))
+
+
+def test_every_write_appends_its_entries(town: Town) -> None:
+    # The town's set-up: one rulebook edition and one entry per registration.
+    assert entry_kinds(town)[0] == "rulebook"
+    assert set(entry_kinds(town)[1:]) == {"registry"}
+    before = len(entry_kinds(town))
+    alice = town.person("alice")
+    town.test(alice, town.clock.now(), "positive")
+    assert entry_kinds(town)[before:] == ["evidence_batch", "status_change"]
+    town.designate(ERQI, RiskLevel.HIGH, town.clock.now() - days(1), None, id="d1")
+    assert entry_kinds(town)[-1] == "designation"
+    with town.services.db.read() as conn:
+        batch_index = conn.scalar(select(t.evidence_batches.c.log_index))
+        change_index = conn.scalar(select(t.status_changes.c.log_index))
+    assert (batch_index, change_index) == (before, before + 1)
+
+
+def test_entries_hold_no_person_key_and_tags_are_unlinkable(town: Town) -> None:
+    alice = town.person("alice")
+    town.test(alice, town.clock.now() - timedelta(hours=1), "positive")
+    town.clock.advance(days=10)
+    town.submit("lab-1", [town.record("recovery", alice, town.clock.now())])
+    changes = [json.loads(b) for b in bodies(town) if b"status_change" in b]
+    assert len(changes) == 2
+    assert all(alice.encode() not in b for b in bodies(town))
+    tags = {change["data"]["person"] for change in changes}
+    assert len(tags) == 2  # the same person, two different tags
+
+
+def test_oversight_opens_the_escrowed_secret(town: Town, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    alice = town.person("alice")
+    town.test(alice, town.clock.now(), "positive")
+    with town.services.db.read() as conn:
+        sealed = log_repo.escrow(conn, alice)
+    keys = load_or_create(town.services.settings.data_dir / "keys")
+    assert sealed is not None and keys.oversight_private is not None
+    assert open_escrow(sealed, keys.oversight_private) == (
+        alice,
+        town.services.secrets.secret(alice),
+    )
+
+
+def test_sequencer_signs_a_checkpoint_over_every_entry(town: Town) -> None:
+    alice = town.person("alice")
+    town.test(alice, town.clock.now(), "positive")
+    signed = town.services.sequencer.integrate(now=town.clock.now())
+    entries = bodies(town)
+    assert signed is not None and signed.size == len(entries)
+    tree = MerkleTree([leaf_hash(b) for b in entries])
+    assert signed.root == tree.root()
+    assert town.services.sequencer.integrate(now=town.clock.now()) is None  # nothing new
+    for n in range(300):  # cross a full tile
+        town.test(alice, town.clock.now(), "negative" if n % 2 else "positive")
+    again = town.services.sequencer.integrate(now=town.clock.now())
+    assert (
+        again is not None and again.root == MerkleTree([leaf_hash(b) for b in bodies(town)]).root()
+    )
+    assert town.services.self_check.run(now=town.clock.now()).ok
+
+
+def _tamper_entry_byte(town: Town) -> None:
+    with town.services.db.write() as conn:
+        body = bytes(conn.scalar(select(t.log_entries.c.body).where(t.log_entries.c.idx == 3)))
+        flipped = body[:10] + bytes([body[10] ^ 1]) + body[11:]
+        conn.execute(update(t.log_entries).where(t.log_entries.c.idx == 3).values(body=flipped))
+
+
+def _delete_entry(town: Town) -> None:
+    with town.services.db.write() as conn:
+        conn.execute(t.log_entries.delete().where(t.log_entries.c.idx == 3))
+
+
+def _swap_entries(town: Town) -> None:
+    with town.services.db.write() as conn:
+        rows = {
+            r.idx: r
+            for r in conn.execute(select(t.log_entries).where(t.log_entries.c.idx.in_([2, 3])))
+        }
+        for idx, other in ((2, 3), (3, 2)):
+            conn.execute(
+                update(t.log_entries)
+                .where(t.log_entries.c.idx == idx)
+                .values(kind=rows[other].kind, body=rows[other].body)
+            )
+
+
+def _edit_decision(town: Town) -> None:
+    with town.services.db.write() as conn:
+        conn.execute(update(t.status_changes).values(colour="green", rule_id="no-risk"))
+
+
+def _edit_evidence(town: Town) -> None:
+    with town.services.db.write() as conn:
+        conn.execute(update(t.evidence).values(result="negative", canonical=b'{"forged":true}'))
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [_tamper_entry_byte, _delete_entry, _swap_entries, _edit_decision, _edit_evidence],
+    ids=["flip-entry-byte", "delete-entry", "swap-entries", "edit-decision", "edit-evidence"],
+)
+def test_self_check_detects_tampering_and_halts_signing(town: Town, tamper) -> None:  # type: ignore[no-untyped-def]
+    alice = town.person("alice")
+    town.test(alice, town.clock.now(), "positive")
+    town.services.sequencer.integrate(now=town.clock.now())
+    assert town.services.self_check.run(now=town.clock.now()).ok
+    tamper(town)
+    report = town.services.self_check.run(now=town.clock.now())
+    assert not report.ok, tamper.__name__
+    town.test(alice, town.clock.now(), "negative")
+    assert town.services.sequencer.integrate(now=town.clock.now()) is None  # halted
+    with town.services.db.read() as conn:
+        assert log_repo.halts(conn)

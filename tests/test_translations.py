@@ -1,0 +1,31 @@
+"""Every string a page shows exists in Simplified Chinese and in English."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+
+from healthcode.web.i18n import LANGUAGES, catalogue
+
+ROOT = Path(__file__).resolve().parent.parent
+METHODS = [("src/healthcode/**.py", "python"), ("src/healthcode/web/templates/**.html", "jinja2")]
+
+
+def used_messages() -> set[str]:
+    found = extract_from_dir(str(ROOT), method_map=METHODS, keywords={"_": None})
+    return {str(message) for _file, _line, message, _comments, _context in found}
+
+
+def test_every_page_string_is_translated_in_both_languages() -> None:
+    used = used_messages()
+    assert len(used) > 40
+    for lang in LANGUAGES:
+        missing = sorted(used - set(catalogue(lang)))
+        assert missing == [], f"{lang}: {missing}"
+
+
+def test_chinese_strings_are_chinese() -> None:
+    zh = catalogue("zh")
+    untranslated = [m for m, s in zh.items() if s == m and m not in {"English", "中文"} and m.isascii()]
+    assert untranslated == []
