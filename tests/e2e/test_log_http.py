@@ -48,7 +48,7 @@ def test_write_sequence_receipt_and_consistency(town: Town) -> None:
     entry = services.log.entry(change["log_index"])
     assert iv.verify_receipt(receipt, entry, vkey) == change["log_index"]
     # More writes, more checkpoints; every pair observed is consistent.
-    for n in range(3):
+    for _ in range(3):
         town.clock.advance(hours=1)
         more = town.batch(
             "lab-1",
