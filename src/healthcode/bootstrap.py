@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from healthcode.domain.batches import BatchPolicy
 from healthcode.services.clock import Clock, SystemClock
+from healthcode.services.cosigning import Cosigning, parse_witnesses
 from healthcode.services.derivation import Derivation
 from healthcode.services.designations import Designations
 from healthcode.services.escrow import PersonSecrets
@@ -47,6 +48,7 @@ class Services:
     log: LogReader
     secrets: PersonSecrets
     self_check: SelfCheck
+    cosigning: Cosigning
 
 
 def build(
@@ -90,4 +92,5 @@ def build(
         log=log_reader,
         secrets=secrets,
         self_check=SelfCheck(db, secrets, log_signer.verifier(), settings.log_origin),
+        cosigning=Cosigning(db, log_reader, parse_witnesses(settings.witnesses)),
     )

@@ -21,6 +21,7 @@ class Settings:
     session_hours: int = 12
     log_origin: str = "healthcode.example/log"
     sequencer_interval_seconds: float = 0.25
+    witnesses: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -39,4 +40,5 @@ class Settings:
             session_hours=int(env.get("HEALTHCODE_SESSION_HOURS", "12")),
             log_origin=env.get("HEALTHCODE_LOG_ORIGIN", "healthcode.example/log"),
             sequencer_interval_seconds=float(env.get("HEALTHCODE_SEQUENCER_SECONDS", "0.25")),
+            witnesses=env.get("HEALTHCODE_WITNESSES", ""),
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.table import Table
 
@@ -54,6 +56,20 @@ def status(person: str = typer.Argument(..., help="The person key.")) -> None:
             change.effective_at.isoformat(), str(change.colour), change.rule_id, change.cause
         )
     console.print(table)
+
+
+@app.command()
+def witness(
+    config: Path = typer.Option(
+        ..., exists=True, dir_okay=False, help="The witness's YAML config."
+    ),
+    host: str = typer.Option("127.0.0.1", help="Address to bind."),
+    port: int = typer.Option(8100, help="Port."),
+) -> None:
+    """Run a witness: cosign checkpoints of the configured logs only if consistent (tlog-witness)."""
+    from healthcode.services.witness_serve import serve_witness
+
+    serve_witness(config, host, port)
 
 
 @app.command()

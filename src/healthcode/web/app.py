@@ -40,6 +40,12 @@ def _self_check(services: Services) -> None:
         log.error("log self-check FAILED, signing halted: %s", "; ".join(report.problems[:5]))
 
 
+def _sequence(services: Services) -> None:
+    """Sign a checkpoint over new entries, then have the witnesses cosign it."""
+    if services.sequencer.integrate(now=services.clock.now()) is not None:
+        services.cosigning.collect()
+
+
 def _tick(services: Services) -> None:
     changes = services.ticker.tick(now=services.clock.now())
     if changes:
@@ -65,7 +71,7 @@ def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
                     _every(
                         settings.sequencer_interval_seconds,
                         "log sequencer",
-                        lambda: services.sequencer.integrate(now=services.clock.now()),
+                        lambda: _sequence(services),
                     )
                 ),
             ]
