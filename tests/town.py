@@ -77,8 +77,30 @@ class Town:
         )  # fmt: skip
         return cls(services, clock, keys)
 
-    def person(self, name: str) -> str:
-        return self.services.identity.register(f"id-{name}", name, ZHONGYUAN, now=self.clock.now())
+    def register_staff(self) -> None:
+        self.services.staff.register(
+            [
+                {"id": "zz-off-1", "role": "official", "authority": "zz-health", "name": "张伟", "password": "correct horse 1"},
+                {"id": "zz-sup-1", "role": "supervisor", "authority": "zz-health", "name": "李娜"},
+                {"id": "zz-sup-2", "role": "supervisor", "authority": "zz-health", "name": "王芳"},
+                {"id": "sh-off-1", "role": "official", "authority": "sh-health", "name": "陈静"},
+                {"id": "sh-sup-1", "role": "supervisor", "authority": "sh-health", "name": "刘洋"},
+                {"id": "hl-erqi", "role": "hotline", "authority": "zz-health", "area": ERQI, "name": "热线一"},
+                {"id": "hl-pudong", "role": "hotline", "authority": "sh-health", "area": PUDONG, "name": "热线二"},
+                {"id": "auditor-1", "role": "auditor", "name": "监督员"},
+            ],
+            now=self.clock.now(),
+        )  # fmt: skip
+
+    def token(self, subject: str, role: str, **delta: float) -> str:
+        from datetime import timedelta
+
+        return self.services.tokens.mint(
+            subject, role=role, now=self.clock.now() + timedelta(**delta), ttl=timedelta(minutes=15)
+        )
+
+    def person(self, name: str, home: str = ZHONGYUAN) -> str:
+        return self.services.identity.register(f"id-{name}", name, home, now=self.clock.now())
 
     def batch(
         self, source: str, records: list[dict[str, Any]], batch_id: str | None = None

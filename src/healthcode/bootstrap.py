@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from healthcode.domain.batches import BatchPolicy
+from healthcode.services import policy as policy_data
+from healthcode.services.access import Access
 from healthcode.services.clock import Clock, SystemClock
 from healthcode.services.cosigning import Cosigning, parse_witnesses
 from healthcode.services.derivation import Derivation
@@ -15,15 +17,20 @@ from healthcode.services.explain import Explanations
 from healthcode.services.identity import LocalIdentityProvider
 from healthcode.services.intake import Intake
 from healthcode.services.log_reader import LogReader
+from healthcode.services.orders import Orders
 from healthcode.services.refusals import Refusals
 from healthcode.services.registry import Registry
+from healthcode.services.rulebook_proposals import RulebookProposals
 from healthcode.services.rulebooks import Rulebooks
 from healthcode.services.scheduler import Ticker
 from healthcode.services.selfcheck import SelfCheck
 from healthcode.services.sequencer import Sequencer
+from healthcode.services.sources import Sources
+from healthcode.services.staff import Staff
 from healthcode.services.tokens import Tokens
 from healthcode.settings import Settings
 from healthcode.store import keyfiles
+from healthcode.store import staff as staff_repo
 from healthcode.store.database import Database
 from healthcode.store.migrate import upgrade
 from healthcode.tlog import Ed25519Signer
@@ -49,6 +56,16 @@ class Services:
     secrets: PersonSecrets
     self_check: SelfCheck
     cosigning: Cosigning
+    orders: Orders
+    staff: Staff
+    access: Access
+    sources: Sources
+    proposals: RulebookProposals
+
+
+def _revoked(db: Database, jti: str) -> bool:
+    with db.read() as conn:
+        return staff_repo.token_revoked(conn, jti)
 
 
 def build(
@@ -68,9 +85,13 @@ def build(
     rulebooks = Rulebooks(db)
     log_signer = Ed25519Signer(settings.log_origin, keys.log_signing_seed)
     log_reader = LogReader(db, log_signer.verifier(), settings.log_origin)
+    tokens = Tokens(keys.token_signing, is_revoked=lambda jti: _revoked(db, jti))
     secrets = PersonSecrets(keys.person_secret_master, keys.oversight_public)
     derivation = Derivation(rulebooks, secrets)
-    policy = BatchPolicy(
+    legal_bases = policy_data.legal_bases()
+    explanations = Explanations(db, derivation, log_reader, legal_bases)
+    order_policy = policy_data.order_policy()
+    batch_policy = BatchPolicy(
         max_records=settings.batch_max_records,
         future_skew=timedelta(seconds=settings.future_skew_seconds),
     )
@@ -80,17 +101,22 @@ def build(
         clock=clock,
         rulebooks=rulebooks,
         derivation=derivation,
-        intake=Intake(db, derivation, policy),
-        designations=Designations(db, derivation),
+        intake=Intake(db, derivation, batch_policy),
+        designations=Designations(db, derivation, secrets, order_policy),
         registry=Registry(db),
-        explanations=Explanations(db, derivation, log_reader),
+        explanations=explanations,
         refusals=Refusals(db),
         identity=LocalIdentityProvider(db, keys.pseudonym_secret),
-        tokens=Tokens(keys.token_signing),
+        tokens=tokens,
         ticker=Ticker(db, derivation),
         sequencer=Sequencer(db, log_signer, settings.log_origin),
         log=log_reader,
         secrets=secrets,
         self_check=SelfCheck(db, secrets, log_signer.verifier(), settings.log_origin),
         cosigning=Cosigning(db, log_reader, parse_witnesses(settings.witnesses)),
+        orders=Orders(db, derivation, secrets, legal_bases, order_policy),
+        staff=Staff(db, tokens),
+        access=Access(db, explanations, secrets),
+        sources=Sources(db, derivation),
+        proposals=RulebookProposals(db, rulebooks, secrets),
     )

@@ -85,6 +85,78 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "area.unknown": ErrorSpec(404, "地区代码未登记。", "The area code is not registered."),
     "designation.invalid": ErrorSpec(422, "风险区划定不正确。", "The risk designation is invalid."),
     "person.unknown": ErrorSpec(404, "查无此人。", "No such person."),
+    # orders
+    "order.basis_invalid": ErrorSpec(
+        422,
+        "法律依据不在目录中，或不允许该类命令。",
+        "The legal basis is not in the catalogue or does not allow this kind of order.",
+    ),
+    "order.evidence_missing": ErrorSpec(
+        422, "命令必须为每个人列出其本人的证据。", "An order must cite each person's own evidence."
+    ),
+    "order.evidence_unknown": ErrorSpec(
+        422, "引用的证据不存在。", "The cited evidence does not exist."
+    ),
+    "order.evidence_not_theirs": ErrorSpec(
+        422, "引用的证据不属于该人。", "The cited evidence belongs to someone else."
+    ),
+    "order.evidence_wrong_kind": ErrorSpec(
+        422,
+        "引用的证据类型不符合该法律依据的要求。",
+        "The cited evidence is not of a kind the legal basis requires.",
+    ),
+    "order.outside_jurisdiction": ErrorSpec(
+        403,
+        "证据所在地区不在您所属机构的辖区内。",
+        "The evidence lies outside your authority's jurisdiction.",
+    ),
+    "order.expiry_too_long": ErrorSpec(
+        422,
+        "命令期限超过该类命令的最长期限。",
+        "The order runs longer than policy allows for its kind.",
+    ),
+    "order.invalid_period": ErrorSpec(
+        422, "命令的起止时间不正确（不得倒签）。", "The order's period is invalid (no back-dating)."
+    ),
+    "order.not_found": ErrorSpec(404, "没有该命令。", "No such order."),
+    "order.cosign_self": ErrorSpec(
+        403,
+        "联签须由本机构另一名主管完成。",
+        "A co-signature must come from a different supervisor of the same authority.",
+    ),
+    "order.not_pending": ErrorSpec(
+        409, "该命令不在待联签状态。", "The order is not awaiting co-signature."
+    ),
+    "order.not_active": ErrorSpec(409, "该命令未生效或已结束。", "The order is not in force."),
+    "order.extension_needs_new_evidence": ErrorSpec(
+        422, "延长命令必须引用新的证据。", "Extending an order needs new evidence."
+    ),
+    # designations and rulebooks by officials
+    "designation.outside_jurisdiction": ErrorSpec(
+        403,
+        "该地区不在您所属机构的辖区内。",
+        "The area lies outside your authority's jurisdiction.",
+    ),
+    "designation.not_found": ErrorSpec(404, "没有该风险区划定。", "No such risk designation."),
+    "rulebook.cosign_self": ErrorSpec(
+        403,
+        "新版规则须由另一名主管联签后发布。",
+        "A new rulebook edition needs a co-signature by a different supervisor.",
+    ),
+    "rulebook.not_pending": ErrorSpec(
+        409, "没有待联签的该版本规则。", "No such proposed edition awaits co-signature."
+    ),
+    # sources
+    "source.not_found": ErrorSpec(404, "没有该证据来源。", "No such evidence source."),
+    # access to a person's record by others
+    "access.purpose_invalid": ErrorSpec(
+        422,
+        "查看他人记录必须注明目录内的用途。",
+        "Reading someone's record needs a purpose from the closed list.",
+    ),
+    "access.outside_scope": ErrorSpec(
+        403, "该人不在您的查看范围内。", "This person is outside the records you may read."
+    ),
     # transparency log
     "log.not_found": ErrorSpec(404, "日志中没有该资源。", "The log has no such resource."),
     "log.bad_path": ErrorSpec(400, "日志资源路径不正确。", "The log resource path is malformed."),

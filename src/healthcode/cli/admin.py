@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 import yaml
 
-from healthcode.cli.context import console, refusals_reported, services
+from healthcode.cli.context import console, errors, refusals_reported, services
 from healthcode.services.rulebooks import default_edition_source
 from healthcode.services.tokens import PERSON_AUDIENCE
 
@@ -30,9 +30,37 @@ def init() -> None:
 def load(config: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
     """Register areas, authorities, sources and venues from a YAML config file."""
     built = services()
+    data = yaml.safe_load(config.read_text())
+    staff = data.pop("staff", []) if isinstance(data, dict) else []
     with refusals_reported():
-        counts = built.registry.load(yaml.safe_load(config.read_text()), now=built.clock.now())
+        counts = built.registry.load(data, now=built.clock.now())
+        counts["staff"] = built.staff.register(staff, now=built.clock.now()) if staff else 0
     console.print(", ".join(f"{count} {name}" for name, count in counts.items()))
+
+
+@app.command("staff-token")
+def staff_token(
+    badge: str = typer.Argument(..., help="The staff member's id (an official's badge)."),
+    minutes: int = typer.Option(15, help="How long the token stays valid."),
+) -> None:
+    """Mint a staff bearer token (for the demo and operators; staff normally sign in)."""
+    built = services()
+    member = built.staff.find(badge)
+    if member is None or not member.active:
+        errors.print(f"no active staff member {badge}")
+        raise typer.Exit(2)
+    print(built.staff.token(member, now=built.clock.now(), ttl=timedelta(minutes=minutes)))
+
+
+@app.command()
+def guardian(
+    guardian_key: str = typer.Argument(..., help="The guardian's person key."),
+    dependant_key: str = typer.Argument(..., help="The dependant's person key."),
+) -> None:
+    """Record that a person is guardian of a dependant (a child, a relative without a phone)."""
+    built = services()
+    built.identity.add_guardian(guardian_key, dependant_key, now=built.clock.now())
+    console.print("recorded")
 
 
 @app.command()

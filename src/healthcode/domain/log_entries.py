@@ -108,6 +108,20 @@ def designation_entry(designation: RiskDesignation) -> bytes:
     )
 
 
+def designation_cosign_entry(
+    *, index: int, supervisor_secret: bytes, designation_id: str, at: datetime
+) -> bytes:
+    """A supervisor's co-signature making a pending designation count."""
+    return encode_entry(
+        "designation_cosign",
+        {
+            "id": designation_id,
+            "supervisor": actor_tag(supervisor_secret, index),
+            "at": _instant(at),
+        },
+    )
+
+
 def rulebook_entry(
     *, version: int, digest: str, published_at: datetime, effective_from: datetime
 ) -> bytes:
@@ -126,4 +140,113 @@ def registry_entry(what: str, record: dict[str, Any], recorded_at: datetime) -> 
     """A registration or change of an area, authority, source (with its key) or venue."""
     return encode_entry(
         "registry", {"what": what, "record": record, "recorded_at": _instant(recorded_at)}
+    )
+
+
+def actor_tag(secret: bytes, index: int) -> str:
+    """How an official appears in entry ``index``: pseudonymous, openable by oversight."""
+    return hmac.new(secret, f"actor:{index}".encode(), hashlib.sha256).hexdigest()
+
+
+def order_entry(
+    *,
+    index: int,
+    person_secret: bytes,
+    official_secret: bytes,
+    order_id: str,
+    request_id: str,
+    kind: str,
+    legal_basis: str,
+    authority_id: str,
+    evidence: Sequence[str],
+    valid_from: datetime,
+    valid_until: datetime,
+    status: str,
+    recorded_at: datetime,
+    extends: str | None,
+) -> bytes:
+    return encode_entry(
+        "order",
+        {
+            "order": order_id,
+            "request": request_id,
+            "kind": kind,
+            "basis": legal_basis,
+            "authority": authority_id,
+            "official": actor_tag(official_secret, index),
+            "person": person_tag(person_secret, index),
+            "evidence": inputs_commitment(person_secret, index, evidence),
+            "valid_from": _instant(valid_from),
+            "valid_until": _instant(valid_until),
+            "status": status,
+            "extends": extends,
+            "recorded_at": _instant(recorded_at),
+        },
+    )
+
+
+def order_cosign_entry(
+    *, index: int, supervisor_secret: bytes, request_id: str, authority_id: str,
+    orders: Sequence[str], at: datetime,
+) -> bytes:  # fmt: skip
+    return encode_entry(
+        "order_cosign",
+        {
+            "request": request_id,
+            "authority": authority_id,
+            "supervisor": actor_tag(supervisor_secret, index),
+            "orders": sorted(orders),
+            "at": _instant(at),
+        },
+    )
+
+
+def order_end_entry(
+    *, index: int, official_secret: bytes, order_id: str, authority_id: str,
+    ended_at: datetime, reason: str, recorded_at: datetime,
+) -> bytes:  # fmt: skip
+    return encode_entry(
+        "order_end",
+        {
+            "order": order_id,
+            "authority": authority_id,
+            "official": actor_tag(official_secret, index),
+            "ended_at": _instant(ended_at),
+            "reason": reason,
+            "recorded_at": _instant(recorded_at),
+        },
+    )
+
+
+def access_entry(
+    *, index: int, person_secret: bytes, accessor_secret: bytes, accessor_role: str,
+    authority_id: str | None, purpose: str, at: datetime,
+) -> bytes:  # fmt: skip
+    return encode_entry(
+        "access",
+        {
+            "person": person_tag(person_secret, index),
+            "accessor": actor_tag(accessor_secret, index),
+            "role": accessor_role,
+            "authority": authority_id,
+            "purpose": purpose,
+            "at": _instant(at),
+        },
+    )
+
+
+def rulebook_proposal_entry(
+    *, index: int, official_secret: bytes, version: int, digest: str, authority_id: str,
+    effective_from: datetime, proposed_at: datetime,
+) -> bytes:  # fmt: skip
+    return encode_entry(
+        "rulebook_proposal",
+        {
+            "version": version,
+            "digest": digest,
+            "authority": authority_id,
+            "official": actor_tag(official_secret, index),
+            "effective_from": _instant(effective_from),
+            "proposed_at": _instant(proposed_at),
+        },
     )

@@ -28,15 +28,20 @@ from healthcode.domain.rulebook import (
 
 @dataclass(frozen=True)
 class SetAside:
-    """Evidence that stops counting from ``effective_at`` on: one record (an appeal outcome)
-    or everything from one source (a revoked source)."""
+    """Evidence that stops counting from ``effective_at`` on (as known from ``recorded_at``):
+    one record (an appeal outcome, for ``person``), or everything from one source (a revoked
+    source, for everyone)."""
 
     effective_at: datetime
     evidence_ref: str | None = None
     source_id: str | None = None
+    person: str | None = None
+    recorded_at: datetime | None = None
 
     def covers(self, evidence: Evidence, at: datetime) -> bool:
-        if self.effective_at > at:
+        if self.effective_at > at or (self.recorded_at is not None and self.recorded_at > at):
+            return False
+        if self.person is not None and self.person != evidence.person:
             return False
         if self.evidence_ref is not None:
             return self.evidence_ref == evidence.ref

@@ -25,6 +25,8 @@ from healthcode.services import transparency
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.rulebooks import Edition, Rulebooks, in_force
 from healthcode.store import evidence as evidence_repo
+from healthcode.store import orders as orders_repo
+from healthcode.store import set_asides as set_aside_repo
 from healthcode.store import status as status_repo
 from healthcode.store.status import StatusChange, StoredStatus
 
@@ -50,8 +52,21 @@ class Derivation:
         keys = sorted(set(person_keys))
         evidence = evidence_repo.evidence_for(conn, keys)
         designations = evidence_repo.all_designations(conn)
+        orders = orders_repo.for_people(conn, keys)
+        set_asides = set_aside_repo.all_set_asides(conn)
         return {
-            key: StatusInputs(evidence=evidence.get(key, []), designations=designations)
+            key: StatusInputs(
+                evidence=evidence.get(key, []),
+                designations=designations,
+                orders=[
+                    o
+                    for o in (stored.as_input() for stored in orders.get(key, []))
+                    if o is not None
+                ],
+                set_asides=[
+                    aside for aside in set_asides if aside.person is None or aside.person == key
+                ],
+            )
             for key in keys
         }
 

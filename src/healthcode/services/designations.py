@@ -5,14 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from healthcode.domain import areas
 from healthcode.domain.designations import RiskDesignation, RiskLevel
-from healthcode.domain.log_entries import designation_entry
-from healthcode.errors import InputRejected
+from healthcode.domain.legal import OrderPolicy
+from healthcode.domain.log_entries import designation_cosign_entry, designation_entry
+from healthcode.errors import InputRejected, NotFound, Unauthorized
 from healthcode.services import transparency
 from healthcode.services.derivation import Cause, Derivation
+from healthcode.services.escrow import PersonSecrets
+from healthcode.services.orders import Actor, staff_secret_key
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import registry as registry_repo
 from healthcode.store import tables as t
@@ -33,14 +36,61 @@ class DesignationRequest:
 
 
 class Designations:
-    def __init__(self, db: Database, derivation: Derivation) -> None:
+    def __init__(
+        self, db: Database, derivation: Derivation, secrets: PersonSecrets, policy: OrderPolicy
+    ) -> None:
         self._db = db
         self._derivation = derivation
+        self._secrets = secrets
+        self._policy = policy
 
-    def designate(self, request: DesignationRequest, *, now: datetime) -> int:
+    def designate_as(self, actor: Actor, request: DesignationRequest, *, now: datetime) -> int:
+        """An official designates inside their jurisdiction; one touching more people than the
+        bulk threshold waits, pending, for a different supervisor's co-signature."""
+        if actor.role not in ("official", "supervisor"):
+            raise Unauthorized("auth.forbidden")
+        if request.authority_id != actor.authority_id or not areas.contained_in_any(
+            actor.jurisdiction, request.area
+        ):
+            raise Unauthorized("designation.outside_jurisdiction")
+        return self.designate(request, now=now, official_id=actor.id)
+
+    def cosign(self, actor: Actor, designation_id: str, *, now: datetime) -> int:
+        if actor.role != "supervisor":
+            raise Unauthorized("auth.forbidden", "only supervisors co-sign")
+        with self._db.write() as conn:
+            row = conn.execute(
+                select(t.designations).where(t.designations.c.id == designation_id)
+            ).first()
+            if row is None or row.authority_id != actor.authority_id:
+                raise NotFound("designation.not_found")
+            if row.activated_at is not None:
+                raise InputRejected("order.not_pending", "the designation is already in force")
+            if row.designated_by == actor.id:
+                raise Unauthorized("order.cosign_self")
+            secret = self._secrets.secret(staff_secret_key(actor.id))
+            self._secrets.escrow_missing(conn, [staff_secret_key(actor.id)], now)
+            [index] = transparency.append(conn, [("designation_cosign", lambda i: designation_cosign_entry(
+                index=i, supervisor_secret=secret, designation_id=designation_id, at=now,
+            ))], now)  # fmt: skip
+            conn.execute(t.designations.update().where(t.designations.c.id == designation_id).values(
+                activated_at=now, cosigned_by=actor.id, cosign_log_index=index,
+            ))  # fmt: skip
+            touched = evidence_repo.visitors(
+                conn, areas.prefix(row.area_code), row.valid_from, row.valid_to
+            )
+            return len(self._derivation.recompute(conn, touched, now=now, cause=Cause.DESIGNATION))
+
+    def pending(self, authority_id: str) -> list[RiskDesignation]:
+        with self._db.read() as conn:
+            return evidence_repo.pending_designations(conn, authority_id)
+
+    def designate(
+        self, request: DesignationRequest, *, now: datetime, official_id: str | None = None
+    ) -> int:
         """Record a designation and recompute everyone with a proven visit it covers.
 
-        Returns the number of status changes it caused.
+        Returns the number of status changes it caused (none while it waits, pending).
         """
         if request.valid_to is not None and request.valid_to <= request.valid_from:
             raise InputRejected("designation.invalid", "valid_to must follow valid_from")
@@ -69,17 +119,19 @@ class Designations:
                 )
                 if venue_area is None or not areas.contains(request.area, venue_area):
                     raise InputRejected("designation.invalid", "venue not in the area")
-            if any(d.id == request.id for d in evidence_repo.all_designations(conn)):
+            if any(d.id == request.id for d, _ in evidence_repo.designation_rows(conn)):
                 raise InputRejected("designation.invalid", "designation id already used")
-            index = transparency.append_one(
-                conn, "designation", designation_entry(designation), now
-            )
-            conn.execute(
-                t.designations.insert().values(evidence_repo.designation_row(designation, index))
-            )
             touched = evidence_repo.visitors(
                 conn, areas.prefix(request.area), request.valid_from, request.valid_to
             )
+            active = official_id is None or len(touched) <= self._policy.bulk_threshold_people
+            index = transparency.append_one(
+                conn, "designation", designation_entry(designation), now
+            )
+            row = evidence_repo.designation_row(designation, index, active=active)
+            conn.execute(t.designations.insert().values({**row, "designated_by": official_id}))
+            if not active:
+                return 0
             changes = self._derivation.recompute(conn, touched, now=now, cause=Cause.DESIGNATION)
         return len(changes)
 

@@ -8,10 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from healthcode.domain.designations import RiskDesignation
+from healthcode.domain.legal import LegalBasis
 from healthcode.domain.status import Status
 from healthcode.services.derivation import Derivation
 from healthcode.services.log_reader import CheckpointRef, LogReader
 from healthcode.store import evidence as evidence_repo
+from healthcode.store import orders as orders_repo
 from healthcode.store import registry as registry_repo
 from healthcode.store import status as status_repo
 from healthcode.store.database import Database
@@ -38,6 +40,22 @@ class EvidenceView:
 
 
 @dataclass(frozen=True)
+class OrderView:
+    """An order concerning the person, with who is accountable for it and on what basis (A5)."""
+
+    id: str
+    kind: str
+    status: str
+    valid_from: datetime
+    valid_until: datetime
+    ended_at: datetime | None
+    official_id: str
+    authority: Named
+    legal_basis: Named
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class StatusView:
     person_key: str
     status: Status
@@ -45,6 +63,7 @@ class StatusView:
     designations: list[RiskDesignation]
     history: list[StatusChange]
     checkpoint: CheckpointRef | None  # the log checkpoint the answer was computed at
+    orders: list[OrderView]
 
 
 _DETAIL_FIELDS = ("method", "result", "presence", "venue_id", "quarantine_required", "vaccine",
@@ -52,10 +71,13 @@ _DETAIL_FIELDS = ("method", "result", "presence", "venue_id", "quarantine_requir
 
 
 class Explanations:
-    def __init__(self, db: Database, derivation: Derivation, log: LogReader) -> None:
+    def __init__(
+        self, db: Database, derivation: Derivation, log: LogReader, bases: dict[str, LegalBasis]
+    ) -> None:
         self._db = db
         self._derivation = derivation
         self._log = log
+        self._bases = bases
 
     def explain(self, person_key: str, *, now: datetime) -> StatusView:
         with self._db.read() as conn:
@@ -78,6 +100,7 @@ class Explanations:
             }
             designations = [d for d in evidence_repo.all_designations(conn) if d.id in cited]
             history = status_repo.history(conn, person_key)
+            stored_orders = orders_repo.for_people(conn, [person_key]).get(person_key, [])
         views = []
         for item in sorted(items, key=lambda e: e.occurred_at):
             source = sources[item.source_id]
@@ -104,4 +127,18 @@ class Explanations:
                     },
                 )
             )
-        return StatusView(person_key, status, views, designations, history, checkpoint)
+        orders = [
+            OrderView(
+                id=o.id, kind=o.kind, status=o.status, valid_from=o.valid_from, valid_until=o.valid_until,
+                ended_at=o.ended_at, official_id=o.official_id,
+                authority=Named(o.authority_id, *authorities.get(o.authority_id, ("", ""))),
+                legal_basis=Named(o.legal_basis, *self._basis_title(o.legal_basis)),
+                evidence=o.evidence,
+            )
+            for o in stored_orders
+        ]  # fmt: skip
+        return StatusView(person_key, status, views, designations, history, checkpoint, orders)
+
+    def _basis_title(self, basis_id: str) -> tuple[str, str]:
+        basis = self._bases.get(basis_id)
+        return (basis.title.zh, basis.title.en) if basis else ("", "")

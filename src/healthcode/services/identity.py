@@ -12,6 +12,7 @@ from datetime import datetime
 
 from healthcode.domain.people import person_key_for
 from healthcode.store import registry as repo
+from healthcode.store import staff as staff_repo
 from healthcode.store.database import Database
 
 
@@ -45,6 +46,14 @@ class LocalIdentityProvider:
             for key, (_, name, home) in zip(keys, people, strict=True):
                 repo.save_person(conn, key, name, home, now)
         return keys
+
+    def add_guardian(self, guardian: str, dependant: str, *, now: datetime) -> None:
+        with self._db.write() as conn:
+            staff_repo.add_guardian(conn, dependant, guardian, now)
+
+    def dependants(self, guardian: str) -> list[str]:
+        with self._db.read() as conn:
+            return staff_repo.dependants(conn, guardian)
 
     def lookup(self, person_key: str) -> PersonRecord | None:
         with self._db.read() as conn:

@@ -10,13 +10,14 @@ from typing import Any
 
 import rfc8785
 import yaml
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from healthcode.domain.log_entries import rulebook_entry
 from healthcode.domain.rulebook import Rulebook, RulebookError, load_rulebook
 from healthcode.errors import InputRejected, NotFound
 from healthcode.services import transparency
 from healthcode.store import rulebooks as repo
+from healthcode.store import tables as t
 from healthcode.store.database import Database
 from healthcode.store.rulebooks import StoredEdition
 
@@ -89,6 +90,8 @@ class Rulebooks:
             canonical,
             index,
         )
+        if effective <= now and conn.scalar(select(t.evidence.c.person_key).limit(1)) is None:
+            repo.mark_applied(conn, rulebook.version, now)  # nobody to recompute
         return Edition(rulebook, now, effective)
 
     def editions(self, conn: Connection) -> list[Edition]:

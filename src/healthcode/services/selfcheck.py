@@ -13,9 +13,16 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from healthcode.domain.log_entries import designation_entry, evidence_batch_entry, rulebook_entry
+from healthcode.domain.log_entries import (
+    designation_cosign_entry,
+    designation_entry,
+    evidence_batch_entry,
+    rulebook_entry,
+)
 from healthcode.services.derivation import status_change_entry_for
 from healthcode.services.escrow import PersonSecrets
+from healthcode.services.orders import staff_secret_key
+from healthcode.services.selfcheck_acts import expected_acts
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import log as log_repo
 from healthcode.store import status as status_repo
@@ -79,10 +86,16 @@ class SelfCheck:
                     "status_change",
                     status_change_entry_for(change, change.log_index, secret),
                 )
-        query = select(t.designations.c.id, t.designations.c.log_index)
-        indices = {row.id: row.log_index for row in conn.execute(query)}
-        for designation in evidence_repo.all_designations(conn):
-            expected[int(indices[designation.id])] = ("designation", designation_entry(designation))
+        for designation, row in evidence_repo.designation_rows(conn):
+            expected[int(row.log_index)] = ("designation", designation_entry(designation))
+            if row.cosign_log_index is not None:
+                body = designation_cosign_entry(
+                    index=int(row.cosign_log_index),
+                    supervisor_secret=self._secrets.secret(staff_secret_key(str(row.cosigned_by))),
+                    designation_id=designation.id,
+                    at=row.activated_at,
+                )
+                expected[int(row.cosign_log_index)] = ("designation_cosign", body)
         for row in conn.execute(select(t.rulebooks)):
             if hashlib.sha256(row.source.encode()).hexdigest() != row.digest:
                 report.add(f"rulebook {row.version}: its text no longer matches its digest")
@@ -109,6 +122,7 @@ class SelfCheck:
                 received_at=row.received_at,
             )
             expected[int(row.log_index)] = ("evidence_batch", body)
+        expected.update(expected_acts(conn, self._secrets))
         return expected
 
     @staticmethod
@@ -154,7 +168,7 @@ class SelfCheck:
                 tree.append(hashed)
             wanted = expected.pop(index, None)
             if wanted is None:
-                if kind != "registry":
+                if kind != "registry":  # registrations are checked by the registry itself
                     report.add(f"entry {index} ({kind}) has no stored record")
             elif wanted != (kind, body):
                 report.add(f"entry {index} ({kind}) does not match the record it logs")

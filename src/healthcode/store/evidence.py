@@ -151,9 +151,12 @@ def visitors(
     return set(conn.scalars(query.distinct()))
 
 
-def designation_row(designation: RiskDesignation, log_index: int) -> dict[str, Any]:
+def designation_row(
+    designation: RiskDesignation, log_index: int, *, active: bool
+) -> dict[str, Any]:
     return {
         "log_index": log_index,
+        "activated_at": designation.recorded_at if active else None,
         "id": designation.id,
         "area_code": designation.area,
         "venue_id": designation.venue_id,
@@ -167,20 +170,36 @@ def designation_row(designation: RiskDesignation, log_index: int) -> dict[str, A
     }
 
 
+def _designation(row: Row[Any], recorded_at: datetime) -> RiskDesignation:
+    return RiskDesignation(
+        id=row.id,
+        area=row.area_code,
+        level=RiskLevel(row.level),
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        authority_id=row.authority_id,
+        case_count=row.case_count,
+        basis=row.basis,
+        recorded_at=recorded_at,
+        venue_id=row.venue_id,
+    )
+
+
 def all_designations(conn: Connection) -> list[RiskDesignation]:
+    """Designations in force, each counting from when it became active (co-signed)."""
+    query = select(t.designations).where(t.designations.c.activated_at.is_not(None))
+    rows = conn.execute(query.order_by(t.designations.c.valid_from)).all()
+    return [_designation(row, row.activated_at) for row in rows]
+
+
+def designation_rows(conn: Connection) -> list[tuple[RiskDesignation, Row[Any]]]:
+    """Every designation as recorded (pending ones too), with its row: for the self-check."""
     rows = conn.execute(select(t.designations).order_by(t.designations.c.valid_from)).all()
-    return [
-        RiskDesignation(
-            id=row.id,
-            area=row.area_code,
-            level=RiskLevel(row.level),
-            valid_from=row.valid_from,
-            valid_to=row.valid_to,
-            authority_id=row.authority_id,
-            case_count=row.case_count,
-            basis=row.basis,
-            recorded_at=row.recorded_at,
-            venue_id=row.venue_id,
-        )
-        for row in rows
-    ]
+    return [(_designation(row, row.recorded_at), row) for row in rows]
+
+
+def pending_designations(conn: Connection, authority_id: str) -> list[RiskDesignation]:
+    query = select(t.designations).where(
+        t.designations.c.activated_at.is_(None), t.designations.c.authority_id == authority_id
+    )
+    return [_designation(row, row.recorded_at) for row in conn.execute(query)]

@@ -52,3 +52,15 @@ def editions(conn: Connection) -> list[StoredEdition]:
 def edition(conn: Connection, version: int) -> StoredEdition | None:
     row = conn.execute(select(t.rulebooks).where(t.rulebooks.c.version == version)).first()
     return None if row is None else _edition(row)
+
+
+def unapplied(conn: Connection, at: datetime) -> list[int]:
+    """Editions in force by ``at`` whose recompute of everyone has not run yet."""
+    query = select(t.rulebooks.c.version).where(
+        t.rulebooks.c.applied_at.is_(None), t.rulebooks.c.effective_from <= at
+    )
+    return sorted(conn.scalars(query))
+
+
+def mark_applied(conn: Connection, version: int, at: datetime) -> None:
+    conn.execute(t.rulebooks.update().where(t.rulebooks.c.version == version).values(applied_at=at))

@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from healthcode.bootstrap import Services
 from healthcode.web import errors
-from healthcode.web.api import evidence, person, public
+from healthcode.web.api import evidence, officials, person, public, records, staff_auth
 from healthcode.web.api import log as log_api
+from healthcode.web.auth import PUBLIC
 from healthcode.web.pages import person as person_pages
 
 log = logging.getLogger("healthcode.web")
@@ -94,11 +95,14 @@ def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     app.include_router(evidence.router)
     app.include_router(public.router)
     app.include_router(person.router)
+    app.include_router(officials.router)
+    app.include_router(records.router)
+    app.include_router(staff_auth.router)
     app.include_router(log_api.router)
     app.include_router(person_pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
-    @app.get("/healthz", tags=["operations"])
+    @app.get("/healthz", tags=["operations"], dependencies=[Depends(PUBLIC)])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 

@@ -1,30 +1,138 @@
-"""Who is calling: a person's bearer token (API) or session cookie (pages)."""
+"""Who is calling, and whether they may: every route declares its roles and scope here.
+
+``access(...)`` makes the dependency a route uses; it carries its policy, so the generated
+authorization-matrix test (tests/e2e/test_authorization_matrix.py) can find every route's
+policy and fails for a route that has none. Object-level checks (whose record, which
+jurisdiction) are made by the services with the ``Caller`` this returns.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
 from healthcode.errors import Unauthorized
-from healthcode.services.tokens import PERSON_AUDIENCE, Claims
+from healthcode.services.tokens import (
+    PERSON_AUDIENCE,
+    STAFF_AUDIENCE,
+    STAFF_ROLES,
+    VENUE_AUDIENCE,
+    audience_for,
+)
+from healthcode.store import registry as registry_repo
+from healthcode.store import staff as staff_repo
 
 SESSION_COOKIE = "hc_session"
+COOKIES = {PERSON_AUDIENCE: SESSION_COOKIE, STAFF_AUDIENCE: "hc_staff", VENUE_AUDIENCE: "hc_venue"}
+ANONYMOUS = "anonymous"
+ROLES = ("anonymous", "person", "venue", "hotline", "official", "supervisor", "auditor")
+SCOPES = {
+    "public": "anyone, no record of a person",
+    "own": "the caller's own record, or a dependant's",
+    "venue": "the calling venue only; colour, validity and masked name",
+    "jurisdiction": "inside the calling authority's jurisdiction",
+    "district": "inside the hotline's district, read only",
+    "all-read": "everything, read only (oversight)",
+    "source": "a registered source, authenticated by its signature on the body",
+}
 
 
-def bearer_or_cookie(request: Request) -> str | None:
+@dataclass(frozen=True)
+class Caller:
+    role: str
+    subject: str | None = None  # person key, staff id or venue id
+    authority_id: str | None = None
+    jurisdiction: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+@dataclass(frozen=True)
+class Policy:
+    roles: frozenset[str]
+    scope: str
+
+
+def _token(request: Request, audiences: list[str]) -> str | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    return request.cookies.get(SESSION_COOKIE)
+    for audience in audiences:
+        cookie = request.cookies.get(COOKIES[audience])
+        if cookie:
+            return cookie
+    return None
 
 
-def current_person(request: Request) -> Claims:
+def authenticate(request: Request, roles: frozenset[str]) -> Caller:
     services = request.app.state.services
-    token = bearer_or_cookie(request)
-    if not token:
+    audiences = sorted({audience_for(role) for role in roles if role != ANONYMOUS})
+    token = _token(request, audiences) if audiences else None
+    if token is None:
+        if ANONYMOUS in roles:
+            return Caller(ANONYMOUS)
         raise Unauthorized("auth.required")
-    claims: Claims = services.tokens.verify(
-        token, audience=PERSON_AUDIENCE, now=services.clock.now()
-    )
-    if claims.role != "person":
-        raise Unauthorized("auth.forbidden", "not a person token")
-    return claims
+    claims = services.tokens.verify(token, audience=audiences, now=services.clock.now())
+    if claims.role not in roles:
+        raise Unauthorized("auth.forbidden", f"{claims.role} may not do this")
+    if claims.role == "person":
+        return Caller("person", claims.subject)
+    with services.db.read() as conn:
+        if claims.role == "venue":
+            if claims.subject not in registry_repo.venue_areas(conn, [claims.subject]):
+                raise Unauthorized("auth.invalid_token", "unknown venue")
+            return Caller("venue", claims.subject)
+        member = staff_repo.find(conn, claims.subject)
+        if member is None or not member.active or member.role != claims.role:
+            raise Unauthorized("auth.invalid_token", "no such active staff member")
+        if member.authority_id is not None:
+            area = staff_repo.jurisdiction(conn, member.authority_id)
+        else:
+            area = frozenset()
+        if member.role == "hotline" and member.area_code:
+            area = frozenset({member.area_code})
+        return Caller(member.role, member.id, member.authority_id, area)
+
+
+def access(*roles: str, scope: str) -> Callable[[Request], Caller]:
+    """The dependency of a route that ``roles`` may call, on ``scope``."""
+    unknown = set(roles) - set(ROLES)
+    if unknown or scope not in SCOPES:
+        raise ValueError(f"unknown roles {unknown} or scope {scope!r}")
+    policy = Policy(frozenset(roles), scope)
+
+    def caller(request: Request) -> Caller:
+        if scope in ("public", "source"):
+            # Nothing personal is read; a source is authenticated by its batch's signature.
+            return Caller(ANONYMOUS)
+        return authenticate(request, policy.roles)
+
+    caller.policy = policy  # type: ignore[attr-defined]  # read by the authorization matrix
+    return caller
+
+
+def page(*roles: str, scope: str) -> Callable[[Request], Caller | None]:
+    """Like ``access`` for a page: None instead of an error, so the page can ask to sign in."""
+    policy = access(*roles, scope=scope).policy  # type: ignore[attr-defined]
+
+    def caller(request: Request) -> Caller | None:
+        if scope == "public":
+            return Caller(ANONYMOUS)
+        try:
+            return authenticate(request, policy.roles)
+        except Unauthorized:
+            return None
+
+    caller.policy = policy  # type: ignore[attr-defined]  # read by the authorization matrix
+    return caller
+
+
+PUBLIC = access(*ROLES, scope="public")
+SOURCE = access(ANONYMOUS, scope="source")
+PERSON = access("person", scope="own")
+PUBLIC_PAGE = page(*ROLES, scope="public")
+PERSON_PAGE = page("person", scope="own")

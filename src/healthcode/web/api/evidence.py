@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Depends, Request
 
 from healthcode.errors import InputRejected
 from healthcode.web.api.schemas import ERRORS, IntakeReceiptOut
+from healthcode.web.auth import SOURCE
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence sources"])
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
-@router.post("/batches", response_model=IntakeReceiptOut, responses=ERRORS)
+@router.post(
+    "/batches", response_model=IntakeReceiptOut, responses=ERRORS, dependencies=[Depends(SOURCE)]
+)
 def submit_batch(
     request: Request,
     body: Annotated[dict[str, Any], Body(description="A signed evidence batch; see docs/api.md.")],

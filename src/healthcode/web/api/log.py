@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from healthcode.errors import InputRejected
 from healthcode.tlog import TlogError
+from healthcode.web.auth import PUBLIC
 
-router = APIRouter(prefix="/log", tags=["transparency log"])
+router = APIRouter(prefix="/log", tags=["transparency log"], dependencies=[Depends(PUBLIC)])
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 

@@ -6,20 +6,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
 
-from healthcode.errors import NotFound
+from healthcode.errors import NotFound, Unauthorized
+from healthcode.services.access import PURPOSES
 from healthcode.services.explain import StatusView
-from healthcode.services.tokens import Claims
 from healthcode.store import status as status_repo
 from healthcode.web.api.public import designation_out
 from healthcode.web.api.schemas import (
     ERRORS,
+    AccessOut,
     Bilingual,
     EvidenceOut,
+    PersonOrderOut,
     StatusChangeOut,
     StatusOut,
 )
-from healthcode.web.auth import current_person
+from healthcode.web.auth import PERSON, Caller
 from healthcode.web.checkpoints import carry_checkpoint
 
 router = APIRouter(prefix="/api/v1/me", tags=["persons"])
@@ -52,6 +55,23 @@ def status_out(view: StatusView) -> StatusOut:
             for item in view.evidence
         ],
         designations=[designation_out(d) for d in view.designations],
+        orders=[
+            PersonOrderOut(
+                id=o.id,
+                kind=o.kind,
+                status=o.status,
+                valid_from=o.valid_from,
+                valid_until=o.valid_until,
+                ended_at=o.ended_at,
+                official_id=o.official_id,
+                authority_id=o.authority.id,
+                authority_name=Bilingual(zh=o.authority.zh, en=o.authority.en),
+                legal_basis=o.legal_basis.id,
+                legal_basis_title=Bilingual(zh=o.legal_basis.zh, en=o.legal_basis.en),
+                evidence=list(o.evidence),
+            )
+            for o in view.orders
+        ],
         history=[
             StatusChangeOut(
                 effective_at=c.effective_at,
@@ -73,25 +93,76 @@ def status_out(view: StatusView) -> StatusOut:
 
 @router.get("/status", response_model=StatusOut, responses=ERRORS)
 def my_status(
-    request: Request, response: Response, person: Annotated[Claims, Depends(current_person)]
+    request: Request, response: Response, person: Annotated[Caller, Depends(PERSON)]
 ) -> StatusOut:
     services = request.app.state.services
-    view = services.explanations.explain(person.subject, now=services.clock.now())
+    view = services.explanations.explain(str(person.subject), now=services.clock.now())
     carry_checkpoint(response, view.checkpoint)
     return status_out(view)
 
 
 @router.get("/receipts/{log_index}", response_class=PlainTextResponse, responses=ERRORS)
 def my_receipt(
-    request: Request, log_index: int, person: Annotated[Claims, Depends(current_person)]
+    request: Request, log_index: int, person: Annotated[Caller, Depends(PERSON)]
 ) -> PlainTextResponse:
     """A tlog-proof that one of my status changes is in the log: verifies offline."""
     services = request.app.state.services
     with services.db.read() as conn:
-        mine = {c.log_index for c in status_repo.history(conn, person.subject)}
+        mine = {c.log_index for c in status_repo.history(conn, str(person.subject))}
     if log_index not in mine:
         raise NotFound("log.not_found", "no status change of yours has that index")
     receipt = services.log.receipt(log_index)
     if receipt is None:
         raise NotFound("log.not_found", "not yet in a signed checkpoint; try again in a second")
     return PlainTextResponse(receipt)
+
+
+@router.get("/accesses", response_model=list[AccessOut], responses=ERRORS)
+def my_accesses(request: Request, person: Annotated[Caller, Depends(PERSON)]) -> list[AccessOut]:
+    """Everyone who read my record: who, for which authority, when and why."""
+    return [
+        AccessOut(
+            accessor_id=a.accessor_id, accessor_role=a.accessor_role, authority_id=a.authority_id,
+            purpose=a.purpose, purpose_name=Bilingual(zh=PURPOSES[a.purpose][0], en=PURPOSES[a.purpose][1]),
+            at=a.at, log_index=a.log_index,
+        )
+        for a in request.app.state.services.access.of_person(str(person.subject))
+    ]  # fmt: skip
+
+
+class DependantOut(BaseModel):
+    person_key: str
+    name: str
+    colour: str
+    rule_id: str
+
+
+@router.get("/dependants", response_model=list[DependantOut], responses=ERRORS)
+def my_dependants(
+    request: Request, person: Annotated[Caller, Depends(PERSON)]
+) -> list[DependantOut]:
+    """The people I am guardian of (children, relatives without phones), with their codes."""
+    services = request.app.state.services
+    found = []
+    for key in services.identity.dependants(str(person.subject)):
+        view = services.explanations.explain(key, now=services.clock.now())
+        record = services.identity.lookup(key)
+        found.append(DependantOut(person_key=key, name=record.display_name if record else "",
+                                  colour=str(view.status.colour), rule_id=view.status.rule_id))  # fmt: skip
+    return found
+
+
+@router.get("/dependants/{person_key}/status", response_model=StatusOut, responses=ERRORS)
+def dependant_status(
+    request: Request,
+    response: Response,
+    person_key: str,
+    person: Annotated[Caller, Depends(PERSON)],
+) -> StatusOut:
+    """A dependant's own status, from their own evidence only (A4)."""
+    services = request.app.state.services
+    if person_key not in services.identity.dependants(str(person.subject)):
+        raise Unauthorized("auth.forbidden", "not your dependant")
+    view = services.explanations.explain(person_key, now=services.clock.now())
+    carry_checkpoint(response, view.checkpoint)
+    return status_out(view)

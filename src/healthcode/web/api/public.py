@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from healthcode.domain.designations import RiskDesignation
 from healthcode.errors import NotFound
 from healthcode.services.rulebooks import Edition
 from healthcode.web.api.schemas import ERRORS, DesignationOut, RulebookOut
+from healthcode.web.auth import PUBLIC
 from healthcode.web.checkpoints import carry_checkpoint
 
 router = APIRouter(prefix="/api/v1", tags=["public"])
@@ -23,7 +24,7 @@ def _out(edition: Edition) -> RulebookOut:
     )
 
 
-@router.get("/rulebooks", response_model=list[RulebookOut])
+@router.get("/rulebooks", response_model=list[RulebookOut], dependencies=[Depends(PUBLIC)])
 def list_rulebooks(request: Request, response: Response) -> list[RulebookOut]:
     services = request.app.state.services
     with services.db.read() as conn:
@@ -31,7 +32,12 @@ def list_rulebooks(request: Request, response: Response) -> list[RulebookOut]:
         return [_out(edition) for edition in services.rulebooks.editions(conn)]
 
 
-@router.get("/rulebooks/current", response_model=RulebookOut, responses=ERRORS)
+@router.get(
+    "/rulebooks/current",
+    response_model=RulebookOut,
+    responses=ERRORS,
+    dependencies=[Depends(PUBLIC)],
+)
 def current_rulebook(request: Request, response: Response) -> RulebookOut:
     services = request.app.state.services
     now = services.clock.now()
@@ -43,7 +49,12 @@ def current_rulebook(request: Request, response: Response) -> RulebookOut:
     return _out(editions[-1])
 
 
-@router.get("/rulebooks/{version}", response_model=RulebookOut, responses=ERRORS)
+@router.get(
+    "/rulebooks/{version:int}",
+    response_model=RulebookOut,
+    responses=ERRORS,
+    dependencies=[Depends(PUBLIC)],
+)
 def rulebook(request: Request, version: int) -> RulebookOut:
     return _out(request.app.state.services.rulebooks.edition(version))
 
@@ -63,7 +74,7 @@ def designation_out(d: RiskDesignation) -> DesignationOut:
     )
 
 
-@router.get("/designations", response_model=list[DesignationOut])
+@router.get("/designations", response_model=list[DesignationOut], dependencies=[Depends(PUBLIC)])
 def designations(request: Request, response: Response) -> list[DesignationOut]:
     services = request.app.state.services
     with services.db.read() as conn:

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+
+
+class Closed(BaseModel):
+    """A request body: unknown fields are refused (no mass assignment, no conditions)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Bilingual(BaseModel):
@@ -76,6 +82,23 @@ class StatusChangeOut(BaseModel):
     receipt_url: str
 
 
+class PersonOrderOut(BaseModel):
+    """An order as the person sees it: who issued it, for which authority, on what basis."""
+
+    id: str
+    kind: str
+    status: str
+    valid_from: datetime
+    valid_until: datetime
+    ended_at: datetime | None
+    official_id: str
+    authority_id: str
+    authority_name: Bilingual
+    legal_basis: str
+    legal_basis_title: Bilingual
+    evidence: list[str]
+
+
 class StatusOut(BaseModel):
     person_key: str
     colour: str
@@ -88,8 +111,46 @@ class StatusOut(BaseModel):
     evidence: list[EvidenceOut]
     designations: list[DesignationOut]
     history: list[StatusChangeOut]
+    orders: list[PersonOrderOut]
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody} for status in (401, 403, 404, 409, 413, 422)
 }
+
+
+class OrderOut(BaseModel):
+    id: str
+    request_id: str
+    kind: str
+    legal_basis: str
+    authority_id: str
+    official_id: str
+    person_key: str
+    evidence: list[str]
+    valid_from: datetime
+    valid_until: datetime
+    status: str
+    recorded_at: datetime
+    activated_at: datetime | None
+    cosigned_by: str | None
+    ended_at: datetime | None
+    end_reason: str | None
+    log_index: int
+
+
+def order_out(order: Any) -> OrderOut:
+    return OrderOut(
+        **{name: getattr(order, name) for name in OrderOut.model_fields if name != "evidence"},
+        evidence=list(order.evidence),
+    )
+
+
+class AccessOut(BaseModel):
+    accessor_id: str
+    accessor_role: str
+    authority_id: str | None
+    purpose: str
+    purpose_name: Bilingual
+    at: datetime
+    log_index: int

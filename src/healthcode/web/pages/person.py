@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from healthcode.errors import Unauthorized
 from healthcode.services.tokens import PERSON_AUDIENCE
-from healthcode.web.auth import SESSION_COOKIE, current_person
+from healthcode.web.auth import PERSON_PAGE, PUBLIC_PAGE, SESSION_COOKIE, Caller
 from healthcode.web.pages.rendering import render
 
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/")
+@router.get("/", dependencies=[Depends(PUBLIC_PAGE)])
 def home(request: Request) -> HTMLResponse:
     return render(request, "home.html")
 
 
-@router.get("/login")
+@router.get("/login", dependencies=[Depends(PUBLIC_PAGE)])
 def login(request: Request, token: str = "") -> Response:
     """Exchange a signed token from a login link for an HttpOnly session cookie."""
     services = request.app.state.services
@@ -30,7 +31,7 @@ def login(request: Request, token: str = "") -> Response:
     except Unauthorized:
         return render(request, "login_failed.html", status_code=401)
     session = services.tokens.mint(
-        claims.subject,
+        str(claims.subject),
         role=claims.role,
         audience=PERSON_AUDIENCE,
         now=now,
@@ -47,7 +48,7 @@ def login(request: Request, token: str = "") -> Response:
     return response
 
 
-@router.post("/logout")
+@router.post("/logout", dependencies=[Depends(PUBLIC_PAGE)])
 def logout() -> Response:
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
@@ -55,19 +56,18 @@ def logout() -> Response:
 
 
 @router.get("/me")
-def my_page(request: Request) -> Response:
-    try:
-        claims = current_person(request)
-    except Unauthorized:
+def my_page(request: Request, claims: Annotated[Caller | None, Depends(PERSON_PAGE)]) -> Response:
+    if claims is None:
         return render(request, "login_failed.html", status_code=401)
     services = request.app.state.services
-    view = services.explanations.explain(claims.subject, now=services.clock.now())
-    record = services.identity.lookup(claims.subject)
+    view = services.explanations.explain(str(claims.subject), now=services.clock.now())
+    record = services.identity.lookup(str(claims.subject))
     return render(
         request,
         "person.html",
         view=view,
         status=view.status,
         person=record,
-        log_secret=services.secrets.secret(claims.subject).hex(),
+        log_secret=services.secrets.secret(str(claims.subject)).hex(),
+        accesses=services.access.of_person(str(claims.subject)),
     )

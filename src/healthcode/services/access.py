@@ -1,0 +1,104 @@
+"""Reads of a person's record by anyone but that person: scoped, with a purpose, recorded.
+
+The status is computed first and the access record appended after it, so the reader sees
+exactly what the person sees, at the same checkpoint (A6); the person sees every access (A5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from healthcode.domain import areas
+from healthcode.domain.log_entries import access_entry
+from healthcode.errors import InputRejected, NotFound, Unauthorized
+from healthcode.services import transparency
+from healthcode.services.escrow import PersonSecrets
+from healthcode.services.explain import Explanations, StatusView
+from healthcode.services.orders import staff_secret_key
+from healthcode.store import evidence as evidence_repo
+from healthcode.store import orders as orders_repo
+from healthcode.store import registry as registry_repo
+from healthcode.store.database import Database
+
+PURPOSES = {
+    "appeal_handling": ("处理申诉", "appeal handling"),
+    "contact_tracing": ("流行病学调查", "contact tracing"),
+    "oversight_case": ("监督案件", "oversight case"),
+    "hotline_request": ("热线咨询", "hotline request"),
+}
+READERS = frozenset({"hotline", "official", "supervisor", "auditor"})
+
+
+@dataclass(frozen=True)
+class Reader:
+    id: str
+    role: str
+    authority_id: str | None
+    scope: frozenset[str]  # area codes; empty with role auditor means everything
+
+
+@dataclass(frozen=True)
+class AccessRecord:
+    accessor_id: str
+    accessor_role: str
+    authority_id: str | None
+    purpose: str
+    at: datetime
+    log_index: int
+
+
+class Access:
+    def __init__(self, db: Database, explanations: Explanations, secrets: PersonSecrets) -> None:
+        self._db = db
+        self._explanations = explanations
+        self._secrets = secrets
+
+    def read(
+        self, reader: Reader, person_key: str, purpose: str | None, *, now: datetime
+    ) -> StatusView:
+        if reader.role not in READERS:
+            raise Unauthorized("auth.forbidden")
+        if purpose not in PURPOSES:
+            raise InputRejected("access.purpose_invalid", f"one of {sorted(PURPOSES)}")
+        self._check_scope(reader, person_key)
+        view = self._explanations.explain(person_key, now=now)
+        with self._db.write() as conn:
+            person_secret = self._secrets.secret(person_key)
+            reader_secret = self._secrets.secret(staff_secret_key(reader.id))
+            self._secrets.escrow_missing(conn, [person_key, staff_secret_key(reader.id)], now)
+            [index] = transparency.append(conn, [("access", lambda i: access_entry(
+                index=i, person_secret=person_secret, accessor_secret=reader_secret,
+                accessor_role=reader.role, authority_id=reader.authority_id, purpose=str(purpose), at=now,
+            ))], now)  # fmt: skip
+            orders_repo.record_access(conn, {
+                "person_key": person_key, "accessor_id": reader.id, "accessor_role": reader.role,
+                "authority_id": reader.authority_id, "purpose": purpose, "at": now, "log_index": index,
+            })  # fmt: skip
+        return view
+
+    def _check_scope(self, reader: Reader, person_key: str) -> None:
+        if reader.role == "auditor":
+            return
+        with self._db.read() as conn:
+            person = registry_repo.person(conn, person_key)
+            places = {person[1]} if person else set()
+            if reader.role != "hotline":  # officials: also where the person's evidence lies
+                places |= {
+                    item.area
+                    for item in evidence_repo.evidence_for(conn, [person_key]).get(person_key, [])
+                }
+        if not places:
+            raise NotFound("person.unknown")
+        if not any(areas.contained_in_any(reader.scope, place) for place in places):
+            raise Unauthorized("access.outside_scope")
+
+    def of_person(self, person_key: str) -> list[AccessRecord]:
+        with self._db.read() as conn:
+            rows = orders_repo.accesses(conn, person_key)
+        return [
+            AccessRecord(
+                r.accessor_id, r.accessor_role, r.authority_id, r.purpose, r.at, r.log_index
+            )
+            for r in rows
+        ]

@@ -1,0 +1,292 @@
+"""Orders by accountable officials: legal basis, per-person evidence, jurisdiction, expiry,
+the two-person rule for bulk orders, and lifting, shortening or extending them.
+
+An order never sets a colour: while active it is an input the rulebook reads (invariant 4).
+"""
+
+from __future__ import annotations
+
+import secrets as token_secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from healthcode.domain import areas
+from healthcode.domain.legal import LegalBasis, OrderPolicy
+from healthcode.domain.log_entries import order_cosign_entry, order_end_entry, order_entry
+from healthcode.domain.orders import OrderKind
+from healthcode.errors import InputRejected, NotFound, Unauthorized
+from healthcode.services import transparency
+from healthcode.services.derivation import Cause, Derivation
+from healthcode.services.escrow import PersonSecrets
+from healthcode.store import evidence as evidence_repo
+from healthcode.store import orders as orders_repo
+from healthcode.store.database import Database
+from healthcode.store.orders import StoredOrder
+
+END_REASONS = frozenset(
+    {
+        "no_longer_needed",
+        "issued_in_error",
+        "shortened",
+        "appeal_overturned",
+        "appeal_lapsed",
+        "appeal_corrected",
+    }
+)
+ISSUERS = frozenset({"official", "supervisor"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """An official acting for their authority (from the authenticated caller)."""
+
+    id: str
+    role: str
+    authority_id: str
+    jurisdiction: frozenset[str]
+
+
+@dataclass(frozen=True)
+class PersonEvidence:
+    person: str
+    evidence: tuple[str, ...]  # "source/record"
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    kind: OrderKind
+    legal_basis: str
+    persons: tuple[PersonEvidence, ...]
+    valid_until: datetime
+    valid_from: datetime | None = None
+    extends: str | None = None
+
+
+@dataclass(frozen=True)
+class IssuedOrders:
+    request_id: str
+    pending: bool
+    orders: list[StoredOrder]
+
+
+def staff_secret_key(staff_id: str) -> str:
+    return f"staff:{staff_id}"
+
+
+class Orders:
+    def __init__(
+        self, db: Database, derivation: Derivation, secrets: PersonSecrets,
+        bases: dict[str, LegalBasis], policy: OrderPolicy,
+    ) -> None:  # fmt: skip
+        self._db = db
+        self._derivation = derivation
+        self._secrets = secrets
+        self.bases = bases
+        self.policy = policy
+
+    def issue(self, actor: Actor, request: OrderRequest, *, now: datetime) -> IssuedOrders:
+        if actor.role not in ISSUERS:
+            raise Unauthorized("auth.forbidden", "only officials issue orders")
+        basis = self.bases.get(request.legal_basis)
+        if basis is None or request.kind not in basis.orders:
+            raise InputRejected("order.basis_invalid")
+        valid_from = request.valid_from or now
+        if valid_from < now - timedelta(minutes=5) or request.valid_until <= valid_from:
+            raise InputRejected("order.invalid_period")
+        if request.valid_until - valid_from > self.policy.max_duration[request.kind]:
+            raise InputRejected(
+                "order.expiry_too_long",
+                f"at most {self.policy.max_duration[request.kind].days} days",
+            )
+        if not request.persons:
+            raise InputRejected("order.evidence_missing", "no persons")
+        with self._db.write() as conn:
+            previous = self._extended(conn, actor, request)
+            for named in request.persons:
+                self._check_evidence(conn, actor, basis, request.kind, named, previous)
+            touched = orders_repo.people_touched(
+                conn, actor.authority_id, now - self.policy.bulk_window
+            )
+            people = {named.person for named in request.persons}
+            pending = len(touched | people) > self.policy.bulk_threshold_people
+            request_id = "req-" + token_secrets.token_hex(8)
+            orders = self._write(conn, actor, request, request_id, valid_from, pending, now)
+            if not pending:
+                self._derivation.recompute(conn, people, now=now, cause=Cause.ORDER)
+            return IssuedOrders(request_id, pending, orders)
+
+    def _extended(
+        self, conn: Connection, actor: Actor, request: OrderRequest
+    ) -> StoredOrder | None:
+        if request.extends is None:
+            return None
+        previous = orders_repo.by_id(conn, request.extends)
+        if previous is None or previous.authority_id != actor.authority_id:
+            raise NotFound("order.not_found")
+        if (
+            previous.status != "active"
+            or len(request.persons) != 1
+            or request.persons[0].person != previous.person_key
+        ):
+            raise InputRejected(
+                "order.not_active", "an extension continues one active order of one person"
+            )
+        return previous
+
+    def _check_evidence(
+        self, conn: Connection, actor: Actor, basis: LegalBasis, kind: OrderKind,
+        named: PersonEvidence, previous: StoredOrder | None,
+    ) -> None:  # fmt: skip
+        if not named.evidence:
+            raise InputRejected("order.evidence_missing")
+        pairs = []
+        for ref in named.evidence:
+            source, _, record = ref.partition("/")
+            if not source or not record:
+                raise InputRejected("order.evidence_unknown", ref)
+            pairs.append((source, record))
+        found = {item.ref: item for item in evidence_repo.evidence_by_refs(conn, pairs)}
+        requirements = basis.orders[kind]
+        for ref in named.evidence:
+            item = found.get(ref)
+            if item is None:
+                raise InputRejected("order.evidence_unknown", ref)
+            if item.person != named.person:
+                raise InputRejected("order.evidence_not_theirs", ref)  # A4: no relative's evidence
+            if not any(need.met_by(item) for need in requirements):
+                raise InputRejected("order.evidence_wrong_kind", ref)
+            if not areas.contained_in_any(actor.jurisdiction, item.area):
+                raise InputRejected("order.outside_jurisdiction", ref)
+        if previous is not None and not set(named.evidence) - set(previous.evidence):
+            raise InputRejected("order.extension_needs_new_evidence")
+
+    def _write(
+        self, conn: Connection, actor: Actor, request: OrderRequest, request_id: str,
+        valid_from: datetime, pending: bool, now: datetime,
+    ) -> list[StoredOrder]:  # fmt: skip
+        status = "pending" if pending else "active"
+        official_secret = self._secrets.secret(staff_secret_key(actor.id))
+        self._secrets.escrow_missing(
+            conn, [staff_secret_key(actor.id), *(p.person for p in request.persons)], now
+        )
+        ids = ["ord-" + token_secrets.token_hex(8) for _ in request.persons]
+
+        def builder(order_id: str, named: PersonEvidence) -> transparency.EntryBuilder:
+            person_secret = self._secrets.secret(named.person)
+            return lambda index: order_entry(
+                index=index, person_secret=person_secret, official_secret=official_secret,
+                order_id=order_id, request_id=request_id, kind=str(request.kind),
+                legal_basis=request.legal_basis, authority_id=actor.authority_id,
+                evidence=sorted(named.evidence), valid_from=valid_from,
+                valid_until=request.valid_until, status=status, recorded_at=now,
+                extends=request.extends,
+            )  # fmt: skip
+
+        indices = transparency.append(
+            conn,
+            [
+                ("order", builder(oid, named))
+                for oid, named in zip(ids, request.persons, strict=True)
+            ],
+            now,
+        )
+        rows, cited = [], []
+        for order_id, named, index in zip(ids, request.persons, indices, strict=True):
+            rows.append({
+                "id": order_id, "request_id": request_id, "authority_id": actor.authority_id,
+                "official_id": actor.id, "kind": str(request.kind), "legal_basis": request.legal_basis,
+                "person_key": named.person, "valid_from": valid_from, "valid_until": request.valid_until,
+                "status": status, "recorded_at": now, "activated_at": None if pending else now,
+                "extends": request.extends, "log_index": index,
+            })  # fmt: skip
+            for ref in sorted(set(named.evidence)):
+                source, _, record = ref.partition("/")
+                cited.append(
+                    {
+                        "order_id": order_id,
+                        "source_id": source,
+                        "record_id": record,
+                        "person_key": named.person,
+                    }
+                )
+        orders_repo.insert(conn, rows, cited)
+        return orders_repo.by_request(conn, request_id)
+
+    def cosign(self, actor: Actor, request_id: str, *, now: datetime) -> list[StoredOrder]:
+        """A different supervisor of the same authority co-signs a pending bulk request."""
+        if actor.role != "supervisor":
+            raise Unauthorized("auth.forbidden", "only supervisors co-sign")
+        with self._db.write() as conn:
+            orders = orders_repo.by_request(conn, request_id)
+            if not orders or orders[0].authority_id != actor.authority_id:
+                raise NotFound("order.not_found")
+            if any(order.status != "pending" for order in orders):
+                raise InputRejected("order.not_pending")
+            if any(order.official_id == actor.id for order in orders):
+                raise Unauthorized("order.cosign_self")
+            secret = self._secrets.secret(staff_secret_key(actor.id))
+            self._secrets.escrow_missing(conn, [staff_secret_key(actor.id)], now)
+            [index] = transparency.append(conn, [("order_cosign", lambda i: order_cosign_entry(
+                index=i, supervisor_secret=secret, request_id=request_id,
+                authority_id=actor.authority_id, orders=[o.id for o in orders], at=now,
+            ))], now)  # fmt: skip
+            for order in orders:
+                orders_repo.update(
+                    conn,
+                    order.id,
+                    status="active",
+                    activated_at=now,
+                    cosigned_by=actor.id,
+                    cosign_log_index=index,
+                )
+            self._derivation.recompute(
+                conn, {o.person_key for o in orders}, now=now, cause=Cause.ORDER
+            )
+            return orders_repo.by_request(conn, request_id)
+
+    def end(
+        self, actor: Actor, order_id: str, *, reason: str, ends_at: datetime | None, now: datetime
+    ) -> StoredOrder:
+        """Lift an order now, or shorten it to ``ends_at`` (never later than it runs)."""
+        if actor.role not in ISSUERS:
+            raise Unauthorized("auth.forbidden", "only officials lift orders")
+        if reason not in END_REASONS:
+            raise InputRejected("request.malformed", f"reason must be one of {sorted(END_REASONS)}")
+        with self._db.write() as conn:
+            order = orders_repo.by_id(conn, order_id)
+            if order is None or order.authority_id != actor.authority_id:
+                raise NotFound("order.not_found")
+            return self.end_in(
+                conn, order, actor_id=actor.id, reason=reason, ends_at=ends_at, now=now
+            )
+
+    def end_in(
+        self, conn: Connection, order: StoredOrder, *, actor_id: str, reason: str,
+        ends_at: datetime | None, now: datetime,
+    ) -> StoredOrder:  # fmt: skip
+        """End an order inside the caller's write transaction (also used by appeals)."""
+        if order.status == "ended":
+            raise InputRejected("order.not_active")
+        end = max(now, ends_at) if ends_at is not None else now
+        if end >= order.valid_until:
+            raise InputRejected("order.invalid_period", "an order can only be shortened")
+        secret = self._secrets.secret(staff_secret_key(actor_id))
+        self._secrets.escrow_missing(conn, [staff_secret_key(actor_id)], now)
+        [index] = transparency.append(conn, [("order_end", lambda i: order_end_entry(
+            index=i, official_secret=secret, order_id=order.id, authority_id=order.authority_id,
+            ended_at=end, reason=reason, recorded_at=now,
+        ))], now)  # fmt: skip
+        orders_repo.update(
+            conn, order.id, status="ended", ended_at=end, ended_recorded_at=now,
+            end_reason=reason, ended_by=actor_id, end_log_index=index,
+        )  # fmt: skip
+        self._derivation.recompute(conn, [order.person_key], now=now, cause=Cause.ORDER)
+        found = orders_repo.by_id(conn, order.id)
+        assert found is not None
+        return found
+
+    def of_authority(self, actor: Actor, status: str | None = None) -> list[StoredOrder]:
+        with self._db.read() as conn:
+            return orders_repo.of_authority(conn, actor.authority_id, status)

@@ -1,0 +1,29 @@
+"""Loading the shipped policy data: the legal-basis catalogue and the order limits."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from healthcode.domain.legal import LegalBasis, OrderPolicy, load_catalogue, load_order_policy
+
+
+def _data(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(
+        resources.files("healthcode.data").joinpath(name).read_text()
+    )
+    return loaded
+
+
+def legal_bases() -> dict[str, LegalBasis]:
+    return load_catalogue(_data("legal_bases.yaml"))
+
+
+def policy_data() -> dict[str, Any]:
+    return _data("policy.yaml")
+
+
+def order_policy() -> OrderPolicy:
+    return load_order_policy(policy_data())

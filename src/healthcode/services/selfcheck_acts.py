@@ -1,0 +1,70 @@
+"""The entries the self-check expects for acts of officials: orders, co-signatures, ends of
+orders, reads of people's records and rulebook proposals, rebuilt from their rows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import Connection, select
+
+from healthcode.domain.log_entries import (
+    access_entry,
+    order_cosign_entry,
+    order_end_entry,
+    order_entry,
+    rulebook_proposal_entry,
+)
+from healthcode.services.escrow import PersonSecrets
+from healthcode.services.orders import staff_secret_key
+from healthcode.store import orders as orders_repo
+from healthcode.store import tables as t
+
+Expected = dict[int, tuple[str, bytes]]
+
+
+def expected_acts(conn: Connection, secrets: PersonSecrets) -> Expected:
+    expected: Expected = {}
+
+    def staff(staff_id: str) -> bytes:
+        return secrets.secret(staff_secret_key(staff_id))
+
+    cosigns: dict[int, list[orders_repo.StoredOrder]] = defaultdict(list)
+    for order in orders_repo.select_orders(conn, select(t.orders)):
+        issued_pending = order.activated_at is None or order.activated_at != order.recorded_at
+        expected[order.log_index] = ("order", order_entry(
+            index=order.log_index, person_secret=secrets.secret(order.person_key),
+            official_secret=staff(order.official_id), order_id=order.id, request_id=order.request_id,
+            kind=order.kind, legal_basis=order.legal_basis, authority_id=order.authority_id,
+            evidence=sorted(order.evidence), valid_from=order.valid_from, valid_until=order.valid_until,
+            status="pending" if issued_pending else "active", recorded_at=order.recorded_at,
+            extends=order.extends,
+        ))  # fmt: skip
+        if order.cosign_log_index is not None:
+            cosigns[order.cosign_log_index].append(order)
+        if order.end_log_index is not None:
+            assert order.ended_at is not None and order.ended_recorded_at is not None
+            expected[order.end_log_index] = ("order_end", order_end_entry(
+                index=order.end_log_index, official_secret=staff(str(order.ended_by)), order_id=order.id,
+                authority_id=order.authority_id, ended_at=order.ended_at, reason=str(order.end_reason),
+                recorded_at=order.ended_recorded_at,
+            ))  # fmt: skip
+    for index, orders in cosigns.items():
+        first = orders[0]
+        assert first.activated_at is not None
+        expected[index] = ("order_cosign", order_cosign_entry(
+            index=index, supervisor_secret=staff(str(first.cosigned_by)), request_id=first.request_id,
+            authority_id=first.authority_id, orders=[o.id for o in orders], at=first.activated_at,
+        ))  # fmt: skip
+    for row in conn.execute(select(t.access_log)):
+        expected[row.log_index] = ("access", access_entry(
+            index=row.log_index, person_secret=secrets.secret(row.person_key),
+            accessor_secret=staff(row.accessor_id), accessor_role=row.accessor_role,
+            authority_id=row.authority_id, purpose=row.purpose, at=row.at,
+        ))  # fmt: skip
+    for row in conn.execute(select(t.rulebook_proposals)):
+        expected[row.log_index] = ("rulebook_proposal", rulebook_proposal_entry(
+            index=row.log_index, official_secret=staff(row.proposed_by), version=row.version,
+            digest=row.digest, authority_id=row.authority_id, effective_from=row.effective_from,
+            proposed_at=row.proposed_at,
+        ))  # fmt: skip
+    return expected

@@ -1,0 +1,138 @@
+"""Rows of orders, the evidence each cites, and the access log."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from healthcode.domain.orders import Order, OrderKind
+from healthcode.store import tables as t
+
+
+@dataclass(frozen=True)
+class StoredOrder:
+    id: str
+    request_id: str
+    authority_id: str
+    official_id: str
+    kind: str
+    legal_basis: str
+    person_key: str
+    valid_from: datetime
+    valid_until: datetime
+    status: str
+    recorded_at: datetime
+    activated_at: datetime | None
+    cosigned_by: str | None
+    extends: str | None
+    ended_at: datetime | None
+    ended_recorded_at: datetime | None
+    end_reason: str | None
+    ended_by: str | None
+    log_index: int
+    cosign_log_index: int | None
+    end_log_index: int | None
+    evidence: tuple[str, ...]  # "source/record" references
+
+    def as_input(self) -> Order | None:
+        """The order as a rule reads it; None while it is pending (it does not count)."""
+        if self.activated_at is None:
+            return None
+        return Order(
+            id=self.id,
+            kind=OrderKind(self.kind),
+            person=self.person_key,
+            valid_from=max(self.valid_from, self.activated_at),
+            valid_until=self.valid_until,
+            recorded_at=self.activated_at,
+            ended_at=self.ended_at,
+            ended_recorded_at=self.ended_recorded_at,
+        )
+
+
+def select_orders(conn: Connection, query: Any) -> list[StoredOrder]:
+    rows = conn.execute(query).all()
+    ids = [row.id for row in rows]
+    cited: dict[str, list[str]] = defaultdict(list)
+    for start in range(0, len(ids), 500):
+        q = select(t.order_evidence).where(
+            t.order_evidence.c.order_id.in_(ids[start : start + 500])
+        )
+        for ev in conn.execute(q):
+            cited[ev.order_id].append(f"{ev.source_id}/{ev.record_id}")
+    fields = [c.name for c in t.orders.columns]
+    return [
+        StoredOrder(**{f: getattr(row, f) for f in fields}, evidence=tuple(sorted(cited[row.id])))
+        for row in rows
+    ]
+
+
+def insert(conn: Connection, rows: list[dict[str, Any]], cited: list[dict[str, Any]]) -> None:
+    conn.execute(t.orders.insert(), rows)
+    if cited:
+        conn.execute(t.order_evidence.insert(), cited)
+
+
+def for_people(conn: Connection, person_keys: Iterable[str]) -> dict[str, list[StoredOrder]]:
+    keys = sorted(set(person_keys))
+    found: dict[str, list[StoredOrder]] = defaultdict(list)
+    for start in range(0, len(keys), 500):
+        for order in select_orders(
+            conn, select(t.orders).where(t.orders.c.person_key.in_(keys[start : start + 500]))
+        ):
+            found[order.person_key].append(order)
+    return found
+
+
+def by_id(conn: Connection, order_id: str) -> StoredOrder | None:
+    found = select_orders(conn, select(t.orders).where(t.orders.c.id == order_id))
+    return found[0] if found else None
+
+
+def by_request(conn: Connection, request_id: str) -> list[StoredOrder]:
+    return select_orders(
+        conn, select(t.orders).where(t.orders.c.request_id == request_id).order_by(t.orders.c.id)
+    )
+
+
+def of_authority(
+    conn: Connection, authority_id: str, status: str | None = None
+) -> list[StoredOrder]:
+    query = select(t.orders).where(t.orders.c.authority_id == authority_id)
+    if status is not None:
+        query = query.where(t.orders.c.status == status)
+    return select_orders(conn, query.order_by(t.orders.c.recorded_at.desc(), t.orders.c.id))
+
+
+def people_touched(conn: Connection, authority_id: str, since: datetime) -> set[str]:
+    """People named by this authority's orders recorded since ``since`` (pending ones too)."""
+    query = select(t.orders.c.person_key).where(
+        t.orders.c.authority_id == authority_id, t.orders.c.recorded_at >= since
+    )
+    return set(conn.scalars(query.distinct()))
+
+
+def update(conn: Connection, order_id: str, **values: Any) -> None:
+    conn.execute(t.orders.update().where(t.orders.c.id == order_id).values(**values))
+
+
+def count(conn: Connection) -> int:
+    return int(conn.scalar(select(func.count()).select_from(t.orders)) or 0)
+
+
+def record_access(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(t.access_log.insert().values(**row))
+
+
+def accesses(conn: Connection, person_key: str) -> list[Any]:
+    query = (
+        select(t.access_log)
+        .where(t.access_log.c.person_key == person_key)
+        .order_by(t.access_log.c.at.desc())
+    )
+    return list(conn.execute(query))

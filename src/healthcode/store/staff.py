@@ -1,0 +1,100 @@
+"""Rows of staff (officials, supervisors, hotline, auditors), guardianships and revoked tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from healthcode.store import tables as t
+from healthcode.store.upsert import upsert
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    id: str
+    role: str
+    authority_id: str | None
+    area_code: str | None
+    name: str
+    password_hash: str | None
+    active: bool
+
+
+def save(conn: Connection, member: StaffMember, at: datetime) -> None:
+    upsert(
+        conn,
+        t.staff,
+        {
+            "id": member.id,
+            "role": member.role,
+            "authority_id": member.authority_id,
+            "area_code": member.area_code,
+            "name": member.name,
+            "password_hash": member.password_hash,
+            "active": member.active,
+            "registered_at": at,
+        },
+        keep=("registered_at",),
+    )
+
+
+def find(conn: Connection, staff_id: str) -> StaffMember | None:
+    row = conn.execute(select(t.staff).where(t.staff.c.id == staff_id)).first()
+    if row is None:
+        return None
+    return StaffMember(
+        row.id, row.role, row.authority_id, row.area_code, row.name, row.password_hash, row.active
+    )
+
+
+def of_authority(conn: Connection, authority_id: str) -> list[StaffMember]:
+    rows = conn.execute(
+        select(t.staff).where(t.staff.c.authority_id == authority_id).order_by(t.staff.c.id)
+    )
+    return [
+        StaffMember(r.id, r.role, r.authority_id, r.area_code, r.name, r.password_hash, r.active)
+        for r in rows
+    ]
+
+
+def jurisdiction(conn: Connection, authority_id: str) -> frozenset[str]:
+    query = select(t.authority_areas.c.area_code).where(
+        t.authority_areas.c.authority_id == authority_id
+    )
+    return frozenset(conn.scalars(query))
+
+
+def add_guardian(conn: Connection, dependant: str, guardian: str, at: datetime) -> None:
+    upsert(
+        conn,
+        t.guardianships,
+        {"person_key": dependant, "guardian_key": guardian, "since": at},
+        keep=("since",),
+    )
+
+
+def dependants(conn: Connection, guardian: str) -> list[str]:
+    query = select(t.guardianships.c.person_key).where(t.guardianships.c.guardian_key == guardian)
+    return sorted(conn.scalars(query))
+
+
+def is_guardian(conn: Connection, guardian: str, dependant: str) -> bool:
+    query = select(t.guardianships.c.person_key).where(
+        t.guardianships.c.guardian_key == guardian, t.guardianships.c.person_key == dependant
+    )
+    return conn.execute(query).first() is not None
+
+
+def revoke_token(conn: Connection, jti: str, at: datetime) -> None:
+    upsert(conn, t.token_revocations, {"jti": jti, "revoked_at": at}, keep=("revoked_at",))
+
+
+def token_revoked(conn: Connection, jti: str) -> bool:
+    return (
+        conn.execute(
+            select(t.token_revocations.c.jti).where(t.token_revocations.c.jti == jti)
+        ).first()
+        is not None
+    )

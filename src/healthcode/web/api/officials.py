@@ -1,0 +1,215 @@
+"""Acts of health officials and supervisors: orders, co-signatures, designations, rulebook
+editions, source revocations. Every body is closed (unknown fields are refused)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import AwareDatetime, BaseModel, Field
+
+from healthcode.domain.designations import RiskLevel
+from healthcode.domain.evidence import AREA_CODE_PATTERN, RECORD_ID_PATTERN
+from healthcode.domain.orders import OrderKind
+from healthcode.domain.people import PERSON_KEY_PATTERN
+from healthcode.errors import Unauthorized
+from healthcode.services.designations import DesignationRequest
+from healthcode.services.orders import Actor, OrderRequest, PersonEvidence
+from healthcode.store.orders import StoredOrder
+from healthcode.web.api.schemas import ERRORS, Closed, OrderOut, order_out
+from healthcode.web.auth import Caller, access
+
+router = APIRouter(prefix="/api/v1", tags=["officials"])
+OFFICIAL = access("official", "supervisor", scope="jurisdiction")
+SUPERVISOR = access("supervisor", scope="jurisdiction")
+
+
+def actor(caller: Caller) -> Actor:
+    if caller.subject is None or caller.authority_id is None:
+        raise Unauthorized("auth.forbidden")
+    return Actor(caller.subject, caller.role, caller.authority_id, caller.jurisdiction)
+
+
+class PersonEvidenceIn(Closed):
+    person: Annotated[str, Field(pattern=PERSON_KEY_PATTERN)]
+    evidence: Annotated[list[Annotated[str, Field(max_length=130)]], Field(max_length=50)]
+
+
+class OrderIn(Closed):
+    kind: OrderKind
+    legal_basis: Annotated[str, Field(max_length=64)]
+    persons: Annotated[list[PersonEvidenceIn], Field(min_length=1, max_length=5000)]
+    valid_until: AwareDatetime
+    valid_from: AwareDatetime | None = None
+    extends: Annotated[str, Field(pattern=RECORD_ID_PATTERN)] | None = None
+
+
+class IssuedOut(BaseModel):
+    request_id: str
+    pending: bool
+    orders: list[OrderOut]
+
+
+class EndIn(Closed):
+    reason: Annotated[str, Field(max_length=32)]
+    ends_at: AwareDatetime | None = None
+
+
+class DesignationIn(Closed):
+    id: Annotated[str, Field(pattern=RECORD_ID_PATTERN)]
+    area: Annotated[str, Field(pattern=AREA_CODE_PATTERN)]
+    level: RiskLevel
+    valid_from: AwareDatetime
+    valid_to: AwareDatetime | None = None
+    case_count: Annotated[int, Field(ge=0, le=10_000_000)]
+    basis: Annotated[str, Field(min_length=1, max_length=400)]
+    venue_id: Annotated[str, Field(pattern=RECORD_ID_PATTERN)] | None = None
+
+
+class ChangesOut(BaseModel):
+    status_changes: int
+
+
+class ProposalIn(Closed):
+    source: dict[str, object]
+    effective_from: AwareDatetime | None = None
+
+
+class ProposalOut(BaseModel):
+    version: int
+    digest: str
+    proposed_by: str
+    proposed_at: datetime
+    effective_from: datetime
+    status: str
+
+
+class RevokeIn(Closed):
+    reason: Annotated[str, Field(max_length=32)]
+
+
+def _issued(orders: list[StoredOrder], request_id: str, pending: bool) -> IssuedOut:
+    return IssuedOut(request_id=request_id, pending=pending, orders=[order_out(o) for o in orders])
+
+
+@router.post("/orders", response_model=IssuedOut, responses=ERRORS)
+def issue_orders(
+    request: Request, body: OrderIn, caller: Annotated[Caller, Depends(OFFICIAL)]
+) -> IssuedOut:
+    """Issue one order per person, each citing that person's own evidence."""
+    services = request.app.state.services
+    issued = services.orders.issue(
+        actor(caller),
+        OrderRequest(
+            kind=body.kind,
+            legal_basis=body.legal_basis,
+            persons=tuple(PersonEvidence(p.person, tuple(p.evidence)) for p in body.persons),
+            valid_until=body.valid_until,
+            valid_from=body.valid_from,
+            extends=body.extends,
+        ),
+        now=services.clock.now(),
+    )
+    return _issued(issued.orders, issued.request_id, issued.pending)
+
+
+@router.get("/orders", response_model=list[OrderOut], responses=ERRORS)
+def list_orders(
+    request: Request, caller: Annotated[Caller, Depends(OFFICIAL)], status: str | None = None
+) -> list[OrderOut]:
+    """Orders of the caller's authority (``status=pending``: the co-sign queue)."""
+    return [
+        order_out(o) for o in request.app.state.services.orders.of_authority(actor(caller), status)
+    ]
+
+
+@router.post("/orders/requests/{request_id}/cosign", response_model=IssuedOut, responses=ERRORS)
+def cosign_orders(
+    request: Request, request_id: str, caller: Annotated[Caller, Depends(SUPERVISOR)]
+) -> IssuedOut:
+    services = request.app.state.services
+    orders = services.orders.cosign(actor(caller), request_id, now=services.clock.now())
+    return _issued(orders, request_id, False)
+
+
+@router.post("/orders/{order_id}/end", response_model=OrderOut, responses=ERRORS)
+def end_order(
+    request: Request, order_id: str, body: EndIn, caller: Annotated[Caller, Depends(OFFICIAL)]
+) -> OrderOut:
+    """Lift an order now, or shorten it to ``ends_at``, with a reason from the closed list."""
+    services = request.app.state.services
+    ended = services.orders.end(
+        actor(caller), order_id, reason=body.reason, ends_at=body.ends_at, now=services.clock.now()
+    )
+    return order_out(ended)
+
+
+@router.post("/designations", response_model=ChangesOut, responses=ERRORS)
+def designate(
+    request: Request, body: DesignationIn, caller: Annotated[Caller, Depends(OFFICIAL)]
+) -> ChangesOut:
+    """Designate an area (or one venue) of the caller's jurisdiction as low, medium or high risk."""
+    services = request.app.state.services
+    changes = services.designations.designate_as(
+        actor(caller),
+        DesignationRequest(
+            id=body.id, area=body.area, level=body.level, valid_from=body.valid_from, valid_to=body.valid_to,
+            authority_id=str(caller.authority_id), case_count=body.case_count, basis=body.basis, venue_id=body.venue_id,
+        ),
+        now=services.clock.now(),
+    )  # fmt: skip
+    return ChangesOut(status_changes=changes)
+
+
+@router.post("/designations/{designation_id}/cosign", response_model=ChangesOut, responses=ERRORS)
+def cosign_designation(
+    request: Request, designation_id: str, caller: Annotated[Caller, Depends(SUPERVISOR)]
+) -> ChangesOut:
+    services = request.app.state.services
+    changes = services.designations.cosign(actor(caller), designation_id, now=services.clock.now())
+    return ChangesOut(status_changes=changes)
+
+
+@router.post("/rulebooks/proposals", response_model=ProposalOut, responses=ERRORS)
+def propose_rulebook(
+    request: Request, body: ProposalIn, caller: Annotated[Caller, Depends(OFFICIAL)]
+) -> ProposalOut:
+    """Propose a rulebook edition; it is published only when another supervisor co-signs."""
+    services = request.app.state.services
+    proposal = services.proposals.propose(
+        actor(caller), body.source, effective_from=body.effective_from, now=services.clock.now()
+    )
+    return ProposalOut(**{k: getattr(proposal, k) for k in ProposalOut.model_fields})
+
+
+@router.get("/rulebooks/proposals", response_model=list[ProposalOut], responses=ERRORS)
+def pending_proposals(
+    request: Request, caller: Annotated[Caller, Depends(OFFICIAL)]
+) -> list[ProposalOut]:
+    found = request.app.state.services.proposals.pending(str(caller.authority_id))
+    return [ProposalOut(**{k: getattr(p, k) for k in ProposalOut.model_fields}) for p in found]
+
+
+@router.post("/rulebooks/proposals/{version}/cosign", response_model=ProposalOut, responses=ERRORS)
+def cosign_rulebook(
+    request: Request, version: int, caller: Annotated[Caller, Depends(SUPERVISOR)]
+) -> ProposalOut:
+    services = request.app.state.services
+    edition = services.proposals.cosign(actor(caller), version, now=services.clock.now())
+    return ProposalOut(
+        version=edition.rulebook.version, digest=edition.rulebook.digest, proposed_by=str(caller.subject),
+        proposed_at=edition.published_at, effective_from=edition.effective_from, status="published",
+    )  # fmt: skip
+
+
+@router.post("/sources/{source_id}/revoke", response_model=ChangesOut, responses=ERRORS)
+def revoke_source(
+    request: Request, source_id: str, body: RevokeIn, caller: Annotated[Caller, Depends(SUPERVISOR)]
+) -> ChangesOut:
+    """Revoke a source from now on: its evidence is set aside and everyone it touched recomputed."""
+    services = request.app.state.services
+    changes = services.sources.revoke(
+        actor(caller), source_id, reason=body.reason, now=services.clock.now()
+    )
+    return ChangesOut(status_changes=changes)

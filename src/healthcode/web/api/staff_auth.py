@@ -1,0 +1,30 @@
+"""Staff sign in with badge id and password (OAuth2 password flow) for a short-lived token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from pydantic import BaseModel
+
+from healthcode.web.api.schemas import ERRORS
+from healthcode.web.auth import PUBLIC
+
+router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str
+    expires_in: int
+
+
+@router.post("/token", response_model=TokenOut, responses=ERRORS, dependencies=[Depends(PUBLIC)])
+def sign_in(
+    request: Request,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=200)],
+) -> TokenOut:
+    services = request.app.state.services
+    token = services.staff.sign_in(username, password, now=services.clock.now())
+    return TokenOut(access_token=token, token_type="bearer", expires_in=15 * 60)
