@@ -27,5 +27,7 @@ def test_every_page_string_is_translated_in_both_languages() -> None:
 
 def test_chinese_strings_are_chinese() -> None:
     zh = catalogue("zh")
-    untranslated = [m for m, s in zh.items() if s == m and m not in {"English", "中文"} and m.isascii()]
+    untranslated = [
+        m for m, s in zh.items() if s == m and m not in {"English", "中文"} and m.isascii()
+    ]
     assert untranslated == []
