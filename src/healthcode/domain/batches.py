@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from healthcode.domain import areas
+from healthcode.domain.canonical import canonical
 from healthcode.domain.evidence import (
     Evidence,
     EvidenceFormatError,
@@ -56,12 +56,26 @@ class CheckedBatch:
     records: tuple[Evidence, ...]
     # The canonical bytes of each record as submitted: the leaves of the batch's Merkle tree.
     canonical_records: tuple[bytes, ...]
+    submitted: tuple[dict[str, Any], ...]  # the records as submitted (validated)
     digest_input: bytes
 
 
 def signing_input(batch: Mapping[str, Any]) -> bytes:
     """The bytes a source signs: the batch without its signature, RFC 8785-canonical."""
-    return rfc8785.dumps({key: value for key, value in batch.items() if key != "signature"})
+    unsigned = {key: value for key, value in batch.items() if key != "signature"}
+    records = unsigned.get("records")
+    if set(unsigned) == {"source", "batch_id", "records"} and isinstance(records, list):
+        return _assembled(unsigned["source"], unsigned["batch_id"], [canonical(r) for r in records])
+    return canonical(unsigned)
+
+
+def _assembled(source: object, batch_id: object, records: list[bytes]) -> bytes:
+    """The canonical batch from its records' canonical bytes: the same bytes as encoding the
+    whole batch (its three keys already in RFC 8785 order), without encoding records twice."""
+    return b"".join(
+        (b'{"batch_id":', canonical(batch_id), b',"records":[', b",".join(records),
+         b'],"source":', canonical(source), b"}")
+    )  # fmt: skip
 
 
 def sign_batch(batch: dict[str, Any], sign: Any) -> dict[str, Any]:
@@ -111,7 +125,8 @@ def check_batch(
     if not source.active:
         raise InputRejected("source.inactive")
     assert isinstance(body, dict)
-    signed = signing_input(body)
+    records_canonical = [canonical(record) for record in records]
+    signed = _assembled(source_id, batch_id, records_canonical)
     try:
         Ed25519PublicKey.from_public_bytes(source.public_key).verify(signature, signed)
     except (InvalidSignature, ValueError):
@@ -133,7 +148,8 @@ def check_batch(
         source_id=source_id,
         batch_id=batch_id,
         records=tuple(parsed),
-        canonical_records=tuple(rfc8785.dumps(record) for record in records),
+        canonical_records=tuple(records_canonical),
+        submitted=tuple(records),
         digest_input=signed,
     )
 

@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import rfc8785
-
+from healthcode.domain.canonical import canonical
 from healthcode.domain.designations import RiskDesignation
 
 ENTRY_VERSION = 1
@@ -29,7 +28,7 @@ def _instant(value: datetime | None) -> str | None:
 
 def encode_entry(kind: str, data: dict[str, Any]) -> bytes:
     """The bytes of one entry: the leaf of the log's Merkle tree."""
-    return rfc8785.dumps({"v": ENTRY_VERSION, "kind": kind, "data": data})
+    return canonical({"v": ENTRY_VERSION, "kind": kind, "data": data})
 
 
 def person_tag(secret: bytes, index: int) -> str:
@@ -39,7 +38,7 @@ def person_tag(secret: bytes, index: int) -> str:
 
 def inputs_commitment(secret: bytes, index: int, inputs: Sequence[str]) -> str:
     """A commitment to the inputs behind a decision, checkable by the person and oversight."""
-    message = f"inputs:{index}:".encode() + rfc8785.dumps(list(inputs))
+    message = f"inputs:{index}:".encode() + canonical(list(inputs))
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 

@@ -15,9 +15,9 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-import rfc8785
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from healthcode.domain.canonical import canonical
 from healthcode.domain.designations import RiskLevel
 from healthcode.domain.evidence import MATCHABLE, EvidenceKind, Presence
 from healthcode.domain.orders import OrderKind
@@ -91,7 +91,7 @@ class Rulebook:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(rfc8785.dumps(self.source)).hexdigest()
+        return hashlib.sha256(canonical(self.source)).hexdigest()
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)

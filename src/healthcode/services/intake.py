@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from healthcode.domain.batches import BatchPolicy, check_batch
 from healthcode.domain.evidence import Evidence
@@ -68,15 +69,17 @@ class Intake:
             stored = evidence_repo.existing_records(
                 conn, checked.source_id, [item.record_id for item in checked.records]
             )
-            fresh: list[tuple[Evidence, bytes]] = []
-            for item, canonical in zip(checked.records, checked.canonical_records, strict=True):
+            fresh: list[tuple[Evidence, bytes, dict[str, Any]]] = []
+            for item, canonical, submitted in zip(
+                checked.records, checked.canonical_records, checked.submitted, strict=True
+            ):
                 if item.record_id not in stored:
-                    fresh.append((item, canonical))
+                    fresh.append((item, canonical, submitted))
                 elif stored[item.record_id] != canonical:
                     raise InputRejected("batch.conflict", "record_id already used")
             # The batch's Merkle tree covers exactly the records it stored, in order, so every
             # stored record is covered by exactly one log entry.
-            root = merkle_root([leaf_hash(canonical) for _, canonical in fresh])
+            root = merkle_root([leaf_hash(canonical) for _, canonical, _ in fresh])
             if not fresh:
                 return IntakeReceipt(
                     checked.source_id, checked.batch_id, 0, len(checked.records), root.hex(), 0
@@ -94,8 +97,8 @@ class Intake:
                 now,
             )
             rows = [
-                evidence_repo.evidence_row(item, checked.batch_id, canonical, position)
-                for position, (item, canonical) in enumerate(fresh)
+                evidence_repo.evidence_row(item, checked.batch_id, canonical, position, submitted)
+                for position, (item, canonical, submitted) in enumerate(fresh)
             ]
             evidence_repo.insert_batch(
                 conn,
@@ -109,10 +112,10 @@ class Intake:
             )
             changes = self._derivation.recompute(
                 conn,
-                {item.person for item, _ in fresh},
+                {item.person for item, _, _ in fresh},
                 now=now,
                 cause=Cause.INPUT,
-                new_evidence=[item for item, _ in fresh],
+                new_evidence=[item for item, _, _ in fresh],
             )
             return IntakeReceipt(
                 source_id=checked.source_id,

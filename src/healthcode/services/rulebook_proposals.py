@@ -8,9 +8,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-import rfc8785
 from sqlalchemy import select
 
+from healthcode.domain.canonical import canonical
 from healthcode.domain.log_entries import rulebook_proposal_entry
 from healthcode.errors import InputRejected, Unauthorized
 from healthcode.services import transparency
@@ -48,8 +48,8 @@ class RulebookProposals:
         effective = effective_from or now
         if effective < now:
             raise InputRejected("rulebook.backdated")
-        canonical = rfc8785.dumps(rulebook.source)
-        digest = hashlib.sha256(canonical).hexdigest()
+        encoded = canonical(rulebook.source)
+        digest = hashlib.sha256(encoded).hexdigest()
         with self._db.write() as conn:
             published = rulebook_repo.editions(conn)
             pending = conn.scalar(
@@ -66,7 +66,7 @@ class RulebookProposals:
                 authority_id=actor.authority_id, effective_from=effective, proposed_at=now,
             ))], now)  # fmt: skip
             conn.execute(t.rulebook_proposals.insert().values(
-                version=rulebook.version, source=canonical.decode(), digest=digest,
+                version=rulebook.version, source=encoded.decode(), digest=digest,
                 authority_id=actor.authority_id, proposed_by=actor.id, proposed_at=now,
                 effective_from=effective, status="pending", log_index=index,
             ))  # fmt: skip

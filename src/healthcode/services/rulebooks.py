@@ -8,10 +8,10 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-import rfc8785
 import yaml
 from sqlalchemy import Connection, select
 
+from healthcode.domain.canonical import canonical
 from healthcode.domain.log_entries import rulebook_entry
 from healthcode.domain.rulebook import Rulebook, RulebookError, load_rulebook
 from healthcode.errors import InputRejected, NotFound
@@ -68,8 +68,8 @@ class Rulebooks:
             raise InputRejected(
                 "rulebook.version_not_increasing", f"latest is {existing[-1].version}"
             )
-        canonical = rfc8785.dumps(rulebook.source)
-        digest = hashlib.sha256(canonical).hexdigest()
+        encoded = canonical(rulebook.source)
+        digest = hashlib.sha256(encoded).hexdigest()
         index = transparency.append_one(
             conn,
             "rulebook",
@@ -87,7 +87,7 @@ class Rulebooks:
                 source=rulebook.source,
                 digest=digest,
             ),
-            canonical,
+            encoded,
             index,
         )
         if effective <= now and conn.scalar(select(t.evidence.c.person_key).limit(1)) is None:

@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.pool import NullPool
 
 from healthcode.store.tables import metadata
 
@@ -28,8 +27,10 @@ class Database:
         if self.is_sqlite:
             args.setdefault("timeout", 30)
             args.setdefault("check_same_thread", False)
-            self.engine = create_engine(url, connect_args=args, poolclass=NullPool)
-            self._reader = create_engine(url, connect_args=args, poolclass=NullPool)
+            # Pooled connections: opening one per transaction would also checkpoint the WAL
+            # each time the last one closes.
+            self.engine = create_engine(url, connect_args=args, pool_size=1, max_overflow=4)
+            self._reader = create_engine(url, connect_args=args, pool_size=2, max_overflow=8)
             _sqlite_setup(self.engine, immediate=True)
             _sqlite_setup(self._reader, immediate=False)
         else:

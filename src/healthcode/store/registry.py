@@ -119,6 +119,28 @@ def save_person(
     )
 
 
+def save_people(conn: Connection, people: list[tuple[str, str, str]], at: datetime) -> None:
+    """Register many people at once (key, display name, home area); known keys are skipped."""
+    known = (
+        set(
+            conn.scalars(
+                select(t.persons.c.person_key).where(
+                    t.persons.c.person_key.in_([p[0] for p in people])
+                )
+            )
+        )
+        if len(people) <= 500
+        else set(conn.scalars(select(t.persons.c.person_key)))
+    )
+    rows = [
+        {"person_key": key, "display_name": name, "home_area": home, "registered_at": at}
+        for key, name, home in people
+        if key not in known
+    ]
+    if rows:
+        conn.execute(t.persons.insert(), rows)
+
+
 def person(conn: Connection, person_key: str) -> tuple[str, str] | None:
     row = conn.execute(select(t.persons).where(t.persons.c.person_key == person_key)).first()
     return None if row is None else (row.display_name, row.home_area)

@@ -26,9 +26,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from healthcode.domain.canonical import canonical
 
 from .claims import require_aware
 from .errors import (
@@ -115,8 +116,8 @@ def sign_trust_list(
     """The signed document (UTF-8 JSON, itself canonical) for publication and caching."""
     body = trust_list_json(trust_list)
     signer = key_id_for(signing_key.public_key()) if signer_id is None else signer_id
-    signature = signing_key.sign(rfc8785.dumps(body))
-    return rfc8785.dumps({"signer": _b64(signer), "signature": _b64(signature), "trust_list": body})
+    signature = signing_key.sign(canonical(body))
+    return canonical({"signer": _b64(signer), "signature": _b64(signature), "trust_list": body})
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -263,7 +264,7 @@ def _parse(
             f"信任列表由未知的信任锚 {signer.hex()} 签名",
         )
     try:
-        signed = rfc8785.dumps(envelope["trust_list"])
+        signed = canonical(envelope["trust_list"])
     except Exception as exc:  # e.g. an integer outside the I-JSON range
         raise _invalid(
             "list cannot be canonicalized (RFC 8785)", "列表无法规范化（RFC 8785）"
