@@ -43,7 +43,11 @@ class LocalIdentityProvider:
         """Register (identity id, display name, home area) triples in one transaction."""
         keys = [self.person_key(identity_id) for identity_id, _, _ in people]
         with self._db.write() as conn:
-            repo.save_people(conn, [(key, name, home) for key, (_, name, home) in zip(keys, people, strict=True)], now)
+            repo.save_people(
+                conn,
+                [(key, name, home) for key, (_, name, home) in zip(keys, people, strict=True)],
+                now,
+            )
         return keys
 
     def add_guardian(self, guardian: str, dependant: str, *, now: datetime) -> None:
