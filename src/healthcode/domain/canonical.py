@@ -21,7 +21,12 @@ _MAX_SAFE_INTEGER = 2**53 - 1
 _encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
 
 
+_SCALARS = (str, bool, type(None))
+
+
 def _plain(value: Any) -> bool:
+    if type(value) is dict and all(type(v) in _SCALARS for v in value.values()):
+        return all(type(k) is str and k.isascii() for k in value)  # a flat record: the common case
     if isinstance(value, str) or value is None or isinstance(value, bool):
         return True
     if isinstance(value, int):

@@ -38,7 +38,7 @@ class CitySummary:
 
 
 def build_city(
-    services: Services, *, people: int, seed: int, console: Console | None = None, days: int = 14
+    services: Services, *, people: int, seed: int, console: Console | None = None, days: int = 30
 ) -> CitySummary:
     """Build the city unless the database already holds people; then summarise it."""
     console = console or Console(quiet=True)

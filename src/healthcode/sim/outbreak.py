@@ -18,6 +18,9 @@ from healthcode.sim.geography import DISTRICTS, DemoVenue, city_of
 INFECTIOUS_FROM, INFECTIOUS_TO = 2, 8  # days after infection
 RECOVERY_AFTER = 12  # days after the positive test
 TRANSMISSION = 0.006  # chance per infectious co-visitor per venue-day: R of about 1.5
+VISIT_CHANCE = 0.3  # a resident scans into a venue on about a third of the days
+TEST_CHANCE = 1 / 10  # routine testing, besides people with symptoms
+IMPORTED_EVERY = 4  # days between new cases arriving from elsewhere, so the outbreak goes on
 
 
 @dataclass
@@ -75,9 +78,15 @@ class Outbreak:
     def day(self, index: int, start: datetime) -> DayOutput:
         out = DayOutput()
         rng = self.rng
+        if index % IMPORTED_EVERY == 0:
+            for number in rng.sample(
+                range(len(self.residents)), max(2, len(self.residents) // 2000)
+            ):
+                if self.residents[number].infected_on is None:
+                    self.residents[number].infected_on = index
         venue_visits: dict[str, list[tuple[int, datetime]]] = defaultdict(list)
         for number, person in enumerate(self.residents):
-            if rng.random() < 0.6:
+            if rng.random() < VISIT_CHANCE:
                 venue = self._pick_venue(person.home)
                 when = start + timedelta(hours=8 + rng.random() * 12)
                 proven = rng.random() < 0.95
@@ -121,7 +130,7 @@ class Outbreak:
                 continue
             infected = person.infected_on is not None and day - person.infected_on >= 2
             symptomatic = infected and day - person.infected_on == 3  # type: ignore[operator]
-            if not (symptomatic and rng.random() < 0.7) and rng.random() > 1 / 7:
+            if not (symptomatic and rng.random() < 0.7) and rng.random() > TEST_CHANCE:
                 continue
             sampled = start + timedelta(hours=7 + rng.random() * 4)
             out.records[lab].append({
