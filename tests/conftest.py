@@ -88,7 +88,10 @@ def clock() -> FixedClock:
 
 def make_services(database: Database, clock: FixedClock, data_dir: Path) -> Services:
     settings = Settings(
-        database_url=database.url, data_dir=data_dir, scheduler_interval_seconds=3600
+        database_url=database.url,
+        data_dir=data_dir,
+        scheduler_interval_seconds=3600,
+        dcc_schemas=SHARED / "testdata" / "dcc-schema",
     )
     return build(settings, clock=clock, db=database, migrate=False)
 

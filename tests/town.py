@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import itertools
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -99,8 +99,18 @@ class Town:
             subject, role=role, now=self.clock.now() + timedelta(**delta), ttl=timedelta(minutes=15)
         )
 
-    def person(self, name: str, home: str = ZHONGYUAN) -> str:
-        return self.services.identity.register(f"id-{name}", name, home, now=self.clock.now())
+    def person(
+        self,
+        name: str,
+        home: str = ZHONGYUAN,
+        *,
+        latin_name: tuple[str, str | None] | None = None,
+        birth_date: date | None = None,
+    ) -> str:
+        return self.services.identity.register(
+            f"id-{name}", name, home, now=self.clock.now(), latin_name=latin_name,
+            birth_date=birth_date,
+        )  # fmt: skip
 
     def batch(
         self, source: str, records: list[dict[str, Any]], batch_id: str | None = None

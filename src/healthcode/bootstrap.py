@@ -8,8 +8,11 @@ from datetime import timedelta
 from healthcode.domain.batches import BatchPolicy
 from healthcode.services import policy as policy_data
 from healthcode.services.access import Access
+from healthcode.services.appeals import Appeals
 from healthcode.services.clock import Clock, SystemClock
 from healthcode.services.cosigning import Cosigning, parse_witnesses
+from healthcode.services.dcc_intake import DccIntake
+from healthcode.services.dcc_trust import DccTrust
 from healthcode.services.derivation import Derivation
 from healthcode.services.designations import Designations
 from healthcode.services.escrow import PersonSecrets
@@ -18,6 +21,9 @@ from healthcode.services.identity import LocalIdentityProvider
 from healthcode.services.intake import Intake
 from healthcode.services.log_reader import LogReader
 from healthcode.services.orders import Orders
+from healthcode.services.passes import Passes
+from healthcode.services.places import Places
+from healthcode.services.places_setup import build_place_services
 from healthcode.services.refusals import Refusals
 from healthcode.services.registry import Registry
 from healthcode.services.rulebook_proposals import RulebookProposals
@@ -28,6 +34,7 @@ from healthcode.services.sequencer import Sequencer
 from healthcode.services.sources import Sources
 from healthcode.services.staff import Staff
 from healthcode.services.tokens import Tokens
+from healthcode.services.trust_lists import TrustLists
 from healthcode.settings import Settings
 from healthcode.store import keyfiles
 from healthcode.store import staff as staff_repo
@@ -61,6 +68,12 @@ class Services:
     access: Access
     sources: Sources
     proposals: RulebookProposals
+    dcc_trust: DccTrust
+    dcc: DccIntake
+    appeals: Appeals
+    trust_lists: TrustLists
+    places: Places
+    passes: Passes
 
 
 def _revoked(db: Database, jti: str) -> bool:
@@ -95,6 +108,20 @@ def build(
         max_records=settings.batch_max_records,
         future_skew=timedelta(seconds=settings.future_skew_seconds),
     )
+    orders = Orders(db, derivation, secrets, legal_bases, order_policy)
+    appeals = Appeals(db, derivation, secrets, orders, log_reader, policy_data.appeal_policy())
+    dcc_trust = DccTrust(db)
+    dcc = DccIntake(
+        db,
+        derivation,
+        dcc_trust,
+        schemas=settings.dcc_schemas,
+        policy=policy_data.dcc_holder_policy(),
+        future_skew=batch_policy.future_skew,
+    )
+    place_services = build_place_services(
+        db, derivation, rulebooks, log_reader, secrets, keys.places_master
+    )
     return Services(
         settings=settings,
         db=db,
@@ -102,21 +129,27 @@ def build(
         rulebooks=rulebooks,
         derivation=derivation,
         intake=Intake(db, derivation, batch_policy),
-        designations=Designations(db, derivation, secrets, order_policy),
+        designations=Designations(db, derivation, rulebooks, secrets, order_policy),
         registry=Registry(db),
         explanations=explanations,
         refusals=Refusals(db),
         identity=LocalIdentityProvider(db, keys.pseudonym_secret),
         tokens=tokens,
-        ticker=Ticker(db, derivation),
+        ticker=Ticker(db, derivation, rulebooks, lapse_appeals=appeals.lapse_due),
         sequencer=Sequencer(db, log_signer, settings.log_origin),
         log=log_reader,
         secrets=secrets,
         self_check=SelfCheck(db, secrets, log_signer.verifier(), settings.log_origin),
         cosigning=Cosigning(db, log_reader, parse_witnesses(settings.witnesses)),
-        orders=Orders(db, derivation, secrets, legal_bases, order_policy),
+        orders=orders,
         staff=Staff(db, tokens),
         access=Access(db, explanations, secrets),
         sources=Sources(db, derivation),
         proposals=RulebookProposals(db, rulebooks, secrets),
+        dcc_trust=dcc_trust,
+        dcc=dcc,
+        appeals=appeals,
+        trust_lists=place_services.trust_lists,
+        places=place_services.places,
+        passes=place_services.passes,
     )

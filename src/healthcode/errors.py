@@ -128,6 +128,12 @@ CATALOGUE: dict[str, ErrorSpec] = {
         409, "该命令不在待联签状态。", "The order is not awaiting co-signature."
     ),
     "order.not_active": ErrorSpec(409, "该命令未生效或已结束。", "The order is not in force."),
+    "order.evidence_set_aside": ErrorSpec(
+        422,
+        "引用的证据对该人已不再计入（已被搁置，或是被申诉撤销或逾期失效的命令的依据），须有新的证据。",
+        "The cited evidence no longer counts for this person (set aside, or the basis of an order "
+        "an appeal ended); new evidence is needed.",
+    ),
     "order.extension_needs_new_evidence": ErrorSpec(
         422, "延长命令必须引用新的证据。", "Extending an order needs new evidence."
     ),
@@ -148,6 +154,86 @@ CATALOGUE: dict[str, ErrorSpec] = {
     ),
     # sources
     "source.not_found": ErrorSpec(404, "没有该证据来源。", "No such evidence source."),
+    # EU Digital COVID Certificates (HCERT): the verifier's stages, then holder and trust list
+    "dcc.prefix": ErrorSpec(
+        422, "不是数字新冠证书：缺少 HC1: 前缀。", "Not a DCC: the HC1: prefix is missing."
+    ),
+    "dcc.base45": ErrorSpec(
+        422, "数字新冠证书的 Base45 编码无效。", "The DCC's Base45 encoding is invalid."
+    ),
+    "dcc.zlib": ErrorSpec(
+        422, "数字新冠证书的压缩数据无效。", "The DCC's compressed data is invalid."
+    ),
+    "dcc.too_large": ErrorSpec(413, "数字新冠证书过大。", "The DCC is too large."),
+    "dcc.cose": ErrorSpec(
+        422, "数字新冠证书的签名结构（COSE）无效。", "The DCC's signed structure (COSE) is invalid."
+    ),
+    "dcc.cbor": ErrorSpec(
+        422, "数字新冠证书的声明（CWT）无效。", "The DCC's claims (CWT) are invalid."
+    ),
+    "dcc.schema": ErrorSpec(
+        422, "数字新冠证书的内容不符合其版本的格式。", "The DCC's content does not fit its schema."
+    ),
+    "dcc.malformed": ErrorSpec(422, "数字新冠证书格式不正确。", "The DCC is malformed."),
+    "dcc.unknown_signer": ErrorSpec(
+        422,
+        "数字新冠证书的签名者不在信任列表中。",
+        "The DCC's signer is not on the trust list.",
+    ),
+    "dcc.signature": ErrorSpec(
+        422,
+        "数字新冠证书的签名无效（证书可能被篡改）。",
+        "The DCC's signature does not verify (it may have been altered).",
+    ),
+    "dcc.signer_validity": ErrorSpec(
+        422,
+        "数字新冠证书的有效期超出了签名者证书的有效期。",
+        "The DCC's validity lies outside its signer certificate's validity.",
+    ),
+    "dcc.key_usage": ErrorSpec(
+        422,
+        "签名者无权签发这类数字新冠证书。",
+        "The signer is not allowed to sign this kind of DCC.",
+    ),
+    "dcc.expired": ErrorSpec(422, "数字新冠证书已过期。", "The DCC has expired."),
+    "dcc.not_yet_valid": ErrorSpec(422, "数字新冠证书尚未生效。", "The DCC is not valid yet."),
+    "dcc.unsupported": ErrorSpec(
+        422,
+        "数字新冠证书所载的疾病、检测类型或结果不在可接受的范围内。",
+        "The DCC names a disease, test type or result that is not accepted.",
+    ),
+    "dcc.not_holder": ErrorSpec(
+        422,
+        "数字新冠证书不属于您：姓名或出生日期与身份信息不符。",
+        "The DCC is not yours: the name or date of birth differs from your identity.",
+    ),
+    "dcc.identity_missing": ErrorSpec(
+        422,
+        "身份信息中没有核对数字新冠证书所需的拉丁字母姓名或出生日期。",
+        "Your identity holds no Latin-script name or date of birth to check a DCC against.",
+    ),
+    "dcc.conflict": ErrorSpec(
+        409,
+        "该证书编号已以不同内容或为他人提交过。",
+        "A certificate with this identifier was already submitted with other content or for "
+        "someone else.",
+    ),
+    "dcc.no_code": ErrorSpec(
+        422,
+        "图片中没有找到唯一的数字新冠证书二维码。",
+        "The image does not hold exactly one DCC QR code.",
+    ),
+    "dcc.unavailable": ErrorSpec(
+        503, "本服务器未配置数字新冠证书核验。", "This server is not set up to verify DCCs."
+    ),
+    "dcc.trust_list": ErrorSpec(
+        422,
+        "签名者证书无法使用（格式、密钥或国家代码不正确）。",
+        "The signer certificate cannot be used (format, key or country is wrong).",
+    ),
+    "dcc.signer_not_found": ErrorSpec(
+        404, "信任列表中没有该签名者。", "No such signer is on the trust list."
+    ),
     # access to a person's record by others
     "access.purpose_invalid": ErrorSpec(
         422,
@@ -156,6 +242,148 @@ CATALOGUE: dict[str, ErrorSpec] = {
     ),
     "access.outside_scope": ErrorSpec(
         403, "该人不在您的查看范围内。", "This person is outside the records you may read."
+    ),
+    # appeals
+    "appeal.not_found": ErrorSpec(404, "没有该申诉。", "No such appeal."),
+    "appeal.not_guardian": ErrorSpec(
+        403,
+        "只有本人或其监护人可以为其申诉。",
+        "Only the person or their guardian may appeal for them.",
+    ),
+    "appeal.not_theirs": ErrorSpec(
+        404,
+        "您的记录中没有该命令或证据。",
+        "There is no such order or evidence in your record.",
+    ),
+    "appeal.target_inactive": ErrorSpec(
+        409,
+        "被申诉的命令或证据已不再计入健康码。",
+        "The order or evidence appealed against no longer counts towards the code.",
+    ),
+    "appeal.nothing_to_contest": ErrorSpec(
+        409,
+        "当前健康码不基于任何证据或命令，无可申诉。",
+        "The current code rests on no evidence or order; there is nothing to appeal against.",
+    ),
+    "appeal.duplicate": ErrorSpec(
+        409,
+        "对此已有未结或被维持的申诉；被维持的申诉可提交监督机构。",
+        "An appeal against this is open or was upheld; an upheld appeal can be escalated to "
+        "oversight.",
+    ),
+    "appeal.ground_invalid": ErrorSpec(
+        422,
+        "申诉理由不正确：只有“其他”理由附带简短说明。",
+        "The ground is invalid: only the ground `other` carries a short text.",
+    ),
+    "appeal.wrong_authority": ErrorSpec(
+        403,
+        "该申诉由另一机构负责处理。",
+        "This appeal is held by another authority.",
+    ),
+    "appeal.closed": ErrorSpec(
+        409,
+        "该申诉已答复或已因逾期未答复而失效。",
+        "The appeal was already answered, or lapsed without an answer in time.",
+    ),
+    "appeal.deadline_passed": ErrorSpec(
+        409,
+        "答复期限已过，被申诉的命令或证据将自动失效。",
+        "The deadline has passed; the contested order or evidence lapses by itself.",
+    ),
+    "appeal.evidence_missing": ErrorSpec(
+        422,
+        "维持原决定必须引用支持它的证据。",
+        "Upholding an appeal must cite the evidence that supports the decision.",
+    ),
+    "appeal.citation_invalid": ErrorSpec(
+        422,
+        "引用的证据不存在、不属于该人、已不计入，或就是被申诉的证据本身。",
+        "The cited evidence does not exist, is not the person's, no longer counts, or is the "
+        "contested evidence itself.",
+    ),
+    "appeal.answer_invalid": ErrorSpec(
+        422,
+        "答复内容与结果不符：维持须引用证据，撤销不附任何内容，更正须给出更早的结束时间或不同的证据。",
+        "The answer does not fit its outcome: upheld cites evidence, overturned carries nothing, "
+        "corrected gives an earlier end or different evidence.",
+    ),
+    "appeal.not_upheld": ErrorSpec(
+        409,
+        "只有被维持的申诉可以提交监督机构。",
+        "Only an upheld appeal can be escalated to oversight.",
+    ),
+    "appeal.already_escalated": ErrorSpec(
+        409, "该申诉已提交监督机构。", "This appeal has already been escalated to oversight."
+    ),
+    # place codes and scans (docs/passes.md)
+    "place.malformed": ErrorSpec(422, "场所码无法解析。", "The place code cannot be read."),
+    "place.signature": ErrorSpec(
+        422, "场所码签名无效（可能被伪造）。", "The place code's signature does not verify."
+    ),
+    "place.unknown_venue": ErrorSpec(
+        422, "场所码对应的场所或密钥未登记。", "The place code names an unregistered venue or key."
+    ),
+    "place.key": ErrorSpec(
+        422, "场所码的签名密钥当前不可用。", "The place code's key may not sign place codes now."
+    ),
+    "place.replayed": ErrorSpec(
+        409, "您已扫描过这个场所码。", "You have already scanned this place code."
+    ),
+    "scan.not_found": ErrorSpec(404, "没有您的这次扫码记录。", "No such scan of yours."),
+    "scan.not_sealed": ErrorSpec(
+        409,
+        "该扫码所在批次尚未写入日志，请稍后再试。",
+        "The scan's batch is not in the log yet; try again in a second.",
+    ),
+    # status passes, identity cards and the trust list: the offline verifier's refusals
+    "pass.prefix": ErrorSpec(422, "不是健康通行证。", "This is not a health pass."),
+    "pass.too_large": ErrorSpec(413, "通行证数据过大。", "The pass is too large."),
+    "pass.base45": ErrorSpec(422, "通行证编码无效。", "The pass encoding is invalid."),
+    "pass.zlib": ErrorSpec(422, "通行证数据已损坏。", "The pass data is corrupted."),
+    "pass.cbor": ErrorSpec(422, "通行证结构无效。", "The pass structure is invalid."),
+    "pass.cbor_depth": ErrorSpec(
+        422, "通行证结构嵌套过深。", "The pass structure is nested too deeply."
+    ),
+    "pass.cose": ErrorSpec(422, "通行证签名结构无效。", "The pass signature structure is invalid."),
+    "pass.unknown_key": ErrorSpec(
+        422, "通行证由未知密钥签发。", "The pass is signed by a key not in the trust list."
+    ),
+    "pass.key_usage": ErrorSpec(
+        422, "签发密钥无权签发此类凭证。", "The signing key may not sign this kind of credential."
+    ),
+    "pass.key_revoked": ErrorSpec(422, "签发密钥已被吊销。", "The signing key has been revoked."),
+    "pass.key_expired": ErrorSpec(
+        422, "签发密钥不在有效期内。", "The signing key is outside its validity period."
+    ),
+    "pass.signature": ErrorSpec(
+        422, "通行证签名无效（可能被伪造）。", "The pass signature does not verify."
+    ),
+    "pass.claims": ErrorSpec(422, "通行证内容无效。", "The pass content is invalid."),
+    "pass.issuer": ErrorSpec(
+        422, "通行证签发方与密钥不符。", "The pass issuer does not match its key."
+    ),
+    "pass.not_yet_valid": ErrorSpec(422, "通行证尚未生效。", "The pass is not valid yet."),
+    "pass.expired": ErrorSpec(422, "通行证已过期。", "The pass has expired."),
+    "pass.no_code": ErrorSpec(422, "图片中没有二维码。", "No QR code was found in the image."),
+    "card.unknown": ErrorSpec(
+        404, "该身份卡未登记或已被替换。", "The identity card is not on record or was replaced."
+    ),
+    "trust.invalid": ErrorSpec(422, "信任列表无效。", "The trust list is invalid."),
+    "trust.signature": ErrorSpec(
+        422, "信任列表签名无效。", "The trust list is not signed by a trust anchor."
+    ),
+    "trust.rollback": ErrorSpec(
+        422, "信任列表版本早于已缓存的版本。", "The trust list is older than the cached one."
+    ),
+    "trust.key_not_found": ErrorSpec(
+        404, "信任列表中没有该密钥。", "No such key in the trust list."
+    ),
+    "trust.key_already_revoked": ErrorSpec(409, "该密钥已被吊销。", "The key is already revoked."),
+    "trust.reason_invalid": ErrorSpec(
+        422,
+        "吊销原因必须选自目录。",
+        "The revocation reason must come from the closed list.",
     ),
     # transparency log
     "log.not_found": ErrorSpec(404, "日志中没有该资源。", "The log has no such resource."),

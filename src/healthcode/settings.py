@@ -22,6 +22,7 @@ class Settings:
     log_origin: str = "healthcode.example/log"
     sequencer_interval_seconds: float = 0.25
     witnesses: str = ""
+    dcc_schemas: Path | None = None  # a folder of ehn-dcc-schema releases; none: no DCC intake
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -41,4 +42,7 @@ class Settings:
             log_origin=env.get("HEALTHCODE_LOG_ORIGIN", "healthcode.example/log"),
             sequencer_interval_seconds=float(env.get("HEALTHCODE_SEQUENCER_SECONDS", "0.25")),
             witnesses=env.get("HEALTHCODE_WITNESSES", ""),
+            dcc_schemas=Path(env.get("HEALTHCODE_DCC_SCHEMAS", "")).resolve()
+            if env.get("HEALTHCODE_DCC_SCHEMAS")
+            else None,
         )

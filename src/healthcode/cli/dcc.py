@@ -11,10 +11,11 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from healthcode.cli.context import console, refusals_reported
+from healthcode.cli.context import console, refusals_reported, services
 from healthcode.credentials import hcert
 from healthcode.services import dcc_conformance
 from healthcode.services.clock import SystemClock
+from healthcode.services.dcc_trust import OPERATOR, read_location
 from healthcode.services.qr import read_qr_texts
 
 app = typer.Typer(help="EU Digital COVID Certificates (HCERT).", no_args_is_help=True)
@@ -123,3 +124,41 @@ def conformance(
     passed, failed = dcc_conformance.conformance_summary(results)
     console.print(f"{len(results)} cases, {passed + failed} flags")
     print(f"{passed} passed, {failed} failed")
+
+
+trust_list = typer.Typer(help="The DCC trust list of document signers.", no_args_is_help=True)
+app.add_typer(trust_list, name="trust-list")
+
+
+@trust_list.command("load")
+def trust_list_load(
+    location: str = typer.Argument(
+        ...,
+        help="A JSON file or http(s) URL (a list of {country, certificate: base64 DER}), "
+        "or a folder of PEM/DER certificates (country from each certificate's subject).",
+    ),
+) -> None:
+    """Trust every signer certificate found there (all or nothing); each new one is logged."""
+    built = services()
+    with refusals_reported():
+        items = read_location(location)
+        rows, added = built.dcc_trust.add(items, by=OPERATOR, authority=None, now=built.clock.now())
+    console.print(f"{added} signers added, {len(rows) - added} already trusted")
+
+
+@trust_list.command("show")
+def trust_list_show(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Every signer trusted (or once trusted): country, kid, validity, allowed kinds."""
+    signers = services().dcc_trust.signers()
+    if as_json:
+        print(json.dumps([
+            {"country": s.country, "kid": s.kid, "certificate": base64.b64encode(s.certificate).decode(),
+             "removed_at": s.removed_at.isoformat() if s.removed_at else None}
+            for s in signers
+        ], indent=1))  # fmt: skip
+        return
+    table = Table("country", "kid", "valid", "kinds", "status")
+    for s in signers:
+        table.add_row(s.country, s.kid, f"{s.not_before:%Y-%m-%d} .. {s.not_after:%Y-%m-%d}",
+                      " ".join(s.kinds), f"removed ({s.remove_reason})" if s.removed_at else "trusted")  # fmt: skip
+    console.print(table)

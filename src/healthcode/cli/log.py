@@ -17,6 +17,7 @@ app = typer.Typer(help="The transparency log.", no_args_is_help=True)
 def sequence() -> None:
     """Integrate committed entries and sign a checkpoint now (the server does it continuously)."""
     built = services()
+    built.places.seal_due(built.clock.now())  # scan batches of past seconds first
     signed = built.sequencer.integrate(now=built.clock.now())
     if signed is None:
         console.print("nothing new to sign (or the log is halted)")

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from healthcode.cli import admin, dcc, log, rules
+from healthcode.cli import admin, dcc, log, passes, rules
 from healthcode.cli.context import console, refusals_reported, services
 
 app = typer.Typer(
@@ -17,6 +17,8 @@ app.add_typer(admin.app, name="admin")
 app.add_typer(rules.app, name="rules")
 app.add_typer(dcc.app, name="dcc")
 app.add_typer(log.app, name="log")
+app.add_typer(passes.pass_app, name="pass")
+app.add_typer(passes.venue_app, name="venue")
 
 
 @app.command()
@@ -82,7 +84,7 @@ def tick() -> None:
 
 @app.command()
 def demo(
-    people: int = typer.Option(3000, help="How many residents to generate."),
+    people: int = typer.Option(100_000, help="How many residents to generate."),
     seed: int = typer.Option(7, help="Random seed: the same seed builds the same city."),
 ) -> None:
     """Build the synthetic demo city through the intake path (only into an empty database)."""

@@ -26,7 +26,10 @@ PURPOSES = {
     "contact_tracing": ("流行病学调查", "contact tracing"),
     "oversight_case": ("监督案件", "oversight case"),
     "hotline_request": ("热线咨询", "hotline request"),
+    # A venue device exchanging a printed identity card for the colour (services/passes.py).
+    "identity_card_check": ("场所核验身份卡", "identity card check at a venue"),
 }
+VENUE_PURPOSES = frozenset({"identity_card_check"})  # recorded by venues, never chosen by staff
 READERS = frozenset({"hotline", "official", "supervisor", "auditor"})
 
 
@@ -59,8 +62,9 @@ class Access:
     ) -> StatusView:
         if reader.role not in READERS:
             raise Unauthorized("auth.forbidden")
-        if purpose not in PURPOSES:
-            raise InputRejected("access.purpose_invalid", f"one of {sorted(PURPOSES)}")
+        if purpose not in PURPOSES or purpose in VENUE_PURPOSES:
+            staff = sorted(set(PURPOSES) - VENUE_PURPOSES)
+            raise InputRejected("access.purpose_invalid", f"one of {staff}")
         self._check_scope(reader, person_key)
         view = self._explanations.explain(person_key, now=now)
         with self._db.write() as conn:

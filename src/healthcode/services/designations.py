@@ -13,9 +13,11 @@ from healthcode.domain.legal import OrderPolicy
 from healthcode.domain.log_entries import designation_cosign_entry, designation_entry
 from healthcode.errors import InputRejected, NotFound, Unauthorized
 from healthcode.services import transparency
+from healthcode.services.bulk_recompute import recompute_bulk
 from healthcode.services.derivation import Cause, Derivation
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.orders import Actor, staff_secret_key
+from healthcode.services.rulebooks import Rulebooks
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import registry as registry_repo
 from healthcode.store import tables as t
@@ -37,10 +39,12 @@ class DesignationRequest:
 
 class Designations:
     def __init__(
-        self, db: Database, derivation: Derivation, secrets: PersonSecrets, policy: OrderPolicy
-    ) -> None:
+        self, db: Database, derivation: Derivation, rulebooks: Rulebooks, secrets: PersonSecrets,
+        policy: OrderPolicy,
+    ) -> None:  # fmt: skip
         self._db = db
         self._derivation = derivation
+        self._rulebooks = rulebooks
         self._secrets = secrets
         self._policy = policy
 
@@ -79,7 +83,15 @@ class Designations:
             touched = evidence_repo.visitors(
                 conn, areas.prefix(row.area_code), row.valid_from, row.valid_to
             )
-            return len(self._derivation.recompute(conn, touched, now=now, cause=Cause.DESIGNATION))
+            changes = recompute_bulk(
+                conn,
+                self._derivation,
+                self._rulebooks,
+                sorted(touched),
+                now=now,
+                cause=Cause.DESIGNATION,
+            )
+            return len(changes)
 
     def pending(self, authority_id: str) -> list[RiskDesignation]:
         with self._db.read() as conn:
@@ -132,7 +144,14 @@ class Designations:
             conn.execute(t.designations.insert().values({**row, "designated_by": official_id}))
             if not active:
                 return 0
-            changes = self._derivation.recompute(conn, touched, now=now, cause=Cause.DESIGNATION)
+            changes = recompute_bulk(
+                conn,
+                self._derivation,
+                self._rulebooks,
+                sorted(touched),
+                now=now,
+                cause=Cause.DESIGNATION,
+            )
         return len(changes)
 
     def all(self, conn: Connection | None = None) -> list[RiskDesignation]:

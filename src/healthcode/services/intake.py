@@ -9,11 +9,15 @@ content is refused.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
 from healthcode.domain.batches import BatchPolicy, check_batch
+from healthcode.domain.dcc import DCC_AUTHORITY
 from healthcode.domain.evidence import Evidence
 from healthcode.domain.log_entries import evidence_batch_entry
 from healthcode.errors import InputRejected
@@ -45,6 +49,8 @@ class Intake:
         with self._db.write() as conn:
             source_id = body.get("source") if isinstance(body, dict) else None
             source = registry_repo.source(conn, source_id) if isinstance(source_id, str) else None
+            if source is not None and source.authority_id == DCC_AUTHORITY:
+                source = None  # a DCC issuer's evidence comes only through the DCC path
             checked = check_batch(
                 body,
                 source=source,
@@ -53,75 +59,92 @@ class Intake:
                 policy=self._policy,
                 at=now,
             )
-            signed_digest = hashlib.sha256(checked.digest_input).digest()
-            previous = evidence_repo.batch(conn, checked.source_id, checked.batch_id)
-            if previous is not None:
-                if bytes(previous.signed_digest) != signed_digest:
-                    raise InputRejected("batch.conflict", "batch_id already used")
-                return IntakeReceipt(
-                    checked.source_id,
-                    checked.batch_id,
-                    0,
-                    len(checked.records),
-                    bytes(previous.merkle_root).hex(),
-                    0,
-                )
-            stored = evidence_repo.existing_records(
-                conn, checked.source_id, [item.record_id for item in checked.records]
-            )
-            fresh: list[tuple[Evidence, bytes, dict[str, Any]]] = []
-            for item, canonical, submitted in zip(
-                checked.records, checked.canonical_records, checked.submitted, strict=True
-            ):
-                if item.record_id not in stored:
-                    fresh.append((item, canonical, submitted))
-                elif stored[item.record_id] != canonical:
-                    raise InputRejected("batch.conflict", "record_id already used")
-            # The batch's Merkle tree covers exactly the records it stored, in order, so every
-            # stored record is covered by exactly one log entry.
-            root = merkle_root([leaf_hash(canonical) for _, canonical, _ in fresh])
-            if not fresh:
-                return IntakeReceipt(
-                    checked.source_id, checked.batch_id, 0, len(checked.records), root.hex(), 0
-                )
-            index = transparency.append_one(
+            return commit_records(
                 conn,
-                "evidence_batch",
-                evidence_batch_entry(
-                    source_id=checked.source_id,
-                    batch_id=checked.batch_id,
-                    records=len(fresh),
-                    merkle_root=root,
-                    received_at=now,
+                self._derivation,
+                source_id=checked.source_id,
+                batch_id=checked.batch_id,
+                signed_digest=hashlib.sha256(checked.digest_input).digest(),
+                records=list(
+                    zip(checked.records, checked.canonical_records, checked.submitted, strict=True)
                 ),
-                now,
-            )
-            rows = [
-                evidence_repo.evidence_row(item, checked.batch_id, canonical, position, submitted)
-                for position, (item, canonical, submitted) in enumerate(fresh)
-            ]
-            evidence_repo.insert_batch(
-                conn,
-                source_id=checked.source_id,
-                batch_id=checked.batch_id,
-                received_at=now,
-                signed_digest=signed_digest,
-                merkle_root=root,
-                log_index=index,
-                rows=rows,
-            )
-            changes = self._derivation.recompute(
-                conn,
-                {item.person for item, _, _ in fresh},
                 now=now,
-                cause=Cause.INPUT,
-                new_evidence=[item for item, _, _ in fresh],
             )
-            return IntakeReceipt(
-                source_id=checked.source_id,
-                batch_id=checked.batch_id,
-                accepted=len(rows),
-                already_present=len(checked.records) - len(rows),
-                merkle_root=root.hex(),
-                status_changes=len(changes),
-            )
+
+
+def commit_records(
+    conn: Connection,
+    derivation: Derivation,
+    *,
+    source_id: str,
+    batch_id: str,
+    signed_digest: bytes,
+    records: Sequence[tuple[Evidence, bytes, dict[str, Any]]],
+    now: datetime,
+) -> IntakeReceipt:
+    """Write checked records as one batch inside the caller's write transaction: the batch row
+    with the Merkle root of the records it stores, their rows, its ``evidence_batch`` log entry
+    and the status changes they cause. Records already stored are skipped; a batch or record id
+    already used with other content is refused (``batch.conflict``)."""
+    previous = evidence_repo.batch(conn, source_id, batch_id)
+    if previous is not None:
+        if bytes(previous.signed_digest) != signed_digest:
+            raise InputRejected("batch.conflict", "batch_id already used")
+        return IntakeReceipt(
+            source_id, batch_id, 0, len(records), bytes(previous.merkle_root).hex(), 0
+        )
+    stored = evidence_repo.existing_records(
+        conn, source_id, [item.record_id for item, _, _ in records]
+    )
+    fresh: list[tuple[Evidence, bytes, dict[str, Any]]] = []
+    for item, canonical, submitted in records:
+        if item.record_id not in stored:
+            fresh.append((item, canonical, submitted))
+        elif stored[item.record_id] != canonical:
+            raise InputRejected("batch.conflict", "record_id already used")
+    # The batch's Merkle tree covers exactly the records it stored, in order, so every
+    # stored record is covered by exactly one log entry.
+    root = merkle_root([leaf_hash(canonical) for _, canonical, _ in fresh])
+    if not fresh:
+        return IntakeReceipt(source_id, batch_id, 0, len(records), root.hex(), 0)
+    index = transparency.append_one(
+        conn,
+        "evidence_batch",
+        evidence_batch_entry(
+            source_id=source_id,
+            batch_id=batch_id,
+            records=len(fresh),
+            merkle_root=root,
+            received_at=now,
+        ),
+        now,
+    )
+    rows = [
+        evidence_repo.evidence_row(item, batch_id, canonical, position, submitted)
+        for position, (item, canonical, submitted) in enumerate(fresh)
+    ]
+    evidence_repo.insert_batch(
+        conn,
+        source_id=source_id,
+        batch_id=batch_id,
+        received_at=now,
+        signed_digest=signed_digest,
+        merkle_root=root,
+        log_index=index,
+        rows=rows,
+    )
+    changes = derivation.recompute(
+        conn,
+        {item.person for item, _, _ in fresh},
+        now=now,
+        cause=Cause.INPUT,
+        new_evidence=[item for item, _, _ in fresh],
+    )
+    return IntakeReceipt(
+        source_id=source_id,
+        batch_id=batch_id,
+        accepted=len(rows),
+        already_present=len(records) - len(rows),
+        merkle_root=root.hex(),
+        status_changes=len(changes),
+    )

@@ -16,12 +16,14 @@ from healthcode.domain import areas
 from healthcode.domain.legal import LegalBasis, OrderPolicy
 from healthcode.domain.log_entries import order_cosign_entry, order_end_entry, order_entry
 from healthcode.domain.orders import OrderKind
+from healthcode.domain.status import SetAside
 from healthcode.errors import InputRejected, NotFound, Unauthorized
 from healthcode.services import transparency
 from healthcode.services.derivation import Cause, Derivation
 from healthcode.services.escrow import PersonSecrets
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import orders as orders_repo
+from healthcode.store import set_asides as set_aside_repo
 from healthcode.store.database import Database
 from healthcode.store.orders import StoredOrder
 
@@ -36,6 +38,9 @@ END_REASONS = frozenset(
     }
 )
 ISSUERS = frozenset({"official", "supervisor"})
+# An order an appeal ended (overturned, or lapsed on silence) cannot be re-issued on the same
+# evidence: a new order needs new evidence (invariant 8, docs/appeals.md).
+APPEAL_ENDINGS = frozenset({"appeal_overturned", "appeal_lapsed"})
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,13 @@ class Orders:
         self.policy = policy
 
     def issue(self, actor: Actor, request: OrderRequest, *, now: datetime) -> IssuedOrders:
+        with self._db.write() as conn:
+            return self.issue_in(conn, actor, request, now=now)
+
+    def issue_in(
+        self, conn: Connection, actor: Actor, request: OrderRequest, *, now: datetime
+    ) -> IssuedOrders:
+        """Issue orders inside the caller's write transaction (also used by appeals)."""
         if actor.role not in ISSUERS:
             raise Unauthorized("auth.forbidden", "only officials issue orders")
         basis = self.bases.get(request.legal_basis)
@@ -102,20 +114,22 @@ class Orders:
             )
         if not request.persons:
             raise InputRejected("order.evidence_missing", "no persons")
-        with self._db.write() as conn:
-            previous = self._extended(conn, actor, request)
-            for named in request.persons:
-                self._check_evidence(conn, actor, basis, request.kind, named, previous)
-            touched = orders_repo.people_touched(
-                conn, actor.authority_id, now - self.policy.bulk_window
-            )
-            people = {named.person for named in request.persons}
-            pending = len(touched | people) > self.policy.bulk_threshold_people
-            request_id = "req-" + token_secrets.token_hex(8)
-            orders = self._write(conn, actor, request, request_id, valid_from, pending, now)
-            if not pending:
-                self._derivation.recompute(conn, people, now=now, cause=Cause.ORDER)
-            return IssuedOrders(request_id, pending, orders)
+        previous = self._extended(conn, actor, request)
+        asides = set_aside_repo.all_set_asides(conn)
+        earlier = orders_repo.for_people(conn, [named.person for named in request.persons])
+        for named in request.persons:
+            self._check_evidence(conn, actor, basis, request.kind, named, previous)
+            self._check_not_appealed_away(conn, named, asides, earlier.get(named.person, []), now)
+        touched = orders_repo.people_touched(
+            conn, actor.authority_id, now - self.policy.bulk_window
+        )
+        people = {named.person for named in request.persons}
+        pending = len(touched | people) > self.policy.bulk_threshold_people
+        request_id = "req-" + token_secrets.token_hex(8)
+        orders = self._write(conn, actor, request, request_id, valid_from, pending, now)
+        if not pending:
+            self._derivation.recompute(conn, people, now=now, cause=Cause.ORDER)
+        return IssuedOrders(request_id, pending, orders)
 
     def _extended(
         self, conn: Connection, actor: Actor, request: OrderRequest
@@ -134,6 +148,22 @@ class Orders:
                 "order.not_active", "an extension continues one active order of one person"
             )
         return previous
+
+    @staticmethod
+    def _check_not_appealed_away(
+        conn: Connection, named: PersonEvidence, asides: list[SetAside],
+        earlier: list[StoredOrder], now: datetime,
+    ) -> None:  # fmt: skip
+        """Evidence set aside for the person (an appeal, a revoked source) cites nothing, and
+        the evidence of an order an appeal ended cannot carry a new order on its own."""
+        if asides:
+            pairs = [(ref.partition("/")[0], ref.partition("/")[2]) for ref in named.evidence]
+            for item in evidence_repo.evidence_by_refs(conn, pairs):
+                if any(aside.covers(item, now) for aside in asides):
+                    raise InputRejected("order.evidence_set_aside", item.ref)
+        for order in earlier:
+            if order.end_reason in APPEAL_ENDINGS and set(named.evidence) <= set(order.evidence):
+                raise InputRejected("order.evidence_set_aside", f"an appeal ended {order.id}")
 
     def _check_evidence(
         self, conn: Connection, actor: Actor, basis: LegalBasis, kind: OrderKind,

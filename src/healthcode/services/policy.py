@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from healthcode.domain.appeals import AppealPolicy, load_appeal_policy
+from healthcode.domain.dcc import HolderPolicy, load_holder_policy
 from healthcode.domain.legal import LegalBasis, OrderPolicy, load_catalogue, load_order_policy
 
 
@@ -25,5 +27,13 @@ def policy_data() -> dict[str, Any]:
     return _data("policy.yaml")
 
 
+def dcc_holder_policy() -> HolderPolicy:
+    return load_holder_policy(policy_data().get("dcc"))
+
+
 def order_policy() -> OrderPolicy:
-    return load_order_policy(policy_data())
+    return load_order_policy({"orders": policy_data()["orders"]})
+
+
+def appeal_policy() -> AppealPolicy:
+    return load_appeal_policy(policy_data()["appeals"])

@@ -6,27 +6,38 @@ The server runs this on an interval; ``healthcode tick`` runs it once, for cron.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
-
+from healthcode.services.bulk_recompute import recompute_bulk
 from healthcode.services.derivation import Cause, Derivation
+from healthcode.services.rulebooks import Rulebooks
 from healthcode.store import rulebooks as rulebook_repo
 from healthcode.store import status as status_repo
-from healthcode.store import tables as t
 from healthcode.store.database import Database
 
 _BATCH = 1000
 
 
 class Ticker:
-    def __init__(self, db: Database, derivation: Derivation) -> None:
+    def __init__(
+        self,
+        db: Database,
+        derivation: Derivation,
+        rulebooks: Rulebooks,
+        lapse_appeals: Callable[[datetime], int] | None = None,
+    ) -> None:
         self._db = db
         self._derivation = derivation
+        self._rulebooks = rulebooks
+        # Appeals unanswered by their deadline lapse here (services/appeals.py, invariant 8).
+        self._lapse_appeals = lapse_appeals
 
     def tick(self, *, now: datetime) -> int:
         """Recompute every due status; returns the number of status changes recorded."""
         total = self._apply_editions(now)
+        if self._lapse_appeals is not None:
+            self._lapse_appeals(now)  # each lapse recomputes its person in its own transaction
         while True:
             with self._db.write() as conn:
                 due = status_repo.due(conn, now, _BATCH)
@@ -35,19 +46,15 @@ class Ticker:
                 total += len(self._derivation.recompute(conn, due, now=now, cause=Cause.EXPIRY))
 
     def _apply_editions(self, now: datetime) -> int:
-        total = 0
+        """Once an edition is in force, the bulk path finds whom it changes, in one pass."""
         with self._db.read() as conn:
-            pending = rulebook_repo.unapplied(conn, now)
-            people = (
-                sorted(set(conn.scalars(select(t.evidence.c.person_key).distinct())))
-                if pending
-                else []
-            )
-        for start in range(0, len(people), _BATCH):
-            with self._db.write() as conn:
-                chunk = people[start : start + _BATCH]
-                total += len(self._derivation.recompute(conn, chunk, now=now, cause=Cause.RULEBOOK))
+            if not rulebook_repo.unapplied(conn, now):
+                return 0
         with self._db.write() as conn:
+            pending = rulebook_repo.unapplied(conn, now)
+            changes = recompute_bulk(
+                conn, self._derivation, self._rulebooks, None, now=now, cause=Cause.RULEBOOK
+            )
             for version in pending:
                 rulebook_repo.mark_applied(conn, version, now)
-        return total
+        return len(changes)

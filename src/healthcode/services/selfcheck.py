@@ -23,6 +23,7 @@ from healthcode.services.derivation import status_change_entry_for
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.orders import staff_secret_key
 from healthcode.services.selfcheck_acts import expected_acts
+from healthcode.services.selfcheck_appeals import expected_appeals
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import log as log_repo
 from healthcode.store import status as status_repo
@@ -123,6 +124,10 @@ class SelfCheck:
             )
             expected[int(row.log_index)] = ("evidence_batch", body)
         expected.update(expected_acts(conn, self._secrets))
+        appeal_entries, appeal_problems = expected_appeals(conn, self._secrets)
+        expected.update(appeal_entries)
+        for problem in appeal_problems:
+            report.add(problem)
         return expected
 
     @staticmethod

@@ -21,6 +21,7 @@ from healthcode.services.designations import DesignationRequest
 from healthcode.services.rulebooks import default_edition_source
 from healthcode.services.tokens import PERSON_AUDIENCE
 from healthcode.sim import geography
+from healthcode.sim.identities import demo_identity
 from healthcode.sim.outbreak import Outbreak, Resident
 from healthcode.store import tables as t
 
@@ -62,9 +63,13 @@ def _build(
     services.registry.load(geography.registry_config(seed, venue_list), now=start)
     keys = {source.id: source for source in geography.sources(seed)}
     homes = [rng.choice(geography.DISTRICTS)[0] for _ in range(people)]
+    residents = [
+        (f"demo-{seed}-{n:07d}", geography.person_name(rng), homes[n]) for n in range(people)
+    ]
     registered = services.identity.register_many(
-        [(f"demo-{seed}-{n:07d}", geography.person_name(rng), homes[n]) for n in range(people)],
+        residents,
         now=start,
+        identities=[demo_identity(identity_id, name) for identity_id, name, _ in residents],
     )
     outbreak = Outbreak(
         rng, [Resident(key, home) for key, home in zip(registered, homes, strict=True)], venue_list

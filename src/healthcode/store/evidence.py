@@ -69,7 +69,7 @@ def to_evidence(row: Row[Any]) -> ev.Evidence:
         values[name] = getattr(row, name)
     # What pydantic's model_construct does, without its per-call overhead (about 6 times
     # faster; loading people's evidence for recompute is the hot path of intake).
-    built: ev.Evidence = cls.__new__(cls)
+    built: ev.Evidence = object.__new__(cls)
     object.__setattr__(built, "__dict__", values)
     object.__setattr__(built, "__pydantic_fields_set__", _ALL_FIELDS[cls])
     object.__setattr__(built, "__pydantic_extra__", None)

@@ -30,6 +30,9 @@ class ServerKeys:
     person_secret_master: bytes
     oversight_public: X25519PublicKey
     oversight_private: X25519PrivateKey | None
+    # Derives every venue place-code key, issuer key, the trust-list anchor and the scan
+    # sources' keys (services/keyring.py): one secret to keep, whatever the number of venues.
+    places_master: bytes
 
 
 def _read_or_create(path: Path, make: bytes) -> bytes:
@@ -53,6 +56,7 @@ def load_or_create(key_dir: Path) -> ServerKeys:
     pseudonym = _read_or_create(key_dir / "pseudonym.secret", secrets.token_bytes(32))
     log_seed = _read_or_create(key_dir / "log-signing.ed25519", _seed())
     master = _read_or_create(key_dir / "person-secrets.master", secrets.token_bytes(32))
+    places = _read_or_create(key_dir / "places.master", secrets.token_bytes(32))
     private_path, public_path = (
         key_dir / "oversight-escrow.x25519",
         key_dir / "oversight-escrow.x25519.pub",
@@ -73,4 +77,5 @@ def load_or_create(key_dir: Path) -> ServerKeys:
         person_secret_master=master,
         oversight_public=X25519PublicKey.from_public_bytes(public_path.read_bytes()),
         oversight_private=private,
+        places_master=places,
     )

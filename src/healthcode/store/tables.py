@@ -366,5 +366,171 @@ access_log = Table(
     Index("ix_access_log_person", "person_key", "at"),
 )
 
+# --- appeals: one contested input, a deadline, closed outcomes, lapse on silence -------------
+
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("person_key", String(32), nullable=False),  # whose record is contested
+    Column("filed_by", String(32), nullable=False),  # the person, or their guardian
+    Column("target", String(16), nullable=False),  # colour | order | evidence
+    # The one input contested: an order, or an evidence record (a colour is resolved to one).
+    Column("order_id", ID),
+    Column("source_id", ID),
+    Column("record_id", ID),
+    Column("colour", String(8)),  # the colour and rule appealed against (target colour)
+    Column("rule_id", String(48)),
+    Column("ground", String(24), nullable=False),
+    Column("text", Text),  # the short text of the ground `other`, nothing else
+    Column("authority_id", ID, ForeignKey("authorities.id"), nullable=False),
+    Column("filed_at", Instant, nullable=False),
+    Column("deadline", Instant, nullable=False),
+    Column("log_index", BigInteger, nullable=False, unique=True),
+    Column("status", String(16), nullable=False),  # open | upheld | overturned | corrected | lapsed
+    Column("answered_at", Instant),
+    Column("answered_by", ID, ForeignKey("staff.id")),
+    Column("ends_at", Instant),  # corrected: the order's new, earlier end
+    Column("replacement_order_id", ID),  # corrected: the order citing different evidence
+    Column("answer_log_index", BigInteger, unique=True),
+    Column("lapsed_at", Instant),
+    Column("lapse_log_index", BigInteger, unique=True),
+    Index("ix_appeals_person", "person_key"),
+    Index("ix_appeals_due", "status", "deadline"),
+    Index("ix_appeals_authority", "authority_id", "status", "deadline"),
+)
+
+# Evidence an answer cites: what supports an upheld appeal, or what replaces a corrected input.
+appeal_citations = Table(
+    "appeal_citations",
+    metadata,
+    Column("appeal_id", ID, ForeignKey("appeals.id"), primary_key=True),
+    Column("source_id", ID, primary_key=True),
+    Column("record_id", ID, primary_key=True),
+    Column("person_key", String(32), nullable=False),
+)
+
+# An upheld appeal the person escalated: oversight's case (oversight cannot set colours).
+oversight_cases = Table(
+    "oversight_cases",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("appeal_id", ID, ForeignKey("appeals.id"), nullable=False, unique=True),
+    Column("person_key", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # open
+    Column("opened_at", Instant, nullable=False),
+    Column("log_index", BigInteger, nullable=False, unique=True),
+)
+
+# --- EU DCC: the trust list of document signers, and what DCC holders are matched on --------
+
+# Document signer certificates (X.509) DCCs are verified with; a removed one stays, marked.
+dcc_signers = Table(
+    "dcc_signers",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),  # SHA-256 of the DER certificate
+    Column("kid", String(16), nullable=False),  # HCERT kid: its first 8 bytes, hex
+    Column("country", String(2), nullable=False),
+    Column("source_id", ID, ForeignKey("sources.id"), nullable=False),  # dcc-<country>
+    Column("certificate", LargeBinary, nullable=False),  # DER
+    Column("not_before", Instant, nullable=False),
+    Column("not_after", Instant, nullable=False),
+    Column("kinds", Text, nullable=False),  # evidence kinds its key usage allows
+    Column("added_at", Instant, nullable=False),
+    Column("added_by", ID, nullable=False),  # a supervisor's badge, or "operator"
+    Column("log_index", BigInteger, nullable=False, unique=True),
+    Column("removed_at", Instant),
+    Column("removed_by", ID),
+    Column("remove_reason", String(32)),
+    Column("remove_log_index", BigInteger, unique=True),
+    Index("ix_dcc_signers_kid", "kid"),
+)
+
+# The local identity provider's Latin-script name (ICAO 9303) and date of birth of a person:
+# personal data, used only to check that a submitted DCC is the person's own.
+person_identities = Table(
+    "person_identities",
+    metadata,
+    Column("person_key", String(32), primary_key=True),
+    Column("family_name", String(80)),  # ICAO standardised: A-Z and <
+    Column("given_name", String(80)),
+    Column("birth_date", String(10)),  # ISO 8601 date
+)
+
+# --- places, passes and the trust list (docs/passes.md) ---------------------------------------
+
+# A venue's place-code signing keys. The private half is derived from the server's places
+# secret (store/keyfiles.py) and never stored; each key is logged when registered.
+venue_keys = Table(
+    "venue_keys",
+    metadata,
+    Column("key_id", String(64), primary_key=True),  # hex
+    Column("venue_id", ID, ForeignKey("venues.id"), nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("public_key", LargeBinary(32), nullable=False),
+    Column("not_before", Instant, nullable=False),
+    Column("not_after", Instant, nullable=False),
+    Column("registered_at", Instant, nullable=False),
+    Column("log_index", BigInteger, nullable=False, unique=True),
+    Index("ix_venue_keys_venue", "venue_id", "generation"),
+)
+
+# Issuer keys of the trust list: per authority (or the national issuer), with their usages.
+trust_keys = Table(
+    "trust_keys",
+    metadata,
+    Column("key_id", String(64), primary_key=True),  # hex
+    Column("issuer", ID, nullable=False),  # an authority id, or "national"
+    Column("generation", Integer, nullable=False),
+    Column("public_key", LargeBinary(32), nullable=False),
+    Column("usages", Text, nullable=False),  # space-separated key usages
+    Column("not_before", Instant, nullable=False),
+    Column("not_after", Instant, nullable=False),
+    Column("registered_at", Instant, nullable=False),
+    Column("log_index", BigInteger, nullable=False, unique=True),
+    Column("revoked_at", Instant),
+    Column("revocation_reason", String(32)),
+    Column("revoked_by", ID),
+    Column("revocation_log_index", BigInteger, unique=True),
+    Index("ix_trust_keys_issuer", "issuer", "generation"),
+)
+
+# Every signed trust list document, by version; the newest is served.
+trust_lists = Table(
+    "trust_lists",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("issued_at", Instant, nullable=False),
+    Column("document", LargeBinary, nullable=False),  # the signed JSON, as served
+    Column("digest", String(64), nullable=False),  # SHA-256 of the document, hex
+    Column("log_index", BigInteger, nullable=False, unique=True),
+)
+
+# Scan batches: scans land at once as evidence rows of the open batch of their source and
+# shard; the sealer then writes its evidence_batches row and log entry, and it never changes.
+scan_batches = Table(
+    "scan_batches",
+    metadata,
+    Column("source_id", ID, ForeignKey("sources.id"), primary_key=True),
+    Column("batch_id", ID, primary_key=True),
+    Column("shard", Integer, nullable=False),
+    Column("opened_at", Instant, nullable=False),
+    Column("records", Integer, nullable=False),  # records so far: the next position
+    Column("sealed_at", Instant),  # set with the evidence_batches row, in one transaction
+    Index("ix_scan_batches_open", "sealed_at", "source_id", "shard"),
+)
+
+# Identity cards for people without phones: the commitment a venue device exchanges online.
+identity_cards = Table(
+    "identity_cards",
+    metadata,
+    Column("person_key", String(32), primary_key=True),
+    Column("commitment", String(64), nullable=False, unique=True),  # hex of 32 random bytes
+    Column("issuer", ID, nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("issued_at", Instant, nullable=False),
+    Column("valid_until", Instant, nullable=False),
+)
+
 # Tables whose row counts must not move when input is refused.
 COUNTED_TABLES = tuple(t for t in metadata.sorted_tables if t.name != "refusals")

@@ -14,10 +14,15 @@ from fastapi.staticfiles import StaticFiles
 
 from healthcode.bootstrap import Services
 from healthcode.web import errors
-from healthcode.web.api import evidence, officials, person, public, records, staff_auth
+from healthcode.web.api import appeals, evidence, officials, person, public, records, staff_auth
+from healthcode.web.api import dcc as dcc_api
 from healthcode.web.api import log as log_api
+from healthcode.web.api import places as places_api
 from healthcode.web.auth import PUBLIC
+from healthcode.web.pages import appeals as appeal_pages
+from healthcode.web.pages import official as official_pages
 from healthcode.web.pages import person as person_pages
+from healthcode.web.pages import places as place_pages
 
 log = logging.getLogger("healthcode.web")
 
@@ -42,7 +47,9 @@ def _self_check(services: Services) -> None:
 
 
 def _sequence(services: Services) -> None:
-    """Sign a checkpoint over new entries, then have the witnesses cosign it."""
+    """Seal the scan batches of past seconds, sign a checkpoint over new entries, then have
+    the witnesses cosign it."""
+    services.places.seal_due(services.clock.now())
     if services.sequencer.integrate(now=services.clock.now()) is not None:
         services.cosigning.collect()
 
@@ -99,7 +106,15 @@ def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     app.include_router(records.router)
     app.include_router(staff_auth.router)
     app.include_router(log_api.router)
+    app.include_router(dcc_api.router)
     app.include_router(person_pages.router)
+    app.include_router(official_pages.router)
+    for router in (places_api.venue_router, places_api.person_router, places_api.trust_router,
+                   place_pages.router):  # fmt: skip
+        app.include_router(router)
+    for router in (appeals.person_router, appeals.officials_router, appeals.oversight_router,
+                   appeals.public_router, appeal_pages.router):  # fmt: skip
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/healthz", tags=["operations"], dependencies=[Depends(PUBLIC)])

@@ -17,6 +17,13 @@ values, and what deterministic encoding (§4.2.1) or this format excludes: indef
 lengths, non-shortest arguments, tags not explicitly allowed, floats and simple values
 other than false/true/null (pass.cbor). After cbor2 decodes, the value must re-encode to
 the very same bytes, which also refuses duplicate map keys and unsorted maps.
+
+`loads_bounded` first tries a fast path (`_fast_loads`) that decodes the common, valid case
+in one bounded pass: it accepts only what the three steps above would accept with the same
+value (definite lengths, shortest heads, map keys of major types 0-3 in canonical order
+with no duplicates, strict UTF-8, only plain tags from the allowed set, within the same
+depth and item bounds) and defers *everything else* to them, so the refusals and their
+codes stay exactly the pre-scan's and cbor2's. A property test compares both paths.
 """
 
 from __future__ import annotations
@@ -114,12 +121,163 @@ def prescan(
         raise _malformed("has trailing bytes after the item", "数据项之后有多余字节")
 
 
+class Defer(Exception):
+    """The fast path cannot vouch for this input: the full checks decide."""
+
+
+_Defer = Defer
+
+
+def head(data: bytes, pos: int, major: int) -> tuple[int, int]:
+    """The argument of the shortest-form, definite head of type `major` at `pos`, and the
+    position after it; `Defer` (or IndexError) for anything else. For exact-shape parsers."""
+    initial = data[pos]
+    if initial >> 5 != major:
+        raise Defer
+    info = initial & 0x1F
+    if info < 24:
+        return info, pos + 1
+    if info > 27:
+        raise Defer
+    size = 1 << (info - 24)
+    end = pos + 1 + size
+    argument = int.from_bytes(data[pos + 1 : end], "big")
+    if end > len(data) or argument < _SHORTEST[info]:
+        raise Defer
+    return argument, end
+
+
+def byte_string(data: bytes, pos: int) -> tuple[bytes, int]:
+    initial = data[pos]
+    if 0x40 <= initial <= 0x57:  # the length is in the initial byte (the common case)
+        pos += 1
+        length = initial - 0x40
+    else:
+        length, pos = head(data, pos, 2)
+    end = pos + length
+    if end > len(data):
+        raise Defer
+    return data[pos:end], end
+
+
+def text_string(data: bytes, pos: int) -> tuple[str, int]:
+    initial = data[pos]
+    if 0x60 <= initial <= 0x77:  # the length is in the initial byte (the common case)
+        pos += 1
+        length = initial - 0x60
+    else:
+        length, pos = head(data, pos, 3)
+    end = pos + length
+    if end > len(data):
+        raise Defer
+    try:
+        return data[pos:end].decode("utf-8"), end
+    except UnicodeDecodeError:
+        raise Defer from None
+
+
+_DEFER = object()
+# COSE message tags: cbor2 keeps them as plain CBORTag values (no semantic decoding).
+_PLAIN_TAGS = frozenset({16, 17, 18, 96, 97, 98})
+_SIMPLE: dict[int, Any] = {20: False, 21: True, 22: None}
+
+
+def _fast_item(
+    data: bytes, pos: int, level: int, budget: list[int], limits: Limits, tags: frozenset[int]
+) -> tuple[Any, int]:
+    """One data item at `pos` (nesting `level`, top = 1): its value and the next position."""
+    initial = data[pos]
+    pos += 1
+    major, info = initial >> 5, initial & 0x1F
+    if info < 24:
+        argument = info
+    elif info == 24:
+        argument = data[pos]
+        pos += 1
+        if argument < 24:
+            raise _Defer
+    elif 25 <= info <= 27:
+        size = 1 << (info - 24)
+        argument = int.from_bytes(data[pos : pos + size], "big")
+        pos += size
+        if pos > len(data) or argument < _SHORTEST[info]:
+            raise _Defer
+    else:
+        raise _Defer
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _Defer
+    if major == 0:
+        return argument, pos
+    if major == 1:
+        return -1 - argument, pos
+    if major == 2 or major == 3:
+        end = pos + argument
+        if end > len(data):
+            raise _Defer
+        chunk = data[pos:end]
+        if major == 2:
+            return chunk, end
+        try:
+            return chunk.decode("utf-8"), end
+        except UnicodeDecodeError:
+            raise _Defer from None
+    if major == 7:
+        if info not in _SIMPLE:
+            raise _Defer
+        return _SIMPLE[info], pos
+    if argument and level + 1 > limits.max_cbor_depth:
+        raise _Defer
+    if major == 4:
+        items = []
+        for _ in range(argument):
+            value, pos = _fast_item(data, pos, level + 1, budget, limits, tags)
+            items.append(value)
+        return items, pos
+    if major == 5:
+        mapping: dict[Any, Any] = {}
+        previous = b""
+        for _ in range(argument):
+            start = pos
+            if data[pos] >> 5 > 3:  # keys: integers and strings only
+                raise _Defer
+            key, pos = _fast_item(data, pos, level + 1, budget, limits, tags)
+            encoded = data[start:pos]
+            # Deterministic order (length first, then bytewise) and no duplicates.
+            if previous and (len(encoded), encoded) <= (len(previous), previous):
+                raise _Defer
+            previous = encoded
+            mapping[key], pos = _fast_item(data, pos, level + 1, budget, limits, tags)
+        return mapping, pos
+    if argument not in tags or argument not in _PLAIN_TAGS:
+        raise _Defer
+    value, pos = _fast_item(data, pos, level + 1, budget, limits, tags)
+    return cbor2.CBORTag(argument, value), pos
+
+
+def _fast_loads(data: bytes, limits: Limits, allowed_tags: frozenset[int]) -> Any:
+    """The value of `data` when it is plainly valid deterministic CBOR, else `_DEFER`."""
+    try:
+        value, end = _fast_item(data, 0, 1, [limits.max_cbor_items], limits, allowed_tags)
+    except (_Defer, IndexError, RecursionError):
+        return _DEFER
+    return value if end == len(data) else _DEFER
+
+
 def loads_bounded(
     data: bytes,
     limits: Limits = DEFAULT_LIMITS,
     allowed_tags: frozenset[int] = _NO_TAGS,
 ) -> Any:
     """Pre-scan, decode and check that `data` is the deterministic encoding of its value."""
+    value = _fast_loads(data, limits, allowed_tags)
+    if value is not _DEFER:
+        return value
+    return _loads_checked(data, limits, allowed_tags)
+
+
+def _loads_checked(data: bytes, limits: Limits, allowed_tags: frozenset[int]) -> Any:
+    """The full path: pre-scan, cbor2, re-encode and compare."""
     prescan(
         data,
         max_depth=limits.max_cbor_depth,

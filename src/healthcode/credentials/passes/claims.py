@@ -25,7 +25,7 @@ from typing import Any
 
 from healthcode.domain.people import mask_name
 
-from .cborscan import dumps, loads_bounded
+from .cborscan import Defer, byte_string, dumps, head, loads_bounded, text_string
 from .errors import ClaimsError
 from .limits import DEFAULT_LIMITS, Limits
 
@@ -49,6 +49,9 @@ class Colour(StrEnum):
     RED = "red"
 
 
+_COLOURS = {colour.value: colour for colour in Colour}
+
+
 def require_aware(value: datetime, name: str) -> None:
     """A naive datetime is a caller bug, not bad input."""
     if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
@@ -62,7 +65,7 @@ def to_numeric_date(value: datetime) -> int:
 
 
 def from_numeric_date(value: int) -> datetime:
-    return _EPOCH + timedelta(seconds=value)
+    return _EPOCH + timedelta(0, value)
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,7 @@ def _check_date(value: object, name: str) -> int:
 def _check_period(issued_at: int, valid_until: int, lifetime: timedelta) -> None:
     if valid_until <= issued_at:
         raise _claims_error("valid-until is not after issued-at", "有效期截止时间不晚于签发时间")
-    if timedelta(seconds=valid_until - issued_at) > lifetime:
+    if timedelta(0, valid_until - issued_at) > lifetime:
         raise _claims_error(
             f"validity longer than the policy maximum {lifetime}",
             f"有效期长于政策上限 {lifetime}",
@@ -203,20 +206,77 @@ def int_keys(value: object) -> set[int] | None:
     return set(value)
 
 
+# The encoded heads of the claim map in deterministic order: map(4), 1 (iss), 4 (exp),
+# 6 (iat), then the credential claim (-65537 / -65538) with its inner map.
+_MAP4, _ISS, _EXP, _IAT = 0xA4, 0x01, 0x04, 0x06
+_PRIVATE_HEADS = {
+    CLAIM_PASS: (b"\x3a\x00\x01\x00\x00\xa3", (FIELD_COLOUR, FIELD_MASKED_NAME)),
+    CLAIM_IDENTITY: (b"\x3a\x00\x01\x00\x01\xa2", (FIELD_MASKED_NAME,)),
+}
+
+
+def _uint(data: bytes, pos: int) -> tuple[int, int]:
+    if data[pos] == 0x1A:  # a 4-byte NumericDate: every instant from 2106-02 back to 1970-01-01
+        value = int.from_bytes(data[pos + 1 : pos + 5], "big")
+        if value < 0x1_0000 or pos + 5 > len(data):
+            raise Defer
+        return value, pos + 5
+    return head(data, pos, 0)
+
+
+def _exact_claims(payload: bytes, private_claim: int, limits: Limits) -> dict[int, Any] | None:
+    """The claim map when `payload` is byte for byte its deterministic shape, else None.
+
+    At most 15 items 3 levels deep; with smaller limits the bounded generic decoder decides.
+    Values are not checked here (the caller checks them on either path), only the encoding.
+    """
+    if limits.max_cbor_depth < 3 or limits.max_cbor_items < 15:
+        return None
+    inner_head, text_fields = _PRIVATE_HEADS[private_claim]
+    try:
+        if payload[0] != _MAP4 or payload[1] != _ISS:
+            return None
+        issuer, pos = text_string(payload, 2)
+        if payload[pos] != _EXP:
+            return None
+        exp, pos = _uint(payload, pos + 1)
+        if payload[pos] != _IAT:
+            return None
+        iat, pos = _uint(payload, pos + 1)
+        if payload[pos : pos + 6] != inner_head:
+            return None
+        pos += 6
+        inner: dict[int, Any] = {}
+        for field_key in text_fields:
+            if payload[pos] != field_key:
+                return None
+            inner[field_key], pos = text_string(payload, pos + 1)
+        if payload[pos] != FIELD_COMMITMENT:
+            return None
+        inner[FIELD_COMMITMENT], pos = byte_string(payload, pos + 1)
+    except (Defer, IndexError):
+        return None
+    if pos != len(payload):
+        return None
+    return {CLAIM_ISS: issuer, CLAIM_EXP: exp, CLAIM_IAT: iat, private_claim: inner}
+
+
 def _decode(
     payload: bytes, limits: Limits, private_claim: int, fields: set[int], lifetime: timedelta
 ) -> tuple[str, int, int, dict[int, Any]]:
-    cwt: Any = loads_bounded(payload, limits)
-    if int_keys(cwt) != {CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, private_claim}:
-        raise _claims_error(
-            "claim keys are not exactly iss, exp, iat and the credential claim",
-            "声明键必须且只能是 iss、exp、iat 与凭证声明",
-        )
+    cwt: Any = _exact_claims(payload, private_claim, limits)
+    if cwt is None:  # not the exact shape (whose keys are right by construction): check all
+        cwt = loads_bounded(payload, limits)
+        if int_keys(cwt) != {CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, private_claim}:
+            raise _claims_error(
+                "claim keys are not exactly iss, exp, iat and the credential claim",
+                "声明键必须且只能是 iss、exp、iat 与凭证声明",
+            )
+        if int_keys(cwt[private_claim]) != fields:
+            raise _claims_error(
+                "credential claim has unknown or missing fields", "凭证声明字段未知或缺失"
+            )
     inner = cwt[private_claim]
-    if int_keys(inner) != fields:
-        raise _claims_error(
-            "credential claim has unknown or missing fields", "凭证声明字段未知或缺失"
-        )
     issuer = check_issuer(cwt[CLAIM_ISS], limits)
     iat = _check_date(cwt[CLAIM_IAT], "iat")
     exp = _check_date(cwt[CLAIM_EXP], "exp")
@@ -228,11 +288,11 @@ def decode_pass_claims(payload: bytes, limits: Limits = DEFAULT_LIMITS) -> PassC
     """Parse and check a pass's claim map (only after its signature has been verified)."""
     fields = {FIELD_COLOUR, FIELD_MASKED_NAME, FIELD_COMMITMENT}
     issuer, iat, exp, inner = _decode(payload, limits, CLAIM_PASS, fields, limits.max_pass_lifetime)
-    colour = inner[FIELD_COLOUR]
-    if not isinstance(colour, str) or colour not in {c.value for c in Colour}:
+    colour = _COLOURS.get(inner[FIELD_COLOUR]) if isinstance(inner[FIELD_COLOUR], str) else None
+    if colour is None:
         raise _claims_error("colour is not green, yellow or red", "颜色不是绿、黄或红")
     return PassClaims(
-        colour=Colour(colour),
+        colour=colour,
         issuer=issuer,
         masked_name=check_masked_name(inner[FIELD_MASKED_NAME], limits),
         person_commitment=check_commitment(inner[FIELD_COMMITMENT]),

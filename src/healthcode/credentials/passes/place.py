@@ -28,7 +28,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from .cborscan import dumps, loads_bounded
+from .cborscan import Defer, byte_string, dumps, head, loads_bounded, text_string
 from .claims import check_issuer, require_aware
 from .cose import SIGNATURE_BYTES, raw_public_key
 from .errors import (
@@ -61,11 +61,16 @@ class VenueKey:
     public_key: bytes  # raw Ed25519 (32 bytes)
     not_before: datetime
     not_after: datetime
+    _verifier: Ed25519PublicKey = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         require_aware(self.not_before, "not_before")
         require_aware(self.not_after, "not_after")
-        Ed25519PublicKey.from_public_bytes(self.public_key)  # ValueError if not a key
+        # ValueError if not a key; parsed once, not at every scan.
+        object.__setattr__(self, "_verifier", Ed25519PublicKey.from_public_bytes(self.public_key))
+
+    def verifier(self) -> Ed25519PublicKey:
+        return self._verifier
 
     @classmethod
     def of(
@@ -120,10 +125,14 @@ class PlaceCodeCheck:
         return self.window is None
 
 
+_MICRO = timedelta(microseconds=1)
+_ZERO = timedelta(0)
+
+
 def _check_policy(interval: timedelta, freshness: timedelta) -> None:
-    if interval <= timedelta(0):
+    if interval <= _ZERO:
         raise ValueError("interval must be positive")
-    if not timedelta(0) <= freshness <= interval:
+    if not _ZERO <= freshness <= interval:
         raise ValueError("freshness must be between zero and the interval")
 
 
@@ -172,11 +181,48 @@ def _malformed(en: str, zh: str) -> PlaceMalformedError:
     return PlaceMalformedError(f"place code: {en}", f"场所码：{zh}")
 
 
+# The signed CBOR starts with array(4) and the text "HCV1"; the code's own CBOR is
+# array(4) [venue_id, window, kid, signature]: its bytes between the array head and the
+# signature (bstr head 0x58 0x40 + 64 bytes) are the other three items, already encoded.
+_SIGNED_START = b"\x84\x64" + _CONTEXT.encode()
+_SIGNATURE_TAIL = 2 + SIGNATURE_BYTES
+
+
 def _decode(text: str, limits: Limits) -> tuple[str, int | None, bytes, bytes]:
+    venue_id, window, key_id, signature, _raw = _decode_raw(text, limits)
+    return venue_id, window, key_id, signature
+
+
+def _exact(raw: bytes, limits: Limits) -> list[Any] | None:
+    """[venue_id, window, kid, signature] when `raw` is byte for byte that deterministic
+    array (5 items, 2 levels), else None: the bounded generic decoder then decides."""
+    if limits.max_cbor_depth < 2 or limits.max_cbor_items < 5 or raw[:1] != b"\x84":
+        return None
+    try:
+        venue_id, pos = text_string(raw, 1)
+        if raw[pos] == _NULL:
+            window: int | None = None
+            pos += 1
+        else:
+            window, pos = head(raw, pos, 0)
+        key_id, pos = byte_string(raw, pos)
+        signature, pos = byte_string(raw, pos)
+    except (Defer, IndexError):
+        return None
+    return [venue_id, window, key_id, signature] if pos == len(raw) else None
+
+
+_NULL = 0xF6
+
+
+def _decode_raw(text: str, limits: Limits) -> tuple[str, int | None, bytes, bytes, bytes]:
+    """The code's fields and its decoded (deterministic, checked) CBOR bytes."""
     try:
         body = strip_prefix(text, PLACE_PREFIX, limits.max_place_text_chars)
         raw = decode_base45(body, base45_decoded_length(limits.max_place_text_chars))
-        value: Any = loads_bounded(raw, limits)
+        value: Any = _exact(raw, limits)
+        if value is None:
+            value = loads_bounded(raw, limits)
     except PassError as exc:
         raise _malformed(exc.message_en, exc.message_zh) from exc
     if not isinstance(value, list) or len(value) != 4:
@@ -192,7 +238,34 @@ def _decode(text: str, limits: Limits) -> tuple[str, int | None, bytes, bytes]:
         raise _malformed("key id is not 1..32 bytes", "密钥标识不是 1..32 字节")
     if not isinstance(signature, bytes) or len(signature) != SIGNATURE_BYTES:
         raise _malformed("signature is not 64 bytes", "签名不是 64 字节")
-    return venue_id, window, key_id, signature
+    return venue_id, window, key_id, signature, raw
+
+
+def _signed_bytes_of(raw: bytes) -> bytes:
+    """`_signed_bytes(venue_id, window, key_id)` of a decoded code, by slicing its bytes.
+
+    `loads_bounded` accepted `raw` only as the deterministic encoding of its value, so the
+    items between the array head and the signature are exactly those `_signed_bytes`
+    would encode (a unit test compares the two); this spares re-encoding at every scan.
+    """
+    return _SIGNED_START + raw[1:-_SIGNATURE_TAIL]
+
+
+def peek_place_code(text: str, *, limits: Limits = DEFAULT_LIMITS) -> tuple[str, int | None, bytes]:
+    """The venue id, window and key id a place code *claims*, without checking its signature.
+
+    For a caller that keeps its keys elsewhere to find the one key to check against (then
+    `check_place_code`); raises only `PlaceMalformedError`. Nothing it returns is trusted.
+    """
+    try:
+        venue_id, window, key_id, _signature = _decode(text, limits)
+    except PassError:
+        raise
+    except Exception as exc:  # as in check_place_code: never crash the caller
+        raise _malformed(
+            f"unanticipated {type(exc).__name__}", f"意外的 {type(exc).__name__}"
+        ) from exc
+    return venue_id, window, key_id
 
 
 def _venue_key(
@@ -214,7 +287,7 @@ def _venue_key(
             f"key {key_id.hex()} of venue {venue_id} is not valid at {at.isoformat()}",
             f"场所 {venue_id} 的密钥 {key_id.hex()} 在 {at.isoformat()} 无效",
         )
-    return Ed25519PublicKey.from_public_bytes(key.public_key), None
+    return key.verifier(), None
 
 
 def _authority_key(
@@ -250,13 +323,13 @@ def check_place_code(
     require_aware(at, "at")
     _check_policy(interval, freshness)
     try:
-        venue_id, window, key_id, signature = _decode(text, limits)
+        venue_id, window, key_id, signature, raw = _decode_raw(text, limits)
         if isinstance(keys, VenueKeyring):
             public_key, issuer = _venue_key(keys, venue_id, key_id, at)
         else:
             public_key, issuer = _authority_key(keys, venue_id, key_id, at)
         try:
-            public_key.verify(signature, _signed_bytes(venue_id, window, key_id))
+            public_key.verify(signature, _signed_bytes_of(raw))
         except InvalidSignature as exc:
             raise PlaceSignatureError(
                 f"place code signature for venue {venue_id} does not verify",
@@ -275,7 +348,6 @@ def _fresh(window: int | None, at: datetime, interval: timedelta, freshness: tim
     if window is None:
         return False
     # Integer microseconds: a far-future window must not overflow datetime arithmetic.
-    micro = timedelta(microseconds=1)
-    now, step, slack = (at - _EPOCH) // micro, interval // micro, freshness // micro
+    now, step, slack = (at - _EPOCH) // _MICRO, interval // _MICRO, freshness // _MICRO
     start = window * step
     return start - slack <= now < start + step + slack

@@ -94,6 +94,8 @@ class TrustedKey:
     usages: frozenset[KeyUsage]
     not_before: datetime
     not_after: datetime
+    # The parsed key, made once: verifying a pass must not re-parse it every time.
+    _verifier: Ed25519PublicKey = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         require_aware(self.not_before, "not_before")
@@ -107,7 +109,9 @@ class TrustedKey:
         if not isinstance(self.public_key, bytes) or len(self.public_key) != PUBLIC_KEY_BYTES:
             raise _invalid("public key is not 32 bytes", "公钥不是 32 字节")
         try:
-            self.verifier()
+            object.__setattr__(
+                self, "_verifier", Ed25519PublicKey.from_public_bytes(self.public_key)
+            )
         except Exception as exc:
             raise _invalid("public key is not an Ed25519 key", "公钥不是 Ed25519 公钥") from exc
         if not self.usages or not all(isinstance(u, KeyUsage) for u in self.usages):
@@ -137,7 +141,7 @@ class TrustedKey:
         )
 
     def verifier(self) -> Ed25519PublicKey:
-        return Ed25519PublicKey.from_public_bytes(self.public_key)
+        return self._verifier
 
 
 @dataclass(frozen=True)

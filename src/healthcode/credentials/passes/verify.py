@@ -83,14 +83,33 @@ def guard(error_cls: type[StageError], step: Callable[[], T]) -> T:
 def open_signed(
     text: str, prefix: str, usage: KeyUsage, trust_list: TrustList, at: datetime, limits: Limits
 ) -> tuple[bytes, TrustedKey]:
-    """The verified COSE payload and the key that signed it (claims not yet read)."""
+    """The verified COSE payload and the key that signed it (claims not yet read).
+
+    Each stage is guarded like `guard` does, without a closure per stage: `stage` names the
+    error an unanticipated exception becomes (the hot path of a venue's verifier).
+    """
     require_aware(at, "at")
-    body = guard(PrefixError, lambda: strip_prefix(text, prefix, limits.max_text_chars))
-    compressed = guard(Base45Error, lambda: decode_base45(body, limits.max_decoded_bytes))
-    encoded = guard(ZlibError, lambda: decompress(compressed, limits))
-    message = guard(CoseError, lambda: cose.parse(encoded, limits))
-    key = guard(UnknownKeyError, lambda: trust_list.check_key(message.kid, usage, at))
-    if not guard(SignatureError, lambda: message.signature_valid(key.verifier())):
+    stage: type[StageError] = PrefixError
+    try:
+        body = strip_prefix(text, prefix, limits.max_text_chars)
+        stage = Base45Error
+        compressed = decode_base45(body, limits.max_decoded_bytes)
+        stage = ZlibError
+        encoded = decompress(compressed, limits)
+        stage = CoseError
+        message = cose.parse(encoded, limits)
+        stage = UnknownKeyError
+        key = trust_list.check_key(message.kid, usage, at)
+        stage = SignatureError
+        valid = message.signature_valid(key.verifier())
+    except PassError:
+        raise
+    except Exception as exc:  # a defect no stage anticipated must still not crash callers
+        raise stage(
+            f"unanticipated {type(exc).__name__} while decoding",
+            f"解码时出现意外的 {type(exc).__name__}",
+        ) from exc
+    if not valid:
         raise SignatureError(
             f"signature does not verify with key {key.key_id.hex()} of {key.issuer}",
             f"签名无法用 {key.issuer} 的密钥 {key.key_id.hex()} 验证",

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from healthcode.errors import Unauthorized
 from healthcode.services.tokens import PERSON_AUDIENCE
 from healthcode.web.auth import PERSON_PAGE, PUBLIC_PAGE, SESSION_COOKIE, Caller
-from healthcode.web.pages.rendering import render
+from healthcode.web.pages.rendering import hours_minutes, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -70,4 +70,6 @@ def my_page(request: Request, claims: Annotated[Caller | None, Depends(PERSON_PA
         person=record,
         log_secret=services.secrets.secret(str(claims.subject)).hex(),
         accesses=services.access.of_person(str(claims.subject)),
+        appeals=services.appeals.of_person(str(claims.subject), now=services.clock.now()),
+        hours_minutes=hours_minutes,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,12 @@ def language(request: Request) -> str:
         request.cookies.get(LANG_COOKIE),
         request.headers.get("accept-language"),
     )
+
+
+def hours_minutes(left: timedelta | None) -> tuple[int, int]:
+    """Whole hours and minutes of a time left (for "5 h 12 min"); nothing left is zero."""
+    seconds = max(0, int(left.total_seconds())) if left is not None else 0
+    return seconds // 3600, seconds % 3600 // 60
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -1,0 +1,567 @@
+"""The transparency log: appends, proofs and merge delay, against pymerkle 7 and tlog-scales.
+
+Entries are ``evidence_batch`` entries as the log holds them (~206 bytes, ``bench.tlog_store``;
+a sample is checked against ``domain.log_entries.evidence_batch_entry``). Sizes:
+``BENCH_LOG_ENTRIES`` (default 1,000,000), in batches of ``BENCH_LOG_BATCH`` (10,000).
+
+1. Append, batch by batch, a root (a signed checkpoint where the implementation signs) after
+   every batch:
+
+   * ours, store-backed: ``services.transparency.append`` in one SQLite write transaction per
+     batch, then ``Sequencer.integrate`` (tile-level hashes, a signed checkpoint), in a child
+     process (``bench.tlog_store``) so its peak memory is its own;
+   * ours, in memory: ``MerkleTree.append`` then ``root()``;
+   * pymerkle ``SqliteTree``: ``append_entries`` then ``get_root()`` (one SQLite transaction
+     per batch); pymerkle ``InmemoryTree``: the same, in memory;
+   * tlog-scales ``TilesWriter``: ``add_leaf`` per entry, ``commit([Ed25519 signer])`` per
+     batch, tiles in a temporary folder.
+
+   Peers append ``BENCH_LOG_PEER_ENTRIES`` (default: all); fewer is a sample, named so. Every
+   root must equal ours at the same size (a difference fails the benchmark).
+2. Proofs at the full size (``BENCH_LOG_PROOFS`` random inclusion and consistency proofs per
+   implementation, default 2,000, at most ``BENCH_LOG_PROOF_SECONDS`` = 5 s each, after 20
+   untimed ones to warm caches; consistency from a random size to the full one): ours in memory
+   and from the store (``StoredTree``, one read transaction per proof, as ``LogReader``
+   serves), pymerkle both trees, tlog-scales ``TilesReader`` over its tiles; also our
+   receipts (``LogReader.receipt``, tlog-proof text). Our proofs and receipts are verified,
+   must equal tlog-scales' and pymerkle's inclusion paths hash for hash, and pymerkle's
+   consistency proofs must verify against our roots.
+3. The hashing bound: one leaf hash and one node hash per entry with ``hashlib``, and our
+   append rates as a share of it.
+4. Merge delay (``bench.tlog_delay``): ``BENCH_LOG_DELAY_RATE`` writes/s (200) of
+   ``BENCH_LOG_DELAY_BATCH`` entries (5) for ``BENCH_LOG_DELAY_SECONDS`` (20) while a
+   sequencer loop runs every ``HEALTHCODE_SEQUENCER_SECONDS`` (0.25), on a fresh SQLite file
+   and, if reachable, on PostgreSQL (``BENCH_LOG_POSTGRES``) in a schema of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pymerkle import InmemoryTree, SqliteTree
+from rich.console import Console
+from sqlalchemy import create_engine, text
+from tlog_scales.backend import LocalBackend
+from tlog_scales.reader import TilesReader
+from tlog_scales.signing import PlainEd25519Signer
+from tlog_scales.tlog import Checkpoint as PeerCheckpoint
+from tlog_scales.writer import TilesWriter
+
+from bench.harness import Report, env_int, run_child, timed
+from bench.tlog_delay import DelayRun, merge_delay
+from bench.tlog_store import entries as make_entries
+from bench.tlog_store import entry, entry_fields, services_on
+from healthcode.bootstrap import Services
+from healthcode.domain.log_entries import evidence_batch_entry
+from healthcode.services.log_tree import StoredTree
+from healthcode.store.database import Database
+from healthcode.tlog import (
+    Ed25519Signer,
+    MerkleTree,
+    ProofError,
+    TlogError,
+    inclusion_proof,
+    open_checkpoint,
+    verify_consistency,
+    verify_inclusion,
+    verify_tlog_proof,
+)
+
+NAME = "tlog"
+ORIGIN = "bench.example/log"
+SEED = bytes(range(32))  # the peers' signing key; ours come from the services' key files
+MIB = 1 << 20
+WARMUP = 20
+CHECKED = 500  # proofs per implementation checked against ours
+POSTGRES_URL = os.environ.get(
+    "BENCH_LOG_POSTGRES",
+    os.environ.get("HEALTHCODE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+)
+
+Proof = Any  # list[bytes] (RFC 9162) or a pymerkle proof object
+
+
+def _batches(items: Sequence[bytes], size: int) -> Iterator[Sequence[bytes]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _sized(name: str, count: int, total: int) -> str:
+    return name if count == total else f"{name} (sample of {count:,})"
+
+
+# --- 1 and 3: appending ---------------------------------------------------------------------
+
+
+def _check_entries(report: Report, n: int) -> None:
+    rng = random.Random(7)
+    sample = {0, 1, 49, 50, n - 1, *(rng.randrange(n) for _ in range(200))}
+    wrong = [i for i in sorted(sample) if entry(i) != evidence_batch_entry(**entry_fields(i))]
+    if wrong:
+        report.fail(f"bench entries differ from evidence_batch_entry at {wrong[:5]}")
+
+
+def _hash_bound(entries: Sequence[bytes]) -> float:
+    """Seconds for one leaf hash and one node hash per entry, nothing else."""
+    sha = hashlib.sha256
+
+    def go() -> bytes:
+        previous = b"\0" * 32
+        for body in entries:
+            leaf = sha(b"\x00" + body).digest()
+            previous = sha(b"\x01" + previous + leaf).digest()
+        return previous
+
+    return timed(go)[1]
+
+
+def _ours_in_memory(entries: Sequence[bytes], batch: int) -> tuple[MerkleTree, float]:
+    def go() -> MerkleTree:
+        tree = MerkleTree()
+        for chunk in _batches(entries, batch):
+            tree.append(chunk)
+            tree.root()
+        return tree
+
+    return timed(go)
+
+
+def _pymerkle(tree: InmemoryTree | SqliteTree, entries: Sequence[bytes], batch: int) -> float:
+    def go() -> None:
+        for chunk in _batches(entries, batch):
+            tree.append_entries(chunk)
+            tree.get_root()
+
+    return timed(go)[1]
+
+
+def _tlog_scales(root: Path, entries: Sequence[bytes], batch: int) -> float:
+    signer = PlainEd25519Signer(ORIGIN, Ed25519PrivateKey.from_private_bytes(SEED))
+    writer = TilesWriter.create(root, ORIGIN)
+
+    def go() -> None:
+        for chunk in _batches(entries, batch):
+            for body in chunk:
+                writer.add_leaf(body)
+            writer.commit([signer])
+
+    return timed(go)[1]
+
+
+def _check_root(report: Report, who: str, root: bytes, tree: MerkleTree, size: int) -> None:
+    if root != tree.root(size):
+        report.fail(
+            f"{who}: root at size {size:,} is {root.hex()}, ours is {tree.root(size).hex()}"
+        )
+
+
+def _appends(
+    report: Report,
+    console: Console,
+    tmp: Path,
+    entries: list[bytes],
+    tree_seconds: float,
+    tree: MerkleTree,
+    batch: int,
+    peer_n: int,
+) -> tuple[dict[str, float], dict[str, Any]]:
+    n = len(entries)
+    rates: dict[str, float] = {}
+    peers: dict[str, Any] = {}
+
+    console.print("hashing bound (hashlib, 1 leaf + 1 node hash per entry)")
+    bound = report.measure("hashing bound entries/s", n / _hash_bound(entries), "entries/s")
+    rates["ours in memory"] = report.measure(
+        "ours in-memory append (MerkleTree) entries/s", n / tree_seconds, "entries/s"
+    )
+
+    console.print(f"ours, store-backed on SQLite, {n:,} entries in a child process")
+    child = run_child(
+        "bench.tlog_store", [str(tmp / "store.db"), str(tmp / "data"), str(n), str(batch)]
+    )
+    out = child.output
+    rates["ours store"] = report.measure(
+        "ours store-backed append (SQLite, transactions + Sequencer) entries/s",
+        n / out["seconds"],
+        "entries/s",
+    )
+    report.measure("  in write transactions (transparency.append)", out["append_seconds"], "s")
+    report.measure(
+        "  in Sequencer.integrate (tiles + signed checkpoint)", out["integrate_seconds"], "s"
+    )
+    report.measure("  checkpoints signed", out["checkpoints"])
+    report.measure("  child wall (start-up and entry making included)", child.seconds, "s")
+    report.measure("  child peak RSS", child.peak_rss / MIB, "MiB")
+    _check_root(report, "our store", bytes.fromhex(out["root"]), tree, n)
+    if not out["note_ok"]:
+        report.fail("our store's last checkpoint note does not open with the log's key")
+    report.measure(
+        "share of hashing bound: ours in memory", 100 * rates["ours in memory"] / bound, "%"
+    )
+    report.measure(
+        "share of hashing bound: ours store-backed", 100 * rates["ours store"] / bound, "%"
+    )
+
+    sample = entries[:peer_n]
+    console.print(f"pymerkle SqliteTree, {peer_n:,} entries")
+    sqlite_tree = SqliteTree(str(tmp / "pymerkle.db"))
+    seconds = _pymerkle(sqlite_tree, sample, batch)
+    rates["pymerkle sqlite"] = report.measure(
+        _sized("pymerkle SqliteTree append entries/s", peer_n, n), peer_n / seconds, "entries/s"
+    )
+    _check_root(report, "pymerkle SqliteTree", sqlite_tree.get_root(), tree, peer_n)
+    peers["pymerkle sqlite"] = sqlite_tree
+
+    console.print(f"pymerkle InmemoryTree, {peer_n:,} entries")
+    memory_tree = InmemoryTree()
+    seconds = _pymerkle(memory_tree, sample, batch)
+    rates["pymerkle memory"] = report.measure(
+        _sized("pymerkle InmemoryTree append entries/s", peer_n, n), peer_n / seconds, "entries/s"
+    )
+    _check_root(report, "pymerkle InmemoryTree", memory_tree.get_root(), tree, peer_n)
+    peers["pymerkle memory"] = memory_tree
+
+    console.print(f"tlog-scales TilesWriter, {peer_n:,} entries")
+    tiles = tmp / "tiles"
+    seconds = _tlog_scales(tiles, sample, batch)
+    rates["tlog-scales"] = report.measure(
+        _sized("tlog-scales TilesWriter append entries/s", peer_n, n),
+        peer_n / seconds,
+        "entries/s",
+    )
+    note = (tiles / "checkpoint").read_text()
+    _check_root(report, "tlog-scales", PeerCheckpoint.from_text(note).root_hash, tree, peer_n)
+    try:  # its checkpoint is a C2SP signed note: ours must open it with the same key
+        verifier = Ed25519Signer(ORIGIN, SEED).verifier()
+        opened = open_checkpoint(note, [verifier], origin=ORIGIN).checkpoint
+        if opened.size != peer_n:
+            report.fail(f"tlog-scales' checkpoint says size {opened.size}, not {peer_n}")
+    except Exception as exc:  # a TlogError, reported with the others
+        report.fail(f"our open_checkpoint rejects tlog-scales' checkpoint: {exc}")
+    peers["tlog-scales"] = tiles
+    peers["store"] = (tmp / "store.db", tmp / "data")
+
+    def ratio(name: str, ours: str, peer: str, goal: str) -> None:
+        value = report.ratio(name, rates[ours], rates[peer], goal=goal)
+        if value < float(goal.split()[-1]):
+            console.print(f"[yellow]{name}: {value:.2f}×, below the goal of {goal}×[/]")
+
+    ratio(
+        "append: ours store-backed / pymerkle SqliteTree", "ours store", "pymerkle sqlite", ">= 10"
+    )
+    ratio(
+        "append: ours in memory / pymerkle InmemoryTree",
+        "ours in memory",
+        "pymerkle memory",
+        ">= 10",
+    )
+    ratio("append: ours store-backed / tlog-scales", "ours store", "tlog-scales", ">= 5")
+    return rates, peers
+
+
+# --- 2: proofs ------------------------------------------------------------------------------
+
+
+def _time_proofs(
+    make: Callable[[int], Proof], args: Sequence[int], warmup: Sequence[int], budget: float
+) -> tuple[list[Proof], float]:
+    """Proofs for ``args`` in order until the budget runs out; returns them and proofs/s."""
+    for arg in warmup:
+        make(arg)
+    done: list[Proof] = []
+    start = time.perf_counter()
+    deadline = start + budget
+    for arg in args:
+        done.append(make(arg))
+        if time.perf_counter() > deadline:
+            break
+    return done, len(done) / (time.perf_counter() - start)
+
+
+class _Proofs:
+    def __init__(self, report: Report, console: Console, tree: MerkleTree, n: int) -> None:
+        self.report, self.console, self.tree, self.n = report, console, tree, n
+        rng = random.Random(2026)
+        count = env_int("BENCH_LOG_PROOFS", 2_000)
+        self.budget = float(os.environ.get("BENCH_LOG_PROOF_SECONDS", "5"))
+        self.indices = [rng.randrange(n) for _ in range(count)]
+        self.olds = [rng.randrange(1, n) for _ in range(count)]
+        self.warm_indices = [rng.randrange(n) for _ in range(WARMUP)]
+        self.warm_olds = [rng.randrange(1, n) for _ in range(WARMUP)]
+        self.rates: dict[str, float] = {}
+        self.ours_inclusion: list[list[bytes]] = []
+        self.ours_consistency: list[list[bytes]] = []
+
+    def measure(
+        self,
+        who: str,
+        inclusion: Callable[[int], Proof],
+        consistency: Callable[[int], Proof],
+        size: int,
+    ) -> tuple[list[Proof], list[Proof]]:
+        at = "" if size == self.n else f" at {size:,}"
+        indices = [i % size for i in self.indices]
+        olds = [1 + (m - 1) % (size - 1) for m in self.olds]
+        self.console.print(f"proofs: {who}{at}")
+        warm = [i % size for i in self.warm_indices]
+        proofs, rate = _time_proofs(inclusion, indices, warm, self.budget)
+        self.rates[f"{who} inclusion"] = self.report.measure(
+            f"{who} inclusion proofs/s{at}", rate, "proofs/s"
+        )
+        warm = [1 + (m - 1) % (size - 1) for m in self.warm_olds]
+        made, rate = _time_proofs(consistency, olds, warm, self.budget)
+        self.rates[f"{who} consistency"] = self.report.measure(
+            f"{who} consistency proofs/s{at}", rate, "proofs/s"
+        )
+        self.report.measure(f"  {who} inclusion proofs timed", len(proofs))
+        self.report.measure(f"  {who} consistency proofs timed", len(made))
+        return proofs, made
+
+    def check_same(
+        self, who: str, inclusion: list[list[bytes]], consistency: list[list[bytes]], size: int
+    ) -> None:
+        if size != self.n:
+            return  # our proofs are at the full size; the sampled peer's roots were checked
+        wrong = sum(a != b for a, b in zip(inclusion[:CHECKED], self.ours_inclusion, strict=False))
+        wrong += sum(
+            a != b for a, b in zip(consistency[:CHECKED], self.ours_consistency, strict=False)
+        )
+        if wrong:
+            self.report.fail(f"{who}: {wrong} proofs differ from ours")
+
+    def verify_ours(self, inclusion: list[list[bytes]], consistency: list[list[bytes]]) -> None:
+        tree, n, root = self.tree, self.n, self.tree.root()
+        try:
+            for i, proof in zip(self.indices, inclusion[:CHECKED], strict=False):
+                verify_inclusion(tree.leaf_hash(i), i, n, proof, root)
+            for m, proof in zip(self.olds, consistency[:CHECKED], strict=False):
+                verify_consistency(m, n, proof, tree.root(m), root)
+        except ProofError as exc:
+            self.report.fail(f"our proof does not verify: {exc}")
+        self.ours_inclusion = inclusion[:CHECKED]
+        self.ours_consistency = consistency[:CHECKED]
+
+    def check_pymerkle(
+        self, who: str, inclusion: list[Any], consistency: list[Any], size: int
+    ) -> None:
+        """pymerkle's inclusion path is the leaf hash, then RFC 9162's path; its consistency
+        proofs have their own shape, so they are checked with its verifier against our roots."""
+        tree = self.tree
+        indices = [i % size for i in self.indices]
+        olds = [1 + (m - 1) % (size - 1) for m in self.olds]
+        wrong = 0
+        for i, proof in zip(indices, inclusion[:CHECKED], strict=False):
+            expected = [tree.leaf_hash(i), *tree.inclusion_proof(i, size)]
+            wrong += proof.path != expected
+        for m, proof in zip(olds, consistency[:CHECKED], strict=False):
+            try:
+                proof.verify(tree.root(m), tree.root(size), prior_size=m, later_size=size)
+            except Exception:  # pymerkle.InvalidProof
+                wrong += 1
+        if wrong:
+            self.report.fail(f"{who}: {wrong} proofs disagree with our tree")
+
+
+def _proofs(
+    report: Report, console: Console, tree: MerkleTree, peers: dict[str, Any], peer_n: int
+) -> None:
+    n = tree.size
+    p = _Proofs(report, console, tree, n)
+
+    inc, con = p.measure(
+        "ours in-memory",
+        lambda i: tree.inclusion_proof(i, n),
+        lambda m: tree.consistency_proof(m, n),
+        n,
+    )
+    p.verify_ours(inc, con)
+
+    memory_tree: InmemoryTree = peers.pop("pymerkle memory")
+    inc, con = p.measure(
+        "pymerkle InmemoryTree",
+        lambda i: memory_tree.prove_inclusion(i + 1, peer_n),
+        lambda m: memory_tree.prove_consistency(m, peer_n),
+        peer_n,
+    )
+    p.check_pymerkle("pymerkle InmemoryTree", inc, con, peer_n)
+
+    db_path, data_dir = peers["store"]
+    db = Database(f"sqlite:///{db_path}")
+    services: Services = services_on(db, data_dir)
+
+    def stored_inclusion(i: int) -> list[bytes]:
+        with db.read() as conn:  # what LogReader.receipt does, without the receipt's text
+            return inclusion_proof(i, n, StoredTree(conn).node)
+
+    inc, con = p.measure(
+        "ours store-backed", stored_inclusion, lambda m: services.log.consistency(m, n), n
+    )
+    p.check_same("ours store-backed", inc, con, n)
+    receipts, rate = _time_proofs(services.log.receipt, p.indices, p.warm_indices, p.budget)
+    report.measure("ours store-backed receipts (tlog-proof text) /s", rate, "receipts/s")
+    try:  # offline, with the log's key, as a person's app would
+        for index, receipt in zip(p.indices, receipts[:CHECKED], strict=False):
+            assert receipt is not None, f"no receipt for entry {index}"
+            verified = verify_tlog_proof(receipt, entry(index), [services.log.verifier])
+            assert verified.checkpoint.size == n, "a receipt under another checkpoint"
+    except (AssertionError, TlogError) as exc:
+        report.fail(f"our receipt does not verify: {exc}")
+
+    sqlite_tree: SqliteTree = peers.pop("pymerkle sqlite")
+    inc, con = p.measure(
+        "pymerkle SqliteTree",
+        lambda i: sqlite_tree.prove_inclusion(i + 1, peer_n),
+        lambda m: sqlite_tree.prove_consistency(m, peer_n),
+        peer_n,
+    )
+    p.check_pymerkle("pymerkle SqliteTree", inc, con, peer_n)
+    sqlite_tree.close()
+
+    reader = TilesReader(LocalBackend(peers["tlog-scales"]))
+    reader.get_checkpoint()
+    inc, con = p.measure(
+        "tlog-scales",
+        lambda i: reader.get_inclusion_proof(i, peer_n).node_hashes,
+        lambda m: reader.get_consistency_proof(m, peer_n).node_hashes,
+        peer_n,
+    )
+    p.check_same("tlog-scales", inc, con, peer_n)
+
+    pairs = [
+        ("ours in-memory", "pymerkle InmemoryTree"),
+        ("ours store-backed", "pymerkle SqliteTree"),
+        ("ours store-backed", "tlog-scales"),
+    ]
+    for kind in ("consistency", "inclusion"):
+        for ours, peer in pairs:
+            goal = ">= 10" if kind == "consistency" and peer.startswith("pymerkle") else ""
+            name = f"{kind} proofs: {ours} / {peer}"
+            value = report.ratio(name, p.rates[f"{ours} {kind}"], p.rates[f"{peer} {kind}"], goal)
+            if goal and value < 10:
+                console.print(f"[yellow]{name}: {value:.2f}×, below the goal of 10×[/]")
+    db.dispose()
+
+
+# --- 4: merge delay -------------------------------------------------------------------------
+
+
+def _postgres_reachable() -> bool:
+    try:
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@contextmanager
+def _postgres_schema() -> Iterator[Database]:
+    schema = f"bench_tlog_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    db = Database(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        db.create_all()
+        yield db
+    finally:
+        db.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _delay(report: Report, console: Console, backend: str, db: Database, data_dir: Path) -> None:
+    seconds = float(env_int("BENCH_LOG_DELAY_SECONDS", 20))
+    rate = float(env_int("BENCH_LOG_DELAY_RATE", 200))
+    batch = env_int("BENCH_LOG_DELAY_BATCH", 5)
+    interval = float(os.environ.get("HEALTHCODE_SEQUENCER_SECONDS", "0.25"))
+    console.print(
+        f"merge delay on {backend}: {rate:g} writes/s of {batch} entries for "
+        f"{seconds:g} s, sequencer every {interval:g} s"
+    )
+    run: DelayRun = merge_delay(
+        services_on(db, data_dir), seconds=seconds, rate=rate, batch=batch, interval=interval
+    )
+    name = f"merge delay {backend}"
+    report.measure(f"{name}: median", run.median(), "s")
+    report.measure(f"{name}: p99", run.p99(), "s")
+    report.measure(f"{name}: max", max(run.delays), "s")
+    for what in ("p99", "max"):
+        report.goals[f"{name}: {what}"] = "<= 1 s"
+    report.measure(f"  {backend} writes committed", run.writes)
+    report.measure(f"  {backend} writes/s achieved (offered {rate:g})", run.write_rate, "writes/s")
+    report.measure(f"  {backend} checkpoints signed", run.checkpoints)
+    integrations = sorted(run.integrations)
+    report.measure(
+        f"  {backend} Sequencer.integrate median", integrations[len(integrations) // 2], "s"
+    )
+    report.measure(f"  {backend} Sequencer.integrate max", integrations[-1], "s")
+    if not run.root_ok:
+        report.fail(f"merge delay on {backend}: the last checkpoint's root is not the entries'")
+    if max(run.delays) > 1:
+        console.print(f"[yellow]{name}: max {max(run.delays):.2f} s, above the target of 1 s[/]")
+
+
+def _delays(report: Report, console: Console, tmp: Path) -> None:
+    db = Database(f"sqlite:///{tmp / 'delay.db'}")
+    db.create_all()
+    try:
+        _delay(report, console, "SQLite", db, tmp / "delay-data")
+    finally:
+        db.dispose()
+    if not _postgres_reachable():
+        console.print(f"PostgreSQL is not reachable at {POSTGRES_URL}: its merge delay is skipped")
+        return
+    with _postgres_schema() as pg:
+        _delay(report, console, "PostgreSQL", pg, tmp / "delay-data-pg")
+
+
+# --- run ------------------------------------------------------------------------------------
+
+
+def run(report: Report, console: Console) -> None:
+    n = env_int("BENCH_LOG_ENTRIES", 1_000_000)
+    batch = env_int("BENCH_LOG_BATCH", 10_000)
+    peer_n = min(n, env_int("BENCH_LOG_PEER_ENTRIES", n))
+    _check_entries(report, n)
+    console.print(f"making {n:,} entries")
+    entries, seconds = timed(lambda: make_entries(0, n))
+    report.measure("entries", n)
+    report.measure("batch (entries per transaction / checkpoint)", batch)
+    report.measure("mean entry size", sum(map(len, entries)) / n, "bytes")
+    report.measure("entry making (not timed below)", seconds, "s")
+
+    with tempfile.TemporaryDirectory(
+        prefix="bench-tlog-", dir=os.environ.get("BENCH_LOG_TMP")
+    ) as t:
+        tmp = Path(t)
+        console.print(f"ours in memory (MerkleTree), {n:,} entries")
+        tree, tree_seconds = _ours_in_memory(entries, batch)
+        _, peers = _appends(report, console, tmp, entries, tree_seconds, tree, batch, peer_n)
+        del entries
+        _proofs(report, console, tree, peers, peer_n)
+        del tree, peers
+        _delays(report, console, tmp)
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m bench.tlog
+    from bench.__main__ import main
+
+    start = time.perf_counter()
+    code = main(["--only", NAME, *sys.argv[1:]])
+    print(f"{time.perf_counter() - start:.1f} s", file=sys.stderr)
+    sys.exit(code)

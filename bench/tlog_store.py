@@ -1,0 +1,117 @@
+"""The transparency log's store path, for ``bench.tlog``: entries, services, and a child run.
+
+``python -m bench.tlog_store DB DATA_DIR ENTRIES BATCH`` appends ``ENTRIES`` entries to a fresh
+SQLite store the way the server does: ``services.transparency.append`` inside write
+transactions of ``BATCH`` entries, each followed by ``Sequencer.integrate`` (tile-level hashes,
+a signed checkpoint). Entries are made per batch, outside the timed part, so the peak resident
+set is the store path's own. The last stdout line is a JSON object (``harness.run_child``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.harness import peak_rss_self
+from healthcode.bootstrap import Services, build
+from healthcode.services import transparency
+from healthcode.services.clock import SystemClock
+from healthcode.settings import Settings
+from healthcode.store.database import Database
+from healthcode.tlog import Ed25519Verifier, open_checkpoint
+
+KIND = "evidence_batch"
+T0 = datetime(2026, 6, 1, tzinfo=UTC)
+ENTRIES_PER_SECOND = 50  # of received_at: entry i was received at T0 + i // 50 seconds
+
+
+def entry(i: int) -> bytes:
+    """Entry ``i``: an ``evidence_batch`` entry as ``domain.log_entries`` encodes it (~210
+    bytes), written out directly because encoding a million of them the real way takes a
+    minute; ``bench.tlog`` checks a sample against ``evidence_batch_entry``."""
+    second = i // ENTRIES_PER_SECOND  # within the first day up to 4.3 million entries
+    at = f"2026-06-01T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z"
+    root = hashlib.sha256(i.to_bytes(8, "big")).hexdigest()
+    return (
+        f'{{"data":{{"batch":"b-{i:09d}","received_at":"{at}","records":{i % 97 + 1},'
+        f'"root":"{root}","source":"src-{i % 500:04d}"}},"kind":"evidence_batch","v":1}}'
+    ).encode()
+
+
+def entry_fields(i: int) -> dict[str, Any]:
+    """The arguments of ``evidence_batch_entry`` that give ``entry(i)``."""
+    return {
+        "source_id": f"src-{i % 500:04d}",
+        "batch_id": f"b-{i:09d}",
+        "records": i % 97 + 1,
+        "merkle_root": hashlib.sha256(i.to_bytes(8, "big")).digest(),
+        "received_at": T0 + timedelta(seconds=i // ENTRIES_PER_SECOND),
+    }
+
+
+def entries(start: int, count: int) -> list[bytes]:
+    return [entry(i) for i in range(start, start + count)]
+
+
+def builders(batch: list[bytes]) -> list[tuple[str, transparency.EntryBuilder]]:
+    return [(KIND, lambda _index, body=body: body) for body in batch]
+
+
+def services_on(db: Database, data_dir: Path) -> Services:
+    """The services as the server wires them (keys created in ``data_dir``), on ``db``."""
+    settings = Settings(database_url=db.url, data_dir=data_dir)
+    return build(settings, db=db, migrate=False, clock=SystemClock())
+
+
+def append_all(services: Services, total: int, batch: int) -> dict[str, Any]:
+    """Append ``total`` entries in write transactions of ``batch``, integrating after each."""
+    db, sequencer, clock = services.db, services.sequencer, services.clock
+    append_seconds = integrate_seconds = 0.0
+    checkpoints = 0
+    signed = None
+    for start in range(0, total, batch):
+        todo = builders(entries(start, min(batch, total - start)))
+        began = time.perf_counter()
+        with db.write() as conn:
+            transparency.append(conn, todo, clock.now())
+        committed = time.perf_counter()
+        signed = sequencer.integrate(now=clock.now()) or signed
+        integrate_seconds += time.perf_counter() - committed
+        append_seconds += committed - began
+        checkpoints += 1
+    assert signed is not None and signed.size == total
+    return {
+        "entries": total,
+        "seconds": append_seconds + integrate_seconds,
+        "append_seconds": append_seconds,
+        "integrate_seconds": integrate_seconds,
+        "checkpoints": checkpoints,
+        "size": signed.size,
+        "root": signed.root.hex(),
+        "note": signed.note,
+    }
+
+
+def main(argv: list[str]) -> None:
+    db_path, data_dir, total, batch = Path(argv[0]), Path(argv[1]), int(argv[2]), int(argv[3])
+    db = Database(f"sqlite:///{db_path}")
+    db.create_all()
+    services = services_on(db, data_dir)
+    out = append_all(services, total, batch)
+    verifier: Ed25519Verifier = services.log.verifier
+    opened = open_checkpoint(out["note"], [verifier], origin=services.log.origin)
+    out["note_ok"] = (
+        opened.checkpoint.size == total and opened.checkpoint.root_hash.hex() == out["root"]
+    )
+    db.dispose()
+    out["peak_rss"] = peak_rss_self()
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,219 @@
+"""Signed status passes, identity cards for people without phones, and what a venue learns.
+
+A pass is the person's status at the moment of issue as a CWT in COSE_Sign1 (the pure codec
+in `credentials/passes`): colour, valid-until (the policy's pass lifetime, never beyond the
+status's own `valid_until`), the issuer (the authority of the person's home area, else the
+national issuer) and its key id, the masked name, and a person commitment that is random
+per pass, so venues cannot link two passes of one person (passes/README decision 6).
+
+An identity card carries no colour: a venue device exchanges it online for the current
+colour. Its commitment is random once and kept (`identity_cards`), so a lost card is
+replaced by issuing a new one. Every exchange is a read of the person's record by someone
+else: it is recorded (access log, log entry) and shown to the person (invariant 7).
+
+A venue learns a colour, a validity and a masked name, nothing else (`VenueAnswer`).
+"""
+
+from __future__ import annotations
+
+import secrets as random_bytes
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from healthcode.credentials.passes import (
+    Colour,
+    IdentityClaims,
+    PassClaims,
+    PassError,
+    issue_identity_card,
+    issue_pass,
+    verify_identity_card,
+    verify_pass,
+)
+from healthcode.domain.log_entries import access_entry
+from healthcode.domain.people import mask_name
+from healthcode.errors import NotFound
+from healthcode.services import transparency
+from healthcode.services.derivation import Derivation
+from healthcode.services.escrow import PersonSecrets
+from healthcode.services.orders import staff_secret_key
+from healthcode.services.pass_refusals import PassRefused, refused
+from healthcode.services.places import VenueInfo
+from healthcode.services.places_policy import PlacesPolicy
+from healthcode.services.trust_lists import IssuerKey, TrustLists, whole_second
+from healthcode.store import orders as orders_repo
+from healthcode.store import places as repo
+from healthcode.store import registry as registry_repo
+from healthcode.store.database import Database
+
+VENUE_PURPOSE = "identity_card_check"
+_ONE_SECOND = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class IssuedPass:
+    text: str
+    colour: str
+    valid_until: datetime
+    masked_name: str
+    issuer: str
+
+
+@dataclass(frozen=True)
+class IssuedCard:
+    text: str
+    masked_name: str
+    valid_until: datetime
+    issuer: str
+
+
+@dataclass(frozen=True)
+class VenueAnswer:
+    """Everything a venue may learn (invariant 7): no reason, rule, evidence or name."""
+
+    colour: str
+    valid_until: datetime
+    masked_name: str
+
+
+def masked(display_name: str) -> str:
+    return mask_name(display_name) or "*"
+
+
+class Passes:
+    def __init__(
+        self,
+        db: Database,
+        derivation: Derivation,
+        trust: TrustLists,
+        secrets: PersonSecrets,
+        policy: PlacesPolicy,
+    ) -> None:
+        self._db = db
+        self._derivation = derivation
+        self._trust = trust
+        self._secrets = secrets
+        self._policy = policy
+
+    def _person(self, person_key: str) -> tuple[str, str]:
+        with self._db.read() as conn:
+            found = registry_repo.person(conn, person_key)
+            if found is None:
+                raise NotFound("person.unknown")
+            return masked(found[0]), self._trust.issuer_for_area(conn, found[1])
+
+    def issue_pass(self, person_key: str, now: datetime) -> IssuedPass:
+        """A pass of the person's status computed now (afresh, like every read)."""
+        name, issuer = self._person(person_key)
+        with self._db.read() as conn:
+            status = self._derivation.status_at(conn, person_key, now)
+        key = self._trust.issuer_key(issuer, now)
+        issued_at = whole_second(now)
+        valid_until = min(issued_at + self._policy.pass_lifetime, key.not_after)
+        if status.valid_until is not None:
+            # Whole seconds, rounded down: a pass never outlives its status.
+            valid_until = min(valid_until, whole_second(status.valid_until))
+        # A status changing within this very second still gets a one-second pass.
+        valid_until = max(valid_until, issued_at + _ONE_SECOND)
+        claims = PassClaims(
+            colour=Colour(str(status.colour)),
+            issuer=issuer,
+            masked_name=name,
+            person_commitment=random_bytes.token_bytes(32),
+            issued_at=issued_at,
+            valid_until=valid_until,
+        )
+        text = issue_pass(claims, key.signing_key, key.key_id)
+        return IssuedPass(text, str(status.colour), valid_until, name, issuer)
+
+    def identity_card(self, person_key: str, now: datetime) -> IssuedCard:
+        """The person's printable card: kept while valid and signed by a usable key."""
+        name, issuer = self._person(person_key)
+        key = self._trust.issuer_key(issuer, now)
+        with self._db.write() as conn:
+            card = repo.identity_card(conn, person_key)
+            if (
+                card is not None
+                and card.issuer == issuer
+                and card.key_id == key.key_id.hex()
+                and card.valid_until > now + self._policy.pass_lifetime
+            ):
+                issued_at, valid_until, commitment = (
+                    card.issued_at,
+                    card.valid_until,
+                    card.commitment,
+                )
+            else:
+                issued_at = whole_second(now)
+                valid_until = min(issued_at + self._policy.card_lifetime, key.not_after)
+                commitment = card.commitment if card is not None else random_bytes.token_hex(32)
+                repo.save_identity_card(
+                    conn,
+                    {"person_key": person_key, "commitment": commitment, "issuer": issuer,
+                     "key_id": key.key_id.hex(), "issued_at": issued_at, "valid_until": valid_until},
+                    new=card is None,
+                )  # fmt: skip
+        return IssuedCard(
+            _card_text(key, name, bytes.fromhex(commitment), issued_at, valid_until),
+            name,
+            valid_until,
+            issuer,
+        )
+
+    # --- at a venue ----------------------------------------------------------------------
+
+    def check_pass(self, text: str, now: datetime) -> VenueAnswer:
+        """Verify a pass against the current trust list, as an offline device would."""
+        published = self._trust.current()
+        if published is None:  # nothing was ever issued: no key can be trusted
+            raise PassRefused("pass.unknown_key", "no trust list has been published yet")
+        try:
+            verified = verify_pass(text, published.trust_list, now)
+        except PassError as error:
+            raise refused(error) from None
+        return VenueAnswer(str(verified.colour), verified.valid_until, verified.masked_name)
+
+    def check_card(self, venue: VenueInfo, text: str, now: datetime) -> VenueAnswer:
+        """Exchange an identity card for the holder's current colour; the read is recorded."""
+        published = self._trust.current()
+        if published is None:
+            raise PassRefused("pass.unknown_key", "no trust list has been published yet")
+        try:
+            card = verify_identity_card(text, published.trust_list, now)
+        except PassError as error:
+            raise refused(error) from None
+        with self._db.read() as conn:
+            holder = repo.card_holder(conn, card.person_commitment.hex())
+            if holder is None or holder.issued_at > now:
+                raise NotFound("card.unknown")
+            person_key = holder.person_key
+            status = self._derivation.status_at(conn, person_key, now)
+        valid_until = now + self._policy.pass_lifetime
+        if status.valid_until is not None:
+            valid_until = min(valid_until, status.valid_until)
+        self._record_read(venue, person_key, now)
+        return VenueAnswer(str(status.colour), valid_until, card.masked_name)
+
+    def _record_read(self, venue: VenueInfo, person_key: str, now: datetime) -> None:
+        person_secret = self._secrets.secret(person_key)
+        reader = staff_secret_key(venue.id)
+        reader_secret = self._secrets.secret(reader)
+        with self._db.write() as conn:
+            self._secrets.escrow_missing(conn, [person_key, reader], now)
+            [index] = transparency.append(conn, [("access", lambda i: access_entry(
+                index=i, person_secret=person_secret, accessor_secret=reader_secret,
+                accessor_role="venue", authority_id=venue.authority_id, purpose=VENUE_PURPOSE,
+                at=now,
+            ))], now)  # fmt: skip
+            orders_repo.record_access(conn, {
+                "person_key": person_key, "accessor_id": venue.id, "accessor_role": "venue",
+                "authority_id": venue.authority_id, "purpose": VENUE_PURPOSE, "at": now,
+                "log_index": index,
+            })  # fmt: skip
+
+
+def _card_text(
+    key: IssuerKey, name: str, commitment: bytes, issued_at: datetime, valid_until: datetime
+) -> str:
+    claims = IdentityClaims(key.issuer, name, commitment, issued_at, valid_until)
+    return issue_identity_card(claims, key.signing_key, key.key_id)

@@ -1,0 +1,722 @@
+"""Venue place codes, scans with proof of presence, and scan batches committed to the log.
+
+Why: in Zhengzhou 871 people were made red by a station's place code someone had *sent*
+them (A2). Here a venue device shows a code that rotates every few seconds (policy), signed
+with the venue's own key. A scan proves presence only if the code was fresh when the server
+received it; a stale, forwarded or printed code is still recorded, as an *unverified* visit,
+which no rule counts (invariant 9). The same person presenting the same code again is a
+replay and is refused. Nothing in a scan is the person's word: the server checks the code,
+and the server is the scan's evidence source.
+
+Scans are evidence of a server-owned source per authority (`scans.<authority>`, registered
+like any source: its authority is the venue's, its area the smallest registered area
+covering the authority's jurisdiction and venues, its only kind `venue_visit`). Its key is
+derived (services/place_keys.py) and never signs an intake batch, so intake's rules cannot
+reach its batches. A scan lands at once as an evidence row of the *open batch* of its
+source and shard (the same transaction recomputes the person, so the colour follows at
+once); a batch is one second of one source and shard. The sealer (the server's sequencer
+loop, and any scan arriving for a later second) seals every batch of an earlier second in
+one transaction: it computes the Merkle root over the batch's records in position order,
+appends the `evidence_batch` entry and writes the `evidence_batches` row, exactly as intake
+does for a submitted batch, and the batch never changes again; the self-check recomputes
+its root like any other. A person gets a proof for a scan: its leaf's inclusion in the batch
+root, the batch's log entry and that entry's tlog-proof receipt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import rfc8785
+from sqlalchemy import Connection, select
+
+from healthcode.credentials.passes import (
+    PassError,
+    PlaceCodeCheck,
+    UnknownVenueError,
+    VenueKey,
+    VenueKeyring,
+    check_place_code,
+    key_id_for,
+    peek_place_code,
+    place_code,
+    raw_public_key,
+    static_place_code,
+    window_of,
+    window_start,
+)
+from healthcode.domain import areas
+from healthcode.domain.batches import SourceRegistration
+from healthcode.domain.evidence import EvidenceKind, Presence, VenueVisit
+from healthcode.domain.log_entries import evidence_batch_entry, registry_entry
+from healthcode.domain.people import is_person_key
+from healthcode.domain.rulebook import Colour
+from healthcode.errors import HealthcodeError, InputRejected, NotFound
+from healthcode.services import transparency
+from healthcode.services.derivation import Cause, Derivation
+from healthcode.services.log_reader import LogReader
+from healthcode.services.pass_refusals import refused
+from healthcode.services.place_keys import DerivedKeys
+from healthcode.services.places_policy import PlacesPolicy
+from healthcode.services.rulebooks import Rulebooks
+from healthcode.services.trust_lists import b64url, whole_second
+from healthcode.store import evidence as evidence_repo
+from healthcode.store import log as log_repo
+from healthcode.store import places as repo
+from healthcode.store import refusals as refusals_repo
+from healthcode.store import registry as registry_repo
+from healthcode.store import tables as t
+from healthcode.store.database import Database
+from healthcode.store.instants import to_micros
+from healthcode.tlog import inclusion_proof, leaf_hash, merkle_root
+
+_VENUE_TTL = timedelta(minutes=5)  # venue names and areas are re-read at least this often
+SCAN_ROUTE = "service:scans"  # the route a refused scan of a gateway batch is recorded under
+
+
+@dataclass(frozen=True)
+class VenueInfo:
+    id: str
+    name_zh: str
+    name_en: str
+    area: str
+    authority_id: str
+
+
+@dataclass(frozen=True)
+class PlaceCodeView:
+    venue: VenueInfo
+    text: str
+    window: int | None  # None: a printed static code
+    valid_from: datetime | None
+    valid_until: datetime | None
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    person_key: str
+    code: str
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What a scan answers: the screen staff look at (colour, venue, time), and the record."""
+
+    record_id: str
+    source_id: str
+    venue: VenueInfo
+    presence: Presence
+    at: datetime
+    colour: str
+
+
+@dataclass(slots=True)
+class ScanOutcome:
+    result: ScanResult | None = None
+    error: HealthcodeError | None = None
+
+
+@dataclass(frozen=True)
+class ScanProof:
+    """A scan record's inclusion in its batch root, the batch's log entry and its receipt."""
+
+    source_id: str
+    record_id: str
+    batch_id: str
+    record: bytes  # the canonical record: leaf_hash(record) is the leaf
+    leaf_index: int
+    batch_size: int
+    inclusion: list[bytes]  # RFC 9162 inclusion proof of the leaf in the batch root
+    batch_root: bytes
+    log_index: int
+    entry: bytes  # the evidence_batch log entry holding batch_root
+    receipt: str  # tlog-proof of the entry under the latest checkpoint
+
+
+@dataclass(slots=True)
+class _Pending:
+    index: int
+    person_key: str
+    check: PlaceCodeCheck
+    venue: VenueInfo
+    record_id: str = ""
+    source_id: str = ""
+    shard: int = 0
+
+
+@dataclass
+class _Caches:
+    ring: VenueKeyring = field(default_factory=lambda: VenueKeyring(()))
+    ring_loaded: bool = False
+    venues: dict[str, tuple[VenueInfo, datetime]] = field(default_factory=dict)
+
+
+def scan_source_id(authority_id: str) -> str:
+    """The server-owned scan source of an authority (an id of at most 64 characters)."""
+    candidate = f"scans.{authority_id}"
+    if len(candidate) <= 64:
+        return candidate
+    return "scans." + hashlib.sha256(authority_id.encode()).hexdigest()[:32]
+
+
+def _instant(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def canonical_visit(visit: VenueVisit, occurred_at: str | None = None) -> bytes:
+    """The visit as a source submits it, RFC 8785-canonical: the batch's Merkle leaf.
+
+    Every value is a registered id, an area code, a checked person key, an enum member or an
+    instant: ASCII letters, digits and ``._:-`` only (the registry and intake patterns), so
+    the members in sorted order with no escaping are already the RFC 8785 form (a test
+    compares it with `rfc8785.dumps`). A format string is several times cheaper than a JSON
+    encoder, and this runs once per scan (`occurred_at`: the instant already formatted).
+    """
+    when = occurred_at if occurred_at is not None else _instant(visit.occurred_at)
+    return (
+        f'{{"area":"{visit.area}","kind":"venue_visit",'
+        f'"occurred_at":"{when}","person":"{visit.person}",'
+        f'"presence":"{visit.presence}","record_id":"{visit.record_id}",'
+        f'"venue_id":"{visit.venue_id}"}}'
+    ).encode("ascii")
+
+
+def batch_digest(source_id: str, batch_id: str, canonicals: Sequence[bytes]) -> bytes:
+    """SHA-256 of the batch as a source would sign it (`domain.batches.signing_input`)."""
+    body = b"".join(
+        (
+            b'{"batch_id":',
+            rfc8785.dumps(batch_id),
+            b',"records":[',
+            b",".join(canonicals),
+            b'],"source":',
+            rfc8785.dumps(source_id),
+            b"}",
+        )
+    )
+    return hashlib.sha256(body).digest()
+
+
+class Places:
+    def __init__(
+        self,
+        db: Database,
+        derivation: Derivation,
+        rulebooks: Rulebooks,
+        log: LogReader,
+        keys: DerivedKeys,
+        policy: PlacesPolicy,
+    ) -> None:
+        self._db = db
+        self._derivation = derivation
+        self._rulebooks = rulebooks
+        self._log = log
+        self._keys = keys
+        self.policy = policy
+        self._caches = _Caches()
+        self._lock = threading.Lock()
+
+    # --- venues and their keys -----------------------------------------------------------
+
+    def venue(self, venue_id: str, now: datetime) -> VenueInfo:
+        found = self._venue_infos([venue_id], now).get(venue_id)
+        if found is None:
+            raise NotFound("evidence.venue_unknown")
+        return found
+
+    def _venue_infos(self, venue_ids: Sequence[str], now: datetime) -> dict[str, VenueInfo]:
+        cache = self._caches.venues
+        found: dict[str, VenueInfo] = {}
+        missing = []
+        for venue_id in set(venue_ids):
+            cached = cache.get(venue_id)
+            if cached is not None and now - cached[1] < _VENUE_TTL:
+                found[venue_id] = cached[0]
+            else:
+                missing.append(venue_id)
+        if missing:
+            with self._db.read() as conn:
+                rows = repo.venues(conn, missing)
+            for row in rows.values():
+                info = VenueInfo(row.id, row.name_zh, row.name_en, row.area_code, row.authority_id)
+                cache[row.id] = (info, now)
+                found[row.id] = info
+        return found
+
+    def _venue_key(self, conn: Connection, venue_id: str, now: datetime) -> tuple[int, bytes]:
+        """(generation, key id) of the venue's key valid now; registers one if it has none."""
+        row = repo.venue_key_of(conn, venue_id)
+        if row is not None and row.not_before <= now < row.not_after - self.policy.code_interval:
+            return row.generation, bytes.fromhex(row.key_id)
+        generation = (row.generation if row else 0) + 1
+        public = self._keys.venue(venue_id, generation).public_key()
+        key_id = key_id_for(public)
+        start = whole_second(now)
+        record = {
+            "key_id": key_id.hex(),
+            "venue": venue_id,
+            "public_key": b64url(raw_public_key(public)),
+            "not_before": start.isoformat(),
+            "not_after": (start + self.policy.key_lifetime).isoformat(),
+            "generation": generation,
+        }
+        index = transparency.append_one(
+            conn, "registry", registry_entry("venue_key", record, now), now
+        )
+        repo.insert_venue_key(
+            conn,
+            {
+                "key_id": key_id.hex(),
+                "venue_id": venue_id,
+                "generation": generation,
+                "public_key": raw_public_key(public),
+                "not_before": start,
+                "not_after": start + self.policy.key_lifetime,
+                "registered_at": now,
+                "log_index": index,
+            },
+        )
+        self._caches.ring_loaded = False
+        return generation, key_id
+
+    def _signing(self, venue_id: str, now: datetime) -> tuple[VenueInfo, Any, bytes]:
+        venue = self.venue(venue_id, now)
+        with self._db.read() as conn:
+            row = repo.venue_key_of(conn, venue_id)
+        if row is not None and row.not_before <= now < row.not_after - self.policy.code_interval:
+            generation, key_id = row.generation, bytes.fromhex(row.key_id)
+        else:
+            with self._lock, self._db.write() as conn:
+                generation, key_id = self._venue_key(conn, venue_id, now)
+        return venue, self._keys.venue(venue_id, generation), key_id
+
+    def current_code(self, venue_id: str, now: datetime) -> PlaceCodeView:
+        """The venue's rotating code for the window `now` falls in."""
+        venue, key, key_id = self._signing(venue_id, now)
+        window = window_of(now, self.policy.code_interval)
+        return PlaceCodeView(
+            venue=venue,
+            text=place_code(venue_id, window, key, key_id),
+            window=window,
+            valid_from=window_start(window, self.policy.code_interval),
+            valid_until=window_start(window + 1, self.policy.code_interval),
+        )
+
+    def static_code(self, venue_id: str, now: datetime) -> PlaceCodeView:
+        """A printable code for places without a device: every scan of it is unverified."""
+        venue, key, key_id = self._signing(venue_id, now)
+        return PlaceCodeView(venue, static_place_code(venue_id, key, key_id), None, None, None)
+
+    def _keyring(self) -> VenueKeyring:
+        caches = self._caches
+        if not caches.ring_loaded:
+            with self._db.read() as conn:
+                rows = repo.venue_keys(conn)
+            caches.ring = VenueKeyring.of(
+                VenueKey(row.venue_id, bytes.fromhex(row.key_id), bytes(row.public_key),
+                         row.not_before, row.not_after)
+                for row in rows
+            )  # fmt: skip
+            caches.ring_loaded = True
+        return caches.ring
+
+    def check_code(self, text: str, now: datetime) -> PlaceCodeCheck:
+        """Check a scanned code's signature and freshness; refusals carry the codec's code."""
+        policy = self.policy
+        try:
+            try:
+                return check_place_code(
+                    text, self._keyring(), now, policy.code_interval, policy.freshness
+                )
+            except UnknownVenueError:
+                # Perhaps a key another process registered since the ring was loaded.
+                _venue, _window, key_id = peek_place_code(text)
+                with self._db.read() as conn:
+                    known = conn.scalar(
+                        select(t.venue_keys.c.key_id).where(t.venue_keys.c.key_id == key_id.hex())
+                    )
+                if known is None:
+                    raise
+                self._caches.ring_loaded = False
+                return check_place_code(
+                    text, self._keyring(), now, policy.code_interval, policy.freshness
+                )
+        except PassError as error:
+            raise refused(error) from None
+
+    # --- the server-owned scan sources -----------------------------------------------------
+
+    def _scan_source(self, conn: Connection, authority_id: str, now: datetime) -> str:
+        source_id = scan_source_id(authority_id)
+        source = registry_repo.source(conn, source_id)
+        if source is None:
+            self._register_source(conn, authority_id, source_id, now)
+        elif not source.active:
+            # Revoked by a supervisor of its authority: no more scans at its venues (and the
+            # revocation sets aside whatever was recorded since, like any source's evidence).
+            raise InputRejected("source.inactive", f"the scan source {source_id} is revoked")
+        return source_id
+
+    def _register_source(
+        self, conn: Connection, authority_id: str, source_id: str, now: datetime
+    ) -> None:
+        jurisdiction = set(
+            conn.scalars(
+                select(t.authority_areas.c.area_code).where(
+                    t.authority_areas.c.authority_id == authority_id
+                )
+            )
+        )
+        venue_areas = set(
+            conn.scalars(
+                select(t.venues.c.area_code).where(t.venues.c.authority_id == authority_id)
+            )
+        )
+        area = covering_area(jurisdiction | venue_areas, registry_repo.area_codes(conn))
+        if area is None:
+            raise InputRejected(
+                "registry.invalid",
+                f"no registered area covers the venues and jurisdiction of {authority_id}",
+            )
+        public = raw_public_key(self._keys.scan_source(source_id).public_key())
+        name = f"healthcode scans ({authority_id})"
+        kinds = [EvidenceKind.VENUE_VISIT.value]
+        record = {"id": source_id, "authority": authority_id, "name": name,
+                  "public_key": b64url(public), "kinds": kinds, "area": area}  # fmt: skip
+        transparency.append_one(conn, "registry", registry_entry("source", record, now), now)
+        registry_repo.save_source(
+            conn,
+            SourceRegistration(source_id, authority_id, public,
+                               frozenset({EvidenceKind.VENUE_VISIT}), area),
+            name,
+            now,
+        )  # fmt: skip
+
+    def ensure_registered(self, now: datetime) -> dict[str, int]:
+        """Register what places need up front: a scan source per authority with venues and a
+        place-code key per venue (both also happen on first use). For the demo and deploys."""
+        made = {"scan_sources": 0, "venue_keys": 0}
+        with self._lock, self._db.write() as conn:
+            authorities = sorted(set(conn.scalars(select(t.venues.c.authority_id).distinct())))
+            for authority_id in authorities:
+                source_id = scan_source_id(authority_id)
+                if registry_repo.source(conn, source_id) is None:
+                    self._register_source(conn, authority_id, source_id, now)
+                    made["scan_sources"] += 1
+            keyed = set(conn.scalars(select(t.venue_keys.c.venue_id).distinct()))
+            for venue_id in sorted(set(conn.scalars(select(t.venues.c.id))) - keyed):
+                self._venue_key(conn, venue_id, now)
+                made["venue_keys"] += 1
+        return made
+
+    # --- scans -------------------------------------------------------------------------------
+
+    def scan(self, person_key: str, code: str, now: datetime) -> ScanResult:
+        """One person's scan (the per-request path): recorded, or refused with nothing written."""
+        outcome = self._scan([ScanRequest(person_key, code)], now, record_refusals=False)[0]
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.result is not None
+        return outcome.result
+
+    def scan_many(self, requests: Sequence[ScanRequest], now: datetime) -> list[ScanOutcome]:
+        """Many scans in one transaction (a gateway's or device's batch path).
+
+        Each scan is checked on its own: refused ones are answered with their error and a
+        refusal row, and change nothing else; the others are recorded together.
+        """
+        return self._scan(requests, now, record_refusals=True)
+
+    def _scan(
+        self, requests: Sequence[ScanRequest], now: datetime, *, record_refusals: bool
+    ) -> list[ScanOutcome]:
+        outcomes: list[ScanOutcome | None] = [None] * len(requests)
+        checked: list[tuple[int, str, PlaceCodeCheck]] = []
+        for index, request in enumerate(requests):
+            try:
+                if not isinstance(request.person_key, str) or not is_person_key(request.person_key):
+                    raise InputRejected("request.malformed", "not a person key")
+                checked.append((index, request.person_key, self.check_code(request.code, now)))
+            except HealthcodeError as error:
+                outcomes[index] = ScanOutcome(error=error)
+        venues = self._venue_infos([c.venue_id for _, _, c in checked], now)
+        pending: list[_Pending] = []
+        for index, person, check in checked:
+            venue = venues.get(check.venue_id)
+            if venue is None:
+                outcomes[index] = ScanOutcome(error=InputRejected("place.unknown_venue"))
+            else:
+                pending.append(_Pending(index, person, check, venue))
+        if pending or (record_refusals and any(o is not None for o in outcomes)):
+            with self._lock, self._db.write() as conn:
+                for index, result in self._record(conn, pending, now).items():
+                    outcomes[index] = result
+                for outcome in outcomes:
+                    if outcome is None or outcome.error is None:
+                        continue
+                    if not record_refusals:
+                        # The per-request path: raising rolls the whole transaction back.
+                        raise outcome.error
+                    refusals_repo.record(
+                        conn, at=now, code=outcome.error.code, route=SCAN_ROUTE, source_id=None
+                    )
+        return [outcome if outcome is not None else ScanOutcome() for outcome in outcomes]
+
+    def _record(
+        self, conn: Connection, pending: list[_Pending], now: datetime
+    ) -> dict[int, ScanOutcome]:
+        outcomes: dict[int, ScanOutcome] = {}
+        if not pending:
+            return outcomes
+        second = whole_second(now)
+        # Checked in this transaction, once per authority: a revoked scan source takes no scan.
+        sources = {
+            authority: self._scan_source(conn, authority, now)
+            for authority in sorted({item.venue.authority_id for item in pending})
+        }
+        for item in pending:
+            item.source_id = sources[item.venue.authority_id]
+            window = item.check.window
+            moment = f"w{window}" if window is not None else f"static@{second.isoformat()}"
+            item.record_id = "v" + self._keys.tag(
+                f"scan|{item.person_key}|{item.venue.id}|{moment}"
+            )
+            item.shard = int(item.person_key[:8], 16) % self.policy.scan_shards
+        # The same person presenting the same code again (in this batch or before): a replay.
+        stored = repo.existing_record_ids(conn, [(i.source_id, i.record_id) for i in pending])
+        seen: set[tuple[str, str]] = set()
+        accepted: list[_Pending] = []
+        for item in pending:
+            key = (item.source_id, item.record_id)
+            if key in stored or key in seen:
+                outcomes[item.index] = ScanOutcome(
+                    error=InputRejected("place.replayed", "this person already scanned this code")
+                )
+            else:
+                seen.add(key)
+                accepted.append(item)
+        if not accepted:
+            return outcomes
+        groups: dict[tuple[str, int], list[_Pending]] = {}
+        for item in accepted:
+            groups.setdefault((item.source_id, item.shard), []).append(item)
+        batches = self._batches_for(conn, list(groups), now)
+        rows: list[tuple[Any, ...]] = []
+        visits: list[VenueVisit] = []
+        micros, occurred_at = to_micros(now), _instant(now)
+        for group, items in groups.items():
+            batch_id, position = batches[group]
+            for item in items:
+                visit = _visit(
+                    source_id=item.source_id,
+                    record_id=item.record_id,
+                    person=item.person_key,
+                    area=item.venue.area,
+                    occurred_at=now,
+                    received_at=now,
+                    kind=EvidenceKind.VENUE_VISIT,
+                    venue_id=item.venue.id,
+                    presence=Presence.PROVEN if item.check.fresh else Presence.UNVERIFIED,
+                )
+                visits.append(visit)
+                rows.append(_visit_row(visit, batch_id, position, micros, occurred_at))
+                position += 1
+            repo.set_batch_records(conn, group[0], batch_id, position)
+        repo.insert_visits(conn, rows)
+        people = sorted({item.person_key for item in accepted})
+        self._derivation.recompute(conn, people, now=now, cause=Cause.INPUT, new_evidence=visits)
+        colours = self._colours(conn, people)
+        for item, visit in zip(
+            [i for items in groups.values() for i in items], visits, strict=True
+        ):
+            outcomes[item.index] = ScanOutcome(
+                result=ScanResult(
+                    record_id=item.record_id,
+                    source_id=item.source_id,
+                    venue=item.venue,
+                    presence=visit.presence,
+                    at=now,
+                    colour=colours[item.person_key],
+                )
+            )
+        return outcomes
+
+    def _colours(self, conn: Connection, people: list[str]) -> dict[str, str]:
+        """Each person's colour at `now`: the status the derivation recorded in this very
+        transaction, having just brought it to `now` or shown the visit cannot change it (a
+        person it never had to compute is green). Reading it back costs one query for a
+        whole batch; computing everyone afresh would cost more than the scans themselves."""
+        stored = repo.stored_colours(conn, people)
+        return {key: stored.get(key, Colour.GREEN.value) for key in people}
+
+    def _batches_for(
+        self, conn: Connection, groups: list[tuple[str, int]], now: datetime
+    ) -> dict[tuple[str, int], tuple[str, int]]:
+        """The open batch (id, next position) of each (source, shard) for `now`'s second.
+
+        A batch still open from an earlier second is sealed first, in this transaction.
+        """
+        second = whole_second(now)
+        found = repo.open_batches(conn, groups)
+        result: dict[tuple[str, int], tuple[str, int]] = {}
+        for group in groups:
+            row = found.get(group)
+            if row is not None and whole_second(row.opened_at) < second:
+                self._seal(conn, row, now)
+                row = None
+            if row is not None:
+                result[group] = (row.batch_id, row.records)
+                continue
+            source_id, shard = group
+            stem = f"{second.strftime('%Y%m%dT%H%M%SZ')}-s{shard}"
+            taken = repo.batch_ids(conn, source_id, stem)
+            batch_id = stem
+            n = 0
+            while batch_id in taken:
+                n += 1
+                batch_id = f"{stem}-{n}"
+            repo.open_batch(
+                conn,
+                {"source_id": source_id, "batch_id": batch_id, "shard": shard,
+                 "opened_at": now, "records": 0, "sealed_at": None},
+            )  # fmt: skip
+            result[group] = (batch_id, 0)
+        return result
+
+    # --- sealing -------------------------------------------------------------------------------
+
+    def seal_due(self, now: datetime, *, everything: bool = False) -> int:
+        """Seal every open batch of a second before `now`'s (all of them with `everything`)."""
+        second = whole_second(now)
+        with self._lock, self._db.write() as conn:
+            due = [
+                row
+                for row in repo.open_batches(conn).values()
+                if everything or whole_second(row.opened_at) < second
+            ]
+            for row in sorted(due, key=lambda r: (r.opened_at, r.source_id, r.shard)):
+                self._seal(conn, row, now)
+        return len(due)
+
+    def _seal(self, conn: Connection, batch: Any, now: datetime) -> None:
+        leaves = repo.batch_leaves(conn, batch.source_id, batch.batch_id)
+        if [row.position for row in leaves] != list(range(batch.records)):
+            raise RuntimeError(f"scan batch {batch.source_id}/{batch.batch_id} has a gap")
+        canonicals = [bytes(row.canonical) for row in leaves]
+        root = merkle_root([leaf_hash(canonical) for canonical in canonicals])
+        index = transparency.append_one(
+            conn,
+            "evidence_batch",
+            evidence_batch_entry(
+                source_id=batch.source_id,
+                batch_id=batch.batch_id,
+                records=len(canonicals),
+                merkle_root=root,
+                received_at=batch.opened_at,
+            ),
+            now,
+        )
+        conn.execute(
+            t.evidence_batches.insert().values(
+                source_id=batch.source_id,
+                batch_id=batch.batch_id,
+                received_at=batch.opened_at,
+                record_count=len(canonicals),
+                signed_digest=batch_digest(batch.source_id, batch.batch_id, canonicals),
+                merkle_root=root,
+                log_index=index,
+            )
+        )
+        repo.mark_sealed(conn, batch.source_id, batch.batch_id, now)
+
+    # --- proofs ----------------------------------------------------------------------------
+
+    def proof(self, person_key: str, record_id: str) -> ScanProof:
+        """The proof that one of the person's scans is in the log (once its batch is sealed
+        and the batch entry is in a signed checkpoint)."""
+        with self._db.read() as conn:
+            found = repo.scan_record(conn, person_key, record_id)
+            if found is None:
+                raise NotFound("scan.not_found")
+            if found.sealed_at is None:
+                raise InputRejected("scan.not_sealed", "the batch is still open")
+            batch = evidence_repo.batch(conn, found.source_id, found.batch_id)
+            leaves = repo.batch_leaves(conn, found.source_id, found.batch_id)
+            if batch is None:  # pragma: no cover - sealed batches always have their row
+                raise InputRejected("scan.not_sealed")
+            log_index = int(batch.log_index)
+            entry = log_repo.entries(conn, log_index, log_index + 1)[0]
+        hashes = [leaf_hash(bytes(row.canonical)) for row in leaves]
+
+        def node(level: int, index: int) -> bytes:
+            return merkle_root(hashes[index << level : (index + 1) << level])
+
+        receipt = self._log.receipt(log_index)
+        if receipt is None:
+            raise InputRejected("scan.not_sealed", "the batch entry is not in a checkpoint yet")
+        return ScanProof(
+            source_id=found.source_id,
+            record_id=record_id,
+            batch_id=found.batch_id,
+            record=bytes(found.canonical),
+            leaf_index=int(found.position),
+            batch_size=len(hashes),
+            inclusion=inclusion_proof(int(found.position), len(hashes), node),
+            batch_root=bytes(batch.merkle_root),
+            log_index=log_index,
+            entry=entry,
+            receipt=receipt,
+        )
+
+
+_VISIT_FIELDS = frozenset(VenueVisit.model_fields)
+
+
+def _visit(**values: Any) -> VenueVisit:
+    """A visit built from values the server made itself, without pydantic's per-call
+    validation (what `model_construct` does, several times cheaper; every value here is a
+    registered id, a checked person key, the server's instant or an enum member)."""
+    visit: VenueVisit = VenueVisit.__new__(VenueVisit)
+    object.__setattr__(visit, "__dict__", values)
+    object.__setattr__(visit, "__pydantic_fields_set__", _VISIT_FIELDS)
+    object.__setattr__(visit, "__pydantic_extra__", None)
+    object.__setattr__(visit, "__pydantic_private__", None)
+    return visit
+
+
+def _visit_row(
+    visit: VenueVisit, batch_id: str, position: int, micros: int, occurred_at: str
+) -> tuple[Any, ...]:
+    """The evidence row of a scan, in `store.places.insert_visits`'s column order."""
+    return (
+        visit.source_id,
+        visit.record_id,
+        batch_id,
+        position,
+        visit.person,
+        EvidenceKind.VENUE_VISIT.value,
+        visit.area,
+        micros,
+        micros,
+        str(visit.presence),
+        visit.venue_id,
+        canonical_visit(visit, occurred_at),
+    )
+
+
+def covering_area(codes: set[str], known: set[str]) -> str | None:
+    """The smallest registered area containing every code (district < city < province)."""
+    if not codes:
+        return None
+    first = min(codes)
+    candidate: str | None = first
+    while candidate is not None:
+        if candidate in known and all(areas.contains(candidate, code) for code in codes):
+            return candidate
+        candidate = areas.parent_of(candidate)
+    return None

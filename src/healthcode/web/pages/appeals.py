@@ -1,0 +1,196 @@
+"""Appeal pages: the person files and follows appeals, the official works the queue (nearest
+deadline first), anyone reads the statistics. Forms post here and land back on the page.
+
+Form fields are all optional strings, checked here: a caller without a session gets the
+sign-in page (401), never a validation error about a form they were not allowed to send.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from healthcode.domain.appeals import AppealTarget, Ground, Outcome
+from healthcode.errors import HealthcodeError, InputRejected, Unauthorized
+from healthcode.services.appeals import Answer, AppealRequest
+from healthcode.services.tokens import STAFF_AUDIENCE
+from healthcode.web.api.appeals import stats_out
+from healthcode.web.api.officials import actor
+from healthcode.web.auth import COOKIES, PERSON_PAGE, PUBLIC_PAGE, Caller, page
+from healthcode.web.pages.rendering import hours_minutes, language, render
+
+router = APIRouter(include_in_schema=False)
+STAFF_PAGE = page("official", "supervisor", scope="jurisdiction")
+STAFF_COOKIE = COOKIES[STAFF_AUDIENCE]
+FormText = Annotated[str, Form(max_length=400)]
+
+
+def _message(request: Request, error: HealthcodeError) -> str:
+    spec = error.spec
+    return spec.zh if language(request) == "zh" else spec.en
+
+
+def _person_page(
+    request: Request, caller: Caller, *, error: HealthcodeError | None = None, status: int = 200
+) -> HTMLResponse:
+    services = request.app.state.services
+    now = services.clock.now()
+    view = services.explanations.explain(str(caller.subject), now=now)
+    return render(
+        request, "appeals.html", status_code=status, view=view,
+        appeals=services.appeals.of_person(str(caller.subject), now=now),
+        hours_minutes=hours_minutes, error=_message(request, error) if error else None,
+    )  # fmt: skip
+
+
+@router.get("/me/appeals")
+def my_appeals_page(
+    request: Request, caller: Annotated[Caller | None, Depends(PERSON_PAGE)]
+) -> Response:
+    if caller is None:
+        return render(request, "login_failed.html", status_code=401)
+    return _person_page(request, caller)
+
+
+@router.post("/me/appeals")
+def file_appeal_page(
+    request: Request,
+    caller: Annotated[Caller | None, Depends(PERSON_PAGE)],
+    item: FormText = "",
+    ground: FormText = "",
+    text: FormText = "",
+) -> Response:
+    """``item`` is ``colour``, ``order:<id>`` or ``evidence:<source/record>``."""
+    if caller is None:
+        return render(request, "login_failed.html", status_code=401)
+    services = request.app.state.services
+    kind, _, ref = item.partition(":")
+    try:
+        if kind not in {t.value for t in AppealTarget} or ground not in {g.value for g in Ground}:
+            raise InputRejected("request.malformed", "choose what to appeal and a ground")
+        services.appeals.file(
+            str(caller.subject),
+            AppealRequest(target=AppealTarget(kind), ground=Ground(ground), ref=ref or None,
+                          text=text.strip() or None),
+            now=services.clock.now(),
+        )  # fmt: skip
+    except HealthcodeError as error:
+        services.refusals.record(
+            error, route="/me/appeals", source_id=None, now=services.clock.now()
+        )
+        return _person_page(request, caller, error=error, status=error.spec.http_status)
+    return RedirectResponse("/me/appeals", status_code=303)
+
+
+@router.post("/me/appeals/{appeal_id}/escalate")
+def escalate_page(
+    request: Request, appeal_id: str, caller: Annotated[Caller | None, Depends(PERSON_PAGE)]
+) -> Response:
+    if caller is None:
+        return render(request, "login_failed.html", status_code=401)
+    services = request.app.state.services
+    try:
+        services.appeals.escalate(str(caller.subject), appeal_id, now=services.clock.now())
+    except HealthcodeError as error:
+        services.refusals.record(
+            error, route="/me/appeals/{appeal_id}/escalate", source_id=None,
+            now=services.clock.now(),
+        )  # fmt: skip
+        return _person_page(request, caller, error=error, status=error.spec.http_status)
+    return RedirectResponse("/me/appeals", status_code=303)
+
+
+# --- staff ----------------------------------------------------------------------------------
+
+
+@router.get("/staff/login", dependencies=[Depends(PUBLIC_PAGE)])
+def staff_login(request: Request, token: str) -> Response:
+    """A staff sign-in link: the staff token becomes an HttpOnly cookie, for no longer than
+    the token itself is valid (the same checks apply to every request it makes)."""
+    services = request.app.state.services
+    now = services.clock.now()
+    try:
+        claims = services.tokens.verify(token, audience=STAFF_AUDIENCE, now=now)
+    except Unauthorized:
+        return render(request, "login_failed.html", status_code=401)
+    response = RedirectResponse("/official/appeals", status_code=303)
+    response.set_cookie(
+        STAFF_COOKIE, token, httponly=True, samesite="lax",
+        max_age=max(0, int(claims.expires_at.timestamp() - now.timestamp())),
+    )  # fmt: skip
+    return response
+
+
+def _queue_page(
+    request: Request, caller: Caller, *, error: HealthcodeError | None = None, status: int = 200
+) -> HTMLResponse:
+    services = request.app.state.services
+    now = services.clock.now()
+    queue = services.appeals.queue(actor(caller))
+    return render(
+        request, "official_appeals.html", status_code=status, queue=queue, now=now,
+        caller=caller, hours_minutes=hours_minutes,
+        error=_message(request, error) if error else None,
+    )  # fmt: skip
+
+
+@router.get("/official/appeals")
+def official_queue_page(
+    request: Request, caller: Annotated[Caller | None, Depends(STAFF_PAGE)]
+) -> Response:
+    if caller is None:
+        return render(request, "login_failed.html", status_code=401)
+    return _queue_page(request, caller)
+
+
+def _local(value: str, timezone: str) -> datetime | None:
+    """A ``datetime-local`` form value, in the pages' time zone."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputRejected("request.malformed", "ends_at") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(timezone))
+
+
+@router.post("/official/appeals/{appeal_id}/answer")
+def answer_page(
+    request: Request,
+    appeal_id: str,
+    caller: Annotated[Caller | None, Depends(STAFF_PAGE)],
+    outcome: FormText = "",
+    evidence: FormText = "",
+    ends_at: FormText = "",
+) -> Response:
+    if caller is None:
+        return render(request, "login_failed.html", status_code=401)
+    services = request.app.state.services
+    try:
+        if outcome not in {o.value for o in Outcome}:
+            raise InputRejected("request.malformed", "choose an outcome")
+        answer = Answer(
+            outcome=Outcome(outcome),
+            evidence=tuple(evidence.replace(",", " ").split()),
+            ends_at=_local(ends_at, services.settings.timezone),
+        )
+        services.appeals.answer(actor(caller), appeal_id, answer, now=services.clock.now())
+    except HealthcodeError as error:
+        services.refusals.record(
+            error, route="/official/appeals/{appeal_id}/answer", source_id=None,
+            now=services.clock.now(),
+        )  # fmt: skip
+        return _queue_page(request, caller, error=error, status=error.spec.http_status)
+    return RedirectResponse("/official/appeals", status_code=303)
+
+
+# --- the public -----------------------------------------------------------------------------
+
+
+@router.get("/stats/appeals", dependencies=[Depends(PUBLIC_PAGE)])
+def statistics_page(request: Request) -> HTMLResponse:
+    return render(request, "appeal_stats.html", stats=stats_out(request.app.state.services))

@@ -1,0 +1,132 @@
+"""The official's console (issue orders, see them, the co-sign queue) and the read-only view
+hotline staff, officials and oversight use to answer a person (status, who is accountable,
+how to appeal). Pages for staff signed in with the ``hc_staff`` cookie (``/staff/login``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from healthcode.domain.orders import OrderKind
+from healthcode.errors import HealthcodeError, InputRejected
+from healthcode.services.access import PURPOSES, Reader
+from healthcode.services.orders import OrderRequest, PersonEvidence
+from healthcode.web.api.officials import actor
+from healthcode.web.auth import Caller, page
+from healthcode.web.pages.rendering import language, render
+
+router = APIRouter(include_in_schema=False)
+OFFICIAL_PAGE = page("official", "supervisor", scope="jurisdiction")
+SUPERVISOR_PAGE = page("supervisor", scope="jurisdiction")
+READER_PAGE = page("hotline", "official", "supervisor", "auditor", scope="district")
+
+
+def _console(
+    request: Request, caller: Caller, error: HealthcodeError | None = None, status: int = 200
+) -> Response:
+    services = request.app.state.services
+    lang = language(request)
+    orders = services.orders.of_authority(actor(caller))
+    return render(
+        request, "official.html", status_code=status, caller=caller,
+        pending=[o for o in orders if o.status == "pending"], recent=orders[:50],
+        bases=services.orders.bases, kinds=list(OrderKind),
+        error=(error.spec.zh if lang == "zh" else error.spec.en) + (f" ({error.detail})" if error.detail else "") if error else None,
+    )  # fmt: skip
+
+
+@router.get("/official")
+def console(request: Request, caller: Annotated[Caller | None, Depends(OFFICIAL_PAGE)]) -> Response:
+    if caller is None:
+        return render(request, "login_failed.html", status_code=401)
+    return _console(request, caller)
+
+
+@router.post("/official/orders")
+def issue_order(
+    request: Request,
+    caller: Annotated[Caller | None, Depends(OFFICIAL_PAGE)],
+    # Defaults, so a caller who may not use the form is refused before its fields are read.
+    kind: Annotated[str, Form(max_length=40)] = "",
+    legal_basis: Annotated[str, Form(max_length=64)] = "",
+    persons: Annotated[str, Form(max_length=200_000)] = "",
+    valid_until: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """One line per person: ``<person key> <evidence ref> [<evidence ref> ...]``."""
+    if caller is None:
+        return render(request, "login_failed.html", status_code=401)
+    services = request.app.state.services
+    try:
+        named = tuple(
+            PersonEvidence(parts[0], tuple(parts[1:]))
+            for parts in (line.split() for line in persons.splitlines())
+            if parts
+        )
+        try:
+            until = datetime.fromisoformat(valid_until)
+            order_kind = OrderKind(kind)
+        except ValueError:
+            raise InputRejected("request.malformed", "kind or valid_until") from None
+        if until.tzinfo is None:
+            until = until.replace(tzinfo=services.clock.now().tzinfo)
+        services.orders.issue(
+            actor(caller),
+            OrderRequest(order_kind, legal_basis, named, until),
+            now=services.clock.now(),
+        )
+    except HealthcodeError as error:
+        services.refusals.record(
+            error, route="/official/orders", source_id=None, now=services.clock.now()
+        )
+        return _console(request, caller, error, error.spec.http_status)
+    return RedirectResponse("/official", status_code=303)
+
+
+@router.post("/official/orders/{request_id}/cosign")
+def cosign(
+    request: Request, request_id: str, caller: Annotated[Caller | None, Depends(SUPERVISOR_PAGE)]
+) -> Response:
+    if caller is None:
+        return render(request, "login_failed.html", status_code=401)
+    services = request.app.state.services
+    try:
+        services.orders.cosign(actor(caller), request_id, now=services.clock.now())
+    except HealthcodeError as error:
+        services.refusals.record(
+            error,
+            route="/official/orders/{request_id}/cosign",
+            source_id=None,
+            now=services.clock.now(),
+        )
+        return _console(request, caller, error, error.spec.http_status)
+    return RedirectResponse("/official", status_code=303)
+
+
+@router.get("/hotline")
+def hotline(
+    request: Request,
+    caller: Annotated[Caller | None, Depends(READER_PAGE)],
+    person: str = "",
+    purpose: str = "",
+) -> Response:
+    """Look a person up, for a stated purpose: their status as they see it, and who to ask."""
+    if caller is None:
+        return render(request, "login_failed.html", status_code=401)
+    services = request.app.state.services
+    view, error = None, None
+    if person:
+        try:
+            reader = Reader(
+                str(caller.subject), caller.role, caller.authority_id, caller.jurisdiction
+            )
+            view = services.access.read(reader, person, purpose or None, now=services.clock.now())
+        except HealthcodeError as failure:
+            lang = language(request)
+            error = failure.spec.zh if lang == "zh" else failure.spec.en
+    return render(
+        request, "hotline.html", status_code=200 if error is None else 403, caller=caller,
+        view=view, status=view.status if view else None, person=person, purposes=PURPOSES, error=error,
+    )  # fmt: skip

@@ -1,0 +1,76 @@
+"""The official's console and the hotline view, as pages in both languages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+
+from healthcode.services.orders import Actor
+from healthcode.web.app import create_app
+from tests.town import ERQI, Town, days
+
+
+def staff_client(town: Town, staff_id: str, role: str) -> TestClient:
+    client = TestClient(create_app(town.services, run_scheduler=False))
+    client.cookies.set("hc_staff", town.token(staff_id, role))
+    return client
+
+
+def test_console_issues_orders_and_supervisors_cosign(town: Town) -> None:
+    town.register_staff()
+    people = [town.person(f"c{n}", home=ERQI) for n in range(21)]
+    lines = []
+    for person in people:
+        record = town.record(
+            "close_contact",
+            person,
+            town.clock.now() - timedelta(hours=1),
+            area=ERQI,
+            case_ref="case-9",
+        )
+        town.submit("cdc-1", [record])
+        lines.append(f"{person} cdc-1/{record['record_id']}")
+    official = staff_client(town, "zz-sup-1", "supervisor")
+    page = official.get("/official")
+    assert page.status_code == 200 and "签发命令" in page.text
+    form = {"kind": "close_contact_quarantine", "legal_basis": "idl-art-41-quarantine", "persons": "\n".join(lines),
+            "valid_until": (town.clock.now() + days(10)).isoformat()}  # fmt: skip
+    assert official.post("/official/orders", data=form, follow_redirects=False).status_code == 303
+    assert {town.status(p) for p in people} == {("yellow", "close-contact")}  # 21 people: pending
+    other = staff_client(town, "zz-sup-2", "supervisor")
+    queue = other.get("/official?lang=en").text
+    assert "Co-sign queue" in queue and "Co-sign</button>" in queue
+    pending = town.services.orders.of_authority(
+        Actor("zz-sup-2", "supervisor", "zz-health", frozenset()), "pending"
+    )
+    request_id = pending[0].request_id
+    assert (
+        other.post(f"/official/orders/{request_id}/cosign", follow_redirects=False).status_code
+        == 303
+    )
+    assert {town.status(p) for p in people} == {("red", "quarantine-order")}
+    bad = official.post("/official/orders", data={**form, "persons": f"{people[0]} lab-1/none"})
+    assert bad.status_code == 422 and "引用的证据不存在" in bad.text
+
+
+def test_hotline_view_records_the_look(town: Town) -> None:
+    town.register_staff()
+    person = town.person("热线来电", home=ERQI)
+    town.test(person, town.clock.now(), "positive")
+    hotline = staff_client(town, "hl-erqi", "hotline")
+    page = hotline.get(f"/hotline?person={person}&purpose=hotline_request&lang=en")
+    assert (
+        page.status_code == 200
+        and "Red code" in page.text
+        and "Zhengzhou Health Commission" in page.text
+    )
+    assert [a.purpose for a in town.services.access.of_person(person)] == ["hotline_request"]
+    elsewhere = staff_client(town, "hl-pudong", "hotline").get(
+        f"/hotline?person={person}&purpose=hotline_request"
+    )
+    assert elsewhere.status_code == 403 and "红码" not in elsewhere.text
+    assert (
+        TestClient(create_app(town.services, run_scheduler=False)).get("/hotline").status_code
+        == 401
+    )
