@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -39,6 +40,9 @@ def parent_of(code: str) -> str | None:
     return code[:4] + "00"
 
 
+# Cached: status derivation asks it for every visit under every designation, and there are
+# only so many area codes (at most 900,000 six-digit ones; far fewer in practice).
+@functools.lru_cache(maxsize=65_536)
 def prefix(code: str) -> str:
     """The leading digits every code inside ``code`` shares (so ``LIKE prefix%`` finds them)."""
     level = level_of(code)

@@ -34,6 +34,6 @@ class RiskDesignation:
         """Whether a visit to ``venue_id`` in ``area`` at ``at`` falls under this designation."""
         if self.venue_id is not None and self.venue_id != venue_id:
             return False
-        if not areas.contains(self.area, area):
+        if at < self.valid_from or (self.valid_to is not None and at >= self.valid_to):
             return False
-        return self.valid_from <= at and (self.valid_to is None or at < self.valid_to)
+        return areas.contains(self.area, area)

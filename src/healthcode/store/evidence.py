@@ -29,6 +29,12 @@ _CLASSES: dict[str, type[Any]] = {
 _FIELDS_OF = {cls: [f for f in _KIND_FIELDS if f in cls.model_fields] for cls in _CLASSES.values()}
 _ALL_FIELDS = {cls: set(cls.model_fields) for cls in _CLASSES.values()}
 _CHUNK = 500  # bound the size of IN lists
+# What `to_evidence` reads: not the canonical bytes, which are most of a row.
+_INPUT_COLUMNS = [
+    t.evidence.c[name]
+    for name in ("source_id", "record_id", "person_key", "kind", "area_code", "occurred_at",
+                 "received_at", *_KIND_FIELDS)
+]  # fmt: skip
 
 
 def evidence_row(
@@ -128,8 +134,9 @@ def evidence_for(conn: Connection, person_keys: Iterable[str]) -> dict[str, list
     keys = sorted(set(person_keys))
     found: dict[str, list[ev.Evidence]] = defaultdict(list)
     for start in range(0, len(keys), _CHUNK):
-        query = select(t.evidence).where(t.evidence.c.person_key.in_(keys[start : start + _CHUNK]))
-        for row in conn.execute(query):
+        chunk = keys[start : start + _CHUNK]
+        query = select(*_INPUT_COLUMNS).where(t.evidence.c.person_key.in_(chunk))
+        for row in conn.execute(query).all():
             found[row.person_key].append(to_evidence(row))
     return found
 
@@ -138,7 +145,7 @@ def evidence_by_refs(conn: Connection, refs: Iterable[tuple[str, str]]) -> list[
     pairs = sorted(set(refs))
     if not pairs:
         return []
-    query = select(t.evidence).where(
+    query = select(*_INPUT_COLUMNS).where(
         tuple_(t.evidence.c.source_id, t.evidence.c.record_id).in_(pairs)
     )
     return [to_evidence(row) for row in conn.execute(query)]
