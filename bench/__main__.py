@@ -22,7 +22,7 @@ def _show(console: Console, report: Report) -> None:
     for name, value in report.measures.items():
         table.add_row(name, f"{value:,.6g}", report.units.get(name, ""), report.goals.get(name, ""))
     for name, value in report.ratios.items():
-        table.add_row(f"ratio: {name}", f"{value:,.1f}", "×", report.goals.get(name, ""))
+        table.add_row(f"ratio: {name}", f"{value:,.2f}", "×", report.goals.get(name, ""))
     console.print(table)
     for failure in report.failures:
         console.print(f"[bold red]FAILED[/] {report.name}: {failure}")

@@ -10,7 +10,8 @@ import pytest
 from healthcode.domain.designations import RiskLevel
 from healthcode.domain.evidence import Presence
 from healthcode.errors import HealthcodeError
-from healthcode.services.places import ScanRequest, canonical_visit
+from healthcode.services.places import ScanRequest
+from healthcode.services.scan_batches import canonical_visit
 from healthcode.store import tables as t
 from healthcode.tlog import leaf_hash, verify_inclusion
 from tests.counting import counts, refusal_codes
@@ -198,6 +199,28 @@ def test_the_gateway_path_records_many_scans_in_one_transaction(town: Town) -> N
     ]  # fmt: skip
     assert refusal_codes(town.services.db)[-2:] == ["place.replayed", "place.malformed"]
     assert counts(town.services.db)["evidence"] == 4
+
+
+def test_a_gateway_batch_with_an_earlier_scan_replayed_records_the_rest(town: Town) -> None:
+    """The batch is written optimistically; a stored replay rolls it back to its savepoint and
+    the others are written again, with no gap in the open batch."""
+    places = town.services.places
+    now = town.clock.now()
+    first, second, third = (town.person(f"r{n}") for n in range(3))
+    code = places.current_code("station", now).text
+    places.scan_many([ScanRequest(first, code)], now)
+    before = counts(town.services.db)
+    outcomes = places.scan_many(
+        [ScanRequest(second, code), ScanRequest(first, code), ScanRequest(third, code)], now
+    )
+    assert [o.error.code if o.error else o.result.presence for o in outcomes] == [
+        Presence.PROVEN, "place.replayed", Presence.PROVEN,
+    ]  # fmt: skip
+    assert counts(town.services.db)["evidence"] == before["evidence"] + 2
+    assert refusal_codes(town.services.db)[-1] == "place.replayed"
+    town.clock.advance(seconds=1)
+    assert places.seal_due(town.clock.now()) >= 1
+    assert town.services.self_check.run(now=town.clock.now(), halt=False).ok
 
 
 def test_scans_are_evidence_of_a_registered_server_source(town: Town) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from healthcode.domain.designations import RiskDesignation
-from healthcode.domain.evidence import Evidence, VenueVisit
+from healthcode.domain.evidence import MATCHABLE, Evidence, VenueVisit
 from healthcode.domain.orders import Order
 from healthcode.domain.rulebook import (
     Clearing,
@@ -214,6 +214,36 @@ def decide(inputs: StatusInputs, rulebook: Rulebook, at: datetime) -> Status:
         at=at,
         episodes=tuple(episodes),
     )
+
+
+def could_start_episodes(
+    items: Iterable[Evidence],
+    rulebook: Rulebook,
+    designations: Sequence[RiskDesignation],
+    at: datetime,
+) -> set[str]:
+    """The people whose evidence among ``items`` `can_start_episode`.
+
+    What that depends on is the kind, the attributes a rule may match, the area, the venue and
+    the time: it is decided once per distinct combination (a batch of scans of a few hundred
+    venues in one second holds a few hundred, not one per scan).
+    """
+    decided: dict[tuple[object, ...], bool] = {}
+    people: set[str] = set()
+    for item in items:
+        key = (
+            item.kind,
+            item.area,
+            getattr(item, "venue_id", None),
+            item.occurred_at,
+            *(getattr(item, name) for name in MATCHABLE[item.kind]),
+        )
+        starts = decided.get(key)
+        if starts is None:
+            starts = decided[key] = can_start_episode(item, rulebook, designations, at)
+        if starts:
+            people.add(item.person)
+    return people
 
 
 def can_start_episode(

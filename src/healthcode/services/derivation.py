@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from healthcode.domain.evidence import Evidence
 from healthcode.domain.log_entries import status_change_entry
 from healthcode.domain.rulebook import Colour
-from healthcode.domain.status import Status, StatusInputs, can_start_episode, decide
+from healthcode.domain.status import Status, StatusInputs, could_start_episodes, decide
 from healthcode.services import transparency
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.rulebooks import Edition, Rulebooks, in_force
@@ -89,15 +89,39 @@ class Derivation:
         ``new_evidence`` (just written) lets people who are green with nothing pending, and
         whose new evidence cannot start any episode, be skipped: their status cannot change.
         """
+        return self._recompute(conn, person_keys, now, cause, new_evidence)[0]
+
+    def recompute_colours(
+        self,
+        conn: Connection,
+        person_keys: Iterable[str],
+        *,
+        now: datetime,
+        cause: str,
+        new_evidence: Sequence[Evidence] = (),
+    ) -> dict[str, Colour]:
+        """As `recompute`; returns each person's colour at ``now`` as now stored (green for a
+        person never computed), from the rows it read and wrote, sparing a query."""
+        return self._recompute(conn, person_keys, now, cause, new_evidence)[1]
+
+    def _recompute(
+        self,
+        conn: Connection,
+        person_keys: Iterable[str],
+        now: datetime,
+        cause: str,
+        new_evidence: Sequence[Evidence],
+    ) -> tuple[list[StatusChange], dict[str, Colour]]:
         keys = sorted(set(person_keys))
         if not keys:
-            return []
+            return [], {}
         editions = self._rulebooks.editions(conn)
         stored = status_repo.current(conn, keys)
+        colours = {key: stored[key].colour if key in stored else Colour.GREEN for key in keys}
         if new_evidence:
             keys = self._could_change(conn, keys, stored, new_evidence, editions, now)
             if not keys:
-                return []
+                return [], colours
         inputs = self.inputs(conn, keys)
         changes: list[StatusChange] = []
         inserts: list[dict[str, Any]] = []
@@ -105,6 +129,7 @@ class Derivation:
         for key in keys:
             before = stored.get(key)
             after, person_changes = self._advance(key, before, inputs[key], editions, now, cause)
+            colours[key] = after.colour
             changes.extend(person_changes)
             if before is None:
                 inserts.append(_row(after, now))
@@ -114,7 +139,7 @@ class Derivation:
         status_repo.save_current(conn, updates, new=False)
         changes = self._log(conn, changes, now)
         status_repo.append_changes(conn, changes)
-        return changes
+        return changes, colours
 
     def _log(
         self, conn: Connection, changes: list[StatusChange], now: datetime
@@ -156,9 +181,9 @@ class Derivation:
                 and stored[key].rulebook_version == rulebook.version
             )
         }
-        for item in new_evidence:
-            if item.person in settled and can_start_episode(item, rulebook, designations, now):
-                settled.discard(item.person)
+        settled -= could_start_episodes(
+            (item for item in new_evidence if item.person in settled), rulebook, designations, now
+        )
         return [key for key in keys if key not in settled]
 
     def _advance(

@@ -29,10 +29,9 @@ import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import rfc8785
 from sqlalchemy import Connection, select
 
 from healthcode.credentials.passes import (
@@ -52,12 +51,11 @@ from healthcode.credentials.passes import (
 )
 from healthcode.domain import areas
 from healthcode.domain.batches import SourceRegistration
-from healthcode.domain.evidence import EvidenceKind, Presence, VenueVisit
-from healthcode.domain.log_entries import evidence_batch_entry, registry_entry
+from healthcode.domain.evidence import EvidenceKind, Presence
+from healthcode.domain.log_entries import registry_entry
 from healthcode.domain.people import is_person_key
-from healthcode.domain.rulebook import Colour
 from healthcode.errors import HealthcodeError, InputRejected, NotFound
-from healthcode.services import transparency
+from healthcode.services import scan_batches, transparency
 from healthcode.services.derivation import Cause, Derivation
 from healthcode.services.log_reader import LogReader
 from healthcode.services.pass_refusals import refused
@@ -72,7 +70,6 @@ from healthcode.store import refusals as refusals_repo
 from healthcode.store import registry as registry_repo
 from healthcode.store import tables as t
 from healthcode.store.database import Database
-from healthcode.store.instants import to_micros
 from healthcode.tlog import inclusion_proof, leaf_hash, merkle_root
 
 _VENUE_TTL = timedelta(minutes=5)  # venue names and areas are re-read at least this often
@@ -162,44 +159,6 @@ def scan_source_id(authority_id: str) -> str:
     if len(candidate) <= 64:
         return candidate
     return "scans." + hashlib.sha256(authority_id.encode()).hexdigest()[:32]
-
-
-def _instant(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def canonical_visit(visit: VenueVisit, occurred_at: str | None = None) -> bytes:
-    """The visit as a source submits it, RFC 8785-canonical: the batch's Merkle leaf.
-
-    Every value is a registered id, an area code, a checked person key, an enum member or an
-    instant: ASCII letters, digits and ``._:-`` only (the registry and intake patterns), so
-    the members in sorted order with no escaping are already the RFC 8785 form (a test
-    compares it with `rfc8785.dumps`). A format string is several times cheaper than a JSON
-    encoder, and this runs once per scan (`occurred_at`: the instant already formatted).
-    """
-    when = occurred_at if occurred_at is not None else _instant(visit.occurred_at)
-    return (
-        f'{{"area":"{visit.area}","kind":"venue_visit",'
-        f'"occurred_at":"{when}","person":"{visit.person}",'
-        f'"presence":"{visit.presence}","record_id":"{visit.record_id}",'
-        f'"venue_id":"{visit.venue_id}"}}'
-    ).encode("ascii")
-
-
-def batch_digest(source_id: str, batch_id: str, canonicals: Sequence[bytes]) -> bytes:
-    """SHA-256 of the batch as a source would sign it (`domain.batches.signing_input`)."""
-    body = b"".join(
-        (
-            b'{"batch_id":',
-            rfc8785.dumps(batch_id),
-            b',"records":[',
-            b",".join(canonicals),
-            b'],"source":',
-            rfc8785.dumps(source_id),
-            b"}",
-        )
-    )
-    return hashlib.sha256(body).digest()
 
 
 class Places:
@@ -487,53 +446,38 @@ class Places:
                 f"scan|{item.person_key}|{item.venue.id}|{moment}"
             )
             item.shard = int(item.person_key[:8], 16) % self.policy.scan_shards
-        # The same person presenting the same code again (in this batch or before): a replay.
-        stored = repo.existing_record_ids(conn, [(i.source_id, i.record_id) for i in pending])
+        # The same person presenting the same code again, in this batch or before: a replay.
         seen: set[tuple[str, str]] = set()
         accepted: list[_Pending] = []
         for item in pending:
             key = (item.source_id, item.record_id)
-            if key in stored or key in seen:
-                outcomes[item.index] = ScanOutcome(
-                    error=InputRejected("place.replayed", "this person already scanned this code")
-                )
+            if key in seen:
+                outcomes[item.index] = _replayed()
             else:
                 seen.add(key)
                 accepted.append(item)
-        if not accepted:
-            return outcomes
-        groups: dict[tuple[str, int], list[_Pending]] = {}
-        for item in accepted:
-            groups.setdefault((item.source_id, item.shard), []).append(item)
-        batches = self._batches_for(conn, list(groups), now)
-        rows: list[tuple[Any, ...]] = []
-        visits: list[VenueVisit] = []
-        micros, occurred_at = to_micros(now), _instant(now)
-        for group, items in groups.items():
-            batch_id, position = batches[group]
-            for item in items:
-                visit = _visit(
-                    source_id=item.source_id,
-                    record_id=item.record_id,
-                    person=item.person_key,
-                    area=item.venue.area,
-                    occurred_at=now,
-                    received_at=now,
-                    kind=EvidenceKind.VENUE_VISIT,
-                    venue_id=item.venue.id,
-                    presence=Presence.PROVEN if item.check.fresh else Presence.UNVERIFIED,
-                )
-                visits.append(visit)
-                rows.append(_visit_row(visit, batch_id, position, micros, occurred_at))
-                position += 1
-            repo.set_batch_records(conn, group[0], batch_id, position)
-        repo.insert_visits(conn, rows)
+        # Looking every scan up before writing cost more than the write itself on PostgreSQL,
+        # and replays are rare: the batch is written under a savepoint, and only if the
+        # primary key refuses a record are the stored ones looked up and the rest rewritten.
+        try:
+            with conn.begin_nested():
+                visits = scan_batches.write_scans(conn, [_new_scan(i) for i in accepted], now)
+        except repo.DuplicateRecord:
+            stored = repo.existing_record_ids(conn, sorted(seen))
+            for item in accepted:
+                if (item.source_id, item.record_id) in stored:
+                    outcomes[item.index] = _replayed()
+            accepted = [i for i in accepted if (i.source_id, i.record_id) not in stored]
+            if not accepted:
+                return outcomes
+            visits = scan_batches.write_scans(conn, [_new_scan(i) for i in accepted], now)
         people = sorted({item.person_key for item in accepted})
-        self._derivation.recompute(conn, people, now=now, cause=Cause.INPUT, new_evidence=visits)
-        colours = self._colours(conn, people)
-        for item, visit in zip(
-            [i for items in groups.values() for i in items], visits, strict=True
-        ):
+        # The colour on the staff's screen: what the derivation just stored, having brought
+        # each person to `now` or shown the visit cannot change them.
+        colours = self._derivation.recompute_colours(
+            conn, people, now=now, cause=Cause.INPUT, new_evidence=visits
+        )
+        for item, visit in zip(accepted, visits, strict=True):
             outcomes[item.index] = ScanOutcome(
                 result=ScanResult(
                     record_id=item.record_id,
@@ -541,98 +485,17 @@ class Places:
                     venue=item.venue,
                     presence=visit.presence,
                     at=now,
-                    colour=colours[item.person_key],
+                    colour=colours[item.person_key].value,
                 )
             )
         return outcomes
-
-    def _colours(self, conn: Connection, people: list[str]) -> dict[str, str]:
-        """Each person's colour at `now`: the status the derivation recorded in this very
-        transaction, having just brought it to `now` or shown the visit cannot change it (a
-        person it never had to compute is green). Reading it back costs one query for a
-        whole batch; computing everyone afresh would cost more than the scans themselves."""
-        stored = repo.stored_colours(conn, people)
-        return {key: stored.get(key, Colour.GREEN.value) for key in people}
-
-    def _batches_for(
-        self, conn: Connection, groups: list[tuple[str, int]], now: datetime
-    ) -> dict[tuple[str, int], tuple[str, int]]:
-        """The open batch (id, next position) of each (source, shard) for `now`'s second.
-
-        A batch still open from an earlier second is sealed first, in this transaction.
-        """
-        second = whole_second(now)
-        found = repo.open_batches(conn, groups)
-        result: dict[tuple[str, int], tuple[str, int]] = {}
-        for group in groups:
-            row = found.get(group)
-            if row is not None and whole_second(row.opened_at) < second:
-                self._seal(conn, row, now)
-                row = None
-            if row is not None:
-                result[group] = (row.batch_id, row.records)
-                continue
-            source_id, shard = group
-            stem = f"{second.strftime('%Y%m%dT%H%M%SZ')}-s{shard}"
-            taken = repo.batch_ids(conn, source_id, stem)
-            batch_id = stem
-            n = 0
-            while batch_id in taken:
-                n += 1
-                batch_id = f"{stem}-{n}"
-            repo.open_batch(
-                conn,
-                {"source_id": source_id, "batch_id": batch_id, "shard": shard,
-                 "opened_at": now, "records": 0, "sealed_at": None},
-            )  # fmt: skip
-            result[group] = (batch_id, 0)
-        return result
 
     # --- sealing -------------------------------------------------------------------------------
 
     def seal_due(self, now: datetime, *, everything: bool = False) -> int:
         """Seal every open batch of a second before `now`'s (all of them with `everything`)."""
-        second = whole_second(now)
         with self._lock, self._db.write() as conn:
-            due = [
-                row
-                for row in repo.open_batches(conn).values()
-                if everything or whole_second(row.opened_at) < second
-            ]
-            for row in sorted(due, key=lambda r: (r.opened_at, r.source_id, r.shard)):
-                self._seal(conn, row, now)
-        return len(due)
-
-    def _seal(self, conn: Connection, batch: Any, now: datetime) -> None:
-        leaves = repo.batch_leaves(conn, batch.source_id, batch.batch_id)
-        if [row.position for row in leaves] != list(range(batch.records)):
-            raise RuntimeError(f"scan batch {batch.source_id}/{batch.batch_id} has a gap")
-        canonicals = [bytes(row.canonical) for row in leaves]
-        root = merkle_root([leaf_hash(canonical) for canonical in canonicals])
-        index = transparency.append_one(
-            conn,
-            "evidence_batch",
-            evidence_batch_entry(
-                source_id=batch.source_id,
-                batch_id=batch.batch_id,
-                records=len(canonicals),
-                merkle_root=root,
-                received_at=batch.opened_at,
-            ),
-            now,
-        )
-        conn.execute(
-            t.evidence_batches.insert().values(
-                source_id=batch.source_id,
-                batch_id=batch.batch_id,
-                received_at=batch.opened_at,
-                record_count=len(canonicals),
-                signed_digest=batch_digest(batch.source_id, batch.batch_id, canonicals),
-                merkle_root=root,
-                log_index=index,
-            )
-        )
-        repo.mark_sealed(conn, batch.source_id, batch.batch_id, now)
+            return scan_batches.seal_due(conn, now, everything=everything)
 
     # --- proofs ----------------------------------------------------------------------------
 
@@ -674,38 +537,21 @@ class Places:
         )
 
 
-_VISIT_FIELDS = frozenset(VenueVisit.model_fields)
+def _replayed() -> ScanOutcome:
+    return ScanOutcome(
+        error=InputRejected("place.replayed", "this person already scanned this code")
+    )
 
 
-def _visit(**values: Any) -> VenueVisit:
-    """A visit built from values the server made itself, without pydantic's per-call
-    validation (what `model_construct` does, several times cheaper; every value here is a
-    registered id, a checked person key, the server's instant or an enum member)."""
-    visit: VenueVisit = VenueVisit.__new__(VenueVisit)
-    object.__setattr__(visit, "__dict__", values)
-    object.__setattr__(visit, "__pydantic_fields_set__", _VISIT_FIELDS)
-    object.__setattr__(visit, "__pydantic_extra__", None)
-    object.__setattr__(visit, "__pydantic_private__", None)
-    return visit
-
-
-def _visit_row(
-    visit: VenueVisit, batch_id: str, position: int, micros: int, occurred_at: str
-) -> tuple[Any, ...]:
-    """The evidence row of a scan, in `store.places.insert_visits`'s column order."""
-    return (
-        visit.source_id,
-        visit.record_id,
-        batch_id,
-        position,
-        visit.person,
-        EvidenceKind.VENUE_VISIT.value,
-        visit.area,
-        micros,
-        micros,
-        str(visit.presence),
-        visit.venue_id,
-        canonical_visit(visit, occurred_at),
+def _new_scan(item: _Pending) -> scan_batches.NewScan:
+    return scan_batches.NewScan(
+        source_id=item.source_id,
+        shard=item.shard,
+        record_id=item.record_id,
+        person_key=item.person_key,
+        area=item.venue.area,
+        venue_id=item.venue.id,
+        presence=Presence.PROVEN if item.check.fresh else Presence.UNVERIFIED,
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from healthcode.domain.rulebook import Colour
 from healthcode.store import tables as t
+from healthcode.store.keysets import one_of
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,8 @@ def _stored(row: Any) -> StoredStatus:
 def current(conn: Connection, person_keys: Iterable[str]) -> dict[str, StoredStatus]:
     keys = sorted(set(person_keys))
     found: dict[str, StoredStatus] = {}
-    for start in range(0, len(keys), 500):
-        query = select(t.person_status).where(
-            t.person_status.c.person_key.in_(keys[start : start + 500])
-        )
+    for condition in one_of(conn, t.person_status.c.person_key, keys):
+        query = select(t.person_status).where(condition)
         found.update({row.person_key: _stored(row) for row in conn.execute(query)})
     return found
 

@@ -126,6 +126,8 @@ evidence = Table(
     Column("canonical", LargeBinary, nullable=False),
     Index("ix_evidence_person", "person_key", "occurred_at"),
     Index("ix_evidence_visits", "kind", "area_code", "occurred_at"),
+    # A batch's leaves in order: sealing a scan batch, proofs, the self-check.
+    Index("ix_evidence_batch", "source_id", "batch_id", "position"),
 )
 
 designations = Table(

@@ -19,7 +19,7 @@ from healthcode.domain.evidence import TestResult as LabResult
 from healthcode.domain.evidence import VenueVisit
 from healthcode.domain.orders import Order, OrderKind
 from healthcode.domain.rulebook import Colour
-from healthcode.domain.status import SetAside
+from healthcode.domain.status import SetAside, can_start_episode, could_start_episodes
 
 DAY = timedelta(days=1)
 
@@ -177,3 +177,17 @@ def test_set_aside_refs_must_have_been_resolved_when_loaded() -> None:
 def test_micros_round_trip() -> None:
     for when in (T0, T0 + timedelta(microseconds=1), T0 - 400 * 365 * DAY):
         assert from_micros(to_micros(when)) == when
+
+
+@given(worlds())
+def test_could_start_episodes_decides_as_can_start_episode_item_by_item(world: World) -> None:
+    """Deciding once per distinct (kind, attributes, area, venue, time) changes no answer."""
+    expected = {
+        item.person
+        for item in world.evidence
+        if can_start_episode(item, world.rulebook, world.designations, world.at)
+    }
+    assert (
+        could_start_episodes(world.evidence, world.rulebook, world.designations, world.at)
+        == expected
+    )
