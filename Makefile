@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: install run test lint bench messages clean
+.PHONY: install run test lint browser bench messages clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,19 @@ run: install
 	$(BIN)/healthcode serve
 
 ## test: lint, type-check, check the architecture, and run the whole suite (SQLite and PostgreSQL)
-test: install lint
+test: install lint browser
 	$(BIN)/pytest
+
+# The browser tests drive Debian's own chromium: a browser build downloaded by Playwright would
+# be an unpinned binary from outside the package registries, so it is never used. The CJK font
+# is there so Chinese pages render as text, not as boxes, in the screenshots. Only root can
+# install (CI runs as root); elsewhere the browser tests skip, unless CI=true.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if test -x $(CHROMIUM) && fc-list :lang=zh | grep -q .; then :; \
+	elif test "$$(id -u)" = 0; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-wqy-microhei; \
+	else echo "browser: run 'apt-get install chromium fonts-wqy-microhei' as root for the browser tests"; fi
 
 lint: install
 	$(BIN)/ruff check src tests bench

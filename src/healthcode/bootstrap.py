@@ -20,6 +20,7 @@ from healthcode.services.explain import Explanations
 from healthcode.services.identity import LocalIdentityProvider
 from healthcode.services.intake import Intake
 from healthcode.services.log_reader import LogReader
+from healthcode.services.notifications import Outbox
 from healthcode.services.orders import Orders
 from healthcode.services.passes import Passes
 from healthcode.services.places import Places
@@ -71,6 +72,7 @@ class Services:
     dcc_trust: DccTrust
     dcc: DccIntake
     appeals: Appeals
+    notices: Outbox
     trust_lists: TrustLists
     places: Places
     passes: Passes
@@ -100,7 +102,8 @@ def build(
     log_reader = LogReader(db, log_signer.verifier(), settings.log_origin)
     tokens = Tokens(keys.token_signing, is_revoked=lambda jti: _revoked(db, jti))
     secrets = PersonSecrets(keys.person_secret_master, keys.oversight_public)
-    derivation = Derivation(rulebooks, secrets)
+    outbox = Outbox(db)
+    derivation = Derivation(rulebooks, secrets, outbox)
     legal_bases = policy_data.legal_bases()
     explanations = Explanations(db, derivation, log_reader, legal_bases)
     order_policy = policy_data.order_policy()
@@ -108,8 +111,10 @@ def build(
         max_records=settings.batch_max_records,
         future_skew=timedelta(seconds=settings.future_skew_seconds),
     )
-    orders = Orders(db, derivation, secrets, legal_bases, order_policy)
-    appeals = Appeals(db, derivation, secrets, orders, log_reader, policy_data.appeal_policy())
+    orders = Orders(db, derivation, secrets, legal_bases, order_policy, outbox)
+    appeals = Appeals(
+        db, derivation, secrets, orders, log_reader, policy_data.appeal_policy(), outbox
+    )
     dcc_trust = DccTrust(db)
     dcc = DccIntake(
         db,
@@ -123,6 +128,7 @@ def build(
         db, derivation, rulebooks, log_reader, secrets, keys.places_master
     )
     return Services(
+        notices=outbox,
         settings=settings,
         db=db,
         clock=clock,

@@ -113,3 +113,6 @@ def demo(
     console.print("Sign in as a demo person of each colour:")
     for colour, link in summary.login_links.items():
         console.print(f"  {colour}: {link}", soft_wrap=True)
+    console.print("Sign in as demo staff (Zhengzhou) or as a venue's device:")
+    for who, link in summary.staff_links.items():
+        console.print(f"  {who}: {link}", soft_wrap=True)

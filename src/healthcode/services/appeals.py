@@ -46,6 +46,7 @@ from healthcode.services.derivation import Derivation
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.explain import EvidenceView, Named
 from healthcode.services.log_reader import CheckpointRef, LogReader
+from healthcode.services.notifications import Notice, Notifier
 from healthcode.services.orders import Actor, OrderRequest, Orders, PersonEvidence, staff_secret_key
 from healthcode.store import appeals as appeals_repo
 from healthcode.store import evidence as evidence_repo
@@ -128,9 +129,10 @@ _DETAILS = ("method", "result", "presence", "venue_id", "quarantine_required", "
 class Appeals:
     def __init__(
         self, db: Database, derivation: Derivation, secrets: PersonSecrets, orders: Orders,
-        log: LogReader, policy: AppealPolicy,
+        log: LogReader, policy: AppealPolicy, notifier: Notifier,
     ) -> None:  # fmt: skip
         self._db = db
+        self._notifier = notifier
         self._derivation = derivation
         self._secrets = secrets
         self._orders = orders
@@ -168,6 +170,7 @@ class Appeals:
                 "text": request.text, "authority_id": contested.authority_id, "filed_at": now,
                 "deadline": deadline, "log_index": index, "status": AppealStatus.OPEN.value,
             })  # fmt: skip
+            self._notify(conn, person, appeal_id, "filed", now)
             found = appeals_repo.by_id(conn, appeal_id)
         assert found is not None
         return found
@@ -374,6 +377,7 @@ class Appeals:
                 "id": case_id, "appeal_id": appeal.id, "person_key": appeal.person_key,
                 "status": "open", "opened_at": now, "log_index": index,
             })  # fmt: skip
+            self._notify(conn, appeal.person_key, appeal.id, "escalated", now)
             case = appeals_repo.case_of(conn, appeal.id)
         assert case is not None
         return case
@@ -405,6 +409,8 @@ class Appeals:
                 raise InputRejected("appeal.deadline_passed")
             check_answer(answer.outcome, appeal.item, answer.evidence, answer.ends_at)
             self._check_citations(conn, appeal, answer.evidence, now)
+            # Told first: the order and colour it changes follow, in this transaction.
+            self._notify(conn, appeal.person_key, appeal.id, str(answer.outcome), now)
             ends_at, replacement = None, None
             if appeal.item is ItemKind.ORDER:
                 ends_at, replacement = self._answer_order(conn, actor, appeal, answer, now)
@@ -519,6 +525,7 @@ class Appeals:
                     lapsed += 1
 
     def _lapse(self, conn: Connection, appeal: StoredAppeal, now: datetime) -> None:
+        self._notify(conn, appeal.person_key, appeal.id, "lapsed", now)
         if appeal.order_id is not None:
             order = orders_repo.by_id(conn, appeal.order_id)
             if order is not None and order_in_force(order, now):
@@ -535,6 +542,11 @@ class Appeals:
         )
         if set_aside:
             self._set_aside_for_person(conn, appeal, "appeal_lapsed", index, now)
+
+    def _notify(
+        self, conn: Connection, person_key: str, appeal_id: str, step: str, now: datetime
+    ) -> None:
+        self._notifier.notify(conn, [Notice(person_key, "appeal", step, now, subject=appeal_id)])
 
     # --- oversight and the public ----------------------------------------------------------
 

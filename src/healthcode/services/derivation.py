@@ -23,6 +23,7 @@ from healthcode.domain.rulebook import Colour
 from healthcode.domain.status import Status, StatusInputs, could_start_episodes, decide
 from healthcode.services import transparency
 from healthcode.services.escrow import PersonSecrets
+from healthcode.services.notifications import Notice, Notifier
 from healthcode.services.rulebooks import Edition, Rulebooks, in_force
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import orders as orders_repo
@@ -44,9 +45,10 @@ class Cause(StrEnum):
 
 
 class Derivation:
-    def __init__(self, rulebooks: Rulebooks, secrets: PersonSecrets) -> None:
+    def __init__(self, rulebooks: Rulebooks, secrets: PersonSecrets, notifier: Notifier) -> None:
         self._rulebooks = rulebooks
         self._secrets = secrets
+        self._notifier = notifier
 
     def inputs(self, conn: Connection, person_keys: Iterable[str]) -> dict[str, StatusInputs]:
         keys = sorted(set(person_keys))
@@ -139,6 +141,9 @@ class Derivation:
         status_repo.save_current(conn, updates, new=False)
         changes = self._log(conn, changes, now)
         status_repo.append_changes(conn, changes)
+        self._notifier.notify(
+            conn, [Notice(c.person_key, "status", str(c.colour), now) for c in changes]
+        )
         return changes, colours
 
     def _log(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Connection
 
@@ -32,6 +33,14 @@ class CheckpointRef:
 
     def header(self) -> str:
         return f"{self.origin} {self.size} {base64.b64encode(self.root).decode()}"
+
+
+@dataclass(frozen=True)
+class EntryHead:
+    index: int
+    kind: str
+    length: int  # bytes
+    recorded_at: datetime
 
 
 class LogReader:
@@ -70,6 +79,15 @@ class LogReader:
             else:
                 data = b"".join(log_repo.hashes(conn, level, start, start + tile.width))
         return data, not tile.is_partial
+
+    def recent(self, count: int) -> tuple[StoredCheckpoint, list[EntryHead]]:
+        """The latest checkpoint and the last ``count`` entries it covers, newest first."""
+        with self._db.read() as conn:
+            latest = log_repo.latest_checkpoint(conn)
+            if latest is None:
+                raise NotFound("log.not_found", "no checkpoint has been signed yet")
+            heads = log_repo.entry_heads(conn, max(0, latest.size - count), latest.size)
+        return latest, [EntryHead(*head) for head in heads]
 
     def receipt(self, index: int) -> str | None:
         """A tlog-proof for entry ``index`` under the latest checkpoint; None if not yet in one."""

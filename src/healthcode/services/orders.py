@@ -7,6 +7,7 @@ An order never sets a colour: while active it is an input the rulebook reads (in
 from __future__ import annotations
 
 import secrets as token_secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +22,7 @@ from healthcode.errors import InputRejected, NotFound, Unauthorized
 from healthcode.services import transparency
 from healthcode.services.derivation import Cause, Derivation
 from healthcode.services.escrow import PersonSecrets
+from healthcode.services.notifications import Notice, Notifier
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import orders as orders_repo
 from healthcode.store import set_asides as set_aside_repo
@@ -83,9 +85,10 @@ def staff_secret_key(staff_id: str) -> str:
 class Orders:
     def __init__(
         self, db: Database, derivation: Derivation, secrets: PersonSecrets,
-        bases: dict[str, LegalBasis], policy: OrderPolicy,
+        bases: dict[str, LegalBasis], policy: OrderPolicy, notifier: Notifier,
     ) -> None:  # fmt: skip
         self._db = db
+        self._notifier = notifier
         self._derivation = derivation
         self._secrets = secrets
         self.bases = bases
@@ -127,6 +130,7 @@ class Orders:
         pending = len(touched | people) > self.policy.bulk_threshold_people
         request_id = "req-" + token_secrets.token_hex(8)
         orders = self._write(conn, actor, request, request_id, valid_from, pending, now)
+        self._notify(conn, orders, "pending" if pending else "issued", now)
         if not pending:
             self._derivation.recompute(conn, people, now=now, cause=Cause.ORDER)
         return IssuedOrders(request_id, pending, orders)
@@ -271,6 +275,7 @@ class Orders:
                     cosigned_by=actor.id,
                     cosign_log_index=index,
                 )
+            self._notify(conn, orders, "activated", now)
             self._derivation.recompute(
                 conn, {o.person_key for o in orders}, now=now, cause=Cause.ORDER
             )
@@ -312,10 +317,18 @@ class Orders:
             conn, order.id, status="ended", ended_at=end, ended_recorded_at=now,
             end_reason=reason, ended_by=actor_id, end_log_index=index,
         )  # fmt: skip
+        self._notify(conn, [order], "ended", now)
         self._derivation.recompute(conn, [order.person_key], now=now, cause=Cause.ORDER)
         found = orders_repo.by_id(conn, order.id)
         assert found is not None
         return found
+
+    def _notify(
+        self, conn: Connection, orders: Sequence[StoredOrder], step: str, now: datetime
+    ) -> None:
+        self._notifier.notify(
+            conn, [Notice(o.person_key, "order", step, now, subject=o.id) for o in orders]
+        )
 
     def of_authority(self, actor: Actor, status: str | None = None) -> list[StoredOrder]:
         with self._db.read() as conn:

@@ -6,6 +6,7 @@ exchanged for a short-lived bearer token (OAuth2 password flow).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
@@ -44,7 +45,7 @@ class Staff:
         self._db = db
         self._tokens = tokens
 
-    def register(self, entries: list[object], *, now: datetime) -> int:
+    def register(self, entries: Sequence[object], *, now: datetime) -> int:
         try:
             members = [StaffIn.model_validate(entry) for entry in entries]
         except ValidationError as exc:

@@ -19,7 +19,7 @@ from healthcode.bootstrap import Services
 from healthcode.domain.batches import sign_batch
 from healthcode.services.designations import DesignationRequest
 from healthcode.services.rulebooks import default_edition_source
-from healthcode.services.tokens import PERSON_AUDIENCE
+from healthcode.services.tokens import PERSON_AUDIENCE, VENUE_AUDIENCE
 from healthcode.sim import geography
 from healthcode.sim.identities import demo_identity
 from healthcode.sim.outbreak import Outbreak, Resident
@@ -35,7 +35,8 @@ class CitySummary:
     by_colour: Counter[str] = field(default_factory=Counter)
     by_rule: Counter[str] = field(default_factory=Counter)
     by_city: dict[str, Counter[str]] = field(default_factory=dict)
-    login_links: dict[str, str] = field(default_factory=dict)
+    login_links: dict[str, str] = field(default_factory=dict)  # a person of each colour
+    staff_links: dict[str, str] = field(default_factory=dict)  # official, venue device, ...
 
 
 def build_city(
@@ -61,6 +62,7 @@ def _build(
             services.rulebooks.publish(conn, default_edition_source(), now=start)
     venue_list = geography.venues(rng, max(24, people // 50))
     services.registry.load(geography.registry_config(seed, venue_list), now=start)
+    services.staff.register(geography.staff(), now=start)
     keys = {source.id: source for source in geography.sources(seed)}
     homes = [rng.choice(geography.DISTRICTS)[0] for _ in range(people)]
     residents = [
@@ -122,14 +124,20 @@ def summarise(services: Services, *, built: bool) -> CitySummary:
             .select_from(t.persons.outerjoin(t.person_status, t.persons.c.person_key == t.person_status.c.person_key))
         ).all()  # fmt: skip
     summary = CitySummary(people=people, built=built)
+    # A person of each colour to sign in as, from Zhengzhou if there is one: the staff whose
+    # links are printed too are Zhengzhou's, so they can answer that person's appeal.
     examples: dict[str, str] = {}
+    elsewhere: dict[str, str] = {}
     for row in rows:
         colour = row.colour or "green"
         rule = row.rule_id or "no-risk"
         summary.by_colour[colour] += 1
         summary.by_rule[rule] += 1
-        summary.by_city.setdefault(geography.city_of(row.home_area), Counter())[colour] += 1
-        examples.setdefault(colour, row.person_key)
+        home_city = geography.city_of(row.home_area)
+        summary.by_city.setdefault(home_city, Counter())[colour] += 1
+        (examples if home_city == "410100" else elsewhere).setdefault(colour, row.person_key)
+    for colour, key in elsewhere.items():
+        examples.setdefault(colour, key)
     now = services.clock.now()
     base = f"http://{services.settings.host}:{services.settings.port}"
     for colour, key in sorted(examples.items()):
@@ -137,4 +145,27 @@ def summarise(services: Services, *, built: bool) -> CitySummary:
             key, role="person", audience=PERSON_AUDIENCE, now=now, ttl=timedelta(days=7)
         )
         summary.login_links[colour] = f"{base}/login?token={token}"
+    summary.staff_links = _staff_links(services, base, now)
     return summary
+
+
+def _staff_links(services: Services, base: str, now: datetime) -> dict[str, str]:
+    """Sign-in links for the demo's staff of Zhengzhou and one of its venues' devices (the
+    auditor is registered too, but has no pages yet)."""
+    links: dict[str, str] = {}
+    for role, badge in (("official", "410100-official"), ("supervisor", "410100-supervisor-1"),
+                        ("hotline", "410100-hotline")):  # fmt: skip
+        member = services.staff.find(badge)
+        if member is not None and member.active:
+            token = services.staff.token(member, now=now, ttl=timedelta(hours=12))
+            links[role] = f"{base}/staff/login?token={token}"
+    with services.db.read() as conn:
+        venue = conn.scalar(
+            select(t.venues.c.id).where(t.venues.c.area_code.startswith("4101")).limit(1)
+        )
+    if venue is not None:
+        token = services.tokens.mint(
+            venue, role="venue", audience=VENUE_AUDIENCE, now=now, ttl=timedelta(days=7)
+        )
+        links[f"venue device ({venue})"] = f"{base}/venue/login?token={token}"
+    return links

@@ -128,3 +128,37 @@ def registry_config(seed: int, venue_list: list[DemoVenue]) -> dict[str, Any]:
         ],
         "venues": [{"id": v.id, "zh": v.zh, "en": v.en, "area": v.area, "authority": v.authority} for v in venue_list],
     }  # fmt: skip
+
+
+STAFF_NAMES = [
+    "张伟",
+    "李娜",
+    "王芳",
+    "刘洋",
+    "陈静",
+    "杨磊",
+    "赵敏",
+    "黄强",
+    "周杰",
+    "吴艳",
+    "徐涛",
+    "孙丽",
+]
+
+
+def staff() -> list[dict[str, Any]]:
+    """Per city authority an official, two supervisors (bulk orders and rulebook editions need
+    a second signature) and a hotline for its first district; and one oversight auditor."""
+    names = iter(STAFF_NAMES)
+    members: list[dict[str, Any]] = []
+    for city, _zh, _en in CITIES:
+        authority = f"health-{city}"
+        district = next(code for code, _z, _e in DISTRICTS if city_of(code) == city)
+        members += [
+            {"id": f"{city}-official", "role": "official", "authority": authority, "name": next(names)},
+            {"id": f"{city}-supervisor-1", "role": "supervisor", "authority": authority, "name": next(names)},
+            {"id": f"{city}-supervisor-2", "role": "supervisor", "authority": authority, "name": f"{city} 复核员"},
+            {"id": f"{city}-hotline", "role": "hotline", "authority": authority, "area": district, "name": f"{city} 热线"},
+        ]  # fmt: skip
+    members.append({"id": "oversight-auditor", "role": "auditor", "name": "独立监督员"})
+    return members

@@ -147,3 +147,18 @@ def escrow(conn: Connection, person_key: str) -> bytes | None:
         select(t.person_secrets.c.escrow).where(t.person_secrets.c.person_key == person_key)
     ).first()
     return None if row is None else bytes(row.escrow)
+
+
+def entry_heads(conn: Connection, start: int, end: int) -> list[tuple[int, str, int, datetime]]:
+    """(index, kind, body length, recorded at) of entries [start, end), newest first."""
+    query = (
+        select(
+            t.log_entries.c.idx,
+            t.log_entries.c.kind,
+            func.length(t.log_entries.c.body),
+            t.log_entries.c.recorded_at,
+        )
+        .where(t.log_entries.c.idx >= start, t.log_entries.c.idx < end)
+        .order_by(t.log_entries.c.idx.desc())
+    )
+    return [(int(i), kind, int(n), at) for i, kind, n, at in conn.execute(query)]

@@ -536,3 +536,18 @@ identity_cards = Table(
 
 # Tables whose row counts must not move when input is refused.
 COUNTED_TABLES = tuple(t for t in metadata.sorted_tables if t.name != "refusals")
+
+# Notices to people (their colour changed, an appeal or an order concerning them moved), written
+# in the same transaction as the event: the outbox an SMS or push adapter delivers from.
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_key", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),  # status | appeal | order
+    Column("subject", ID),  # the appeal's or order's id
+    Column("step", String(32), nullable=False),  # the colour, or the step the appeal/order took
+    Column("at", Instant, nullable=False),
+    Column("delivered_at", Instant),
+    Index("ix_notices_person", "person_key", "id"),
+)

@@ -23,6 +23,7 @@ from healthcode.web.pages import appeals as appeal_pages
 from healthcode.web.pages import official as official_pages
 from healthcode.web.pages import person as person_pages
 from healthcode.web.pages import places as place_pages
+from healthcode.web.pages import public as public_pages
 
 log = logging.getLogger("healthcode.web")
 
@@ -110,7 +111,7 @@ def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     app.include_router(person_pages.router)
     app.include_router(official_pages.router)
     for router in (places_api.venue_router, places_api.person_router, places_api.trust_router,
-                   place_pages.router):  # fmt: skip
+                   place_pages.router, public_pages.router):  # fmt: skip
         app.include_router(router)
     for router in (appeals.person_router, appeals.officials_router, appeals.oversight_router,
                    appeals.public_router, appeal_pages.router):  # fmt: skip

@@ -117,7 +117,9 @@ def staff_login(request: Request, token: str) -> Response:
         claims = services.tokens.verify(token, audience=STAFF_AUDIENCE, now=now)
     except Unauthorized:
         return render(request, "login_failed.html", status_code=401)
-    response = RedirectResponse("/official/appeals", status_code=303)
+    # Each role lands on its own page; officials and supervisors on their appeals queue.
+    landing = "/hotline" if claims.role == "hotline" else "/official/appeals"
+    response = RedirectResponse(landing, status_code=303)
     response.set_cookie(
         STAFF_COOKIE, token, httponly=True, samesite="lax",
         max_age=max(0, int(claims.expires_at.timestamp() - now.timestamp())),

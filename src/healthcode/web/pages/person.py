@@ -71,5 +71,6 @@ def my_page(request: Request, claims: Annotated[Caller | None, Depends(PERSON_PA
         log_secret=services.secrets.secret(str(claims.subject)).hex(),
         accesses=services.access.of_person(str(claims.subject)),
         appeals=services.appeals.of_person(str(claims.subject), now=services.clock.now()),
+        notices=services.notices.of_person(str(claims.subject)),
         hours_minutes=hours_minutes,
     )

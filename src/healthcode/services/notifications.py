@@ -1,0 +1,57 @@
+"""Telling people when something about them moves: their colour, an appeal, an order.
+
+Services hand notices to a `Notifier` inside the write transaction of the event itself, so a
+notice exists exactly when its event committed. The default notifier is the outbox: a row per
+notice, which the person page shows and which an SMS or push adapter (another `Notifier`, or a
+worker reading undelivered rows) delivers. A notice carries no free text: its kind, the
+appeal's or order's id and a step from a closed list, rendered in the reader's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from sqlalchemy import Connection
+
+from healthcode.store import notices as repo
+from healthcode.store.database import Database
+
+NoticeKind = Literal["status", "appeal", "order"]
+
+
+@dataclass(frozen=True)
+class Notice:
+    person_key: str
+    kind: NoticeKind
+    step: str  # status: the new colour; appeal: filed/answered/lapsed/escalated; order: ...
+    at: datetime
+    subject: str | None = None  # the appeal's or the order's id
+
+
+class Notifier(Protocol):
+    def notify(self, conn: Connection, notices: Sequence[Notice]) -> None:
+        """Record or send the notices, inside the caller's write transaction."""
+
+
+class Outbox:
+    """The notifier that keeps notices in the store (the demo's, and any adapter's source)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def notify(self, conn: Connection, notices: Sequence[Notice]) -> None:
+        rows = [
+            {"person_key": n.person_key, "kind": n.kind, "subject": n.subject, "step": n.step,
+             "at": n.at}
+            for n in notices
+        ]  # fmt: skip
+        repo.insert(conn, rows)
+
+    def of_person(self, person_key: str, limit: int = 20) -> list[Notice]:
+        """The person's latest notices, newest first."""
+        with self._db.read() as conn:
+            rows = repo.of_person(conn, person_key, limit)
+        return [Notice(r.person_key, r.kind, r.step, r.at, r.subject) for r in rows]
