@@ -119,3 +119,13 @@ def test_the_public_log_page_shows_the_served_checkpoint(browser: Any, city: Ser
     page.goto(f"{city.base}/public/log?lang=zh")
     assert page.locator("h1").inner_text() == "透明日志"
     shoot(page, "public-log-zh-phone")
+
+
+def test_the_public_rules_and_designations_fit_a_phone(browser: Any, city: ServedCity) -> None:
+    page = _context(browser, PHONE).new_page()
+    page.goto(f"{city.base}/public/rules")
+    assert page.locator("table.rules tr").count() > 3
+    shoot(page, "public-rules-zh-phone")
+    page.goto(f"{city.base}/public/designations?lang=en")
+    assert page.locator("h1").inner_text() == "Risk designations"
+    shoot(page, "public-designations-en-phone")

@@ -1,0 +1,47 @@
+"""The public pages: the rules with what each edition changed, the risk designations, the log."""
+
+from __future__ import annotations
+
+import copy
+
+from fastapi.testclient import TestClient
+
+from healthcode.domain.designations import RiskLevel
+from healthcode.services.rulebooks import default_edition_source
+from healthcode.web.app import create_app
+from tests.town import ERQI, Town, days
+
+
+def test_the_rules_page_shows_the_edition_in_force_and_each_change(town: Town) -> None:
+    second = copy.deepcopy(default_edition_source())
+    second["edition"] = 2
+    second["title"] = {"zh": "健康码规则（第 2 版）", "en": "Health code rules, edition 2"}
+    second["parameters"]["close_contact_days"] = 10
+    with town.services.db.write() as conn:
+        town.services.rulebooks.publish(conn, second, now=town.clock.now())
+    town.clock.advance(hours=1)
+    client = TestClient(create_app(town.services, run_scheduler=False))
+    page = client.get("/public/rules?lang=en")
+    assert page.status_code == 200
+    assert "In force: edition 2" in page.text and "What edition 2 changed" in page.text
+    assert "-    &#34;close_contact_days&#34;: 14," in page.text
+    assert "+    &#34;close_contact_days&#34;: 10," in page.text
+    chinese = client.get("/public/rules?lang=zh").text
+    assert "现行" in chinese and "第 2 版的改动" in chinese
+
+
+def test_the_designations_page_names_area_level_period_and_authority(town: Town) -> None:
+    now = town.clock.now()
+    town.designate(ERQI, RiskLevel.HIGH, now - days(1), now + days(6), id="des-public")
+    client = TestClient(create_app(town.services, run_scheduler=False))
+    page = client.get("/public/designations?lang=en")
+    assert page.status_code == 200
+    row = page.text[page.text.index('id="des-public"') :].split("</tr>")[0]
+    assert "Erqi" in row and "high risk" in row and "Zhengzhou" in row and "<td>5</td>" in row
+    assert "二七区" in client.get("/public/designations?lang=zh").text
+
+
+def test_an_entry_not_yet_in_a_checkpoint_has_no_page(town: Town) -> None:
+    client = TestClient(create_app(town.services, run_scheduler=False))
+    assert client.get("/public/log/999999").status_code == 404
+    assert client.get("/public/log/-1").status_code in (404, 422)
