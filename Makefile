@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: install run test lint browser bench messages clean
+.PHONY: install run test lint browser bench crash messages clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,14 +39,18 @@ browser:
 	else echo "browser: run 'apt-get install chromium fonts-wqy-microhei' as root for the browser tests"; fi
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench crash
+	$(BIN)/ruff format --check src tests bench crash
 	$(BIN)/mypy src/healthcode
 	$(BIN)/lint-imports
 
 ## bench: run the benchmarks (B=name for one); results in bench/results/<name>.json
 bench: install
 	$(BIN)/python -m bench $(if $(B),--only $(B))
+
+## crash: kill -9 the real server under load and check nothing was lost (N=trials per backend)
+crash: install
+	$(BIN)/python -m crash $(if $(N),--trials $(N))
 
 ## messages: extract page strings and merge them into the zh-CN and en catalogues
 messages: install

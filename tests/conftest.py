@@ -4,7 +4,6 @@ small registered town with signing sources."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from healthcode.bootstrap import Services, build
 from healthcode.services.clock import FixedClock
 from healthcode.settings import Settings
 from healthcode.store.database import Database
+from tests.pg_schema import fresh_schema
 from tests.town import Town
 
 POSTGRES_URL = os.environ.get(
@@ -58,19 +58,13 @@ def database(
         return
     if not postgres_ok:
         pytest.skip("PostgreSQL is not reachable (required when CI=true)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        db.create_all()
-        yield db
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_schema(POSTGRES_URL) as schema:
+        db = Database(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+        try:
+            db.create_all()
+            yield db
+        finally:
+            db.dispose()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from healthcode.cli import admin, dcc, log, passes, rules
-from healthcode.cli.context import console, refusals_reported, services
+from healthcode.cli.context import console, errors, refusals_reported, services
 
 app = typer.Typer(
     help="healthcode: health codes derived from signed evidence.", no_args_is_help=True
@@ -29,9 +29,16 @@ def serve(
     """Serve the API and the pages, with the status scheduler running."""
     import uvicorn
 
+    from healthcode.store.durability import unsafe_settings
     from healthcode.web.app import create_app
 
     built = services()
+    unsafe = unsafe_settings(built.db)
+    if unsafe:
+        # An acknowledged write must survive a crash; with these settings it might not.
+        for problem in unsafe:
+            errors.print(f"refusing to serve: {problem}")
+        raise typer.Exit(2)
     uvicorn.run(
         create_app(built),
         host=host or built.settings.host,

@@ -21,7 +21,7 @@ from healthcode.domain.dcc import DCC_AUTHORITY
 from healthcode.domain.evidence import Evidence
 from healthcode.domain.log_entries import evidence_batch_entry
 from healthcode.errors import InputRejected
-from healthcode.services import transparency
+from healthcode.services import crashpoints, transparency
 from healthcode.services.derivation import Cause, Derivation
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import registry as registry_repo
@@ -59,7 +59,7 @@ class Intake:
                 policy=self._policy,
                 at=now,
             )
-            return commit_records(
+            receipt = commit_records(
                 conn,
                 self._derivation,
                 source_id=checked.source_id,
@@ -70,6 +70,9 @@ class Intake:
                 ),
                 now=now,
             )
+            crashpoints.reach("intake.before_commit")
+        crashpoints.reach("intake.after_commit")
+        return receipt
 
 
 def commit_records(

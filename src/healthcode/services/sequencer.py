@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from healthcode.services import crashpoints
 from healthcode.services.log_tree import StoredTree, integrate
 from healthcode.store import log as log_repo
 from healthcode.store.database import Database
@@ -41,6 +42,7 @@ class Sequencer:
                 integrate(conn, size, leaves)
                 root = subtree_root(end, StoredTree(conn).node) if end else EMPTY_ROOT
                 note = sign_checkpoint(Checkpoint(self.origin, end, root), [self.signer])
+                crashpoints.reach("sequencer.signing")
                 signed = StoredCheckpoint(end, root, note, now)
                 log_repo.insert_checkpoint(conn, signed)
                 if end == log_repo.next_index(conn):

@@ -1,0 +1,278 @@
+"""One crash trial: a real server under concurrent writes, killed with SIGKILL, restarted, checked.
+
+The writes are signed evidence batches (idempotent by source and batch id), posted over HTTP by
+several threads; a batch counts as acknowledged when its answer arrived. The server dies by
+`kill -9` at a random moment, or at a named point of its write path (services/crashpoints.py).
+After a restart every batch is sent again (a client retrying), and the trial checks:
+
+- every acknowledged batch is stored, and retries duplicated nothing: each stored batch holds
+  exactly its records and every record belongs to exactly one batch;
+- `healthcode log self-check` passes: every entry recomputes from the rows it records, every
+  batch's Merkle root from its records, the log has no gap and its root is the last signed
+  checkpoint's;
+- the log is consistent with every checkpoint served before the crash (RFC 9162 proofs from
+  the restarted server, verified here against the signed roots);
+- SQLite's `PRAGMA integrity_check` is `ok`.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from sqlalchemy import Connection, create_engine, text
+from tests.served import BIN, free_port
+
+from healthcode.domain.batches import sign_batch
+from healthcode.sim import geography
+from healthcode.tlog import Ed25519Verifier, ProofError, open_checkpoint, verify_consistency
+
+SOURCE = "lab-410100"  # the demo's Zhengzhou lab: signs test results for Zhengzhou residents
+SEED = 7  # the demo's seed, from which its sources' keys are derived
+RECORDS = 4  # records per batch
+WRITERS = 4
+
+
+@dataclass
+class Trial:
+    backend: str  # sqlite | postgres
+    database_url: str | None  # None: SQLite in the data dir
+    data_dir: Path
+    rng: random.Random
+    crash_point: str | None  # a named point (with its count), else a random moment
+    problems: list[str] = field(default_factory=list)
+    summary: str = ""
+
+    # --- the server -----------------------------------------------------------------------
+
+    def env(self, port: int, crash: bool) -> dict[str, str]:
+        env = {**os.environ, "HEALTHCODE_DATA_DIR": str(self.data_dir), "PORT": str(port),
+               "HOST": "127.0.0.1", "HEALTHCODE_SEQUENCER_SECONDS": "0.1"}  # fmt: skip
+        env.pop("HEALTHCODE_CRASH_POINT", None)
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
+        else:
+            env.pop("DATABASE_URL", None)
+        if crash and self.crash_point:
+            env["HEALTHCODE_CRASH_POINT"] = self.crash_point
+        return env
+
+    def start(self, port: int, *, crash: bool) -> subprocess.Popen[bytes]:
+        server = subprocess.Popen(
+            [BIN, "serve"], env=self.env(port, crash),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise RuntimeError(f"the server exited with {server.returncode} at start")
+            try:
+                if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    return server
+            except httpx2.HTTPError:
+                pass
+            time.sleep(0.1)
+        server.kill()
+        raise RuntimeError("the server did not start")
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [BIN, *args], env=self.env(0, crash=False), capture_output=True, text=True,
+            timeout=600,
+        )  # fmt: skip
+
+    # --- the trial ------------------------------------------------------------------------
+
+    def run(self) -> bool:
+        built = self.cli("demo", "--people", "60")
+        if built.returncode != 0:
+            self.problems.append(f"demo: {built.stderr[-300:]}")
+            return False
+        people = self.residents()
+        batches = [self.batch(n, people) for n in range(self.rng.randrange(40, 120))]
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = self.start(port, crash=True)
+        acked: set[str] = set()
+        seen: list[str] = []  # checkpoint notes served before the crash
+        stop = threading.Event()
+        todo = list(batches)
+        lock = threading.Lock()
+
+        def writer() -> None:
+            with httpx2.Client(base_url=base, timeout=5) as client:
+                while not stop.is_set():
+                    with lock:
+                        if not todo:
+                            return
+                        batch = todo.pop()
+                    try:
+                        answer = client.post("/api/v1/evidence/batches", json=batch)
+                    except httpx2.HTTPError:
+                        return  # the server is gone
+                    if answer.status_code == 200:
+                        with lock:
+                            acked.add(batch["batch_id"])
+                    else:
+                        self.problems.append(f"batch refused: {answer.status_code} {answer.text}")
+
+        def observer() -> None:
+            while not stop.is_set():
+                try:
+                    answer = httpx2.get(f"{base}/log/checkpoint", timeout=2)
+                except httpx2.HTTPError:
+                    return
+                if answer.status_code == 200 and (not seen or seen[-1] != answer.text):
+                    seen.append(answer.text)
+                time.sleep(0.05)
+
+        threads = [threading.Thread(target=writer) for _ in range(WRITERS)]
+        threads.append(threading.Thread(target=observer))
+        for thread in threads:
+            thread.start()
+        if self.crash_point:
+            server.wait(timeout=120)  # it kills itself at the point
+        else:
+            time.sleep(self.rng.uniform(0.2, 2.0))
+            server.send_signal(signal.SIGKILL)
+            server.wait(timeout=30)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+
+        self.summary = (
+            f"{len(acked)}/{len(batches)} batches acknowledged, {len(seen)} checkpoints seen"
+        )
+        server = self.start(port, crash=False)
+        try:
+            self.resend(base, batches)
+            self.wait_signed(base)
+            self.check(base, batches, acked, seen)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        return not self.problems
+
+    def residents(self) -> list[str]:
+        with self.connect() as conn:
+            rows = conn.execute(
+                text("SELECT person_key FROM persons WHERE home_area LIKE '4101%'")
+            ).all()
+        return [row[0] for row in rows]
+
+    def batch(self, n: int, people: list[str]) -> dict[str, Any]:
+        key = next(s.key for s in geography.sources(SEED) if s.id == SOURCE)
+        at = datetime.now(UTC) - timedelta(hours=1)
+        records = [
+            {"record_id": f"crash-{n}-{i}", "kind": "test_result", "person": self.rng.choice(people),
+             "area": "410102", "occurred_at": at.isoformat(), "method": "pcr",
+             "result": self.rng.choice(("negative", "negative", "positive"))}
+            for i in range(RECORDS)
+        ]  # fmt: skip
+        return sign_batch(
+            {"source": SOURCE, "batch_id": f"crash-{n}", "records": records}, key.sign
+        )
+
+    def resend(self, base: str, batches: list[dict[str, Any]]) -> None:
+        """A client retrying everything it sent: acknowledged or not, nothing may double."""
+        with httpx2.Client(base_url=base, timeout=30) as client:
+            for batch in batches:
+                answer = client.post("/api/v1/evidence/batches", json=batch)
+                if answer.status_code != 200:
+                    self.problems.append(f"retry refused: {answer.status_code} {answer.text}")
+
+    def wait_signed(self, base: str) -> None:
+        deadline = time.monotonic() + 60
+        with self.connect() as conn:
+            entries = conn.execute(text("SELECT count(*) FROM log_entries")).scalar_one()
+        while time.monotonic() < deadline:
+            answer = httpx2.get(f"{base}/log/checkpoint", timeout=5)
+            if answer.status_code == 200 and int(answer.text.split("\n")[1]) >= entries:
+                return
+            time.sleep(0.1)
+        self.problems.append("the restarted sequencer did not sign the whole log")
+
+    # --- the checks -----------------------------------------------------------------------
+
+    def check(
+        self, base: str, batches: list[dict[str, Any]], acked: set[str], seen: list[str]
+    ) -> None:
+        self.check_stored(batches, acked)
+        checked = self.cli("log", "self-check")
+        if checked.returncode != 0:
+            self.problems.append(f"self-check: {(checked.stdout + checked.stderr)[-400:]}")
+        self.check_consistency(base, seen)
+        if self.database_url is None:
+            with sqlite3.connect(self.data_dir / "healthcode.db") as conn:
+                result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            if result != "ok":
+                self.problems.append(f"integrity_check: {result}")
+
+    def check_stored(self, batches: list[dict[str, Any]], acked: set[str]) -> None:
+        """Every acknowledged (and, after the retries, every sent) batch is stored, each with
+        exactly its records."""
+        with self.connect() as conn:
+            stored = dict(
+                conn.execute(
+                    text(
+                        "SELECT batch_id, record_count FROM evidence_batches WHERE source_id = :s"
+                    ),
+                    {"s": SOURCE},
+                ).all()
+            )
+            rows = dict(
+                conn.execute(
+                    text("SELECT batch_id, count(*) FROM evidence WHERE source_id = :s "
+                         "GROUP BY batch_id"), {"s": SOURCE},
+                ).all()
+            )  # fmt: skip
+        lost = sorted(acked - set(stored))
+        if lost:
+            self.problems.append(f"acknowledged batches lost: {lost[:5]}")
+        missing = sorted({b["batch_id"] for b in batches} - set(stored))
+        if missing:
+            self.problems.append(f"batches missing after the retries: {missing[:5]}")
+        wrong = {b: (n, rows.get(b)) for b, n in stored.items() if rows.get(b) != n}
+        if wrong or set(rows) - set(stored):
+            self.problems.append(f"records not matching their batches: {list(wrong.items())[:5]}")
+
+    def check_consistency(self, base: str, seen: list[str]) -> None:
+        verifier = Ed25519Verifier.from_vkey(httpx2.get(f"{base}/log/key").text.strip())
+        latest = open_checkpoint(httpx2.get(f"{base}/log/checkpoint").text, [verifier])
+        new = latest.checkpoint
+        for note in seen:
+            old = open_checkpoint(note, [verifier]).checkpoint
+            if old.size > new.size:
+                self.problems.append(f"the log shrank from {old.size} to {new.size}")
+                continue
+            if old.size == 0:
+                continue
+            answer = httpx2.get(f"{base}/log/consistency/{old.size}/{new.size}")
+            proof = [base64.b64decode(line) for line in answer.text.split()]
+            try:
+                verify_consistency(old.size, new.size, proof, old.root_hash, new.root_hash)
+            except ProofError as error:
+                self.problems.append(f"checkpoint {old.size} forked: {error}")
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection to the trial's store, on an engine of its own (the server has its own)."""
+        engine = create_engine(self.database_url or f"sqlite:///{self.data_dir / 'healthcode.db'}")
+        try:
+            with engine.connect() as conn:
+                yield conn
+        finally:
+            engine.dispose()

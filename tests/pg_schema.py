@@ -1,0 +1,27 @@
+"""A PostgreSQL schema of its own, dropped afterwards: for tests and harnesses that share the
+one test database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, text
+
+
+@contextmanager
+def fresh_schema(url: str, prefix: str = "t") -> Iterator[str]:
+    """Create a uniquely named schema at `url`, yield its name, drop it with all it holds."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            yield schema
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
