@@ -1,0 +1,168 @@
+"""Faults in the log's storage path: each step fails once as "failed and not saved" and as
+"failed but actually saved" (the store committed, the caller saw an error), as Sunlight's tests
+do. After each, the log recovers by itself: the next sequencer run signs a checkpoint
+consistent with every earlier one (never two roots for one size), nothing is lost or
+doubled, and the self-check passes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, select
+
+from healthcode.store import log as log_repo
+from healthcode.store import tables as t
+from healthcode.store.database import Database
+from healthcode.tlog import MerkleTree, leaf_hash, verify_consistency
+from tests.town import Town
+
+
+class StorageFault(Exception):
+    pass
+
+
+def _fail_once(step: Callable[..., Any], *, saved: bool) -> Callable[..., Any]:
+    """`step`, failing on its first call: before writing, or after writing (saved)."""
+    calls = {"n": 0}
+
+    def faulty(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1 and not saved:
+            raise StorageFault("failed, not saved")
+        result = step(*args, **kwargs)
+        if calls["n"] == 1:
+            raise StorageFault("saved, then failed")
+        return result
+
+    return faulty
+
+
+@contextmanager
+def _commit_then_fail(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The next write transaction commits, then its caller sees an error (a lost answer)."""
+    original = Database.write
+    state = {"armed": True}
+
+    @contextmanager
+    def write(self: Database) -> Iterator[Connection]:
+        with original(self) as conn:
+            yield conn
+        if state["armed"]:
+            state["armed"] = False
+            raise StorageFault("committed, then the answer was lost")
+
+    monkeypatch.setattr(Database, "write", write)
+    yield
+    monkeypatch.setattr(Database, "write", original)
+
+
+def _checkpoints(town: Town) -> dict[int, bytes]:
+    with town.services.db.read() as conn:
+        rows = conn.execute(select(t.log_checkpoints.c.size, t.log_checkpoints.c.root)).all()
+    return {int(size): bytes(root) for size, root in rows}
+
+
+def _assert_sound(town: Town, before: dict[int, bytes]) -> None:
+    """No fork, no gap, no loss: every earlier checkpoint is kept and consistent with the
+    latest, whose root is the tree of every stored entry; the self-check agrees."""
+    after = _checkpoints(town)
+    assert {size: after.get(size) for size in before} == before
+    with town.services.db.read() as conn:
+        bodies = log_repo.entries(conn, 0, log_repo.next_index(conn))
+    tree = MerkleTree([leaf_hash(body) for body in bodies])
+    latest = max(after)
+    assert latest == tree.size and after[latest] == tree.root()
+    for size, root in after.items():
+        if 0 < size < latest:
+            proof = tree.consistency_proof(size, latest)
+            verify_consistency(size, latest, proof, root, after[latest])
+    assert town.services.self_check.run(now=town.clock.now(), halt=False).ok
+
+
+def _write_some(town: Town, name: str) -> None:
+    town.test(town.person(name), town.clock.now(), "positive")
+
+
+@pytest.mark.parametrize("saved", [False, True], ids=["not-saved", "saved"])
+@pytest.mark.parametrize("step", ["insert_hashes", "insert_checkpoint"])
+def test_a_sequencer_step_that_fails_once_recovers(
+    town: Town, monkeypatch: pytest.MonkeyPatch, step: str, saved: bool
+) -> None:
+    sequencer = town.services.sequencer
+    sequencer.integrate(now=town.clock.now())
+    _write_some(town, "before")
+    sequencer.integrate(now=town.clock.now())
+    before = _checkpoints(town)
+    _write_some(town, "during")
+    monkeypatch.setattr(log_repo, step, _fail_once(getattr(log_repo, step), saved=saved))
+    with pytest.raises(StorageFault):
+        sequencer.integrate(now=town.clock.now())
+    # Inside one transaction, "saved" rows roll back with it: nothing of the run remains.
+    assert _checkpoints(town) == before
+    town.clock.advance(seconds=1)
+    assert sequencer.integrate(now=town.clock.now()) is not None
+    _assert_sound(town, before)
+
+
+@pytest.mark.parametrize("saved", [False, True], ids=["not-saved", "saved"])
+def test_a_write_whose_log_entry_fails_leaves_nothing_and_can_be_retried(
+    town: Town, monkeypatch: pytest.MonkeyPatch, saved: bool
+) -> None:
+    town.services.sequencer.integrate(now=town.clock.now())
+    before = _checkpoints(town)
+    person = town.person("entry")
+    record = town.record("test_result", person, town.clock.now(), method="pcr", result="positive")
+    batch = town.batch("lab-1", [record])
+    with town.services.db.read() as conn:
+        entries = log_repo.next_index(conn)
+    monkeypatch.setattr(
+        log_repo, "insert_entries", _fail_once(log_repo.insert_entries, saved=saved)
+    )
+    with pytest.raises(StorageFault):
+        town.services.intake.submit(batch, now=town.clock.now())
+    with town.services.db.read() as conn:
+        assert log_repo.next_index(conn) == entries  # the rows and their entry: neither
+    assert town.status(person)[0] == "green"
+    receipt = town.services.intake.submit(batch, now=town.clock.now())
+    assert receipt.accepted == 1 and town.status(person)[0] == "red"
+    town.services.sequencer.integrate(now=town.clock.now())
+    _assert_sound(town, before)
+
+
+def test_a_checkpoint_committed_but_not_acknowledged_is_not_signed_twice(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sequencer = town.services.sequencer
+    _write_some(town, "first")
+    sequencer.integrate(now=town.clock.now())
+    before = _checkpoints(town)
+    _write_some(town, "second")
+    with _commit_then_fail(town.services.db, monkeypatch), pytest.raises(StorageFault):
+        sequencer.integrate(now=town.clock.now())
+    signed = _checkpoints(town)
+    assert max(signed) > max(before)  # it was saved
+    town.clock.advance(seconds=1)
+    assert sequencer.integrate(now=town.clock.now()) is None  # nothing new: no second root
+    assert _checkpoints(town) == signed
+    _assert_sound(town, before)
+
+
+def test_an_intake_committed_but_not_acknowledged_is_retried_without_doubling(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = town.person("retry")
+    batch = town.batch("lab-1", [town.record("test_result", person, town.clock.now(),
+                                             method="pcr", result="positive")])  # fmt: skip
+    with _commit_then_fail(town.services.db, monkeypatch), pytest.raises(StorageFault):
+        town.services.intake.submit(batch, now=town.clock.now())
+    with town.services.db.read() as conn:
+        entries = log_repo.next_index(conn)
+    receipt = town.services.intake.submit(batch, now=town.clock.now())  # the source retries
+    assert (receipt.accepted, receipt.already_present) == (0, 1)
+    with town.services.db.read() as conn:
+        assert log_repo.next_index(conn) == entries
+    town.services.sequencer.integrate(now=town.clock.now())
+    _assert_sound(town, {})
