@@ -21,11 +21,12 @@ a sample is checked against ``domain.log_entries.evidence_batch_entry``). Sizes:
 2. Proofs at the full size (``BENCH_LOG_PROOFS`` random inclusion and consistency proofs per
    implementation, default 2,000, at most ``BENCH_LOG_PROOF_SECONDS`` = 5 s each, after 20
    untimed ones to warm caches; consistency from a random size to the full one): ours in memory
-   and from the store (``StoredTree``, one read transaction per proof, as ``LogReader``
-   serves), pymerkle both trees, tlog-scales ``TilesReader`` over its tiles; also our
-   receipts (``LogReader.receipt``, tlog-proof text). Our proofs and receipts are verified,
-   must equal tlog-scales' and pymerkle's inclusion paths hash for hash, and pymerkle's
-   consistency proofs must verify against our roots.
+   and from the store (``LogReader.inclusion`` and ``.consistency``: one read transaction per
+   proof, full tiles from the reader's cache as the server serves them), pymerkle both
+   trees, tlog-scales ``TilesReader`` over its tiles; also our receipts
+   (``LogReader.receipt``, tlog-proof text). Our proofs and receipts are verified, must equal
+   tlog-scales' and pymerkle's inclusion paths hash for hash, and pymerkle's consistency
+   proofs must verify against our roots.
 3. The hashing bound: one leaf hash and one node hash per entry with ``hashlib``, and our
    append rates as a share of it.
 4. Merge delay (``bench.tlog_delay``): ``BENCH_LOG_DELAY_RATE`` writes/s (200) of
@@ -64,14 +65,12 @@ from bench.tlog_store import entries as make_entries
 from bench.tlog_store import entry, entry_fields, services_on
 from healthcode.bootstrap import Services
 from healthcode.domain.log_entries import evidence_batch_entry
-from healthcode.services.log_tree import StoredTree
 from healthcode.store.database import Database
 from healthcode.tlog import (
     Ed25519Signer,
     MerkleTree,
     ProofError,
     TlogError,
-    inclusion_proof,
     open_checkpoint,
     verify_consistency,
     verify_inclusion,
@@ -400,12 +399,11 @@ def _proofs(
     db = Database(f"sqlite:///{db_path}")
     services: Services = services_on(db, data_dir)
 
-    def stored_inclusion(i: int) -> list[bytes]:
-        with db.read() as conn:  # what LogReader.receipt does, without the receipt's text
-            return inclusion_proof(i, n, StoredTree(conn).node)
-
     inc, con = p.measure(
-        "ours store-backed", stored_inclusion, lambda m: services.log.consistency(m, n), n
+        "ours store-backed",
+        lambda i: services.log.inclusion(i, n),
+        lambda m: services.log.consistency(m, n),
+        n,
     )
     p.check_same("ours store-backed", inc, con, n)
     receipts, rate = _time_proofs(services.log.receipt, p.indices, p.warm_indices, p.budget)

@@ -70,7 +70,9 @@ class Trial:
             env["HEALTHCODE_CRASH_POINT"] = self.crash_point
         return env
 
-    def start(self, port: int, *, crash: bool) -> subprocess.Popen[bytes]:
+    def start(self, port: int, *, crash: bool) -> subprocess.Popen[bytes] | None:
+        """The running server; None if, armed, it reached its crash point while starting (the
+        sequencer signs at start)."""
         server = subprocess.Popen(
             [BIN, "serve"], env=self.env(port, crash),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -78,6 +80,8 @@ class Trial:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if server.poll() is not None:
+                if crash and self.crash_point and server.returncode == -signal.SIGKILL:
+                    return None
                 raise RuntimeError(f"the server exited with {server.returncode} at start")
             try:
                 if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
@@ -108,6 +112,28 @@ class Trial:
         server = self.start(port, crash=True)
         acked: set[str] = set()
         seen: list[str] = []  # checkpoint notes served before the crash
+        if server is not None:
+            self.load(server, base, batches, acked, seen)
+        self.summary = (
+            f"{len(acked)}/{len(batches)} batches acknowledged, {len(seen)} checkpoints seen"
+        )
+        restarted = self.start(port, crash=False)
+        assert restarted is not None
+        try:
+            self.resend(base, batches)
+            self.wait_signed(base)
+            self.check(base, batches, acked, seen)
+        finally:
+            restarted.terminate()
+            restarted.wait(timeout=30)
+        return not self.problems
+
+    def load(
+        self, server: subprocess.Popen[bytes], base: str, batches: list[dict[str, Any]],
+        acked: set[str], seen: list[str],
+    ) -> None:  # fmt: skip
+        """Writers post the batches and an observer keeps the checkpoints served, until the
+        server dies at its crash point or is killed at a random moment."""
         stop = threading.Event()
         todo = list(batches)
         lock = threading.Lock()
@@ -146,25 +172,12 @@ class Trial:
         if self.crash_point:
             server.wait(timeout=120)  # it kills itself at the point
         else:
-            time.sleep(self.rng.uniform(0.2, 2.0))
+            time.sleep(self.rng.uniform(0.05, 1.0))
             server.send_signal(signal.SIGKILL)
             server.wait(timeout=30)
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
-
-        self.summary = (
-            f"{len(acked)}/{len(batches)} batches acknowledged, {len(seen)} checkpoints seen"
-        )
-        server = self.start(port, crash=False)
-        try:
-            self.resend(base, batches)
-            self.wait_signed(base)
-            self.check(base, batches, acked, seen)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-        return not self.problems
 
     def residents(self) -> list[str]:
         with self.connect() as conn:

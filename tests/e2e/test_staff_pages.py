@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 
 from healthcode.services.orders import Actor
 from healthcode.web.app import create_app
-from tests.town import ERQI, Town, days
+from tests.counting import counts, refusal_codes
+from tests.town import ERQI, PUDONG, Town, days
 
 
 def staff_client(town: Town, staff_id: str, role: str) -> TestClient:
@@ -74,3 +75,24 @@ def test_hotline_view_records_the_look(town: Town) -> None:
         TestClient(create_app(town.services, run_scheduler=False)).get("/hotline").status_code
         == 401
     )
+
+
+def test_console_designates_and_refuses_outside_the_jurisdiction(town: Town) -> None:
+    town.register_staff()
+    official = staff_client(town, "zz-off-1", "official")
+    form = {"area": ERQI, "level": "high", "valid_from": "2026-05-31T08:00",
+            "valid_to": "2026-06-07T08:00", "case_count": "4", "basis": "4 cases at the station"}  # fmt: skip
+    made = official.post("/official/designations", data=form, follow_redirects=False)
+    assert made.status_code == 303
+    [designation] = town.services.designations.all()
+    assert (designation.area, designation.level, designation.case_count) == (ERQI, "high", 4)
+    assert "high risk" in official.get("/public/designations?lang=en").text
+    before = counts(town.services.db)
+    outside = official.post("/official/designations?lang=en", data={**form, "area": PUDONG})
+    assert outside.status_code == 403
+    malformed = official.post("/official/designations?lang=en", data={**form, "level": "extreme"})
+    assert malformed.status_code == 422
+    assert counts(town.services.db) == before
+    assert refusal_codes(town.services.db)[-2:] == [
+        "designation.outside_jurisdiction", "request.malformed",
+    ]  # fmt: skip

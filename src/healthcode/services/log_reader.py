@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from healthcode.errors import NotFound
-from healthcode.services.log_tree import TILE_WIDTH, StoredTree
+from healthcode.services.log_tree import TILE_WIDTH, FullTiles, StoredTree
 from healthcode.store import log as log_repo
 from healthcode.store.database import Database
 from healthcode.store.log import StoredCheckpoint
@@ -18,6 +18,7 @@ from healthcode.tlog import (
     Ed25519Verifier,
     consistency_proof,
     encode_entry_bundle,
+    inclusion_proof,
     make_tlog_proof,
     parse_tile_path,
 )
@@ -46,6 +47,7 @@ class EntryHead:
 class LogReader:
     def __init__(self, db: Database, verifier: Ed25519Verifier, origin: str) -> None:
         self._db = db
+        self._tiles = FullTiles()
         self.verifier = verifier
         self.origin = origin
 
@@ -95,14 +97,22 @@ class LogReader:
             latest = log_repo.latest_checkpoint(conn)
             if latest is None or index >= latest.size:
                 return None
-            return make_tlog_proof(index, latest.note, StoredTree(conn).node)
+            return make_tlog_proof(index, latest.note, StoredTree(conn, self._tiles).node)
+
+    def inclusion(self, index: int, size: int) -> list[bytes]:
+        """An RFC 9162 inclusion proof of entry ``index`` in the signed tree of ``size``."""
+        with self._db.read() as conn:
+            latest = log_repo.latest_checkpoint(conn)
+            if latest is None or not 0 <= index < size <= latest.size:
+                raise NotFound("log.not_found", "index or size outside the signed log")
+            return inclusion_proof(index, size, StoredTree(conn, self._tiles).node)
 
     def consistency(self, old_size: int, new_size: int) -> list[bytes]:
         with self._db.read() as conn:
             latest = log_repo.latest_checkpoint(conn)
             if latest is None or not 0 < old_size <= new_size <= latest.size:
                 raise NotFound("log.not_found", "sizes outside the signed log")
-            return consistency_proof(old_size, new_size, StoredTree(conn).node)
+            return consistency_proof(old_size, new_size, StoredTree(conn, self._tiles).node)
 
     def entry(self, index: int) -> bytes:
         with self._db.read() as conn:

@@ -7,6 +7,9 @@ so proofs and roots need only a handful of reads, whatever the size of the log.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from sqlalchemy import Connection
 
 from healthcode.store import log as log_repo
@@ -15,11 +18,40 @@ from healthcode.tlog import TILE_HEIGHT, merkle_root
 TILE_WIDTH = 1 << TILE_HEIGHT
 
 
-class StoredTree:
-    """``node(level, index)`` for complete subtrees, read through one connection."""
+class FullTiles:
+    """Hashes of full tiles, which never change once written, kept in memory (bounded, least
+    recently used first out) so that serving proofs and receipts need not read them again.
 
-    def __init__(self, conn: Connection) -> None:
+    Only readers that serve the log use it; the sequencer and the self-check always read the
+    store, so a stored hash that was tampered with is still found.
+    """
+
+    def __init__(self, max_tiles: int = 4096) -> None:
+        self._tiles: OrderedDict[tuple[int, int], list[bytes]] = OrderedDict()
+        self._max = max_tiles
+        self._lock = threading.Lock()
+
+    def get(self, level: int, index: int) -> list[bytes] | None:
+        with self._lock:
+            found = self._tiles.get((level, index))
+            if found is not None:
+                self._tiles.move_to_end((level, index))
+            return found
+
+    def put(self, level: int, index: int, hashes: list[bytes]) -> None:
+        with self._lock:
+            self._tiles[(level, index)] = hashes
+            while len(self._tiles) > self._max:
+                self._tiles.popitem(last=False)
+
+
+class StoredTree:
+    """``node(level, index)`` for complete subtrees, read through one connection (and, for a
+    reader that serves the log, through its cache of full tiles)."""
+
+    def __init__(self, conn: Connection, tiles: FullTiles | None = None) -> None:
         self._conn = conn
+        self._tiles = tiles
         self._cache: dict[tuple[int, int], bytes] = {}
 
     def node(self, level: int, index: int) -> bytes:
@@ -28,12 +60,28 @@ class StoredTree:
             return cached
         base = level - level % TILE_HEIGHT
         span = 1 << (level - base)
-        below = log_repo.hashes(self._conn, base, index * span, (index + 1) * span)
+        first = index * span
+        if self._tiles is None:
+            below = log_repo.hashes(self._conn, base, first, first + span)
+        else:
+            tile = self._tile(base, first // TILE_WIDTH)
+            offset = first % TILE_WIDTH
+            below = tile[offset : offset + span]
         if len(below) != span:
             raise LookupError(f"no stored subtree at level {level}, index {index}")
         value = below[0] if span == 1 else merkle_root(below)
         self._cache[(level, index)] = value
         return value
+
+    def _tile(self, level: int, index: int) -> list[bytes]:
+        assert self._tiles is not None
+        found = self._tiles.get(level, index)
+        if found is None:
+            start = index * TILE_WIDTH
+            found = log_repo.hashes(self._conn, level, start, start + TILE_WIDTH)
+            if len(found) == TILE_WIDTH:
+                self._tiles.put(level, index, found)
+        return found
 
 
 def integrate(conn: Connection, old_size: int, new_leaves: list[bytes]) -> int:

@@ -534,9 +534,6 @@ identity_cards = Table(
     Column("valid_until", Instant, nullable=False),
 )
 
-# Tables whose row counts must not move when input is refused.
-COUNTED_TABLES = tuple(t for t in metadata.sorted_tables if t.name != "refusals")
-
 # Notices to people (their colour changed, an appeal or an order concerning them moved), written
 # in the same transaction as the event: the outbox an SMS or push adapter delivers from.
 notices = Table(
@@ -551,3 +548,7 @@ notices = Table(
     Column("delivered_at", Instant),
     Index("ix_notices_person", "person_key", "id"),
 )
+
+
+# Tables whose row counts must not move when input is refused.
+COUNTED_TABLES = tuple(t for t in metadata.sorted_tables if t.name != "refusals")

@@ -1,18 +1,21 @@
-"""The official's console (issue orders, see them, the co-sign queue) and the read-only view
+"""The official's console (issue orders and designations, see them, the co-sign queues) and the read-only view
 hotline staff, officials and oversight use to answer a person (status, who is accountable,
 how to appeal). Pages for staff signed in with the ``hc_staff`` cookie (``/staff/login``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from secrets import token_hex
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from healthcode.domain.designations import RiskLevel
 from healthcode.domain.orders import OrderKind
 from healthcode.errors import HealthcodeError, InputRejected
 from healthcode.services.access import PURPOSES, Reader
+from healthcode.services.designations import DesignationRequest
 from healthcode.services.orders import OrderRequest, PersonEvidence
 from healthcode.web.api.officials import actor
 from healthcode.web.auth import Caller, page
@@ -33,6 +36,8 @@ def _console(
     return render(
         request, "official.html", status_code=status, caller=caller,
         pending=[o for o in orders if o.status == "pending"], recent=orders[:50],
+        pending_designations=services.designations.pending(str(caller.authority_id)),
+        levels=list(RiskLevel),
         bases=services.orders.bases, kinds=list(OrderKind),
         error=(error.spec.zh if lang == "zh" else error.spec.en) + (f" ({error.detail})" if error.detail else "") if error else None,
     )  # fmt: skip
@@ -100,6 +105,68 @@ def cosign(
             route="/official/orders/{request_id}/cosign",
             source_id=None,
             now=services.clock.now(),
+        )
+        return _console(request, caller, error, error.spec.http_status)
+    return RedirectResponse("/official", status_code=303)
+
+
+def _instant(value: str, now: datetime) -> datetime:
+    """A form's date and time (``datetime-local`` has no zone: the server's clock's)."""
+    found = datetime.fromisoformat(value)
+    return found if found.tzinfo is not None else found.replace(tzinfo=now.tzinfo)
+
+
+@router.post("/official/designations")
+def designate(
+    request: Request,
+    caller: Annotated[Caller | None, Depends(OFFICIAL_PAGE)],
+    area: Annotated[str, Form(max_length=6)] = "",
+    venue_id: Annotated[str, Form(max_length=64)] = "",
+    level: Annotated[str, Form(max_length=8)] = "",
+    valid_from: Annotated[str, Form(max_length=40)] = "",
+    valid_to: Annotated[str, Form(max_length=40)] = "",
+    case_count: Annotated[str, Form(max_length=9)] = "",
+    basis: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Designate an area (or one venue) of the caller's jurisdiction at a risk level; one that
+    touches many people waits for a second official (a supervisor's co-signature)."""
+    if caller is None:
+        return render(request, "login_failed.html", status_code=401)
+    services = request.app.state.services
+    now = services.clock.now()
+    try:
+        try:
+            designation = DesignationRequest(
+                id="des-" + token_hex(6), area=area, level=RiskLevel(level),
+                valid_from=_instant(valid_from, now),
+                valid_to=_instant(valid_to, now) if valid_to else None,
+                authority_id=str(caller.authority_id), case_count=int(case_count), basis=basis,
+                venue_id=venue_id or None,
+            )  # fmt: skip
+        except ValueError:
+            raise InputRejected("request.malformed", "level, times or case count") from None
+        services.designations.designate_as(actor(caller), designation, now=now)
+    except HealthcodeError as error:
+        services.refusals.record(error, route="/official/designations", source_id=None, now=now)
+        return _console(request, caller, error, error.spec.http_status)
+    return RedirectResponse("/official", status_code=303)
+
+
+@router.post("/official/designations/{designation_id}/cosign")
+def cosign_designation(
+    request: Request,
+    designation_id: str,
+    caller: Annotated[Caller | None, Depends(SUPERVISOR_PAGE)],
+) -> Response:
+    if caller is None:
+        return render(request, "login_failed.html", status_code=401)
+    services = request.app.state.services
+    now = services.clock.now()
+    try:
+        services.designations.cosign(actor(caller), designation_id, now=now)
+    except HealthcodeError as error:
+        services.refusals.record(
+            error, route="/official/designations/{designation_id}/cosign", source_id=None, now=now
         )
         return _console(request, caller, error, error.spec.http_status)
     return RedirectResponse("/official", status_code=303)

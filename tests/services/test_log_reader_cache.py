@@ -1,0 +1,43 @@
+"""The log reader keeps full tiles in memory: its proofs are the tree's, before and after the
+log grows (a partial tile is never kept, so the growing edge is always read afresh)."""
+
+from __future__ import annotations
+
+from healthcode.services import transparency
+from healthcode.services.log_tree import StoredTree
+from healthcode.store import log as log_repo
+from healthcode.tlog import MerkleTree, inclusion_proof, leaf_hash
+from tests.town import Town
+
+
+def _append(town: Town, count: int) -> None:
+    with town.services.db.write() as conn:
+        transparency.append(
+            conn,
+            [("registry", lambda i: f'{{"synthetic":{i}}}'.encode()) for _ in range(count)],
+            town.clock.now(),
+        )
+    town.services.sequencer.integrate(now=town.clock.now())
+
+
+def _tree(town: Town) -> MerkleTree:
+    with town.services.db.read() as conn:
+        bodies = log_repo.entries(conn, 0, log_repo.next_index(conn))
+    return MerkleTree([leaf_hash(body) for body in bodies])
+
+
+def test_cached_proofs_equal_the_tree_as_it_grows(town: Town) -> None:
+    reader = town.services.log
+    for grow in (700, 90, 300):
+        _append(town, grow)
+        tree = _tree(town)
+        n = tree.size
+        for _ in range(2):  # the second round is served from the cache
+            for i in range(0, n, 37):
+                assert reader.inclusion(i, n) == tree.inclusion_proof(i, n)
+            for m in range(1, n, 41):
+                assert reader.consistency(m, n) == tree.consistency_proof(m, n)
+        with town.services.db.read() as conn:  # the uncached path agrees too
+            assert inclusion_proof(n - 1, n, StoredTree(conn).node) == tree.inclusion_proof(
+                n - 1, n
+            )
