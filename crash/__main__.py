@@ -4,7 +4,7 @@ Each trial builds a small demo city, starts the real server, writes signed evide
 over HTTP from several threads and kills the server with SIGKILL: one trial in four at a
 random moment, the others at a named point of the write path (services/crashpoints.py:
 before commit, after commit before the answer, while signing a checkpoint), reached the
-first to fifth time. Then it restarts the server, retries every batch and checks what
+first to fifth time (or a moment after the load, if the point never came). Then it restarts the server, retries every batch and checks what
 crash/trial.py lists. PostgreSQL trials run in a schema of their own at ``CRASH_POSTGRES``
 (default: the test server), and are skipped if it cannot be reached, unless CI=true. The
 last line is ``N passed, M failed``.

@@ -170,7 +170,16 @@ class Trial:
         for thread in threads:
             thread.start()
         if self.crash_point:
-            server.wait(timeout=120)  # it kills itself at the point
+            # It kills itself at the point; if the load ends first and the point never comes
+            # (a quiet sequencer signs nothing more), it is killed a moment later instead.
+            writers = threads[:-1]
+            while server.poll() is None and any(thread.is_alive() for thread in writers):
+                time.sleep(0.02)
+            try:
+                server.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                server.send_signal(signal.SIGKILL)
+                server.wait(timeout=30)
         else:
             time.sleep(self.rng.uniform(0.05, 1.0))
             server.send_signal(signal.SIGKILL)
