@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from healthcode.errors import NotFound
-from healthcode.services.log_tree import TILE_WIDTH, FullTiles, StoredTree
+from healthcode.services.log_tree import TILE_WIDTH, StoredTree, TileCache
 from healthcode.store import log as log_repo
 from healthcode.store.database import Database
 from healthcode.store.log import StoredCheckpoint
@@ -47,7 +47,7 @@ class EntryHead:
 class LogReader:
     def __init__(self, db: Database, verifier: Ed25519Verifier, origin: str) -> None:
         self._db = db
-        self._tiles = FullTiles()
+        self._tiles = TileCache()
         self.verifier = verifier
         self.origin = origin
 

@@ -18,9 +18,11 @@ from healthcode.tlog import TILE_HEIGHT, merkle_root
 TILE_WIDTH = 1 << TILE_HEIGHT
 
 
-class FullTiles:
-    """Hashes of full tiles, which never change once written, kept in memory (bounded, least
-    recently used first out) so that serving proofs and receipts need not read them again.
+class TileCache:
+    """Tile hashes kept in memory (bounded, least recently used first out), so that serving
+    proofs and receipts need not read them again. Stored hashes are never rewritten, only
+    appended to, so a tile read once is a valid prefix for ever: a full tile never changes, and
+    a partial one is read again only when a request needs more of it than was kept.
 
     Only readers that serve the log use it; the sequencer and the self-check always read the
     store, so a stored hash that was tampered with is still found.
@@ -31,16 +33,20 @@ class FullTiles:
         self._max = max_tiles
         self._lock = threading.Lock()
 
-    def get(self, level: int, index: int) -> list[bytes] | None:
+    def get(self, level: int, index: int, needed: int) -> list[bytes] | None:
+        """The tile's hashes, if at least `needed` of them are kept."""
         with self._lock:
             found = self._tiles.get((level, index))
-            if found is not None:
-                self._tiles.move_to_end((level, index))
+            if found is None or len(found) < needed:
+                return None
+            self._tiles.move_to_end((level, index))
             return found
 
     def put(self, level: int, index: int, hashes: list[bytes]) -> None:
         with self._lock:
-            self._tiles[(level, index)] = hashes
+            kept = self._tiles.get((level, index))
+            if kept is None or len(kept) < len(hashes):
+                self._tiles[(level, index)] = hashes
             while len(self._tiles) > self._max:
                 self._tiles.popitem(last=False)
 
@@ -49,7 +55,7 @@ class StoredTree:
     """``node(level, index)`` for complete subtrees, read through one connection (and, for a
     reader that serves the log, through its cache of full tiles)."""
 
-    def __init__(self, conn: Connection, tiles: FullTiles | None = None) -> None:
+    def __init__(self, conn: Connection, tiles: TileCache | None = None) -> None:
         self._conn = conn
         self._tiles = tiles
         self._cache: dict[tuple[int, int], bytes] = {}
@@ -64,8 +70,8 @@ class StoredTree:
         if self._tiles is None:
             below = log_repo.hashes(self._conn, base, first, first + span)
         else:
-            tile = self._tile(base, first // TILE_WIDTH)
             offset = first % TILE_WIDTH
+            tile = self._tile(base, first // TILE_WIDTH, offset + span)
             below = tile[offset : offset + span]
         if len(below) != span:
             raise LookupError(f"no stored subtree at level {level}, index {index}")
@@ -73,14 +79,13 @@ class StoredTree:
         self._cache[(level, index)] = value
         return value
 
-    def _tile(self, level: int, index: int) -> list[bytes]:
+    def _tile(self, level: int, index: int, needed: int) -> list[bytes]:
         assert self._tiles is not None
-        found = self._tiles.get(level, index)
+        found = self._tiles.get(level, index, needed)
         if found is None:
             start = index * TILE_WIDTH
             found = log_repo.hashes(self._conn, level, start, start + TILE_WIDTH)
-            if len(found) == TILE_WIDTH:
-                self._tiles.put(level, index, found)
+            self._tiles.put(level, index, found)
         return found
 
 
