@@ -86,6 +86,7 @@ def test_console_designates_and_refuses_outside_the_jurisdiction(town: Town) -> 
     assert made.status_code == 303
     [designation] = town.services.designations.all()
     assert (designation.area, designation.level, designation.case_count) == (ERQI, "high", 4)
+    assert designation.valid_from.isoformat() == "2026-05-31T00:00:00+00:00"  # 08:00 in Shanghai
     assert "high risk" in official.get("/public/designations?lang=en").text
     before = counts(town.services.db)
     outside = official.post("/official/designations?lang=en", data={**form, "area": PUDONG})

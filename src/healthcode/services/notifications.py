@@ -26,7 +26,9 @@ NoticeKind = Literal["status", "appeal", "order"]
 class Notice:
     person_key: str
     kind: NoticeKind
-    step: str  # status: the new colour; appeal: filed/answered/lapsed/escalated; order: ...
+    # status: the new colour; appeal: filed, upheld, overturned, corrected, lapsed, escalated;
+    # order: pending, issued, activated, ended
+    step: str
     at: datetime
     subject: str | None = None  # the appeal's or the order's id
 

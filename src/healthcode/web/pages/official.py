@@ -1,12 +1,13 @@
-"""The official's console (issue orders and designations, see them, the co-sign queues) and the read-only view
-hotline staff, officials and oversight use to answer a person (status, who is accountable,
-how to appeal). Pages for staff signed in with the ``hc_staff`` cookie (``/staff/login``)."""
+"""The official's console (issue orders and designations, see them, the co-sign queues) and
+the read-only view hotline staff, officials and oversight use to answer a person (status, who
+is accountable, how to appeal). Pages for staff signed in with the ``hc_staff`` cookie (``/staff/login``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from secrets import token_hex
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -110,10 +111,11 @@ def cosign(
     return RedirectResponse("/official", status_code=303)
 
 
-def _instant(value: str, now: datetime) -> datetime:
-    """A form's date and time (``datetime-local`` has no zone: the server's clock's)."""
+def _instant(value: str, timezone: str) -> datetime:
+    """A form's date and time: ``datetime-local`` has no zone, and the official reads and
+    writes times in the pages' zone (``HEALTHCODE_TIMEZONE``)."""
     found = datetime.fromisoformat(value)
-    return found if found.tzinfo is not None else found.replace(tzinfo=now.tzinfo)
+    return found if found.tzinfo is not None else found.replace(tzinfo=ZoneInfo(timezone))
 
 
 @router.post("/official/designations")
@@ -133,13 +135,13 @@ def designate(
     if caller is None:
         return render(request, "login_failed.html", status_code=401)
     services = request.app.state.services
-    now = services.clock.now()
+    now, zone = services.clock.now(), services.settings.timezone
     try:
         try:
             designation = DesignationRequest(
                 id="des-" + token_hex(6), area=area, level=RiskLevel(level),
-                valid_from=_instant(valid_from, now),
-                valid_to=_instant(valid_to, now) if valid_to else None,
+                valid_from=_instant(valid_from, zone),
+                valid_to=_instant(valid_to, zone) if valid_to else None,
                 authority_id=str(caller.authority_id), case_count=int(case_count), basis=basis,
                 venue_id=venue_id or None,
             )  # fmt: skip
