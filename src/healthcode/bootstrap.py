@@ -25,6 +25,7 @@ from healthcode.services.orders import Orders
 from healthcode.services.passes import Passes
 from healthcode.services.places import Places
 from healthcode.services.places_setup import build_place_services
+from healthcode.services.public_stats import PublicStatistics
 from healthcode.services.refusals import Refusals
 from healthcode.services.registry import Registry
 from healthcode.services.rulebook_proposals import RulebookProposals
@@ -73,6 +74,7 @@ class Services:
     dcc: DccIntake
     appeals: Appeals
     notices: Outbox
+    public_stats: PublicStatistics
     trust_lists: TrustLists
     places: Places
     passes: Passes
@@ -129,6 +131,7 @@ def build(
     )
     return Services(
         notices=outbox,
+        public_stats=PublicStatistics(db, settings.timezone, appeals.policy.min_cell),
         settings=settings,
         db=db,
         clock=clock,

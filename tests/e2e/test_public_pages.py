@@ -45,3 +45,19 @@ def test_an_entry_not_yet_in_a_checkpoint_has_no_page(town: Town) -> None:
     client = TestClient(create_app(town.services, run_scheduler=False))
     assert client.get("/public/log/999999").status_code == 404
     assert client.get("/public/log/-1").status_code in (404, 422)
+
+
+def test_the_statistics_page_counts_colours_and_suppresses_small_cells(town: Town) -> None:
+    people = [town.person(f"s{n}") for n in range(12)]
+    for person in people[:2]:
+        town.test(person, town.clock.now(), "positive")
+    stats = town.services.public_stats.compute(town.clock.now())
+    assert stats.colours == {"green": stats.colours["green"], "yellow": "<10", "red": "<10"}
+    assert isinstance(stats.colours["green"], int) and stats.colours["green"] >= 10
+    today = stats.days[-1]
+    assert today.counts == {"red": 2}
+    client = TestClient(create_app(town.services, run_scheduler=False))
+    page = client.get("/public/stats?lang=en")
+    assert page.status_code == 200
+    assert "&lt;10" in page.text and 'class="bar-red"' in page.text
+    assert "统计" in client.get("/public/stats?lang=zh").text

@@ -121,7 +121,9 @@ def test_the_public_log_page_shows_the_served_checkpoint(browser: Any, city: Ser
     shoot(page, "public-log-zh-phone")
 
 
-def test_the_public_rules_and_designations_fit_a_phone(browser: Any, city: ServedCity) -> None:
+def test_the_public_rules_designations_and_statistics_fit_a_phone(
+    browser: Any, city: ServedCity
+) -> None:
     page = _context(browser, PHONE).new_page()
     page.goto(f"{city.base}/public/rules")
     assert page.locator("table.rules tr").count() > 3
@@ -129,3 +131,6 @@ def test_the_public_rules_and_designations_fit_a_phone(browser: Any, city: Serve
     page.goto(f"{city.base}/public/designations?lang=en")
     assert page.locator("h1").inner_text() == "Risk designations"
     shoot(page, "public-designations-en-phone")
+    page.goto(f"{city.base}/public/stats?lang=en")
+    assert page.locator("svg.chart rect").count() > 0
+    shoot(page, "public-stats-en-phone")

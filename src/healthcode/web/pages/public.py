@@ -110,3 +110,11 @@ def designations_page(request: Request) -> HTMLResponse:
         request, "public_designations.html", designations=rows, areas=areas,
         authorities=authorities, now=now,
     )  # fmt: skip
+
+
+@router.get("/public/stats")
+def stats_page(request: Request) -> HTMLResponse:
+    """How many people hold each colour, per city, and the colour changes of the last 30 days."""
+    services = request.app.state.services
+    stats = services.public_stats.compute(services.clock.now())
+    return render(request, "public_stats.html", stats=stats)
