@@ -52,7 +52,8 @@ def test_serve_refuses_postgresql_without_synchronous_commit(
 def test_a_kill_after_commit_before_the_answer_loses_nothing(tmp_path: Path) -> None:
     trial = Trial("sqlite", None, tmp_path, random.Random(5), "intake.after_commit:3")
     assert trial.run(), trial.problems
-    assert trial.summary.startswith("2/")  # the third answer never came
+    # The third commit's answer never came (the first two may still be on the wire).
+    assert int(trial.summary.split("/")[0]) <= 2
 
 
 def test_the_checks_find_a_lost_acknowledged_batch(tmp_path: Path) -> None:
