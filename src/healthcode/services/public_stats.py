@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from healthcode.domain import areas
 from healthcode.domain.appeals import suppress
@@ -47,12 +47,16 @@ class PublicStatistics:
     def compute(self, now: datetime, days: int = 30) -> PublicStats:
         since = now - timedelta(days=days)
         with self._db.read() as conn:
+            # Counted by the database: one row per home area and colour, not one per person.
+            held = t.person_status.c.colour
             rows = conn.execute(
-                select(t.persons.c.home_area, t.person_status.c.colour).select_from(
+                select(t.persons.c.home_area, held, func.count())
+                .select_from(
                     t.persons.outerjoin(
                         t.person_status, t.persons.c.person_key == t.person_status.c.person_key
                     )
                 )
+                .group_by(t.persons.c.home_area, held)
             ).all()
             changes = conn.execute(
                 select(t.status_changes.c.recorded_at, t.status_changes.c.colour).where(
@@ -61,14 +65,9 @@ class PublicStatistics:
             ).all()
         colours: Counter[str] = Counter()
         cities: dict[str, Counter[str]] = {}
-        for home, colour in rows:
-            colours[colour or "green"] += 1
-            city = (
-                home
-                if areas.level_of(home) is not areas.AreaLevel.DISTRICT
-                else areas.parent_of(home)
-            )
-            cities.setdefault(str(city), Counter())[colour or "green"] += 1
+        for home, colour, count in rows:
+            colours[colour or "green"] += count
+            cities.setdefault(_city_of(home), Counter())[colour or "green"] += count
         per_day: dict[date, Counter[str]] = {}
         for recorded_at, colour in changes:
             per_day.setdefault(recorded_at.astimezone(self._zone).date(), Counter())[colour] += 1
@@ -79,7 +78,7 @@ class PublicStatistics:
         ]
         cell = self._min_cell
         return PublicStats(
-            people=suppress(len(rows), cell),
+            people=suppress(sum(colours.values()), cell),
             colours={c: suppress(colours[c], cell) for c in COLOURS},
             cities={
                 city: {c: suppress(n[c], cell) for c in COLOURS}
