@@ -23,7 +23,6 @@ import os
 import secrets
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -31,7 +30,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
+from tests.pg_schema import schema_database
 
 from bench.harness import Report, env_int
 from healthcode.bootstrap import Services, build
@@ -147,23 +147,17 @@ def _store(kind: str) -> Iterator[Database | None]:
             yield db
             db.dispose()
         return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    probe = create_engine(POSTGRES)
     try:
-        admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        with probe.connect():
+            pass
     except Exception:
         yield None
         return
-    db = Database(POSTGRES, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        db.create_all()
-        yield db
     finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        probe.dispose()
+    with schema_database(POSTGRES, "bench") as db:
+        yield db
 
 
 def _services(db: Database, folder: Path) -> tuple[Services, FixedClock]:

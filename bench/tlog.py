@@ -43,9 +43,7 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +51,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pymerkle import InmemoryTree, SqliteTree
 from rich.console import Console
 from sqlalchemy import create_engine, text
+from tests.pg_schema import schema_database
 from tlog_scales.backend import LocalBackend
 from tlog_scales.reader import TilesReader
 from tlog_scales.signing import PlainEd25519Signer
@@ -465,23 +464,6 @@ def _postgres_reachable() -> bool:
         return False
 
 
-@contextmanager
-def _postgres_schema() -> Iterator[Database]:
-    schema = f"bench_tlog_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        db.create_all()
-        yield db
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def _delay(report: Report, console: Console, backend: str, db: Database, data_dir: Path) -> None:
     seconds = float(env_int("BENCH_LOG_DELAY_SECONDS", 20))
     rate = float(env_int("BENCH_LOG_DELAY_RATE", 200))
@@ -524,7 +506,7 @@ def _delays(report: Report, console: Console, tmp: Path) -> None:
     if not _postgres_reachable():
         console.print(f"PostgreSQL is not reachable at {POSTGRES_URL}: its merge delay is skipped")
         return
-    with _postgres_schema() as pg:
+    with schema_database(POSTGRES_URL, "bench_tlog") as pg:
         _delay(report, console, "PostgreSQL", pg, tmp / "delay-data-pg")
 
 

@@ -15,7 +15,7 @@ from healthcode.bootstrap import Services, build
 from healthcode.services.clock import FixedClock
 from healthcode.settings import Settings
 from healthcode.store.database import Database
-from tests.pg_schema import fresh_schema
+from tests.pg_schema import schema_database
 from tests.town import Town
 
 POSTGRES_URL = os.environ.get(
@@ -58,13 +58,8 @@ def database(
         return
     if not postgres_ok:
         pytest.skip("PostgreSQL is not reachable (required when CI=true)")
-    with fresh_schema(POSTGRES_URL) as schema:
-        db = Database(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
-        try:
-            db.create_all()
-            yield db
-        finally:
-            db.dispose()
+    with schema_database(POSTGRES_URL) as db:
+        yield db
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
 
+from healthcode.store.database import Database
+
 
 @contextmanager
 def fresh_schema(url: str, prefix: str = "t") -> Iterator[str]:
@@ -25,3 +27,16 @@ def fresh_schema(url: str, prefix: str = "t") -> Iterator[str]:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     finally:
         admin.dispose()
+
+
+@contextmanager
+def schema_database(url: str, prefix: str = "t") -> Iterator[Database]:
+    """A `Database` on a fresh schema at `url` with every table created, disposed and dropped
+    afterwards."""
+    with fresh_schema(url, prefix) as schema:
+        db = Database(url, connect_args={"options": f"-csearch_path={schema}"})
+        try:
+            db.create_all()
+            yield db
+        finally:
+            db.dispose()
