@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -212,6 +213,16 @@ status_changes = Table(
     Index("ix_status_changes_person", "person_key", "effective_at"),
 )
 
+# Households as the identity provider registers them (hukou): personal data, read by oversight
+# only to find orders or evidence that spread through household links (A4).
+households = Table(
+    "households",
+    metadata,
+    Column("person_key", String(32), primary_key=True),
+    Column("household_id", ID, nullable=False),
+    Index("ix_households_household", "household_id"),
+)
+
 # Refused input: what was refused and why, never who or what it said about anyone.
 refusals = Table(
     "refusals",
@@ -412,15 +423,50 @@ appeal_citations = Table(
     Column("person_key", String(32), nullable=False),
 )
 
-# An upheld appeal the person escalated: oversight's case (oversight cannot set colours).
+# Oversight's cases: an upheld appeal the person escalated, or a detector's finding. A case
+# moves open -> investigating -> referred -> closed (with a conclusion); oversight sets no colour.
 oversight_cases = Table(
     "oversight_cases",
     metadata,
     Column("id", ID, primary_key=True),
-    Column("appeal_id", ID, ForeignKey("appeals.id"), nullable=False, unique=True),
-    Column("person_key", String(32), nullable=False),
-    Column("status", String(16), nullable=False),  # open
+    Column("appeal_id", ID, ForeignKey("appeals.id"), unique=True),  # an escalated appeal
+    Column("finding_id", ID, ForeignKey("oversight_findings.id"), unique=True),  # or a finding
+    Column("person_key", String(32)),  # the appellant; none for a finding
+    Column("status", String(16), nullable=False),  # open | investigating | referred | closed
     Column("opened_at", Instant, nullable=False),
+    Column("log_index", BigInteger, nullable=False, unique=True),
+    Column("updated_at", Instant),
+    Column("conclusion", Text),  # set when closed
+)
+
+# What a detector found (services/oversight): the records that support it, by reference.
+oversight_findings = Table(
+    "oversight_findings",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("detector", String(48), nullable=False),
+    Column("subject", String(128), nullable=False),  # e.g. "official:<badge>", "venue:<id>"
+    Column("fingerprint", String(64), nullable=False, unique=True),  # the same finding again
+    Column("score", Float, nullable=False),
+    Column("summary_zh", Text, nullable=False),
+    Column("summary_en", Text, nullable=False),
+    Column("window_from", Instant, nullable=False),
+    Column("window_to", Instant, nullable=False),
+    Column("records", Text, nullable=False),  # JSON list of "kind:ref" (docs/oversight.md)
+    Column("found_at", Instant, nullable=False),
+    Index("ix_oversight_findings_detector", "detector", "found_at"),
+)
+
+# Every step of a case after it opened, by whom, with its note (each one a log entry).
+oversight_case_steps = Table(
+    "oversight_case_steps",
+    metadata,
+    Column("case_id", ID, ForeignKey("oversight_cases.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("status", String(16), nullable=False),
+    Column("by_id", ID, nullable=False),  # the auditor's badge
+    Column("at", Instant, nullable=False),
+    Column("note", Text, nullable=False),
     Column("log_index", BigInteger, nullable=False, unique=True),
 )
 
