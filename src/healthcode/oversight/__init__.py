@@ -7,6 +7,6 @@ this project's ``pyproject.toml`` (docs/oversight.md shows a third party's).
 """
 
 from healthcode.domain.oversight import Finding
-from healthcode.oversight.api import DetectorContext, Detector, load_detectors
+from healthcode.oversight.api import Detector, DetectorContext, load_detectors
 
 __all__ = ["Detector", "DetectorContext", "Finding", "load_detectors"]

@@ -58,9 +58,10 @@ class LocalIdentityProvider:
         *,
         now: datetime,
         identities: list[HolderIdentity] | None = None,
+        households: list[str] | None = None,
     ) -> list[str]:
         """Register (identity id, display name, home area) triples in one transaction, with
-        each one's Latin-script name and date of birth if given."""
+        each one's Latin-script name and date of birth, and household (hukou), if given."""
         keys = [self.person_key(identity_id) for identity_id, _, _ in people]
         with self._db.write() as conn:
             repo.save_people(
@@ -70,6 +71,8 @@ class LocalIdentityProvider:
             )
             if identities is not None:
                 dcc_repo.save_identities(conn, list(zip(keys, identities, strict=True)))
+            if households is not None:
+                repo.save_households(conn, list(zip(keys, households, strict=True)))
         return keys
 
     def holder_identity(self, person_key: str) -> HolderIdentity | None:

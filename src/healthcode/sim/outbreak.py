@@ -21,6 +21,7 @@ TRANSMISSION = 0.006  # chance per infectious co-visitor per venue-day: R of abo
 VISIT_CHANCE = 0.3  # a resident scans into a venue on about a third of the days
 TEST_CHANCE = 1 / 10  # routine testing, besides people with symptoms
 IMPORTED_EVERY = 4  # days between new cases arriving from elsewhere, so the outbreak goes on
+HOUSEHOLD_TRANSMISSION = 0.08  # chance per infectious household member per day
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Resident:
     home: str  # district code
     infected_on: int | None = None
     positive_on: int | None = None
+    household: int | None = None  # people sharing one are infected and traced together
 
 
 @dataclass
@@ -55,6 +57,11 @@ class Outbreak:
         ] = {}  # day -> venue -> visitors
         self.cases_by_day: dict[int, list[tuple[str, str]]] = defaultdict(list)  # (district, venue)
         self.designated: set[tuple[str, str | None]] = set()
+        self.households: dict[int, list[int]] = defaultdict(list)
+        for number, resident in enumerate(residents):
+            if resident.household is not None:
+                self.households[resident.household].append(number)
+        self.positives: list[tuple[int, datetime]] = []  # (resident, test sampled at): truth
         self.counter = 0
         seeds = rng.sample(range(len(residents)), max(3, len(residents) // 400))
         for index in seeds:
@@ -109,6 +116,12 @@ class Outbreak:
         )
 
     def _spread(self, day: int, venue_visits: dict[str, list[tuple[int, datetime]]]) -> None:
+        for members in self.households.values():
+            if any(self._infectious(self.residents[n], day) for n in members):
+                for n in members:
+                    person = self.residents[n]
+                    if person.infected_on is None and self.rng.random() < HOUSEHOLD_TRANSMISSION:
+                        person.infected_on = day
         for visitors in venue_visits.values():
             if not any(self._infectious(self.residents[n], day) for n, _ in visitors):
                 continue
@@ -140,7 +153,9 @@ class Outbreak:
             })  # fmt: skip
             if infected:
                 person.positive_on = day
+                self.positives.append((number, sampled))
                 self._trace(day, number, out)
+                self._trace_household(number, sampled, out)
 
     def _trace(self, day: int, number: int, out: DayOutput) -> None:
         """Close contacts: people at the same venue on the same day, over the last 3 days."""
@@ -159,6 +174,21 @@ class Outbreak:
                         "person": contact.key, "area": venue.area, "occurred_at": when.isoformat(),
                         "case_ref": f"case-{number:07d}",
                     })  # fmt: skip
+
+    def _trace_household(self, number: int, sampled: datetime, out: DayOutput) -> None:
+        """A case's household members are close contacts at home (their exposure is the case)."""
+        person = self.residents[number]
+        if person.household is None:
+            return
+        for n in self.households[person.household]:
+            member = self.residents[n]
+            if n == number or member.positive_on is not None:
+                continue
+            out.records[f"cdc-{city_of(person.home)}"].append({
+                "record_id": self._id("contact"), "kind": "close_contact", "person": member.key,
+                "area": member.home, "occurred_at": sampled.isoformat(),
+                "case_ref": f"case-{number:07d}",
+            })  # fmt: skip
 
     def _designate(self, day: int, out: DayOutput) -> None:
         recent = [

@@ -144,3 +144,18 @@ def save_people(conn: Connection, people: list[tuple[str, str, str]], at: dateti
 def person(conn: Connection, person_key: str) -> tuple[str, str] | None:
     row = conn.execute(select(t.persons).where(t.persons.c.person_key == person_key)).first()
     return None if row is None else (row.display_name, row.home_area)
+
+
+def save_households(conn: Connection, members: list[tuple[str, str]]) -> None:
+    """Each person's household (person key, household id); a person's later entry replaces it."""
+    if not members:
+        return
+    keys = [key for key, _ in members]
+    for start in range(0, len(keys), 500):
+        conn.execute(
+            t.households.delete().where(t.households.c.person_key.in_(keys[start : start + 500]))
+        )
+    conn.execute(
+        t.households.insert(),
+        [{"person_key": key, "household_id": household} for key, household in members],
+    )

@@ -1,0 +1,1 @@
+"""The built-in detectors, each registered under the ``healthcode.detectors`` entry points."""

@@ -1,0 +1,241 @@
+"""Abuse attempts modelled on the seed's A1-A8, with randomised parameters, added to a world's
+action stream; each attempt names its actions (the ground truth, written beside the data).
+
+Some attempts the API refuses outright (an order on a list of names, on a relative's evidence,
+on the wrong legal basis); the others land as they would in production and are for oversight's
+detectors to find. Attempts happen after the first week, so every detector has a baseline.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from healthcode.domain.batches import sign_batch
+from healthcode.sim import geography
+from healthcode.sim.world import World, add_order
+
+# attempt kind -> the seed's abuse it is modelled on (docs/oversight.md)
+KINDS = {
+    "fabricated_contacts": "A1",  # one compromised source, depositors in several cities
+    "list_order": "A1",  # orders on a list of names, no evidence: refused
+    "forwarded_code": "A2",  # a venue's code sent to people elsewhere
+    "wrong_basis": "A3",  # petitioners ordered as inbound travellers: refused
+    "station_designation": "A3",  # a station designated on a protest day, no cases
+    "household_contacts": "A4",  # fabricated contacts for whole households, then orders
+    "relative_evidence": "A4",  # a child ordered on a parent's evidence: refused
+    "order_burst": "A5",  # one official orders a crowd in a day
+    "appeal_lapse": "A8",  # an authority stops answering appeals
+}
+CITIES = [code for code, _, _ in geography.CITIES]
+LAPSED = 8  # appeals an authority lets lapse, at least
+
+
+@dataclass
+class Attempt:
+    id: str
+    kind: str
+    city: str
+    day: int
+    actions: list[str] = field(default_factory=list)  # action ids
+
+    @property
+    def abuse(self) -> str:
+        return KINDS[self.kind]
+
+
+def inject(world: World, rng: random.Random) -> list[Attempt]:
+    """One attempt of every kind, each in a random city on a random day after the first week."""
+    attempts = []
+    for number, kind in enumerate(KINDS, 1):
+        attempt = Attempt(f"att-{number:02d}-{kind}", kind, rng.choice(CITIES),
+                          rng.randrange(8, world.days - 3))  # fmt: skip
+        _MAKERS[kind](world, rng, attempt)
+        attempts.append(attempt)
+    return attempts
+
+
+def _at(world: World, day: int, hour: float) -> datetime:
+    return world.day_start(day) + timedelta(hours=hour)
+
+
+def _add(world: World, attempt: Attempt, action: dict[str, Any]) -> dict[str, Any]:
+    added = world.add(action)
+    attempt.actions.append(added["id"])
+    return added
+
+
+def _districts(city: str) -> list[str]:
+    return [code for code, _, _ in geography.DISTRICTS if geography.city_of(code) == city]
+
+
+def _fabricate(
+    world: World, rng: random.Random, attempt: Attempt, people: list[tuple[str, str]]
+) -> list[str]:
+    """A compromised tracing source of the attempt's city signs close contacts for ``people``
+    (person, case reference), placed in a district the person does not live in."""
+    source = next(s for s in geography.sources(world.seed) if s.id == f"cdc-{attempt.city}")
+    homes = {r.key: r.home for r in world.residents}
+    records = []
+    for number, (person, case_ref) in enumerate(people):
+        districts = [d for d in _districts(attempt.city) if d != homes[person]]
+        records.append({
+            "record_id": f"{attempt.id}-{number:04d}", "kind": "close_contact", "person": person,
+            "area": rng.choice(districts),
+            "occurred_at": _at(world, attempt.day, rng.uniform(9, 18)).isoformat(),
+            "case_ref": case_ref,
+        })  # fmt: skip
+    batch = {"source": source.id, "batch_id": attempt.id, "records": records}
+    _add(world, attempt, {"type": "evidence", "at": _at(world, attempt.day, 22.5).isoformat(),
+                          "batch": sign_batch(batch, source.key.sign)})  # fmt: skip
+    return [f"{source.id}/{r['record_id']}" for r in records]
+
+
+def _order_all(
+    world: World, attempt: Attempt, people: list[str], evidence: list[list[str]], day: int,
+    kind: str = "close_contact_quarantine", basis: str = "idl-art-41-quarantine",
+) -> None:  # fmt: skip
+    for number, (person, cited) in enumerate(zip(people, evidence, strict=True)):
+        at = _at(world, day, 10) + timedelta(minutes=2 * number)
+        order = add_order(world, attempt.city, person, cited, at, kind=kind, basis=basis)
+        attempt.actions.append(order["id"])
+
+
+def _fabricated_contacts(world: World, rng: random.Random, attempt: Attempt) -> None:
+    depositors = rng.sample([r.key for r in world.residents], rng.randint(12, 40))
+    shared = rng.random() < 0.5  # one made-up case for all, or one each
+    cases = [
+        f"case-{attempt.id}" if shared else f"case-{attempt.id}-{n}" for n in range(len(depositors))
+    ]
+    refs = _fabricate(world, rng, attempt, list(zip(depositors, cases, strict=True)))
+    _order_all(world, attempt, depositors, [[ref] for ref in refs], attempt.day + 1)
+
+
+def _list_order(world: World, rng: random.Random, attempt: Attempt) -> None:
+    people = rng.sample([r.key for r in world.residents], rng.randint(10, 30))
+    _order_all(world, attempt, people, [[] for _ in people], attempt.day)
+
+
+def _wrong_basis(world: World, rng: random.Random, attempt: Attempt) -> None:
+    """Petitioners who scanned in at one venue, ordered into inbound-traveller quarantine."""
+    visits = _proven_visits(world, attempt.city, attempt.day)[: rng.randint(5, 15)]
+    _order_all(world, attempt, [v[0] for v in visits], [[v[1]] for v in visits], attempt.day,
+               kind="inbound_quarantine")  # fmt: skip
+
+
+def _relative_evidence(world: World, rng: random.Random, attempt: Attempt) -> None:
+    """A child ordered to monitoring on the visit their parent made."""
+    visits = _proven_visits(world, attempt.city, attempt.day)
+    by_key = {r.key: r for r in world.residents}
+    for person, ref in visits:
+        relatives = [r.key for r in world.residents if r.household == by_key[person].household
+                     and r.key != person]  # fmt: skip
+        if relatives:
+            _order_all(world, attempt, [relatives[0]], [[ref]], attempt.day,
+                       kind="home_health_monitoring", basis="ephr-art-44-monitoring")  # fmt: skip
+            return
+
+
+def _proven_visits(world: World, city: str, day: int) -> list[tuple[str, str]]:
+    """(person, evidence ref) of proven visits in the city over the three days before ``day``."""
+    found: dict[str, str] = {}
+    for (visit_day, venue_id), visits in sorted(world.visits.items()):
+        venue = next(v for v in world.venues if v.id == venue_id)
+        if day - 3 <= visit_day < day and geography.city_of(venue.area) == city:
+            for visit in visits:
+                if visit.proven:
+                    found.setdefault(visit.person, visit.ref)
+    return list(found.items())
+
+
+def _forwarded_code(world: World, rng: random.Random, attempt: Attempt) -> None:
+    venue = rng.choice([v for v in world.venues if geography.city_of(v.area) == attempt.city])
+    elsewhere = [r.key for r in world.residents if geography.city_of(r.home) != attempt.city]
+    code_at = _at(world, attempt.day, 9.5)
+    for person in rng.sample(elsewhere, min(len(elsewhere), rng.randint(40, 150))):
+        _add(world, attempt, {
+            "type": "scan", "at": _at(world, attempt.day, rng.uniform(10, 21)).isoformat(),
+            "person": person, "venue": venue.id, "code_at": code_at.isoformat(),
+        })  # fmt: skip
+
+
+def _station_designation(world: World, rng: random.Random, attempt: Attempt) -> None:
+    """A station (or, without one, any venue) no positive person visited in the week before."""
+    positives = {world.residents[n].key for n, sampled in world.outbreak.positives
+                 if sampled <= _at(world, attempt.day, 12)}  # fmt: skip
+    visited_by_cases = {venue for (day, venue), visits in world.visits.items()
+                        if attempt.day - 8 <= day <= attempt.day
+                        and any(v.person in positives for v in visits)}  # fmt: skip
+    candidates = [v for v in world.venues if geography.city_of(v.area) == attempt.city
+                  and v.id not in visited_by_cases]  # fmt: skip
+    stations = [v for v in candidates if v.en.split()[1] == "Station"] or candidates
+    venue = rng.choice(stations)
+    start = world.day_start(attempt.day)
+    _add(world, attempt, {
+        "type": "designation", "at": _at(world, attempt.day, 12).isoformat(),
+        "by": f"{attempt.city}-official", "cosign_by": f"{attempt.city}-supervisor-1",
+        "request": {
+            "id": f"des-{attempt.id}", "area": venue.area, "level": "high",
+            "valid_from": (start - timedelta(days=1)).isoformat(),
+            "valid_to": (start + timedelta(days=6)).isoformat(),
+            "case_count": rng.randint(3, 8), "basis": "cases linked to the venue",
+            "venue_id": venue.id,
+        },
+    })  # fmt: skip
+
+
+def _household_contacts(world: World, rng: random.Random, attempt: Attempt) -> None:
+    households: dict[int, list[str]] = {}
+    for resident in world.residents:
+        if resident.household is not None:
+            households.setdefault(resident.household, []).append(resident.key)
+    targets = rng.sample([m for m in households.values() if len(m) >= 2], rng.randint(2, 4))
+    people = [(person, f"case-{attempt.id}-{n}") for n, members in enumerate(targets)
+              for person in members]  # fmt: skip
+    refs = _fabricate(world, rng, attempt, people)
+    _order_all(world, attempt, [p for p, _ in people], [[ref] for ref in refs], attempt.day + 1)
+
+
+def _order_burst(world: World, rng: random.Random, attempt: Attempt) -> None:
+    visits = _proven_visits(world, attempt.city, attempt.day)
+    chosen = rng.sample(visits, min(len(visits), rng.randint(25, 60)))
+    _order_all(world, attempt, [p for p, _ in chosen], [[ref] for _, ref in chosen], attempt.day,
+               kind="home_health_monitoring", basis="ephr-art-44-monitoring")  # fmt: skip
+
+
+def _appeal_lapse(world: World, rng: random.Random, attempt: Attempt) -> None:
+    """An authority stops answering the appeals filed from some day on (at least ``LAPSED`` of
+    them, so that the lapses are not chance): the attempt's city's, or the busiest city's."""
+    appeals = {a["id"]: a for a in world.actions if a["type"] == "appeal"}
+    # Appeals filed in the last two days would still be open at the end: not lapsed yet.
+    last = world.day_start(world.days - 2)
+    answers: dict[str, list[dict[str, Any]]] = {}
+    for action in world.actions:
+        filed = appeals.get(action.get("appeal", ""))
+        if action["type"] == "answer" and filed and datetime.fromisoformat(filed["at"]) < last:
+            answers.setdefault(action["by"].removesuffix("-official"), []).append(action)
+    if len(answers.get(attempt.city, [])) < LAPSED:
+        attempt.city = max(sorted(answers), key=lambda city: len(answers[city]))
+    mine = sorted(answers.get(attempt.city, []), key=lambda a: appeals[a["appeal"]]["at"])
+    start = world.day_start(attempt.day)
+    later = [a for a in mine if datetime.fromisoformat(appeals[a["appeal"]]["at"]) >= start]
+    count = rng.randint(LAPSED, LAPSED + 4)
+    unanswered = later[:count] if len(later) >= LAPSED else mine[-count:]
+    dropped = {action["id"] for action in unanswered}
+    attempt.actions += [action["appeal"] for action in unanswered]
+    world.actions[:] = [a for a in world.actions if a["id"] not in dropped]
+
+
+_MAKERS = {
+    "fabricated_contacts": _fabricated_contacts,
+    "list_order": _list_order,
+    "forwarded_code": _forwarded_code,
+    "wrong_basis": _wrong_basis,
+    "station_designation": _station_designation,
+    "household_contacts": _household_contacts,
+    "relative_evidence": _relative_evidence,
+    "order_burst": _order_burst,
+    "appeal_lapse": _appeal_lapse,
+}

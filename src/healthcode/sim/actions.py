@@ -1,0 +1,175 @@
+"""The import format: one action per NDJSON line, replayed through the service layer.
+
+Every action goes through the same checks as real traffic (a refused action is refused and
+writes nothing); what an accepted one created is returned as record references
+(``domain/oversight``), which is how the simulator's ground truth names what each abuse
+attempt left in the store. docs/oversight.md documents every action type; in short:
+
+- ``evidence``: ``batch`` is a signed evidence batch exactly as ``POST /api/v1/evidence`` takes it;
+- ``designation``: ``by`` (an official's badge), ``request`` (id, area, level, valid_from,
+  valid_to, case_count, basis, venue_id), ``cosign_by`` (a supervisor, when it waits for one);
+- ``order``: ``ref`` (a name later lines use), ``by``, ``request`` (kind, legal_basis,
+  persons: [{person, evidence: ["source/record", ...]}], valid_until), ``cosign_by``;
+- ``appeal``: ``ref``, ``person``, ``target`` (order), ``order`` (an order's ``ref``), ``ground``;
+- ``answer``: ``appeal`` (an appeal's ``ref``), ``by``, ``outcome``, ``evidence``;
+- ``scan``: ``person``, ``venue``, ``code_at``: the person scans the code the venue showed at
+  ``code_at`` (earlier than ``at``: a forwarded screenshot);
+- ``tick``: the scheduler runs (due status changes, appeals lapsing at their deadline).
+
+Every line has ``at``, the instant it happens; lines are replayed in file order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from healthcode.bootstrap import Services
+from healthcode.domain.appeals import AppealTarget, Ground, Outcome
+from healthcode.domain.designations import RiskLevel
+from healthcode.domain.orders import OrderKind
+from healthcode.domain.oversight import appeal_ref, designation_ref, evidence_ref, order_ref
+from healthcode.errors import HealthcodeError
+from healthcode.services.appeals import Answer, AppealRequest
+from healthcode.services.designations import DesignationRequest
+from healthcode.services.orders import Actor, OrderRequest, PersonEvidence
+from healthcode.store import staff as staff_repo
+
+TYPES = ("evidence", "designation", "order", "appeal", "answer", "scan", "tick")
+
+
+@dataclass
+class Applied:
+    """What one action did: accepted (with the records it created) or refused (with a code)."""
+
+    type: str
+    refused: str | None = None  # the error code
+    refs: list[str] = field(default_factory=list)
+
+    @property
+    def landed(self) -> bool:
+        return self.refused is None
+
+
+def _instant(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError(f"instants need a time zone: {text!r}")
+    return value
+
+
+class Replayer:
+    """Applies actions in order, remembering the ids behind each ``ref``."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.orders: dict[str, list[str]] = {}  # ref -> order ids
+        self.appeals: dict[str, str] = {}  # ref -> appeal id
+        self._actors: dict[str, Actor] = {}
+
+    def actor(self, badge: str) -> Actor:
+        if badge not in self._actors:
+            member = self.services.staff.find(badge)
+            if member is None or member.authority_id is None:
+                raise LookupError(f"no official {badge!r}")
+            with self.services.db.read() as conn:
+                areas = staff_repo.jurisdiction(conn, member.authority_id)
+            self._actors[badge] = Actor(member.id, member.role, member.authority_id, areas)
+        return self._actors[badge]
+
+    def apply(self, action: dict[str, Any]) -> Applied:
+        kind = action.get("type")
+        if kind not in TYPES:
+            raise ValueError(f"unknown action type {kind!r}")
+        outcome = Applied(kind)
+        try:
+            outcome.refs = getattr(self, f"_{kind}")(action, _instant(action["at"]))
+        except HealthcodeError as refused:
+            outcome.refused = refused.code
+        return outcome
+
+    def _evidence(self, action: dict[str, Any], now: datetime) -> list[str]:
+        batch = action["batch"]
+        self.services.intake.submit(batch, now=now)
+        return [evidence_ref(batch["source"], r["record_id"]) for r in batch["records"]]
+
+    def _designation(self, action: dict[str, Any], now: datetime) -> list[str]:
+        body = action["request"]
+        request = DesignationRequest(
+            id=body["id"], area=body["area"], level=RiskLevel(body["level"]),
+            valid_from=_instant(body["valid_from"]),
+            valid_to=_instant(body["valid_to"]) if body.get("valid_to") else None,
+            authority_id=self.actor(action["by"]).authority_id, case_count=body["case_count"],
+            basis=body["basis"], venue_id=body.get("venue_id"),
+        )  # fmt: skip
+        self.services.designations.designate_as(self.actor(action["by"]), request, now=now)
+        pending = self.services.designations.pending(request.authority_id)
+        if action.get("cosign_by") and any(d.id == request.id for d in pending):
+            self.services.designations.cosign(self.actor(action["cosign_by"]), request.id, now=now)
+        return [designation_ref(request.id)]
+
+    def _order(self, action: dict[str, Any], now: datetime) -> list[str]:
+        body = action["request"]
+        request = OrderRequest(
+            kind=OrderKind(body["kind"]),
+            legal_basis=body["legal_basis"],
+            persons=tuple(
+                PersonEvidence(p["person"], tuple(p["evidence"])) for p in body["persons"]
+            ),
+            valid_until=_instant(body["valid_until"]),
+        )
+        issued = self.services.orders.issue(self.actor(action["by"]), request, now=now)
+        if issued.pending and action.get("cosign_by"):
+            self.services.orders.cosign(self.actor(action["cosign_by"]), issued.request_id, now=now)
+        ids = [order.id for order in issued.orders]
+        if action.get("ref"):
+            self.orders[action["ref"]] = ids
+        return [order_ref(i) for i in ids]
+
+    def _appeal(self, action: dict[str, Any], now: datetime) -> list[str]:
+        target = AppealTarget(action.get("target", "order"))
+        ref = None
+        if target is AppealTarget.ORDER:
+            ref = self.orders[action["order"]][0]
+        elif target is AppealTarget.EVIDENCE:
+            ref = action["evidence"]
+        request = AppealRequest(target=target, ground=Ground(action["ground"]), ref=ref)
+        appeal = self.services.appeals.file(action["person"], request, now=now)
+        if action.get("ref"):
+            self.appeals[action["ref"]] = appeal.id
+        return [appeal_ref(appeal.id)]
+
+    def _answer(self, action: dict[str, Any], now: datetime) -> list[str]:
+        appeal_id = self.appeals[action["appeal"]]
+        answer = Answer(Outcome(action["outcome"]), tuple(action.get("evidence", ())))
+        self.services.appeals.answer(self.actor(action["by"]), appeal_id, answer, now=now)
+        return [appeal_ref(appeal_id)]
+
+    def _scan(self, action: dict[str, Any], now: datetime) -> list[str]:
+        code = self.services.places.current_code(action["venue"], _instant(action["code_at"]))
+        result = self.services.places.scan(action["person"], code.text, now)
+        return [evidence_ref(result.source_id, result.record_id)]
+
+    def _tick(self, action: dict[str, Any], now: datetime) -> list[str]:
+        self.services.ticker.tick(now=now)
+        return []
+
+
+def read_actions(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if line.strip():
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError as bad:
+                    raise ValueError(f"line {number}: not JSON ({bad.msg})") from None
+
+
+def write_actions(path: Path, actions: Iterable[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for action in actions:
+            out.write(json.dumps(action, ensure_ascii=False, sort_keys=True) + "\n")

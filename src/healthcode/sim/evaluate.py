@@ -1,0 +1,159 @@
+"""``healthcode sim evaluate``: build a city with abuse attempts, run every detector, and score
+the findings against the ground truth.
+
+An attempt *landed* when at least one of its actions was accepted; it is *flagged* when a
+true finding names at least one record it left. A finding is *true* when at least half of the
+records it names belong to injected attempts (a burst names every order of the official's day,
+honest ones included). Recall = flagged landed attempts / landed attempts; precision = true
+findings / findings.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from healthcode import bootstrap
+from healthcode.oversight.runner import run_detectors
+from healthcode.services.clock import FixedClock
+from healthcode.settings import Settings
+from healthcode.sim.abuse import KINDS, Attempt, inject
+from healthcode.sim.actions import Applied, Replayer, write_actions
+from healthcode.sim.world import World, register, simulate
+
+# The simulated month ends here (the Henan depositors' codes turned red in June 2022).
+NOW = datetime(2022, 6, 30, tzinfo=UTC)
+
+
+@dataclass
+class KindScore:
+    kind: str
+    abuse: str
+    attempts: int = 0
+    refused: int = 0
+    landed: int = 0
+    flagged: int = 0
+
+
+@dataclass
+class Evaluation:
+    seed: int
+    people: int
+    days: int
+    kinds: dict[str, KindScore]
+    findings: int
+    true_findings: int
+    by_detector: dict[str, list[int]] = field(default_factory=dict)  # name -> [findings, true]
+    missed: list[str] = field(default_factory=list)  # attempts landed and not flagged
+    false: list[str] = field(default_factory=list)  # summaries of findings not about an attempt
+
+    @property
+    def landed(self) -> int:
+        return sum(k.landed for k in self.kinds.values())
+
+    @property
+    def recall(self) -> float:
+        flagged = sum(k.flagged for k in self.kinds.values())
+        return flagged / self.landed if self.landed else 1.0
+
+    @property
+    def precision(self) -> float:
+        return self.true_findings / self.findings if self.findings else 1.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed, "people": self.people, "days": self.days,
+            "recall": self.recall, "precision": self.precision, "findings": self.findings,
+            "true_findings": self.true_findings, "kinds": [asdict(k) for k in self.kinds.values()],
+            "by_detector": self.by_detector, "missed": self.missed, "false_findings": self.false,
+        }  # fmt: skip
+
+
+def build(
+    services: bootstrap.Services, *, seed: int, people: int, days: int
+) -> tuple[World, list[Attempt], dict[str, Applied]]:
+    """Register, simulate and inject, then replay every action through the services."""
+    rng = random.Random(seed)
+    world = register(services, people=people, seed=seed, days=days, now=NOW)
+    simulate(world, rng)
+    attempts = inject(world, rng)
+    world.actions.sort(key=lambda action: datetime.fromisoformat(action["at"]))
+    replayer = Replayer(services)
+    applied = {action["id"]: replayer.apply(action) for action in world.actions}
+    return world, attempts, applied
+
+
+def score(
+    seed: int, people: int, days: int, attempts: list[Attempt], applied: dict[str, Applied],
+    runs: list[Any],
+) -> Evaluation:  # fmt: skip
+    kinds = {kind: KindScore(kind, abuse) for kind, abuse in KINDS.items()}
+    owner: dict[str, str] = {}
+    left: dict[str, set[str]] = {}
+    for attempt in attempts:
+        outcomes = [applied[i] for i in attempt.actions]
+        left[attempt.id] = {ref for o in outcomes if o.landed for ref in o.refs}
+        for ref in left[attempt.id]:
+            owner[ref] = attempt.id
+    evaluation = Evaluation(seed, people, days, kinds, findings=0, true_findings=0)
+    flagged: set[str] = set()
+    for run in runs:
+        counts = evaluation.by_detector.setdefault(run.detector.name, [0, 0])
+        for finding in run.findings:
+            mine = [owner[r] for r in finding.records if r in owner]
+            evaluation.findings += 1
+            counts[0] += 1
+            if 2 * len(mine) >= len(finding.records):
+                evaluation.true_findings += 1
+                counts[1] += 1
+                flagged.update(mine)
+            else:
+                evaluation.false.append(f"{run.detector.name}: {finding.summary_en}")
+    for attempt in attempts:
+        kind = kinds[attempt.kind]
+        kind.attempts += 1
+        if not left[attempt.id]:
+            kind.refused += 1
+            continue
+        kind.landed += 1
+        if attempt.id in flagged:
+            kind.flagged += 1
+        else:
+            evaluation.missed.append(attempt.id)
+    return evaluation
+
+
+def evaluate(
+    seed: int, *, people: int = 3000, days: int = 30, keep: Path | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Evaluation:  # fmt: skip
+    """Evaluate one seed in a fresh SQLite store (in ``keep``, with the actions and labels
+    written beside it, or in a temporary directory)."""
+    with tempfile.TemporaryDirectory(prefix="healthcode-sim-") as scratch:
+        data_dir = keep or Path(scratch)
+        settings = Settings.from_env({"HEALTHCODE_DATA_DIR": str(data_dir)})
+        services = bootstrap.build(settings, clock=FixedClock(NOW))
+        progress(f"seed {seed}: simulating {people} people over {days} days")
+        world, attempts, applied = build(services, seed=seed, people=people, days=days)
+        if keep is not None:
+            write_actions(keep / "actions.ndjson", world.actions)
+            write_labels(keep / "labels.ndjson", attempts)
+        progress(f"seed {seed}: running the detectors")
+        with services.db.read() as conn:
+            runs = run_detectors(conn, now=NOW)
+        services.db.dispose()
+    return score(seed, people, days, attempts, applied, runs)
+
+
+def write_labels(path: Path, attempts: list[Attempt]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for attempt in attempts:
+            out.write(json.dumps({"attempt": attempt.id, "kind": attempt.kind,
+                                  "abuse": attempt.abuse, "city": attempt.city,
+                                  "actions": attempt.actions}) + "\n")  # fmt: skip

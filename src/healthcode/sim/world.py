@@ -1,0 +1,196 @@
+"""A city with ground truth, as a stream of actions: the outbreak's evidence and designations,
+and what honest officials and residents do about them (orders for close contacts, appeals,
+answers in time). ``sim/abuse.py`` adds the attempts; ``sim/actions.py`` replays it all.
+
+People, households (sizes 1-5, in one district), the registry and the staff are registered
+first, through the services, because person keys come from the identity provider.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from healthcode.bootstrap import Services
+from healthcode.domain.batches import sign_batch
+from healthcode.services.rulebooks import default_edition_source
+from healthcode.sim import geography
+from healthcode.sim.identities import demo_identity
+from healthcode.sim.outbreak import Outbreak, Resident
+
+HOUSEHOLD_SIZES = [1, 2, 3, 4, 5]
+HOUSEHOLD_WEIGHTS = [0.25, 0.3, 0.25, 0.15, 0.05]
+ORDERS_PER_DAY = 8  # an official's daily capacity: the sample of contacts ordered to quarantine
+ORDER_SHARE = 0.5
+APPEAL_CHANCE = 0.3
+OVERTURN_CHANCE = 0.2
+ORDER_DAYS = 10
+BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Visit:
+    person: str
+    ref: str  # "source/record"
+    proven: bool
+    at: datetime
+
+
+@dataclass
+class World:
+    seed: int
+    start: datetime
+    days: int
+    residents: list[Resident]
+    venues: list[geography.DemoVenue]
+    outbreak: Outbreak
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    visits: dict[tuple[int, str], list[Visit]] = field(default_factory=lambda: defaultdict(list))
+    ordered: dict[str, datetime] = field(default_factory=dict)  # person -> last order
+    _count: int = 0
+
+    def add(self, action: dict[str, Any]) -> dict[str, Any]:
+        self._count += 1
+        action["id"] = f"n{self._count:07d}"
+        self.actions.append(action)
+        return action
+
+    def day_start(self, day: int) -> datetime:
+        return self.start + timedelta(days=day)
+
+
+def _households(rng: random.Random, people: int) -> list[int]:
+    found: list[int] = []
+    while len(found) < people:
+        found += [len(found)] * rng.choices(HOUSEHOLD_SIZES, HOUSEHOLD_WEIGHTS)[0]
+    return [found[n] for n in range(people)]
+
+
+def register(services: Services, *, people: int, seed: int, days: int, now: datetime) -> World:
+    """Register the city's places, institutions, staff and residents; no evidence yet."""
+    rng = random.Random(seed)
+    start = (now - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
+    with services.db.write() as conn:
+        if not services.rulebooks.editions(conn):
+            services.rulebooks.publish(conn, default_edition_source(), now=start)
+    venue_list = geography.venues(rng, max(24, people // 50))
+    services.registry.load(geography.registry_config(seed, venue_list), now=start)
+    services.staff.register(geography.staff(), now=start)
+    household_of = _households(rng, people)
+    homes: list[str] = []
+    for n in range(people):
+        first = household_of.index(household_of[n])
+        homes.append(homes[first] if first < n else rng.choice(geography.DISTRICTS)[0])
+    ids = [(f"sim-{seed}-{n:07d}", geography.person_name(rng), homes[n]) for n in range(people)]
+    keys = services.identity.register_many(
+        ids, now=start, identities=[demo_identity(i, name) for i, name, _ in ids],
+        households=[f"hh-{seed}-{h:07d}" for h in household_of],
+    )  # fmt: skip
+    residents = [
+        Resident(key, home, household=h)
+        for key, home, h in zip(keys, homes, household_of, strict=True)
+    ]
+    return World(seed, start, days, residents, venue_list, Outbreak(rng, residents, venue_list))
+
+
+def simulate(world: World, rng: random.Random) -> None:
+    """The honest city: every day's evidence, designations, orders, appeals and answers."""
+    keys = {source.id: source for source in geography.sources(world.seed)}
+    designations = 0
+    for day in range(world.days):
+        start = world.day_start(day)
+        received = start + timedelta(hours=22)
+        output = world.outbreak.day(day, start)
+        for source_id, records in sorted(output.records.items()):
+            for offset in range(0, len(records), BATCH_SIZE):
+                batch = {"source": source_id, "batch_id": f"d{day:03d}-{offset // BATCH_SIZE:04d}",
+                         "records": records[offset : offset + BATCH_SIZE]}  # fmt: skip
+                world.add({"type": "evidence", "at": received.isoformat(),
+                           "batch": sign_batch(batch, keys[source_id].key.sign)})  # fmt: skip
+            _index_visits(world, day, source_id, records)
+        for district, venue_id, level, cases in output.designations:
+            designations += 1
+            city = geography.city_of(district)
+            world.add({
+                "type": "designation", "at": (received + timedelta(minutes=10)).isoformat(),
+                "by": f"{city}-official", "cosign_by": f"{city}-supervisor-1",
+                "request": {
+                    "id": f"des-{designations:04d}", "area": district, "level": str(level),
+                    "valid_from": (start - timedelta(days=1)).isoformat(),
+                    "valid_to": (start + timedelta(days=6)).isoformat(), "case_count": cases,
+                    "basis": f"{cases} cases in 3 days" + (f" at venue {venue_id}" if venue_id else ""),
+                    "venue_id": venue_id,
+                },
+            })  # fmt: skip
+        _orders_for_contacts(world, rng, day, output.records)
+        world.add({"type": "tick", "at": (start + timedelta(hours=23, minutes=50)).isoformat()})
+
+
+def _index_visits(world: World, day: int, source_id: str, records: list[dict[str, Any]]) -> None:
+    for record in records:
+        if record["kind"] == "venue_visit":
+            world.visits[(day, record["venue_id"])].append(Visit(
+                record["person"], f"{source_id}/{record['record_id']}",
+                record["presence"] == "proven", datetime.fromisoformat(record["occurred_at"]),
+            ))  # fmt: skip
+
+
+def _orders_for_contacts(
+    world: World, rng: random.Random, day: int, records: dict[str, list[dict[str, Any]]]
+) -> None:
+    """Next morning each city's official orders a sample of the day's close contacts home."""
+    morning = world.day_start(day + 1) + timedelta(hours=9)
+    for source_id, found in sorted(records.items()):
+        if not source_id.startswith("cdc-"):
+            continue
+        city = source_id.removeprefix("cdc-")
+        contacts: dict[str, str] = {}
+        for record in found:
+            if record["kind"] == "close_contact":
+                contacts.setdefault(record["person"], f"{source_id}/{record['record_id']}")
+        # In the order the records came (person keys depend on the server's secret: sorting by
+        # them would make a seed's city differ from one store to the next).
+        fresh = [
+            person for person in contacts
+            if person not in world.ordered or world.ordered[person] < morning - timedelta(days=14)
+        ]  # fmt: skip
+        chosen = rng.sample(fresh, min(len(fresh), ORDERS_PER_DAY, round(len(fresh) * ORDER_SHARE) or 1)) if fresh else []  # fmt: skip
+        for number, person in enumerate(chosen):
+            at = morning + timedelta(minutes=7 * number)
+            add_order(world, city, person, [contacts[person]], at, appeals=rng)
+
+
+def add_order(
+    world: World, city: str, person: str, evidence: list[str], at: datetime, *,
+    kind: str = "close_contact_quarantine", basis: str = "idl-art-41-quarantine",
+    appeals: random.Random | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """An order by the city's official (co-signed by a supervisor when the two-person rule asks)
+    and, drawn with ``appeals``, the person's appeal and the authority's answer in time."""
+    world.ordered[person] = at
+    days = 5 if kind == "home_health_monitoring" else ORDER_DAYS
+    action = world.add({
+        "type": "order", "at": at.isoformat(), "by": f"{city}-official",
+        "cosign_by": f"{city}-supervisor-1",
+        "request": {"kind": kind, "legal_basis": basis,
+                    "persons": [{"person": person, "evidence": evidence}],
+                    "valid_until": (at + timedelta(days=days)).isoformat()},
+    })  # fmt: skip
+    action["ref"] = action["id"]
+    rng = appeals
+    if rng is not None and evidence and rng.random() < APPEAL_CHANCE:
+        filed = at + timedelta(hours=rng.uniform(2, 20))
+        appeal = world.add({"type": "appeal", "at": filed.isoformat(), "person": person,
+                            "target": "order", "order": action["ref"], "ground": "not_there"})  # fmt: skip
+        appeal["ref"] = appeal["id"]
+        overturned = rng.random() < OVERTURN_CHANCE
+        world.add({
+            "type": "answer", "at": (filed + timedelta(hours=rng.uniform(1, 18))).isoformat(),
+            "appeal": appeal["ref"], "by": f"{city}-official",
+            "outcome": "overturned" if overturned else "upheld",
+            "evidence": [] if overturned else evidence,
+        })  # fmt: skip
+    return action

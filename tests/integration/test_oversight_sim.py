@@ -1,0 +1,32 @@
+"""The simulated city with abuse attempts, replayed through the services on SQLite and
+PostgreSQL: attempts the API refuses are refused, every one that lands is flagged, and the
+findings point at attempts (issue #8; `healthcode sim evaluate` runs more seeds)."""
+
+import pytest
+
+from healthcode.bootstrap import Services
+from healthcode.oversight.runner import run_detectors
+from healthcode.sim.evaluate import NOW, build, score
+
+pytestmark = pytest.mark.slow
+
+REFUSED = {"list_order": "order.evidence_missing", "wrong_basis": "order.evidence_wrong_kind",
+           "relative_evidence": "order.evidence_not_theirs"}  # fmt: skip
+
+
+def test_every_landed_attempt_is_flagged_and_findings_point_at_attempts(
+    services: Services,
+) -> None:
+    _world, attempts, applied = build(services, seed=7, people=1500, days=30)
+    for attempt in attempts:
+        codes = {applied[action].refused for action in attempt.actions}
+        assert codes == ({REFUSED[attempt.kind]} if attempt.kind in REFUSED else {None}), attempt
+    with services.db.read() as conn:
+        runs = run_detectors(conn, now=NOW)
+    result = score(7, 1500, 30, attempts, applied, runs)
+    assert result.landed == 6
+    assert result.missed == [] and result.recall == 1.0
+    assert result.precision >= 0.95, result.false
+    # The honest city itself is not refused anywhere.
+    honest = [o for i, o in applied.items() if all(i not in a.actions for a in attempts)]
+    assert all(o.landed for o in honest)
