@@ -65,18 +65,28 @@ def evaluate(
 def import_actions(
     path: Path = typer.Argument(..., exists=True, dir_okay=False, help="An NDJSON action file."),
 ) -> None:
-    """Replay an action file through the services: every line checked like real traffic."""
+    """Replay an action file through the services: every line checked like real traffic.
+
+    The whole file is read first: a line that is not an action stops it before anything is
+    replayed. Each action is then its own write; a refused one writes nothing.
+    """
     from healthcode.sim.actions import Replayer, read_actions
 
+    try:
+        actions = list(read_actions(path))
+    except ValueError as bad:
+        errors.print(f"nothing imported: {bad}")
+        raise typer.Exit(2) from None
     replayer = Replayer(services())
     counts: Counter[tuple[str, str]] = Counter()
     try:
-        for action in read_actions(path):
-            outcome = replayer.apply(action)
+        for number, action in enumerate(actions, 1):
+            try:
+                outcome = replayer.apply(action)
+            except (ValueError, KeyError, LookupError) as bad:
+                errors.print(f"stopped at line {number}: {bad!r}")
+                raise typer.Exit(2) from None
             counts[(outcome.type, outcome.refused or "accepted")] += 1
-    except (ValueError, KeyError, LookupError) as bad:
-        errors.print(f"stopped: {bad}")
-        raise typer.Exit(2) from None
     finally:
         table = Table("action", "outcome", "count")
         for (kind, result), count in sorted(counts.items()):

@@ -160,13 +160,23 @@ class Replayer:
 
 
 def read_actions(path: Path) -> Iterator[dict[str, Any]]:
+    """The file's actions; a line that is not a JSON object with a known type and an aware
+    instant ``at`` raises ``ValueError`` naming the line."""
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as bad:
-                    raise ValueError(f"line {number}: not JSON ({bad.msg})") from None
+            if not line.strip():
+                continue
+            try:
+                action = json.loads(line)
+            except json.JSONDecodeError as bad:
+                raise ValueError(f"line {number}: not JSON ({bad.msg})") from None
+            if not isinstance(action, dict) or action.get("type") not in TYPES:
+                raise ValueError(f"line {number}: not an action of a known type")
+            try:
+                _instant(str(action.get("at")))
+            except ValueError:
+                raise ValueError(f"line {number}: `at` is not an instant with an offset") from None
+            yield action
 
 
 def write_actions(path: Path, actions: Iterable[dict[str, Any]]) -> None:

@@ -1,0 +1,81 @@
+"""The NDJSON import format: actions replayed through the services, refusals counted by code
+and nothing written for them (docs/oversight.md)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from healthcode.cli import app
+from healthcode.cli import sim as sim_cli
+from healthcode.services.clock import FixedClock
+from healthcode.sim.actions import Replayer
+from tests.counting import counts
+from tests.town import ERQI, Town, days
+
+
+def _lines(town: Town, mother: str, daughter: str) -> list[dict]:
+    at = town.clock.now()
+    contact = town.record("close_contact", mother, at - days(1), area=ERQI, case_ref="case-9")
+    return [
+        {"type": "evidence", "at": at.isoformat(), "batch": town.batch("cdc-1", [contact], "b-import")},
+        {"type": "order", "at": (at + days(0.1)).isoformat(), "ref": "o1", "by": "zz-off-1",
+         "request": {"kind": "close_contact_quarantine", "legal_basis": "idl-art-41-quarantine",
+                     "persons": [{"person": mother, "evidence": [f"cdc-1/{contact['record_id']}"]}],
+                     "valid_until": (at + days(10)).isoformat()}},
+        # A4: the daughter ordered on her mother's evidence
+        {"type": "order", "at": (at + days(0.2)).isoformat(), "ref": "o2", "by": "zz-off-1",
+         "request": {"kind": "close_contact_quarantine", "legal_basis": "idl-art-41-quarantine",
+                     "persons": [{"person": daughter, "evidence": [f"cdc-1/{contact['record_id']}"]}],
+                     "valid_until": (at + days(10)).isoformat()}},
+        {"type": "appeal", "at": (at + days(0.3)).isoformat(), "ref": "a1", "person": mother,
+         "target": "order", "order": "o1", "ground": "not_there"},
+        {"type": "answer", "at": (at + days(0.4)).isoformat(), "appeal": "a1", "by": "zz-off-1",
+         "outcome": "overturned", "evidence": []},
+        {"type": "tick", "at": (at + days(0.5)).isoformat()},
+    ]  # fmt: skip
+
+
+def test_a_replayed_file_lands_what_is_allowed_and_refuses_the_rest(town: Town) -> None:
+    town.register_staff()
+    mother, daughter = town.person("母亲"), town.person("女儿")
+    replayer = Replayer(town.services)
+    outcomes = [replayer.apply(line) for line in _lines(town, mother, daughter)]
+    assert [o.refused for o in outcomes] == [
+        None,
+        None,
+        "order.evidence_not_theirs",
+        None,
+        None,
+        None,
+    ]
+    assert outcomes[1].refs == [f"order:{replayer.orders['o1'][0]}"]
+    assert outcomes[3].refs == [f"appeal:{replayer.appeals['a1']}"]
+    assert town.status(daughter)[0] == "green"
+
+
+def test_the_command_reports_counts_by_outcome(
+    town: Town, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    town.register_staff()
+    mother, daughter = town.person("母亲"), town.person("女儿")
+    path = tmp_path / "actions.ndjson"
+    path.write_text("".join(json.dumps(line) + "\n" for line in _lines(town, mother, daughter)))
+    monkeypatch.setattr(sim_cli, "services", lambda: town.services)
+    result = CliRunner().invoke(app, ["sim", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "order.evidence_not_theirs" in result.output and "accepted" in result.output
+
+
+def test_a_broken_line_stops_the_import_with_its_number(
+    town: Town, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FixedClock
+) -> None:
+    path = tmp_path / "actions.ndjson"
+    tick = json.dumps({"type": "tick", "at": clock.now().isoformat()})
+    path.write_text(tick + "\n{not json\n")
+    before = counts(town.services.db)
+    monkeypatch.setattr(sim_cli, "services", lambda: town.services)
+    result = CliRunner().invoke(app, ["sim", "import", str(path)])
+    assert result.exit_code == 2 and "line 2" in result.output
+    assert counts(town.services.db) == before
