@@ -1,5 +1,6 @@
 """Abuse attempts modelled on the seed's A1-A8, with randomised parameters, added to a world's
-action stream; each attempt names its actions (the ground truth, written beside the data).
+action stream on their days; each attempt names its actions (the ground truth, written
+beside the data).
 
 Some attempts the API refuses outright (an order on a list of names, on a relative's evidence,
 on the wrong legal basis); the others land as they would in production and are for oversight's
@@ -15,7 +16,7 @@ from typing import Any
 
 from healthcode.domain.batches import sign_batch
 from healthcode.sim import geography
-from healthcode.sim.world import World, add_order
+from healthcode.sim.world import Planner, World, add_order
 
 # attempt kind -> the seed's abuse it is modelled on (docs/oversight.md)
 KINDS = {
@@ -46,15 +47,28 @@ class Attempt:
         return KINDS[self.kind]
 
 
-def inject(world: World, rng: random.Random) -> list[Attempt]:
-    """One attempt of every kind, each in a random city on a random day after the first week."""
+def plan(world: World, rng: random.Random) -> tuple[list[Attempt], Planner]:
+    """One attempt of every kind, each in a random city on a random day after the first week
+    (an appeal lapse in the city with the most people, early enough for appeals to come);
+    the planner makes each on its day. A city simulated for under two weeks gets none."""
+    if world.days < 14:
+        return [], lambda world, day: None
+    populous = max(
+        CITIES, key=lambda c: sum(geography.city_of(r.home) == c for r in world.residents)
+    )
     attempts = []
     for number, kind in enumerate(KINDS, 1):
-        attempt = Attempt(f"att-{number:02d}-{kind}", kind, rng.choice(CITIES),
-                          rng.randrange(8, world.days - 3))  # fmt: skip
-        _MAKERS[kind](world, rng, attempt)
-        attempts.append(attempt)
-    return attempts
+        city, day = rng.choice(CITIES), rng.randrange(8, world.days - 3)
+        if kind == "appeal_lapse":
+            city, day = populous, rng.randrange(8, 12)
+        attempts.append(Attempt(f"att-{number:02d}-{kind}", kind, city, day))
+
+    def planner(world: World, day: int) -> None:
+        for attempt in attempts:
+            if attempt.day == day:
+                _MAKERS[attempt.kind](world, rng, attempt)
+
+    return attempts, planner
 
 
 def _at(world: World, day: int, hour: float) -> datetime:
@@ -206,26 +220,8 @@ def _order_burst(world: World, rng: random.Random, attempt: Attempt) -> None:
 
 
 def _appeal_lapse(world: World, rng: random.Random, attempt: Attempt) -> None:
-    """An authority stops answering the appeals filed from some day on (at least ``LAPSED`` of
-    them, so that the lapses are not chance): the attempt's city's, or the busiest city's."""
-    appeals = {a["id"]: a for a in world.actions if a["type"] == "appeal"}
-    # Appeals filed in the last two days would still be open at the end: not lapsed yet.
-    last = world.day_start(world.days - 2)
-    answers: dict[str, list[dict[str, Any]]] = {}
-    for action in world.actions:
-        filed = appeals.get(action.get("appeal", ""))
-        if action["type"] == "answer" and filed and datetime.fromisoformat(filed["at"]) < last:
-            answers.setdefault(action["by"].removesuffix("-official"), []).append(action)
-    if len(answers.get(attempt.city, [])) < LAPSED:
-        attempt.city = max(sorted(answers), key=lambda city: len(answers[city]))
-    mine = sorted(answers.get(attempt.city, []), key=lambda a: appeals[a["appeal"]]["at"])
-    start = world.day_start(attempt.day)
-    later = [a for a in mine if datetime.fromisoformat(appeals[a["appeal"]]["at"]) >= start]
-    count = rng.randint(LAPSED, LAPSED + 4)
-    unanswered = later[:count] if len(later) >= LAPSED else mine[-count:]
-    dropped = {action["id"] for action in unanswered}
-    attempt.actions += [action["appeal"] for action in unanswered]
-    world.actions[:] = [a for a in world.actions if a["id"] not in dropped]
+    """From today the authority answers none of the next 8-12 appeals: they lapse."""
+    world.silenced[attempt.city] = (attempt.actions, rng.randint(LAPSED, LAPSED + 4))
 
 
 _MAKERS = {

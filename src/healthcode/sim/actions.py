@@ -22,11 +22,11 @@ Every line has ``at``, the instant it happens; lines are replayed in file order.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from healthcode.bootstrap import Services
 from healthcode.domain.appeals import AppealTarget, Ground, Outcome
@@ -91,6 +91,10 @@ class Replayer:
         except HealthcodeError as refused:
             outcome.refused = refused.code
         return outcome
+
+    def replay(self, action: dict[str, Any]) -> None:
+        """Apply, when only the store's state matters (the demo), not what each action did."""
+        self.apply(action)
 
     def _evidence(self, action: dict[str, Any], now: datetime) -> list[str]:
         batch = action["batch"]
@@ -179,7 +183,5 @@ def read_actions(path: Path) -> Iterator[dict[str, Any]]:
             yield action
 
 
-def write_actions(path: Path, actions: Iterable[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8") as out:
-        for action in actions:
-            out.write(json.dumps(action, ensure_ascii=False, sort_keys=True) + "\n")
+def write_action(out: TextIO, action: dict[str, Any]) -> None:
+    out.write(json.dumps(action, ensure_ascii=False, sort_keys=True) + "\n")

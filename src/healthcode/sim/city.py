@@ -1,7 +1,9 @@
-"""Build the demo city: register it, then replay its days through the real intake path.
+"""Build the demo city: register it, then replay its days through the service layer.
 
 Each simulated day's evidence is signed by the source that would have produced it and
-submitted at the end of that day, so the status history looks as it would in production.
+submitted at the end of that day, officials order and answer appeals as they would, and the
+simulator's abuse attempts (``sim/abuse.py``) are made on their days, so the status history,
+the log and oversight's findings look as they would in production.
 """
 
 from __future__ import annotations
@@ -16,16 +18,12 @@ from rich.progress import Progress
 from sqlalchemy import func, select
 
 from healthcode.bootstrap import Services
-from healthcode.domain.batches import sign_batch
-from healthcode.services.designations import DesignationRequest
-from healthcode.services.rulebooks import default_edition_source
 from healthcode.services.tokens import PERSON_AUDIENCE, VENUE_AUDIENCE
 from healthcode.sim import geography
-from healthcode.sim.identities import demo_identity
-from healthcode.sim.outbreak import Outbreak, Resident
+from healthcode.sim.abuse import plan
+from healthcode.sim.actions import Replayer
+from healthcode.sim.world import World, register, simulate
 from healthcode.store import tables as t
-
-BATCH_SIZE = 1000
 
 
 @dataclass
@@ -56,63 +54,17 @@ def _build(
     services: Services, *, people: int, seed: int, console: Console, days: int, now: datetime
 ) -> None:
     rng = random.Random(seed)
-    start = (now - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
-    with services.db.write() as conn:
-        if not services.rulebooks.editions(conn):
-            services.rulebooks.publish(conn, default_edition_source(), now=start)
-    venue_list = geography.venues(rng, max(24, people // 50))
-    services.registry.load(geography.registry_config(seed, venue_list), now=start)
-    services.staff.register(geography.staff(), now=start)
-    keys = {source.id: source for source in geography.sources(seed)}
-    homes = [rng.choice(geography.DISTRICTS)[0] for _ in range(people)]
-    residents = [
-        (f"demo-{seed}-{n:07d}", geography.person_name(rng), homes[n]) for n in range(people)
-    ]
-    registered = services.identity.register_many(
-        residents,
-        now=start,
-        identities=[demo_identity(identity_id, name) for identity_id, name, _ in residents],
-    )
-    outbreak = Outbreak(
-        rng, [Resident(key, home) for key, home in zip(registered, homes, strict=True)], venue_list
-    )
-    designation_number = 0
+    world = register(services, people=people, seed=seed, days=days, now=now)
+    _, planner = plan(world, rng)
+    replayer = Replayer(services)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("simulating days", total=days)
-        for day in range(days):
-            day_start = start + timedelta(days=day)
-            received = min(day_start + timedelta(hours=22), now)
-            output = outbreak.day(day, day_start)
-            for source_id, records in sorted(output.records.items()):
-                kept = [r for r in records if datetime.fromisoformat(r["occurred_at"]) <= received]
-                for offset in range(0, len(kept), BATCH_SIZE):
-                    batch = {
-                        "source": source_id,
-                        "batch_id": f"d{day:03d}-{offset // BATCH_SIZE:04d}",
-                        "records": kept[offset : offset + BATCH_SIZE],
-                    }
-                    services.intake.submit(
-                        sign_batch(batch, keys[source_id].key.sign), now=received
-                    )
-            for district, venue_id, level, cases in output.designations:
-                designation_number += 1
-                valid_from = day_start - timedelta(days=1)
-                services.designations.designate(
-                    DesignationRequest(
-                        id=f"des-{designation_number:04d}",
-                        area=district,
-                        level=level,
-                        valid_from=valid_from,
-                        valid_to=valid_from + timedelta(days=7),
-                        authority_id=geography.authority_of(district),
-                        case_count=cases,
-                        basis=f"{cases} cases in 3 days"
-                        + (f" at venue {venue_id}" if venue_id else ""),
-                        venue_id=venue_id,
-                    ),
-                    now=received,
-                )
+
+        def each_day(world: World, day: int) -> None:
+            planner(world, day)
             progress.advance(task)
+
+        simulate(world, rng, replayer.replay, each_day)
     services.ticker.tick(now=now)
 
 

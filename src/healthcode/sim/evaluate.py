@@ -14,8 +14,10 @@ import json
 import random
 import tempfile
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,8 @@ from healthcode import bootstrap
 from healthcode.oversight.runner import run_detectors
 from healthcode.services.clock import FixedClock
 from healthcode.settings import Settings
-from healthcode.sim.abuse import KINDS, Attempt, inject
-from healthcode.sim.actions import Applied, Replayer, write_actions
+from healthcode.sim.abuse import KINDS, Attempt, plan
+from healthcode.sim.actions import Applied, Replayer, write_action
 from healthcode.sim.world import World, register, simulate
 
 # The simulated month ends here (the Henan depositors' codes turned red in June 2022).
@@ -75,17 +77,27 @@ class Evaluation:
         }  # fmt: skip
 
 
+def _ignore(action: dict[str, Any]) -> None:
+    return None
+
+
 def build(
-    services: bootstrap.Services, *, seed: int, people: int, days: int
-) -> tuple[World, list[Attempt], dict[str, Applied]]:
-    """Register, simulate and inject, then replay every action through the services."""
+    services: bootstrap.Services, *, seed: int, people: int, days: int,
+    keep: Callable[[dict[str, Any]], None] = _ignore,
+) -> tuple[World, list[Attempt], dict[str, Applied]]:  # fmt: skip
+    """Register, then simulate the honest city with the attempts, each action replayed through
+    the services as it comes (and handed to ``keep``)."""
     rng = random.Random(seed)
     world = register(services, people=people, seed=seed, days=days, now=NOW)
-    simulate(world, rng)
-    attempts = inject(world, rng)
-    world.actions.sort(key=lambda action: datetime.fromisoformat(action["at"]))
+    attempts, planner = plan(world, rng)
     replayer = Replayer(services)
-    applied = {action["id"]: replayer.apply(action) for action in world.actions}
+    applied: dict[str, Applied] = {}
+
+    def apply(action: dict[str, Any]) -> None:
+        keep(action)
+        applied[action["id"]] = replayer.apply(action)
+
+    simulate(world, rng, apply, planner)
     return world, attempts, applied
 
 
@@ -140,9 +152,13 @@ def evaluate(
         settings = Settings.from_env({"HEALTHCODE_DATA_DIR": str(data_dir)})
         services = bootstrap.build(settings, clock=FixedClock(NOW))
         progress(f"seed {seed}: simulating {people} people over {days} days")
-        world, attempts, applied = build(services, seed=seed, people=people, days=days)
+        with ExitStack() as files:
+            kept = _ignore
+            if keep is not None:
+                out = files.enter_context((keep / "actions.ndjson").open("w", encoding="utf-8"))
+                kept = partial(write_action, out)
+            _, attempts, applied = build(services, seed=seed, people=people, days=days, keep=kept)
         if keep is not None:
-            write_actions(keep / "actions.ndjson", world.actions)
             write_labels(keep / "labels.ndjson", attempts)
         progress(f"seed {seed}: running the detectors")
         with services.db.read() as conn:

@@ -3,13 +3,17 @@ and what honest officials and residents do about them (orders for close contacts
 answers in time). ``sim/abuse.py`` adds the attempts; ``sim/actions.py`` replays it all.
 
 People, households (sizes 1-5, in one district), the registry and the staff are registered
-first, through the services, because person keys come from the identity provider.
+first, through the services, because person keys come from the identity provider. The days are
+then generated one at a time and every action is handed on in time order as soon as no later
+day can add an earlier one, so a city of any size streams through in constant memory.
 """
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,19 +48,30 @@ class World:
     seed: int
     start: datetime
     days: int
+    end: datetime  # now: what would happen later has not happened yet and is not replayed
     residents: list[Resident]
     venues: list[geography.DemoVenue]
     outbreak: Outbreak
-    actions: list[dict[str, Any]] = field(default_factory=list)
     visits: dict[tuple[int, str], list[Visit]] = field(default_factory=lambda: defaultdict(list))
     ordered: dict[str, datetime] = field(default_factory=dict)  # person -> last order
+    # An authority that answers no appeals (an abuse attempt): city -> the attempt's action ids
+    # and how many more appeals it leaves unanswered.
+    silenced: dict[str, tuple[list[str], int]] = field(default_factory=dict)
+    _pending: list[tuple[datetime, int, dict[str, Any]]] = field(default_factory=list)
     _count: int = 0
 
     def add(self, action: dict[str, Any]) -> dict[str, Any]:
         self._count += 1
         action["id"] = f"n{self._count:07d}"
-        self.actions.append(action)
+        heapq.heappush(self._pending, (datetime.fromisoformat(action["at"]), self._count, action))
         return action
+
+    def due(self, before: datetime) -> list[dict[str, Any]]:
+        """The actions due before ``before``, in time order, each handed out once."""
+        out = []
+        while self._pending and self._pending[0][0] < before:
+            out.append(heapq.heappop(self._pending)[2])
+        return out
 
     def day_start(self, day: int) -> datetime:
         return self.start + timedelta(days=day)
@@ -93,11 +108,20 @@ def register(services: Services, *, people: int, seed: int, days: int, now: date
         Resident(key, home, household=h)
         for key, home, h in zip(keys, homes, household_of, strict=True)
     ]
-    return World(seed, start, days, residents, venue_list, Outbreak(rng, residents, venue_list))
+    return World(
+        seed, start, days, now, residents, venue_list, Outbreak(rng, residents, venue_list)
+    )
 
 
-def simulate(world: World, rng: random.Random) -> None:
-    """The honest city: every day's evidence, designations, orders, appeals and answers."""
+Planner = Callable[[World, int], None]
+
+
+def simulate(
+    world: World, rng: random.Random, apply: Callable[[dict[str, Any]], None],
+    attempts: Planner = lambda world, day: None,
+) -> None:  # fmt: skip
+    """Every day's evidence, designations, orders, appeals and answers of the honest city, and
+    what ``attempts`` adds on each day, handed to ``apply`` in time order."""
     keys = {source.id: source for source in geography.sources(world.seed)}
     designations = 0
     for day in range(world.days):
@@ -126,7 +150,13 @@ def simulate(world: World, rng: random.Random) -> None:
                 },
             })  # fmt: skip
         _orders_for_contacts(world, rng, day, output.records)
+        attempts(world, day)
         world.add({"type": "tick", "at": (start + timedelta(hours=23, minutes=50)).isoformat()})
+        # Nothing generated later happens before tomorrow.
+        for action in world.due(min(world.day_start(day + 1), world.end)):
+            apply(action)
+    for action in world.due(world.end):
+        apply(action)
 
 
 def _index_visits(world: World, day: int, source_id: str, records: list[dict[str, Any]]) -> None:
@@ -186,6 +216,15 @@ def add_order(
         appeal = world.add({"type": "appeal", "at": filed.isoformat(), "person": person,
                             "target": "order", "order": action["ref"], "ground": "not_there"})  # fmt: skip
         appeal["ref"] = appeal["id"]
+        silenced = world.silenced.get(city)
+        if silenced is not None:
+            appeals_left, remaining = silenced
+            appeals_left.append(appeal["id"])
+            if remaining > 1:
+                world.silenced[city] = (appeals_left, remaining - 1)
+            else:
+                del world.silenced[city]
+            return action
         overturned = rng.random() < OVERTURN_CHANCE
         world.add({
             "type": "answer", "at": (filed + timedelta(hours=rng.uniform(1, 18))).isoformat(),
