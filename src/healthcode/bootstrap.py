@@ -22,6 +22,7 @@ from healthcode.services.intake import Intake
 from healthcode.services.log_reader import LogReader
 from healthcode.services.notifications import Outbox
 from healthcode.services.orders import Orders
+from healthcode.services.oversight import Oversight
 from healthcode.services.passes import Passes
 from healthcode.services.places import Places
 from healthcode.services.places_setup import build_place_services
@@ -78,6 +79,7 @@ class Services:
     trust_lists: TrustLists
     places: Places
     passes: Passes
+    oversight: Oversight
 
 
 def _revoked(db: Database, jti: str) -> bool:
@@ -161,4 +163,5 @@ def build(
         trust_lists=place_services.trust_lists,
         places=place_services.places,
         passes=place_services.passes,
+        oversight=Oversight(db, secrets, log_reader),
     )

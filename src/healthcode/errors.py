@@ -316,6 +316,32 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "appeal.already_escalated": ErrorSpec(
         409, "该申诉已提交监督机构。", "This appeal has already been escalated to oversight."
     ),
+    # oversight's cases (docs/oversight.md)
+    "oversight.case_not_found": ErrorSpec(404, "没有该监督案件。", "No such oversight case."),
+    "oversight.status_unknown": ErrorSpec(
+        422,
+        "案件状态必须是待处理、调查中、已移交或已结案之一。",
+        "A case's status is one of open, investigating, referred, closed.",
+    ),
+    "oversight.transition_invalid": ErrorSpec(
+        409,
+        "案件不能从当前状态转到该状态：待处理→调查中→已移交→已结案，或从待处理、调查中直接结案。",
+        "The case cannot move there from its current status: open -> investigating -> referred "
+        "-> closed, or closed from open or investigating.",
+    ),
+    "oversight.conclusion_missing": ErrorSpec(
+        422, "结案必须写明结论。", "Closing a case needs a conclusion (the note)."
+    ),
+    # the cohort test (docs/oversight.md)
+    "cohort.too_small": ErrorSpec(
+        422,
+        "名单中能与对照人群匹配的人太少（至少需要 10 人），检验无法得出结论。",
+        "Too few of the listed persons can be matched to controls (at least 10 are needed) "
+        "for the test to say anything.",
+    ),
+    "cohort.too_large": ErrorSpec(
+        413, "名单过长：一次最多 100,000 人。", "The list is too long: at most 100,000 persons."
+    ),
     # place codes and scans (docs/passes.md)
     "place.malformed": ErrorSpec(422, "场所码无法解析。", "The place code cannot be read."),
     "place.signature": ErrorSpec(

@@ -23,6 +23,7 @@ class Settings:
     sequencer_interval_seconds: float = 0.25
     witnesses: str = ""
     dcc_schemas: Path | None = None  # a folder of ehn-dcc-schema releases; none: no DCC intake
+    oversight_interval_seconds: float = 3600.0  # how often the server runs the detectors
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -42,6 +43,9 @@ class Settings:
             log_origin=env.get("HEALTHCODE_LOG_ORIGIN", "healthcode.example/log"),
             sequencer_interval_seconds=float(env.get("HEALTHCODE_SEQUENCER_SECONDS", "0.25")),
             witnesses=env.get("HEALTHCODE_WITNESSES", ""),
+            oversight_interval_seconds=float(
+                env.get("HEALTHCODE_OVERSIGHT_INTERVAL_SECONDS", "3600")
+            ),
             dcc_schemas=Path(env.get("HEALTHCODE_DCC_SCHEMAS", "")).resolve()
             if env.get("HEALTHCODE_DCC_SCHEMAS")
             else None,

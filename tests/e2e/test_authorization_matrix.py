@@ -77,7 +77,8 @@ def fill(path: str, person: str, town: Town) -> str:
     values = {"log_index": "1", "person_key": child, "request_id": "req-none", "order_id": "ord-none",
               "designation_id": "des-none", "version": "99", "version:int": "99", "source_id": "lab-1", "path:path": "0/000",
               "old_size": "1", "new_size": "1", "kid": "0000000000000000", "appeal_id": "apl-none",
-              "record_id": "v-none", "key_id": "0000000000000000", "index": "0"}  # fmt: skip
+              "record_id": "v-none", "key_id": "0000000000000000", "index": "0",
+              "case_id": "case-none"}  # fmt: skip
     return re.sub(r"{([^}]+)}", lambda m: values[m.group(1)], path)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from healthcode.cli import admin, dcc, log, passes, rules
+from healthcode.cli import admin, dcc, log, oversight, passes, rules, sim
 from healthcode.cli.context import console, errors, refusals_reported, services
 
 app = typer.Typer(
@@ -17,8 +17,10 @@ app.add_typer(admin.app, name="admin")
 app.add_typer(rules.app, name="rules")
 app.add_typer(dcc.app, name="dcc")
 app.add_typer(log.app, name="log")
+app.add_typer(oversight.app, name="oversight")
 app.add_typer(passes.pass_app, name="pass")
 app.add_typer(passes.venue_app, name="venue")
+app.add_typer(sim.app, name="sim")
 
 
 @app.command()

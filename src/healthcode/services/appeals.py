@@ -548,16 +548,7 @@ class Appeals:
     ) -> None:
         self._notifier.notify(conn, [Notice(person_key, "appeal", step, now, subject=appeal_id)])
 
-    # --- oversight and the public ----------------------------------------------------------
-
-    def cases(self) -> list[tuple[StoredCase, StoredAppeal]]:
-        with self._db.read() as conn:
-            found = []
-            for case in appeals_repo.cases(conn):
-                appeal = appeals_repo.by_id(conn, case.appeal_id)
-                assert appeal is not None
-                found.append((case, appeal))
-            return found
+    # --- the public (oversight's cases: services/oversight.py) -----------------------------
 
     def statistics(self) -> list[tuple[AuthorityStatistics, Named]]:
         """Per authority: filed, outcomes, lapses, median and 90th-percentile time to answer."""

@@ -24,6 +24,7 @@ from healthcode.services.escrow import PersonSecrets
 from healthcode.services.orders import staff_secret_key
 from healthcode.services.selfcheck_acts import expected_acts
 from healthcode.services.selfcheck_appeals import expected_appeals
+from healthcode.services.selfcheck_oversight import expected_oversight
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import log as log_repo
 from healthcode.store import status as status_repo
@@ -127,6 +128,10 @@ class SelfCheck:
         appeal_entries, appeal_problems = expected_appeals(conn, self._secrets)
         expected.update(appeal_entries)
         for problem in appeal_problems:
+            report.add(problem)
+        oversight_entries, oversight_problems = expected_oversight(conn, self._secrets)
+        expected.update(oversight_entries)
+        for problem in oversight_problems:
             report.add(problem)
         return expected
 

@@ -30,7 +30,9 @@ def expected_acts(conn: Connection, secrets: PersonSecrets) -> Expected:
 
     cosigns: dict[int, list[orders_repo.StoredOrder]] = defaultdict(list)
     for order in orders_repo.select_orders(conn, select(t.orders)):
-        issued_pending = order.activated_at is None or order.activated_at != order.recorded_at
+        # Pending when issued: not in force yet, or put in force by a co-signature (which may
+        # come at the same instant, so the times alone cannot tell).
+        issued_pending = order.activated_at is None or order.cosign_log_index is not None
         expected[order.log_index] = ("order", order_entry(
             index=order.log_index, person_secret=secrets.secret(order.person_key),
             official_secret=staff(order.official_id), order_id=order.id, request_id=order.request_id,

@@ -76,9 +76,9 @@ def expected_appeals(conn: Connection, secrets: PersonSecrets) -> tuple[Expected
                 )
     for index in sorted(asides):
         problems.append(f"a set-aside of one person's evidence (entry {index}) has no appeal")
-    for case in appeals_repo.cases(conn):
-        escalated = appeals.get(case.appeal_id)
-        if escalated is None:
+    for case in appeals_repo.cases(conn):  # escalated appeals' only; findings': oversight's
+        escalated = appeals.get(case.appeal_id) if case.appeal_id else None
+        if escalated is None or case.person_key is None:
             problems.append(f"oversight case {case.id} names no appeal")
             continue
         expected[case.log_index] = ("appeal_escalated", appeal_escalated_entry(

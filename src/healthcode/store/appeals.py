@@ -56,12 +56,18 @@ class StoredAppeal:
 
 @dataclass(frozen=True)
 class StoredCase:
+    """Oversight's case: an escalated appeal's (``appeal_id``, ``person_key``) or a detector
+    finding's (``finding_id``); its lifecycle is in ``store/oversight.py``."""
+
     id: str
-    appeal_id: str
-    person_key: str
+    appeal_id: str | None
+    person_key: str | None
     status: str
     opened_at: datetime
     log_index: int
+    finding_id: str | None = None
+    updated_at: datetime | None = None  # of the latest step
+    conclusion: str | None = None  # the note of the step that closed it
 
 
 _FIELDS = [column.name for column in t.appeals.columns]
@@ -162,7 +168,11 @@ def every(conn: Connection) -> list[StoredAppeal]:
 
 
 def facts(conn: Connection) -> list[AppealFact]:
-    escalated = set(conn.scalars(select(t.oversight_cases.c.appeal_id)))
+    escalated = set(
+        conn.scalars(
+            select(t.oversight_cases.c.appeal_id).where(t.oversight_cases.c.appeal_id.is_not(None))
+        )
+    )
     query = select(
         t.appeals.c.id, t.appeals.c.authority_id, t.appeals.c.status, t.appeals.c.filed_at,
         t.appeals.c.answered_at,
@@ -183,24 +193,28 @@ def insert_case(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(t.oversight_cases.insert().values(**row))
 
 
-def _case(row: Any) -> StoredCase:
+def case_from_row(row: Any) -> StoredCase:
     return StoredCase(
-        row.id, row.appeal_id, row.person_key, row.status, row.opened_at, row.log_index
-    )
+        row.id, row.appeal_id, row.person_key, row.status, row.opened_at, row.log_index,
+        row.finding_id, row.updated_at, row.conclusion,
+    )  # fmt: skip
 
 
 def case_of(conn: Connection, appeal_id: str) -> StoredCase | None:
     row = conn.execute(
         select(t.oversight_cases).where(t.oversight_cases.c.appeal_id == appeal_id)
     ).first()
-    return None if row is None else _case(row)
+    return None if row is None else case_from_row(row)
 
 
 def cases(conn: Connection) -> list[StoredCase]:
-    query = select(t.oversight_cases).order_by(
-        t.oversight_cases.c.opened_at, t.oversight_cases.c.id
+    """The cases of escalated appeals (a finding's cases: ``store.oversight.cases``)."""
+    query = (
+        select(t.oversight_cases)
+        .where(t.oversight_cases.c.appeal_id.is_not(None))
+        .order_by(t.oversight_cases.c.opened_at, t.oversight_cases.c.id)
     )
-    return [_case(row) for row in conn.execute(query)]
+    return [case_from_row(row) for row in conn.execute(query)]
 
 
 def person_set_asides(conn: Connection) -> list[Any]:

@@ -15,12 +15,15 @@ from fastapi.staticfiles import StaticFiles
 from healthcode.bootstrap import Services
 from healthcode.web import errors
 from healthcode.web.api import appeals, evidence, officials, person, public, records, staff_auth
+from healthcode.web.api import cohort as cohort_api
 from healthcode.web.api import dcc as dcc_api
 from healthcode.web.api import log as log_api
+from healthcode.web.api import oversight as oversight_api
 from healthcode.web.api import places as places_api
 from healthcode.web.auth import PUBLIC
 from healthcode.web.pages import appeals as appeal_pages
 from healthcode.web.pages import official as official_pages
+from healthcode.web.pages import oversight as oversight_pages
 from healthcode.web.pages import person as person_pages
 from healthcode.web.pages import places as place_pages
 from healthcode.web.pages import public as public_pages
@@ -61,6 +64,13 @@ def _tick(services: Services) -> None:
         log.info("scheduler recorded %d status changes", changes)
 
 
+def _oversee(services: Services) -> None:
+    """Run every registered detector; each new finding opens a case for the auditors."""
+    summary = services.oversight.run(services.clock.now())
+    if summary.new_cases:
+        log.info("oversight opened %d cases", len(summary.new_cases))
+
+
 def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -81,6 +91,13 @@ def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
                         settings.sequencer_interval_seconds,
                         "log sequencer",
                         lambda: _sequence(services),
+                    )
+                ),
+                asyncio.create_task(
+                    _every(
+                        settings.oversight_interval_seconds,
+                        "oversight detectors",
+                        lambda: _oversee(services),
                     )
                 ),
             ]
@@ -116,6 +133,9 @@ def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     for router in (appeals.person_router, appeals.officials_router, appeals.oversight_router,
                    appeals.public_router, appeal_pages.router):  # fmt: skip
         app.include_router(router)
+    app.include_router(oversight_api.router)
+    app.include_router(oversight_pages.router)
+    app.include_router(cohort_api.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/healthz", tags=["operations"], dependencies=[Depends(PUBLIC)])

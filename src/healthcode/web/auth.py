@@ -35,6 +35,7 @@ SCOPES = {
     "jurisdiction": "inside the calling authority's jurisdiction",
     "district": "inside the hotline's district, read only",
     "all-read": "everything, read only (oversight)",
+    "cases": "oversight's own cases, moved along their lifecycle; no colour, order or evidence",
     "source": "a registered source, authenticated by its signature on the body",
 }
 

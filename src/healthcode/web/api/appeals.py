@@ -1,5 +1,6 @@
 """Appeals: the person files and follows them, the accountable authority answers its queue,
-oversight lists the escalated cases, and anyone reads the statistics (invariant 8, A5, A7).
+oversight lists its cases (escalated appeals and findings), and anyone reads the statistics
+(invariant 8, A5, A7).
 
 Every body is closed: an answer is an outcome from a closed list with the evidence it cites,
 and nothing else. There is no field for a condition, a pledge or any other demand, and a body
@@ -24,11 +25,13 @@ from healthcode.domain.appeals import (
     Ground,
     Outcome,
 )
+from healthcode.domain.oversight.cases import CaseStatus
 from healthcode.domain.people import PERSON_KEY_PATTERN
 from healthcode.services.appeals import Answer, AppealRequest, AppealView
 from healthcode.services.explain import EvidenceView
 from healthcode.store.appeals import StoredAppeal
 from healthcode.web.api.officials import actor
+from healthcode.web.api.oversight import CaseOut, case_out
 from healthcode.web.api.schemas import ERRORS, Bilingual, Closed, EvidenceOut
 from healthcode.web.auth import PERSON, PUBLIC, Caller, access
 from healthcode.web.checkpoints import carry_checkpoint
@@ -81,8 +84,10 @@ class ReceiptOut(BaseModel):
 
 class CaseRefOut(BaseModel):
     id: str
-    status: str
+    status: str  # open | investigating | referred | closed
     opened_at: datetime
+    updated_at: datetime | None = None
+    conclusion: str | None = None  # oversight's, once closed
 
 
 class AppealOut(BaseModel):
@@ -144,21 +149,6 @@ class AnsweredOut(BaseModel):
     log_index: int | None
 
 
-class CaseOut(BaseModel):
-    id: str
-    appeal_id: str
-    person_key: str
-    authority_id: str
-    status: str
-    opened_at: datetime
-    log_index: int
-    appeal_target: str
-    appeal_ground: str
-    appeal_outcome: str
-    answered_by: str | None
-    cited_evidence: list[str]
-
-
 class AuthorityAppealsOut(BaseModel):
     authority_id: str
     authority_name: Bilingual
@@ -218,7 +208,8 @@ def appeal_out(view: AppealView) -> AppealOut:
         lapsed_at=appeal.lapsed_at,
         contested_evidence=evidence_out(view.contested) if view.contested else None,
         cited_evidence=[evidence_out(item) for item in view.cited],
-        case=CaseRefOut(id=view.case.id, status=view.case.status, opened_at=view.case.opened_at)
+        case=CaseRefOut(id=view.case.id, status=view.case.status, opened_at=view.case.opened_at,
+                        updated_at=view.case.updated_at, conclusion=view.case.conclusion)
         if view.case else None,
         receipts=[
             ReceiptOut(step=r.step, log_index=r.log_index, at=r.at,
@@ -346,19 +337,17 @@ def answer_appeal(
 
 @oversight_router.get("/cases", response_model=list[CaseOut], responses=ERRORS)
 def oversight_cases(
-    request: Request, _caller: Annotated[Caller, Depends(OVERSIGHT)]
+    request: Request,
+    response: Response,
+    _caller: Annotated[Caller, Depends(OVERSIGHT)],
+    status: CaseStatus | None = None,
 ) -> list[CaseOut]:
-    """Escalated appeals, oldest first. Oversight reads; it sets no colour."""
-    return [
-        CaseOut(
-            id=case.id, appeal_id=case.appeal_id, person_key=case.person_key,
-            authority_id=appeal.authority_id, status=case.status, opened_at=case.opened_at,
-            log_index=case.log_index, appeal_target=appeal.target, appeal_ground=appeal.ground,
-            appeal_outcome=appeal.status, answered_by=appeal.answered_by,
-            cited_evidence=list(appeal.cited),
-        )
-        for case, appeal in request.app.state.services.appeals.cases()
-    ]  # fmt: skip
+    """Oversight's cases, oldest first: escalated appeals and the detectors' findings (or
+    only those in ``status``). Oversight reads and moves its cases; it sets no colour."""
+    views = request.app.state.services.oversight.cases(None if status is None else status.value)
+    if views:
+        carry_checkpoint(response, views[0].checkpoint)
+    return [case_out(view) for view in views]
 
 
 def stats_out(services: Services) -> AppealStatsOut:

@@ -117,8 +117,9 @@ def staff_login(request: Request, token: str) -> Response:
         claims = services.tokens.verify(token, audience=STAFF_AUDIENCE, now=now)
     except Unauthorized:
         return render(request, "login_failed.html", status_code=401)
-    # Each role lands on its own page; officials and supervisors on their appeals queue.
-    landing = "/hotline" if claims.role == "hotline" else "/official/appeals"
+    # Each role lands on its own page: officials and supervisors on their appeals queue,
+    # auditors on their cases.
+    landing = {"hotline": "/hotline", "auditor": "/oversight"}.get(claims.role, "/official/appeals")
     response = RedirectResponse(landing, status_code=303)
     response.set_cookie(
         STAFF_COOKIE, token, httponly=True, samesite="lax",

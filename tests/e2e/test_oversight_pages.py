@@ -1,0 +1,102 @@
+"""The auditors' pages, in Chinese and English: sign-in lands on /oversight; findings and
+cases with their summaries, supporting records and steps; the form moves a case, a refused
+step shows its message and writes nothing; other staff get the sign-in page."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from healthcode.web.app import create_app
+from tests.counting import counts
+from tests.services.test_oversight_cases import HandMade, finding, upheld_and_escalated
+from tests.town import Town
+
+
+def signed_in(town: Town, staff_id: str, role: str) -> TestClient:
+    client = TestClient(create_app(town.services, run_scheduler=False))
+    landed = client.get(f"/staff/login?token={town.token(staff_id, role)}", follow_redirects=False)
+    assert landed.status_code == 303
+    return client
+
+
+def test_an_auditor_works_a_case_from_the_pages(town: Town) -> None:
+    town.register_staff()
+    detector = HandMade(
+        [finding(town, "venue:station", "evidence:scan-1/r7", "evidence:scan-1/r8")]
+    )
+    [case_id] = town.services.oversight.run(town.clock.now(), detectors=[detector]).new_cases
+    client = TestClient(create_app(town.services, run_scheduler=False))
+    landed = client.get(
+        f"/staff/login?token={town.token('auditor-1', 'auditor')}", follow_redirects=False
+    )
+    assert (landed.status_code, landed.headers["location"]) == (303, "/oversight")
+
+    zh = client.get("/oversight")
+    assert zh.status_code == 200
+    assert "独立监督" in zh.text and "检测器发现" in zh.text and "待处理" in zh.text
+    assert "venue:station 异常" in zh.text and case_id in zh.text
+    en = client.get("/oversight?lang=en").text
+    assert "Detector finding" in en and "Open, awaiting an auditor" in en
+    assert "venue:station stands out" in en and "Oversight changes no colour" in en
+
+    page = client.get(f"/oversight/cases/{case_id}?lang=zh").text
+    assert "支持记录" in page and "evidence:scan-1/r7" in page and "evidence:scan-1/r8" in page
+    assert "推进案件" in page and 'value="investigating"' in page and 'value="referred"' not in page
+    moved = client.post(
+        f"/oversight/cases/{case_id}/steps",
+        data={"status": "investigating", "note": "两条扫码来自同一设备"},
+        follow_redirects=False,
+    )
+    assert (moved.status_code, moved.headers["location"]) == (303, f"/oversight/cases/{case_id}")
+    page = client.get(f"/oversight/cases/{case_id}").text
+    assert "调查中" in page and "两条扫码来自同一设备" in page and "auditor-1" in page
+
+    before = counts(town.services.db)
+    bad = client.post(
+        f"/oversight/cases/{case_id}/steps?lang=en", data={"status": "open", "note": "back"}
+    )
+    assert bad.status_code == 409 and "cannot move there" in bad.text
+    unconcluded = client.post(
+        f"/oversight/cases/{case_id}/steps?lang=zh", data={"status": "closed"}
+    )
+    assert unconcluded.status_code == 422 and "结案必须写明结论" in unconcluded.text
+    assert counts(town.services.db) == before
+    closed = client.post(
+        f"/oversight/cases/{case_id}/steps",
+        data={"status": "closed", "note": "a busy station"},
+        follow_redirects=False,
+    )
+    assert closed.status_code == 303
+    page = client.get(f"/oversight/cases/{case_id}?lang=en").text
+    assert "The case is closed." in page and "a busy station" in page and "<form" not in page
+    missing = client.get("/oversight/cases/case-none?lang=en")
+    assert missing.status_code == 404 and "No such oversight case." in missing.text
+
+
+def test_an_escalated_appeal_shows_on_the_case_page(town: Town) -> None:
+    town.register_staff()
+    upheld_and_escalated(town)
+    client = signed_in(town, "auditor-1", "auditor")
+    [view] = town.services.oversight.cases()
+    page = client.get(f"/oversight/cases/{view.case.id}").text
+    assert "提交监督的申诉" in page and view.case.appeal_id in page  # type: ignore[operator]
+    assert "zz-health" in page and "evidence:cdc-1/" in page
+    en = client.get(f"/oversight/cases/{view.case.id}?lang=en").text
+    assert "Escalated appeal" in en and "Supporting records" in en
+
+
+def test_other_staff_get_the_sign_in_page(town: Town) -> None:
+    town.register_staff()
+    detector = HandMade([finding(town, "venue:station", "evidence:scan-1/r7")])
+    [case_id] = town.services.oversight.run(town.clock.now(), detectors=[detector]).new_cases
+    before = counts(town.services.db)
+    for staff_id, role in (("zz-off-1", "official"), ("zz-sup-1", "supervisor"),
+                           ("hl-erqi", "hotline")):  # fmt: skip
+        client = signed_in(town, staff_id, role)
+        assert client.get("/oversight").status_code == 401
+        assert client.get(f"/oversight/cases/{case_id}").status_code == 401
+        posted = client.post(
+            f"/oversight/cases/{case_id}/steps", data={"status": "closed", "note": "no"}
+        )
+        assert posted.status_code == 401 and "venue:station" not in posted.text
+    assert counts(town.services.db) == before
