@@ -68,5 +68,9 @@ def test_seeded_city_has_a_red_person_whose_page_explains_it(
     )
     english = client.get("/me?lang=en").text
     assert status["reason"]["en"] in english and "Red code" in english
+    assert set(summary.staff_links) >= {"official", "supervisor", "hotline", "auditor"}
+    auditor = summary.staff_links["auditor"].split("token=", 1)[1]
+    signed_in = client.get(f"/staff/login?token={auditor}", follow_redirects=False)
+    assert signed_in.headers["location"].startswith("/oversight")
     again = build_city(services, people=400, seed=7)
     assert not again.built  # an existing city is never rebuilt over

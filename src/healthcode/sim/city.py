@@ -66,6 +66,7 @@ def _build(
 
         simulate(world, rng, replayer.replay, each_day)
     services.ticker.tick(now=now)
+    services.oversight.run(now)  # the auditor's page opens on what the detectors found
 
 
 def summarise(services: Services, *, built: bool) -> CitySummary:
@@ -102,11 +103,11 @@ def summarise(services: Services, *, built: bool) -> CitySummary:
 
 
 def _staff_links(services: Services, base: str, now: datetime) -> dict[str, str]:
-    """Sign-in links for the demo's staff of Zhengzhou and one of its venues' devices (the
-    auditor is registered too, but has no pages yet)."""
+    """Sign-in links for the demo's staff of Zhengzhou, oversight's auditor and one of
+    Zhengzhou's venues' devices."""
     links: dict[str, str] = {}
     for role, badge in (("official", "410100-official"), ("supervisor", "410100-supervisor-1"),
-                        ("hotline", "410100-hotline")):  # fmt: skip
+                        ("hotline", "410100-hotline"), ("auditor", "oversight-auditor")):  # fmt: skip
         member = services.staff.find(badge)
         if member is not None and member.active:
             token = services.staff.token(member, now=now, ttl=timedelta(hours=12))
