@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: install run test lint browser bench crash messages clean
+.PHONY: install run test lint browser bench crash audit messages clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ bench: install
 ## crash: kill -9 the real server under load and check nothing was lost (N=trials per backend)
 crash: install
 	$(BIN)/python -m crash $(if $(N),--trials $(N))
+
+## audit: check every installed dependency against the PyPI advisory data (pip-audit, pinned);
+## --strict: a dependency that cannot be checked (no network, a mirror without advisories) fails
+audit: install
+	$(BIN)/python -m pip install --quiet -c constraints.txt pip-audit
+	$(BIN)/pip-audit --local --strict --progress-spinner off
 
 ## messages: extract page strings and merge them into the zh-CN and en catalogues
 messages: install
