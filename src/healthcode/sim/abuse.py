@@ -71,6 +71,12 @@ def plan(world: World, rng: random.Random) -> tuple[list[Attempt], Planner]:
     return attempts, planner
 
 
+def _made_up(rng: random.Random) -> str:
+    """An id for what an attempt makes up, shaped like the honest ones: nothing in the data
+    says which records belong to an attempt (only labels.ndjson does)."""
+    return f"x{rng.randrange(16**7):07x}"
+
+
 def _at(world: World, day: int, hour: float) -> datetime:
     return world.day_start(day) + timedelta(hours=hour)
 
@@ -93,15 +99,19 @@ def _fabricate(
     source = next(s for s in geography.sources(world.seed) if s.id == f"cdc-{attempt.city}")
     homes = {r.key: r.home for r in world.residents}
     records = []
-    for number, (person, case_ref) in enumerate(people):
+    for person, case_ref in people:
         districts = [d for d in _districts(attempt.city) if d != homes[person]]
         records.append({
-            "record_id": f"{attempt.id}-{number:04d}", "kind": "close_contact", "person": person,
+            "record_id": f"contact-{_made_up(rng)}", "kind": "close_contact", "person": person,
             "area": rng.choice(districts),
             "occurred_at": _at(world, attempt.day, rng.uniform(9, 18)).isoformat(),
             "case_ref": case_ref,
         })  # fmt: skip
-    batch = {"source": source.id, "batch_id": attempt.id, "records": records}
+    batch = {
+        "source": source.id,
+        "batch_id": f"d{attempt.day:03d}-{_made_up(rng)}",
+        "records": records,
+    }
     _add(world, attempt, {"type": "evidence", "at": _at(world, attempt.day, 22.5).isoformat(),
                           "batch": sign_batch(batch, source.key.sign)})  # fmt: skip
     return [f"{source.id}/{r['record_id']}" for r in records]
@@ -119,10 +129,8 @@ def _order_all(
 
 def _fabricated_contacts(world: World, rng: random.Random, attempt: Attempt) -> None:
     depositors = rng.sample([r.key for r in world.residents], rng.randint(12, 40))
-    shared = rng.random() < 0.5  # one made-up case for all, or one each
-    cases = [
-        f"case-{attempt.id}" if shared else f"case-{attempt.id}-{n}" for n in range(len(depositors))
-    ]
+    shared = f"case-{_made_up(rng)}" if rng.random() < 0.5 else None  # one case for all?
+    cases = [shared or f"case-{_made_up(rng)}" for _ in depositors]
     refs = _fabricate(world, rng, attempt, list(zip(depositors, cases, strict=True)))
     _order_all(world, attempt, depositors, [[ref] for ref in refs], attempt.day + 1)
 
@@ -191,7 +199,7 @@ def _station_designation(world: World, rng: random.Random, attempt: Attempt) -> 
         "type": "designation", "at": _at(world, attempt.day, 12).isoformat(),
         "by": f"{attempt.city}-official", "cosign_by": f"{attempt.city}-supervisor-1",
         "request": {
-            "id": f"des-{attempt.id}", "area": venue.area, "level": "high",
+            "id": f"des-{_made_up(rng)}", "area": venue.area, "level": "high",
             "valid_from": (start - timedelta(days=1)).isoformat(),
             "valid_to": (start + timedelta(days=6)).isoformat(),
             "case_count": rng.randint(3, 8), "basis": "cases linked to the venue",
@@ -206,8 +214,10 @@ def _household_contacts(world: World, rng: random.Random, attempt: Attempt) -> N
         if resident.household is not None:
             households.setdefault(resident.household, []).append(resident.key)
     targets = rng.sample([m for m in households.values() if len(m) >= 2], rng.randint(2, 4))
-    people = [(person, f"case-{attempt.id}-{n}") for n, members in enumerate(targets)
-              for person in members]  # fmt: skip
+    people = []
+    for members in targets:  # one made-up case per household
+        case = f"case-{_made_up(rng)}"
+        people += [(person, case) for person in members]
     refs = _fabricate(world, rng, attempt, people)
     _order_all(world, attempt, [p for p, _ in people], [[ref] for ref in refs], attempt.day + 1)
 

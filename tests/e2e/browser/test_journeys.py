@@ -134,3 +134,30 @@ def test_the_public_rules_designations_and_statistics_fit_a_phone(
     page.goto(f"{city.base}/public/stats?lang=en")
     assert page.locator("svg.chart rect").count() > 0
     shoot(page, "public-stats-en-phone")
+    page.goto(f"{city.base}/public/stats?lang=zh")
+    assert page.locator("#colour-days svg.chart").count() > 0
+    shoot(page, "public-stats-zh-phone")
+    page.goto(f"{city.base}/stats/appeals?lang=en")  # the appeals chart, drawn by the server
+    assert page.locator("img.chart").evaluate("image => image.naturalWidth") > 0
+    shoot(page, "appeal-stats-en-phone")
+
+
+def test_the_auditor_finds_the_abuse_and_moves_a_case(browser: Any, city: ServedCity) -> None:
+    """The demo city holds the simulator's abuse attempts; the detectors ran when it was built,
+    so oversight's auditor opens on cases, and moving one is recorded with its note."""
+    auditor = _sign_in(browser, city.links["auditor"], DESKTOP)
+    assert auditor.url.endswith("/oversight")
+    assert auditor.locator("table.cases tbody tr").count() > 0
+    assert auditor.locator("table.findings tbody tr").count() > 0
+    shoot(auditor, "oversight-zh-desktop")
+    case_link = auditor.locator("table.cases tbody tr a").first
+    case_id = case_link.inner_text()
+    case_link.click()
+    assert case_id in auditor.url
+    auditor.select_option("select[name=status]", value="investigating")
+    auditor.fill("textarea[name=note]", "调取该来源的签名设备记录。")
+    auditor.locator("button[type=submit]").click()
+    assert "调取该来源的签名设备记录。" in auditor.content()
+    auditor.goto(f"{city.base}/oversight/cases/{case_id}?lang=en")
+    assert "nvestigat" in auditor.locator("main").inner_text()
+    shoot(auditor, "oversight-case-en-desktop")

@@ -19,6 +19,7 @@ from healthcode.oversight.api import DetectorContext
 from healthcode.oversight.sql import DAY_MICROS, micros
 from healthcode.store import tables as t
 
+LEVELS_ZH = {"high": "高", "medium": "中", "low": "低"}
 CASES_BEFORE = timedelta(days=7)  # positive tests this long before the designation support it
 VISITS_BEFORE_TEST = 5  # days: a visit this long before a positive test places the case there
 
@@ -44,11 +45,12 @@ class UnsupportedDesignations:
             if not unsupported(support, self.policy):
                 continue
             where_zh = f"场所 {row.venue_id}" if row.venue_id else f"地区 {row.area_code}"
+            level_zh = LEVELS_ZH.get(row.level, row.level)
             where_en = f"venue {row.venue_id}" if row.venue_id else f"area {row.area_code}"
             yield Finding(
                 detector=self.name,
                 subject=f"designation:{row.id}",
-                summary_zh=f"{row.authority_id} 将{where_zh}划为{row.level}风险区，称有 "
+                summary_zh=f"{row.authority_id} 将{where_zh}划为{level_zh}风险区，称有 "
                 f"{row.case_count} 例，但记录只显示 {support.supported} 名阳性者到过或住在那里。",
                 summary_en=f"{row.authority_id} designated {where_en} {row.level} risk citing "
                 f"{row.case_count} cases; the records show {support.supported} positive people "
