@@ -22,6 +22,7 @@ from healthcode.web.api import oversight as oversight_api
 from healthcode.web.api import places as places_api
 from healthcode.web.auth import PUBLIC
 from healthcode.web.pages import appeals as appeal_pages
+from healthcode.web.pages import cohort as cohort_pages
 from healthcode.web.pages import official as official_pages
 from healthcode.web.pages import oversight as oversight_pages
 from healthcode.web.pages import person as person_pages
@@ -135,6 +136,7 @@ def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         app.include_router(router)
     app.include_router(oversight_api.router)
     app.include_router(oversight_pages.router)
+    app.include_router(cohort_pages.router)
     app.include_router(cohort_api.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
