@@ -1,6 +1,8 @@
 """Public pages: the rules, the risk designations and the transparency log, for anyone.
 
-The log's own API (`/log/...`) is what monitors read; these pages show the same checkpoint,
+The statistics page counts colours, orders, designations, appeals and oversight's work, with
+its charts drawn on the server (`web/charts.py`). The log's own API (`/log/...`) is what
+monitors read; these pages show the same checkpoint,
 its signers (the log and the witnesses that cosigned it), the latest entries, and for each
 entry its bytes and a receipt that verifies offline against the log's key. The rules page
 shows every published edition and what each changed.
@@ -14,12 +16,15 @@ import json
 from itertools import pairwise
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from healthcode.errors import NotFound
 from healthcode.store import registry as registry_repo
 from healthcode.web.auth import PUBLIC_PAGE
-from healthcode.web.pages.rendering import render
+from healthcode.web.charts import note
+from healthcode.web.i18n import gettext_for
+from healthcode.web.pages.rendering import language, render
+from healthcode.web.pages.stats_charts import appeals_chart, case_statuses, page_charts
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(PUBLIC_PAGE)])
 
@@ -114,7 +119,45 @@ def designations_page(request: Request) -> HTMLResponse:
 
 @router.get("/public/stats")
 def stats_page(request: Request) -> HTMLResponse:
-    """How many people hold each colour, per city, and the colour changes of the last 30 days."""
+    """Colours per city now and over the last 30 days, code changes, orders, designations,
+    appeals and oversight, each count under the threshold hidden, with charts."""
     services = request.app.state.services
-    stats = services.public_stats.compute(services.clock.now())
-    return render(request, "public_stats.html", stats=stats)
+    stats = services.public_stats.latest(services.clock.now())
+    lang = language(request)
+    names, authorities = _names(request, lang)
+    bases = {
+        b.id: b.title.zh if lang == "zh" else b.title.en for b in services.orders.bases.values()
+    }
+    _ = gettext_for(lang)
+    charts = page_charts(stats, _, names=names, authorities=authorities)
+    return render(
+        request, "public_stats.html", stats=stats, acts=stats.acts, charts=charts, names=names,
+        authorities=authorities, bases=bases, case_statuses=case_statuses(_),
+    )  # fmt: skip
+
+
+@router.get("/public/stats/appeals.svg")
+def appeals_chart_svg(request: Request) -> Response:
+    """The appeals chart on its own, for the appeal statistics page to show as an image."""
+    services = request.app.state.services
+    lang = language(request)
+    authorities = _names(request, lang)[1]
+    appeals = services.public_stats.appeals()
+    _ = gettext_for(lang)
+    if appeals is None:
+        svg = note("appeals-chart", _("Appeals per authority, by outcome"), _("None yet."))
+    else:
+        svg = appeals_chart(appeals, _, authorities)
+    return Response(str(svg), media_type="image/svg+xml")
+
+
+def _names(request: Request, lang: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Areas' and authorities' names in the reader's language."""
+    with request.app.state.services.db.read() as conn:
+        areas = registry_repo.all_areas(conn)
+        authorities = registry_repo.authority_names(conn)
+    pick = 0 if lang == "zh" else 1
+    return (
+        {code: (a.name_zh, a.name_en)[pick] for code, a in areas.items()},
+        {key: names[pick] for key, names in authorities.items()},
+    )
