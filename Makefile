@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: install run test lint browser bench crash audit messages clean
+.PHONY: install run test lint browser pgclient bench crash fuzz audit messages clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ run: install
 	$(BIN)/healthcode serve
 
 ## test: lint, type-check, check the architecture, and run the whole suite (SQLite and PostgreSQL)
-test: install lint browser
+test: install lint browser pgclient
 	$(BIN)/pytest
 
 # The browser tests drive Debian's own chromium: a browser build downloaded by Playwright would
@@ -37,6 +37,14 @@ browser:
 	elif test "$$(id -u)" = 0; then \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-wqy-microhei; \
 	else echo "browser: run 'apt-get install chromium fonts-wqy-microhei' as root for the browser tests"; fi
+
+# Backup and restore on PostgreSQL run pg_dump and pg_restore (tests/services/test_backup.py);
+# Debian's postgresql-client provides them. As with the browser, only root installs them.
+pgclient:
+	@if command -v pg_dump >/dev/null && command -v pg_restore >/dev/null; then :; \
+	elif test "$$(id -u)" = 0; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql-client; \
+	else echo "pgclient: run 'apt-get install postgresql-client' as root for the PostgreSQL backup tests"; fi
 
 lint: install
 	$(BIN)/ruff check src tests bench crash
@@ -51,6 +59,12 @@ bench: install
 ## crash: kill -9 the real server under load and check nothing was lost (N=trials per backend)
 crash: install
 	$(BIN)/python -m crash $(if $(N),--trials $(N))
+
+## fuzz: schemathesis over /openapi.json as every role, 2000 examples an operation (E=examples),
+## on SQLite and PostgreSQL; `make test` runs the same with 100 on SQLite
+fuzz: install
+	HEALTHCODE_FUZZ_EXAMPLES=$(or $(E),2000) HEALTHCODE_FUZZ_BACKENDS=sqlite,postgres \
+		$(BIN)/pytest tests/fuzz -rP
 
 ## audit: check every installed dependency against the PyPI advisory data (pip-audit, pinned);
 ## --strict: a dependency that cannot be checked (no network, a mirror without advisories) fails

@@ -29,6 +29,7 @@ from healthcode.services.places_setup import build_place_services
 from healthcode.services.public_stats import PublicStatistics
 from healthcode.services.refusals import Refusals
 from healthcode.services.registry import Registry
+from healthcode.services.retention import Retention
 from healthcode.services.rulebook_proposals import RulebookProposals
 from healthcode.services.rulebooks import Rulebooks
 from healthcode.services.scheduler import Ticker
@@ -80,6 +81,7 @@ class Services:
     places: Places
     passes: Passes
     oversight: Oversight
+    retention: Retention
 
 
 def _revoked(db: Database, jti: str) -> bool:
@@ -128,6 +130,7 @@ def build(
         policy=policy_data.dcc_holder_policy(),
         future_skew=batch_policy.future_skew,
     )
+    retention = Retention(db, rulebooks, policy_data.retention_policy())
     place_services = build_place_services(
         db, derivation, rulebooks, log_reader, secrets, keys.places_master
     )
@@ -146,7 +149,9 @@ def build(
         refusals=Refusals(db),
         identity=LocalIdentityProvider(db, keys.pseudonym_secret),
         tokens=tokens,
-        ticker=Ticker(db, derivation, rulebooks, lapse_appeals=appeals.lapse_due),
+        ticker=Ticker(
+            db, derivation, rulebooks, lapse_appeals=appeals.lapse_due, purge=retention.purge_due
+        ),
         sequencer=Sequencer(db, log_signer, settings.log_origin),
         log=log_reader,
         secrets=secrets,
@@ -164,4 +169,5 @@ def build(
         places=place_services.places,
         passes=place_services.passes,
         oversight=Oversight(db, secrets, log_reader),
+        retention=retention,
     )

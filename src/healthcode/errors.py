@@ -21,6 +21,7 @@ CATALOGUE: dict[str, ErrorSpec] = {
     # request shape
     "request.malformed": ErrorSpec(422, "请求格式不正确。", "The request is malformed."),
     "request.too_large": ErrorSpec(413, "请求过大。", "The request is too large."),
+    "image.unreadable": ErrorSpec(422, "无法读取该图片。", "The image cannot be read."),
     # authentication
     "auth.required": ErrorSpec(401, "需要登录。", "Authentication is required."),
     "auth.invalid_token": ErrorSpec(
@@ -410,6 +411,13 @@ CATALOGUE: dict[str, ErrorSpec] = {
         422,
         "吊销原因必须选自目录。",
         "The revocation reason must come from the closed list.",
+    ),
+    # retention (docs/operations.md)
+    "retention.too_short": ErrorSpec(
+        409,
+        "保存期限不长于现行规则的最长回溯期，清理会改变健康码，已拒绝执行。",
+        "The retention period is not longer than the longest rule in force; purging could "
+        "change colours, so nothing was purged.",
     ),
     # transparency log
     "log.not_found": ErrorSpec(404, "日志中没有该资源。", "The log has no such resource."),

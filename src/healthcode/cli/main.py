@@ -85,10 +85,20 @@ def witness(
 
 @app.command()
 def tick() -> None:
-    """Record every status change that has fallen due (for cron; the server does it too)."""
+    """Record every status change that has fallen due and purge what retention allows (for
+    cron; the server does it too)."""
     built = services()
-    changes = built.ticker.tick(now=built.clock.now())
+    with refusals_reported():
+        changes = built.ticker.tick(now=built.clock.now())
     console.print(f"{changes} status changes recorded")
+    purge = built.ticker.last_purge
+    if purge is not None:
+        console.print(
+            f"retention (before {purge.cutoff.isoformat()}): purged {purge.evidence} evidence "
+            f"records of {purge.batches} batches, {purge.notices} notices, "
+            f"{purge.identity_cards} identity cards; kept {purge.held} under a legal hold and "
+            f"{purge.in_use} a status rests on"
+        )
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""Loading the shipped policy data: the legal-basis catalogue and the order limits."""
+"""Loading the shipped policy data: the legal-basis catalogue, the order limits, appeal
+deadlines, DCC matching and retention."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import yaml
 from healthcode.domain.appeals import AppealPolicy, load_appeal_policy
 from healthcode.domain.dcc import HolderPolicy, load_holder_policy
 from healthcode.domain.legal import LegalBasis, OrderPolicy, load_catalogue, load_order_policy
+from healthcode.domain.retention import RetentionPolicy, load_retention_policy
 
 
 def _data(name: str) -> dict[str, Any]:
@@ -37,3 +39,7 @@ def order_policy() -> OrderPolicy:
 
 def appeal_policy() -> AppealPolicy:
     return load_appeal_policy(policy_data()["appeals"])
+
+
+def retention_policy() -> RetentionPolicy:
+    return load_retention_policy(policy_data()["retention"])

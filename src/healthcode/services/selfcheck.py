@@ -25,6 +25,7 @@ from healthcode.services.orders import staff_secret_key
 from healthcode.services.selfcheck_acts import expected_acts
 from healthcode.services.selfcheck_appeals import expected_appeals
 from healthcode.services.selfcheck_oversight import expected_oversight
+from healthcode.services.selfcheck_retention import check_batch, expected_purges, load_ledger
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import log as log_repo
 from healthcode.store import status as status_repo
@@ -108,11 +109,15 @@ class SelfCheck:
                 effective_from=row.effective_from,
             )
             expected[int(row.log_index)] = ("rulebook", body)
-        roots = self._batch_roots(conn)
+        ledger = load_ledger(conn)  # purged records: docs/operations.md, "Retention"
+        roots = self._batch_roots(conn, set(ledger.by_batch))
         for row in conn.execute(select(t.evidence_batches)):
             key = (row.source_id, row.batch_id)
-            leaves = roots.get(key, (0, b""))
-            if leaves[0] != row.record_count or leaves[1] != bytes(row.merkle_root):
+            leaves = roots.get(key, (0, b"", []))
+            if key in ledger.by_batch or row.purged_records:
+                for problem in check_batch(row, leaves[2], ledger):
+                    report.add(problem)
+            elif leaves[0] != row.record_count or leaves[1] != bytes(row.merkle_root):
                 report.add(
                     f"batch {row.source_id}/{row.batch_id}: stored records no longer match its Merkle root"
                 )
@@ -133,11 +138,18 @@ class SelfCheck:
         expected.update(oversight_entries)
         for problem in oversight_problems:
             report.add(problem)
+        purge_entries, purge_problems = expected_purges(ledger)
+        expected.update(purge_entries)
+        for problem in purge_problems:
+            report.add(problem)
         return expected
 
     @staticmethod
-    def _batch_roots(conn: Connection) -> dict[tuple[str, str], tuple[int, bytes]]:
-        """Recompute each batch's Merkle root from its stored records, in their order."""
+    def _batch_roots(
+        conn: Connection, purged: set[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[int, bytes, list[int]]]:
+        """Recompute each batch's Merkle root from its stored records, in their order; for
+        batches with purged records, the positions of those still stored instead."""
         query = select(
             t.evidence.c.source_id,
             t.evidence.c.batch_id,
@@ -145,11 +157,18 @@ class SelfCheck:
             t.evidence.c.canonical,
         ).order_by(t.evidence.c.source_id, t.evidence.c.batch_id, t.evidence.c.position)
         groups: dict[tuple[str, str], list[bytes]] = {}
+        positions: dict[tuple[str, str], list[int]] = {}
         for row in conn.execute(query):
-            groups.setdefault((row.source_id, row.batch_id), []).append(
-                leaf_hash(bytes(row.canonical))
-            )
-        return {key: (len(leaves), merkle_root(leaves)) for key, leaves in groups.items()}
+            key = (row.source_id, row.batch_id)
+            if key in purged:
+                positions.setdefault(key, []).append(int(row.position))
+                continue
+            groups.setdefault(key, []).append(leaf_hash(bytes(row.canonical)))
+        roots: dict[tuple[str, str], tuple[int, bytes, list[int]]] = {
+            key: (len(leaves), merkle_root(leaves), []) for key, leaves in groups.items()
+        }
+        roots.update({key: (len(found), b"", found) for key, found in positions.items()})
+        return roots
 
     def _check_entries(
         self, conn: Connection, expected: dict[int, tuple[str, bytes]], report: SelfCheckReport

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 from healthcode.store.instants import Instant
@@ -99,6 +100,17 @@ evidence_batches = Table(
     Column("signed_digest", LargeBinary(32), nullable=False),
     Column("merkle_root", LargeBinary(32), nullable=False),
     Column("log_index", BigInteger, nullable=False, unique=True),
+    # Retention (services/retention.py): how many of its records were purged, and when last.
+    # The row and its log entry stay; `retention_purge_batches` says which leaves went.
+    Column("purged_records", Integer, nullable=False, server_default="0"),
+    Column("purged_at", Instant),
+    # Batches with records left to purge, oldest first: fully purged ones drop out.
+    Index(
+        "ix_evidence_batches_unpurged",
+        "received_at",
+        sqlite_where=text("purged_records < record_count"),
+        postgresql_where=text("purged_records < record_count"),
+    ),
 )
 
 evidence = Table(
@@ -593,6 +605,38 @@ notices = Table(
     Column("at", Instant, nullable=False),
     Column("delivered_at", Instant),
     Index("ix_notices_person", "person_key", "id"),
+)
+
+# --- retention (docs/operations.md, "Retention") ---------------------------------------------
+
+# One purge transaction: the cutoff it applied and what it removed; its `retention_purge` entry.
+retention_purges = Table(
+    "retention_purges",
+    metadata,
+    Column("log_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("purged_at", Instant, nullable=False),
+    Column("cutoff", Instant, nullable=False),
+    Column("days", Integer, nullable=False),  # the retention period in force
+    Column("evidence", Integer, nullable=False),
+    Column("notices", Integer, nullable=False),
+    Column("identity_cards", Integer, nullable=False),
+    Column("removed", LargeBinary(32), nullable=False),  # commitment to the removed leaves
+)
+
+# Which leaves of which batch a purge removed (positions only: no personal data).
+retention_purge_batches = Table(
+    "retention_purge_batches",
+    metadata,
+    Column(
+        "purge_log_index",
+        BigInteger,
+        ForeignKey("retention_purges.log_index"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("source_id", ID, primary_key=True),
+    Column("batch_id", ID, primary_key=True),
+    Column("positions", Text, nullable=False),  # JSON list of the removed leaves' positions
 )
 
 

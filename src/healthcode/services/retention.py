@@ -1,0 +1,216 @@
+"""Retention: purge personal data older than the policy period, accountably, in bounded
+write transactions (``docs/operations.md``, "Retention").
+
+Run by ``Ticker.tick`` (the server's scheduler, at most every ``run_every_minutes``) and by
+``healthcode tick``. Each write transaction examines the records of a bounded number of
+evidence batches received before the cutoff, keeps those under a legal hold or still needed by
+an open-ended rule (``domain.retention``), deletes the rest with the old notices and expired
+identity cards, and appends one ``retention_purge`` log entry with the cutoff, the counts and
+commitments to the removed leaves. The batch rows and their log entries stay. Running it again
+at the same instant finds nothing and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from healthcode.domain.retention import (
+    PurgeCounts,
+    Record,
+    RetentionPolicy,
+    RetentionTooShort,
+    check_policy,
+    open_ended_kinds,
+    open_ended_rules,
+    positions_digest,
+    removed_digest,
+    retention_purge_entry,
+    still_in_use,
+)
+from healthcode.domain.rulebook import Rulebook
+from healthcode.errors import InputRejected
+from healthcode.services import transparency
+from healthcode.services.rulebooks import Rulebooks
+from healthcode.store import retention as repo
+from healthcode.store import status as status_repo
+from healthcode.store.database import Database
+from healthcode.tlog import leaf_hash
+
+_BATCHES_PER_STEP = 500
+
+
+@dataclass
+class PurgeSummary:
+    cutoff: datetime
+    evidence: int = 0
+    batches: int = 0
+    notices: int = 0
+    identity_cards: int = 0
+    held: int = 0  # records past the cutoff kept under a legal hold
+    in_use: int = 0  # records past the cutoff a status still rests on
+    entries: list[int] = field(default_factory=list)  # the purges' log indices
+
+
+@dataclass(frozen=True)
+class _Step:
+    counts: PurgeCounts
+    held: int
+    in_use: int
+    entry: int | None
+    after: repo.BatchKey | None
+    done: bool
+
+
+def rulebooks_in_force(rulebooks: Rulebooks, conn: Connection, now: datetime) -> list[Rulebook]:
+    """The edition in force at ``now`` and every edition published to come into force later."""
+    editions = rulebooks.editions(conn)
+    current = [e for e in editions if e.effective_from <= now][-1:]
+    return [e.rulebook for e in current + [e for e in editions if e.effective_from > now]]
+
+
+class Retention:
+    def __init__(self, db: Database, rulebooks: Rulebooks, policy: RetentionPolicy) -> None:
+        self._db = db
+        self._rulebooks = rulebooks
+        self.policy = policy
+        self._next_run: datetime | None = None
+
+    def check(self, conn: Connection, now: datetime) -> list[Rulebook]:
+        """The editions the purge must respect; refuses (``retention.too_short``) a period
+        that is not longer than the longest of their rules."""
+        editions = rulebooks_in_force(self._rulebooks, conn, now)
+        try:
+            check_policy(self.policy, editions)
+        except RetentionTooShort as error:
+            raise InputRejected("retention.too_short", str(error)) from None
+        return editions
+
+    def purge_due(self, now: datetime) -> PurgeSummary | None:
+        """Purge unless the last purge of this process was less than ``run_every`` ago."""
+        if self._next_run is not None and now < self._next_run:
+            return None
+        self._next_run = now + self.policy.run_every
+        return self.purge(now)
+
+    def purge(self, now: datetime) -> PurgeSummary:
+        cutoff = self.policy.cutoff(now)
+        summary = PurgeSummary(cutoff)
+        after: repo.BatchKey | None = None
+        while True:
+            with self._db.write() as conn:
+                step = self._step(conn, now, cutoff, after)
+            summary.evidence += step.counts.evidence
+            summary.batches += step.counts.batches
+            summary.notices += step.counts.notices
+            summary.identity_cards += step.counts.identity_cards
+            summary.held += step.held
+            summary.in_use += step.in_use
+            if step.entry is not None:
+                summary.entries.append(step.entry)
+            if step.done:
+                return summary
+            after = step.after
+
+    def _step(
+        self, conn: Connection, now: datetime, cutoff: datetime, after: repo.BatchKey | None
+    ) -> _Step:
+        """One write transaction: up to ``batch_records`` records, notices and cards."""
+        editions = self.check(conn, now)
+        limit = self.policy.batch_records
+        fetched = repo.due_batches(conn, cutoff, after, _BATCHES_PER_STEP)
+        taken: list[repo.DueBatch] = []
+        budget = 0
+        for batch in fetched:
+            if taken and budget + batch.left > limit:
+                break
+            taken.append(batch)
+            budget += batch.left
+        exhausted = len(fetched) < _BATCHES_PER_STEP and len(taken) == len(fetched)
+        last = taken[-1] if taken else None
+        next_after = (last.received_at, last.source_id, last.batch_id) if last else after
+
+        leaves = [
+            leaf
+            for leaf in repo.leaves_of(conn, [batch.key for batch in taken])
+            if leaf.record.occurred_at < cutoff and leaf.received_at < cutoff
+        ]
+        persons = sorted({leaf.record.person for leaf in leaves})
+        holds = repo.legal_holds(conn, now, persons) if leaves else None
+        held = {
+            leaf.record.ref
+            for leaf in leaves
+            if holds is not None and (leaf.record.source_id, leaf.record.record_id) in holds
+        }
+        keep = self._in_use(conn, [leaf.record for leaf in leaves], held, editions, now)
+        kept = held | keep
+        gone = [leaf for leaf in leaves if leaf.record.ref not in kept]
+
+        notices = repo.purge_notices(conn, cutoff, limit)
+        cards = repo.purge_identity_cards(conn, cutoff, limit)
+        done = exhausted and notices < limit and cards < limit
+        positions: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for leaf in gone:
+            positions[(leaf.record.source_id, leaf.batch_id)].append(leaf.position)
+        counts = PurgeCounts(len(gone), len(positions), notices, cards)
+        if not counts.any:
+            return _Step(counts, len(held), len(keep), None, next_after, done)
+
+        repo.delete_records(conn, [(leaf.record.source_id, leaf.record.record_id) for leaf in gone])
+        repo.mark_batches(conn, {key: len(p) for key, p in positions.items()}, now)
+        removed = removed_digest(
+            (leaf.record.source_id, leaf.batch_id, leaf.position, leaf_hash(leaf.canonical))
+            for leaf in gone
+        )
+        body = retention_purge_entry(
+            purged_at=now, cutoff=cutoff, days=self.policy.evidence_days, counts=counts,
+            positions=positions_digest((s, b, p) for (s, b), p in positions.items()),
+            removed=removed,
+        )  # fmt: skip
+        index = transparency.append_one(conn, "retention_purge", body, now)
+        repo.insert_purge(
+            conn,
+            {"log_index": index, "purged_at": now, "cutoff": cutoff,
+             "days": self.policy.evidence_days, "evidence": counts.evidence,
+             "notices": notices, "identity_cards": cards, "removed": removed},
+            positions,
+        )  # fmt: skip
+        return _Step(counts, len(held), len(keep), index, next_after, done)
+
+    @staticmethod
+    def _in_use(
+        conn: Connection, records: list[Record], held: set[str], editions: list[Rulebook],
+        now: datetime,
+    ) -> set[str]:  # fmt: skip
+        """Records a status rests on now: inputs of a current status, and what open-ended
+        rules still need (``domain.retention.still_in_use``)."""
+        purgeable = {r.ref for r in records} - held
+        if not purgeable:
+            return set()
+        persons = sorted({r.person for r in records if r.ref in purgeable})
+        keep = {
+            ref.removeprefix("evidence:")
+            for status in status_repo.current(conn, persons).values()
+            for ref in status.inputs
+            if ref.startswith("evidence:")
+        } & purgeable
+        rules = open_ended_rules(editions)
+        kinds = open_ended_kinds(rules)
+        concerned = sorted({r.person for r in records if r.ref in purgeable and r.kind in kinds})
+        if not concerned:
+            return keep
+        history = repo.records_of_people(conn, concerned, kinds)
+        asides = repo.disputed(conn)
+
+        def disputed(record: Record) -> bool:
+            return any(
+                source == record.source_id
+                and (record_id is None or record_id == record.record_id)
+                and (person is None or person == record.person)
+                for person, source, record_id in asides
+            )
+
+        return keep | still_in_use(purgeable - keep, history, rules, disputed, now)
