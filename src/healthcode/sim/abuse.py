@@ -49,18 +49,15 @@ class Attempt:
 
 def plan(world: World, rng: random.Random) -> tuple[list[Attempt], Planner]:
     """One attempt of every kind, each in a random city on a random day after the first week
-    (an appeal lapse in the city with the most people, early enough for appeals to come);
-    the planner makes each on its day. A city simulated for under two weeks gets none."""
+    (an appeal lapse early enough for appeals to come, by the authority that has had the most
+    so far); the planner makes each on its day. A city simulated under two weeks gets none."""
     if world.days < 14:
         return [], lambda world, day: None
-    populous = max(
-        CITIES, key=lambda c: sum(geography.city_of(r.home) == c for r in world.residents)
-    )
     attempts = []
     for number, kind in enumerate(KINDS, 1):
         city, day = rng.choice(CITIES), rng.randrange(8, world.days - 3)
         if kind == "appeal_lapse":
-            city, day = populous, rng.randrange(8, 12)
+            day = rng.randrange(8, 11)
         attempts.append(Attempt(f"att-{number:02d}-{kind}", kind, city, day))
 
     def planner(world: World, day: int) -> None:
@@ -128,7 +125,8 @@ def _order_all(
 
 
 def _fabricated_contacts(world: World, rng: random.Random, attempt: Attempt) -> None:
-    depositors = rng.sample([r.key for r in world.residents], rng.randint(12, 40))
+    everyone = [r.key for r in world.residents]
+    depositors = rng.sample(everyone, min(len(everyone), rng.randint(12, 40)))
     shared = f"case-{_made_up(rng)}" if rng.random() < 0.5 else None  # one case for all?
     cases = [shared or f"case-{_made_up(rng)}" for _ in depositors]
     refs = _fabricate(world, rng, attempt, list(zip(depositors, cases, strict=True)))
@@ -136,7 +134,8 @@ def _fabricated_contacts(world: World, rng: random.Random, attempt: Attempt) -> 
 
 
 def _list_order(world: World, rng: random.Random, attempt: Attempt) -> None:
-    people = rng.sample([r.key for r in world.residents], rng.randint(10, 30))
+    everyone = [r.key for r in world.residents]
+    people = rng.sample(everyone, min(len(everyone), rng.randint(10, 30)))
     _order_all(world, attempt, people, [[] for _ in people], attempt.day)
 
 
@@ -184,15 +183,18 @@ def _forwarded_code(world: World, rng: random.Random, attempt: Attempt) -> None:
 
 
 def _station_designation(world: World, rng: random.Random, attempt: Attempt) -> None:
-    """A station (or, without one, any venue) no positive person visited in the week before."""
+    """A station (or, without one, any venue) no positive person visited in the fortnight
+    before (the detector looks at tests of the week before, and visits five days before them)."""
     positives = {world.residents[n].key for n, sampled in world.outbreak.positives
                  if sampled <= _at(world, attempt.day, 12)}  # fmt: skip
     visited_by_cases = {venue for (day, venue), visits in world.visits.items()
-                        if attempt.day - 8 <= day <= attempt.day
+                        if attempt.day - 14 <= day <= attempt.day
                         and any(v.person in positives for v in visits)}  # fmt: skip
     candidates = [v for v in world.venues if geography.city_of(v.area) == attempt.city
                   and v.id not in visited_by_cases]  # fmt: skip
     stations = [v for v in candidates if v.en.split()[1] == "Station"] or candidates
+    if not stations:  # a tiny city where cases went everywhere: no attempt to make
+        return
     venue = rng.choice(stations)
     start = world.day_start(attempt.day)
     _add(world, attempt, {
@@ -213,7 +215,8 @@ def _household_contacts(world: World, rng: random.Random, attempt: Attempt) -> N
     for resident in world.residents:
         if resident.household is not None:
             households.setdefault(resident.household, []).append(resident.key)
-    targets = rng.sample([m for m in households.values() if len(m) >= 2], rng.randint(2, 4))
+    shared = [m for m in households.values() if len(m) >= 2]
+    targets = rng.sample(shared, min(len(shared), rng.randint(2, 4)))
     people = []
     for members in targets:  # one made-up case per household
         case = f"case-{_made_up(rng)}"
@@ -230,7 +233,8 @@ def _order_burst(world: World, rng: random.Random, attempt: Attempt) -> None:
 
 
 def _appeal_lapse(world: World, rng: random.Random, attempt: Attempt) -> None:
-    """From today the authority answers none of the next 8-12 appeals: they lapse."""
+    """From today the busiest authority answers none of its next 8-12 appeals: they lapse."""
+    attempt.city = max(CITIES, key=lambda city: world.appeals_filed[city])
     world.silenced[attempt.city] = (attempt.actions, rng.randint(LAPSED, LAPSED + 4))
 
 

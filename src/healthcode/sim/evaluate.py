@@ -109,7 +109,8 @@ def score(
     owner: dict[str, str] = {}
     left: dict[str, set[str]] = {}
     for attempt in attempts:
-        outcomes = [applied[i] for i in attempt.actions]
+        # (an action due after the simulated month's end never happened: it is not in applied)
+        outcomes = [applied[i] for i in attempt.actions if i in applied]
         left[attempt.id] = {ref for o in outcomes if o.landed for ref in o.refs}
         for ref in left[attempt.id]:
             owner[ref] = attempt.id
@@ -128,6 +129,8 @@ def score(
             else:
                 evaluation.false.append(f"{run.detector.name}: {finding.summary_en}")
     for attempt in attempts:
+        if not attempt.actions:  # not made (a city too small for it)
+            continue
         kind = kinds[attempt.kind]
         kind.attempts += 1
         if not left[attempt.id]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,11 +27,12 @@ from healthcode.sim.outbreak import Outbreak, Resident
 
 HOUSEHOLD_SIZES = [1, 2, 3, 4, 5]
 HOUSEHOLD_WEIGHTS = [0.25, 0.3, 0.25, 0.15, 0.05]
-ORDERS_PER_DAY = 8  # an official's daily capacity: the sample of contacts ordered to quarantine
-ORDER_SHARE = 0.5
-APPEAL_CHANCE = 0.3
+ORDERS_PER_DAY = 10  # an official's daily capacity: the sample of contacts ordered to quarantine
+ORDER_SHARE = 0.7
+APPEAL_CHANCE = 0.4
 OVERTURN_CHANCE = 0.2
 ORDER_DAYS = 10
+ARRIVALS_PER_DAY = 6  # at most; one per thousand residents
 BATCH_SIZE = 1000
 
 
@@ -57,6 +58,7 @@ class World:
     # An authority that answers no appeals (an abuse attempt): city -> the attempt's action ids
     # and how many more appeals it leaves unanswered.
     silenced: dict[str, tuple[list[str], int]] = field(default_factory=dict)
+    appeals_filed: Counter[str] = field(default_factory=Counter)  # city -> appeals so far
     _pending: list[tuple[datetime, int, dict[str, Any]]] = field(default_factory=list)
     _count: int = 0
 
@@ -150,6 +152,7 @@ def simulate(
                 },
             })  # fmt: skip
         _orders_for_contacts(world, rng, day, output.records)
+        _arrivals(world, rng, day, keys["border-cgo"])
         attempts(world, day)
         world.add({"type": "tick", "at": (start + timedelta(hours=23, minutes=50)).isoformat()})
         # Nothing generated later happens before tomorrow.
@@ -166,6 +169,29 @@ def _index_visits(world: World, day: int, source_id: str, records: list[dict[str
                 record["person"], f"{source_id}/{record['record_id']}",
                 record["presence"] == "proven", datetime.fromisoformat(record["occurred_at"]),
             ))  # fmt: skip
+
+
+def _arrivals(world: World, rng: random.Random, day: int, border: geography.DemoSource) -> None:
+    """Residents coming home through Zhengzhou airport, quarantine required: border control
+    signs their entries at night, and next morning Zhengzhou's official orders each one into
+    inbound quarantine (a steady flow of orders and appeals, whatever the outbreak does)."""
+    start = world.day_start(day)
+    arriving = rng.sample(
+        world.residents, min(ARRIVALS_PER_DAY, max(1, len(world.residents) // 1000))
+    )
+    records: list[dict[str, Any]] = [{
+        "record_id": f"entry-{day:03d}-{n:03d}", "kind": "border_entry", "person": r.key,
+        "area": border.area, "occurred_at": (start + timedelta(hours=rng.uniform(6, 20))).isoformat(),
+        "port": "CGO", "quarantine_required": True,
+    } for n, r in enumerate(arriving)]  # fmt: skip
+    batch = {"source": border.id, "batch_id": f"d{day:03d}", "records": records}
+    world.add({"type": "evidence", "at": (start + timedelta(hours=22)).isoformat(),
+               "batch": sign_batch(batch, border.key.sign)})  # fmt: skip
+    morning = world.day_start(day + 1) + timedelta(hours=10, minutes=30)
+    for n, record in enumerate(records):
+        add_order(world, geography.city_of(border.area), record["person"],
+                  [f"{border.id}/{record['record_id']}"], morning + timedelta(minutes=5 * n),
+                  kind="inbound_quarantine", appeals=rng)  # fmt: skip
 
 
 def _orders_for_contacts(
@@ -216,6 +242,7 @@ def add_order(
         appeal = world.add({"type": "appeal", "at": filed.isoformat(), "person": person,
                             "target": "order", "order": action["ref"], "ground": "not_there"})  # fmt: skip
         appeal["ref"] = appeal["id"]
+        world.appeals_filed[city] += 1
         silenced = world.silenced.get(city)
         if silenced is not None:
             appeals_left, remaining = silenced

@@ -1,10 +1,15 @@
 """Authorities whose appeals lapse or are overturned far more often than other authorities'.
 
-For each authority with at least ``min_appeals`` decided appeals in the window, the number
-lapsed (and, separately, overturned) is compared with a binomial whose rate is that of all
-other authorities together, floored at ``rate_floor`` (other authorities may have none). An
-exact tail probability under ``alpha``, with at least ``min_count`` such appeals making up at
-least ``min_rate`` of the authority's, is a finding.
+For each authority with at least ``min_appeals`` decided appeals in the window, with at least
+``min_count`` lapsed (or overturned) making up at least ``min_rate`` of them:
+
+- lapses are compared with a binomial whose rate is that of all other authorities together,
+  floored at ``rate_floor``: an authority is bound to answer, so the expected rate is about
+  zero, and the others' (often none) is a norm rather than a sample;
+- overturns are compared with the other authorities' by Fisher's exact test (one-sided): some
+  overturns are normal, and both rates are samples of similar size.
+
+An exact tail probability under ``alpha`` is a finding.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from scipy.stats import binom
+from scipy.stats import binom, fisher_exact
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,11 @@ def rate_anomalies(
                 continue
             others = decided - mine.decided
             rate = max((total - count) / others if others else 0.0, policy.rate_floor)
-            p_value = float(binom.sf(count - 1, mine.decided, rate))
+            if outcome == "lapsed":
+                p_value = float(binom.sf(count - 1, mine.decided, rate))
+            else:
+                table = [[count, mine.decided - count], [total - count, others - (total - count)]]
+                p_value = float(fisher_exact(table, alternative="greater").pvalue)
             if p_value < policy.alpha:
                 found.append(RateAnomaly(authority, outcome, count, mine.decided, rate, p_value))
     return found
