@@ -52,9 +52,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("finding_id", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("updated_at", Instant(), nullable=True))
         batch_op.add_column(sa.Column("conclusion", sa.Text(), nullable=True))
-        batch_op.create_unique_constraint(
-            op.f("uq_oversight_cases_finding_id"), ["finding_id"]
-        )
+        batch_op.create_unique_constraint(op.f("uq_oversight_cases_finding_id"), ["finding_id"])
         batch_op.create_foreign_key(
             op.f("fk_oversight_cases_finding_id_oversight_findings"),
             "oversight_findings",
