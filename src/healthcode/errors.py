@@ -21,7 +21,6 @@ CATALOGUE: dict[str, ErrorSpec] = {
     # request shape
     "request.malformed": ErrorSpec(422, "请求格式不正确。", "The request is malformed."),
     "request.too_large": ErrorSpec(413, "请求过大。", "The request is too large."),
-    "image.unreadable": ErrorSpec(422, "无法读取该图片。", "The image cannot be read."),
     # authentication
     "auth.required": ErrorSpec(401, "需要登录。", "Authentication is required."),
     "auth.invalid_token": ErrorSpec(

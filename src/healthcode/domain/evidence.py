@@ -17,6 +17,8 @@ from healthcode.domain.people import PERSON_KEY_PATTERN
 
 RECORD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 AREA_CODE_PATTERN = r"^[1-9][0-9]{5}$"
+# Free text holds no NUL: PostgreSQL cannot store one, and a batch must fare alike on both stores.
+NO_NUL_PATTERN = r"^[^\x00]*$"
 # Fields the server sets; a submitted record may not carry them.
 SERVER_FIELDS = frozenset({"source_id", "received_at"})
 
@@ -69,13 +71,13 @@ class TestResult(_EvidenceBase):
 
 class Vaccination(_EvidenceBase):
     kind: Literal[EvidenceKind.VACCINATION] = EvidenceKind.VACCINATION
-    vaccine: Annotated[str, Field(min_length=1, max_length=64)]
+    vaccine: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL_PATTERN)]
     dose: Annotated[int, Field(ge=1, le=20)]
 
 
 class BorderEntry(_EvidenceBase):
     kind: Literal[EvidenceKind.BORDER_ENTRY] = EvidenceKind.BORDER_ENTRY
-    port: Annotated[str, Field(min_length=1, max_length=64)]
+    port: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL_PATTERN)]
     quarantine_required: bool
 
 
@@ -87,7 +89,7 @@ class VenueVisit(_EvidenceBase):
 
 class CloseContact(_EvidenceBase):
     kind: Literal[EvidenceKind.CLOSE_CONTACT] = EvidenceKind.CLOSE_CONTACT
-    case_ref: Annotated[str, Field(min_length=1, max_length=128)]
+    case_ref: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL_PATTERN)]
 
 
 class QuarantineCompleted(_EvidenceBase):

@@ -6,6 +6,7 @@ exchanged for a short-lived bearer token (OAuth2 password flow).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
@@ -93,8 +94,11 @@ class Staff:
 
     def sign_in(self, staff_id: str, password: str, *, now: datetime) -> str:
         """Exchange a badge id and password for a short-lived bearer token."""
-        with self._db.read() as conn:
-            member = staff_repo.find(conn, staff_id)
+        # A name no badge can have is not looked up: PostgreSQL refuses text with a NUL in it.
+        member = None
+        if re.fullmatch(RECORD_ID_PATTERN, staff_id):
+            with self._db.read() as conn:
+                member = staff_repo.find(conn, staff_id)
         try:
             if member is None or not member.active or member.password_hash is None:
                 raise VerificationError

@@ -5,12 +5,17 @@ Refused writes are recorded in the refusal table (code, route, source; never the
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from healthcode.errors import CATALOGUE, HealthcodeError, InputRejected, Unauthorized
+from healthcode.web.api.schemas import ErrorBody, has_nul
+from healthcode.web.routes import all_routes
 
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -41,7 +46,19 @@ def error_response(error: HealthcodeError) -> JSONResponse:
     return JSONResponse(error.as_body(), status_code=error.spec.http_status, headers=headers)
 
 
+def refuse_nul(request: Request) -> None:
+    """Every route's first dependency: a NUL in the path or the query is refused before any
+    lookup (PostgreSQL cannot compare text holding one; SQLite would answer "not found"), the
+    same on both stores. Request bodies are checked by ``schemas.Closed``."""
+    query = request.query_params.multi_items()
+    if has_nul(request.scope.get("path", "")) or has_nul(query):
+        raise InputRejected("request.malformed", "a NUL character")
+
+
 def install(app: FastAPI) -> None:
+    """Before any router is included: the routes included later inherit ``refuse_nul``."""
+    app.router.dependencies.insert(0, Depends(refuse_nul))
+
     @app.exception_handler(HealthcodeError)
     async def _healthcode(request: Request, error: HealthcodeError) -> JSONResponse:
         _record(request, error)
@@ -62,6 +79,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        headers = error.headers
+        if error.status_code == 400:
+            # The framework could not read the body (not UTF-8, not JSON, a broken form): the
+            # same stable code, and the same refusal record, as any other malformed request.
+            refused = InputRejected("request.malformed", f"body: {error.detail}")
+            _record(request, refused)
+            return error_response(refused)
         if error.status_code == 404:
             body = {"code": "not_found", "message": {"zh": "未找到。", "en": "Not found."}}
         elif error.status_code == 405:
@@ -69,9 +93,73 @@ def install(app: FastAPI) -> None:
                 "code": "method_not_allowed",
                 "message": {"zh": "不支持该请求方法。", "en": "Method not allowed."},
             }
+            headers = {**(headers or {}), "Allow": _allowed(request)}
         else:
             body = {"code": "http_error", "message": {"zh": "请求失败。", "en": str(error.detail)}}
-        return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+        return JSONResponse(body, status_code=error.status_code, headers=headers)
+
+    document(app)
+
+
+def _allowed(request: Request) -> str:
+    """Every method of the path, not only those of the first route that matched it: a path's
+    GET and POST often live in different routers (RFC 9110: Allow lists them all)."""
+    methods: set[str] = set()
+    for route in all_routes(request.app):
+        if route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
+def document(app: FastAPI) -> None:
+    """Make /openapi.json say what the handlers above answer: every error is an ``ErrorBody``
+    in JSON (a route answering text or a picture still refuses in JSON), and every operation
+    may be refused as ``request.malformed`` (422): its parameters or body, or a NUL in its query
+    (``refuse_nul``)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _bearer(_errors_in_json(build()), app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _bearer(schema: dict[str, Any], app: FastAPI) -> dict[str, Any]:
+    """Declare the bearer token on every operation whose policy is not public, so a client (and
+    the fuzzer's ``ignored_auth`` check) knows the operation refuses a request without one."""
+    schema.setdefault("components", {})["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    }
+    for route in all_routes(app):
+        policies = [getattr(dep.call, "policy", None) for dep in route.dependant.dependencies]
+        if not any(p is not None and p.scope not in ("public", "source") for p in policies):
+            continue
+        for method in route.methods or ():
+            operation = schema["paths"].get(route.path_format, {}).get(method.lower())
+            if operation is not None:
+                operation["security"] = [{"bearer": []}]
+    return schema
+
+
+def _errors_in_json(schema: dict[str, Any]) -> dict[str, Any]:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    error_schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(error_schema.pop("$defs", {}))
+    components.setdefault("ErrorBody", error_schema)
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("422", {"description": "Malformed request"})
+            for status, response in responses.items():
+                if status[0] in "45":
+                    response["content"] = dict(error)
+    # FastAPI's own validation error shape is never sent (``_validation`` answers ErrorBody).
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return schema
 
 
 def documented_codes() -> set[str]:

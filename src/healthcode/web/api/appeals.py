@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from healthcode.bootstrap import Services
 from healthcode.domain.appeals import (
@@ -48,6 +48,18 @@ Ref = Annotated[str, Field(min_length=1, max_length=130)]
 
 class AppealIn(Closed):
     """An appeal against one's colour, one order or one evidence record, on a closed ground."""
+
+    # What ``services.appeals`` refuses as malformed, documented: an order or evidence is
+    # named by ``ref``, the colour never is.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"target": {"const": "colour"}, "ref": {"type": "null"}}},
+                {"properties": {"target": {"enum": ["order", "evidence"]}, "ref": {"type": "string"}},
+                 "required": ["ref"]},
+            ]
+        }
+    )  # fmt: skip
 
     target: AppealTarget
     ref: Ref | None = Field(

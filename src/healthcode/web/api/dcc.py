@@ -18,11 +18,11 @@ from healthcode.domain.dcc import COUNTRY_PATTERN
 from healthcode.domain.people import PERSON_KEY_PATTERN
 from healthcode.errors import InputRejected
 from healthcode.services.dcc_intake import DccReceipt
-from healthcode.services.dcc_trust import SignerCertificate
+from healthcode.services.dcc_trust import REMOVE_REASONS, SignerCertificate
 from healthcode.services.qr import MAX_IMAGE_BYTES
 from healthcode.store.dcc import StoredSigner
 from healthcode.web.api.officials import SUPERVISOR
-from healthcode.web.api.schemas import ERRORS, Closed
+from healthcode.web.api.schemas import ERRORS, Closed, closed_list
 from healthcode.web.auth import PERSON, PUBLIC, Caller
 
 router = APIRouter(prefix="/api/v1", tags=["EU DCC"])
@@ -65,7 +65,7 @@ class SignerIn(Closed):
 
 
 class RemoveIn(Closed):
-    reason: Annotated[str, Field(max_length=32)]
+    reason: Annotated[str, Field(max_length=32, json_schema_extra=closed_list(REMOVE_REASONS))]
 
 
 class SignerOut(BaseModel):
@@ -113,10 +113,15 @@ _UPLOAD_SCHEMA = {
     "type": "object",
     "properties": {
         "image": {"type": "string", "format": "binary", "description": "a photo of the QR code"},
-        "text": {"type": "string", "description": "or the HC1 text"},
-        "on_behalf_of": {"type": "string", "description": "a dependant's person key"},
+        "text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS,
+                 "description": "or the HC1 text"},
+        "on_behalf_of": {"type": "string", "pattern": PERSON_KEY_PATTERN,
+                         "description": "a dependant's person key"},
     },
-}
+    # What ``_upload`` accepts: a picture or a text, and no other field.
+    "anyOf": [{"required": ["image"]}, {"required": ["text"]}],
+    "additionalProperties": False,
+}  # fmt: skip
 
 
 async def _bounded_body(request: Request, limit: int) -> bytes:

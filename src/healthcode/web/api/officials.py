@@ -15,9 +15,10 @@ from healthcode.domain.orders import OrderKind
 from healthcode.domain.people import PERSON_KEY_PATTERN
 from healthcode.errors import Unauthorized
 from healthcode.services.designations import DesignationRequest
-from healthcode.services.orders import Actor, OrderRequest, PersonEvidence
+from healthcode.services.orders import END_REASONS, Actor, OrderRequest, PersonEvidence
+from healthcode.services.sources import REASONS as SOURCE_REVOKE_REASONS
 from healthcode.store.orders import StoredOrder
-from healthcode.web.api.schemas import ERRORS, Closed, OrderOut, order_out
+from healthcode.web.api.schemas import ERRORS, Closed, OrderOut, Version, closed_list, order_out
 from healthcode.web.auth import Caller, access
 
 router = APIRouter(prefix="/api/v1", tags=["officials"])
@@ -52,7 +53,7 @@ class IssuedOut(BaseModel):
 
 
 class EndIn(Closed):
-    reason: Annotated[str, Field(max_length=32)]
+    reason: Annotated[str, Field(max_length=32, json_schema_extra=closed_list(END_REASONS))]
     ends_at: AwareDatetime | None = None
 
 
@@ -86,7 +87,9 @@ class ProposalOut(BaseModel):
 
 
 class RevokeIn(Closed):
-    reason: Annotated[str, Field(max_length=32)]
+    reason: Annotated[
+        str, Field(max_length=32, json_schema_extra=closed_list(SOURCE_REVOKE_REASONS))
+    ]
 
 
 def _issued(orders: list[StoredOrder], request_id: str, pending: bool) -> IssuedOut:
@@ -193,7 +196,7 @@ def pending_proposals(
 
 @router.post("/rulebooks/proposals/{version}/cosign", response_model=ProposalOut, responses=ERRORS)
 def cosign_rulebook(
-    request: Request, version: int, caller: Annotated[Caller, Depends(SUPERVISOR)]
+    request: Request, version: Version, caller: Annotated[Caller, Depends(SUPERVISOR)]
 ) -> ProposalOut:
     services = request.app.state.services
     edition = services.proposals.cosign(actor(caller), version, now=services.clock.now())

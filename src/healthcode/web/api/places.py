@@ -15,13 +15,21 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, ValidationError
 
-from healthcode.credentials.passes import qr_png, qr_svg, raw_public_key
+from healthcode.credentials.passes import RevocationReason, qr_png, qr_svg, raw_public_key
 from healthcode.errors import InputRejected, Unauthorized
 from healthcode.services.passes import VenueAnswer
 from healthcode.services.places import PlaceCodeView, ScanProof, ScanResult
 from healthcode.services.qr import read_qr_texts
 from healthcode.web.api.officials import actor
-from healthcode.web.api.schemas import ERRORS, Bilingual, Closed
+from healthcode.web.api.schemas import (
+    ERRORS,
+    PICTURES,
+    PNG,
+    Bilingual,
+    Closed,
+    closed_list,
+    text_or_image_body,
+)
 from healthcode.web.auth import PERSON, PUBLIC, Caller, access
 from healthcode.web.cards import card_png
 from healthcode.web.checkpoints import carry_checkpoint
@@ -121,7 +129,9 @@ class AnchorsOut(BaseModel):
 
 
 class RevokeKeyIn(Closed):
-    reason: Annotated[str, Field(max_length=32)]
+    reason: Annotated[
+        str, Field(max_length=32, json_schema_extra=closed_list(r.value for r in RevocationReason))
+    ]
 
 
 class RevokedOut(BaseModel):
@@ -250,7 +260,7 @@ def _guardian_of(request: Request, caller: Caller, person_key: str) -> str:
 # --- venues -------------------------------------------------------------------------------
 
 
-@venue_router.get("/place-code", response_model=PlaceCodeOut, responses=ERRORS)
+@venue_router.get("/place-code", response_model=PlaceCodeOut, responses=ERRORS | PICTURES)
 def place_code(
     request: Request, venue: Annotated[Caller, Depends(VENUE)], format: Format = "json"
 ) -> Any:
@@ -261,7 +271,7 @@ def place_code(
     return qr_answer(view.text, format, place_code_out(view, refresh))
 
 
-@venue_router.get("/place-code/static", response_model=PlaceCodeOut, responses=ERRORS)
+@venue_router.get("/place-code/static", response_model=PlaceCodeOut, responses=ERRORS | PICTURES)
 def static_place_code(
     request: Request, venue: Annotated[Caller, Depends(VENUE)], format: Format = "json"
 ) -> Any:
@@ -271,7 +281,12 @@ def static_place_code(
     return qr_answer(view.text, format, place_code_out(view, None))
 
 
-@venue_router.post("/pass-check", response_model=VenueAnswerOut, responses=ERRORS)
+@venue_router.post(
+    "/pass-check",
+    response_model=VenueAnswerOut,
+    responses=ERRORS,
+    openapi_extra=text_or_image_body("text", PassCheckIn.model_json_schema(), MAX_TEXT),
+)
 async def pass_check(request: Request, _venue: Annotated[Caller, Depends(VENUE)]) -> VenueAnswerOut:
     """Check a status pass (JSON `text`, or a multipart `text` or `image`): colour, validity
     and masked name only. Checked against the trust list, as an offline device would."""
@@ -281,7 +296,12 @@ async def pass_check(request: Request, _venue: Annotated[Caller, Depends(VENUE)]
     return venue_answer(answer)
 
 
-@venue_router.post("/identity-check", response_model=VenueAnswerOut, responses=ERRORS)
+@venue_router.post(
+    "/identity-check",
+    response_model=VenueAnswerOut,
+    responses=ERRORS,
+    openapi_extra=text_or_image_body("card", CardCheckIn.model_json_schema(), MAX_TEXT),
+)
 async def identity_check(
     request: Request, venue: Annotated[Caller, Depends(VENUE)]
 ) -> VenueAnswerOut:
@@ -345,7 +365,7 @@ def _pass(request: Request, response: Response, person_key: str, fmt: Format) ->
     return answer
 
 
-@person_router.get("/me/pass", response_model=PassOut, responses=ERRORS)
+@person_router.get("/me/pass", response_model=PassOut, responses=ERRORS | PICTURES)
 def my_pass(
     request: Request,
     response: Response,
@@ -356,7 +376,9 @@ def my_pass(
     return _pass(request, response, str(person.subject), format)
 
 
-@person_router.get("/me/dependants/{person_key}/pass", response_model=PassOut, responses=ERRORS)
+@person_router.get(
+    "/me/dependants/{person_key}/pass", response_model=PassOut, responses=ERRORS | PICTURES
+)
 def dependant_pass(
     request: Request,
     response: Response,
@@ -391,7 +413,7 @@ def _card(request: Request, person_key: str, fmt: Literal["png", "json"]) -> Any
     )
 
 
-@person_router.get("/me/card", response_model=CardOut, responses=ERRORS)
+@person_router.get("/me/card", response_model=CardOut, responses=ERRORS | PNG)
 def my_card(
     request: Request,
     person: Annotated[Caller, Depends(PERSON)],
@@ -401,7 +423,9 @@ def my_card(
     return _card(request, str(person.subject), format)
 
 
-@person_router.get("/me/dependants/{person_key}/card", response_model=CardOut, responses=ERRORS)
+@person_router.get(
+    "/me/dependants/{person_key}/card", response_model=CardOut, responses=ERRORS | PNG
+)
 def dependant_card(
     request: Request,
     person_key: str,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from healthcode.domain.designations import RiskDesignation
 from healthcode.errors import NotFound
 from healthcode.services.rulebooks import Edition
-from healthcode.web.api.schemas import ERRORS, DesignationOut, RulebookOut
+from healthcode.web.api.schemas import ERRORS, DesignationOut, RulebookOut, Version
 from healthcode.web.auth import PUBLIC
 from healthcode.web.checkpoints import carry_checkpoint
 
@@ -55,7 +55,7 @@ def current_rulebook(request: Request, response: Response) -> RulebookOut:
     responses=ERRORS,
     dependencies=[Depends(PUBLIC)],
 )
-def rulebook(request: Request, version: int) -> RulebookOut:
+def rulebook(request: Request, version: Version) -> RulebookOut:
     return _out(request.app.state.services.rulebooks.edition(version))
 
 

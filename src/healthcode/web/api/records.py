@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from healthcode.services.access import Reader
+from healthcode.services.access import PURPOSES, VENUE_PURPOSES, Reader
 from healthcode.web.api.person import status_out
-from healthcode.web.api.schemas import ERRORS, StatusOut
+from healthcode.web.api.schemas import ERRORS, StatusOut, closed_list
 from healthcode.web.auth import Caller, access
 from healthcode.web.checkpoints import carry_checkpoint
 
@@ -23,7 +23,9 @@ def person_status(
     response: Response,
     person_key: str,
     caller: Annotated[Caller, Depends(READER)],
-    purpose: str | None = None,
+    purpose: Annotated[
+        str | None, Query(json_schema_extra=closed_list(set(PURPOSES) - VENUE_PURPOSES))
+    ] = None,
 ) -> StatusOut:
     """The status exactly as the person sees it, with who is accountable and how to appeal."""
     services = request.app.state.services

@@ -2,16 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, model_validator
+
+# A rulebook version is a 32-bit column on PostgreSQL: a larger one is refused as malformed
+# before it reaches the store (SQLite and psycopg would fail on it with a server error).
+Version = Annotated[int, Path(ge=0, le=2**31 - 1)]
+# Log indexes and sizes are 64-bit columns.
+LogIndex = Annotated[int, Path(ge=0, le=2**63 - 1)]
+
+
+def closed_list(values: Iterable[str]) -> dict[str, Any]:
+    """A closed list (reasons, purposes) for /openapi.json, so a client and the fuzzer know the
+    accepted values; the service still checks it and refuses with its own code."""
+    return {"enum": sorted(values)}
+
+
+def has_nul(value: object) -> bool:
+    """Whether a NUL character is anywhere in ``value`` (a text, or texts nested in lists and
+    objects, names included): no id, name or note here holds one, and PostgreSQL cannot."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(key) or has_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(has_nul(item) for item in value)
+    return False
 
 
 class Closed(BaseModel):
-    """A request body: unknown fields are refused (no mass assignment, no conditions)."""
+    """A request body: unknown fields are refused (no mass assignment, no conditions), and so
+    is a NUL in any text, on both stores alike (`request.malformed`)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if has_nul(data):
+            raise ValueError("a NUL character")
+        return data
 
 
 class Bilingual(BaseModel):
@@ -117,6 +151,30 @@ class StatusOut(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody} for status in (401, 403, 404, 409, 413, 422)
 }
+
+# A QR code, a card or a log tile as bytes, besides (or instead of) the JSON answer.
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+PICTURES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/png": BINARY, "image/svg+xml": BINARY}}
+}
+PNG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": BINARY}}}
+
+
+def text_or_image_body(field: str, json_schema: dict[str, Any], max_text: int) -> dict[str, Any]:
+    """The documented body of a check that reads it by hand (``places.text_or_image``): the
+    JSON object, or a form with the text or a picture of its QR code."""
+    form = {
+        "type": "object",
+        "properties": {
+            # The form's text is stripped: one that is only spaces is no text at all.
+            field: {"type": "string", "minLength": 1, "maxLength": max_text, "pattern": r"\S"},
+            "image": {"type": "string", "format": "binary", "description": "a photo of the QR code"},
+        },
+        "anyOf": [{"required": [field]}, {"required": ["image"]}],
+        "additionalProperties": False,  # the form is read for at most four fields
+    }  # fmt: skip
+    content = {"application/json": {"schema": json_schema}, "multipart/form-data": {"schema": form}}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 class OrderOut(BaseModel):

@@ -1,0 +1,91 @@
+"""What fuzzing the API found, kept as plain tests on both stores: the quick fuzz pass runs on
+SQLite only, and these are the cases where the stores differ or the answer was undocumented."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from healthcode.web.app import create_app
+from tests.counting import counts, refusal_codes
+from tests.town import ERQI, Town
+
+
+@pytest.fixture
+def client(town: Town) -> TestClient:
+    town.register_staff()
+    return TestClient(create_app(town.services, run_scheduler=False))
+
+
+def bearer(town: Town, subject: str, role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {town.token(subject, role)}"}
+
+
+def test_a_nul_anywhere_is_malformed_and_changes_nothing(town: Town, client: TestClient) -> None:
+    person = town.person("nul", home=ERQI)
+    official = bearer(town, "zz-off-1", "official")
+    before = counts(town.services.db)
+    answers = [
+        client.get("/api/v1/me/appeals/apl%00x", headers=bearer(town, person, "person")),
+        client.get(f"/api/v1/persons/{person}/status?purpose=hotline%00", headers=official),
+        client.post("/api/v1/orders/ord%00x/end", json={"reason": "issued_in_error"}, headers=official),
+        client.post("/api/v1/designations", headers=official, json={
+            "id": "d-1", "area": ERQI, "level": "high", "valid_from": town.clock.now().isoformat(),
+            "case_count": 1, "basis": "five\x00cases"}),
+        client.post("/api/v1/me/appeals", headers=bearer(town, person, "person"),
+                    json={"target": "colour", "ground": "other", "text": "not\x00me"}),
+    ]  # fmt: skip
+    assert [(a.status_code, a.json()["code"]) for a in answers] == [(422, "request.malformed")] * 5
+    record = town.record("close_contact", person, town.clock.now() - timedelta(hours=1),
+                         area=ERQI, case_ref="c\x001")  # fmt: skip
+    batch = client.post("/api/v1/evidence/batches", json=town.batch("cdc-1", [record]))
+    assert (batch.status_code, batch.json()["code"]) == (422, "batch.malformed")
+    signed_in = client.post("/api/v1/staff/token", data={"username": "zz\x00", "password": "x"})
+    assert (signed_in.status_code, signed_in.json()["code"]) == (401, "auth.invalid_token")
+    after = counts(town.services.db)
+    assert {k: v for k, v in after.items() if k != "refusals"} == {
+        k: v for k, v in before.items() if k != "refusals"
+    }
+    assert refusal_codes(town.services.db)[-5:] == [
+        *["request.malformed"] * 3,
+        "batch.malformed",
+        "auth.invalid_token",
+    ]
+
+
+def test_an_unreadable_body_is_malformed_not_a_bare_400(town: Town, client: TestClient) -> None:
+    answer = client.post(
+        "/api/v1/scans",
+        content=b"\xff\xfe{",
+        headers={"Content-Type": "application/json"} | bearer(town, town.person("p"), "person"),
+    )
+    assert (answer.status_code, answer.json()["code"]) == (422, "request.malformed")
+
+
+def test_a_version_out_of_range_is_malformed(client: TestClient) -> None:
+    # It overflowed SQLite's integer (a server error) and PostgreSQL's 32-bit column.
+    for version in (2**31, 10**20):
+        answer = client.get(f"/api/v1/rulebooks/{version}")
+        assert (answer.status_code, answer.json()["code"]) == (422, "request.malformed")
+    assert client.get("/api/v1/rulebooks/7").json()["code"] == "rulebook.not_found"
+
+
+def test_405_allows_every_method_of_the_path(client: TestClient) -> None:
+    # GET and POST /api/v1/designations live in two routers; Allow names both.
+    answer = client.request("OPTIONS", "/api/v1/designations")
+    assert answer.status_code == 405
+    assert {"GET", "POST"} <= {m.strip() for m in answer.headers["allow"].split(",")}
+
+
+def test_every_error_is_documented_as_json(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    assert response["content"] == {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
+                    }, (method, path, status)
