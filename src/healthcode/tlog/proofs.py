@@ -10,18 +10,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from healthcode.tlog.errors import ProofError, TreeRangeError
-from healthcode.tlog.hashing import EMPTY_ROOT, HASH_SIZE, MAX_TREE_SIZE, NODE_PREFIX, split_point
+from healthcode.tlog.hashing import EMPTY_ROOT, HASH_SIZE, MAX_TREE_SIZE, NODE_PREFIX
 
 __all__ = [
     "MAX_PROOF_LENGTH",
     "NodeHashFn",
     "NodeId",
     "ProofPlan",
+    "RangeFn",
+    "consistency_path",
     "consistency_proof",
     "consistency_proof_plan",
     "fold_nodes",
+    "inclusion_path",
     "inclusion_proof",
     "inclusion_proof_plan",
     "range_nodes",
@@ -34,6 +38,8 @@ __all__ = [
 
 NodeId = tuple[int, int]
 """``(level, index)``: the complete subtree over leaves ``[index << level, (index+1) << level)``."""
+
+T = TypeVar("T")
 
 NodeHashFn = Callable[[int, int], bytes]
 """Returns the hash of the complete subtree ``(level, index)``; raises if unavailable."""
@@ -99,29 +105,37 @@ def subtree_root(size: int, get_node: NodeHashFn) -> bytes:
     return fold_nodes([get_node(level, index) for level, index in root_plan(size)])
 
 
-def inclusion_proof_plan(index: int, size: int) -> ProofPlan:
-    """Nodes needed for PATH(index, D[0:size]) (RFC 9162 §2.1.3.1), leaf side first."""
+RangeFn = Callable[[int, int], T]
+"""What a proof element is made of, given the leaf range ``[start, end)`` it covers."""
+
+
+def inclusion_path(index: int, size: int, of_range: RangeFn[T]) -> list[T]:
+    """PATH(index, D[0:size]) (RFC 9162 §2.1.3.1), leaf side first: one ``of_range`` per
+    element, called with the leaf range the element is the Merkle tree hash of."""
     _check_size(size)
     if not 0 <= index < size:
         raise TreeRangeError(f"leaf index {index} is outside a tree of size {size}")
-    plan: ProofPlan = []
+    path: list[T] = []
     lo, hi = 0, size
     while hi - lo > 1:
-        mid = lo + split_point(hi - lo)
+        mid = lo + (
+            1 << ((hi - lo - 1).bit_length() - 1)
+        )  # split_point(hi - lo), inlined: the hot loop
         if index < mid:
-            plan.append(range_nodes(mid, hi))
+            path.append(of_range(mid, hi))
             hi = mid
         else:
-            plan.append(range_nodes(lo, mid))
+            path.append(of_range(lo, mid))
             lo = mid
-    plan.reverse()
-    return plan
+    path.reverse()
+    return path
 
 
-def consistency_proof_plan(old_size: int, new_size: int) -> ProofPlan:
-    """Nodes needed for PROOF(old_size, D[0:new_size]) (RFC 9162 §2.1.4.1).
+def consistency_path(old_size: int, new_size: int, of_range: RangeFn[T]) -> list[T]:
+    """PROOF(old_size, D[0:new_size]) (RFC 9162 §2.1.4.1): one ``of_range`` per element, as
+    ``inclusion_path``.
 
-    ``old_size == 0`` yields an empty plan: tlog-witness requires the proof from
+    ``old_size == 0`` yields an empty proof: tlog-witness requires the proof from
     an empty tree to be empty (``verify_consistency`` refuses that case, since
     such a proof shows nothing).
     """
@@ -130,23 +144,33 @@ def consistency_proof_plan(old_size: int, new_size: int) -> ProofPlan:
         raise TreeRangeError(f"old size {old_size} is outside [0, {new_size}]")
     if old_size in (0, new_size):
         return []
-    plan: ProofPlan = []
+    path: list[T] = []
     lo, hi, m = 0, new_size, old_size
     old_is_subtree = True
     while m != hi - lo:
-        k = split_point(hi - lo)
+        k = 1 << ((hi - lo - 1).bit_length() - 1)  # split_point(hi - lo), inlined: the hot loop
         if m <= k:
-            plan.append(range_nodes(lo + k, hi))
+            path.append(of_range(lo + k, hi))
             hi = lo + k
         else:
-            plan.append(range_nodes(lo, lo + k))
+            path.append(of_range(lo, lo + k))
             lo += k
             m -= k
             old_is_subtree = False
     if not old_is_subtree:
-        plan.append(range_nodes(lo, hi))
-    plan.reverse()
-    return plan
+        path.append(of_range(lo, hi))
+    path.reverse()
+    return path
+
+
+def inclusion_proof_plan(index: int, size: int) -> ProofPlan:
+    """Nodes needed for PATH(index, D[0:size]) (RFC 9162 §2.1.3.1), leaf side first."""
+    return inclusion_path(index, size, range_nodes)
+
+
+def consistency_proof_plan(old_size: int, new_size: int) -> ProofPlan:
+    """Nodes needed for PROOF(old_size, D[0:new_size]) (RFC 9162 §2.1.4.1)."""
+    return consistency_path(old_size, new_size, range_nodes)
 
 
 def inclusion_proof(index: int, size: int, get_node: NodeHashFn) -> list[bytes]:

@@ -7,11 +7,18 @@ from collections.abc import Iterable, Sequence
 
 from healthcode.tlog.errors import TreeRangeError
 from healthcode.tlog.hashing import EMPTY_ROOT, HASH_SIZE, LEAF_PREFIX, MAX_TREE_SIZE, NODE_PREFIX
-from healthcode.tlog.proofs import consistency_proof, inclusion_proof, subtree_root
+from healthcode.tlog.proofs import (
+    consistency_path,
+    fold_nodes,
+    inclusion_path,
+    range_nodes,
+    subtree_root,
+)
 
 __all__ = ["MerkleTree"]
 
 _sha256 = hashlib.sha256
+_FOLDS_KEPT = 4096  # right-edge folds kept: a few per tree size proofs are asked against
 
 
 class MerkleTree:
@@ -23,10 +30,14 @@ class MerkleTree:
     same lists, and tiles are slices of level ``8 * L``.
     """
 
-    __slots__ = ("_levels",)
+    __slots__ = ("_folds", "_levels")
 
     def __init__(self, leaf_hashes: Iterable[bytes] = ()) -> None:
         self._levels: list[list[bytes]] = [[]]
+        # MTH of right-edge ranges that are not one complete node, by (start, end). A range
+        # below the size never changes (the tree is append-only), and proofs against one size
+        # share the few right-edge ranges, so their folds are worth keeping (a bounded few).
+        self._folds: dict[tuple[int, int], bytes] = {}
         self.append_leaf_hashes(leaf_hashes)
 
     @property
@@ -116,8 +127,23 @@ class MerkleTree:
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         """RFC 9162 §2.1.3.1 inclusion proof for leaf ``index`` in the tree of ``size``."""
-        return inclusion_proof(index, self._check_size(size), self.node)
+        return inclusion_path(index, self._check_size(size), self._range_hash)
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
         """RFC 9162 §2.1.4.1 consistency proof from ``old_size`` to ``new_size``."""
-        return consistency_proof(old_size, self._check_size(new_size), self.node)
+        return consistency_path(old_size, self._check_size(new_size), self._range_hash)
+
+    def _range_hash(self, start: int, end: int) -> bytes:
+        """MTH(D[start:end]) for a range of the RFC 9162 recursion: one stored node when the
+        width is a power of two (such ranges are aligned), else a kept fold."""
+        width = end - start
+        if not width & (width - 1):
+            level = width.bit_length() - 1
+            return self._levels[level][start >> level]
+        found = self._folds.get((start, end))
+        if found is None:
+            found = fold_nodes([self.node(level, i) for level, i in range_nodes(start, end)])
+            if len(self._folds) >= _FOLDS_KEPT:
+                self._folds.clear()
+            self._folds[(start, end)] = found
+        return found
