@@ -21,12 +21,23 @@ _MAX_SAFE_INTEGER = 2**53 - 1
 _encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
 
 
-_SCALARS = (str, bool, type(None))
+_SCALARS = frozenset((str, bool, type(None)))
+
+
+def _flat(value: dict[Any, Any]) -> bool:
+    """A flat record of text, booleans and nulls with ASCII text keys: the common case, checked
+    without a Python-level loop (``join`` refuses a key that is not text)."""
+    if not _SCALARS.issuperset(map(type, value.values())):
+        return False
+    try:
+        return "".join(value).isascii()
+    except TypeError:
+        return False
 
 
 def _plain(value: Any) -> bool:
-    if type(value) is dict and all(type(v) in _SCALARS for v in value.values()):
-        return all(type(k) is str and k.isascii() for k in value)  # a flat record: the common case
+    if type(value) is dict and _flat(value):
+        return True
     if isinstance(value, str) or value is None or isinstance(value, bool):
         return True
     if isinstance(value, int):

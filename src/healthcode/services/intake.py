@@ -96,20 +96,56 @@ def commit_records(
         return IntakeReceipt(
             source_id, batch_id, 0, len(records), bytes(previous.merkle_root).hex(), 0
         )
-    stored = evidence_repo.existing_records(
-        conn, source_id, [item.record_id for item, _, _ in records]
+    # Looking every record up before writing cost more than the write; records sent twice are
+    # rare. So the batch is written under a savepoint as if every record were new, and only if
+    # the primary key refuses one are the stored ones looked up and the rest written again.
+    try:
+        with conn.begin_nested():
+            root = _write(conn, source_id, batch_id, signed_digest, records, now)
+        fresh = records
+    except evidence_repo.DuplicateRecord:
+        stored = evidence_repo.existing_records(
+            conn, source_id, [item.record_id for item, _, _ in records]
+        )
+        fresh = []
+        for item, canonical, submitted in records:
+            if item.record_id not in stored:
+                fresh.append((item, canonical, submitted))
+            elif stored[item.record_id] != canonical:
+                raise InputRejected("batch.conflict", "record_id already used") from None
+        if not fresh:
+            empty = merkle_root([])
+            return IntakeReceipt(source_id, batch_id, 0, len(records), empty.hex(), 0)
+        root = _write(conn, source_id, batch_id, signed_digest, fresh, now)
+    changes = derivation.recompute(
+        conn,
+        {item.person for item, _, _ in fresh},
+        now=now,
+        cause=Cause.INPUT,
+        new_evidence=[item for item, _, _ in fresh],
     )
-    fresh: list[tuple[Evidence, bytes, dict[str, Any]]] = []
-    for item, canonical, submitted in records:
-        if item.record_id not in stored:
-            fresh.append((item, canonical, submitted))
-        elif stored[item.record_id] != canonical:
-            raise InputRejected("batch.conflict", "record_id already used")
-    # The batch's Merkle tree covers exactly the records it stored, in order, so every
-    # stored record is covered by exactly one log entry.
+    return IntakeReceipt(
+        source_id=source_id,
+        batch_id=batch_id,
+        accepted=len(fresh),
+        already_present=len(records) - len(fresh),
+        merkle_root=root.hex(),
+        status_changes=len(changes),
+    )
+
+
+def _write(
+    conn: Connection,
+    source_id: str,
+    batch_id: str,
+    signed_digest: bytes,
+    fresh: Sequence[tuple[Evidence, bytes, dict[str, Any]]],
+    now: datetime,
+) -> bytes:
+    """The batch row, its records' rows and its ``evidence_batch`` log entry; the batch's
+    Merkle root. The tree covers exactly the records the batch stores, in order, so every
+    stored record is covered by exactly one log entry."""
     root = merkle_root([leaf_hash(canonical) for _, canonical, _ in fresh])
-    if not fresh:
-        return IntakeReceipt(source_id, batch_id, 0, len(records), root.hex(), 0)
     index = transparency.append_one(
         conn,
         "evidence_batch",
@@ -122,10 +158,6 @@ def commit_records(
         ),
         now,
     )
-    rows = [
-        evidence_repo.evidence_row(item, batch_id, canonical, position, submitted)
-        for position, (item, canonical, submitted) in enumerate(fresh)
-    ]
     evidence_repo.insert_batch(
         conn,
         source_id=source_id,
@@ -134,20 +166,9 @@ def commit_records(
         signed_digest=signed_digest,
         merkle_root=root,
         log_index=index,
-        rows=rows,
+        rows=[
+            evidence_repo.evidence_row(item, batch_id, canonical, position, submitted)
+            for position, (item, canonical, submitted) in enumerate(fresh)
+        ],
     )
-    changes = derivation.recompute(
-        conn,
-        {item.person for item, _, _ in fresh},
-        now=now,
-        cause=Cause.INPUT,
-        new_evidence=[item for item, _, _ in fresh],
-    )
-    return IntakeReceipt(
-        source_id=source_id,
-        batch_id=batch_id,
-        accepted=len(rows),
-        already_present=len(records) - len(rows),
-        merkle_root=root.hex(),
-        status_changes=len(changes),
-    )
+    return root

@@ -462,7 +462,7 @@ class Places:
         try:
             with conn.begin_nested():
                 visits = scan_batches.write_scans(conn, [_new_scan(i) for i in accepted], now)
-        except repo.DuplicateRecord:
+        except evidence_repo.DuplicateRecord:
             stored = repo.existing_record_ids(conn, sorted(seen))
             for item in accepted:
                 if (item.source_id, item.record_id) in stored:

@@ -83,7 +83,7 @@ def write_scans(conn: Connection, scans: Sequence[NewScan], now: datetime) -> li
     """Write scans into the open batch of their source and shard for `now`'s second (sealing
     any batch of theirs from an earlier second first); their visits, in the order given.
 
-    Raises `store.places.DuplicateRecord` if a record id is taken; the caller writes under a
+    Raises `store.evidence.DuplicateRecord` if a record id is taken; the caller writes under a
     savepoint and rolls back.
     """
     groups: dict[tuple[str, int], list[int]] = {}

@@ -6,11 +6,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from sqlalchemy import Connection, Row, bindparam, func, select
-from sqlalchemy.exc import IntegrityError
 
 from healthcode.store import tables as t
+from healthcode.store.evidence import insert_rows
 from healthcode.store.keysets import one_of
 
 _CHUNK = 500
@@ -202,45 +201,13 @@ _VISIT_COLUMNS = (
 )  # fmt: skip
 
 
-class DuplicateRecord(Exception):
-    """A record with the same (source, record id) is already stored: nothing was inserted."""
-
-
 def insert_visits(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert scan records (tuples in `_VISIT_COLUMNS` order, instants as `to_micros`).
+    """Insert scan records (tuples in `_VISIT_COLUMNS` order, instants as `to_micros`); the
+    other evidence columns (other kinds' attributes) stay NULL, as for any visit.
 
-    Straight to the driver: a scan batch inserts a thousand rows, and SQLAlchemy's per-row
-    parameter processing cost more than the database's own work. On PostgreSQL by COPY, which
-    sends the rows as one stream (psycopg's `executemany` still runs one INSERT per row, and
-    that cost half as much again as the batch's signature checks). The other evidence columns
-    (other kinds' attributes) stay NULL, as for any visit.
-
-    Raises `DuplicateRecord` if a row's key is taken; the caller rolls back what was written
-    (the rows are written under the caller's savepoint).
+    Raises `DuplicateRecord` if a row's key is taken (see `store.evidence.insert_rows`).
     """
-    if not rows:
-        return
-    columns = ", ".join(_VISIT_COLUMNS)
-    try:
-        if conn.dialect.name == "postgresql":
-            driver = conn.connection.driver_connection
-            assert driver is not None
-            with (
-                driver.cursor() as cursor,
-                cursor.copy(f"COPY {t.evidence.name} ({columns}) FROM STDIN") as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row)
-            return
-        marks = ", ".join(["?"] * len(_VISIT_COLUMNS))
-        sql = f"INSERT INTO {t.evidence.name} ({columns}) VALUES ({marks})"
-        conn.exec_driver_sql(sql, list(rows))
-    except psycopg.errors.UniqueViolation:
-        raise DuplicateRecord from None
-    except IntegrityError as error:
-        if "UNIQUE" not in str(error.orig):
-            raise
-        raise DuplicateRecord from None
+    insert_rows(conn, _VISIT_COLUMNS, rows)
 
 
 # --- identity cards ------------------------------------------------------------------------
