@@ -168,8 +168,15 @@ class _Rows:
         return np.concatenate([block[name] for block in self.blocks])
 
 
-def generate(people: int, days: int = 30, *, seed: int = 2022, case_rate: float = 0.0025) -> City:
-    """A city of ``people`` over ``days`` days (see the module docstring)."""
+def generate(people: int, days: int = 30, *, seed: int = 2022, case_rate: float = 0.0025,
+             second_visits: float = 0.0) -> City:  # fmt: skip
+    """A city of ``people`` over ``days`` days (see the module docstring).
+
+    ``second_visits``: the share of visits followed by a second one, one to five hours later
+    (near home or anywhere, as first visits are). They are drawn from a random stream of their
+    own, so the rest of the city is the same as without them (and the default, 0, draws
+    nothing); close contacts and designations are drawn from first visits only.
+    """
     rng = np.random.default_rng(seed)
     t0 = to_micros(START)
     end = t0 + days * DAY
@@ -217,6 +224,10 @@ def generate(people: int, days: int = 30, *, seed: int = 2022, case_rate: float 
     scan = np.where(faulty, source_ix["scan-faulty"], scan).astype(np.int32)
     rows.add(ev.EvidenceKind.VENUE_VISIT, who, occurred, received, venue_area[venue], scan,
              venue=venue, presence=proven)  # fmt: skip
+    if second_visits > 0:
+        _second_visits(np.random.default_rng([seed, 1]), rows, second_visits, who, occurred,
+                       district_ix, first_venue, last_venue, venue_area, scan_of, districts,
+                       source_ix["scan-faulty"])  # fmt: skip
     visit_who, visit_venue, visit_day = who, venue, day
     del who, day, occurred, received, venue, proven, scan, near, d, span
 
@@ -376,6 +387,31 @@ def generate(people: int, days: int = 30, *, seed: int = 2022, case_rate: float 
             for aside in set_asides if aside.evidence_ref}  # fmt: skip
     columns = replace(columns, refs=refs, refs_complete=False)
     return City(columns, designations, orders, set_asides, START, from_micros(end), home)
+
+
+def _second_visits(rng: np.random.Generator, rows: _Rows, share: float, who: NDArray[Any],
+                   occurred: NDArray[Any], district_ix: NDArray[Any], first_venue: NDArray[Any],
+                   last_venue: NDArray[Any], venue_area: NDArray[Any], scan_of: NDArray[Any],
+                   districts: NDArray[Any], faulty_source: int) -> None:  # fmt: skip
+    """A second visit after ``share`` of the first ones (see ``generate``)."""
+    again = np.flatnonzero(rng.random(len(who), dtype=np.float32) < share)
+    who = who[again]
+    n = len(who)
+    d = district_ix[who]
+    span = last_venue[d] - first_venue[d]
+    near = (rng.random(n, dtype=np.float32) < 0.75) & (span > 0)
+    venue = np.where(
+        near,
+        first_venue[d] + (rng.random(n) * np.maximum(span, 1)).astype(np.int64),
+        rng.integers(0, len(venue_area), n),
+    ).astype(np.int32)
+    at = occurred[again] + rng.integers(HOUR, 5 * HOUR, n)
+    received = at + rng.integers(0, 120_000_000, n)
+    proven = np.where(rng.random(n, dtype=np.float32) < 0.95, 1, 2).astype(np.int8)
+    scan = scan_of[np.searchsorted(districts, venue_area[venue])]
+    scan = np.where(rng.random(n, dtype=np.float32) < 0.0005, faulty_source, scan)
+    rows.add(ev.EvidenceKind.VENUE_VISIT, who, at, received, venue_area[venue],
+             scan.astype(np.int32), venue=venue, presence=proven)  # fmt: skip
 
 
 def _designate(rng: np.random.Generator, cases: NDArray[Any], positive_day: NDArray[Any],

@@ -1,13 +1,17 @@
 """``python -m crash [--trials N] [--backend sqlite|postgres|both]`` (``make crash``).
 
-Each trial builds a small demo city, starts the real server, writes signed evidence batches
-over HTTP from several threads and kills the server with SIGKILL: one trial in four at a
-random moment, the others at a named point of the write path (services/crashpoints.py:
-before commit, after commit before the answer, while signing a checkpoint), reached the
-first to fifth time (or a moment after the load, if the point never came). Then it restarts the server, retries every batch and checks what
-crash/trial.py lists. PostgreSQL trials run in a schema of their own at ``CRASH_POSTGRES``
-(default: the test server), and are skipped if it cannot be reached, unless CI=true. The
-last line is ``N passed, M failed``.
+Each trial builds a small demo city, starts the real server and, from several threads, writes
+over HTTP: signed evidence batches, and chains of a person's positive test, the official's
+order citing it and the person's appeal against that order, the order and the appeal each
+with an ``Idempotency-Key`` (crash/writes.py). It kills the server with SIGKILL: one trial in
+four at a random moment, the others at a named point of the write path
+(services/crashpoints.py: intake, orders and appeals before commit and after commit before the
+answer, the sequencer signing a checkpoint), reached the first to fifth time (or a moment after
+the load, if the point never came). Then it restarts the server, retries every write with the
+same keys and checks what crash/trial.py lists: nothing acknowledged lost, nothing doubled, the
+log whole. PostgreSQL trials run in a schema of their own at ``CRASH_POSTGRES`` (default: the
+test server), and are skipped if it cannot be reached, unless CI=true. The last line is
+``N passed, M failed``.
 """
 
 from __future__ import annotations

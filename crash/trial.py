@@ -1,12 +1,19 @@
 """One crash trial: a real server under concurrent writes, killed with SIGKILL, restarted, checked.
 
-The writes are signed evidence batches (idempotent by source and batch id), posted over HTTP by
-several threads; a batch counts as acknowledged when its answer arrived. The server dies by
-`kill -9` at a random moment, or at a named point of its write path (services/crashpoints.py).
-After a restart every batch is sent again (a client retrying), and the trial checks:
+The writes (crash/writes.py) are signed evidence batches (idempotent by source and batch id) and
+chains of a person's positive test, the official's order citing it and the person's appeal
+against that order, the order and the appeal each sent with an ``Idempotency-Key``; several
+threads post them over HTTP, and a write counts as acknowledged when its answer arrived. The
+server dies by `kill -9` at a random moment, or at a named point of its write path
+(services/crashpoints.py: intake, orders and appeals before and after commit, the sequencer
+signing). After a restart every write is sent again with the same key (a client retrying), and
+the trial checks:
 
-- every acknowledged batch is stored, and retries duplicated nothing: each stored batch holds
-  exactly its records and every record belongs to exactly one batch;
+- every acknowledged write is stored and retries duplicated nothing: each stored batch holds
+  exactly its records and every record belongs to exactly one batch; each chain's evidence is
+  cited by exactly one order and that order contested by exactly one appeal, the acknowledged
+  ones, named by their idempotency keys; every retry of an order or appeal answered with the
+  status and body of its first answer;
 - `healthcode log self-check` passes: every entry recomputes from the rows it records, every
   batch's Merkle root from its records, the log has no gap and its root is the last signed
   checkpoint's;
@@ -28,21 +35,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx2
 from sqlalchemy import Connection, create_engine, text
 from tests.served import BIN, free_port
 
-from healthcode.domain.batches import sign_batch
-from healthcode.sim import geography
+from crash.writes import Writes
 from healthcode.tlog import Ed25519Verifier, ProofError, open_checkpoint, verify_consistency
 
-SOURCE = "lab-410100"  # the demo's Zhengzhou lab: signs test results for Zhengzhou residents
-SEED = 7  # the demo's seed, from which its sources' keys are derived
-RECORDS = 4  # records per batch
 WRITERS = 4
 
 
@@ -55,6 +56,7 @@ class Trial:
     crash_point: str | None  # a named point (with its count), else a random moment
     problems: list[str] = field(default_factory=list)
     summary: str = ""
+    writes: Writes | None = None  # once planned
 
     # --- the server -----------------------------------------------------------------------
 
@@ -105,37 +107,37 @@ class Trial:
         if built.returncode != 0:
             self.problems.append(f"demo: {built.stderr[-300:]}")
             return False
-        people = self.residents()
-        batches = [self.batch(n, people) for n in range(self.rng.randrange(40, 120))]
+        writes = self.writes = Writes.plan(self.residents(), self.rng, self.data_dir)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = self.start(port, crash=True)
-        acked: set[str] = set()
         seen: list[str] = []  # checkpoint notes served before the crash
-        if server is not None:
-            self.load(server, base, batches, acked, seen)
-        self.summary = (
-            f"{len(acked)}/{len(batches)} batches acknowledged, {len(seen)} checkpoints seen"
-        )
-        restarted = self.start(port, crash=False)
-        assert restarted is not None
         try:
-            self.resend(base, batches)
-            self.wait_signed(base)
-            self.check(base, batches, acked, seen)
+            if server is not None:
+                self.load(server, base, writes, seen)
+            self.summary = f"{writes.summary()}, {len(seen)} checkpoints seen"
+            restarted = self.start(port, crash=False)
+            assert restarted is not None
+            try:
+                writes.resend(base)
+                self.wait_signed(base)
+                with self.connect() as conn:
+                    writes.check(conn)
+                self.check(base, seen)
+            finally:
+                restarted.terminate()
+                restarted.wait(timeout=30)
         finally:
-            restarted.terminate()
-            restarted.wait(timeout=30)
+            self.problems[:0] = writes.problems
         return not self.problems
 
     def load(
-        self, server: subprocess.Popen[bytes], base: str, batches: list[dict[str, Any]],
-        acked: set[str], seen: list[str],
-    ) -> None:  # fmt: skip
-        """Writers post the batches and an observer keeps the checkpoints served, until the
+        self, server: subprocess.Popen[bytes], base: str, writes: Writes, seen: list[str]
+    ) -> None:
+        """Writers post the writes and an observer keeps the checkpoints served, until the
         server dies at its crash point or is killed at a random moment."""
         stop = threading.Event()
-        todo = list(batches)
+        todo = writes.tasks(self.rng)
         lock = threading.Lock()
 
         def writer() -> None:
@@ -144,16 +146,11 @@ class Trial:
                     with lock:
                         if not todo:
                             return
-                        batch = todo.pop()
+                        task = todo.pop()
                     try:
-                        answer = client.post("/api/v1/evidence/batches", json=batch)
+                        writes.post(client, task, before_crash=True)
                     except httpx2.HTTPError:
                         return  # the server is gone
-                    if answer.status_code == 200:
-                        with lock:
-                            acked.add(batch["batch_id"])
-                    else:
-                        self.problems.append(f"batch refused: {answer.status_code} {answer.text}")
 
         def observer() -> None:
             while not stop.is_set():
@@ -195,27 +192,6 @@ class Trial:
             ).all()
         return [row[0] for row in rows]
 
-    def batch(self, n: int, people: list[str]) -> dict[str, Any]:
-        key = next(s.key for s in geography.sources(SEED) if s.id == SOURCE)
-        at = datetime.now(UTC) - timedelta(hours=1)
-        records = [
-            {"record_id": f"crash-{n}-{i}", "kind": "test_result", "person": self.rng.choice(people),
-             "area": "410102", "occurred_at": at.isoformat(), "method": "pcr",
-             "result": self.rng.choice(("negative", "negative", "positive"))}
-            for i in range(RECORDS)
-        ]  # fmt: skip
-        return sign_batch(
-            {"source": SOURCE, "batch_id": f"crash-{n}", "records": records}, key.sign
-        )
-
-    def resend(self, base: str, batches: list[dict[str, Any]]) -> None:
-        """A client retrying everything it sent: acknowledged or not, nothing may double."""
-        with httpx2.Client(base_url=base, timeout=30) as client:
-            for batch in batches:
-                answer = client.post("/api/v1/evidence/batches", json=batch)
-                if answer.status_code != 200:
-                    self.problems.append(f"retry refused: {answer.status_code} {answer.text}")
-
     def wait_signed(self, base: str) -> None:
         deadline = time.monotonic() + 60
         with self.connect() as conn:
@@ -225,14 +201,16 @@ class Trial:
             if answer.status_code == 200 and int(answer.text.split("\n")[1]) >= entries:
                 return
             time.sleep(0.1)
-        self.problems.append("the restarted sequencer did not sign the whole log")
+        with self.connect() as conn:
+            halts = conn.execute(text("SELECT reason FROM log_halts")).scalars().all()
+        self.problems.append(
+            f"the restarted sequencer did not sign the whole log ({entries} entries)"
+            + (f"; the log halted: {halts[0][:300]}" if halts else "")
+        )
 
     # --- the checks -----------------------------------------------------------------------
 
-    def check(
-        self, base: str, batches: list[dict[str, Any]], acked: set[str], seen: list[str]
-    ) -> None:
-        self.check_stored(batches, acked)
+    def check(self, base: str, seen: list[str]) -> None:
         checked = self.cli("log", "self-check")
         if checked.returncode != 0:
             self.problems.append(f"self-check: {(checked.stdout + checked.stderr)[-400:]}")
@@ -242,34 +220,6 @@ class Trial:
                 result = conn.execute("PRAGMA integrity_check").fetchone()[0]
             if result != "ok":
                 self.problems.append(f"integrity_check: {result}")
-
-    def check_stored(self, batches: list[dict[str, Any]], acked: set[str]) -> None:
-        """Every acknowledged (and, after the retries, every sent) batch is stored, each with
-        exactly its records."""
-        with self.connect() as conn:
-            stored = dict(
-                conn.execute(
-                    text(
-                        "SELECT batch_id, record_count FROM evidence_batches WHERE source_id = :s"
-                    ),
-                    {"s": SOURCE},
-                ).all()
-            )
-            rows = dict(
-                conn.execute(
-                    text("SELECT batch_id, count(*) FROM evidence WHERE source_id = :s "
-                         "GROUP BY batch_id"), {"s": SOURCE},
-                ).all()
-            )  # fmt: skip
-        lost = sorted(acked - set(stored))
-        if lost:
-            self.problems.append(f"acknowledged batches lost: {lost[:5]}")
-        missing = sorted({b["batch_id"] for b in batches} - set(stored))
-        if missing:
-            self.problems.append(f"batches missing after the retries: {missing[:5]}")
-        wrong = {b: (n, rows.get(b)) for b, n in stored.items() if rows.get(b) != n}
-        if wrong or set(rows) - set(stored):
-            self.problems.append(f"records not matching their batches: {list(wrong.items())[:5]}")
 
     def check_consistency(self, base: str, seen: list[str]) -> None:
         verifier = Ed25519Verifier.from_vkey(httpx2.get(f"{base}/log/key").text.strip())

@@ -21,6 +21,19 @@ CATALOGUE: dict[str, ErrorSpec] = {
     # request shape
     "request.malformed": ErrorSpec(422, "请求格式不正确。", "The request is malformed."),
     "request.too_large": ErrorSpec(413, "请求过大。", "The request is too large."),
+    # idempotency keys of orders and appeals (docs/api.md, "Idempotency")
+    "idempotency.key_invalid": ErrorSpec(
+        422,
+        "Idempotency-Key 请求头无效：须为 1 至 128 个字母、数字或 . _ : ~ + / = - 字符，可加双引号。",
+        "The Idempotency-Key header is invalid: 1 to 128 letters, digits or . _ : ~ + / = - "
+        "characters, optionally in double quotes.",
+    ),
+    "idempotency.key_reused": ErrorSpec(
+        409,
+        "该 Idempotency-Key 已用于内容不同的请求；新的请求须使用新的键。",
+        "This Idempotency-Key was already used with a different request; a new request needs a "
+        "new key.",
+    ),
     # authentication
     "auth.required": ErrorSpec(401, "需要登录。", "Authentication is required."),
     "auth.invalid_token": ErrorSpec(
@@ -425,6 +438,45 @@ CATALOGUE: dict[str, ErrorSpec] = {
         503,
         "自检发现存储与日志不一致，日志已停止签名。",
         "The self-check found the store and the log disagreeing; the log signs nothing more.",
+    ),
+    # exporting the log as static files (docs/transparency-log.md, "Exporting tiles")
+    "log.export_conflict": ErrorSpec(
+        409,
+        "导出目录中的检查点不是本日志的前缀（属于另一日志，或日志已分叉），未写入任何文件。",
+        "The export directory holds a checkpoint this log does not extend (another log's, or "
+        "a fork); nothing was written.",
+    ),
+    "log.export_key_mismatch": ErrorSpec(
+        409,
+        "最新检查点无法用本部署的日志密钥验证（数据库属于另一部署），未导出。",
+        "The latest checkpoint does not verify under this deployment's log key (the database "
+        "belongs to another deployment); nothing was exported.",
+    ),
+    # the national log collecting regional checkpoints (docs/transparency-log.md)
+    "region.config_invalid": ErrorSpec(
+        422,
+        "地区日志列表无效：每个地区须有网址及其验证密钥。",
+        "The list of regional logs is invalid: each region needs a URL and its verifier key.",
+    ),
+    "region.unreachable": ErrorSpec(
+        502, "无法读取该地区日志。", "The regional log could not be read."
+    ),
+    "region.checkpoint_invalid": ErrorSpec(
+        422,
+        "地区检查点格式不正确，或未经该地区配置的密钥签名。",
+        "The regional checkpoint is malformed or not signed by the region's configured key.",
+    ),
+    "region.inconsistent": ErrorSpec(
+        409,
+        "地区检查点与此前记录的检查点不一致（日志分叉或分裂视图），未予记录。",
+        "The regional checkpoint is not consistent with the one recorded before (a fork or a "
+        "split view); it was not recorded.",
+    ),
+    "region.tiles_invalid": ErrorSpec(
+        422,
+        "地区日志提供的瓦片无法证明其检查点与此前记录的一致，未予记录。",
+        "The regional log's tiles do not prove its checkpoint consistent with the one recorded "
+        "before; it was not recorded.",
     ),
 }
 

@@ -24,6 +24,7 @@ class Settings:
     witnesses: str = ""
     dcc_schemas: Path | None = None  # a folder of ehn-dcc-schema releases; none: no DCC intake
     oversight_interval_seconds: float = 3600.0  # how often the server runs the detectors
+    log_format: str = "text"  # "json": one JSON object a line, no personal data (web/logs.py)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -46,6 +47,7 @@ class Settings:
             oversight_interval_seconds=float(
                 env.get("HEALTHCODE_OVERSIGHT_INTERVAL_SECONDS", "3600")
             ),
+            log_format=env.get("HEALTHCODE_LOG_FORMAT", "text"),
             dcc_schemas=Path(env.get("HEALTHCODE_DCC_SCHEMAS", "")).resolve()
             if env.get("HEALTHCODE_DCC_SCHEMAS")
             else None,

@@ -1,5 +1,6 @@
 """The server refuses settings that could lose an acknowledged write, and a kill -9 at a named
-point of the write path loses nothing (one trial of `make crash`, which runs many)."""
+point of the write path loses nothing (one trial of `make crash`, which runs many: evidence
+batches, and orders and appeals with idempotency keys)."""
 
 from __future__ import annotations
 
@@ -56,12 +57,18 @@ def test_a_kill_after_commit_before_the_answer_loses_nothing(tmp_path: Path) -> 
     assert int(trial.summary.split("/")[0]) <= 2
 
 
-def test_the_checks_find_a_lost_acknowledged_batch(tmp_path: Path) -> None:
+def test_the_checks_find_a_lost_acknowledged_batch_and_a_lost_appeal(tmp_path: Path) -> None:
     trial = Trial("sqlite", None, tmp_path, random.Random(5), None)
     assert trial.run(), trial.problems
+    writes = trial.writes
+    assert writes is not None
+    [appeal, *_] = [c.appeal_answer["id"] for c in writes.chains if c.appeal_answer]
     with trial.connect() as conn:
         conn.execute(text("DELETE FROM evidence WHERE batch_id = 'crash-0'"))
         conn.execute(text("DELETE FROM evidence_batches WHERE batch_id = 'crash-0'"))
+        conn.execute(text("DELETE FROM appeals WHERE id = :id"), {"id": appeal})
         conn.commit()
-    trial.check_stored([], {"crash-0"})
-    assert any("acknowledged batches lost" in p for p in trial.problems)
+        writes.acked.add("crash-0")
+        writes.check(conn)
+    assert any("acknowledged batches lost" in p for p in writes.problems)
+    assert any("0 appeals of its order" in p for p in writes.problems)

@@ -32,6 +32,7 @@ def serve(
     import uvicorn
 
     from healthcode.store.durability import unsafe_settings
+    from healthcode.web import logs
     from healthcode.web.app import create_app
 
     built = services()
@@ -41,11 +42,23 @@ def serve(
         for problem in unsafe:
             errors.print(f"refusing to serve: {problem}")
         raise typer.Exit(2)
+    try:
+        # Before uvicorn's first line, so every line is JSON when asked (web/logs.py).
+        logs.configure(built.settings.log_format)
+    except ValueError as problem:
+        errors.print(f"refusing to serve: {problem}")
+        raise typer.Exit(2) from None
+    json_logs = built.settings.log_format == "json"
     uvicorn.run(
         create_app(built),
         host=host or built.settings.host,
         port=port or built.settings.port,
         log_level="info",
+        # JSON: keep the handlers just installed; uvicorn's own config would replace them.
+        log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG,
+        # Uvicorn's access lines carry raw paths and query strings (sign-in tokens, person
+        # keys): never written. JSON mode logs each request by its route template instead.
+        access_log=False,
     )
 
 

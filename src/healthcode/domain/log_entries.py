@@ -249,3 +249,24 @@ def rulebook_proposal_entry(
             "proposed_at": _instant(proposed_at),
         },
     )
+
+
+def regional_checkpoint_entry(
+    *, origin: str, size: int, root: bytes, key: str, note: str, previous_size: int,
+    recorded_at: datetime,
+) -> bytes:  # fmt: skip
+    """A regional log's checkpoint, recorded by the national log once proven consistent with
+    the one recorded before (of ``previous_size``, 0 for the first). The signed note is kept
+    whole, with the key that verified it, so the entry alone proves what the region signed."""
+    return encode_entry(
+        "regional_checkpoint",
+        {
+            "origin": origin,
+            "size": size,
+            "root": root.hex(),
+            "key": key,
+            "note": note,
+            "previous_size": previous_size,
+            "recorded_at": _instant(recorded_at),
+        },
+    )

@@ -41,10 +41,11 @@ from healthcode.domain.appeals import (
 from healthcode.domain.evidence import Evidence
 from healthcode.domain.orders import OrderKind
 from healthcode.errors import InputRejected, NotFound, Unauthorized
-from healthcode.services import transparency
+from healthcode.services import crashpoints, transparency
 from healthcode.services.derivation import Derivation
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.explain import EvidenceView, Named
+from healthcode.services.idempotency import Keyed
 from healthcode.services.log_reader import CheckpointRef, LogReader
 from healthcode.services.notifications import Notice, Notifier
 from healthcode.services.orders import Actor, OrderRequest, Orders, PersonEvidence, staff_secret_key
@@ -141,11 +142,20 @@ class Appeals:
 
     # --- the person ------------------------------------------------------------------------
 
-    def file(self, filer: str, request: AppealRequest, *, now: datetime) -> StoredAppeal:
-        """File an appeal for oneself, or (``on_behalf_of``) for a dependant."""
+    def file(
+        self, filer: str, request: AppealRequest, *, now: datetime,
+        idempotency_key: str | None = None,
+    ) -> StoredAppeal:  # fmt: skip
+        """File an appeal for oneself, or (``on_behalf_of``) for a dependant; with
+        ``idempotency_key`` (services/idempotency.py) a retry of the same request answers with
+        the appeal the first one filed, and writes nothing."""
         person = request.on_behalf_of or filer
         check_ground(request.target, request.ground, request.text)
+        keyed = Keyed.of(filer, idempotency_key, "appeals", request)
         with self._db.write() as conn:
+            earlier = keyed.earlier(conn) if keyed else None
+            if earlier is not None:
+                return self._mine(conn, filer, earlier)
             if person != filer and person not in staff_repo.dependants(conn, filer):
                 raise Unauthorized("appeal.not_guardian")
             contested = self._contested(conn, person, request, now)
@@ -171,7 +181,11 @@ class Appeals:
                 "deadline": deadline, "log_index": index, "status": AppealStatus.OPEN.value,
             })  # fmt: skip
             self._notify(conn, person, appeal_id, "filed", now)
+            if keyed:
+                keyed.remember(conn, appeal_id, now)
             found = appeals_repo.by_id(conn, appeal_id)
+            crashpoints.reach("appeals.before_commit")
+        crashpoints.reach("appeals.after_commit")
         assert found is not None
         return found
 

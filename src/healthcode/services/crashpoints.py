@@ -5,8 +5,9 @@ that point, so a test can crash it exactly there rather than only at random mome
 failpoints do in etcd or TiKV). Unset, as in every deployment, `reach` is a dictionary lookup.
 
 Points: `intake.before_commit` (inside the write transaction, all rows and the log entry
-written), `intake.after_commit` (committed, the answer not yet sent), `sequencer.signing`
-(a checkpoint signed, not yet stored).
+written), `intake.after_commit` (committed, the answer not yet sent), the same two of issuing
+orders (`orders.*`) and of filing appeals (`appeals.*`), with their idempotency keys written,
+and `sequencer.signing` (a checkpoint signed, not yet stored).
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ import os
 import signal
 from functools import cache
 
-POINTS = frozenset({"intake.before_commit", "intake.after_commit", "sequencer.signing"})
+POINTS = frozenset(
+    {
+        "intake.before_commit", "intake.after_commit",
+        "orders.before_commit", "orders.after_commit",
+        "appeals.before_commit", "appeals.after_commit",
+        "sequencer.signing",
+    }
+)  # fmt: skip
 _passes: dict[str, int] = {}
 
 

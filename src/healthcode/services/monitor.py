@@ -37,7 +37,13 @@ from healthcode.tlog import (
     verify_consistency,
 )
 
-__all__ = ["MonitorError", "MonitorReport", "verify_log"]
+__all__ = [
+    "MonitorError",
+    "MonitorReport",
+    "open_served_checkpoint",
+    "prove_consistency",
+    "verify_log",
+]
 
 
 @dataclass(frozen=True)
@@ -78,9 +84,11 @@ def _log_verifier(
     return verifier
 
 
-def _open_checkpoint(
+def open_served_checkpoint(
     raw: bytes, log_key: Ed25519Verifier, witnesses: Sequence[CosignatureVerifier]
 ) -> tuple[str, Checkpoint, tuple[str, ...]]:
+    """The served checkpoint's text, parsed body and verified cosigners; it must carry a
+    signature by ``log_key`` (the national log's collector uses it too: services/regions.py)."""
     try:
         note = parse_note(raw)
         verified = open_note(note, [log_key, *witnesses])
@@ -109,20 +117,25 @@ def _inconsistent(message: str, old_note: str, new_note: str) -> MonitorError:
     return MonitorError("monitor.inconsistent", message, evidence=(old_note, new_note))
 
 
-def _prove_consistency(
-    reader: LogReader, state: MonitorState, new: Checkpoint, new_note: str, workers: int
+def prove_consistency(
+    reader: LogReader,
+    old: Checkpoint,
+    old_note: str,
+    new: Checkpoint,
+    new_note: str,
+    workers: int,
 ) -> tuple[bool, dict[TilePath, bytes]]:
-    """Prove ``new`` extends the checkpoint seen before, from the tiles served now.
+    """Prove ``new`` extends ``old`` (seen before, signed as ``old_note``) from the tiles
+    served now.
 
     Returns whether the tiles verify (``False`` means a served tile is wrong, which the
     rebuild then locates) and the tiles read. Raises if the log provably forked.
     """
-    old = state.parsed
     seen = f"the checkpoint of size {old.size} seen before"
     if new.size < old.size:
         raise _inconsistent(
             f"the checkpoint of size {new.size} is not consistent with {seen}: the log shrank",
-            state.checkpoint,
+            old_note,
             new_note,
         )
     if new.size == old.size or old.size == 0:
@@ -130,7 +143,7 @@ def _prove_consistency(
             raise _inconsistent(
                 f"the checkpoint of size {new.size} (root {new.root_hash.hex()}) is not "
                 f"consistent with {seen} (root {old.root_hash.hex()})",
-                state.checkpoint,
+                old_note,
                 new_note,
             )
         return True, {}
@@ -150,7 +163,7 @@ def _prove_consistency(
         raise _inconsistent(
             f"the checkpoint of size {new.size} is not consistent with {seen}: its first "
             f"{old.size} entries hash to {prefix_root.hex()}, not {old.root_hash.hex()}",
-            state.checkpoint,
+            old_note,
             new_note,
         )
     return True, tiles
@@ -254,7 +267,7 @@ def _verify(
         raise MonitorError("monitor.key_invalid", f"witness key: {exc.message}") from None
     state = load_state(state_path)
     log_key = _log_verifier(reader, verifier_key, state)
-    note, checkpoint, cosigners = _open_checkpoint(reader.checkpoint(), log_key, witnesses)
+    note, checkpoint, cosigners = open_served_checkpoint(reader.checkpoint(), log_key, witnesses)
     expected_origin = origin or (state.parsed.origin if state else None)
     if expected_origin is not None and checkpoint.origin != expected_origin:
         raise MonitorError(
@@ -270,7 +283,9 @@ def _verify(
 
     tiles_ok, tiles = True, dict[TilePath, bytes]()
     if state is not None:
-        tiles_ok, tiles = _prove_consistency(reader, state, checkpoint, note, workers)
+        tiles_ok, tiles = prove_consistency(
+            reader, state.parsed, state.checkpoint, checkpoint, note, workers
+        )
     since = state.parsed.size if state is not None and not full else 0
     frontier = state.frontier if state is not None and not full else {}
 

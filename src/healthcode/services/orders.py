@@ -19,9 +19,10 @@ from healthcode.domain.log_entries import order_cosign_entry, order_end_entry, o
 from healthcode.domain.orders import OrderKind
 from healthcode.domain.status import SetAside
 from healthcode.errors import InputRejected, NotFound, Unauthorized
-from healthcode.services import transparency
+from healthcode.services import crashpoints, transparency
 from healthcode.services.derivation import Cause, Derivation
 from healthcode.services.escrow import PersonSecrets
+from healthcode.services.idempotency import Keyed
 from healthcode.services.notifications import Notice, Notifier
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import orders as orders_repo
@@ -94,9 +95,24 @@ class Orders:
         self.bases = bases
         self.policy = policy
 
-    def issue(self, actor: Actor, request: OrderRequest, *, now: datetime) -> IssuedOrders:
+    def issue(
+        self, actor: Actor, request: OrderRequest, *, now: datetime,
+        idempotency_key: str | None = None,
+    ) -> IssuedOrders:  # fmt: skip
+        """Issue the orders; with ``idempotency_key`` (services/idempotency.py) a retry of the
+        same request answers with the orders the first one issued, and writes nothing."""
+        keyed = Keyed.of(actor.id, idempotency_key, "orders", request)
         with self._db.write() as conn:
-            return self.issue_in(conn, actor, request, now=now)
+            earlier = keyed.earlier(conn) if keyed else None
+            if earlier is not None:
+                orders = orders_repo.by_request(conn, earlier)
+                return IssuedOrders(earlier, any(o.status == "pending" for o in orders), orders)
+            issued = self.issue_in(conn, actor, request, now=now)
+            if keyed:
+                keyed.remember(conn, issued.request_id, now)
+            crashpoints.reach("orders.before_commit")
+        crashpoints.reach("orders.after_commit")
+        return issued
 
     def issue_in(
         self, conn: Connection, actor: Actor, request: OrderRequest, *, now: datetime

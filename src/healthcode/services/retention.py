@@ -6,7 +6,8 @@ Run by ``Ticker.tick`` (the server's scheduler, at most every ``run_every_minute
 evidence batches received before the cutoff, keeps those under a legal hold or still needed by
 an open-ended rule (``domain.retention``), deletes the rest with the old notices and expired
 identity cards, and appends one ``retention_purge`` log entry with the cutoff, the counts and
-commitments to the removed leaves. The batch rows and their log entries stay. Running it again
+commitments to the removed leaves. The batch rows and their log entries stay. Idempotency keys
+older than the cutoff go too (they are not logged, so neither is their purge). Running it again
 at the same instant finds nothing and writes nothing.
 """
 
@@ -35,6 +36,7 @@ from healthcode.domain.rulebook import Rulebook
 from healthcode.errors import InputRejected
 from healthcode.services import transparency
 from healthcode.services.rulebooks import Rulebooks
+from healthcode.store import idempotency as idempotency_repo
 from healthcode.store import retention as repo
 from healthcode.store import status as status_repo
 from healthcode.store.database import Database
@@ -50,6 +52,7 @@ class PurgeSummary:
     batches: int = 0
     notices: int = 0
     identity_cards: int = 0
+    idempotency_keys: int = 0
     held: int = 0  # records past the cutoff kept under a legal hold
     in_use: int = 0  # records past the cutoff a status still rests on
     entries: list[int] = field(default_factory=list)  # the purges' log indices
@@ -58,6 +61,7 @@ class PurgeSummary:
 @dataclass(frozen=True)
 class _Step:
     counts: PurgeCounts
+    keys: int  # idempotency keys
     held: int
     in_use: int
     entry: int | None
@@ -107,6 +111,7 @@ class Retention:
             summary.batches += step.counts.batches
             summary.notices += step.counts.notices
             summary.identity_cards += step.counts.identity_cards
+            summary.idempotency_keys += step.keys
             summary.held += step.held
             summary.in_use += step.in_use
             if step.entry is not None:
@@ -151,13 +156,14 @@ class Retention:
 
         notices = repo.purge_notices(conn, cutoff, limit)
         cards = repo.purge_identity_cards(conn, cutoff, limit)
-        done = exhausted and notices < limit and cards < limit
+        keys = idempotency_repo.purge(conn, cutoff, limit)
+        done = exhausted and notices < limit and cards < limit and keys < limit
         positions: dict[tuple[str, str], list[int]] = defaultdict(list)
         for leaf in gone:
             positions[(leaf.record.source_id, leaf.batch_id)].append(leaf.position)
         counts = PurgeCounts(len(gone), len(positions), notices, cards)
         if not counts.any:
-            return _Step(counts, len(held), len(keep), None, next_after, done)
+            return _Step(counts, keys, len(held), len(keep), None, next_after, done)
 
         repo.delete_records(conn, [(leaf.record.source_id, leaf.record.record_id) for leaf in gone])
         repo.mark_batches(conn, {key: len(p) for key, p in positions.items()}, now)
@@ -178,7 +184,7 @@ class Retention:
              "notices": notices, "identity_cards": cards, "removed": removed},
             positions,
         )  # fmt: skip
-        return _Step(counts, len(held), len(keep), index, next_after, done)
+        return _Step(counts, keys, len(held), len(keep), index, next_after, done)
 
     @staticmethod
     def _in_use(

@@ -25,6 +25,7 @@ from healthcode.services.orders import staff_secret_key
 from healthcode.services.selfcheck_acts import expected_acts
 from healthcode.services.selfcheck_appeals import expected_appeals
 from healthcode.services.selfcheck_oversight import expected_oversight
+from healthcode.services.selfcheck_regions import expected_regional
 from healthcode.services.selfcheck_retention import check_batch, expected_purges, load_ledger
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import log as log_repo
@@ -141,6 +142,10 @@ class SelfCheck:
         purge_entries, purge_problems = expected_purges(ledger)
         expected.update(purge_entries)
         for problem in purge_problems:
+            report.add(problem)
+        regional_entries, regional_problems = expected_regional(conn)
+        expected.update(regional_entries)
+        for problem in regional_problems:
             report.add(problem)
         return expected
 

@@ -14,25 +14,18 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Table,
     Text,
     text,
 )
 
+# Tables declared beside their queries are registered here, so `metadata` is the whole schema.
+from healthcode.store.idempotency import idempotency_keys as idempotency_keys
 from healthcode.store.instants import Instant
-
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-ID = String(64)
+from healthcode.store.regions import regional_checkpoints as regional_checkpoints
+from healthcode.store.schema import ID as ID
+from healthcode.store.schema import metadata as metadata
 
 areas = Table(
     "areas",
@@ -141,6 +134,24 @@ evidence = Table(
     Index("ix_evidence_visits", "kind", "area_code", "occurred_at"),
     # A batch's leaves in order: sealing a scan batch, proofs, the self-check.
     Index("ix_evidence_batch", "source_id", "batch_id", "position"),
+    # Unverified visits by venue and time, for the presence detectors (a few percent of rows).
+    Index(
+        "ix_evidence_unverified",
+        "venue_id",
+        "occurred_at",
+        "person_key",
+        "area_code",
+        sqlite_where=text("presence = 'unverified'"),
+        postgresql_where=text("presence = 'unverified'"),
+    ),
+    # Positive test results by time: cases behind designations (a fraction of a percent).
+    Index(
+        "ix_evidence_positive",
+        "occurred_at",
+        "person_key",
+        sqlite_where=text("result = 'positive'"),
+        postgresql_where=text("result = 'positive'"),
+    ),
 )
 
 designations = Table(

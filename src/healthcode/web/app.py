@@ -1,4 +1,5 @@
-"""The FastAPI application factory: routers, error mapping, pages and the scheduler."""
+"""The FastAPI application factory: routers, error mapping, pages, the scheduler, metrics
+and logs."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from healthcode.bootstrap import Services
-from healthcode.web import errors
+from healthcode.web import errors, logs
 from healthcode.web.api import appeals, evidence, officials, person, public, records, staff_auth
 from healthcode.web.api import cohort as cohort_api
 from healthcode.web.api import dcc as dcc_api
@@ -21,6 +22,8 @@ from healthcode.web.api import log as log_api
 from healthcode.web.api import oversight as oversight_api
 from healthcode.web.api import places as places_api
 from healthcode.web.auth import PUBLIC
+from healthcode.web.instrument import Instrument
+from healthcode.web.metrics import Metrics, serve_metrics
 from healthcode.web.pages import appeals as appeal_pages
 from healthcode.web.pages import cohort as cohort_pages
 from healthcode.web.pages import official as official_pages
@@ -51,11 +54,13 @@ def _self_check(services: Services) -> None:
         log.error("log self-check FAILED, signing halted: %s", "; ".join(report.problems[:5]))
 
 
-def _sequence(services: Services) -> None:
+def _sequence(services: Services, metrics: Metrics) -> None:
     """Seal the scan batches of past seconds, sign a checkpoint over new entries, then have
     the witnesses cosign it."""
     services.places.seal_due(services.clock.now())
-    if services.sequencer.integrate(now=services.clock.now()) is not None:
+    signed = services.sequencer.integrate(now=services.clock.now())
+    if signed is not None:
+        metrics.checkpoint_signed(signed.size, services.clock.now())
         services.cosigning.collect()
 
 
@@ -65,16 +70,22 @@ def _tick(services: Services) -> None:
         log.info("scheduler recorded %d status changes", changes)
 
 
-def _oversee(services: Services) -> None:
+def _oversee(services: Services, metrics: Metrics) -> None:
     """Run every registered detector; each new finding opens a case for the auditors."""
-    summary = services.oversight.run(services.clock.now())
+    with metrics.detector_run():
+        summary = services.oversight.run(services.clock.now())
+    metrics.detectors_found(summary)
     if summary.new_cases:
         log.info("oversight opened %d cases", len(summary.new_cases))
 
 
 def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
+    metrics = Metrics(services.db, services.clock)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Here, not earlier: uvicorn configures its loggers after the app is made.
+        logs.configure(services.settings.log_format)
         tasks = []
         if run_scheduler:
             tasks.append(asyncio.create_task(asyncio.to_thread(_self_check, services)))
@@ -91,14 +102,14 @@ def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
                     _every(
                         settings.sequencer_interval_seconds,
                         "log sequencer",
-                        lambda: _sequence(services),
+                        lambda: _sequence(services, metrics),
                     )
                 ),
                 asyncio.create_task(
                     _every(
                         settings.oversight_interval_seconds,
                         "oversight detectors",
-                        lambda: _oversee(services),
+                        lambda: _oversee(services, metrics),
                     )
                 ),
             ]
@@ -117,10 +128,18 @@ def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.metrics = metrics
     errors.install(app)
+    app.add_middleware(Instrument, metrics=metrics)
+    serve_metrics(app, metrics)
     app.include_router(evidence.router)
     app.include_router(public.router)
     app.include_router(person.router)
+    # A request is matched against the routes in the order they were included, router by
+    # router: the persons' scan route (POST /api/v1/scans, the busiest write) comes early.
+    # No path of another router is one of its paths (tests/e2e/test_authorization_matrix.py
+    # calls every route).
+    app.include_router(places_api.person_router)
     app.include_router(officials.router)
     app.include_router(records.router)
     app.include_router(staff_auth.router)
@@ -128,8 +147,8 @@ def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     app.include_router(dcc_api.router)
     app.include_router(person_pages.router)
     app.include_router(official_pages.router)
-    for router in (places_api.venue_router, places_api.person_router, places_api.trust_router,
-                   place_pages.router, public_pages.router):  # fmt: skip
+    for router in (places_api.venue_router, places_api.trust_router, place_pages.router,
+                   public_pages.router):  # fmt: skip
         app.include_router(router)
     for router in (appeals.person_router, appeals.officials_router, appeals.oversight_router,
                    appeals.public_router, appeal_pages.router):  # fmt: skip

@@ -16,7 +16,7 @@ from healthcode.domain.oversight.designations import (
     unsupported,
 )
 from healthcode.oversight.api import DetectorContext
-from healthcode.oversight.sql import DAY_MICROS, micros
+from healthcode.oversight.sql import DAY_MICROS, micros, not_by_index, positive_test
 from healthcode.store import tables as t
 
 LEVELS_ZH = {"high": "高", "medium": "中", "low": "低"}
@@ -71,7 +71,7 @@ class UnsupportedDesignations:
         prefix = areas.prefix(row.area_code)
         visit = exists().where(
             v.c.person_key == e.c.person_key,
-            v.c.kind == "venue_visit",
+            not_by_index(v.c.kind) == "venue_visit",
             (v.c.venue_id == row.venue_id) if row.venue_id else v.c.area_code.startswith(prefix),
             v.c.occurred_at >= at - VISITS_BEFORE_TEST * DAY_MICROS,
             # the day of the test too: a case's visits that day count against the venue as well
@@ -82,8 +82,7 @@ class UnsupportedDesignations:
             select(func.count(func.distinct(e.c.person_key)))
             .select_from(e.join(p, p.c.person_key == e.c.person_key))
             .where(
-                e.c.kind == "test_result",
-                e.c.result == "positive",
+                positive_test(e),
                 e.c.occurred_at >= row.valid_from - CASES_BEFORE,
                 e.c.occurred_at <= row.recorded_at,
                 placed,

@@ -12,7 +12,7 @@ from sqlalchemy import and_, exists, select
 from healthcode.domain.oversight import Finding, evidence_ref, order_ref
 from healthcode.domain.oversight.linked import LinkedPolicy, Unexposed, linked_groups
 from healthcode.oversight.api import DetectorContext
-from healthcode.oversight.sql import DAY_MICROS, micros
+from healthcode.oversight.sql import DAY_MICROS, micros, not_by_index
 from healthcode.store import tables as t
 
 HOUSEHOLD_EXPOSURE = timedelta(days=14)
@@ -41,7 +41,7 @@ class LinkedPersons:
             member.c.household_id == h.c.household_id,
             member.c.person_key != e.c.person_key,
             positive.c.person_key == member.c.person_key,
-            positive.c.kind == "test_result",
+            not_by_index(positive.c.kind) == "test_result",
             positive.c.result == "positive",
             positive.c.occurred_at >= at - HOUSEHOLD_EXPOSURE.days * DAY_MICROS,
             positive.c.occurred_at <= at + DAY_MICROS,

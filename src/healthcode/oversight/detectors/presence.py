@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import ColumnElement, Table, and_, case, exists, func, select
 
 from healthcode.domain.oversight import Finding, evidence_ref
 from healthcode.domain.oversight.presence import (
@@ -19,13 +19,14 @@ from healthcode.domain.oversight.presence import (
 )
 from healthcode.oversight.api import DetectorContext
 from healthcode.oversight.sql import (
-    DAY_MICROS,
     HOUR_MICROS,
     city_of,
     day_label,
     day_of,
     day_start,
     micros,
+    not_by_index,
+    unverified_visit,
 )
 from healthcode.store import tables as t
 
@@ -41,8 +42,7 @@ class RemoteScans:
     def run(self, context: DetectorContext) -> Iterator[Finding]:
         e, p = t.evidence, t.persons
         unverified = and_(
-            e.c.kind == "venue_visit",
-            e.c.presence == "unverified",
+            unverified_visit(e),
             e.c.occurred_at >= context.since,
             e.c.occurred_at < context.now,
         )
@@ -64,24 +64,15 @@ class RemoteScans:
             if (row.far or 0) >= self.policy.min_remote:
                 cells[(row.venue_id, row.day)] = row.n
         # ...then, for those only, the scans of people with no other scan in that city that day.
-        v = e.alias("v")
-        other_scan_there = exists().where(
-            v.c.person_key == e.c.person_key,
-            v.c.kind == "venue_visit",
-            micros(v.c.occurred_at) // DAY_MICROS == day,
-            city_of(v.c.area_code) == city_of(e.c.area_code),
-            v.c.record_id != e.c.record_id,
-            (v.c.presence == "proven") | (v.c.venue_id != e.c.venue_id),
-        )
         remote: dict[tuple[str, int], list[str]] = defaultdict(list)
         for (venue_id, cell_day), _ in sorted(cells.items()):
             start = day_start(cell_day)
+            other_scan_there = _other_scan(e, start, start + timedelta(days=1))
             for row in context.conn.execute(
                 select(e.c.source_id, e.c.record_id)
                 .select_from(e.join(p, p.c.person_key == e.c.person_key))
                 .where(
-                    e.c.kind == "venue_visit",
-                    e.c.presence == "unverified",
+                    unverified_visit(e),
                     e.c.venue_id == venue_id,
                     e.c.occurred_at >= start,
                     e.c.occurred_at < start + timedelta(days=1),
@@ -109,6 +100,21 @@ class RemoteScans:
                 window_to=start + timedelta(days=1),
                 records=tuple(sorted(cell.remote)),
             )
+
+
+def _other_scan(e: Table, start: datetime, end: datetime) -> ColumnElement[bool]:
+    """Another scan by the person of ``e``'s record, in the same city between ``start`` and
+    ``end``: proven, or at another venue. Reached by person and time (``ix_evidence_person``)."""
+    v = e.alias("v")
+    return exists().where(
+        v.c.person_key == e.c.person_key,
+        v.c.occurred_at >= start,
+        v.c.occurred_at < end,
+        not_by_index(v.c.kind) == "venue_visit",
+        city_of(v.c.area_code) == city_of(e.c.area_code),
+        v.c.record_id != e.c.record_id,
+        (v.c.presence == "proven") | (v.c.venue_id != e.c.venue_id),
+    )
 
 
 class ImpossibleTravel:
@@ -148,11 +154,10 @@ class ImpossibleTravel:
                 )
             )
             .where(
-                u.c.kind == "venue_visit",
-                u.c.presence == "unverified",
+                unverified_visit(u),
                 u.c.occurred_at >= context.since,
                 u.c.occurred_at < context.now,
-                v.c.kind == "venue_visit",
+                not_by_index(v.c.kind) == "venue_visit",
                 city_of(v.c.area_code) != city_of(u.c.area_code),
             )
         )

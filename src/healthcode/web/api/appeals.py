@@ -30,6 +30,7 @@ from healthcode.domain.people import PERSON_KEY_PATTERN
 from healthcode.services.appeals import Answer, AppealRequest, AppealView
 from healthcode.services.explain import EvidenceView
 from healthcode.store.appeals import StoredAppeal
+from healthcode.web.api.idempotency import IdempotencyKey
 from healthcode.web.api.officials import actor
 from healthcode.web.api.oversight import CaseOut, case_out
 from healthcode.web.api.schemas import ERRORS, Bilingual, Closed, EvidenceOut
@@ -244,16 +245,18 @@ def answered_out(appeal: StoredAppeal) -> AnsweredOut:
 
 @person_router.post("/appeals", response_model=AppealOut, status_code=201, responses=ERRORS)
 def file_appeal(
-    request: Request, response: Response, body: AppealIn, person: Annotated[Caller, Depends(PERSON)]
-) -> AppealOut:
-    """Appeal my colour, one of my orders or one of my evidence records (or a dependant's)."""
+    request: Request, response: Response, body: AppealIn, person: Annotated[Caller, Depends(PERSON)],
+    idempotency_key: IdempotencyKey = None,
+) -> AppealOut:  # fmt: skip
+    """Appeal my colour, one of my orders or one of my evidence records (or a dependant's);
+    retried safely with an ``Idempotency-Key``."""
     services = request.app.state.services
     now = services.clock.now()
     filed = services.appeals.file(
         str(person.subject),
         AppealRequest(target=body.target, ground=body.ground, ref=body.ref, text=body.text,
                       on_behalf_of=body.on_behalf_of),
-        now=now,
+        now=now, idempotency_key=idempotency_key,
     )  # fmt: skip
     view = services.appeals.view(str(person.subject), filed.id, now=now)
     carry_checkpoint(response, view.checkpoint)

@@ -18,6 +18,7 @@ from healthcode.services.designations import DesignationRequest
 from healthcode.services.orders import END_REASONS, Actor, OrderRequest, PersonEvidence
 from healthcode.services.sources import REASONS as SOURCE_REVOKE_REASONS
 from healthcode.store.orders import StoredOrder
+from healthcode.web.api.idempotency import IdempotencyKey
 from healthcode.web.api.schemas import ERRORS, Closed, OrderOut, Version, closed_list, order_out
 from healthcode.web.auth import Caller, access
 
@@ -98,9 +99,11 @@ def _issued(orders: list[StoredOrder], request_id: str, pending: bool) -> Issued
 
 @router.post("/orders", response_model=IssuedOut, responses=ERRORS)
 def issue_orders(
-    request: Request, body: OrderIn, caller: Annotated[Caller, Depends(OFFICIAL)]
-) -> IssuedOut:
-    """Issue one order per person, each citing that person's own evidence."""
+    request: Request, body: OrderIn, caller: Annotated[Caller, Depends(OFFICIAL)],
+    idempotency_key: IdempotencyKey = None,
+) -> IssuedOut:  # fmt: skip
+    """Issue one order per person, each citing that person's own evidence (retried safely
+    with an ``Idempotency-Key``)."""
     services = request.app.state.services
     issued = services.orders.issue(
         actor(caller),
@@ -113,6 +116,7 @@ def issue_orders(
             extends=body.extends,
         ),
         now=services.clock.now(),
+        idempotency_key=idempotency_key,
     )
     return _issued(issued.orders, issued.request_id, issued.pending)
 
