@@ -70,7 +70,7 @@ class SelfCheck:
 
     def run(self, *, now: datetime, halt: bool = True) -> SelfCheckReport:
         report = SelfCheckReport()
-        with self._db.read() as conn:
+        with self._db.snapshot() as conn:  # the rows and the entries of one instant
             expected = self._expected_entries(conn, report)
             self._check_entries(conn, expected, report)
         if halt and not report.ok:
