@@ -105,3 +105,18 @@ def peak_rss_self() -> int:
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value.replace("_", "")) if value else default
+
+
+def postgres_reachable(url: str) -> bool:
+    """Whether a PostgreSQL server answers at ``url`` (a benchmark skips it, and says so, if not)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+    finally:
+        engine.dispose()

@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 from tests.pg_schema import schema_database
 from tests.town import Town
 
-from bench.harness import Report, env_int
+from bench.harness import Report, env_int, postgres_reachable
 from healthcode.bootstrap import build
 from healthcode.services.clock import FixedClock
 from healthcode.settings import Settings
@@ -64,15 +64,9 @@ def _stores(kind: str) -> Iterator[tuple[Database, Database] | None]:
             for db in (ours, raw):
                 db.dispose()
         return
-    probe = create_engine(POSTGRES)
-    try:
-        with probe.connect():
-            pass
-    except Exception:
+    if not postgres_reachable(POSTGRES):
         yield None
         return
-    finally:
-        probe.dispose()
     with (
         schema_database(POSTGRES, "bench_ingest") as ours,
         schema_database(POSTGRES, "bench_ingest_raw") as raw,

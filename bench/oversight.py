@@ -38,7 +38,7 @@ from rich.console import Console
 from sqlalchemy import create_engine, text
 from tests.pg_schema import schema_database
 
-from bench.harness import Report, env_int, peak_rss_self, run_child, timed
+from bench.harness import Report, env_int, peak_rss_self, postgres_reachable, run_child, timed
 from bench.oversight_city import TABLES, Params, params_from_env
 from bench.oversight_store import ensure_sqlite, load_postgres
 
@@ -71,17 +71,6 @@ def _counts(path: Path) -> dict[str, int]:
     con.close()
     saved.write_text(json.dumps(counts))
     return counts
-
-
-def _postgres_reachable() -> bool:
-    try:
-        engine = create_engine(POSTGRES)
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-        return True
-    except Exception:
-        return False
 
 
 def _child(
@@ -180,7 +169,7 @@ def run(report: Report, console: Console) -> None:
     if "sqlite" in backends:
         found["sqlite"] = _child(report, console, "sqlite", f"sqlite:///{path}", "-", params)
     if "postgres" in backends:
-        if _postgres_reachable():
+        if postgres_reachable(POSTGRES):
             found["postgres"] = _postgres(report, console, path, params)
         else:
             console.print(f"[yellow]PostgreSQL is not reachable at {POSTGRES}: skipped[/]")

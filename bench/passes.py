@@ -30,10 +30,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
-from sqlalchemy import create_engine
 from tests.pg_schema import schema_database
 
-from bench.harness import Report, env_int
+from bench.harness import Report, env_int, postgres_reachable
 from healthcode.bootstrap import Services, build
 from healthcode.credentials import passes
 from healthcode.credentials.passes import cose, transport
@@ -147,15 +146,9 @@ def _store(kind: str) -> Iterator[Database | None]:
             yield db
             db.dispose()
         return
-    probe = create_engine(POSTGRES)
-    try:
-        with probe.connect():
-            pass
-    except Exception:
+    if not postgres_reachable(POSTGRES):
         yield None
         return
-    finally:
-        probe.dispose()
     with schema_database(POSTGRES, "bench") as db:
         yield db
 

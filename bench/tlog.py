@@ -50,7 +50,6 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pymerkle import InmemoryTree, SqliteTree
 from rich.console import Console
-from sqlalchemy import create_engine, text
 from tests.pg_schema import schema_database
 from tlog_scales.backend import LocalBackend
 from tlog_scales.reader import TilesReader
@@ -58,7 +57,7 @@ from tlog_scales.signing import PlainEd25519Signer
 from tlog_scales.tlog import Checkpoint as PeerCheckpoint
 from tlog_scales.writer import TilesWriter
 
-from bench.harness import Report, env_int, run_child, timed
+from bench.harness import Report, env_int, postgres_reachable, run_child, timed
 from bench.tlog_delay import DelayRun, merge_delay
 from bench.tlog_store import entries as make_entries
 from bench.tlog_store import entry, entry_fields, services_on
@@ -453,17 +452,6 @@ def _proofs(
 # --- 4: merge delay -------------------------------------------------------------------------
 
 
-def _postgres_reachable() -> bool:
-    try:
-        engine = create_engine(POSTGRES_URL)
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-        return True
-    except Exception:
-        return False
-
-
 def _delay(report: Report, console: Console, backend: str, db: Database, data_dir: Path) -> None:
     seconds = float(env_int("BENCH_LOG_DELAY_SECONDS", 20))
     rate = float(env_int("BENCH_LOG_DELAY_RATE", 200))
@@ -503,7 +491,7 @@ def _delays(report: Report, console: Console, tmp: Path) -> None:
         _delay(report, console, "SQLite", db, tmp / "delay-data")
     finally:
         db.dispose()
-    if not _postgres_reachable():
+    if not postgres_reachable(POSTGRES_URL):
         console.print(f"PostgreSQL is not reachable at {POSTGRES_URL}: its merge delay is skipped")
         return
     with schema_database(POSTGRES_URL, "bench_tlog") as pg:
