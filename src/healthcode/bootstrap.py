@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -85,8 +86,13 @@ class Services:
 
 
 def _revoked(db: Database, jti: str) -> bool:
-    with db.read() as conn:
+    with db.read_statements() as conn:
         return staff_repo.token_revoked(conn, jti)
+
+
+def _revoked_among(db: Database, jtis: Sequence[str]) -> set[str]:
+    with db.read_statements() as conn:
+        return staff_repo.tokens_revoked(conn, jtis)
 
 
 def build(
@@ -106,7 +112,11 @@ def build(
     rulebooks = Rulebooks(db)
     log_signer = Ed25519Signer(settings.log_origin, keys.log_signing_seed)
     log_reader = LogReader(db, log_signer.verifier(), settings.log_origin)
-    tokens = Tokens(keys.token_signing, is_revoked=lambda jti: _revoked(db, jti))
+    tokens = Tokens(
+        keys.token_signing,
+        is_revoked=lambda jti: _revoked(db, jti),
+        revoked_among=lambda jtis: _revoked_among(db, jtis),
+    )
     secrets = PersonSecrets(keys.person_secret_master, keys.oversight_public)
     outbox = Outbox(db)
     derivation = Derivation(rulebooks, secrets, outbox)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -37,3 +38,36 @@ def test_a_revoked_token_is_refused() -> None:
     with pytest.raises(Unauthorized) as refused:
         tokens.verify(token, audience=STAFF_AUDIENCE, now=NOW)
     assert refused.value.detail == "revoked"
+
+
+def test_a_checked_token_is_checked_again_for_each_audience_and_instant() -> None:
+    """What is remembered of a token is only what its bytes decide: another audience is
+    refused, and expiry is checked against each call's instant."""
+    tokens = Tokens(Ed25519PrivateKey.generate())
+    token = tokens.mint("hl-erqi", role="hotline", now=NOW, ttl=timedelta(minutes=15))
+    assert tokens.verify(token, audience=STAFF_AUDIENCE, now=NOW).subject == "hl-erqi"
+    with pytest.raises(Unauthorized):
+        tokens.verify(token, audience="healthcode:person", now=NOW)
+    with pytest.raises(Unauthorized) as expired:
+        tokens.verify(token, audience=STAFF_AUDIENCE, now=NOW + timedelta(minutes=15))
+    assert expired.value.detail == "expired"
+    assert tokens.check(token, audience=[STAFF_AUDIENCE], now=NOW).token_id
+
+
+def test_revocation_looked_up_later_is_read_after_the_call() -> None:
+    """`revoked_later` answers from the store as it is once asked (several at once)."""
+    revoked: set[str] = set()
+    asked: list[list[str]] = []
+
+    def among(jtis: Sequence[str]) -> set[str]:
+        asked.append(list(jtis))
+        return revoked & set(jtis)
+
+    tokens = Tokens(Ed25519PrivateKey.generate(), revoked_among=among)
+    token = tokens.mint("p", role="person", now=NOW, ttl=timedelta(minutes=15))
+    claims = tokens.check(token, audience=["healthcode:person"], now=NOW)
+    assert tokens.revoked_later(claims.token_id).result(10) is False
+    revoked.add(claims.token_id)
+    assert tokens.revoked_later(claims.token_id).result(10) is True
+    assert tokens.revoked_later("another").result(10) is False
+    assert all(len(group) >= 1 for group in asked)

@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection
 
+from healthcode.domain.designations import RiskDesignation
 from healthcode.domain.evidence import Evidence
 from healthcode.domain.log_entries import status_change_entry
 from healthcode.domain.rulebook import Colour
-from healthcode.domain.status import Status, StatusInputs, could_start_episodes, decide
+from healthcode.domain.status import (
+    SetAside,
+    Status,
+    StatusInputs,
+    could_start_episodes,
+    decide,
+)
 from healthcode.services import transparency
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.notifications import Notice, Notifier
@@ -29,6 +36,7 @@ from healthcode.store import evidence as evidence_repo
 from healthcode.store import orders as orders_repo
 from healthcode.store import set_asides as set_aside_repo
 from healthcode.store import status as status_repo
+from healthcode.store.orders import StoredOrder
 from healthcode.store.status import StatusChange, StoredStatus
 
 _CATCH_UP_LIMIT = 10_000  # a status cannot change by itself more often than this between runs
@@ -44,38 +52,63 @@ class Cause(StrEnum):
     ORDER = "order"
 
 
+@dataclass(frozen=True)
+class PersonRead:
+    """A person's status computed now, with what it was computed from."""
+
+    status: Status
+    inputs: StatusInputs
+    orders: list[StoredOrder]  # all of the person's orders as stored, pending ones too
+
+
 class Derivation:
     def __init__(self, rulebooks: Rulebooks, secrets: PersonSecrets, notifier: Notifier) -> None:
         self._rulebooks = rulebooks
         self._secrets = secrets
         self._notifier = notifier
 
-    def inputs(self, conn: Connection, person_keys: Iterable[str]) -> dict[str, StatusInputs]:
+    def inputs(
+        self,
+        conn: Connection,
+        person_keys: Iterable[str],
+        *,
+        designations: list[RiskDesignation] | None = None,
+    ) -> dict[str, StatusInputs]:
+        """Their inputs (``designations``: every one in force, if already read in ``conn``)."""
         keys = sorted(set(person_keys))
         evidence = evidence_repo.evidence_for(conn, keys)
-        designations = evidence_repo.all_designations(conn)
+        if designations is None:
+            designations = evidence_repo.all_designations(conn)
         orders = orders_repo.for_people(conn, keys)
         set_asides = set_aside_repo.all_set_asides(conn)
         return {
-            key: StatusInputs(
-                evidence=evidence.get(key, []),
-                designations=designations,
-                orders=[
-                    o
-                    for o in (stored.as_input() for stored in orders.get(key, []))
-                    if o is not None
-                ],
-                set_asides=[
-                    aside for aside in set_asides if aside.person is None or aside.person == key
-                ],
+            key: _inputs(
+                evidence.get(key, []),
+                designations,
+                orders.get(key, []),
+                [aside for aside in set_asides if aside.person is None or aside.person == key],
             )
             for key in keys
         }
 
+    def read(self, conn: Connection, person_key: str, at: datetime) -> PersonRead:
+        """One person's status at ``at``, computed afresh from the inputs (never read back),
+        with the inputs and the person's orders as stored: what a read of the person shows.
+        Each input is read once, by statements built once (a person's read is the hot path
+        of the API)."""
+        orders = orders_repo.of_person(conn, person_key)
+        inputs = _inputs(
+            evidence_repo.evidence_of(conn, person_key),
+            evidence_repo.all_designations(conn),
+            orders,
+            set_aside_repo.set_asides_for(conn, person_key),
+        )
+        status = decide(inputs, self._rulebooks.in_force(conn, at), at)
+        return PersonRead(status, inputs, orders)
+
     def status_at(self, conn: Connection, person_key: str, at: datetime) -> Status:
         """The status at ``at``, computed afresh from the inputs (never read back)."""
-        inputs = self.inputs(conn, [person_key])[person_key]
-        return decide(inputs, self._rulebooks.in_force(conn, at), at)
+        return self.read(conn, person_key, at).status
 
     def recompute(
         self,
@@ -120,11 +153,13 @@ class Derivation:
         editions = self._rulebooks.editions(conn)
         stored = status_repo.current(conn, keys)
         colours = {key: stored[key].colour if key in stored else Colour.GREEN for key in keys}
+        designations = None
         if new_evidence:
-            keys = self._could_change(conn, keys, stored, new_evidence, editions, now)
+            designations = evidence_repo.all_designations(conn)
+            keys = self._could_change(keys, stored, new_evidence, editions, designations, now)
             if not keys:
                 return [], colours
-        inputs = self.inputs(conn, keys)
+        inputs = self.inputs(conn, keys, designations=designations)
         changes: list[StatusChange] = []
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
@@ -166,15 +201,14 @@ class Derivation:
 
     def _could_change(
         self,
-        conn: Connection,
         keys: list[str],
         stored: dict[str, StoredStatus],
         new_evidence: Sequence[Evidence],
         editions: list[Edition],
+        designations: list[RiskDesignation],
         now: datetime,
     ) -> list[str]:
         rulebook = in_force(editions, now)
-        designations = evidence_repo.all_designations(conn)
         # No stored status means the default status, never computed: settled as well.
         settled = {
             key
@@ -231,6 +265,22 @@ class Derivation:
         if change:
             changes.append(change)
         return current, changes
+
+
+def _inputs(
+    evidence: list[Evidence],
+    designations: list[RiskDesignation],
+    orders: list[StoredOrder],
+    set_asides: list[SetAside],
+) -> StatusInputs:
+    """One person's inputs: their evidence, every designation in force, their orders that
+    count (not pending), the set-asides that concern them."""
+    return StatusInputs(
+        evidence=evidence,
+        designations=designations,
+        orders=[o for o in (stored.as_input() for stored in orders) if o is not None],
+        set_asides=set_asides,
+    )
 
 
 def _step(

@@ -13,7 +13,6 @@ from healthcode.domain.status import Status
 from healthcode.services.derivation import Derivation
 from healthcode.services.log_reader import CheckpointRef, LogReader
 from healthcode.store import evidence as evidence_repo
-from healthcode.store import orders as orders_repo
 from healthcode.store import registry as registry_repo
 from healthcode.store import status as status_repo
 from healthcode.store.database import Database
@@ -80,32 +79,43 @@ class Explanations:
         self._bases = bases
 
     def explain(self, person_key: str, *, now: datetime) -> StatusView:
-        with self._db.read() as conn:
+        with self._db.read_statements() as conn:
             checkpoint = self._log.checkpoint_at(conn)
-            status = self._derivation.status_at(conn, person_key, now)
-            refs = [
+            read = self._derivation.read(conn, person_key, now)
+            status, stored_orders = read.status, read.orders
+            # The evidence and designations the status cites are among its inputs, read once.
+            mine = {item.ref: item for item in read.inputs.evidence}
+            refs = {
                 ref.removeprefix("evidence:")
                 for ref in status.inputs
                 if ref.startswith("evidence:")
-            ]
-            pairs = [tuple(ref.split("/", 1)) for ref in refs]
-            items = evidence_repo.evidence_by_refs(conn, [(a, b) for a, b in pairs])
-            area_names = registry_repo.all_areas(conn)
-            authorities = registry_repo.authority_names(conn)
-            sources = {item.source_id: registry_repo.source(conn, item.source_id) for item in items}
+            }
+            items = [mine[ref] for ref in refs if ref in mine]
+            others = sorted(ref for ref in refs if ref not in mine)  # none, by construction
+            if others:
+                pairs = [tuple(ref.split("/", 1)) for ref in others]
+                items += evidence_repo.evidence_by_refs(conn, [(a, b) for a, b in pairs])
             cited = {
                 ref.removeprefix("designation:")
                 for ref in status.inputs
                 if ref.startswith("designation:")
             }
-            designations = [d for d in evidence_repo.all_designations(conn) if d.id in cited]
+            designations = [d for d in read.inputs.designations if d.id in cited]
             history = status_repo.history(conn, person_key)
-            stored_orders = orders_repo.for_people(conn, [person_key]).get(person_key, [])
+            # Only the names the answer shows.
+            owners = registry_repo.source_authorities(conn, {item.source_id for item in items})
+            area_names = registry_repo.area_names(conn, {item.area for item in items})
+            authorities = {
+                authority_id: names for authority_id, names in owners.values() if names is not None
+            }
+            unnamed = {o.authority_id for o in stored_orders} - authorities.keys()
+            if unnamed:
+                authorities.update(registry_repo.authority_names(conn, unnamed))
         views = []
-        for item in sorted(items, key=lambda e: e.occurred_at):
-            source = sources[item.source_id]
-            authority_id = source.authority_id if source else ""
-            area = area_names.get(item.area)
+        for item in sorted(items, key=lambda e: (e.occurred_at, e.source_id, e.record_id)):
+            owner = owners.get(item.source_id)
+            authority_id = owner[0] if owner else ""
+            area = area_names.get(item.area, ("", ""))
             names = authorities.get(authority_id, ("", ""))
             views.append(
                 EvidenceView(
@@ -113,9 +123,7 @@ class Explanations:
                     kind=str(item.kind),
                     occurred_at=item.occurred_at,
                     received_at=item.received_at,
-                    area=Named(
-                        item.area, area.name_zh if area else "", area.name_en if area else ""
-                    ),
+                    area=Named(item.area, *area),
                     source_id=item.source_id,
                     authority=Named(authority_id, *names),
                     details={

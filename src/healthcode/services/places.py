@@ -21,6 +21,16 @@ appends the `evidence_batch` entry and writes the `evidence_batches` row, exactl
 does for a submitted batch, and the batch never changes again; the self-check recomputes
 its root like any other. A person gets a proof for a scan: its leaf's inclusion in the batch
 root, the batch's log entry and that entry's tlog-proof receipt.
+
+A person's scan is answered only once it is committed, and a commit is durable (the store
+waits for the disk). Scans are handled by one thread of the places service
+(services/batching.py): the scans submitted while it writes a group wait, and are then
+written together, in one transaction with one commit (group commit). The disk's wait, the
+hand-over to a thread and the statements every scan needs (the source, the open batch, the
+rulebook and designations the derivation reads) are paid once per group rather than once
+per scan. Each scan is still checked on its own, recorded at its own instant (the one it
+was submitted with), refused on its own (a replay, a revoked source) with nothing of it
+written, and answered with the colour its person has once the group is committed.
 """
 
 from __future__ import annotations
@@ -28,7 +38,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -56,8 +67,9 @@ from healthcode.domain.log_entries import registry_entry
 from healthcode.domain.people import is_person_key
 from healthcode.errors import HealthcodeError, InputRejected, NotFound
 from healthcode.services import scan_batches, transparency
+from healthcode.services.batching import BatchWorker
 from healthcode.services.derivation import Cause, Derivation
-from healthcode.services.log_reader import LogReader
+from healthcode.services.log_reader import CheckpointRef, LogReader
 from healthcode.services.pass_refusals import refused
 from healthcode.services.place_keys import DerivedKeys
 from healthcode.services.places_policy import PlacesPolicy
@@ -110,6 +122,8 @@ class ScanResult:
     presence: Presence
     at: datetime
     colour: str
+    # The log checkpoint the answer was computed at (read in the scan's transaction).
+    checkpoint: CheckpointRef | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)
@@ -144,6 +158,20 @@ class _Pending:
     record_id: str = ""
     source_id: str = ""
     shard: int = 0
+    at: datetime | None = None  # the scan's own instant, if not the transaction's
+
+
+@dataclass(slots=True)
+class _Waiting:
+    """A checked person's scan in its group's transaction (`Places.submit`)."""
+
+    item: _Pending
+    now: datetime
+    outcome: ScanOutcome | None = None
+    failure: BaseException | None = None  # the group's transaction failed
+
+
+_GROUP_LIMIT = 256  # scans written in one transaction at most
 
 
 @dataclass
@@ -178,7 +206,10 @@ class Places:
         self._keys = keys
         self.policy = policy
         self._caches = _Caches()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held around every write of places
+        self._scans: BatchWorker[tuple[str, str, datetime], ScanResult] = BatchWorker(
+            "healthcode-scans", self._scan_group, limit=_GROUP_LIMIT
+        )
 
     # --- venues and their keys -----------------------------------------------------------
 
@@ -310,12 +341,15 @@ class Places:
 
     # --- the server-owned scan sources -----------------------------------------------------
 
-    def _scan_source(self, conn: Connection, authority_id: str, now: datetime) -> str:
+    def _scan_source(
+        self, conn: Connection, authority_id: str, now: datetime, active: bool | None
+    ) -> str:
+        """The authority's scan source, registered if it is not (``active``: its state, read
+        in this transaction; None if not registered); refused if revoked."""
         source_id = scan_source_id(authority_id)
-        source = registry_repo.source(conn, source_id)
-        if source is None:
+        if active is None:
             self._register_source(conn, authority_id, source_id, now)
-        elif not source.active:
+        elif not active:
             # Revoked by a supervisor of its authority: no more scans at its venues (and the
             # revocation sets aside whatever was recorded since, like any source's evidence).
             raise InputRejected("source.inactive", f"the scan source {source_id} is revoked")
@@ -376,12 +410,84 @@ class Places:
     # --- scans -------------------------------------------------------------------------------
 
     def scan(self, person_key: str, code: str, now: datetime) -> ScanResult:
-        """One person's scan (the per-request path): recorded, or refused with nothing written."""
-        outcome = self._scan([ScanRequest(person_key, code)], now, record_refusals=False)[0]
-        if outcome.error is not None:
-            raise outcome.error
-        assert outcome.result is not None
-        return outcome.result
+        """One person's scan (the per-request path): recorded, or refused with nothing written.
+        Blocks until it is committed (`submit`)."""
+        return self.submit(person_key, code, now).result()
+
+    def submit(self, person_key: str, code: str, now: datetime) -> Future[ScanResult]:
+        """`scan` without blocking the caller: the places' scan thread checks the scan, on its
+        own, then writes it with the scans submitted alongside it in one transaction (the
+        module's docstring), and answers the future once that has committed."""
+        return self._scans.submit((person_key, code, now))
+
+    def _scan_group(
+        self, submitted: list[tuple[str, str, datetime]]
+    ) -> list[tuple[ScanResult | None, BaseException | None]]:
+        """The scan thread's work: check each scan, then write those that pass together."""
+        waiting: list[_Waiting | BaseException] = []
+        for person_key, code, now in submitted:
+            try:
+                waiting.append(self._checked(person_key, code, now))
+            except BaseException as error:  # refused (or the check failed): that scan only
+                waiting.append(error)
+        group = [w for w in waiting if isinstance(w, _Waiting)]
+        if group:
+            with self._lock:
+                self._write_group(group)
+        answers: list[tuple[ScanResult | None, BaseException | None]] = []
+        for w in waiting:
+            if isinstance(w, BaseException):
+                answers.append((None, w))
+            elif w.failure is not None:
+                answers.append((None, w.failure))
+            elif w.outcome is None or w.outcome.result is None:
+                refusal = w.outcome.error if w.outcome is not None else None
+                answers.append((None, refusal or RuntimeError("a scan was not answered")))
+            else:
+                answers.append((w.outcome.result, None))
+        return answers
+
+    def _checked(self, person_key: str, code: str, now: datetime) -> _Waiting:
+        if not isinstance(person_key, str) or not is_person_key(person_key):
+            raise InputRejected("request.malformed", "not a person key")
+        check = self.check_code(code, now)
+        venue = self._venue_infos([check.venue_id], now).get(check.venue_id)
+        if venue is None:
+            raise InputRejected("place.unknown_venue")
+        return _Waiting(_Pending(0, person_key, check, venue, at=now), now)
+
+    def _write_group(self, group: list[_Waiting]) -> None:
+        """Write a group of checked scans in one transaction (the caller holds the lock), and
+        give each its outcome; if the transaction fails, each fails with it."""
+        try:
+            with self._db.write() as conn:
+                checkpoint = self._log.checkpoint_at(conn)
+                # A batch is one second: the scans of each second together, in time order.
+                ordered = sorted(group, key=lambda w: w.now)
+                seconds: dict[datetime, list[_Waiting]] = {}
+                for waiting in ordered:
+                    seconds.setdefault(whole_second(waiting.now), []).append(waiting)
+                for members in seconds.values():
+                    pending = [w.item for w in members]
+                    for index, item in enumerate(pending):
+                        item.index = index
+                    outcomes = self._record(conn, pending, members[-1].now, isolate_sources=True)
+                    for index, waiting in enumerate(members):
+                        outcome = outcomes[index]
+                        if outcome.result is not None:
+                            outcome.result = replace(outcome.result, checkpoint=checkpoint)
+                        waiting.outcome = outcome
+                if all(w.outcome is None or w.outcome.result is None for w in group):
+                    # Nothing is recorded (every scan refused): nothing to commit. Raising
+                    # rolls back whatever the transaction did (a batch sealed on the way is
+                    # sealed again by the next scan or the sequencer).
+                    raise _NothingRecorded
+        except _NothingRecorded:
+            pass
+        except BaseException as error:
+            for waiting in group:
+                waiting.outcome = None
+                waiting.failure = error
 
     def scan_many(self, requests: Sequence[ScanRequest], now: datetime) -> list[ScanOutcome]:
         """Many scans in one transaction (a gateway's or device's batch path).
@@ -389,11 +495,6 @@ class Places:
         Each scan is checked on its own: refused ones are answered with their error and a
         refusal row, and change nothing else; the others are recorded together.
         """
-        return self._scan(requests, now, record_refusals=True)
-
-    def _scan(
-        self, requests: Sequence[ScanRequest], now: datetime, *, record_refusals: bool
-    ) -> list[ScanOutcome]:
         outcomes: list[ScanOutcome | None] = [None] * len(requests)
         checked: list[tuple[int, str, PlaceCodeCheck]] = []
         for index, request in enumerate(requests):
@@ -411,36 +512,60 @@ class Places:
                 outcomes[index] = ScanOutcome(error=InputRejected("place.unknown_venue"))
             else:
                 pending.append(_Pending(index, person, check, venue))
-        if pending or (record_refusals and any(o is not None for o in outcomes)):
+        if pending or any(o is not None for o in outcomes):
             with self._lock, self._db.write() as conn:
                 for index, result in self._record(conn, pending, now).items():
                     outcomes[index] = result
                 for outcome in outcomes:
                     if outcome is None or outcome.error is None:
                         continue
-                    if not record_refusals:
-                        # The per-request path: raising rolls the whole transaction back.
-                        raise outcome.error
                     refusals_repo.record(
                         conn, at=now, code=outcome.error.code, route=SCAN_ROUTE, source_id=None
                     )
         return [outcome if outcome is not None else ScanOutcome() for outcome in outcomes]
 
     def _record(
-        self, conn: Connection, pending: list[_Pending], now: datetime
+        self,
+        conn: Connection,
+        pending: list[_Pending],
+        now: datetime,
+        *,
+        isolate_sources: bool = False,
     ) -> dict[int, ScanOutcome]:
+        """Record checked scans at ``now`` (each at its own instant if it has one). A revoked
+        scan source refuses the whole transaction, or with ``isolate_sources`` (a group of
+        person scans) only the scans at its venues."""
         outcomes: dict[int, ScanOutcome] = {}
         if not pending:
             return outcomes
-        second = whole_second(now)
         # Checked in this transaction, once per authority: a revoked scan source takes no scan.
-        sources = {
-            authority: self._scan_source(conn, authority, now)
-            for authority in sorted({item.venue.authority_id for item in pending})
-        }
+        sources: dict[str, str] = {}
+        refused: dict[str, HealthcodeError] = {}
+        authorities = sorted({item.venue.authority_id for item in pending})
+        states = registry_repo.sources_active(conn, [scan_source_id(a) for a in authorities])
+        for authority in authorities:
+            active = states.get(scan_source_id(authority))
+            if not isolate_sources:
+                sources[authority] = self._scan_source(conn, authority, now, active)
+                continue
+            try:
+                sources[authority] = self._scan_source(conn, authority, now, active)
+            except HealthcodeError as error:  # raised before anything is written
+                refused[authority] = error
+        if refused:
+            for item in pending:
+                refusal = refused.get(item.venue.authority_id)
+                if refusal is not None:
+                    outcomes[item.index] = ScanOutcome(
+                        error=type(refusal)(refusal.code, refusal.detail)
+                    )
+            pending = [item for item in pending if item.venue.authority_id not in refused]
+            if not pending:
+                return outcomes
         for item in pending:
             item.source_id = sources[item.venue.authority_id]
             window = item.check.window
+            second = whole_second(item.at or now)
             moment = f"w{window}" if window is not None else f"static@{second.isoformat()}"
             item.record_id = "v" + self._keys.tag(
                 f"scan|{item.person_key}|{item.venue.id}|{moment}"
@@ -484,7 +609,7 @@ class Places:
                     source_id=item.source_id,
                     venue=item.venue,
                     presence=visit.presence,
-                    at=now,
+                    at=item.at or now,
                     colour=colours[item.person_key].value,
                 )
             )
@@ -537,6 +662,10 @@ class Places:
         )
 
 
+class _NothingRecorded(Exception):
+    """Every scan of a group was refused: its transaction is rolled back."""
+
+
 def _replayed() -> ScanOutcome:
     return ScanOutcome(
         error=InputRejected("place.replayed", "this person already scanned this code")
@@ -552,6 +681,7 @@ def _new_scan(item: _Pending) -> scan_batches.NewScan:
         area=item.venue.area,
         venue_id=item.venue.id,
         presence=Presence.PROVEN if item.check.fresh else Presence.UNVERIFIED,
+        at=item.at,
     )
 
 

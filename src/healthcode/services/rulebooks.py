@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -46,9 +47,15 @@ class Edition:
     effective_from: datetime
 
 
+_PARSED_LIMIT = 256  # parsed editions kept (there are a handful)
+
+
 class Rulebooks:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Every status computation reads the editions; each stored text is parsed and checked
+        # once. Keyed by the text itself, so what is used is always what is stored.
+        self._parsed: dict[str, Rulebook] = {}
 
     def publish(
         self,
@@ -96,9 +103,18 @@ class Rulebooks:
 
     def editions(self, conn: Connection) -> list[Edition]:
         return [
-            Edition(load_rulebook(stored.source), stored.published_at, stored.effective_from)
-            for stored in repo.editions(conn)
+            Edition(self._rulebook(text), published_at, effective_from)
+            for published_at, effective_from, text in repo.edition_sources(conn)
         ]
+
+    def _rulebook(self, text: str) -> Rulebook:
+        found = self._parsed.get(text)
+        if found is None:
+            found = load_rulebook(json.loads(text))
+            if len(self._parsed) >= _PARSED_LIMIT:
+                self._parsed.clear()
+            self._parsed[text] = found
+        return found
 
     def in_force(self, conn: Connection, at: datetime) -> Rulebook:
         return in_force(self.editions(conn), at)

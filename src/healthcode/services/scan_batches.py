@@ -39,6 +39,7 @@ class NewScan(NamedTuple):
     area: str
     venue_id: str
     presence: Presence
+    at: datetime | None = None  # the scan's own instant, if not the transaction's `now`
 
 
 def instant_text(at: datetime) -> str:
@@ -81,7 +82,8 @@ def batch_digest(source_id: str, batch_id: str, canonicals: Sequence[bytes]) -> 
 
 def write_scans(conn: Connection, scans: Sequence[NewScan], now: datetime) -> list[VenueVisit]:
     """Write scans into the open batch of their source and shard for `now`'s second (sealing
-    any batch of theirs from an earlier second first); their visits, in the order given.
+    any batch of theirs from an earlier second first); their visits, in the order given, each
+    received at its own instant if it has one (of `now`'s second, not after it), else `now`.
 
     Raises `store.evidence.DuplicateRecord` if a record id is taken; the caller writes under a
     savepoint and rolls back.
@@ -92,26 +94,32 @@ def write_scans(conn: Connection, scans: Sequence[NewScan], now: datetime) -> li
     batches = _open_batches(conn, list(groups), now)
     visits: list[VenueVisit] = [None] * len(scans)  # type: ignore[list-item]  # all set below
     rows: list[tuple[Any, ...]] = []
+    counts: list[tuple[str, str, int]] = []
     micros, occurred_at = to_micros(now), instant_text(now)
     for group, members in groups.items():
         batch_id, position = batches[group]
         for n in members:
             scan = scans[n]
+            at = now if scan.at is None else scan.at
             visit = _visit(
                 source_id=scan.source_id,
                 record_id=scan.record_id,
                 person=scan.person_key,
                 area=scan.area,
-                occurred_at=now,
-                received_at=now,
+                occurred_at=at,
+                received_at=at,
                 kind=EvidenceKind.VENUE_VISIT,
                 venue_id=scan.venue_id,
                 presence=scan.presence,
             )
             visits[n] = visit
-            rows.append(_visit_row(visit, batch_id, position, micros, occurred_at))
+            if at == now:
+                rows.append(_visit_row(visit, batch_id, position, micros, occurred_at))
+            else:
+                rows.append(_visit_row(visit, batch_id, position, to_micros(at), instant_text(at)))
             position += 1
-        repo.set_batch_records(conn, group[0], batch_id, position)
+        counts.append((group[0], batch_id, position))
+    repo.set_batches_records(conn, counts)
     repo.insert_visits(conn, rows)
     return visits
 

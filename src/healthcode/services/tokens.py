@@ -5,6 +5,15 @@ page exchanges one at a login link for an HttpOnly session cookie; staff and ven
 the same format with their own audience. Only EdDSA is accepted, so ``alg: none`` and
 HMAC-confusion tokens fail. Keys rotate: tokens signed by a retired key still verify until they
 expire; a token can be revoked by its ``jti``.
+
+What does not depend on the instant or on the store (the signature by a known key, the
+algorithm, issuer, audience and required claims) is a pure function of the token's bytes and
+the audiences asked for, so its result is remembered for the tokens verified most recently (a
+person's app sends the same token with every request). Expiry, against the injected clock,
+and revocation, in the store, are checked on every call. A caller that must not block (the
+server's event loop) checks the rest with `check` and asks `revoked_later`: the store is
+looked up after the call, by one thread for every token asked about meanwhile, in one
+statement (services/batching.py).
 """
 
 from __future__ import annotations
@@ -12,8 +21,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -21,12 +32,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from healthcode.errors import Unauthorized
+from healthcode.services.batching import BatchWorker
 
 ISSUER = "healthcode"
 PERSON_AUDIENCE = "healthcode:person"
 STAFF_AUDIENCE = "healthcode:staff"
 VENUE_AUDIENCE = "healthcode:venue"
 STAFF_ROLES = frozenset({"official", "supervisor", "hotline", "auditor"})
+VERIFIED_CACHE = 8192  # tokens whose signature and claims were checked, most recent first
+REVOCATION_BATCH = 500  # token ids looked up in one statement at most
 
 
 def audience_for(role: str) -> str:
@@ -59,11 +73,22 @@ class Tokens:
         signing_key: Ed25519PrivateKey,
         retired_keys: Sequence[Ed25519PublicKey] = (),
         is_revoked: Callable[[str], bool] = lambda _jti: False,
+        revoked_among: Callable[[Sequence[str]], set[str]] | None = None,
     ) -> None:
+        """``is_revoked(jti)``, and ``revoked_among(jtis)``, which of many are (by default,
+        ``is_revoked`` of each), read the store's revocations."""
         self._key = signing_key
         self.key_id = key_id_of(signing_key.public_key())
         self._verifiers = {key_id_of(k): k for k in (signing_key.public_key(), *retired_keys)}
         self._is_revoked = is_revoked
+        self._revoked_among = revoked_among or (
+            lambda jtis: {jti for jti in jtis if is_revoked(jti)}
+        )
+        # Successes only (an exception is not cached), keyed by the exact token text.
+        self._checked = lru_cache(maxsize=VERIFIED_CACHE)(self._check)
+        self._revocations: BatchWorker[str, bool] = BatchWorker(
+            "healthcode-revocations", self._look_up, limit=REVOCATION_BATCH
+        )
 
     def mint(
         self, subject: str, *, role: str, now: datetime, ttl: timedelta, audience: str | None = None
@@ -80,33 +105,64 @@ class Tokens:
         return jwt.encode(payload, self._key, algorithm="EdDSA", headers={"kid": self.key_id})
 
     def verify(self, token: str, *, audience: str | Sequence[str], now: datetime) -> Claims:
+        """The token's claims, if it is valid at ``now`` and not revoked."""
+        claims = self.check(token, audience=audience, now=now)
+        if self._is_revoked(claims.token_id):
+            raise Unauthorized("auth.invalid_token", "revoked")
+        return claims
+
+    def check(self, token: str, *, audience: str | Sequence[str], now: datetime) -> Claims:
+        """Everything `verify` checks but revocation (`revoked_later`), in the same order."""
+        audiences = audience if isinstance(audience, str) else tuple(audience)
+        subject, role, aud, issued, expires, token_id = self._checked(token, audiences)
+        # Expiry is checked against the injected clock, not the machine's, on every call.
+        expires_at = datetime.fromtimestamp(expires, now.tzinfo)
+        if now >= expires_at:
+            raise Unauthorized("auth.invalid_token", "expired")
+        return Claims(
+            subject=subject,
+            role=role,
+            audience=aud,
+            issued_at=datetime.fromtimestamp(issued, now.tzinfo),
+            expires_at=expires_at,
+            token_id=token_id,
+        )
+
+    def revoked_later(self, token_id: str) -> Future[bool]:
+        """Whether the token is revoked, as the store says once this call has returned (the
+        revocation thread looks it up with the others asked about meanwhile)."""
+        return self._revocations.submit(token_id)
+
+    def _look_up(self, token_ids: list[str]) -> list[tuple[bool | None, BaseException | None]]:
+        revoked = self._revoked_among(token_ids)
+        return [(token_id in revoked, None) for token_id in token_ids]
+
+    def _check(
+        self, token: str, audience: str | tuple[str, ...]
+    ) -> tuple[str, str, str, Any, Any, str]:
+        """The signature, algorithm, issuer, audience and required claims: what does not
+        depend on the instant or the store. (subject, role, audience, iat, exp, jti)."""
         try:
             header = jwt.get_unverified_header(token)
             key = self._verifiers.get(str(header.get("kid")))
             if key is None:
                 raise Unauthorized("auth.invalid_token", "unknown key id")
-            # Expiry is checked below against the injected clock, not the machine's.
             payload = jwt.decode(
                 token,
                 key,
                 algorithms=["EdDSA"],
-                audience=audience,
+                audience=list(audience) if isinstance(audience, tuple) else audience,
                 issuer=ISSUER,
                 options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
                          "require": ["exp", "iat", "sub", "aud", "iss", "jti"]},
             )  # fmt: skip
         except jwt.PyJWTError as exc:
             raise Unauthorized("auth.invalid_token", type(exc).__name__) from None
-        expires_at = datetime.fromtimestamp(payload["exp"], now.tzinfo)
-        if now >= expires_at:
-            raise Unauthorized("auth.invalid_token", "expired")
-        if self._is_revoked(str(payload["jti"])):
-            raise Unauthorized("auth.invalid_token", "revoked")
-        return Claims(
-            subject=str(payload["sub"]),
-            role=str(payload.get("role", "")),
-            audience=str(payload["aud"]),
-            issued_at=datetime.fromtimestamp(payload["iat"], now.tzinfo),
-            expires_at=expires_at,
-            token_id=str(payload["jti"]),
+        return (
+            str(payload["sub"]),
+            str(payload.get("role", "")),
+            str(payload["aud"]),
+            payload["iat"],
+            payload["exp"],
+            str(payload["jti"]),
         )

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, Row, select, tuple_
+from sqlalchemy import Connection, Row, bindparam, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from healthcode.domain import evidence as ev
@@ -192,6 +192,14 @@ def evidence_for(conn: Connection, person_keys: Iterable[str]) -> dict[str, list
     return found
 
 
+_EVIDENCE_OF = select(*_INPUT_COLUMNS).where(t.evidence.c.person_key == bindparam("person_key"))
+
+
+def evidence_of(conn: Connection, person_key: str) -> list[ev.Evidence]:
+    """One person's evidence (`evidence_for` of one key, by a statement built once)."""
+    return [to_evidence(row) for row in conn.execute(_EVIDENCE_OF, {"person_key": person_key})]
+
+
 def evidence_by_refs(conn: Connection, refs: Iterable[tuple[str, str]]) -> list[ev.Evidence]:
     pairs = sorted(set(refs))
     if not pairs:
@@ -251,10 +259,16 @@ def _designation(row: Row[Any], recorded_at: datetime) -> RiskDesignation:
     )
 
 
+_ACTIVE_DESIGNATIONS = (
+    select(t.designations)
+    .where(t.designations.c.activated_at.is_not(None))
+    .order_by(t.designations.c.valid_from)
+)
+
+
 def all_designations(conn: Connection) -> list[RiskDesignation]:
     """Designations in force, each counting from when it became active (co-signed)."""
-    query = select(t.designations).where(t.designations.c.activated_at.is_not(None))
-    rows = conn.execute(query.order_by(t.designations.c.valid_from)).all()
+    rows = conn.execute(_ACTIVE_DESIGNATIONS).all()
     return [_designation(row, row.activated_at) for row in rows]
 
 

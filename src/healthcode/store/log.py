@@ -82,10 +82,12 @@ def hashes(conn: Connection, level: int, start: int, end: int) -> list[bytes]:
     return [bytes(row.hash) for row in rows]
 
 
+# Every answer that reports state carries the latest checkpoint: built once.
+_LATEST = select(t.log_checkpoints).order_by(t.log_checkpoints.c.size.desc()).limit(1)
+
+
 def latest_checkpoint(conn: Connection) -> StoredCheckpoint | None:
-    row = conn.execute(
-        select(t.log_checkpoints).order_by(t.log_checkpoints.c.size.desc()).limit(1)
-    ).first()
+    row = conn.execute(_LATEST).first()
     return (
         None
         if row is None

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from healthcode.domain.orders import Order, OrderKind
 from healthcode.store import tables as t
@@ -56,7 +56,10 @@ class StoredOrder:
 
 
 def select_orders(conn: Connection, query: Any) -> list[StoredOrder]:
-    rows = conn.execute(query).all()
+    return _with_evidence(conn, conn.execute(query).all())
+
+
+def _with_evidence(conn: Connection, rows: Sequence[Any]) -> list[StoredOrder]:
     ids = [row.id for row in rows]
     cited: dict[str, list[str]] = defaultdict(list)
     for start in range(0, len(ids), 500):
@@ -87,6 +90,15 @@ def for_people(conn: Connection, person_keys: Iterable[str]) -> dict[str, list[S
         ):
             found[order.person_key].append(order)
     return found
+
+
+_OF_PERSON = select(t.orders).where(t.orders.c.person_key == bindparam("person_key"))
+
+
+def of_person(conn: Connection, person_key: str) -> list[StoredOrder]:
+    """One person's orders (`for_people` of one key, by a statement built once)."""
+    rows = conn.execute(_OF_PERSON, {"person_key": person_key}).all()
+    return _with_evidence(conn, rows) if rows else []
 
 
 def by_id(conn: Connection, order_id: str) -> StoredOrder | None:

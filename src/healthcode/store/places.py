@@ -101,8 +101,13 @@ def open_batches(
     """
     if keys is None:
         return {(row.source_id, row.shard): row for row in conn.execute(_ALL_OPEN)}
+    wanted = sorted(set(keys))
+    if len(wanted) > 1:
+        # There are few open batches (a second's, per source and shard): one statement.
+        every = {(row.source_id, row.shard): row for row in conn.execute(_ALL_OPEN)}
+        return {key: every[key] for key in wanted if key in every}
     found: dict[tuple[str, int], Row[Any]] = {}
-    for source_id, shard in sorted(set(keys)):
+    for source_id, shard in wanted:
         row = conn.execute(_OPEN_BATCH, {"source_id": source_id, "shard": shard}).first()
         if row is not None:
             found[(source_id, shard)] = row
@@ -130,8 +135,13 @@ _SET_RECORDS = (
 )
 
 
-def set_batch_records(conn: Connection, source_id: str, batch_id: str, records: int) -> None:
-    conn.execute(_SET_RECORDS, {"source": source_id, "batch": batch_id, "records": records})
+def set_batches_records(conn: Connection, counts: Sequence[tuple[str, str, int]]) -> None:
+    """The records so far of these batches (source, batch, records), in one call."""
+    if counts:
+        conn.execute(
+            _SET_RECORDS,
+            [{"source": source, "batch": batch, "records": n} for source, batch, n in counts],
+        )
 
 
 def mark_sealed(conn: Connection, source_id: str, batch_id: str, at: datetime) -> None:

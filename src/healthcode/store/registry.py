@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from healthcode.domain.areas import Area
 from healthcode.domain.batches import SourceRegistration
 from healthcode.domain.evidence import EvidenceKind
 from healthcode.store import tables as t
+from healthcode.store.keysets import one_of
 from healthcode.store.upsert import upsert
 
 
@@ -27,6 +28,15 @@ def all_areas(conn: Connection) -> dict[str, Area]:
     return {row.code: Area(row.code, row.name_zh, row.name_en) for row in rows}
 
 
+def area_names(conn: Connection, codes: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """(zh, en) names of these areas, those registered."""
+    found: dict[str, tuple[str, str]] = {}
+    for condition in one_of(conn, t.areas.c.code, sorted(set(codes))):
+        query = select(t.areas.c.code, t.areas.c.name_zh, t.areas.c.name_en).where(condition)
+        found.update({row.code: (row.name_zh, row.name_en) for row in conn.execute(query)})
+    return found
+
+
 def save_authority(
     conn: Connection, authority_id: str, name_zh: str, name_en: str, jurisdiction: Iterable[str]
 ) -> None:
@@ -38,9 +48,36 @@ def save_authority(
     )
 
 
-def authority_names(conn: Connection) -> dict[str, tuple[str, str]]:
-    rows = conn.execute(select(t.authorities)).all()
-    return {row.id: (row.name_zh, row.name_en) for row in rows}
+def authority_names(
+    conn: Connection, ids: Iterable[str] | None = None
+) -> dict[str, tuple[str, str]]:
+    """(zh, en) names of every authority, or of these ones (those registered)."""
+    if ids is None:
+        rows = conn.execute(select(t.authorities)).all()
+        return {row.id: (row.name_zh, row.name_en) for row in rows}
+    found: dict[str, tuple[str, str]] = {}
+    for condition in one_of(conn, t.authorities.c.id, sorted(set(ids))):
+        query = select(t.authorities.c.id, t.authorities.c.name_zh, t.authorities.c.name_en)
+        found.update(
+            {row.id: (row.name_zh, row.name_en) for row in conn.execute(query.where(condition))}
+        )
+    return found
+
+
+def source_authorities(
+    conn: Connection, source_ids: Iterable[str]
+) -> dict[str, tuple[str, tuple[str, str] | None]]:
+    """The authority of each of these sources (those registered), with its (zh, en) names
+    (None for an authority not registered), in one statement."""
+    found: dict[str, tuple[str, tuple[str, str] | None]] = {}
+    s, a = t.sources, t.authorities
+    joined = s.outerjoin(a, a.c.id == s.c.authority_id)
+    for condition in one_of(conn, s.c.id, sorted(set(source_ids))):
+        query = select(s.c.id, s.c.authority_id, a.c.id.label("known"), a.c.name_zh, a.c.name_en)
+        for row in conn.execute(query.select_from(joined).where(condition)):
+            names = (row.name_zh, row.name_en) if row.known is not None else None
+            found[row.id] = (row.authority_id, names)
+    return found
 
 
 def save_source(conn: Connection, source: SourceRegistration, name: str, at: datetime) -> None:
@@ -73,6 +110,28 @@ def source(conn: Connection, source_id: str) -> SourceRegistration | None:
         area=row.area_code,
         active=row.active,
     )
+
+
+_SOURCE_ACTIVE = select(t.sources.c.active).where(t.sources.c.id == bindparam("id"))
+
+
+def source_active(conn: Connection, source_id: str) -> bool | None:
+    """Whether the source is active; None if it is not registered (a scan asks, every time)."""
+    row = conn.execute(_SOURCE_ACTIVE, {"id": source_id}).first()
+    return None if row is None else bool(row.active)
+
+
+def sources_active(conn: Connection, source_ids: Iterable[str]) -> dict[str, bool]:
+    """`source_active` of several sources, those registered, in one statement."""
+    ids = sorted(set(source_ids))
+    if len(ids) == 1:
+        active = source_active(conn, ids[0])
+        return {} if active is None else {ids[0]: active}
+    found: dict[str, bool] = {}
+    for condition in one_of(conn, t.sources.c.id, ids):
+        query = select(t.sources.c.id, t.sources.c.active).where(condition)
+        found.update({row.id: bool(row.active) for row in conn.execute(query)})
+    return found
 
 
 def save_venue(

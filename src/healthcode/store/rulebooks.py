@@ -49,6 +49,17 @@ def editions(conn: Connection) -> list[StoredEdition]:
     return [_edition(row) for row in rows]
 
 
+_SOURCES = select(
+    t.rulebooks.c.published_at, t.rulebooks.c.effective_from, t.rulebooks.c.source
+).order_by(t.rulebooks.c.version)
+
+
+def edition_sources(conn: Connection) -> list[tuple[datetime, datetime, str]]:
+    """(published, effective from, canonical source text) of every edition, by version: what
+    a status computation reads, every time; the caller parses each text once."""
+    return [(row.published_at, row.effective_from, row.source) for row in conn.execute(_SOURCES)]
+
+
 def edition(conn: Connection, version: int) -> StoredEdition | None:
     row = conn.execute(select(t.rulebooks).where(t.rulebooks.c.version == version)).first()
     return None if row is None else _edition(row)

@@ -123,12 +123,14 @@ def append_changes(conn: Connection, changes: list[StatusChange]) -> None:
     )
 
 
+_HISTORY = (
+    select(t.status_changes)
+    .where(t.status_changes.c.person_key == bindparam("person_key"))
+    .order_by(t.status_changes.c.effective_at, t.status_changes.c.id)
+)
+
+
 def history(conn: Connection, person_key: str) -> list[StatusChange]:
-    query = (
-        select(t.status_changes)
-        .where(t.status_changes.c.person_key == person_key)
-        .order_by(t.status_changes.c.effective_at, t.status_changes.c.id)
-    )
     return [
         StatusChange(
             person_key=row.person_key,
@@ -144,5 +146,5 @@ def history(conn: Connection, person_key: str) -> list[StatusChange]:
             cause=row.cause,
             log_index=row.log_index,
         )
-        for row in conn.execute(query)
+        for row in conn.execute(_HISTORY, {"person_key": person_key})
     ]

@@ -8,8 +8,10 @@ jurisdiction) are made by the services with the ``Caller`` this returns.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Request
 
@@ -99,7 +101,26 @@ def authenticate(request: Request, roles: frozenset[str]) -> Caller:
         return Caller(member.role, member.id, member.authority_id, area)
 
 
-def access(*roles: str, scope: str) -> Callable[[Request], Caller]:
+async def authenticate_person(request: Request) -> Caller:
+    """`authenticate` for routes only persons may call (the app's hot path), the same checks
+    in the same order, without handing the request to a worker thread: a person needs no
+    lookup but the revocation of their token, which the revocation thread makes for every
+    request waiting for one, in one statement (services/tokens.py)."""
+    services = request.app.state.services
+    audiences = [PERSON_AUDIENCE]
+    token = _token(request, audiences)
+    if token is None:
+        raise Unauthorized("auth.required")
+    tokens = services.tokens
+    claims = tokens.check(token, audience=audiences, now=services.clock.now())
+    if await asyncio.wrap_future(tokens.revoked_later(claims.token_id)):
+        raise Unauthorized("auth.invalid_token", "revoked")
+    if claims.role != "person":
+        raise Unauthorized("auth.forbidden", f"{claims.role} may not do this")
+    return Caller("person", claims.subject)
+
+
+def access(*roles: str, scope: str) -> Callable[[Request], Any]:
     """The dependency of a route that ``roles`` may call, on ``scope``."""
     unknown = set(roles) - set(ROLES)
     if unknown or scope not in SCOPES:
@@ -112,8 +133,13 @@ def access(*roles: str, scope: str) -> Callable[[Request], Caller]:
             return Caller(ANONYMOUS)
         return authenticate(request, policy.roles)
 
-    caller.policy = policy  # type: ignore[attr-defined]  # read by the authorization matrix
-    return caller
+    async def person(request: Request) -> Caller:
+        return await authenticate_person(request)
+
+    only_persons = policy.roles == {"person"} and scope not in ("public", "source")
+    chosen: Callable[[Request], Any] = person if only_persons else caller
+    chosen.policy = policy  # type: ignore[attr-defined]  # read by the authorization matrix
+    return chosen
 
 
 def page(*roles: str, scope: str) -> Callable[[Request], Caller | None]:

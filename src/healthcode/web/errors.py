@@ -46,10 +46,12 @@ def error_response(error: HealthcodeError) -> JSONResponse:
     return JSONResponse(error.as_body(), status_code=error.spec.http_status, headers=headers)
 
 
-def refuse_nul(request: Request) -> None:
+async def refuse_nul(request: Request) -> None:
     """Every route's first dependency: a NUL in the path or the query is refused before any
     lookup (PostgreSQL cannot compare text holding one; SQLite would answer "not found"), the
-    same on both stores. Request bodies are checked by ``schemas.Closed``."""
+    same on both stores. Request bodies are checked by ``schemas.Closed``. ``async``: it only
+    looks at the request, and FastAPI would otherwise hand it to a worker thread, a cost
+    every request paid."""
     query = request.query_params.multi_items()
     if has_nul(request.scope.get("path", "")) or has_nul(query):
         raise InputRejected("request.malformed", "a NUL character")
