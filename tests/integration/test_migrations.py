@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from healthcode.store.database import Database
-from healthcode.store.migrate import upgrade
+from healthcode.store.migrate import include_name, upgrade
 from healthcode.store.tables import metadata
 from tests.conftest import POSTGRES_URL
 
@@ -41,7 +41,8 @@ def test_migrations_match_the_declared_schema(empty: Database) -> None:
     upgrade(empty)
     upgrade(empty)  # a second run is a no-op
     with empty.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": include_name})
+        diff = compare_metadata(context, metadata)
         tables = set(inspect(conn).get_table_names())
     assert diff == []
     assert {t.name for t in metadata.sorted_tables} <= tables

@@ -1,6 +1,7 @@
 """Time-driven status changes: everyone whose ``valid_until`` has passed is recomputed, and
 everyone is recomputed once a new rulebook edition comes into force; then personal data past
-the retention period is purged (``services/retention.py``).
+the retention period is purged (``services/retention.py``). On PostgreSQL each tick first
+makes the evidence table's day partitions for today and the next days (``store.partitions``).
 
 The server runs this on an interval; ``healthcode tick`` runs it once, for cron.
 """
@@ -14,6 +15,7 @@ from healthcode.services.bulk_recompute import recompute_bulk
 from healthcode.services.derivation import Cause, Derivation
 from healthcode.services.retention import PurgeSummary
 from healthcode.services.rulebooks import Rulebooks
+from healthcode.store import partitions
 from healthcode.store import rulebooks as rulebook_repo
 from healthcode.store import status as status_repo
 from healthcode.store.database import Database
@@ -42,6 +44,9 @@ class Ticker:
     def tick(self, *, now: datetime) -> int:
         """Recompute every due status, then purge what retention allows; returns the number
         of status changes recorded (the purge's summary is ``last_purge``)."""
+        if not self._db.is_sqlite:
+            with self._db.write() as conn:
+                partitions.ensure_ahead(conn, now)
         total = self._apply_editions(now)
         if self._lapse_appeals is not None:
             self._lapse_appeals(now)  # each lapse recomputes its person in its own transaction

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from healthcode.domain import evidence as ev
 from healthcode.domain.designations import RiskDesignation, RiskLevel
+from healthcode.store import partitions
 from healthcode.store import tables as t
 from healthcode.store.instants import to_micros
 
@@ -82,13 +83,20 @@ def insert_rows(conn: Connection, columns: Sequence[str], rows: Sequence[tuple[A
     half as much again as a scan batch's signature checks).
 
     Raises `DuplicateRecord` if a row's key is taken; the caller rolls back what was written
-    (the rows are written under the caller's savepoint or transaction).
+    (the rows are written under the caller's savepoint or transaction). On PostgreSQL the key
+    is claimed in ``evidence_ids`` first, and the day's partition is made if it is missing
+    (`store.partitions`).
     """
     if not rows:
         return
     names = ", ".join(columns)
     try:
         if conn.dialect.name == "postgresql":
+            received, source, record = (
+                columns.index(name) for name in ("received_at", "source_id", "record_id")
+            )
+            partitions.ensure_for_rows(conn, {row[received] for row in rows})
+            partitions.write_ids(conn, [(row[source], row[record]) for row in rows])
             driver = conn.connection.driver_connection
             assert driver is not None
             with (

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, delete, or_, select, tuple_, update
 
 from healthcode.domain.retention import Record
+from healthcode.store import partitions
 from healthcode.store import tables as t
 from healthcode.store.keysets import one_of
 
@@ -48,12 +49,22 @@ BatchKey = tuple[datetime, str, str]  # (received_at, source, batch): the scan o
 
 
 def due_batches(
-    conn: Connection, cutoff: datetime, after: BatchKey | None, limit: int
+    conn: Connection,
+    cutoff: datetime,
+    after: BatchKey | None,
+    limit: int,
+    since: datetime | None = None,
+    skip: Sequence[tuple[datetime, datetime]] = (),
 ) -> list[DueBatch]:
-    """Batches received before ``cutoff`` with records not yet purged, oldest first, after
-    ``after`` (the partial index ``ix_evidence_batches_unpurged`` holds exactly these)."""
+    """Batches received before ``cutoff`` (not before ``since``, nor within a ``skip`` range)
+    with records not yet purged, oldest first, after ``after`` (the partial index
+    ``ix_evidence_batches_unpurged`` holds exactly these)."""
     query = select(_B.source_id, _B.batch_id, _B.received_at, _B.record_count, _B.purged_records)
     query = query.where(_B.received_at < cutoff, _B.purged_records < _B.record_count)
+    if since is not None:
+        query = query.where(_B.received_at >= since)
+    for lower, upper in skip:
+        query = query.where(or_(_B.received_at < lower, _B.received_at >= upper))
     if after is not None:
         at, source, batch = after
         query = query.where(
@@ -232,6 +243,10 @@ def legal_holds(conn: Connection, now: datetime, persons: Sequence[str]) -> Hold
 
 
 def delete_records(conn: Connection, refs: Sequence[tuple[str, str]]) -> None:
+    """Delete records row by row (SQLite, and PostgreSQL's default partition), with their
+    claimed keys on PostgreSQL."""
+    if partitions.is_partitioned(conn):
+        partitions.delete_ids(conn, refs)
     for start in range(0, len(refs), _CHUNK):
         chunk = list(refs[start : start + _CHUNK])
         conn.execute(delete(t.evidence).where(tuple_(_E.source_id, _E.record_id).in_(chunk)))
