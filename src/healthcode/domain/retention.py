@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from healthcode.domain.canonical import canonical
@@ -45,6 +45,16 @@ class RetentionPolicy:
 
     def cutoff(self, now: datetime) -> datetime:
         return now - self.period
+
+    def whole_day_cutoff(self, now: datetime) -> datetime:
+        """The cutoff where evidence is stored by day (PostgreSQL's partitions): the start
+        of the UTC day holding `cutoff`, so that only whole days are purged. A record is then
+        kept at most a day longer than the period, never less long."""
+        cutoff = self.cutoff(now).astimezone(UTC)
+        return datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=UTC)
+
+    def allows_cutoff(self, now: datetime, cutoff: datetime) -> bool:
+        return cutoff in (self.cutoff(now), self.whole_day_cutoff(now))
 
 
 def load_retention_policy(data: Mapping[str, Any]) -> RetentionPolicy:

@@ -9,6 +9,11 @@ identity cards, and appends one ``retention_purge`` log entry with the cutoff, t
 commitments to the removed leaves. The batch rows and their log entries stay. Idempotency keys
 older than the cutoff go too (they are not logged, so neither is their purge). Running it again
 at the same instant finds nothing and writes nothing.
+
+On PostgreSQL evidence is partitioned by day (``store.partitions``) and the cutoff is the start
+of its UTC day. Each day partition before it is purged in one transaction: the same steps and
+the same entries as row by row, then the kept records go back into the default partition and
+the day's table is dropped. Only what the default partition holds is deleted row by row.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from healthcode.errors import InputRejected
 from healthcode.services import transparency
 from healthcode.services.rulebooks import Rulebooks
 from healthcode.store import idempotency as idempotency_repo
+from healthcode.store import partitions
 from healthcode.store import retention as repo
 from healthcode.store import status as status_repo
 from healthcode.store.database import Database
@@ -67,6 +73,7 @@ class _Step:
     entry: int | None
     after: repo.BatchKey | None
     done: bool
+    exhausted: bool  # no batch in range is left to examine
 
 
 def rulebooks_in_force(rulebooks: Rulebooks, conn: Connection, now: datetime) -> list[Rulebook]:
@@ -101,32 +108,61 @@ class Retention:
         return self.purge(now)
 
     def purge(self, now: datetime) -> PurgeSummary:
-        cutoff = self.policy.cutoff(now)
+        partitioned = not self._db.is_sqlite
+        cutoff = self.policy.whole_day_cutoff(now) if partitioned else self.policy.cutoff(now)
         summary = PurgeSummary(cutoff)
+        dropped: list[tuple[datetime, datetime]] = []
+        if partitioned:
+            with self._db.read() as conn:
+                due = [p for p in partitions.day_partitions(conn) if p.upper <= cutoff]
+            for day in due:
+                with self._db.write() as conn:
+                    self._drop_day(conn, now, cutoff, day, summary)
+                dropped.append((day.lower, day.upper))
+        # Then row by row: what no day partition held (SQLite: everything). The records a
+        # dropped day kept were examined there, and are not counted twice.
         after: repo.BatchKey | None = None
         while True:
             with self._db.write() as conn:
-                step = self._step(conn, now, cutoff, after)
-            summary.evidence += step.counts.evidence
-            summary.batches += step.counts.batches
-            summary.notices += step.counts.notices
-            summary.identity_cards += step.counts.identity_cards
-            summary.idempotency_keys += step.keys
-            summary.held += step.held
-            summary.in_use += step.in_use
-            if step.entry is not None:
-                summary.entries.append(step.entry)
+                step = self._step(conn, now, cutoff, after, skip=dropped)
+            _add(summary, step)
             if step.done:
                 return summary
             after = step.after
 
+    def _drop_day(
+        self, conn: Connection, now: datetime, cutoff: datetime, day: partitions.DayPartition,
+        summary: PurgeSummary,
+    ) -> None:  # fmt: skip
+        """One write transaction: the steps over the day's batches, then the day's table is
+        dropped (its kept records go back through the parent). A failure leaves nothing."""
+        removed: list[tuple[str, str]] = []
+        steps: list[_Step] = []
+        after: repo.BatchKey | None = None
+        while True:
+            step = self._step(conn, now, cutoff, after, day=day, dropping=removed)
+            steps.append(step)
+            if step.exhausted:
+                break
+            after = step.after
+        partitions.drop_day(conn, day, removed)
+        for step in steps:  # counted once the day has gone
+            _add(summary, step)
+
     def _step(
-        self, conn: Connection, now: datetime, cutoff: datetime, after: repo.BatchKey | None
-    ) -> _Step:
-        """One write transaction: up to ``batch_records`` records, notices and cards."""
+        self, conn: Connection, now: datetime, cutoff: datetime, after: repo.BatchKey | None,
+        *, day: partitions.DayPartition | None = None,
+        dropping: list[tuple[str, str]] | None = None,
+        skip: list[tuple[datetime, datetime]] | None = None,
+    ) -> _Step:  # fmt: skip
+        """Up to ``batch_records`` records, notices and cards: one write transaction, or one
+        step of a ``day``'s, whose records are then not deleted but added to ``dropping``."""
         editions = self.check(conn, now)
         limit = self.policy.batch_records
-        fetched = repo.due_batches(conn, cutoff, after, _BATCHES_PER_STEP)
+        if day is None:
+            fetched = repo.due_batches(conn, cutoff, after, _BATCHES_PER_STEP, skip=skip or ())
+        else:
+            fetched = repo.due_batches(conn, day.upper, after, _BATCHES_PER_STEP, day.lower)
         taken: list[repo.DueBatch] = []
         budget = 0
         for batch in fetched:
@@ -163,9 +199,13 @@ class Retention:
             positions[(leaf.record.source_id, leaf.batch_id)].append(leaf.position)
         counts = PurgeCounts(len(gone), len(positions), notices, cards)
         if not counts.any:
-            return _Step(counts, keys, len(held), len(keep), None, next_after, done)
+            return _Step(counts, keys, len(held), len(keep), None, next_after, done, exhausted)
 
-        repo.delete_records(conn, [(leaf.record.source_id, leaf.record.record_id) for leaf in gone])
+        refs = [(leaf.record.source_id, leaf.record.record_id) for leaf in gone]
+        if dropping is None:
+            repo.delete_records(conn, refs)
+        else:
+            dropping.extend(refs)
         repo.mark_batches(conn, {key: len(p) for key, p in positions.items()}, now)
         removed = removed_digest(
             (leaf.record.source_id, leaf.batch_id, leaf.position, leaf_hash(leaf.canonical))
@@ -184,7 +224,7 @@ class Retention:
              "notices": notices, "identity_cards": cards, "removed": removed},
             positions,
         )  # fmt: skip
-        return _Step(counts, keys, len(held), len(keep), index, next_after, done)
+        return _Step(counts, keys, len(held), len(keep), index, next_after, done, exhausted)
 
     @staticmethod
     def _in_use(
@@ -220,3 +260,15 @@ class Retention:
             )
 
         return keep | still_in_use(purgeable - keep, history, rules, disputed, now)
+
+
+def _add(summary: PurgeSummary, step: _Step) -> None:
+    summary.evidence += step.counts.evidence
+    summary.batches += step.counts.batches
+    summary.notices += step.counts.notices
+    summary.identity_cards += step.counts.identity_cards
+    summary.idempotency_keys += step.keys
+    summary.held += step.held
+    summary.in_use += step.in_use
+    if step.entry is not None:
+        summary.entries.append(step.entry)
