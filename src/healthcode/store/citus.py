@@ -1,0 +1,128 @@
+"""The schema on Citus (PostgreSQL sharded by person, ``docs/citus.md``): which table is
+distributed by which column, which is a reference table (copied to every node), which stays on
+the coordinator, and the DDL that gets there.
+
+Citus wants every primary key, unique key and foreign key between distributed tables to hold
+the distribution column, so `statements` first re-keys the person-scoped tables' constraints
+to lead with ``person_key`` (plain PostgreSQL DDL, which the tests run on PostgreSQL), then
+calls Citus's own functions (`Statement.citus_only`). Migration 0013 runs them all, and only
+where the ``citus`` extension is installed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ForeignKeyConstraint, MetaData, PrimaryKeyConstraint, UniqueConstraint
+
+from healthcode.store.partitions import evidence_ids
+
+PERSON = "person_key"
+ANCHOR = "persons"  # the colocation group every person-scoped table joins
+
+# Person-scoped: distributed by `person_key`, colocated with `persons`.
+BY_PERSON = (
+    "persons", "person_status", "status_changes", "households", "person_secrets",
+    "guardianships", "person_identities", "identity_cards", "notices", "access_log", "orders",
+    "order_evidence", "appeals", "appeal_citations", "evidence",
+)  # fmt: skip
+# Distributed by another column, each its own colocation group.
+BY_OTHER = {
+    "idempotency_keys": "actor_id",  # the caller: a person key, or a staff id
+    evidence_ids.name: "source_id",  # a record key is unique per source, not per person
+}
+# Small, read everywhere: copied to every node.
+REFERENCE = (
+    "areas", "authorities", "authority_areas", "sources", "venues", "designations",
+    "rulebooks", "rulebook_proposals", "staff", "dcc_signers", "venue_keys", "trust_keys",
+    "trust_lists", "token_revocations", "oversight_findings", "oversight_case_steps",
+    # These hold a person key on some rows only (NULL: a revoked source, a detector's case),
+    # and Citus refuses NULL in a distribution column; both are small.
+    "set_asides", "oversight_cases",
+)  # fmt: skip
+# On the coordinator: the log and its sequencing (one writer), and rows that name nobody.
+COORDINATOR = (
+    "log_entries", "log_hashes", "log_checkpoints", "log_halts", "regional_checkpoints",
+    "refusals", "evidence_batches", "scan_batches", "retention_purges",
+    "retention_purge_batches",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str
+    citus_only: bool  # a call of a Citus function: runs only where the extension is
+
+
+def _columns(constraint: PrimaryKeyConstraint | UniqueConstraint) -> list[str]:
+    return [column.name for column in constraint.columns]
+
+
+def statements(metadata: MetaData) -> list[Statement]:
+    """The DDL that distributes the schema, in the order it must run."""
+    tables = metadata.tables
+    dropped: list[Statement] = []
+    rekeyed: list[Statement] = []
+    relinked: list[Statement] = []
+    for name in BY_PERSON + REFERENCE:
+        if name not in tables:
+            continue
+        for fk in sorted(tables[name].foreign_key_constraints, key=lambda c: str(c.name)):
+            if fk.referred_table.name not in BY_PERSON:
+                continue  # to a reference table: Citus allows it as it is
+            # To a distributed table: it must hold the person key on both sides, or go.
+            dropped.append(Statement(f"ALTER TABLE {name} DROP CONSTRAINT {fk.name}", False))
+            if name in BY_PERSON:
+                relinked.append(Statement(_person_fk(name, fk), False))
+    for name in BY_PERSON:
+        if name == "evidence":  # its primary key is the partitioned layout's (partitions.py)
+            rekeyed.append(_rekey("evidence", "pk_evidence", "PRIMARY KEY",
+                                  ["source_id", "record_id", "received_at"]))  # fmt: skip
+            continue
+        table = tables[name]
+        keys: list[tuple[str, PrimaryKeyConstraint | UniqueConstraint]] = [
+            ("PRIMARY KEY", table.primary_key)
+        ]
+        keys += [
+            ("UNIQUE", c)
+            for c in sorted(table.constraints, key=lambda c: str(c.name))
+            if isinstance(c, UniqueConstraint)
+        ]
+        for kind, constraint in keys:
+            columns = _columns(constraint)
+            if PERSON not in columns:
+                rekeyed.append(_rekey(name, str(constraint.name), kind, columns))
+    calls = [Statement(f"SELECT create_reference_table('{name}')", True) for name in REFERENCE]
+    calls += [
+        Statement(
+            f"SELECT create_distributed_table('{name}', '{PERSON}'"
+            + ("" if name == ANCHOR else f", colocate_with => '{ANCHOR}'")
+            + ")",
+            True,
+        )
+        for name in BY_PERSON
+    ]
+    calls += [
+        Statement(
+            f"SELECT create_distributed_table('{name}', '{column}', colocate_with => 'none')", True
+        )
+        for name, column in BY_OTHER.items()
+    ]
+    return dropped + rekeyed + relinked + calls
+
+
+def _rekey(table: str, name: str, kind: str, columns: list[str]) -> Statement:
+    keyed = ", ".join([PERSON, *columns])
+    return Statement(
+        f"ALTER TABLE {table} DROP CONSTRAINT {name}, ADD CONSTRAINT {name} {kind} ({keyed})",
+        False,
+    )
+
+
+def _person_fk(table: str, fk: ForeignKeyConstraint) -> str:
+    own = ", ".join([PERSON, *(c.name for c in fk.columns)])
+    theirs = ", ".join([PERSON, *(e.column.name for e in fk.elements)])
+    return (
+        f"ALTER TABLE {table} ADD CONSTRAINT {fk.name} FOREIGN KEY ({own}) "
+        f"REFERENCES {fk.referred_table.name} ({theirs})"
+    )
