@@ -15,6 +15,7 @@ import pytest
 from alembic import command
 from sqlalchemy import Connection, func, select, text
 
+from healthcode.services.clock import FixedClock
 from healthcode.services.orders import Actor, OrderRequest, PersonEvidence
 from healthcode.services.retention import PurgeSummary, Retention
 from healthcode.store import partitions
@@ -41,8 +42,6 @@ def pg(postgres_ok: bool) -> Iterator[Database]:
 
 @pytest.fixture
 def pg_town(pg: Database, tmp_path: Path) -> Town:
-    from healthcode.services.clock import FixedClock
-
     clock = FixedClock(T0)
     town = Town.register(make_services(pg, clock, tmp_path / "data"), clock)
     town.register_staff()
