@@ -10,7 +10,8 @@ test suite's URL, in throwaway schemas), two stores with the project's schema an
   transaction per batch;
 * raw: the same rows (the tuples intake stored, read back from its store before timing) inserted
   by the driver alone, one transaction per batch: ``executemany`` on SQLite, ``COPY`` on
-  PostgreSQL.
+  PostgreSQL, there into the same layout (the day's partition made before timing, as the
+  ticker makes it ahead) with the same keys claimed in ``evidence_ids`` by a second ``COPY``.
 
 The two run interleaved, batch by batch, for ``BENCH_INGEST_BATCHES`` batches (default 20), so
 both stores grow alike and share the machine's state. Rates are rows per second over all
@@ -37,6 +38,7 @@ from bench.harness import Report, env_int, postgres_reachable
 from healthcode.bootstrap import build
 from healthcode.services.clock import FixedClock
 from healthcode.settings import Settings
+from healthcode.store import partitions
 from healthcode.store import tables as t
 from healthcode.store.database import Database
 from healthcode.store.evidence import ROW_COLUMNS
@@ -109,12 +111,14 @@ def _raw_insert(db: Database, rows: list[tuple[Any, ...]]) -> None:
     try:
         driver: Any = raw.driver_connection
         if db.engine.dialect.name == "postgresql":
-            with (
-                driver.cursor() as cursor,
-                cursor.copy(f"COPY evidence ({names}) FROM STDIN") as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row)
+            source, record = ROW_COLUMNS.index("source_id"), ROW_COLUMNS.index("record_id")
+            with driver.cursor() as cursor:
+                with cursor.copy(f"COPY evidence ({names}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                with cursor.copy("COPY evidence_ids (source_id, record_id) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row((row[source], row[record]))
             driver.commit()
         else:
             # The store's connections run SQLite in autocommit mode (the store begins its own
@@ -141,6 +145,9 @@ def _run_store(report: Report, console: Console, kind: str, count: int, size: in
             batches = _batches(town, count + 1, size)
             # One untimed batch first: connections, caches and the rulebook are warm.
             services.intake.submit(batches[0], now=T0)
+            if kind == "postgres":
+                with raw_db.write() as conn:
+                    partitions.ensure_ahead(conn, T0)
             _raw_insert(raw_db, _stored_rows(ours_db, "bench-0"))
             ours_seconds = raw_seconds = 0.0
             changes = 0
