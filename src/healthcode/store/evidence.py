@@ -15,6 +15,7 @@ from healthcode.domain import evidence as ev
 from healthcode.domain.designations import RiskDesignation, RiskLevel
 from healthcode.store import partitions
 from healthcode.store import tables as t
+from healthcode.store.copy import copy_rows
 from healthcode.store.instants import to_micros
 
 _KIND_FIELDS = (
@@ -97,14 +98,7 @@ def insert_rows(conn: Connection, columns: Sequence[str], rows: Sequence[tuple[A
             )
             partitions.ensure_for_rows(conn, {row[received] for row in rows})
             partitions.write_ids(conn, [(row[source], row[record]) for row in rows])
-            driver = conn.connection.driver_connection
-            assert driver is not None
-            with (
-                driver.cursor() as cursor,
-                cursor.copy(f"COPY {t.evidence.name} ({names}) FROM STDIN") as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row)
+            copy_rows(conn, t.evidence.name, columns, rows)
             return
         marks = ", ".join(["?"] * len(columns))
         sql = f"INSERT INTO {t.evidence.name} ({names}) VALUES ({marks})"

@@ -34,6 +34,7 @@ from sqlalchemy import (
     tuple_,
 )
 
+from healthcode.store.copy import copy_rows
 from healthcode.store.instants import EPOCH, to_micros
 
 TABLE = "evidence"
@@ -151,14 +152,7 @@ def ensure_for_rows(conn: Connection, received_micros: Iterable[int]) -> None:
 
 def write_ids(conn: Connection, ids: Sequence[tuple[str, str]]) -> None:
     """Claim (source, record) keys, by COPY; a taken one raises psycopg's UniqueViolation."""
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    with (
-        driver.cursor() as cursor,
-        cursor.copy(f"COPY {evidence_ids.name} (source_id, record_id) FROM STDIN") as copy,
-    ):
-        for pair in ids:
-            copy.write_row(pair)
+    copy_rows(conn, evidence_ids.name, ("source_id", "record_id"), ids)
 
 
 def delete_ids(conn: Connection, refs: Sequence[tuple[str, str]]) -> None:
@@ -181,14 +175,7 @@ def drop_day(conn: Connection, partition: DayPartition, gone: Sequence[tuple[str
                 "record_id varchar(64), PRIMARY KEY (source_id, record_id)) ON COMMIT DROP"
             )
         )
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        with (
-            driver.cursor() as cursor,
-            cursor.copy("COPY evidence_gone (source_id, record_id) FROM STDIN") as copy,
-        ):
-            for pair in gone:
-                copy.write_row(pair)
+        copy_rows(conn, "evidence_gone", ("source_id", "record_id"), gone)
         found = conn.scalar(
             text(f"SELECT count(*) FROM {name} JOIN evidence_gone USING (source_id, record_id)")
         )
