@@ -16,7 +16,7 @@ from __future__ import annotations
 import secrets as token_secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection
 
@@ -38,15 +38,16 @@ from healthcode.domain.appeals import (
     check_answer,
     check_ground,
 )
-from healthcode.domain.evidence import Evidence
 from healthcode.domain.orders import OrderKind
 from healthcode.errors import InputRejected, NotFound, Unauthorized
-from healthcode.services import crashpoints, transparency
+from healthcode.services import appeal_targets, appeal_views, crashpoints, transparency
+from healthcode.services.appeal_targets import order_in_force, pair
+from healthcode.services.appeal_views import AppealView
 from healthcode.services.derivation import Derivation
 from healthcode.services.escrow import PersonSecrets
-from healthcode.services.explain import EvidenceView, Named
+from healthcode.services.explain import Named
 from healthcode.services.idempotency import Keyed
-from healthcode.services.log_reader import CheckpointRef, LogReader
+from healthcode.services.log_reader import LogReader
 from healthcode.services.notifications import Notice, Notifier
 from healthcode.services.orders import Actor, OrderRequest, Orders, PersonEvidence, staff_secret_key
 from healthcode.store import appeals as appeals_repo
@@ -57,7 +58,6 @@ from healthcode.store import set_asides as set_aside_repo
 from healthcode.store import staff as staff_repo
 from healthcode.store.appeals import StoredAppeal, StoredCase
 from healthcode.store.database import Database
-from healthcode.store.orders import StoredOrder
 
 ANSWERERS = frozenset({"official", "supervisor"})
 # Who "ends" an order that lapsed: no official did; the entry names the authority it lapsed on.
@@ -80,51 +80,6 @@ class Answer:
     outcome: Outcome
     evidence: tuple[str, ...] = ()  # upheld: supporting; corrected: the replacement
     ends_at: datetime | None = None  # corrected: the order's new, earlier end
-
-
-@dataclass(frozen=True)
-class Receipt:
-    step: str  # filed | answered | lapsed | escalated
-    log_index: int
-    at: datetime
-
-
-@dataclass(frozen=True)
-class AppealView:
-    """An appeal as the person follows it: where it is, who holds it, the time left, the
-    outcome with the evidence it cites, and a log receipt for every step."""
-
-    appeal: StoredAppeal
-    authority: Named
-    where: str  # with_authority | awaiting_lapse | answered | lapsed | with_oversight
-    time_left: timedelta | None
-    contested: EvidenceView | None
-    cited: list[EvidenceView]
-    case: StoredCase | None
-    receipts: list[Receipt]
-    checkpoint: CheckpointRef | None  # the log checkpoint it was read at
-
-
-@dataclass(frozen=True)
-class _Contested:
-    order: StoredOrder | None
-    evidence: Evidence | None
-    authority_id: str
-    colour: str | None = None
-    rule_id: str | None = None
-
-
-def order_in_force(order: StoredOrder, now: datetime) -> bool:
-    return order.status == "active" and order.ended_at is None and order.valid_until > now
-
-
-def _pair(ref: str) -> tuple[str, str]:
-    source, _, record = ref.partition("/")
-    return source, record
-
-
-_DETAILS = ("method", "result", "presence", "venue_id", "quarantine_required", "vaccine", "dose",
-            "port", "case_ref")  # fmt: skip
 
 
 class Appeals:
@@ -155,10 +110,12 @@ class Appeals:
         with self._db.write() as conn:
             earlier = keyed.earlier(conn) if keyed else None
             if earlier is not None:
-                return self._mine(conn, filer, earlier)
+                return appeal_views.mine(conn, filer, earlier)
             if person != filer and person not in staff_repo.dependants(conn, filer):
                 raise Unauthorized("appeal.not_guardian")
-            contested = self._contested(conn, person, request, now)
+            contested = appeal_targets.contested(
+                conn, self._derivation, person, request.target, request.ref, now
+            )
             appeal_id = "apl-" + token_secrets.token_hex(8)
             deadline = self.policy.deadline(request.target, now)
             secret = self._secrets.secret(person)
@@ -189,183 +146,22 @@ class Appeals:
         assert found is not None
         return found
 
-    def _contested(
-        self, conn: Connection, person: str, request: AppealRequest, now: datetime
-    ) -> _Contested:
-        if request.target is AppealTarget.COLOUR:
-            if request.ref is not None:
-                raise InputRejected(
-                    "request.malformed", "an appeal against the colour names no ref"
-                )
-            return self._decisive(conn, person, now)
-        if request.ref is None:
-            raise InputRejected(
-                "request.malformed", f"an appeal against {request.target} needs ref"
-            )
-        if request.target is AppealTarget.ORDER:
-            order = orders_repo.by_id(conn, request.ref)
-            if order is None or order.person_key != person:
-                raise NotFound("appeal.not_theirs")
-            contested = self._order_item(order, now)
-        else:
-            source, record = _pair(request.ref)
-            found = evidence_repo.evidence_by_refs(conn, [(source, record)]) if record else []
-            if not found or found[0].person != person:
-                raise NotFound("appeal.not_theirs")
-            contested = self._evidence_item(conn, found[0], now)
-        if self._under_appeal(conn, person, contested):
-            raise InputRejected("appeal.duplicate")
-        return contested
-
-    @staticmethod
-    def _order_item(order: StoredOrder, now: datetime) -> _Contested:
-        if not order_in_force(order, now):
-            raise InputRejected("appeal.target_inactive")
-        return _Contested(order, None, order.authority_id)
-
-    def _evidence_item(self, conn: Connection, item: Evidence, now: datetime) -> _Contested:
-        if self._set_aside(conn, item, now):
-            raise InputRejected("appeal.target_inactive")
-        source = registry_repo.source(conn, item.source_id)
-        assert source is not None  # evidence is only ever stored from registered sources
-        return _Contested(None, item, source.authority_id)
-
-    @staticmethod
-    def _set_aside(conn: Connection, item: Evidence, now: datetime) -> bool:
-        return any(aside.covers(item, now) for aside in set_aside_repo.all_set_asides(conn))
-
-    @staticmethod
-    def _under_appeal(conn: Connection, person: str, contested: _Contested) -> bool:
-        order_id = contested.order.id if contested.order else None
-        ref = (
-            (contested.evidence.source_id, contested.evidence.record_id)
-            if contested.evidence
-            else None
-        )
-        return bool(appeals_repo.live_on_item(conn, person, order_id, ref))
-
-    def _decisive(self, conn: Connection, person: str, now: datetime) -> _Contested:
-        """The input an appeal against the colour contests: its first order, else its first
-        evidence record, that is not already under an open or upheld appeal."""
-        status = self._derivation.status_at(conn, person, now)
-        order_ids = [
-            ref.removeprefix("order:") for ref in status.inputs if ref.startswith("order:")
-        ]
-        refs = [
-            _pair(ref.removeprefix("evidence:"))
-            for ref in status.inputs
-            if ref.startswith("evidence:")
-        ]
-        candidates: list[_Contested] = []
-        for order_id in order_ids:
-            order = orders_repo.by_id(conn, order_id)
-            if order is not None:
-                candidates.append(_Contested(order, None, order.authority_id))
-        found = {item.ref: item for item in evidence_repo.evidence_by_refs(conn, refs)}
-        for source, record in refs:
-            item = found.get(f"{source}/{record}")
-            if item is not None:
-                candidates.append(self._evidence_item(conn, item, now))
-        if not candidates:
-            raise InputRejected("appeal.nothing_to_contest")
-        for candidate in candidates:
-            if not self._under_appeal(conn, person, candidate):
-                return _Contested(
-                    candidate.order, candidate.evidence, candidate.authority_id,
-                    str(status.colour), status.rule_id,
-                )  # fmt: skip
-        raise InputRejected("appeal.duplicate")
-
-    def _visible(self, conn: Connection, caller: str) -> list[str]:
-        return [caller, *staff_repo.dependants(conn, caller)]
-
     def of_person(self, caller: str, *, now: datetime) -> list[AppealView]:
         """The caller's appeals and their dependants', the newest first."""
         with self._db.read() as conn:
-            found = appeals_repo.of_people(conn, self._visible(conn, caller))
-            return [self._view(conn, appeal, now) for appeal in found]
+            found = appeals_repo.of_people(conn, appeal_views.visible(conn, caller))
+            return [appeal_views.view(conn, self._log, appeal, now) for appeal in found]
 
     def view(self, caller: str, appeal_id: str, *, now: datetime) -> AppealView:
         with self._db.read() as conn:
-            return self._view(conn, self._mine(conn, caller, appeal_id), now)
-
-    def _mine(self, conn: Connection, caller: str, appeal_id: str) -> StoredAppeal:
-        appeal = appeals_repo.by_id(conn, appeal_id)
-        if appeal is None or appeal.person_key not in self._visible(conn, caller):
-            raise NotFound("appeal.not_found")
-        return appeal
-
-    def _view(self, conn: Connection, appeal: StoredAppeal, now: datetime) -> AppealView:
-        names = registry_repo.authority_names(conn)
-        case = appeals_repo.case_of(conn, appeal.id)
-        refs = [_pair(ref) for ref in appeal.cited]
-        if appeal.evidence_ref is not None:
-            refs.append(_pair(appeal.evidence_ref))
-        views = {view.ref: view for view in self._evidence_views(conn, refs)}
-        receipts = self._receipts(appeal, case)
-        if case is not None:
-            where = "with_oversight"
-        elif appeal.status == AppealStatus.LAPSED:
-            where = "lapsed"
-        elif not appeal.is_open:
-            where = "answered"
-        elif now < appeal.deadline:
-            where = "with_authority"
-        else:
-            where = "awaiting_lapse"  # the deadline passed; the scheduler lapses it shortly
-        return AppealView(
-            appeal=appeal,
-            authority=Named(appeal.authority_id, *names.get(appeal.authority_id, ("", ""))),
-            where=where,
-            time_left=max(appeal.deadline - now, timedelta(0)) if appeal.is_open else None,
-            contested=views.get(appeal.evidence_ref) if appeal.evidence_ref else None,
-            cited=[views[ref] for ref in appeal.cited if ref in views],
-            case=case,
-            receipts=receipts,
-            checkpoint=self._log.checkpoint_at(conn),
-        )
-
-    @staticmethod
-    def _receipts(appeal: StoredAppeal, case: StoredCase | None) -> list[Receipt]:
-        receipts = [Receipt("filed", appeal.log_index, appeal.filed_at)]
-        if appeal.answer_log_index is not None and appeal.answered_at is not None:
-            receipts.append(Receipt("answered", appeal.answer_log_index, appeal.answered_at))
-        if appeal.lapse_log_index is not None and appeal.lapsed_at is not None:
-            receipts.append(Receipt("lapsed", appeal.lapse_log_index, appeal.lapsed_at))
-        if case is not None:
-            receipts.append(Receipt("escalated", case.log_index, case.opened_at))
-        return receipts
-
-    @staticmethod
-    def _evidence_views(conn: Connection, refs: Sequence[tuple[str, str]]) -> list[EvidenceView]:
-        items = evidence_repo.evidence_by_refs(conn, refs)
-        areas = registry_repo.all_areas(conn)
-        names = registry_repo.authority_names(conn)
-        views = []
-        for item in items:
-            source = registry_repo.source(conn, item.source_id)
-            authority = source.authority_id if source else ""
-            area = areas.get(item.area)
-            views.append(
-                EvidenceView(
-                    ref=item.ref, kind=str(item.kind), occurred_at=item.occurred_at,
-                    received_at=item.received_at,
-                    area=Named(item.area, area.name_zh if area else "", area.name_en if area else ""),
-                    source_id=item.source_id, authority=Named(authority, *names.get(authority, ("", ""))),
-                    details={
-                        name: value if isinstance(value, bool | int) else str(value)
-                        for name in _DETAILS
-                        if (value := getattr(item, name, None)) is not None
-                    },
-                )
-            )  # fmt: skip
-        return views
+            appeal = appeal_views.mine(conn, caller, appeal_id)
+            return appeal_views.view(conn, self._log, appeal, now)
 
     def receipt(self, caller: str, appeal_id: str, log_index: int) -> str:
         """A tlog-proof for one step of the caller's appeal, once it is in a checkpoint."""
         with self._db.read() as conn:
-            appeal = self._mine(conn, caller, appeal_id)
-            steps = self._receipts(appeal, appeals_repo.case_of(conn, appeal.id))
+            appeal = appeal_views.mine(conn, caller, appeal_id)
+            steps = appeal_views.receipts(appeal, appeals_repo.case_of(conn, appeal.id))
         if log_index not in {step.log_index for step in steps}:
             raise NotFound("log.not_found", "no step of this appeal has that index")
         proof = self._log.receipt(log_index)
@@ -376,7 +172,7 @@ class Appeals:
     def escalate(self, caller: str, appeal_id: str, *, now: datetime) -> StoredCase:
         """Take an upheld appeal to oversight: a case opens (oversight sets no colour either)."""
         with self._db.write() as conn:
-            appeal = self._mine(conn, caller, appeal_id)
+            appeal = appeal_views.mine(conn, caller, appeal_id)
             if appeal.status != AppealStatus.UPHELD:
                 raise InputRejected("appeal.not_upheld")
             if appeals_repo.case_of(conn, appeal.id) is not None:
@@ -452,13 +248,17 @@ class Appeals:
     def _check_citations(
         self, conn: Connection, appeal: StoredAppeal, refs: Sequence[str], now: datetime
     ) -> None:
-        pairs = [_pair(ref) for ref in refs]
+        pairs = [pair(ref) for ref in refs]
         if any(not source or not record for source, record in pairs):
             raise InputRejected("appeal.citation_invalid", "evidence is named source/record")
         found = {item.ref: item for item in evidence_repo.evidence_by_refs(conn, pairs)}
         for ref in refs:
             item = found.get(ref)
-            if item is None or item.person != appeal.person_key or self._set_aside(conn, item, now):
+            if (
+                item is None
+                or item.person != appeal.person_key
+                or appeal_targets.set_aside(conn, item, now)
+            ):
                 raise InputRejected("appeal.citation_invalid", ref)
             if ref == appeal.evidence_ref:
                 raise InputRejected("appeal.citation_invalid", "the contested record itself")

@@ -27,7 +27,8 @@ from healthcode.domain.appeals import (
 )
 from healthcode.domain.oversight.cases import CaseStatus
 from healthcode.domain.people import PERSON_KEY_PATTERN
-from healthcode.services.appeals import Answer, AppealRequest, AppealView
+from healthcode.services.appeal_views import AppealView
+from healthcode.services.appeals import Answer, AppealRequest
 from healthcode.services.explain import EvidenceView
 from healthcode.store.appeals import StoredAppeal
 from healthcode.web.api.idempotency import IdempotencyKey
