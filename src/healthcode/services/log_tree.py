@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Connection
 
+from healthcode.services.monitor_tiles import frontier_widths
 from healthcode.store import log as log_repo
-from healthcode.tlog import TILE_HEIGHT, merkle_root
+from healthcode.tlog import HASH_SIZE, TILE_HEIGHT, MerkleTree, merkle_root
 
 TILE_WIDTH = 1 << TILE_HEIGHT
+_CHECKED_AT_ONCE = 1 << 16  # leaves hashed into one in-memory tree by the self-check
 
 
 class TileCache:
@@ -24,8 +27,8 @@ class TileCache:
     appended to, so a tile read once is a valid prefix for ever: a full tile never changes, and
     a partial one is read again only when a request needs more of it than was kept.
 
-    Only readers that serve the log use it; the sequencer and the self-check always read the
-    store, so a stored hash that was tampered with is still found.
+    Only readers that serve the log use it; the self-check always reads the store, so a stored
+    hash that was tampered with is still found.
     """
 
     def __init__(self, max_tiles: int = 4096) -> None:
@@ -89,20 +92,68 @@ class StoredTree:
         return found
 
 
-def integrate(conn: Connection, old_size: int, new_leaves: list[bytes]) -> int:
-    """Store the leaf hashes of entries [old_size, old_size + n) and every tile-level node
-    they complete; returns the new size."""
-    new_size = old_size + len(new_leaves)
-    log_repo.insert_hashes(conn, 0, old_size, new_leaves)
+def grow(
+    size: int, frontier: Mapping[int, bytes], leaves: Sequence[bytes]
+) -> tuple[list[tuple[int, int, bytes]], dict[int, bytes]]:
+    """What appending ``leaves`` to the tree of ``size`` adds: every new node hash at a tile
+    level, as (tree level, index, hash) rows, and the grown tree's frontier (its partial tile
+    at each tile level, as in ``monitor_tiles``).
+
+    Only the frontier is read, never the store: at each tile level the frontier's hashes and the
+    new ones make a run that starts at a tile boundary, so the roots of the tiles it completes
+    are its tree's nodes at height 8, and they are the level above's new hashes. Every new node
+    is hashed once.
+    """
+    rows: list[tuple[int, int, bytes]] = []
+    grown: dict[int, bytes] = {}
+    fresh, first = list(leaves), size  # the level's new hashes and the index of the first
     level = 0
-    while True:
-        above = level + TILE_HEIGHT
-        before, after = old_size >> above, new_size >> above
-        if after == before:
-            return new_size
-        made = [
-            merkle_root(log_repo.hashes(conn, level, index * TILE_WIDTH, (index + 1) * TILE_WIDTH))
-            for index in range(before, after)
-        ]
-        log_repo.insert_hashes(conn, above, before, made)
-        level = above
+    while (size + len(leaves)) >> (TILE_HEIGHT * level):
+        rows.extend((TILE_HEIGHT * level, first + offset, h) for offset, h in enumerate(fresh))
+        kept = frontier.get(level, b"")
+        run = [kept[i : i + HASH_SIZE] for i in range(0, len(kept), HASH_SIZE)] + fresh
+        full = len(run) >> TILE_HEIGHT
+        if len(run) > full << TILE_HEIGHT:
+            grown[level] = b"".join(run[full << TILE_HEIGHT :])
+        first = (first - len(run) + len(fresh)) >> TILE_HEIGHT
+        fresh = list(MerkleTree(run).level_hashes(TILE_HEIGHT, 0, full)) if full else []
+        level += 1
+    return rows, grown
+
+
+def stored_frontier(conn: Connection, size: int) -> dict[int, bytes] | None:
+    """The frontier of the tree of ``size`` as stored; None if a hash of it is missing."""
+    frontier: dict[int, bytes] = {}
+    for level, width in frontier_widths(size).items():
+        count = size >> (TILE_HEIGHT * level)
+        hashes = log_repo.hashes(conn, TILE_HEIGHT * level, count - width, count)
+        if len(hashes) != width:
+            return None
+        frontier[level] = b"".join(hashes)
+    return frontier
+
+
+def stored_level_problems(conn: Connection, leaves: Sequence[bytes]) -> list[str]:
+    """Where the stored hashes above level 0 differ from the tree of ``leaves`` (the leaf
+    hashes of entries [0, n), as the self-check recomputes them). The sequencer grows the tree
+    from its frontier and never reads a full tile back, so this is what finds one tampered with.
+    """
+    problems: list[str] = []
+    below = list(leaves)
+    level = 1
+    while len(leaves) >> (TILE_HEIGHT * level):
+        count = len(below) >> TILE_HEIGHT
+        expected: list[bytes] = []
+        for start in range(0, count << TILE_HEIGHT, _CHECKED_AT_ONCE):
+            part = below[start : min(start + _CHECKED_AT_ONCE, count << TILE_HEIGHT)]
+            expected.extend(MerkleTree(part).level_hashes(TILE_HEIGHT, 0, len(part) >> TILE_HEIGHT))
+        stored = log_repo.hashes(conn, TILE_HEIGHT * level, 0, count)
+        for index, want in enumerate(expected):
+            if index >= len(stored) or stored[index] != want:
+                problems.append(
+                    f"the stored hash {index} at tree level {TILE_HEIGHT * level} does not match"
+                    " the entries under it"
+                )
+        below = expected  # each level against the entries, not against a stored level below
+        level += 1
+    return problems

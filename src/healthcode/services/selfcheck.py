@@ -21,6 +21,7 @@ from healthcode.domain.log_entries import (
 )
 from healthcode.services.derivation import status_change_entry_for
 from healthcode.services.escrow import PersonSecrets
+from healthcode.services.log_tree import stored_level_problems
 from healthcode.services.orders import staff_secret_key
 from healthcode.services.selfcheck_acts import expected_acts
 from healthcode.services.selfcheck_appeals import expected_appeals
@@ -187,6 +188,7 @@ class SelfCheck:
         size = latest.size if latest else 0
         report.checkpoint_size = size
         tree = CompactRange()
+        leaves: list[bytes] = []
         stored_leaves = log_repo.hashes(conn, 0, 0, size) if size else []
         end = log_repo.next_index(conn)
         previous = -1
@@ -200,6 +202,7 @@ class SelfCheck:
                 if index >= len(stored_leaves) or stored_leaves[index] != hashed:
                     report.add(f"entry {index} does not hash to the tree's leaf {index}")
                 tree.append(hashed)
+                leaves.append(hashed)
             wanted = expected.pop(index, None)
             if wanted is None:
                 if kind != "registry":  # registrations are checked by the registry itself
@@ -210,3 +213,6 @@ class SelfCheck:
             report.add(f"a {kind} record points at entry {index}, which is missing")
         if latest is not None and tree.size == size and tree.root() != latest.root:
             report.add(f"the entries do not recompute to the root of the checkpoint of size {size}")
+        if len(leaves) == size:
+            for problem in stored_level_problems(conn, leaves):
+                report.add(problem)

@@ -7,17 +7,29 @@ self-check has halted the log.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Connection
+
 from healthcode.services import crashpoints
-from healthcode.services.log_tree import StoredTree, integrate
+from healthcode.services.log_tree import grow, stored_frontier
+from healthcode.services.monitor_tiles import frontier_root
 from healthcode.store import log as log_repo
 from healthcode.store.database import Database
 from healthcode.store.log import StoredCheckpoint
-from healthcode.tlog import Checkpoint, Ed25519Signer, leaf_hash, sign_checkpoint, subtree_root
-from healthcode.tlog.hashing import EMPTY_ROOT
+from healthcode.tlog import Checkpoint, Ed25519Signer, leaf_hash, sign_checkpoint
 
 MAX_BATCH = 50_000  # entries integrated per transaction, to bound a catch-up's lock time
+
+
+@dataclass(frozen=True)
+class _Edge:
+    """The tree's frontier at a signed checkpoint (size, root): all that growing it needs."""
+
+    size: int
+    root: bytes
+    frontier: dict[int, bytes]
 
 
 class Sequencer:
@@ -25,6 +37,10 @@ class Sequencer:
         self._db = db
         self.signer = signer
         self.origin = origin
+        # The edge at the last checkpoint this sequencer committed, so that a run reads no
+        # stored hash. It is used only while that checkpoint is still the latest; after a
+        # restart, another process's run or a transaction that failed, it is read again.
+        self._edge: _Edge | None = None
 
     def integrate(self, *, now: datetime) -> StoredCheckpoint | None:
         """Sign a checkpoint over every committed entry; None if nothing new or halted."""
@@ -38,12 +54,36 @@ class Sequencer:
                 end = min(log_repo.next_index(conn), size + MAX_BATCH)
                 if latest is not None and end == size:
                     return signed
+                edge = self._edge_at(conn, latest, now)
+                if edge is None:
+                    return signed
                 leaves = [leaf_hash(body) for body in log_repo.entries(conn, size, end)]
-                integrate(conn, size, leaves)
-                root = subtree_root(end, StoredTree(conn).node) if end else EMPTY_ROOT
+                rows, frontier = grow(size, edge.frontier, leaves)
+                log_repo.insert_hashes(conn, rows)
+                root = frontier_root(end, frontier)
                 note = sign_checkpoint(Checkpoint(self.origin, end, root), [self.signer])
                 crashpoints.reach("sequencer.signing")
                 signed = StoredCheckpoint(end, root, note, now)
                 log_repo.insert_checkpoint(conn, signed)
-                if end == log_repo.next_index(conn):
-                    return signed
+                caught_up = end == log_repo.next_index(conn)
+            self._edge = _Edge(end, root, frontier)  # committed: the next run grows from it
+            if caught_up:
+                return signed
+
+    def _edge_at(
+        self, conn: Connection, latest: StoredCheckpoint | None, now: datetime
+    ) -> _Edge | None:
+        """The edge at ``latest``; None, having halted the log, if the stored tree's frontier
+        does not recompute to the root signed for it: growing it would sign a fork."""
+        if latest is None:
+            return _Edge(0, b"", {})
+        kept = self._edge
+        if kept is not None and (kept.size, kept.root) == (latest.size, latest.root):
+            return kept
+        frontier = stored_frontier(conn, latest.size)
+        if frontier is None or frontier_root(latest.size, frontier) != latest.root:
+            log_repo.halt(
+                conn, now, f"the stored tree does not recompute to checkpoint {latest.size}"
+            )
+            return None
+        return _Edge(latest.size, latest.root, frontier)

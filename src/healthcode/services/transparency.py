@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from healthcode.store import log as log_repo
+from healthcode.store.instants import to_micros
 
 EntryBuilder = Callable[[int], bytes]  # given its index, the entry's bytes
 
@@ -24,12 +25,16 @@ def append(
     if not entries:
         return []
     first = log_repo.next_index(conn)
-    rows = [
-        {"idx": first + offset, "kind": kind, "body": build(first + offset), "recorded_at": now}
-        for offset, (kind, build) in enumerate(entries)
-    ]
-    log_repo.insert_entries(conn, rows)
-    return [first + offset for offset in range(len(rows))]
+    recorded_at = to_micros(now)
+    indices = range(first, first + len(entries))
+    log_repo.insert_entries(
+        conn,
+        [
+            (index, kind, build(index), recorded_at)
+            for index, (kind, build) in zip(indices, entries, strict=True)
+        ],
+    )
+    return list(indices)
 
 
 def append_one(conn: Connection, kind: str, body: bytes, now: datetime) -> int:
