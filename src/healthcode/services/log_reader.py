@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection
 
 from healthcode.errors import NotFound
-from healthcode.services.log_tree import TILE_WIDTH, StoredTree, TileCache
+from healthcode.services.log_tree import TILE_WIDTH, StoredTree, TileCache, TileNotKept
 from healthcode.store import log as log_repo
 from healthcode.store.database import Database
 from healthcode.store.log import StoredCheckpoint
 from healthcode.tlog import (
     TILE_HEIGHT,
     Ed25519Verifier,
+    NodeHashFn,
     consistency_proof,
     encode_entry_bundle,
     inclusion_proof,
@@ -48,6 +50,7 @@ class LogReader:
     def __init__(self, db: Database, verifier: Ed25519Verifier, origin: str) -> None:
         self._db = db
         self._tiles = TileCache()
+        self._signed = 0  # the largest checkpoint size seen: one never signed is not proved
         self.verifier = verifier
         self.origin = origin
 
@@ -101,18 +104,36 @@ class LogReader:
 
     def inclusion(self, index: int, size: int) -> list[bytes]:
         """An RFC 9162 inclusion proof of entry ``index`` in the signed tree of ``size``."""
-        with self._db.read() as conn:
-            latest = log_repo.latest_checkpoint(conn)
-            if latest is None or not 0 <= index < size <= latest.size:
-                raise NotFound("log.not_found", "index or size outside the signed log")
-            return inclusion_proof(index, size, StoredTree(conn, self._tiles).node)
+        outside = "index or size outside the signed log"
+        if not 0 <= index < size:
+            raise NotFound("log.not_found", outside)
+        return self._prove(size, lambda node: inclusion_proof(index, size, node), outside)
 
     def consistency(self, old_size: int, new_size: int) -> list[bytes]:
+        outside = "sizes outside the signed log"
+        if not 0 < old_size <= new_size:
+            raise NotFound("log.not_found", outside)
+        return self._prove(
+            new_size, lambda node: consistency_proof(old_size, new_size, node), outside
+        )
+
+    def _prove(
+        self, size: int, prove: Callable[[NodeHashFn], list[bytes]], outside: str
+    ) -> list[bytes]:
+        """``prove`` over the signed tree of ``size``. Signed sizes only grow and stored hashes
+        are only appended to, so a size no larger than one seen signed needs no read of the
+        checkpoint, and a proof over tiles all in the cache needs no read at all."""
+        if size <= self._signed:
+            try:
+                return prove(StoredTree(None, self._tiles).node)
+            except TileNotKept:
+                pass
         with self._db.read() as conn:
             latest = log_repo.latest_checkpoint(conn)
-            if latest is None or not 0 < old_size <= new_size <= latest.size:
-                raise NotFound("log.not_found", "sizes outside the signed log")
-            return consistency_proof(old_size, new_size, StoredTree(conn, self._tiles).node)
+            if latest is None or size > latest.size:
+                raise NotFound("log.not_found", outside)
+            self._signed = max(self._signed, latest.size)
+            return prove(StoredTree(conn, self._tiles).node)
 
     def entry(self, index: int) -> bytes:
         with self._db.read() as conn:

@@ -15,80 +15,109 @@ from sqlalchemy import Connection
 
 from healthcode.services.monitor_tiles import frontier_widths
 from healthcode.store import log as log_repo
-from healthcode.tlog import HASH_SIZE, TILE_HEIGHT, MerkleTree, merkle_root
+from healthcode.tlog import HASH_SIZE, TILE_HEIGHT, MerkleTree
 
 TILE_WIDTH = 1 << TILE_HEIGHT
 _CHECKED_AT_ONCE = 1 << 16  # leaves hashed into one in-memory tree by the self-check
 
 
-class TileCache:
-    """Tile hashes kept in memory (bounded, least recently used first out), so that serving
-    proofs and receipts need not read them again. Stored hashes are never rewritten, only
-    appended to, so a tile read once is a valid prefix for ever: a full tile never changes, and
-    a partial one is read again only when a request needs more of it than was kept.
+class TileNodes:
+    """Every complete node of one tile (a prefix of one, for a partial tile), by height within
+    it, each height's hashes in one bytes object: a full tile's 511 nodes in 9 objects, less
+    memory than its 256 hashes as objects. Built once when the tile is read, so a node at any
+    level is a slice, not the Merkle root of up to 128 hashes per proof element."""
 
-    Only readers that serve the log use it; the self-check always reads the store, so a stored
-    hash that was tampered with is still found.
+    __slots__ = ("_heights", "width")
+
+    def __init__(self, hashes: Sequence[bytes]) -> None:
+        self.width = len(hashes)
+        tree = MerkleTree(hashes)
+        self._heights = [
+            b"".join(tree.level_hashes(height, 0, self.width >> height))
+            for height in range(TILE_HEIGHT + 1)
+            if self.width >> height
+        ]
+
+    def node(self, height: int, index: int) -> bytes:
+        """The node over hashes [index << height, (index + 1) << height) of the tile."""
+        layer = self._heights[height] if height < len(self._heights) else b""
+        found = layer[index * HASH_SIZE : (index + 1) * HASH_SIZE]
+        if len(found) != HASH_SIZE:
+            raise LookupError(f"no complete node at height {height}, index {index} of the tile")
+        return found
+
+
+class TileCache:
+    """Tiles kept in memory (bounded, least recently used first out), so that serving proofs
+    and receipts need not read them again. Stored hashes are never rewritten, only appended to,
+    so a tile read once is a valid prefix for ever: a full tile never changes, and a partial one
+    is read again only when a request needs more of it than was kept.
+
+    Only readers that serve the log keep one; the self-check always reads the store, so a
+    stored hash that was tampered with is still found.
     """
 
     def __init__(self, max_tiles: int = 4096) -> None:
-        self._tiles: OrderedDict[tuple[int, int], list[bytes]] = OrderedDict()
+        self._tiles: OrderedDict[tuple[int, int], TileNodes] = OrderedDict()
         self._max = max_tiles
         self._lock = threading.Lock()
 
-    def get(self, level: int, index: int, needed: int) -> list[bytes] | None:
-        """The tile's hashes, if at least `needed` of them are kept."""
+    def get(self, level: int, index: int, needed: int) -> TileNodes | None:
+        """The tile, if at least `needed` of its hashes are kept."""
         with self._lock:
             found = self._tiles.get((level, index))
-            if found is None or len(found) < needed:
+            if found is None or found.width < needed:
                 return None
             self._tiles.move_to_end((level, index))
             return found
 
-    def put(self, level: int, index: int, hashes: list[bytes]) -> None:
+    def put(self, level: int, index: int, tile: TileNodes) -> None:
         with self._lock:
             kept = self._tiles.get((level, index))
-            if kept is None or len(kept) < len(hashes):
-                self._tiles[(level, index)] = hashes
+            if kept is None or kept.width < tile.width:
+                self._tiles[(level, index)] = tile
             while len(self._tiles) > self._max:
                 self._tiles.popitem(last=False)
 
 
-class StoredTree:
-    """``node(level, index)`` for complete subtrees, read through one connection (and, for a
-    reader that serves the log, through its cache of full tiles)."""
+class TileNotKept(LookupError):
+    """A tree without a connection needed a tile its cache does not hold."""
 
-    def __init__(self, conn: Connection, tiles: TileCache | None = None) -> None:
+
+class StoredTree:
+    """``node(level, index)`` for complete subtrees, read through one connection and a cache of
+    tiles: the reader's own, which outlives the connection, or one for this tree alone. Without
+    a connection, only what the cache holds (else `TileNotKept`)."""
+
+    def __init__(self, conn: Connection | None, tiles: TileCache | None = None) -> None:
         self._conn = conn
-        self._tiles = tiles
-        self._cache: dict[tuple[int, int], bytes] = {}
+        self._tiles = TileCache() if tiles is None else tiles
+        # The tiles this tree has used: a proof asks several nodes of each, and this saves the
+        # shared cache's lock and recency update for all but the first.
+        self._used: dict[tuple[int, int], TileNodes] = {}
 
     def node(self, level: int, index: int) -> bytes:
-        cached = self._cache.get((level, index))
-        if cached is not None:
-            return cached
-        base = level - level % TILE_HEIGHT
-        span = 1 << (level - base)
-        first = index * span
-        if self._tiles is None:
-            below = log_repo.hashes(self._conn, base, first, first + span)
-        else:
-            offset = first % TILE_WIDTH
-            tile = self._tile(base, first // TILE_WIDTH, offset + span)
-            below = tile[offset : offset + span]
-        if len(below) != span:
-            raise LookupError(f"no stored subtree at level {level}, index {index}")
-        value = below[0] if span == 1 else merkle_root(below)
-        self._cache[(level, index)] = value
-        return value
+        height = level % TILE_HEIGHT
+        first = index << height  # the first hash under the node, at tile level ``level - height``
+        offset = first % TILE_WIDTH
+        tile = self._tile(level - height, first // TILE_WIDTH, offset + (1 << height))
+        try:
+            return tile.node(height, offset >> height)
+        except LookupError:
+            raise LookupError(f"no stored subtree at level {level}, index {index}") from None
 
-    def _tile(self, level: int, index: int, needed: int) -> list[bytes]:
-        assert self._tiles is not None
+    def _tile(self, level: int, index: int, needed: int) -> TileNodes:
+        found = self._used.get((level, index))
+        if found is not None and found.width >= needed:
+            return found
         found = self._tiles.get(level, index, needed)
         if found is None:
+            if self._conn is None:
+                raise TileNotKept(f"tile {index} at tree level {level} is not kept")
             start = index * TILE_WIDTH
-            found = log_repo.hashes(self._conn, level, start, start + TILE_WIDTH)
+            found = TileNodes(log_repo.hashes(self._conn, level, start, start + TILE_WIDTH))
             self._tiles.put(level, index, found)
+        self._used[(level, index)] = found
         return found
 
 
