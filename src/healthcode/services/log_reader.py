@@ -122,17 +122,18 @@ class LogReader:
     ) -> list[bytes]:
         """``prove`` over the signed tree of ``size``. Signed sizes only grow and stored hashes
         are only appended to, so a size no larger than one seen signed needs no read of the
-        checkpoint, and a proof over tiles all in the cache needs no read at all."""
+        checkpoint (only the tiles not kept), and a proof over kept tiles no read at all."""
         if size <= self._signed:
             try:
                 return prove(StoredTree(None, self._tiles).node)
             except TileNotKept:
                 pass
         with self._db.read() as conn:
-            latest = log_repo.latest_checkpoint(conn)
-            if latest is None or size > latest.size:
-                raise NotFound("log.not_found", outside)
-            self._signed = max(self._signed, latest.size)
+            if size > self._signed:
+                latest = log_repo.latest_checkpoint(conn)
+                if latest is None or size > latest.size:
+                    raise NotFound("log.not_found", outside)
+                self._signed = max(self._signed, latest.size)
             return prove(StoredTree(conn, self._tiles).node)
 
     def entry(self, index: int) -> bytes:

@@ -45,7 +45,7 @@ def entries(conn: Connection, start: int, end: int) -> list[bytes]:
     if rows and (rows[0][0] != start or rows[-1][0] != start + len(rows) - 1):
         # The indices are a primary key, so distinct and ordered: the ends tell a gap.
         raise LookupError(f"log entries between {start} and {end} have a gap")
-    return [bytes(body) for _, body in rows]
+    return [body for _, body in rows]
 
 
 def iter_entries(
@@ -80,7 +80,7 @@ def hashes(conn: Connection, level: int, start: int, end: int) -> list[bytes]:
     )
     if rows and (rows[0][0] != start or rows[-1][0] != start + len(rows) - 1):
         raise LookupError(f"stored hashes at level {level} have a gap")
-    return [bytes(value) for _, value in rows]
+    return [value for _, value in rows]
 
 
 # Every answer that reports state carries the latest checkpoint: built once.
@@ -185,7 +185,8 @@ def _insert(
 
 
 def _select(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
-    """Rows of ``sql`` (``?`` marks) as the driver's tuples."""
+    """Rows of ``sql`` (``?`` marks) as the driver's tuples (binary columns as ``bytes`` from
+    both sqlite3 and psycopg)."""
     driver: Any = conn.connection.driver_connection
     cursor = driver.cursor()
     try:
