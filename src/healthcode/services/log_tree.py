@@ -1,8 +1,9 @@
 """The log's Merkle tree as stored: node hashes at tile levels, any subtree hash on demand.
 
 The store keeps the hashes at tree levels 0, 8, 16, ... — exactly the contents of tlog-tiles
-hash tiles. A subtree hash at another level is the root of the 2^k stored hashes under it,
-so proofs and roots need only a handful of reads, whatever the size of the log.
+hash tiles. The sequencer adds to them from the tree's frontier alone (``grow``). A subtree
+hash at another level is a node of the tile it lies in (``TileNodes``), so proofs and roots
+need only a handful of reads, whatever the size of the log.
 """
 
 from __future__ import annotations
