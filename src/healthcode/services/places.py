@@ -48,10 +48,10 @@ from sqlalchemy import Connection, select
 from healthcode.credentials.passes import (
     PassError,
     PlaceCodeCheck,
+    PlaceCodeChecker,
     UnknownVenueError,
     VenueKey,
     VenueKeyring,
-    check_place_code,
     key_id_for,
     peek_place_code,
     place_code,
@@ -317,12 +317,17 @@ class Places:
 
     def check_code(self, text: str, now: datetime) -> PlaceCodeCheck:
         """Check a scanned code's signature and freshness; refusals carry the codec's code."""
+        return self._check_code(self._checker(now), text, now)
+
+    def _checker(self, now: datetime) -> PlaceCodeChecker:
         policy = self.policy
+        return PlaceCodeChecker(self._keyring(), now, policy.code_interval, policy.freshness)
+
+    def _check_code(self, checker: PlaceCodeChecker, text: str, now: datetime) -> PlaceCodeCheck:
+        """`check_code` with a checker made for `now` (reused across a gateway's batch)."""
         try:
             try:
-                return check_place_code(
-                    text, self._keyring(), now, policy.code_interval, policy.freshness
-                )
+                return checker.check(text)
             except UnknownVenueError:
                 # Perhaps a key another process registered since the ring was loaded.
                 _venue, _window, key_id = peek_place_code(text)
@@ -333,9 +338,7 @@ class Places:
                 if known is None:
                     raise
                 self._caches.ring_loaded = False
-                return check_place_code(
-                    text, self._keyring(), now, policy.code_interval, policy.freshness
-                )
+                return self._checker(now).check(text)
         except PassError as error:
             raise refused(error) from None
 
@@ -497,11 +500,16 @@ class Places:
         """
         outcomes: list[ScanOutcome | None] = [None] * len(requests)
         checked: list[tuple[int, str, PlaceCodeCheck]] = []
+        checker = self._checker(now)
         for index, request in enumerate(requests):
+            caches = self._caches
+            if not caches.ring_loaded or checker.keys is not caches.ring:
+                checker = self._checker(now)  # keys registered since: the ring was reloaded
             try:
                 if not isinstance(request.person_key, str) or not is_person_key(request.person_key):
                     raise InputRejected("request.malformed", "not a person key")
-                checked.append((index, request.person_key, self.check_code(request.code, now)))
+                check = self._check_code(checker, request.code, now)
+                checked.append((index, request.person_key, check))
             except HealthcodeError as error:
                 outcomes[index] = ScanOutcome(error=error)
         venues = self._venue_infos([c.venue_id for _, _, c in checked], now)

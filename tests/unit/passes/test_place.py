@@ -174,3 +174,31 @@ def test_policy_mistakes_are_caller_bugs(keyring: passes.VenueKeyring) -> None:
         passes.check_place_code(text, keyring, NOW, INTERVAL, INTERVAL * 2)
     with pytest.raises(ValueError):
         passes.place_code("bad venue id", 1, VENUE_KEY, VENUE_KID)
+
+
+def test_a_checker_answers_each_code_as_check_place_code_does(
+    keyring: passes.VenueKeyring,
+) -> None:
+    """The batch path (one checker for many codes at one instant) and the one-code path agree,
+    refusals included."""
+    codes = [
+        passes.place_code(VENUE, WINDOW, VENUE_KEY, VENUE_KID),
+        passes.place_code(VENUE, WINDOW - 1, VENUE_KEY, VENUE_KID),
+        passes.place_code(VENUE, WINDOW - 100, VENUE_KEY, VENUE_KID),
+        passes.static_place_code(VENUE, VENUE_KEY, VENUE_KID),
+        passes.place_code(VENUE, WINDOW, VENUE_KEY, VENUE_KID)[:-2] + "00",
+        "HCV1:???",
+    ]
+    checker = passes.PlaceCodeChecker(keyring, NOW, INTERVAL, FRESHNESS)
+    for text in codes:
+        try:
+            expected: passes.PlaceCodeCheck | str = _check(text, keyring)
+        except passes.PassError as error:
+            expected = error.code
+        try:
+            got: passes.PlaceCodeCheck | str = checker.check(text)
+        except passes.PassError as error:
+            got = error.code
+        assert got == expected
+    with pytest.raises(ValueError):
+        passes.PlaceCodeChecker(keyring, NOW, INTERVAL, INTERVAL * 2)

@@ -44,6 +44,7 @@ from .limits import DEFAULT_LIMITS, Limits
 from .place import (
     PLACE_PREFIX,
     PlaceCodeCheck,
+    PlaceCodeChecker,
     VenueKey,
     VenueKeyring,
     check_place_code,
@@ -98,6 +99,7 @@ __all__ = [
     "PassClaims",
     "PassError",
     "PlaceCodeCheck",
+    "PlaceCodeChecker",
     "PlaceKeyError",
     "PlaceMalformedError",
     "PlaceSignatureError",
