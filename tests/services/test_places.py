@@ -3,9 +3,13 @@ the log in sealed batches, a person can prove their scan, and bad codes change n
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from healthcode.domain.designations import RiskLevel
 from healthcode.domain.evidence import Presence
@@ -14,6 +18,7 @@ from healthcode.services.places import ScanRequest
 from healthcode.services.scan_batches import canonical_visit
 from healthcode.store import tables as t
 from healthcode.tlog import leaf_hash, verify_inclusion
+from tests.conftest import make_services
 from tests.counting import counts, refusal_codes
 from tests.independent_verifier import verify_receipt
 from tests.town import ERQI, PUDONG, ZHONGYUAN, Town
@@ -269,3 +274,50 @@ def test_a_revoked_scan_source_takes_no_more_scans(town: Town) -> None:
         )  # fmt: skip
     assert caught.value.code == "source.inactive"
     assert counts(town.services.db) == {**before, "persons": before["persons"] + 1}
+
+
+def test_sealing_uses_the_records_written_here_and_reads_what_another_process_wrote(
+    town: Town, tmp_path: Path
+) -> None:
+    """A batch only this process wrote is sealed from the records it kept once committed,
+    without reading them back; a batch another process also wrote into is read from the
+    store. Either way the root is the stored records' (the self-check recomputes it)."""
+    places = town.services.places
+    other = make_services(town.services.db, town.clock, tmp_path / "data").places
+    now = town.clock.now()
+    code = places.current_code("market", now).text
+    places.scan_many([ScanRequest(town.person("own-1"), code)], now)
+    places.scan_many([ScanRequest(town.person("own-2"), code)], now)
+    town.clock.advance(seconds=1)
+    with reads_of_batch_records(town) as reads:
+        assert places.seal_due(town.clock.now()) == 1
+    assert reads == []
+    now = town.clock.now()
+    code = places.current_code("market", now).text
+    places.scan_many([ScanRequest(town.person("own-3"), code)], now)
+    other.scan_many([ScanRequest(town.person("theirs"), code)], now)
+    places.scan_many([ScanRequest(town.person("own-4"), code)], now)
+    town.clock.advance(seconds=1)
+    with reads_of_batch_records(town) as reads:
+        assert places.seal_due(town.clock.now()) == 1
+    assert len(reads) == 1
+    town.services.sequencer.integrate(now=town.clock.now())
+    report = town.services.self_check.run(now=town.clock.now(), halt=False)
+    assert report.ok, report.problems
+
+
+@contextmanager
+def reads_of_batch_records(town: Town) -> Iterator[list[str]]:
+    """The statements that read a batch's records back (`store.places.batch_leaves`)."""
+    seen: list[str] = []
+
+    def statement(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        if "evidence.canonical" in sql and "ORDER BY evidence.position" in sql:
+            seen.append(sql)
+
+    engine = town.services.db.engine
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)

@@ -67,6 +67,7 @@ from healthcode.domain.log_entries import registry_entry
 from healthcode.domain.people import is_person_key
 from healthcode.errors import HealthcodeError, InputRejected, NotFound
 from healthcode.services import scan_batches, transparency
+from healthcode.services.batch_leaves import BatchLeaves, LeafWrites
 from healthcode.services.batching import BatchWorker
 from healthcode.services.derivation import Cause, Derivation
 from healthcode.services.log_reader import CheckpointRef, LogReader
@@ -206,6 +207,7 @@ class Places:
         self._keys = keys
         self.policy = policy
         self._caches = _Caches()
+        self._leaves = BatchLeaves()  # what the open scan batches hold, for sealing them
         self._lock = threading.Lock()  # held around every write of places
         self._scans: BatchWorker[tuple[str, str, datetime], ScanResult] = BatchWorker(
             "healthcode-scans", self._scan_group, limit=_GROUP_LIMIT
@@ -462,6 +464,7 @@ class Places:
     def _write_group(self, group: list[_Waiting]) -> None:
         """Write a group of checked scans in one transaction (the caller holds the lock), and
         give each its outcome; if the transaction fails, each fails with it."""
+        leaves = self._leaves.writes()
         try:
             with self._db.write() as conn:
                 checkpoint = self._log.checkpoint_at(conn)
@@ -474,7 +477,9 @@ class Places:
                     pending = [w.item for w in members]
                     for index, item in enumerate(pending):
                         item.index = index
-                    outcomes = self._record(conn, pending, members[-1].now, isolate_sources=True)
+                    outcomes = self._record(
+                        conn, pending, members[-1].now, leaves, isolate_sources=True
+                    )
                     for index, waiting in enumerate(members):
                         outcome = outcomes[index]
                         if outcome.result is not None:
@@ -491,6 +496,8 @@ class Places:
             for waiting in group:
                 waiting.outcome = None
                 waiting.failure = error
+        else:
+            self._leaves.keep(leaves)
 
     def scan_many(self, requests: Sequence[ScanRequest], now: datetime) -> list[ScanOutcome]:
         """Many scans in one transaction (a gateway's or device's batch path).
@@ -521,15 +528,18 @@ class Places:
             else:
                 pending.append(_Pending(index, person, check, venue))
         if pending or any(o is not None for o in outcomes):
-            with self._lock, self._db.write() as conn:
-                for index, result in self._record(conn, pending, now).items():
-                    outcomes[index] = result
-                for outcome in outcomes:
-                    if outcome is None or outcome.error is None:
-                        continue
-                    refusals_repo.record(
-                        conn, at=now, code=outcome.error.code, route=SCAN_ROUTE, source_id=None
-                    )
+            leaves = self._leaves.writes()
+            with self._lock:
+                with self._db.write() as conn:
+                    for index, result in self._record(conn, pending, now, leaves).items():
+                        outcomes[index] = result
+                    for outcome in outcomes:
+                        if outcome is None or outcome.error is None:
+                            continue
+                        refusals_repo.record(
+                            conn, at=now, code=outcome.error.code, route=SCAN_ROUTE, source_id=None
+                        )
+                self._leaves.keep(leaves)
         return [outcome if outcome is not None else ScanOutcome() for outcome in outcomes]
 
     def _record(
@@ -537,6 +547,7 @@ class Places:
         conn: Connection,
         pending: list[_Pending],
         now: datetime,
+        leaves: LeafWrites,
         *,
         isolate_sources: bool = False,
     ) -> dict[int, ScanOutcome]:
@@ -570,15 +581,16 @@ class Places:
             pending = [item for item in pending if item.venue.authority_id not in refused]
             if not pending:
                 return outcomes
+        tag, shards = self._keys.tag, self.policy.scan_shards
         for item in pending:
             item.source_id = sources[item.venue.authority_id]
             window = item.check.window
-            second = whole_second(item.at or now)
-            moment = f"w{window}" if window is not None else f"static@{second.isoformat()}"
-            item.record_id = "v" + self._keys.tag(
-                f"scan|{item.person_key}|{item.venue.id}|{moment}"
-            )
-            item.shard = int(item.person_key[:8], 16) % self.policy.scan_shards
+            if window is not None:
+                moment = f"w{window}"
+            else:
+                moment = f"static@{whole_second(item.at or now).isoformat()}"
+            item.record_id = "v" + tag(f"scan|{item.person_key}|{item.venue.id}|{moment}")
+            item.shard = int(item.person_key[:8], 16) % shards
         # The same person presenting the same code again, in this batch or before: a replay.
         seen: set[tuple[str, str]] = set()
         accepted: list[_Pending] = []
@@ -594,7 +606,9 @@ class Places:
         # primary key refuses a record are the stored ones looked up and the rest rewritten.
         try:
             with conn.begin_nested():
-                visits = scan_batches.write_scans(conn, [_new_scan(i) for i in accepted], now)
+                visits = scan_batches.write_scans(
+                    conn, [_new_scan(i) for i in accepted], now, leaves
+                )
         except evidence_repo.DuplicateRecord:
             stored = repo.existing_record_ids(conn, sorted(seen))
             for item in accepted:
@@ -603,7 +617,7 @@ class Places:
             accepted = [i for i in accepted if (i.source_id, i.record_id) not in stored]
             if not accepted:
                 return outcomes
-            visits = scan_batches.write_scans(conn, [_new_scan(i) for i in accepted], now)
+            visits = scan_batches.write_scans(conn, [_new_scan(i) for i in accepted], now, leaves)
         people = sorted({item.person_key for item in accepted})
         # The colour on the staff's screen: what the derivation just stored, having brought
         # each person to `now` or shown the visit cannot change them.
@@ -627,8 +641,12 @@ class Places:
 
     def seal_due(self, now: datetime, *, everything: bool = False) -> int:
         """Seal every open batch of a second before `now`'s (all of them with `everything`)."""
-        with self._lock, self._db.write() as conn:
-            return scan_batches.seal_due(conn, now, everything=everything)
+        leaves = self._leaves.writes()
+        with self._lock:
+            with self._db.write() as conn:
+                sealed = scan_batches.seal_due(conn, now, leaves, everything=everything)
+            self._leaves.keep(leaves)
+        return sealed
 
     # --- proofs ----------------------------------------------------------------------------
 
@@ -681,16 +699,11 @@ def _replayed() -> ScanOutcome:
 
 
 def _new_scan(item: _Pending) -> scan_batches.NewScan:
+    venue = item.venue
     return scan_batches.NewScan(
-        source_id=item.source_id,
-        shard=item.shard,
-        record_id=item.record_id,
-        person_key=item.person_key,
-        area=item.venue.area,
-        venue_id=item.venue.id,
-        presence=Presence.PROVEN if item.check.fresh else Presence.UNVERIFIED,
-        at=item.at,
-    )
+        item.source_id, item.shard, item.record_id, item.person_key, venue.area, venue.id,
+        Presence.PROVEN if item.check.fresh else Presence.UNVERIFIED, item.at,
+    )  # fmt: skip
 
 
 def covering_area(codes: set[str], known: set[str]) -> str | None:

@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 from healthcode.domain.evidence import EvidenceKind, Presence, VenueVisit
 from healthcode.domain.log_entries import evidence_batch_entry
 from healthcode.services import transparency
+from healthcode.services.batch_leaves import LeafWrites
 from healthcode.services.trust_lists import whole_second
 from healthcode.store import places as repo
 from healthcode.store import tables as t
@@ -56,11 +57,19 @@ def canonical_visit(visit: VenueVisit, occurred_at: str | None = None) -> bytes:
     encoder, and this runs once per scan (`occurred_at`: the instant already formatted).
     """
     when = occurred_at if occurred_at is not None else instant_text(visit.occurred_at)
+    return _canonical(
+        visit.area, when, visit.person, visit.presence, visit.record_id, visit.venue_id
+    )
+
+
+def _canonical(
+    area: str, when: str, person: str, presence: Presence, record_id: str, venue_id: str
+) -> bytes:
     return (
-        f'{{"area":"{visit.area}","kind":"venue_visit",'
-        f'"occurred_at":"{when}","person":"{visit.person}",'
-        f'"presence":"{visit.presence}","record_id":"{visit.record_id}",'
-        f'"venue_id":"{visit.venue_id}"}}'
+        f'{{"area":"{area}","kind":"venue_visit",'
+        f'"occurred_at":"{when}","person":"{person}",'
+        f'"presence":"{presence}","record_id":"{record_id}",'
+        f'"venue_id":"{venue_id}"}}'
     ).encode("ascii")
 
 
@@ -80,10 +89,13 @@ def batch_digest(source_id: str, batch_id: str, canonicals: Sequence[bytes]) -> 
     return hashlib.sha256(body).digest()
 
 
-def write_scans(conn: Connection, scans: Sequence[NewScan], now: datetime) -> list[VenueVisit]:
+def write_scans(
+    conn: Connection, scans: Sequence[NewScan], now: datetime, leaves: LeafWrites | None = None
+) -> list[VenueVisit]:
     """Write scans into the open batch of their source and shard for `now`'s second (sealing
     any batch of theirs from an earlier second first); their visits, in the order given, each
     received at its own instant if it has one (of `now`'s second, not after it), else `now`.
+    ``leaves``: the transaction's writes, told what was written once it is (for sealing).
 
     Raises `store.evidence.DuplicateRecord` if a record id is taken; the caller writes under a
     savepoint and rolls back.
@@ -91,41 +103,47 @@ def write_scans(conn: Connection, scans: Sequence[NewScan], now: datetime) -> li
     groups: dict[tuple[str, int], list[int]] = {}
     for n, scan in enumerate(scans):
         groups.setdefault((scan.source_id, scan.shard), []).append(n)
-    batches = _open_batches(conn, list(groups), now)
+    batches = _open_batches(conn, list(groups), now, leaves)
     visits: list[VenueVisit] = [None] * len(scans)  # type: ignore[list-item]  # all set below
     rows: list[tuple[Any, ...]] = []
     counts: list[tuple[str, str, int]] = []
-    micros, occurred_at = to_micros(now), instant_text(now)
+    written: list[tuple[tuple[str, str], int, int]] = []  # batch, first position, first row
+    now_micros, now_text = to_micros(now), instant_text(now)
+    kind, kind_value = EvidenceKind.VENUE_VISIT, EvidenceKind.VENUE_VISIT.value
+    # One pass per scan building its visit and its row (this runs a thousand times a batch).
     for group, members in groups.items():
         batch_id, position = batches[group]
+        written.append(((group[0], batch_id), position, len(rows)))
         for n in members:
-            scan = scans[n]
-            at = now if scan.at is None else scan.at
-            visit = _visit(
-                source_id=scan.source_id,
-                record_id=scan.record_id,
-                person=scan.person_key,
-                area=scan.area,
-                occurred_at=at,
-                received_at=at,
-                kind=EvidenceKind.VENUE_VISIT,
-                venue_id=scan.venue_id,
-                presence=scan.presence,
-            )
-            visits[n] = visit
-            if at == now:
-                rows.append(_visit_row(visit, batch_id, position, micros, occurred_at))
+            source_id, _shard, record_id, person, area, venue_id, presence, at = scans[n]
+            if at is None or at == now:
+                at, micros, when = now, now_micros, now_text
             else:
-                rows.append(_visit_row(visit, batch_id, position, to_micros(at), instant_text(at)))
+                micros, when = to_micros(at), instant_text(at)
+            visits[n] = _visit(
+                {"source_id": source_id, "record_id": record_id, "person": person,
+                 "area": area, "occurred_at": at, "received_at": at, "kind": kind,
+                 "venue_id": venue_id, "presence": presence}
+            )  # fmt: skip
+            # In `store.places.insert_visits`'s column order.
+            rows.append(
+                (source_id, record_id, batch_id, position, person, kind_value, area, micros,
+                 micros, str(presence), venue_id,
+                 _canonical(area, when, person, presence, record_id, venue_id))
+            )  # fmt: skip
             position += 1
         counts.append((group[0], batch_id, position))
     repo.set_batches_records(conn, counts)
     repo.insert_visits(conn, rows)
+    if leaves is not None:  # written: the canonical record is each row's last column
+        ends = [first for _key, _position, first in written[1:]] + [len(rows)]
+        for (key, position, first), end in zip(written, ends, strict=True):
+            leaves.add(key, position, [row[-1] for row in rows[first:end]])
     return visits
 
 
 def _open_batches(
-    conn: Connection, groups: list[tuple[str, int]], now: datetime
+    conn: Connection, groups: list[tuple[str, int]], now: datetime, leaves: LeafWrites | None
 ) -> dict[tuple[str, int], tuple[str, int]]:
     """The open batch (id, next position) of each (source, shard) for `now`'s second.
 
@@ -137,7 +155,7 @@ def _open_batches(
     for group in groups:
         row = found.get(group)
         if row is not None and whole_second(row.opened_at) < second:
-            seal(conn, row, now)
+            seal(conn, row, now, leaves)
             row = None
         if row is not None:
             result[group] = (row.batch_id, row.records)
@@ -159,7 +177,9 @@ def _open_batches(
     return result
 
 
-def seal_due(conn: Connection, now: datetime, *, everything: bool = False) -> int:
+def seal_due(
+    conn: Connection, now: datetime, leaves: LeafWrites | None = None, *, everything: bool = False
+) -> int:
     """Seal every open batch of a second before `now`'s (all of them with `everything`)."""
     second = whole_second(now)
     due = [
@@ -168,15 +188,20 @@ def seal_due(conn: Connection, now: datetime, *, everything: bool = False) -> in
         if everything or whole_second(row.opened_at) < second
     ]
     for row in sorted(due, key=lambda r: (r.opened_at, r.source_id, r.shard)):
-        seal(conn, row, now)
+        seal(conn, row, now, leaves)
     return len(due)
 
 
-def seal(conn: Connection, batch: Any, now: datetime) -> None:
-    leaves = repo.batch_leaves(conn, batch.source_id, batch.batch_id)
-    if [row.position for row in leaves] != list(range(batch.records)):
-        raise RuntimeError(f"scan batch {batch.source_id}/{batch.batch_id} has a gap")
-    canonicals = [bytes(row.canonical) for row in leaves]
+def seal(conn: Connection, batch: Any, now: datetime, leaves: LeafWrites | None = None) -> None:
+    key = (batch.source_id, batch.batch_id)
+    canonicals = leaves.records(key, batch.records) if leaves is not None else None
+    if canonicals is None:
+        stored = repo.batch_leaves(conn, batch.source_id, batch.batch_id)
+        if [row.position for row in stored] != list(range(batch.records)):
+            raise RuntimeError(f"scan batch {batch.source_id}/{batch.batch_id} has a gap")
+        canonicals = [bytes(row.canonical) for row in stored]
+    if leaves is not None:
+        leaves.sealed.add(key)
     root = merkle_root([leaf_hash(canonical) for canonical in canonicals])
     index = transparency.append_one(
         conn,
@@ -207,7 +232,7 @@ def seal(conn: Connection, batch: Any, now: datetime) -> None:
 _VISIT_FIELDS = frozenset(VenueVisit.model_fields)
 
 
-def _visit(**values: Any) -> VenueVisit:
+def _visit(values: dict[str, Any]) -> VenueVisit:
     """A visit built from values the server made itself, without pydantic's per-call
     validation (what `model_construct` does, several times cheaper; every value here is a
     registered id, a checked person key, the server's instant or an enum member)."""
@@ -217,23 +242,3 @@ def _visit(**values: Any) -> VenueVisit:
     object.__setattr__(visit, "__pydantic_extra__", None)
     object.__setattr__(visit, "__pydantic_private__", None)
     return visit
-
-
-def _visit_row(
-    visit: VenueVisit, batch_id: str, position: int, micros: int, occurred_at: str
-) -> tuple[Any, ...]:
-    """The evidence row of a scan, in `store.places.insert_visits`'s column order."""
-    return (
-        visit.source_id,
-        visit.record_id,
-        batch_id,
-        position,
-        visit.person,
-        EvidenceKind.VENUE_VISIT.value,
-        visit.area,
-        micros,
-        micros,
-        str(visit.presence),
-        visit.venue_id,
-        canonical_visit(visit, occurred_at),
-    )
