@@ -38,7 +38,7 @@ from healthcode.services.derivation import Derivation
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.orders import staff_secret_key
 from healthcode.services.pass_refusals import PassRefused, refused
-from healthcode.services.places import VenueInfo
+from healthcode.services.place_codes import VenueInfo
 from healthcode.services.places_policy import PlacesPolicy
 from healthcode.services.trust_lists import IssuerKey, TrustLists, whole_second
 from healthcode.store import orders as orders_repo

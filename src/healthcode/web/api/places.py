@@ -19,8 +19,10 @@ from pydantic import BaseModel, Field, ValidationError
 from healthcode.credentials.passes import RevocationReason, qr_png, qr_svg, raw_public_key
 from healthcode.errors import InputRejected, Unauthorized
 from healthcode.services.passes import VenueAnswer
-from healthcode.services.places import PlaceCodeView, ScanProof, ScanResult
+from healthcode.services.place_codes import PlaceCodeView
+from healthcode.services.places import ScanResult
 from healthcode.services.qr import read_qr_texts
+from healthcode.services.scan_proofs import ScanProof
 from healthcode.web.api.officials import actor
 from healthcode.web.api.schemas import (
     ERRORS,
