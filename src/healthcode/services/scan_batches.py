@@ -106,18 +106,21 @@ def write_scans(
     batches = _open_batches(conn, list(groups), now, leaves)
     visits: list[VenueVisit] = [None] * len(scans)  # type: ignore[list-item]  # all set below
     rows: list[tuple[Any, ...]] = []
-    counts: list[tuple[str, str, int]] = []
+    counts: list[tuple[str, str, int]] = []  # of batches already open
+    opened: list[dict[str, Any]] = []  # new batches, with their records (one statement fewer)
     written: list[tuple[tuple[str, str], int, int]] = []  # batch, first position, first row
     now_micros, now_text = to_micros(now), instant_text(now)
     kind, kind_value = EvidenceKind.VENUE_VISIT, EvidenceKind.VENUE_VISIT.value
     # One pass per scan building its visit and its row (this runs a thousand times a batch).
     for group, members in groups.items():
-        batch_id, position = batches[group]
+        batch_id, position, new = batches[group]
         written.append(((group[0], batch_id), position, len(rows)))
         for n in members:
             source_id, _shard, record_id, person, area, venue_id, presence, at = scans[n]
-            if at is None or at == now:
-                at, micros, when = now, now_micros, now_text
+            if at is None:
+                at = now
+            if at == now:
+                micros, when = now_micros, now_text
             else:
                 micros, when = to_micros(at), instant_text(at)
             visits[n] = _visit(
@@ -132,7 +135,14 @@ def write_scans(
                  _canonical(area, when, person, presence, record_id, venue_id))
             )  # fmt: skip
             position += 1
-        counts.append((group[0], batch_id, position))
+        if new:
+            opened.append(
+                {"source_id": group[0], "batch_id": batch_id, "shard": group[1],
+                 "opened_at": now, "records": position, "sealed_at": None}
+            )  # fmt: skip
+        else:
+            counts.append((group[0], batch_id, position))
+    repo.open_batches_with(conn, opened)
     repo.set_batches_records(conn, counts)
     repo.insert_visits(conn, rows)
     if leaves is not None:  # written: the canonical record is each row's last column
@@ -144,21 +154,22 @@ def write_scans(
 
 def _open_batches(
     conn: Connection, groups: list[tuple[str, int]], now: datetime, leaves: LeafWrites | None
-) -> dict[tuple[str, int], tuple[str, int]]:
-    """The open batch (id, next position) of each (source, shard) for `now`'s second.
+) -> dict[tuple[str, int], tuple[str, int, bool]]:
+    """The open batch (id, next position, whether it is new) of each (source, shard) for
+    `now`'s second. A new batch is not written yet: `write_scans` writes it with its records.
 
     A batch still open from an earlier second is sealed first, in this transaction.
     """
     second = whole_second(now)
     found = repo.open_batches(conn, groups)
-    result: dict[tuple[str, int], tuple[str, int]] = {}
+    result: dict[tuple[str, int], tuple[str, int, bool]] = {}
     for group in groups:
         row = found.get(group)
         if row is not None and whole_second(row.opened_at) < second:
             seal(conn, row, now, leaves)
             row = None
         if row is not None:
-            result[group] = (row.batch_id, row.records)
+            result[group] = (row.batch_id, row.records, False)
             continue
         source_id, shard = group
         stem = f"{second.strftime('%Y%m%dT%H%M%SZ')}-s{shard}"
@@ -168,12 +179,7 @@ def _open_batches(
         while batch_id in taken:
             n += 1
             batch_id = f"{stem}-{n}"
-        repo.open_batch(
-            conn,
-            {"source_id": source_id, "batch_id": batch_id, "shard": shard,
-             "opened_at": now, "records": 0, "sealed_at": None},
-        )  # fmt: skip
-        result[group] = (batch_id, 0)
+        result[group] = (batch_id, 0, True)
     return result
 
 

@@ -113,33 +113,33 @@ class ScanRecorder:
             if not pending:
                 return outcomes
         tag, shards = self._keys.tag, self.policy.scan_shards
+        # The same person presenting the same code again, in this batch or before: a replay.
+        seen: set[tuple[str, str]] = set()
+        accepted: list[PendingScan] = []
+        scans: list[scan_batches.NewScan] = []
         for item in pending:
-            item.source_id = sources[item.venue.authority_id]
+            venue, person = item.venue, item.person_key
+            source_id = item.source_id = sources[venue.authority_id]
             window = item.check.window
             if window is not None:
                 moment = f"w{window}"
             else:
                 moment = f"static@{whole_second(item.at or now).isoformat()}"
-            item.record_id = "v" + tag(f"scan|{item.person_key}|{item.venue.id}|{moment}")
-            item.shard = int(item.person_key[:8], 16) % shards
-        # The same person presenting the same code again, in this batch or before: a replay.
-        seen: set[tuple[str, str]] = set()
-        accepted: list[PendingScan] = []
-        for item in pending:
-            key = (item.source_id, item.record_id)
+            record_id = item.record_id = "v" + tag(f"scan|{person}|{venue.id}|{moment}")
+            key = (source_id, record_id)
             if key in seen:
                 outcomes[item.index] = _replayed()
-            else:
-                seen.add(key)
-                accepted.append(item)
+                continue
+            seen.add(key)
+            accepted.append(item)
+            item.shard = int(person[:8], 16) % shards
+            scans.append(_new_scan(item))
         # Looking every scan up before writing cost more than the write itself on PostgreSQL,
         # and replays are rare: the batch is written under a savepoint, and only if the
         # primary key refuses a record are the stored ones looked up and the rest rewritten.
         try:
             with conn.begin_nested():
-                visits = scan_batches.write_scans(
-                    conn, [_new_scan(i) for i in accepted], now, leaves
-                )
+                visits = scan_batches.write_scans(conn, scans, now, leaves)
         except evidence_repo.DuplicateRecord:
             stored = repo.existing_record_ids(conn, sorted(seen))
             for item in accepted:

@@ -121,8 +121,10 @@ def batch_ids(conn: Connection, source_id: str, prefix: str) -> set[str]:
     return set(conn.scalars(query))
 
 
-def open_batch(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(t.scan_batches.insert().values(**row))
+def open_batches_with(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Open new batches (rows of `scan_batches`), in one call."""
+    if rows:
+        conn.execute(t.scan_batches.insert(), list(rows))
 
 
 _SET_RECORDS = (
