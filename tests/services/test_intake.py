@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -126,3 +127,35 @@ def test_bad_input_is_refused_and_changes_nothing(town: Town, case: str) -> None
 
 def test_every_bad_case_is_exercised(town: Town) -> None:
     assert sorted(_bad_cases(town)) == sorted(CASES)
+
+
+def test_the_refusal_names_the_first_failing_record_and_check(town: Town) -> None:
+    """A batch with several faults is refused for the first, record by record: here a record
+    outside the source's area comes before a malformed one and a repeated one."""
+    now = town.clock.now()
+    good = [town.record("test_result", P1, now, method="pcr", result="negative") for _ in range(4)]
+    records = [good[0], {**good[1], "area": PUDONG}, {**good[2], "result": "maybe"}, good[0]]
+    with pytest.raises(InputRejected) as refused:
+        town.services.intake.submit(town.batch("lab-1", records), now=now)
+    assert refused.value.code == "evidence.area_outside_source"
+    assert "records[1]" in str(refused.value)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_garbage_collector_is_as_it_was_after_a_batch(town: Town, enabled: bool) -> None:
+    """Intake pauses the cyclic collector for a batch, and leaves it as it found it, whether
+    the batch is taken or refused."""
+    now = town.clock.now()
+    good = town.record("test_result", P1, now, method="pcr", result="negative")
+    was = gc.isenabled()
+    try:
+        if not enabled:
+            gc.disable()
+        town.submit("lab-1", [good])
+        assert gc.isenabled() is enabled
+        with pytest.raises(InputRejected):
+            town.submit("lab-1", [{**good, "record_id": "r-bad", "area": PUDONG}])
+        assert gc.isenabled() is enabled
+    finally:
+        if was:
+            gc.enable()

@@ -13,19 +13,21 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from healthcode.domain import areas
-from healthcode.domain.canonical import canonical
+from healthcode.domain.canonical import canonical, canonical_each
 from healthcode.domain.evidence import (
     Evidence,
     EvidenceFormatError,
     EvidenceKind,
     VenueVisit,
     parse_evidence,
+    parse_evidence_all,
 )
 from healthcode.errors import InputRejected
 
@@ -125,25 +127,18 @@ def check_batch(
     if not source.active:
         raise InputRejected("source.inactive")
     assert isinstance(body, dict)
-    records_canonical = [canonical(record) for record in records]
+    records_canonical = canonical_each(records)
     signed = _assembled(source_id, batch_id, records_canonical)
     try:
         Ed25519PublicKey.from_public_bytes(source.public_key).verify(signature, signed)
     except (InvalidSignature, ValueError):
         raise InputRejected("batch.signature_invalid") from None
 
-    parsed: list[Evidence] = []
-    seen: set[str] = set()
-    for index, record in enumerate(records):
-        try:
-            item = parse_evidence(record, source_id=source_id, received_at=at)
-        except EvidenceFormatError as exc:
-            raise InputRejected("batch.malformed", f"records[{index}].{exc}") from None
-        if item.record_id in seen:
-            raise InputRejected("batch.malformed", f"records[{index}]: record_id repeated")
-        seen.add(item.record_id)
-        _check_record(index, item, source, known_areas, venue_areas, policy, at)
-        parsed.append(item)
+    # A batch that passes is checked whole, at once; one that does not is checked again
+    # record by record, so that the refusal names its first failing record and check.
+    parsed = _checked_at_once(records, source, known_areas, venue_areas, policy, at)
+    if parsed is None:
+        parsed = _checked_in_turn(records, source, known_areas, venue_areas, policy, at)
     return CheckedBatch(
         source_id=source_id,
         batch_id=batch_id,
@@ -152,6 +147,62 @@ def check_batch(
         submitted=tuple(records),
         digest_input=signed,
     )
+
+
+def _checked_in_turn(
+    records: list[Any],
+    source: SourceRegistration,
+    known_areas: frozenset[str] | set[str],
+    venue_areas: Mapping[str, str],
+    policy: BatchPolicy,
+    at: datetime,
+) -> list[Evidence]:
+    """Each record parsed and checked in turn; raises InputRejected at the first that fails."""
+    parsed: list[Evidence] = []
+    seen: set[str] = set()
+    for index, record in enumerate(records):
+        try:
+            item = parse_evidence(record, source_id=source.id, received_at=at)
+        except EvidenceFormatError as exc:
+            raise InputRejected("batch.malformed", f"records[{index}].{exc}") from None
+        if item.record_id in seen:
+            raise InputRejected("batch.malformed", f"records[{index}]: record_id repeated")
+        seen.add(item.record_id)
+        _check_record(index, item, source, known_areas, venue_areas, policy, at)
+        parsed.append(item)
+    return parsed
+
+
+_KIND, _AREA, _RECORD_ID, _OCCURRED_AT = (
+    attrgetter(name) for name in ("kind", "area", "record_id", "occurred_at")
+)
+
+
+def _checked_at_once(
+    records: list[Any],
+    source: SourceRegistration,
+    known_areas: frozenset[str] | set[str],
+    venue_areas: Mapping[str, str],
+    policy: BatchPolicy,
+    at: datetime,
+) -> list[Evidence] | None:
+    """The records parsed, if every one passes every check of `_checked_in_turn` (each check
+    made once over the batch: on its distinct kinds, its distinct areas, its latest time);
+    ``None`` if any fails."""
+    parsed = parse_evidence_all(records, source_id=source.id, received_at=at)
+    if parsed is None or len(set(map(_RECORD_ID, parsed))) != len(parsed):
+        return None
+    if not source.kinds.issuperset(map(_KIND, parsed)):
+        return None
+    for area in set(map(_AREA, parsed)):
+        if area not in known_areas or not areas.contains(source.area, area):
+            return None
+    if max(map(_OCCURRED_AT, parsed)) > at + policy.future_skew:
+        return None
+    for item in parsed:
+        if isinstance(item, VenueVisit) and venue_areas.get(item.venue_id) != item.area:
+            return None
+    return parsed
 
 
 def _check_record(

@@ -13,12 +13,37 @@ path encodes every record, and the reference implementation is about 20 times sl
 from __future__ import annotations
 
 import json
+from itertools import chain
+from json import encoder as json_encoder
 from typing import Any
 
 import rfc8785
 
 _MAX_SAFE_INTEGER = 2**53 - 1
-_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+
+
+def _refuse(value: object) -> None:
+    raise TypeError(f"{type(value).__name__} is not JSON")  # never reached: values are plain
+
+
+# `JSONEncoder.encode` builds the C encoder afresh on every call, which cost as much as the
+# encoding of a record; this is the same C encoder with the same settings (sorted keys, no
+# whitespace, text left unescaped but for what JSON requires), built once. No circular check:
+# `_plain` has walked the value already.
+_c_make_encoder = getattr(json_encoder, "c_make_encoder", None)
+if _c_make_encoder is not None:
+    _c_encode = _c_make_encoder(
+        None, _refuse, json_encoder.encode_basestring, None, ":", ",", True, False, True
+    )
+
+    def _encode(value: Any) -> str:
+        return "".join(_c_encode(value, 0))
+
+else:  # pragma: no cover - CPython has the C encoder
+    _json_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+    def _encode(value: Any) -> str:
+        return _json_encode.encode(value)
 
 
 _SCALARS = frozenset((str, bool, type(None)))
@@ -57,3 +82,38 @@ def canonical(value: Any) -> bytes:
         except UnicodeEncodeError:  # lone surrogates: let the reference implementation refuse
             pass
     return rfc8785.dumps(value)
+
+
+def canonical_each(values: list[Any]) -> list[bytes]:
+    """``[canonical(value) for value in values]``; a batch's records, when all are flat
+    (`_flat_records`), are encoded as one list and cut apart, not one by one.
+
+    The cut is at each ``,{"``: in the encoding of flat records, ``{`` followed by ``"`` occurs
+    only where a record begins, as a ``"`` inside text is always escaped (``\\"``), and in
+    UTF-8 no byte of a multi-byte character is ASCII. A record without members has no such
+    beginning, so the count of pieces is checked.
+    """
+    if _flat_records(values):
+        try:
+            pieces = _encode(values).encode("utf-8")[1:-1].split(b',{"')
+        except UnicodeEncodeError:  # lone surrogates: `canonical` lets the reference refuse
+            pieces = []
+        if len(pieces) == len(values):
+            return [pieces[0], *[b'{"' + piece for piece in pieces[1:]]]
+    return [canonical(value) for value in values]
+
+
+_DICT = frozenset((dict,))
+
+
+def _flat_records(values: list[Any]) -> bool:
+    """Whether every value is a `_flat` record with at least one member (each check one pass
+    over the whole list)."""
+    if not values or not _DICT.issuperset(map(type, values)) or not all(values):
+        return False
+    if not _SCALARS.issuperset(map(type, chain.from_iterable(map(dict.values, values)))):
+        return False
+    try:
+        return "".join(chain.from_iterable(values)).isascii()
+    except TypeError:
+        return False

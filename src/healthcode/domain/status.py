@@ -9,12 +9,13 @@ at ``at``, the colour or the rule would change by itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 
 from healthcode.domain.designations import RiskDesignation
-from healthcode.domain.evidence import MATCHABLE, Evidence, VenueVisit
+from healthcode.domain.evidence import MATCHABLE, Evidence, EvidenceKind, VenueVisit
 from healthcode.domain.orders import Order
 from healthcode.domain.rulebook import (
     Clearing,
@@ -224,26 +225,48 @@ def could_start_episodes(
 ) -> set[str]:
     """The people whose evidence among ``items`` `can_start_episode`.
 
-    What that depends on is the kind, the attributes a rule may match, the area, the venue and
-    the time: it is decided once per distinct combination (a batch of scans of a few hundred
-    venues in one second holds a few hundred, not one per scan).
+    What that depends on is the kind, the attributes a rule may match and, for a kind some
+    rule triggers on only under a designation (visits), the area, the venue and the time: it
+    is decided once per distinct combination (a batch of scans of a few hundred venues in one
+    second holds a few hundred, not one per scan). Evidence of a kind no rule is triggered by
+    is passed over at the cost of a lookup.
     """
+    keys = _trigger_keys(rulebook)
     decided: dict[tuple[object, ...], bool] = {}
     people: set[str] = set()
     for item in items:
-        key = (
-            item.kind,
-            item.area,
-            getattr(item, "venue_id", None),
-            item.occurred_at,
-            *(getattr(item, name) for name in MATCHABLE[item.kind]),
-        )
+        kind = item.kind
+        key_of = keys.get(kind)
+        if key_of is None:
+            continue  # no rule is triggered by this kind
+        key = (kind, key_of(item))
         starts = decided.get(key)
         if starts is None:
             starts = decided[key] = can_start_episode(item, rulebook, designations, at)
         if starts:
             people.add(item.person)
     return people
+
+
+def _trigger_keys(rulebook: Rulebook) -> dict[EvidenceKind, Callable[[Evidence], object]]:
+    """For each kind some rule is triggered by, what `can_start_episode` of its evidence
+    depends on: the attributes its rules may match, and the place and time if one of them
+    needs a designation (the loader allows that on visits only)."""
+    placed: dict[EvidenceKind, bool] = {}
+    for rule in rulebook.rules:
+        trigger = rule.trigger
+        if isinstance(trigger, EvidenceTrigger):
+            placed[trigger.kind] = placed.get(trigger.kind, False) or bool(
+                trigger.designation_levels
+            )
+    return {
+        kind: attrgetter(
+            "kind",  # a constant for the kind: attrgetter takes at least one name
+            *MATCHABLE[kind],
+            *(("area", "venue_id", "occurred_at") if by_place else ()),
+        )
+        for kind, by_place in placed.items()
+    }
 
 
 def can_start_episode(

@@ -124,7 +124,7 @@ class Derivation:
         ``new_evidence`` (just written) lets people who are green with nothing pending, and
         whose new evidence cannot start any episode, be skipped: their status cannot change.
         """
-        return self._recompute(conn, person_keys, now, cause, new_evidence)[0]
+        return self._recompute(conn, person_keys, now, cause, new_evidence, colours=False)[0]
 
     def recompute_colours(
         self,
@@ -137,7 +137,7 @@ class Derivation:
     ) -> dict[str, Colour]:
         """As `recompute`; returns each person's colour at ``now`` as now stored (green for a
         person never computed), from the rows it read and wrote, sparing a query."""
-        return self._recompute(conn, person_keys, now, cause, new_evidence)[1]
+        return self._recompute(conn, person_keys, now, cause, new_evidence, colours=True)[1]
 
     def _recompute(
         self,
@@ -146,19 +146,24 @@ class Derivation:
         now: datetime,
         cause: str,
         new_evidence: Sequence[Evidence],
+        *,
+        colours: bool,
     ) -> tuple[list[StatusChange], dict[str, Colour]]:
+        """The changes, and each person's colour at ``now`` if ``colours`` (else none)."""
         keys = sorted(set(person_keys))
         if not keys:
             return [], {}
         editions = self._rulebooks.editions(conn)
         stored = status_repo.current(conn, keys)
-        colours = {key: stored[key].colour if key in stored else Colour.GREEN for key in keys}
+        colour_of: dict[str, Colour] = {}
+        if colours:
+            colour_of = {key: stored[key].colour if key in stored else Colour.GREEN for key in keys}
         designations = None
         if new_evidence:
             designations = evidence_repo.all_designations(conn)
             keys = self._could_change(keys, stored, new_evidence, editions, designations, now)
             if not keys:
-                return [], colours
+                return [], colour_of
         inputs = self.inputs(conn, keys, designations=designations)
         changes: list[StatusChange] = []
         inserts: list[dict[str, Any]] = []
@@ -166,7 +171,8 @@ class Derivation:
         for key in keys:
             before = stored.get(key)
             after, person_changes = self._advance(key, before, inputs[key], editions, now, cause)
-            colours[key] = after.colour
+            if colours:
+                colour_of[key] = after.colour
             changes.extend(person_changes)
             if before is None:
                 inserts.append(_row(after, now))
@@ -179,7 +185,7 @@ class Derivation:
         self._notifier.notify(
             conn, [Notice(c.person_key, "status", str(c.colour), now) for c in changes]
         )
-        return changes, colours
+        return changes, colour_of
 
     def _log(
         self, conn: Connection, changes: list[StatusChange], now: datetime
@@ -209,21 +215,24 @@ class Derivation:
         now: datetime,
     ) -> list[str]:
         rulebook = in_force(editions, now)
-        # No stored status means the default status, never computed: settled as well.
-        settled = {
+        # Settled: green with nothing pending under the rulebook in force, or no stored status
+        # (the default status, never computed). Only stored statuses can be otherwise.
+        unsettled = {
             key
-            for key in keys
-            if key not in stored
-            or (
-                stored[key].colour is Colour.GREEN
-                and stored[key].valid_until is None
-                and stored[key].rulebook_version == rulebook.version
-            )
+            for key, status in stored.items()
+            if status.colour is not Colour.GREEN
+            or status.valid_until is not None
+            or status.rulebook_version != rulebook.version
         }
-        settled -= could_start_episodes(
-            (item for item in new_evidence if item.person in settled), rulebook, designations, now
+        starting = could_start_episodes(
+            (item for item in new_evidence if item.person not in unsettled)
+            if unsettled
+            else new_evidence,
+            rulebook,
+            designations,
+            now,
         )
-        return [key for key in keys if key not in settled]
+        return [key for key in keys if key in unsettled or key in starting]
 
     def _advance(
         self,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 import psycopg
@@ -17,6 +19,7 @@ from healthcode.store import partitions
 from healthcode.store import tables as t
 from healthcode.store.copy import copy_rows
 from healthcode.store.instants import to_micros
+from healthcode.store.keysets import text_keys, text_keys_in
 
 _KIND_FIELDS = (
     "method", "result", "presence", "venue_id", "quarantine_required", "vaccine", "dose",
@@ -46,33 +49,55 @@ ROW_COLUMNS = (
     "source_id", "record_id", "batch_id", "position", "person_key", "kind", "area_code",
     "occurred_at", "received_at", *_KIND_FIELDS, "canonical",
 )  # fmt: skip
-"""The columns of `evidence_row`'s tuples, in order."""
+"""The columns of `evidence_rows`' tuples, in order."""
 
 
-def evidence_row(
-    item: ev.Evidence, batch_id: str, canonical: bytes, position: int, submitted: dict[str, Any]
-) -> tuple[Any, ...]:
-    """The row of one record in `ROW_COLUMNS` order, instants as `to_micros`, for
-    `insert_rows`; kind-specific columns come from the submitted (validated) record, which is
-    much cheaper to read than the model's attributes."""
-    get = submitted.get
-    return (
-        item.source_id,
-        item.record_id,
-        batch_id,
-        position,
-        item.person,
-        item.kind.value,
-        item.area,
-        to_micros(item.occurred_at),
-        to_micros(item.received_at),
-        *[get(name) for name in _KIND_FIELDS],
-        canonical,
-    )
+_KIND_VALUES = {kind: kind.value for kind in ev.EvidenceKind}
+
+
+def evidence_rows(
+    records: Iterable[tuple[ev.Evidence, bytes, dict[str, Any]]], batch_id: str
+) -> list[tuple[Any, ...]]:
+    """The rows of a batch's records (evidence, canonical bytes, the record as submitted), at
+    positions 0, 1, ... in `ROW_COLUMNS` order, instants as `to_micros`, for `insert_rows`.
+
+    Kind-specific columns come from the submitted (validated) record, and the rest from the
+    model's fields as stored in its ``__dict__`` (about four times faster than attributes and
+    a call per row); a batch's records share few instants, each converted once.
+    """
+    rows: list[tuple[Any, ...]] = []
+    append = rows.append
+    micros: dict[datetime, int] = {}
+    for position, (item, canonical, submitted) in enumerate(records):
+        fields = item.__dict__
+        occurred_at, received_at = fields["occurred_at"], fields["received_at"]
+        occurred = micros.get(occurred_at)
+        if occurred is None:
+            occurred = micros[occurred_at] = to_micros(occurred_at)
+        received = micros.get(received_at)
+        if received is None:
+            received = micros[received_at] = to_micros(received_at)
+        append(
+            (
+                fields["source_id"], fields["record_id"], batch_id, position, fields["person"],
+                _KIND_VALUES[fields["kind"]], fields["area"], occurred, received,
+                *map(submitted.get, _KIND_FIELDS), canonical,
+            )
+        )  # fmt: skip
+    return rows
 
 
 class DuplicateRecord(Exception):
     """A record with the same (source, record id) is already stored: nothing was inserted."""
+
+
+class DuplicateBatch(Exception):
+    """The batch row's insert was refused by a key (the caller rolls back, and looks the
+    batch up: a batch with the same (source, batch id) is expected, else ``error`` stands)."""
+
+    def __init__(self, error: IntegrityError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def insert_rows(conn: Connection, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
@@ -90,7 +115,6 @@ def insert_rows(conn: Connection, columns: Sequence[str], rows: Sequence[tuple[A
     """
     if not rows:
         return
-    names = ", ".join(columns)
     try:
         if conn.dialect.name == "postgresql":
             received, source, record = (
@@ -100,15 +124,40 @@ def insert_rows(conn: Connection, columns: Sequence[str], rows: Sequence[tuple[A
             partitions.write_ids(conn, [(row[source], row[record]) for row in rows])
             copy_rows(conn, t.evidence.name, columns, rows)
             return
-        marks = ", ".join(["?"] * len(columns))
-        sql = f"INSERT INTO {t.evidence.name} ({names}) VALUES ({marks})"
-        conn.exec_driver_sql(sql, list(rows))
+        _insert_sqlite(conn, columns, rows)
     except psycopg.errors.UniqueViolation:
         raise DuplicateRecord from None
     except IntegrityError as error:
         if "UNIQUE" not in str(error.orig):
             raise
         raise DuplicateRecord from None
+
+
+_SQLITE_ROWS_PER_INSERT = 500
+
+
+def _insert_sqlite(
+    conn: Connection, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """SQLite: rows by the `_SQLITE_ROWS_PER_INSERT` in one INSERT of many ``VALUES`` (a fifth
+    less time for a thousand rows than one INSERT per row, which SQLite runs once for each),
+    the rest (a scan batch's few) by `executemany`. Two statement texts, each prepared once
+    by the driver's statement cache."""
+    names = ", ".join(columns)
+    values = "(" + ", ".join(["?"] * len(columns)) + ")"
+    driver: Any = conn.connection.driver_connection
+    per = min(
+        _SQLITE_ROWS_PER_INSERT,
+        driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(columns),
+    )
+    whole = len(rows) - len(rows) % per if per > 1 else 0
+    if whole:
+        many = f"INSERT INTO {t.evidence.name} ({names}) VALUES " + ", ".join([values] * per)
+        for start in range(0, whole, per):
+            conn.exec_driver_sql(many, tuple(chain.from_iterable(rows[start : start + per])))
+    if whole < len(rows):
+        one = f"INSERT INTO {t.evidence.name} ({names}) VALUES {values}"
+        conn.exec_driver_sql(one, list(rows[whole:]))
 
 
 def to_evidence(row: Row[Any]) -> ev.Evidence:
@@ -135,11 +184,14 @@ def to_evidence(row: Row[Any]) -> ev.Evidence:
     return built
 
 
+_BATCH = select(t.evidence_batches).where(
+    t.evidence_batches.c.source_id == bindparam("source_id"),
+    t.evidence_batches.c.batch_id == bindparam("batch_id"),
+)
+
+
 def batch(conn: Connection, source_id: str, batch_id: str) -> Row[Any] | None:
-    query = select(t.evidence_batches).where(
-        t.evidence_batches.c.source_id == source_id, t.evidence_batches.c.batch_id == batch_id
-    )
-    return conn.execute(query).first()
+    return conn.execute(_BATCH, {"source_id": source_id, "batch_id": batch_id}).first()
 
 
 def existing_records(
@@ -167,30 +219,44 @@ def insert_batch(
     log_index: int,
     rows: list[tuple[Any, ...]],
 ) -> None:
-    """The batch row and its records' rows (`evidence_row` tuples); raises `DuplicateRecord`
-    if a record is already stored."""
-    conn.execute(
-        t.evidence_batches.insert().values(
-            source_id=source_id,
-            batch_id=batch_id,
-            received_at=received_at,
-            record_count=len(rows),
-            signed_digest=signed_digest,
-            merkle_root=merkle_root,
-            log_index=log_index,
+    """The batch row and its records' rows (`evidence_rows` tuples); raises `DuplicateBatch`
+    if the batch row is refused, `DuplicateRecord` if a record is already stored."""
+    try:
+        conn.execute(
+            _INSERT_BATCH,
+            {
+                "source_id": source_id,
+                "batch_id": batch_id,
+                "received_at": received_at,
+                "record_count": len(rows),
+                "signed_digest": signed_digest,
+                "merkle_root": merkle_root,
+                "log_index": log_index,
+            },
         )
-    )
+    except IntegrityError as error:
+        raise DuplicateBatch(error) from None
     insert_rows(conn, ROW_COLUMNS, rows)
 
 
+_INSERT_BATCH = t.evidence_batches.insert()
+
+
+_EVIDENCE_FOR = {
+    dialect: select(*_INPUT_COLUMNS).where(text_keys_in(dialect, t.evidence.c.person_key, "keys"))
+    for dialect in ("sqlite", "postgresql")
+}
+
+
 def evidence_for(conn: Connection, person_keys: Iterable[str]) -> dict[str, list[ev.Evidence]]:
+    """These people's evidence (one statement, built once, for any number of people)."""
     keys = sorted(set(person_keys))
     found: dict[str, list[ev.Evidence]] = defaultdict(list)
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start : start + _CHUNK]
-        query = select(*_INPUT_COLUMNS).where(t.evidence.c.person_key.in_(chunk))
-        for row in conn.execute(query).all():
-            found[row.person_key].append(to_evidence(row))
+    if not keys:
+        return found
+    dialect = conn.dialect.name
+    for row in conn.execute(_EVIDENCE_FOR[dialect], {"keys": text_keys(dialect, keys)}).all():
+        found[row.person_key].append(to_evidence(row))
     return found
 
 

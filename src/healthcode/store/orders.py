@@ -12,6 +12,7 @@ from sqlalchemy import Connection, bindparam, func, select
 
 from healthcode.domain.orders import Order, OrderKind
 from healthcode.store import tables as t
+from healthcode.store.keysets import text_keys, text_keys_in
 
 
 @dataclass(frozen=True)
@@ -81,14 +82,22 @@ def insert(conn: Connection, rows: list[dict[str, Any]], cited: list[dict[str, A
         conn.execute(t.order_evidence.insert(), cited)
 
 
+_FOR_PEOPLE = {
+    dialect: select(t.orders).where(text_keys_in(dialect, t.orders.c.person_key, "keys"))
+    for dialect in ("sqlite", "postgresql")
+}
+
+
 def for_people(conn: Connection, person_keys: Iterable[str]) -> dict[str, list[StoredOrder]]:
+    """These people's orders (one statement, built once, for any number of people)."""
     keys = sorted(set(person_keys))
     found: dict[str, list[StoredOrder]] = defaultdict(list)
-    for start in range(0, len(keys), 500):
-        for order in select_orders(
-            conn, select(t.orders).where(t.orders.c.person_key.in_(keys[start : start + 500]))
-        ):
-            found[order.person_key].append(order)
+    if not keys:
+        return found
+    dialect = conn.dialect.name
+    rows = conn.execute(_FOR_PEOPLE[dialect], {"keys": text_keys(dialect, keys)}).all()
+    for order in _with_evidence(conn, rows) if rows else []:
+        found[order.person_key].append(order)
     return found
 
 

@@ -19,8 +19,11 @@ def save_area(conn: Connection, area: Area) -> None:
     upsert(conn, t.areas, {"code": area.code, "name_zh": area.name_zh, "name_en": area.name_en})
 
 
+_AREA_CODES = select(t.areas.c.code)
+
+
 def area_codes(conn: Connection) -> set[str]:
-    return set(conn.scalars(select(t.areas.c.code)))
+    return set(conn.scalars(_AREA_CODES))
 
 
 def all_areas(conn: Connection) -> dict[str, Area]:
@@ -98,8 +101,11 @@ def save_source(conn: Connection, source: SourceRegistration, name: str, at: dat
     )
 
 
+_SOURCE = select(t.sources).where(t.sources.c.id == bindparam("id"))
+
+
 def source(conn: Connection, source_id: str) -> SourceRegistration | None:
-    row = conn.execute(select(t.sources).where(t.sources.c.id == source_id)).first()
+    row = conn.execute(_SOURCE, {"id": source_id}).first()
     if row is None:
         return None
     return SourceRegistration(

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from healthcode.domain.rulebook import Colour
 from healthcode.store import tables as t
-from healthcode.store.keysets import one_of
+from healthcode.store.keysets import text_keys, text_keys_in
 
 
 @dataclass(frozen=True)
@@ -54,13 +54,21 @@ def _stored(row: Any) -> StoredStatus:
     )
 
 
+_CURRENT = {
+    dialect: select(t.person_status).where(
+        text_keys_in(dialect, t.person_status.c.person_key, "keys")
+    )
+    for dialect in ("sqlite", "postgresql")
+}
+
+
 def current(conn: Connection, person_keys: Iterable[str]) -> dict[str, StoredStatus]:
     keys = sorted(set(person_keys))
-    found: dict[str, StoredStatus] = {}
-    for condition in one_of(conn, t.person_status.c.person_key, keys):
-        query = select(t.person_status).where(condition)
-        found.update({row.person_key: _stored(row) for row in conn.execute(query)})
-    return found
+    if not keys:
+        return {}
+    dialect = conn.dialect.name
+    rows = conn.execute(_CURRENT[dialect], {"keys": text_keys(dialect, keys)})
+    return {row.person_key: _stored(row) for row in rows}
 
 
 def due(conn: Connection, at: datetime, limit: int) -> list[str]:

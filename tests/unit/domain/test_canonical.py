@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from healthcode.domain.canonical import canonical
+from healthcode.domain.canonical import canonical, canonical_each
 
 scalars = st.one_of(
     st.none(),
@@ -48,3 +49,40 @@ def test_a_batch_is_signed_over_its_whole_canonical_encoding() -> None:
     }
     unsigned = {k: v for k, v in batch.items() if k != "signature"}
     assert signing_input(batch) == rfc8785.dumps(unsigned)
+
+
+# Records as batches carry them: flat objects of text, booleans and nulls, with text that
+# holds what the encoding of a list of records is cut at (``,{"``), quotes, backslashes,
+# braces, controls and non-ASCII characters; some records empty, some keys non-ASCII.
+tricky_text = st.one_of(
+    st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12),
+    st.sampled_from(['},{"', ',{"', '{"', '\\"', "\\", '"}', "{", "}", ",", "\x00\x1f", "王"]),
+)
+flat_records = st.dictionaries(
+    st.one_of(st.text(alphabet=st.characters(max_codepoint=127), max_size=8), tricky_text),
+    st.one_of(st.none(), st.booleans(), tricky_text),
+    max_size=6,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(flat_records, max_size=8))
+def test_records_encoded_at_once_equal_each_encoded_alone(records: list[dict[str, object]]) -> None:
+    expected = [rfc8785.dumps(record) for record in records]
+    assert canonical_each(records) == expected
+    assert canonical_each(records) == [canonical(record) for record in records]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(flat_records, values), max_size=6))
+def test_any_values_encoded_at_once_equal_each_encoded_alone(items: list[object]) -> None:
+    assert canonical_each(items) == [rfc8785.dumps(item) for item in items]
+
+
+def test_values_the_reference_refuses_are_refused_at_once_too() -> None:
+    for items in ([{"a": "\ud800"}], [{"a": "x"}, {"b": "\udfff"}], [{"a": "x"}, {1: "y"}]):
+        with pytest.raises(Exception) as at_once:
+            canonical_each(items)
+        with pytest.raises(Exception) as alone:
+            [canonical(item) for item in items]
+        assert type(at_once.value) is type(alone.value)
