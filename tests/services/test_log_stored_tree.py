@@ -13,11 +13,11 @@ from sqlalchemy import update
 
 from healthcode.services import transparency
 from healthcode.services.log_tree import grow
-from healthcode.services.monitor_tiles import frontier_root
 from healthcode.services.sequencer import Sequencer
 from healthcode.store import log as log_repo
 from healthcode.store import tables as t
 from healthcode.tlog import MerkleTree, leaf_hash
+from healthcode.tlog.frontier import frontier_root
 from tests.town import Town
 
 

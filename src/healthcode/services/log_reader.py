@@ -10,12 +10,13 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from healthcode.errors import NotFound
-from healthcode.services.log_tree import TILE_WIDTH, StoredTree, TileCache, TileNotKept
+from healthcode.services.log_tree import StoredTree, TileCache, TileNotKept
 from healthcode.store import log as log_repo
 from healthcode.store.database import Database
 from healthcode.store.log import StoredCheckpoint
 from healthcode.tlog import (
     TILE_HEIGHT,
+    TILE_WIDTH,
     Ed25519Verifier,
     NodeHashFn,
     consistency_proof,

@@ -14,11 +14,10 @@ from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Connection
 
-from healthcode.services.monitor_tiles import frontier_widths
 from healthcode.store import log as log_repo
-from healthcode.tlog import HASH_SIZE, TILE_HEIGHT, MerkleTree
+from healthcode.tlog import HASH_SIZE, TILE_HEIGHT, TILE_WIDTH, MerkleTree
+from healthcode.tlog.frontier import TileGrower, frontier_widths
 
-TILE_WIDTH = 1 << TILE_HEIGHT
 _CHECKED_AT_ONCE = 1 << 16  # leaves hashed into one in-memory tree by the self-check
 
 
@@ -127,28 +126,17 @@ def grow(
 ) -> tuple[list[tuple[int, int, bytes]], dict[int, bytes]]:
     """What appending ``leaves`` to the tree of ``size`` adds: every new node hash at a tile
     level, as (tree level, index, hash) rows, and the grown tree's frontier (its partial tile
-    at each tile level, as in ``monitor_tiles``).
+    at each tile level, ``tlog.frontier``).
 
-    Only the frontier is read, never the store: at each tile level the frontier's hashes and the
-    new ones make a run that starts at a tile boundary, so the roots of the tiles it completes
-    are its tree's nodes at height 8, and they are the level above's new hashes. Every new node
-    is hashed once.
+    Only the frontier is read, never the store. Each new leaf and each new hash above is
+    hashed once, when the tile under it fills (``TileGrower``); the kept partial tiles are
+    not hashed again.
     """
-    rows: list[tuple[int, int, bytes]] = []
-    grown: dict[int, bytes] = {}
-    fresh, first = list(leaves), size  # the level's new hashes and the index of the first
-    level = 0
-    while (size + len(leaves)) >> (TILE_HEIGHT * level):
-        rows.extend((TILE_HEIGHT * level, first + offset, h) for offset, h in enumerate(fresh))
-        kept = frontier.get(level, b"")
-        run = [kept[i : i + HASH_SIZE] for i in range(0, len(kept), HASH_SIZE)] + fresh
-        full = len(run) >> TILE_HEIGHT
-        if len(run) > full << TILE_HEIGHT:
-            grown[level] = b"".join(run[full << TILE_HEIGHT :])
-        first = (first - len(run) + len(fresh)) >> TILE_HEIGHT
-        fresh = list(MerkleTree(run).level_hashes(TILE_HEIGHT, 0, full)) if full else []
-        level += 1
-    return rows, grown
+    grower = TileGrower(size, frontier)
+    completed = grower.append(leaves)
+    rows = [(0, size + offset, leaf) for offset, leaf in enumerate(leaves)]
+    rows.extend((TILE_HEIGHT * (tile.level + 1), tile.index, tile.root) for tile in completed)
+    return rows, grower.frontier
 
 
 def stored_frontier(conn: Connection, size: int) -> dict[int, bytes] | None:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from healthcode.services.monitor_errors import MonitorError
-from healthcode.services.monitor_tiles import frontier_root, frontier_widths
 from healthcode.tlog import (
     HASH_SIZE,
     Checkpoint,
@@ -18,6 +17,7 @@ from healthcode.tlog import (
     open_checkpoint,
 )
 from healthcode.tlog.encoding import decode_base64, encode_base64
+from healthcode.tlog.frontier import frontier_root, frontier_widths
 
 __all__ = ["STATE_VERSION", "MonitorState", "load_state", "save_state"]
 

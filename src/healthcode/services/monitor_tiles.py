@@ -7,68 +7,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from healthcode.tlog import (
-    HASH_SIZE,
     LEAF_PREFIX,
-    NODE_PREFIX,
     TILE_HEIGHT,
     TILE_WIDTH,
-    TileHashReader,
     TilePath,
     tiles_for_size,
 )
+from healthcode.tlog.frontier import TileGrower, frontier_root, split_hashes
+from healthcode.tlog.tiles import perfect_root
 
-__all__ = [
-    "Mismatch",
-    "TreeRebuilder",
-    "frontier_root",
-    "frontier_tiles",
-    "frontier_widths",
-]
+__all__ = ["Mismatch", "TreeRebuilder"]
 
 _sha256 = hashlib.sha256
-
-
-def frontier_widths(size: int) -> dict[int, int]:
-    """Width of the partial tile at each level of a tree of ``size`` (levels without one omitted).
-
-    These partial tiles are the tree's *frontier*: the root needs no other tile, and every
-    later tile either extends one of them or lies to their right.
-    """
-    widths: dict[int, int] = {}
-    level = 0
-    while size >> (TILE_HEIGHT * level):
-        width = (size >> (TILE_HEIGHT * level)) & (TILE_WIDTH - 1)
-        if width:
-            widths[level] = width
-        level += 1
-    return widths
-
-
-def frontier_tiles(size: int, frontier: Mapping[int, bytes]) -> list[tuple[TilePath, bytes]]:
-    """The frontier as ``(partial tile, contents)`` pairs."""
-    return [
-        (TilePath(level, (size >> (TILE_HEIGHT * level)) >> TILE_HEIGHT, width), frontier[level])
-        for level, width in frontier_widths(size).items()
-    ]
-
-
-def frontier_root(size: int, frontier: Mapping[int, bytes]) -> bytes:
-    """MTH of the tree of ``size`` from its frontier alone."""
-    return TileHashReader(size, frontier_tiles(size, frontier)).root()
-
-
-def _split(data: bytes) -> list[bytes]:
-    return [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
-
-
-def _perfect_root(hashes: Sequence[bytes]) -> bytes:
-    prefix = NODE_PREFIX
-    layer = list(hashes)
-    while len(layer) > 1:
-        layer = [
-            _sha256(prefix + a + b).digest() for a, b in zip(layer[0::2], layer[1::2], strict=True)
-        ]
-    return layer[0]
 
 
 @dataclass(frozen=True)
@@ -98,7 +48,7 @@ class Mismatch:
 def _first_difference(tile: TilePath, rebuilt: Sequence[bytes], served: bytes) -> Mismatch | None:
     if b"".join(rebuilt) == served:
         return None
-    for position, (expected, got) in enumerate(zip(rebuilt, _split(served), strict=True)):
+    for position, (expected, got) in enumerate(zip(rebuilt, split_hashes(served), strict=True)):
         if expected != got:
             return Mismatch(tile, position, expected, got)
     raise AssertionError("joined hashes differ but no hash does")
@@ -128,10 +78,13 @@ class TreeRebuilder:
         self._fetch_tile = fetch_tile
         self._next_bundle = since >> TILE_HEIGHT
         # The entries of the first bundle seen before must hash as they did then.
-        self._seen = _split(frontier.get(0, b""))
-        self._buffers: list[list[bytes]] = [[] for _ in range(max(frontier, default=0) + 1)]
-        for level, hashes in frontier.items():
-            self._buffers[level] = _split(hashes)
+        self._seen = split_hashes(frontier.get(0, b""))
+        # Level 0 is rebuilt a bundle at a time (the first one re-read whole), so the grower
+        # holds the tree of bundle roots: its level k is tile level k + 1.
+        self._leaves = list(self._seen)
+        self._above = TileGrower(
+            since >> TILE_HEIGHT, {level - 1: hashes for level, hashes in frontier.items() if level}
+        )
         self.first_mismatch: Mismatch | None = None
         self.changed_entry: tuple[int, bytes, bytes] | None = None
         self.entries_hashed = 0
@@ -159,41 +112,28 @@ class TreeRebuilder:
             mismatch = Mismatch(tile, mismatch.position, mismatch.expected, mismatch.got, bundle)
         self._record(mismatch)
         if bundle.width == TILE_WIDTH:
-            self._buffers[0] = []
-            self._push(1, bundle.index, _perfect_root(leaves))
+            self._leaves = []
+            for full in self._above.append([perfect_root(leaves)]):
+                above = TilePath(full.level + 1, full.index)
+                self._record(_first_difference(above, full.hashes, self._fetch_tile(above)))
         else:
-            self._buffers[0] = leaves
-
-    def _push(self, level: int, index: int, node: bytes) -> None:
-        """Append the hash of node ``index`` at tile level ``level``; close full tiles upward."""
-        while len(self._buffers) <= level:
-            self._buffers.append([])
-        buffer = self._buffers[level]
-        if len(buffer) != index & (TILE_WIDTH - 1):
-            raise AssertionError(f"level {level} buffer out of step at node {index}")
-        buffer.append(node)
-        if len(buffer) == TILE_WIDTH:
-            tile = TilePath(level, index >> TILE_HEIGHT)
-            self._record(_first_difference(tile, buffer, self._fetch_tile(tile)))
-            self._buffers[level] = []
-            self._push(level + 1, tile.index, _perfect_root(buffer))
+            self._leaves = leaves
 
     def finish(self) -> bytes:
         """Compare the new partial tiles above level 0 and return the rebuilt root."""
         if self._next_bundle != -(-self._size // TILE_WIDTH) and self._size != self._since:
             raise ValueError(f"bundles up to {self._next_bundle} given for size {self._size}")
-        widths = frontier_widths(self._size)
-        for level, width in widths.items():
-            have = len(self._buffers[level]) if level < len(self._buffers) else 0
-            if have != width:
-                raise AssertionError(f"level {level} rebuilt {have} hashes, expected {width}")
+        if (self._above.size, len(self._leaves)) != divmod(self._size, TILE_WIDTH):
+            raise AssertionError(f"the rebuilt tree is not of size {self._size}")
         for tile in tiles_for_size(self._size, self._since):
             if tile.level and tile.is_partial:
                 served = self._fetch_tile(tile)
-                self._record(_first_difference(tile, self._buffers[tile.level], served))
+                rebuilt = self._above.partial(tile.level - 1)
+                self._record(_first_difference(tile, rebuilt, served))
         return frontier_root(self._size, self.frontier)
 
     @property
     def frontier(self) -> dict[int, bytes]:
         """The rebuilt partial tiles, level by level: the state a later run resumes from."""
-        return {level: b"".join(self._buffers[level]) for level in frontier_widths(self._size)}
+        above = {level + 1: hashes for level, hashes in self._above.frontier.items()}
+        return {0: b"".join(self._leaves), **above} if self._leaves else above

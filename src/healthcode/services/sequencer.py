@@ -14,11 +14,11 @@ from sqlalchemy import Connection
 
 from healthcode.services import crashpoints
 from healthcode.services.log_tree import grow, stored_frontier
-from healthcode.services.monitor_tiles import frontier_root
 from healthcode.store import log as log_repo
 from healthcode.store.database import Database
 from healthcode.store.log import StoredCheckpoint
 from healthcode.tlog import Checkpoint, Ed25519Signer, leaf_hash, sign_checkpoint
+from healthcode.tlog.frontier import frontier_root
 
 MAX_BATCH = 50_000  # entries integrated per transaction, to bound a catch-up's lock time
 

@@ -19,6 +19,7 @@ __all__ = [
     "encode_entry_bundle",
     "entry_bundles_for_size",
     "export_resources",
+    "perfect_root",
     "tile_data",
     "tile_for_node",
     "tiles_for_nodes",
@@ -100,14 +101,15 @@ def tile_data(tree: MerkleTree, tile: TilePath) -> bytes:
     return b"".join(hashes)
 
 
-def _perfect_root(hashes: list[bytes]) -> bytes:
+def perfect_root(hashes: Sequence[bytes]) -> bytes:
+    """RFC 9162 §2.1 MTH of a power-of-two number of node hashes (a full tile: 255 hashes)."""
     prefix = NODE_PREFIX
-    while len(hashes) > 1:
-        hashes = [
-            _sha256(prefix + a + b).digest()
-            for a, b in zip(hashes[0::2], hashes[1::2], strict=True)
+    layer = list(hashes)
+    while len(layer) > 1:
+        layer = [
+            _sha256(prefix + a + b).digest() for a, b in zip(layer[0::2], layer[1::2], strict=True)
         ]
-    return hashes[0]
+    return layer[0]
 
 
 class TileHashReader:
@@ -155,7 +157,7 @@ class TileHashReader:
         end = first + (1 << height)
         if data is None or len(data) < end * HASH_SIZE:
             raise TileError(f"tile {tile} is needed for node ({level}, {index})")
-        return _perfect_root([data[i * HASH_SIZE : (i + 1) * HASH_SIZE] for i in range(first, end)])
+        return perfect_root([data[i * HASH_SIZE : (i + 1) * HASH_SIZE] for i in range(first, end)])
 
     def root(self) -> bytes:
         """MTH of the whole tree, computed from the tiles."""
