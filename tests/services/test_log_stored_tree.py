@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import random
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from healthcode.services import transparency
 from healthcode.services.log_tree import grow
@@ -36,6 +36,13 @@ def _tamper_hash(town: Town, level: int, index: int) -> None:
             update(t.log_hashes)
             .where(t.log_hashes.c.level == level, t.log_hashes.c.idx == index)
             .values(hash=hashlib.sha256(b"forged").digest())
+        )
+
+
+def _delete_hash(town: Town, level: int, index: int) -> None:
+    with town.services.db.write() as conn:
+        conn.execute(
+            delete(t.log_hashes).where(t.log_hashes.c.level == level, t.log_hashes.c.idx == index)
         )
 
 
@@ -112,3 +119,23 @@ def test_a_restarted_sequencer_grows_the_stored_tree(town: Town) -> None:
     signed = restarted.integrate(now=town.clock.now())
     assert signed is not None and signed.root == _tree(town).root()
     assert services.self_check.run(now=town.clock.now(), halt=False).ok
+
+
+def test_the_self_check_reports_a_deleted_hash_and_halts(town: Town) -> None:
+    _append(town, 600)
+    town.services.sequencer.integrate(now=town.clock.now())
+    _delete_hash(town, 8, 0)  # a gap at the start of the level, not only a short read
+    report = town.services.self_check.run(now=town.clock.now())
+    assert "a stored hash at tree level 8 is missing among indices 0..1" in report.problems
+    with town.services.db.read() as conn:
+        assert log_repo.halts(conn)
+    _append(town, 1)
+    assert town.services.sequencer.integrate(now=town.clock.now()) is None  # halted
+
+
+def test_the_self_check_reports_a_deleted_leaf_hash(town: Town) -> None:
+    _append(town, 600)
+    town.services.sequencer.integrate(now=town.clock.now())
+    _delete_hash(town, 0, 5)
+    report = town.services.self_check.run(now=town.clock.now(), halt=False)
+    assert report.problems == ["a stored hash at tree level 0 is missing among indices 0..255"]

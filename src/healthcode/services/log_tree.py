@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy import Connection
 
@@ -18,7 +18,11 @@ from healthcode.store import log as log_repo
 from healthcode.tlog import HASH_SIZE, TILE_HEIGHT, TILE_WIDTH, MerkleTree
 from healthcode.tlog.frontier import TileGrower, frontier_widths
 
-_CHECKED_AT_ONCE = 1 << 16  # leaves hashed into one in-memory tree by the self-check
+# Leaf hashes the self-check holds at once, and so the most stored hashes it reads in one go:
+# it streams the entries, and holding every leaf hash of a log of 50 M entries would take
+# gigabytes. 65,536 leaves (256 tiles) hold about 5 MB, the stored rows read to compare them
+# about 10 MB more, whatever the size of the log; and it is one read per level per 256 tiles.
+_CHECKED_AT_ONCE = 1 << 16
 
 
 class TileNodes:
@@ -139,6 +143,15 @@ def grow(
     return rows, grower.frontier
 
 
+def _stored(conn: Connection, level: int, start: int, end: int) -> list[bytes] | None:
+    """The stored hashes [start, end) at tile level ``level``; None if any is missing."""
+    try:
+        found = log_repo.hashes(conn, TILE_HEIGHT * level, start, end)
+    except LookupError:  # a gap: a row deleted
+        return None
+    return found if len(found) == end - start else None
+
+
 def stored_frontier(conn: Connection, size: int) -> dict[int, bytes] | None:
     """The frontier of the tree of ``size`` as stored; None if a hash of it is missing."""
     frontier: dict[int, bytes] = {}
@@ -151,27 +164,70 @@ def stored_frontier(conn: Connection, size: int) -> dict[int, bytes] | None:
     return frontier
 
 
-def stored_level_problems(conn: Connection, leaves: Sequence[bytes]) -> list[str]:
-    """Where the stored hashes above level 0 differ from the tree of ``leaves`` (the leaf
-    hashes of entries [0, n), as the self-check recomputes them). The sequencer grows the tree
-    from its frontier and never reads a full tile back, so this is what finds one tampered with.
+class StoredTreeCheck:
+    """Compares the stored hashes, at every tile level, with the tree of the entries' leaf
+    hashes as the self-check streams them (``add`` in index order, then ``finish``). The
+    sequencer grows the tree from its frontier and never reads a full tile back, so this is
+    what finds a stored hash tampered with or deleted.
+
+    Tiles are rebuilt as the leaves come (``TileGrower``), and each is compared with the store
+    as it is completed, so memory stays at ``_CHECKED_AT_ONCE`` leaves and one partial tile per
+    level. Each level is checked against the entries, not against the stored level below.
     """
-    problems: list[str] = []
-    below = list(leaves)
-    level = 1
-    while len(leaves) >> (TILE_HEIGHT * level):
-        count = len(below) >> TILE_HEIGHT
-        expected: list[bytes] = []
-        for start in range(0, count << TILE_HEIGHT, _CHECKED_AT_ONCE):
-            part = below[start : min(start + _CHECKED_AT_ONCE, count << TILE_HEIGHT)]
-            expected.extend(MerkleTree(part).level_hashes(TILE_HEIGHT, 0, len(part) >> TILE_HEIGHT))
-        stored = log_repo.hashes(conn, TILE_HEIGHT * level, 0, count)
-        for index, want in enumerate(expected):
-            if index >= len(stored) or stored[index] != want:
-                problems.append(
+
+    def __init__(self, conn: Connection, size: int, report: Callable[[str], None]) -> None:
+        self._conn = conn
+        self._size = size
+        self._report = report
+        self._grower = TileGrower()
+        self._run: list[bytes] = []
+
+    def add(self, leaf: bytes) -> None:
+        """The leaf hash of the next entry below the checked size."""
+        self._run.append(leaf)
+        if len(self._run) == _CHECKED_AT_ONCE:
+            self._flush()
+
+    def finish(self) -> None:
+        """Compare what is left: the last run and the partial tiles."""
+        self._flush()
+        if self._grower.size != self._size:
+            raise ValueError(f"{self._grower.size} leaves given for a tree of size {self._size}")
+        for level, width in frontier_widths(self._size).items():
+            count = self._size >> (TILE_HEIGHT * level)
+            self._compare(level, count - width, self._grower.partial(level))
+
+    def _flush(self) -> None:
+        completed = self._grower.append(self._run)
+        self._run = []
+        # A run completes consecutive tiles at each level: one read per level.
+        runs: dict[int, tuple[int, list[bytes]]] = {}
+        for tile in completed:
+            first, hashes = runs.setdefault(tile.level, (tile.index << TILE_HEIGHT, []))
+            hashes.extend(tile.hashes)
+        for level, (first, hashes) in runs.items():
+            self._compare(level, first, hashes)
+
+    def _compare(self, level: int, first: int, expected: list[bytes]) -> None:
+        stored = _stored(self._conn, level, first, first + len(expected))
+        if stored is None and len(expected) > TILE_WIDTH:
+            # Read again tile by tile: the report names the tile, and the others are checked.
+            for start in range(0, len(expected), TILE_WIDTH):
+                self._compare(level, first + start, expected[start : start + TILE_WIDTH])
+            return
+        if stored is None:
+            self._report(
+                f"a stored hash at tree level {TILE_HEIGHT * level} is missing among indices"
+                f" {first}..{first + len(expected) - 1}"
+            )
+            return
+        for index, (want, got) in enumerate(zip(expected, stored, strict=True), start=first):
+            if want == got:
+                continue
+            if level == 0:
+                self._report(f"entry {index} does not hash to the tree's leaf {index}")
+            else:
+                self._report(
                     f"the stored hash {index} at tree level {TILE_HEIGHT * level} does not match"
                     " the entries under it"
                 )
-        below = expected  # each level against the entries, not against a stored level below
-        level += 1
-    return problems

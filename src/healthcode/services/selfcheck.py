@@ -21,7 +21,7 @@ from healthcode.domain.log_entries import (
 )
 from healthcode.services.derivation import status_change_entry_for
 from healthcode.services.escrow import PersonSecrets
-from healthcode.services.log_tree import stored_level_problems
+from healthcode.services.log_tree import StoredTreeCheck
 from healthcode.services.orders import staff_secret_key
 from healthcode.services.selfcheck_acts import expected_acts
 from healthcode.services.selfcheck_appeals import expected_appeals
@@ -188,21 +188,22 @@ class SelfCheck:
         size = latest.size if latest else 0
         report.checkpoint_size = size
         tree = CompactRange()
-        leaves: list[bytes] = []
-        stored_leaves = log_repo.hashes(conn, 0, 0, size) if size else []
+        # Every stored hash is checked against the entries as they stream by, tile by tile;
+        # after a missing entry the leaves no longer line up, and that is reported already.
+        stored_tree: StoredTreeCheck | None = StoredTreeCheck(conn, size, report.add)
         end = log_repo.next_index(conn)
         previous = -1
         for index, kind, body in log_repo.iter_entries(conn, 0, end):
             if index != previous + 1:
                 report.add(f"entries {previous + 1}..{index - 1} are missing")
+                stored_tree = None
             previous = index
             report.entries += 1
             hashed = leaf_hash(body)
             if index < size:
-                if index >= len(stored_leaves) or stored_leaves[index] != hashed:
-                    report.add(f"entry {index} does not hash to the tree's leaf {index}")
                 tree.append(hashed)
-                leaves.append(hashed)
+                if stored_tree is not None:
+                    stored_tree.add(hashed)
             wanted = expected.pop(index, None)
             if wanted is None:
                 if kind != "registry":  # registrations are checked by the registry itself
@@ -213,6 +214,5 @@ class SelfCheck:
             report.add(f"a {kind} record points at entry {index}, which is missing")
         if latest is not None and tree.size == size and tree.root() != latest.root:
             report.add(f"the entries do not recompute to the root of the checkpoint of size {size}")
-        if len(leaves) == size:
-            for problem in stored_level_problems(conn, leaves):
-                report.add(problem)
+        if stored_tree is not None and tree.size == size:
+            stored_tree.finish()
