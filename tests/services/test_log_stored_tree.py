@@ -139,3 +139,18 @@ def test_the_self_check_reports_a_deleted_leaf_hash(town: Town) -> None:
     _delete_hash(town, 0, 5)
     report = town.services.self_check.run(now=town.clock.now(), halt=False)
     assert report.problems == ["a stored hash at tree level 0 is missing among indices 0..255"]
+
+
+def test_a_restarted_sequencer_halts_on_a_deleted_frontier_hash(town: Town) -> None:
+    _append(town, 600)
+    before = town.services.sequencer.integrate(now=town.clock.now())
+    assert before is not None and 512 <= before.size < 1 << 16  # level 8 is all frontier
+    _delete_hash(town, 8, 0)
+    _append(town, 10)
+    services = town.services
+    restarted = Sequencer(services.db, services.sequencer.signer, services.sequencer.origin)
+    assert restarted.integrate(now=town.clock.now()) is None
+    with services.db.read() as conn:
+        assert log_repo.latest_checkpoint(conn) == before
+        reasons = [reason for _, reason in log_repo.halts(conn)]
+    assert reasons == [f"a stored hash of the tree at checkpoint {before.size} is missing"]

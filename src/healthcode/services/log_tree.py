@@ -157,8 +157,8 @@ def stored_frontier(conn: Connection, size: int) -> dict[int, bytes] | None:
     frontier: dict[int, bytes] = {}
     for level, width in frontier_widths(size).items():
         count = size >> (TILE_HEIGHT * level)
-        hashes = log_repo.hashes(conn, TILE_HEIGHT * level, count - width, count)
-        if len(hashes) != width:
+        hashes = _stored(conn, level, count - width, count)
+        if hashes is None:
             return None
         frontier[level] = b"".join(hashes)
     return frontier

@@ -73,17 +73,20 @@ class Sequencer:
     def _edge_at(
         self, conn: Connection, latest: StoredCheckpoint | None, now: datetime
     ) -> _Edge | None:
-        """The edge at ``latest``; None, having halted the log, if the stored tree's frontier
-        does not recompute to the root signed for it: growing it would sign a fork."""
+        """The edge at ``latest``; None, having halted the log, if a hash of the stored tree's
+        frontier is missing or it does not recompute to the root signed for it: growing it
+        would sign a fork, and failing every period would say nothing."""
         if latest is None:
             return _Edge(0, b"", {})
         kept = self._edge
         if kept is not None and (kept.size, kept.root) == (latest.size, latest.root):
             return kept
         frontier = stored_frontier(conn, latest.size)
-        if frontier is None or frontier_root(latest.size, frontier) != latest.root:
-            log_repo.halt(
-                conn, now, f"the stored tree does not recompute to checkpoint {latest.size}"
-            )
-            return None
-        return _Edge(latest.size, latest.root, frontier)
+        if frontier is None:
+            problem = f"a stored hash of the tree at checkpoint {latest.size} is missing"
+        elif frontier_root(latest.size, frontier) != latest.root:
+            problem = f"the stored tree does not recompute to checkpoint {latest.size}"
+        else:
+            return _Edge(latest.size, latest.root, frontier)
+        log_repo.halt(conn, now, problem)
+        return None
