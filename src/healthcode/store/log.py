@@ -42,10 +42,7 @@ def entries(conn: Connection, start: int, end: int) -> list[bytes]:
         f"SELECT idx, body FROM {t.log_entries.name} WHERE idx >= ? AND idx < ? ORDER BY idx",
         (start, end),
     )
-    if rows and (rows[0][0] != start or rows[-1][0] != start + len(rows) - 1):
-        # The indices are a primary key, so distinct and ordered: the ends tell a gap.
-        raise LookupError(f"log entries between {start} and {end} have a gap")
-    return [body for _, body in rows]
+    return _without_gap(rows, start, f"log entries between {start} and {end}")
 
 
 def iter_entries(
@@ -78,9 +75,7 @@ def hashes(conn: Connection, level: int, start: int, end: int) -> list[bytes]:
         " WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx",
         (level, start, end),
     )
-    if rows and (rows[0][0] != start or rows[-1][0] != start + len(rows) - 1):
-        raise LookupError(f"stored hashes at level {level} have a gap")
-    return [value for _, value in rows]
+    return _without_gap(rows, start, f"stored hashes at level {level}")
 
 
 # Every answer that reports state carries the latest checkpoint: built once.
@@ -194,6 +189,15 @@ def _select(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
         return list(cursor.fetchall())
     finally:
         cursor.close()
+
+
+def _without_gap(rows: Sequence[tuple[int, bytes]], start: int, what: str) -> list[bytes]:
+    """The values of (index, value) rows read from ``start`` in index order; a missing row
+    before the last one found raises LookupError (one missing at the end makes a short list)."""
+    # The indices are a primary key, so distinct and ordered: the ends tell a gap.
+    if rows and (rows[0][0] != start or rows[-1][0] != start + len(rows) - 1):
+        raise LookupError(f"{what} have a gap")
+    return [value for _, value in rows]
 
 
 def _mark(conn: Connection) -> str:
