@@ -3,7 +3,8 @@
 The store keeps the hashes at tree levels 0, 8, 16, ... — exactly the contents of tlog-tiles
 hash tiles. The sequencer adds to them from the tree's frontier alone (``grow``). A subtree
 hash at another level is a node of the tile it lies in (``TileNodes``), so proofs and roots
-need only a handful of reads, whatever the size of the log.
+need only a handful of reads, whatever the size of the log. The self-check compares every
+stored hash with the entries, tile by tile as they stream (``StoredTreeCheck``).
 """
 
 from __future__ import annotations
