@@ -20,6 +20,7 @@ from healthcode.web.api import cohort as cohort_api
 from healthcode.web.api import dcc as dcc_api
 from healthcode.web.api import log as log_api
 from healthcode.web.api import oversight as oversight_api
+from healthcode.web.api import passes as passes_api
 from healthcode.web.api import places as places_api
 from healthcode.web.auth import PUBLIC
 from healthcode.web.instrument import Instrument
@@ -140,6 +141,7 @@ def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     # No path of another router is one of its paths (tests/e2e/test_authorization_matrix.py
     # calls every route).
     app.include_router(places_api.person_router)
+    app.include_router(passes_api.pass_router)
     app.include_router(officials.router)
     app.include_router(records.router)
     app.include_router(staff_auth.router)
@@ -147,7 +149,7 @@ def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     app.include_router(dcc_api.router)
     app.include_router(person_pages.router)
     app.include_router(official_pages.router)
-    for router in (places_api.venue_router, places_api.trust_router, place_pages.router,
+    for router in (places_api.venue_router, passes_api.trust_router, place_pages.router,
                    public_pages.router):  # fmt: skip
         app.include_router(router)
     for router in (appeals.person_router, appeals.officials_router, appeals.oversight_router,
