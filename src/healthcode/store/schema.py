@@ -1,7 +1,9 @@
 """The ``MetaData`` every table is declared on, with the naming convention of its constraints.
 
-Most tables are in ``tables.py``; a few live beside their queries (``idempotency.py``) and are
-registered by ``tables.py`` importing them, so ``tables.metadata`` always holds the whole schema.
+The core tables are in ``tables.py``; groups of their own are in ``tables_*.py`` (the log,
+orders and staff, appeals and oversight, DCC, places and passes) and a few live beside their
+queries (``idempotency.py``); ``tables.py`` imports them all, so ``tables.metadata`` always
+holds the whole schema.
 """
 
 from __future__ import annotations

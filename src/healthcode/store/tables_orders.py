@@ -1,0 +1,118 @@
+"""The tables of people who act and what they order: staff and their roles, guardians, revoked
+tokens, orders on a legal basis with per-person evidence, set-asides, and the access log.
+
+Declared here, registered in ``metadata`` and named by ``store/tables.py``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+
+from healthcode.store.instants import Instant
+from healthcode.store.schema import ID, metadata
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", ID, primary_key=True),  # an official's badge id
+    Column("role", String(16), nullable=False),  # official | supervisor | hotline | auditor
+    Column("authority_id", ID, ForeignKey("authorities.id")),  # none for auditors
+    Column("area_code", String(6), ForeignKey("areas.code")),  # a hotline's district
+    Column("name", Text, nullable=False),
+    Column("password_hash", Text),
+    Column("active", Boolean, nullable=False),
+    Column("registered_at", Instant, nullable=False),
+)
+
+guardianships = Table(
+    "guardianships",
+    metadata,
+    Column("person_key", String(32), primary_key=True),  # the dependant
+    Column("guardian_key", String(32), primary_key=True),
+    Column("since", Instant, nullable=False),
+)
+
+token_revocations = Table(
+    "token_revocations",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("revoked_at", Instant, nullable=False),
+)
+
+# --- orders: issued by accountable officials, on a legal basis, with per-person evidence ----
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("request_id", ID, nullable=False),  # the orders issued together, co-signed together
+    Column("authority_id", ID, ForeignKey("authorities.id"), nullable=False),
+    Column("official_id", ID, ForeignKey("staff.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("legal_basis", String(64), nullable=False),
+    Column("person_key", String(32), nullable=False),
+    Column("valid_from", Instant, nullable=False),
+    Column("valid_until", Instant, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | active | ended
+    Column("recorded_at", Instant, nullable=False),
+    Column("activated_at", Instant),
+    Column("cosigned_by", ID, ForeignKey("staff.id")),
+    Column("cosign_log_index", BigInteger),
+    Column("extends", ID),  # the order this one continues, on new evidence
+    Column("ended_at", Instant),
+    Column("ended_recorded_at", Instant),
+    Column("end_reason", String(32)),
+    Column("ended_by", ID),
+    Column("end_log_index", BigInteger),
+    Column("log_index", BigInteger, nullable=False, unique=True),
+    Index("ix_orders_person", "person_key"),
+    Index("ix_orders_authority", "authority_id", "recorded_at"),
+)
+
+order_evidence = Table(
+    "order_evidence",
+    metadata,
+    Column("order_id", ID, ForeignKey("orders.id"), primary_key=True),
+    Column("source_id", ID, primary_key=True),
+    Column("record_id", ID, primary_key=True),
+    Column("person_key", String(32), nullable=False),
+)
+
+# Evidence that stops counting: one record for one person (an appeal), or a revoked source.
+set_asides = Table(
+    "set_asides",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_key", String(32)),  # none: for everyone (a revoked source)
+    Column("source_id", ID, nullable=False),
+    Column("record_id", ID),  # none: every record of the source
+    Column("effective_at", Instant, nullable=False),
+    Column("recorded_at", Instant, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("log_index", BigInteger, nullable=False, unique=True),
+)
+
+# Every read of a person's record by someone else: who, when, why (shown to the person).
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_key", String(32), nullable=False),
+    Column("accessor_id", ID, nullable=False),
+    Column("accessor_role", String(16), nullable=False),
+    Column("authority_id", ID),
+    Column("purpose", String(32), nullable=False),
+    Column("at", Instant, nullable=False),
+    Column("log_index", BigInteger, nullable=False, unique=True),
+    Index("ix_access_log_person", "person_key", "at"),
+)
