@@ -3,8 +3,7 @@ of the open batches (services/scan_batches.py) and each person's colour after th
 
 A scan's record id is a keyed tag of the person, the venue and the code's window (or, for a
 printed code, the second), so the same person presenting the same code again is a replay,
-refused whether it comes twice in one batch or again later; nothing in a record links it
-to the person's other records for someone without the key.
+refused whether it comes twice in one batch or again later.
 """
 
 from __future__ import annotations
