@@ -8,10 +8,8 @@ content is refused.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -28,6 +26,7 @@ from healthcode.services import crashpoints, transparency
 from healthcode.services.derivation import Cause, Derivation
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import registry as registry_repo
+from healthcode.store.cycles import collection_paused
 from healthcode.store.database import Database
 from healthcode.tlog.hashing import leaf_hash, merkle_root
 
@@ -51,7 +50,7 @@ class Intake:
         self._policy = policy
 
     def submit(self, body: object, *, now: datetime) -> IntakeReceipt:
-        with _collection_paused():
+        with collection_paused():
             return self._submit(body, now)
 
     def _submit(self, body: object, now: datetime) -> IntakeReceipt:
@@ -82,28 +81,6 @@ class Intake:
             crashpoints.reach("intake.before_commit")
         crashpoints.reach("intake.after_commit")
         return receipt
-
-
-@contextmanager
-def _collection_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused while a batch is taken in.
-
-    A batch makes thousands of objects (its records' evidence, rows, leaves) that all die by
-    reference counting when it is done: collecting meanwhile finds nothing to free, and moves
-    the live ones into the older generations, whose full collections, over every object of
-    the process, they bring about (about 60 ms each, once every 15 to 30 batches). Re-enabled
-    once the batch's objects are gone, so they never reach a collection. Process-wide: other
-    threads' cyclic garbage waits for the end of the batch; a collector already disabled (by
-    anyone) is left alone.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 class _VenueAreas(Mapping[str, str]):

@@ -15,9 +15,7 @@ a range of the ``(kind, area_code, occurred_at)`` index). Without a plan every r
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from itertools import repeat
 from typing import Any
 
@@ -52,6 +50,7 @@ from healthcode.domain.bulk_columns import (
 from healthcode.domain.bulk_plan import KindNeed, LoadPlan, Term
 from healthcode.domain.status import SetAside
 from healthcode.store import tables as t
+from healthcode.store.cycles import collection_paused
 
 CHUNK = 50_000
 _REFS_PER_QUERY = 500
@@ -248,7 +247,7 @@ def load_columns(
     reader = _Reader(persons, plan, sources)
     people = None if persons is None else list(reader.person_index)  # without repeats
     by_name = people if people is not None and len(people) <= BY_NAME_LIMIT else None
-    with _no_cycle_collection():
+    with collection_paused():
         for rows in _fetch(conn, _query(conn.dialect.name, plan, by_name, sources), chunk):
             reader.add(rows)
         named: list[tuple[Any, ...]] = []
@@ -264,23 +263,10 @@ def registered_persons(conn: Connection) -> list[str]:
     in well under a second)."""
     query = select(t.persons.c.person_key).order_by(t.persons.c.person_key)
     keys: list[str] = []
-    with _no_cycle_collection():
+    with collection_paused():
         for rows in _fetch(conn, query, CHUNK):
             keys += [row[0] for row in rows]
     return keys
-
-
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Millions of row tuples make the cycle collector run often, over all of them, for
-    nothing: they hold no cycles. (A fifth of the load time at a million people.)"""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _Reader:
