@@ -9,32 +9,21 @@ import pytest
 from healthcode.errors import NotFound
 from healthcode.services import transparency
 from healthcode.services.log_tree import StoredTree
-from healthcode.store import log as log_repo
-from healthcode.tlog import MerkleTree, inclusion_proof, leaf_hash
+from healthcode.tlog import inclusion_proof
+from tests.synthetic_log import append_entries, stored_tree
 from tests.town import Town
 
 
 def _append(town: Town, count: int) -> None:
-    with town.services.db.write() as conn:
-        transparency.append(
-            conn,
-            [("registry", lambda i: f'{{"synthetic":{i}}}'.encode()) for _ in range(count)],
-            town.clock.now(),
-        )
+    append_entries(town, count)
     town.services.sequencer.integrate(now=town.clock.now())
-
-
-def _tree(town: Town) -> MerkleTree:
-    with town.services.db.read() as conn:
-        bodies = log_repo.entries(conn, 0, log_repo.next_index(conn))
-    return MerkleTree([leaf_hash(body) for body in bodies])
 
 
 def test_cached_proofs_equal_the_tree_as_it_grows(town: Town) -> None:
     reader = town.services.log
     for grow in (700, 90, 300):
         _append(town, grow)
-        tree = _tree(town)
+        tree = stored_tree(town)
         n = tree.size
         for _ in range(2):  # the second round is served from the cache
             for i in range(0, n, 37):
@@ -52,7 +41,7 @@ def test_a_size_seen_signed_is_proved_from_kept_tiles_and_no_other(
 ) -> None:
     reader = town.services.log
     _append(town, 600)
-    tree = _tree(town)
+    tree = stored_tree(town)
     n = tree.size
     for i in range(0, n, 5):  # every tile kept
         assert reader.inclusion(i, n) == tree.inclusion_proof(i, n)

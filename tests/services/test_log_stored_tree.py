@@ -11,23 +11,14 @@ import random
 
 from sqlalchemy import delete, update
 
-from healthcode.services import transparency
 from healthcode.services.log_tree import grow
 from healthcode.services.sequencer import Sequencer
 from healthcode.store import log as log_repo
 from healthcode.store import tables as t
-from healthcode.tlog import MerkleTree, leaf_hash
+from healthcode.tlog import MerkleTree
 from healthcode.tlog.frontier import frontier_root
+from tests.synthetic_log import append_entries, stored_tree
 from tests.town import Town
-
-
-def _append(town: Town, count: int) -> None:
-    with town.services.db.write() as conn:
-        transparency.append(
-            conn,
-            [("registry", lambda i: f'{{"synthetic":{i}}}'.encode()) for _ in range(count)],
-            town.clock.now(),
-        )
 
 
 def _tamper_hash(town: Town, level: int, index: int) -> None:
@@ -46,10 +37,10 @@ def _delete_hash(town: Town, level: int, index: int) -> None:
         )
 
 
-def _tree(town: Town) -> MerkleTree:
-    with town.services.db.read() as conn:
-        bodies = log_repo.entries(conn, 0, log_repo.next_index(conn))
-    return MerkleTree([leaf_hash(body) for body in bodies])
+def _restarted(town: Town) -> Sequencer:
+    """A sequencer as after a restart: the same key and origin, nothing kept in memory."""
+    sequencer = town.services.sequencer
+    return Sequencer(town.services.db, sequencer.signer, sequencer.origin)
 
 
 def test_grow_stores_every_tile_hash_of_the_tree_once() -> None:
@@ -74,36 +65,36 @@ def test_grow_stores_every_tile_hash_of_the_tree_once() -> None:
 
 
 def test_the_self_check_finds_a_tampered_hash_above_the_leaves(town: Town) -> None:
-    _append(town, 600)
+    append_entries(town, 600)
     town.services.sequencer.integrate(now=town.clock.now())
     assert town.services.self_check.run(now=town.clock.now(), halt=False).ok
     _tamper_hash(town, 8, 1)  # a full tile's root, which no later run reads again
     report = town.services.self_check.run(now=town.clock.now())
     assert any("tree level 8" in problem for problem in report.problems), report.problems
-    _append(town, 1)
+    append_entries(town, 1)
     assert town.services.sequencer.integrate(now=town.clock.now()) is None  # halted
 
 
 def test_a_tampered_frontier_does_not_reach_the_next_checkpoint(town: Town) -> None:
-    _append(town, 300)
+    append_entries(town, 300)
     before = town.services.sequencer.integrate(now=town.clock.now())
     assert before is not None and 256 < before.size < 512
     _tamper_hash(town, 0, 299)  # in the partial tile the next run grows
-    _append(town, 10)
+    append_entries(town, 10)
     signed = town.services.sequencer.integrate(now=town.clock.now())
-    assert signed is not None and signed.root == _tree(town).root()
+    assert signed is not None and signed.root == stored_tree(town).root()
     report = town.services.self_check.run(now=town.clock.now(), halt=False)
     assert "entry 299 does not hash to the tree's leaf 299" in report.problems
 
 
 def test_a_restarted_sequencer_halts_on_a_frontier_that_does_not_recompute(town: Town) -> None:
-    _append(town, 300)
+    append_entries(town, 300)
     before = town.services.sequencer.integrate(now=town.clock.now())
     assert before is not None and 256 < before.size < 512  # entry 299 is in the partial tile
     _tamper_hash(town, 0, 299)
-    _append(town, 10)
+    append_entries(town, 10)
     services = town.services
-    restarted = Sequencer(services.db, services.sequencer.signer, services.sequencer.origin)
+    restarted = _restarted(town)
     assert restarted.integrate(now=town.clock.now()) is None
     with services.db.read() as conn:
         assert log_repo.latest_checkpoint(conn) == before
@@ -111,30 +102,30 @@ def test_a_restarted_sequencer_halts_on_a_frontier_that_does_not_recompute(town:
 
 
 def test_a_restarted_sequencer_grows_the_stored_tree(town: Town) -> None:
-    _append(town, 700)
+    append_entries(town, 700)
     town.services.sequencer.integrate(now=town.clock.now())
-    _append(town, 90)
+    append_entries(town, 90)
     services = town.services
-    restarted = Sequencer(services.db, services.sequencer.signer, services.sequencer.origin)
+    restarted = _restarted(town)
     signed = restarted.integrate(now=town.clock.now())
-    assert signed is not None and signed.root == _tree(town).root()
+    assert signed is not None and signed.root == stored_tree(town).root()
     assert services.self_check.run(now=town.clock.now(), halt=False).ok
 
 
 def test_the_self_check_reports_a_deleted_hash_and_halts(town: Town) -> None:
-    _append(town, 600)
+    append_entries(town, 600)
     town.services.sequencer.integrate(now=town.clock.now())
     _delete_hash(town, 8, 0)  # a gap at the start of the level, not only a short read
     report = town.services.self_check.run(now=town.clock.now())
     assert "a stored hash at tree level 8 is missing among indices 0..1" in report.problems
     with town.services.db.read() as conn:
         assert log_repo.halts(conn)
-    _append(town, 1)
+    append_entries(town, 1)
     assert town.services.sequencer.integrate(now=town.clock.now()) is None  # halted
 
 
 def test_the_self_check_reports_a_deleted_leaf_hash(town: Town) -> None:
-    _append(town, 600)
+    append_entries(town, 600)
     town.services.sequencer.integrate(now=town.clock.now())
     _delete_hash(town, 0, 5)
     report = town.services.self_check.run(now=town.clock.now(), halt=False)
@@ -142,13 +133,13 @@ def test_the_self_check_reports_a_deleted_leaf_hash(town: Town) -> None:
 
 
 def test_a_restarted_sequencer_halts_on_a_deleted_frontier_hash(town: Town) -> None:
-    _append(town, 600)
+    append_entries(town, 600)
     before = town.services.sequencer.integrate(now=town.clock.now())
     assert before is not None and 512 <= before.size < 1 << 16  # level 8 is all frontier
     _delete_hash(town, 8, 0)
-    _append(town, 10)
+    append_entries(town, 10)
     services = town.services
-    restarted = Sequencer(services.db, services.sequencer.signer, services.sequencer.origin)
+    restarted = _restarted(town)
     assert restarted.integrate(now=town.clock.now()) is None
     with services.db.read() as conn:
         assert log_repo.latest_checkpoint(conn) == before
