@@ -14,12 +14,14 @@ the benchmark and the bulk-equals-decide test on thousands of people.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from bench.city_decisions import appeals_upheld, designate_around_cases
+from bench.city_frame import CITIES, DAY, HOUR, START, record_id
 from healthcode.domain import evidence as ev
 from healthcode.domain.bulk_columns import (
     ATTRIBUTES,
@@ -30,14 +32,10 @@ from healthcode.domain.bulk_columns import (
     from_micros,
     to_micros,
 )
-from healthcode.domain.designations import RiskDesignation, RiskLevel
+from healthcode.domain.designations import RiskDesignation
 from healthcode.domain.orders import Order, OrderKind
 from healthcode.domain.status import SetAside, StatusInputs
 
-START = datetime(2026, 6, 1, tzinfo=UTC)
-HOUR = 3_600_000_000
-DAY = 24 * HOUR
-CITIES = [f"41{c:02d}00" for c in range(1, 18)]  # Henan's cities
 PROVINCE_OF_TRAVELLERS = "310000"
 
 
@@ -121,11 +119,6 @@ _COLUMNS = (
     "person", "kind", "occurred_at", "received_at", "method", "result", "presence",
     "quarantine_required", "area", "venue", "source",
 )  # fmt: skip
-
-
-def record_id(row: int) -> str:
-    """Record ids sort as their rows do (so the store's key index grows at its end)."""
-    return f"e{row:010d}"
 
 
 _CLASSES: dict[ev.EvidenceKind, type[Any]] = {
@@ -339,8 +332,8 @@ def generate(people: int, days: int = 30, *, seed: int = 2022, case_rate: float 
     rows.add(ev.EvidenceKind.VACCINATION, vaccinated, jab, jab + HOUR, home[vaccinated],
              source_ix["vaccine-registry"])  # fmt: skip
 
-    designations = _designate(rng, cases, positive_day, visit_who, visit_venue, visit_day,
-                              venue_area, venues, home, t0)  # fmt: skip
+    designations = designate_around_cases(rng, cases, positive_day, visit_who, visit_venue, visit_day,
+                                          venue_area, venues, home, t0)  # fmt: skip
     del visit_who, visit_venue, visit_day, slot
 
     # Rows in the order they were received, as intake writes them.
@@ -366,25 +359,7 @@ def generate(people: int, days: int = 30, *, seed: int = 2022, case_rate: float 
         venues=venues,
         sources=tuple(sources),
     )
-    # Appeals upheld: some positives and contacts set aside; and the faulty scanner revoked.
-    set_asides = [SetAside(effective_at=START + timedelta(days=days / 2), source_id="scan-faulty")]
-    contested = np.flatnonzero(
-        (columns.kind == KIND_CODE[ev.EvidenceKind.CLOSE_CONTACT])
-        | ((columns.kind == KIND_CODE[ev.EvidenceKind.TEST_RESULT]) & (columns.result == 1))
-    )
-    for n, row in enumerate(
-        rng.choice(contested, size=min(len(contested), 25), replace=False).tolist()
-    ):
-        decided = int(columns.received_at[row]) + int(rng.integers(1, 5)) * DAY
-        # Most take effect when decided; some from the record's own receipt (retroactively).
-        effective = decided if n % 3 else int(columns.received_at[row])
-        ref = f"{sources[int(columns.source[row])]}/{record_id(row)}"
-        set_asides.append(
-            SetAside(effective_at=from_micros(effective), evidence_ref=ref,
-                     person=persons[int(columns.person[row])], recorded_at=from_micros(decided))
-        )  # fmt: skip
-    refs = {aside.evidence_ref: int(aside.evidence_ref.rsplit("/e", 1)[1])
-            for aside in set_asides if aside.evidence_ref}  # fmt: skip
+    set_asides, refs = appeals_upheld(rng, columns, days)
     columns = replace(columns, refs=refs, refs_complete=False)
     return City(columns, designations, orders, set_asides, START, from_micros(end), home)
 
@@ -412,40 +387,3 @@ def _second_visits(rng: np.random.Generator, rows: _Rows, share: float, who: NDA
     scan = np.where(rng.random(n, dtype=np.float32) < 0.0005, faulty_source, scan)
     rows.add(ev.EvidenceKind.VENUE_VISIT, who, at, received, venue_area[venue],
              scan.astype(np.int32), venue=venue, presence=proven)  # fmt: skip
-
-
-def _designate(rng: np.random.Generator, cases: NDArray[Any], positive_day: NDArray[Any],
-               visit_who: NDArray[Any], visit_venue: NDArray[Any], visit_day: NDArray[Any],
-               venue_area: NDArray[Any], venues: tuple[str, ...], home: NDArray[Any],
-               t0: int) -> list[RiskDesignation]:  # fmt: skip
-    """High risk around the venues cases visited most, medium for the districts with most
-    cases, low for a city; from the day after the positive tests, some recorded late."""
-    designations: list[RiskDesignation] = []
-
-    def designate(area: int, level: RiskLevel, start: int, length: int | None,
-                  venue: str | None = None, late: int = 0) -> None:  # fmt: skip
-        designations.append(RiskDesignation(
-            id=f"d{len(designations)}", area=str(area), level=level,
-            valid_from=from_micros(start),
-            valid_to=None if length is None else from_micros(start + length * DAY),
-            authority_id="zz-health", case_count=3, basis="cases", recorded_at=from_micros(start + late),
-            venue_id=venue))  # fmt: skip
-
-    case_rows = np.flatnonzero(np.isin(visit_who, cases))
-    if len(case_rows):
-        counted = np.bincount(visit_venue[case_rows], minlength=len(venues))
-        hot = np.argsort(counted)[::-1][:30]
-        for n, venue in enumerate(hot.tolist()):
-            if counted[venue] == 0:
-                continue
-            first = int(visit_day[case_rows][visit_venue[case_rows] == venue].min())
-            designate(int(venue_area[venue]), RiskLevel.HIGH, t0 + (first + 1) * DAY, 10,
-                      venue=venues[venue], late=DAY if n % 4 == 0 else 0)  # fmt: skip
-    areas, counts = np.unique(home[cases], return_counts=True)
-    for n, area in enumerate(areas[np.argsort(counts)[::-1][:4]].tolist()):
-        start = int(positive_day.min()) + 2 + 3 * n
-        designate(area, RiskLevel.MEDIUM, t0 + start * DAY, None if n == 0 else 12,
-                  late=2 * DAY if n == 1 else 0)  # fmt: skip
-    designate(411700, RiskLevel.LOW, t0 + 3 * DAY, 20)
-    designate(410100, RiskLevel.HIGH, t0 + 200 * DAY, 5)  # announced, not yet in force
-    return designations

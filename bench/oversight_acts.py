@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from bench.city import DAY, HOUR, START, record_id
+from bench.city_frame import DAY, HOUR, START, record_id
 from bench.oversight_city import (
     BASIS,
     KIND,

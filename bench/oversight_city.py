@@ -50,7 +50,8 @@ from numpy.typing import NDArray
 from sqlalchemy import Table
 
 from bench import sqlite_city
-from bench.city import CITIES, DAY, HOUR, START, City
+from bench.city import City
+from bench.city_frame import CITIES, DAY, HOUR, START
 from healthcode.domain.bulk_columns import KIND_CODE, attribute_code, to_micros
 from healthcode.domain.evidence import EvidenceKind
 from healthcode.domain.orders import OrderKind

@@ -28,7 +28,8 @@ from numpy.typing import NDArray
 from sqlalchemy import create_engine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from bench.city import DAY, City
+from bench.city import City
+from bench.city_frame import DAY
 from healthcode.domain.bulk_columns import ATTRIBUTES, KINDS, to_micros
 from healthcode.domain.evidence import EvidenceKind
 from healthcode.store import tables as t
