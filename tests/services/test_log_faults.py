@@ -87,7 +87,7 @@ def _write_some(town: Town, name: str) -> None:
 
 
 @pytest.mark.parametrize("saved", [False, True], ids=["not-saved", "saved"])
-@pytest.mark.parametrize("step", ["insert_hashes", "insert_checkpoint"])
+@pytest.mark.parametrize("step", ["put_tiles", "insert_checkpoint"])
 def test_a_sequencer_step_that_fails_once_recovers(
     town: Town, monkeypatch: pytest.MonkeyPatch, step: str, saved: bool
 ) -> None:

@@ -8,33 +8,37 @@ from __future__ import annotations
 
 import hashlib
 import random
+from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
 from healthcode.services.log_tree import grow
 from healthcode.services.sequencer import Sequencer
 from healthcode.store import log as log_repo
 from healthcode.store import tables as t
-from healthcode.tlog import MerkleTree
+from healthcode.tlog import MerkleTree, tile_data, tiles_for_size
 from healthcode.tlog.frontier import frontier_root
 from tests.synthetic_log import append_entries, stored_tree
 from tests.town import Town
 
 
+def _tile_of(level: int, index: int) -> Any:
+    """The row of the tile holding the stored hash ``index`` at tree ``level``."""
+    return (t.log_tiles.c.level == level // 8) & (t.log_tiles.c.idx == index // 256)
+
+
 def _tamper_hash(town: Town, level: int, index: int) -> None:
     with town.services.db.write() as conn:
-        conn.execute(
-            update(t.log_hashes)
-            .where(t.log_hashes.c.level == level, t.log_hashes.c.idx == index)
-            .values(hash=hashlib.sha256(b"forged").digest())
-        )
+        hashes = bytearray(conn.scalar(select(t.log_tiles.c.hashes).where(_tile_of(level, index))))
+        at = (index % 256) * 32
+        hashes[at : at + 32] = hashlib.sha256(b"forged").digest()
+        conn.execute(update(t.log_tiles).where(_tile_of(level, index)).values(hashes=bytes(hashes)))
 
 
 def _delete_hash(town: Town, level: int, index: int) -> None:
+    """Delete the stored hash ``index`` at tree ``level``: the row of its tile goes with it."""
     with town.services.db.write() as conn:
-        conn.execute(
-            delete(t.log_hashes).where(t.log_hashes.c.level == level, t.log_hashes.c.idx == index)
-        )
+        conn.execute(delete(t.log_tiles).where(_tile_of(level, index)))
 
 
 def _restarted(town: Town) -> Sequencer:
@@ -43,25 +47,36 @@ def _restarted(town: Town) -> Sequencer:
     return Sequencer(town.services.db, sequencer.signer, sequencer.origin)
 
 
-def test_grow_stores_every_tile_hash_of_the_tree_once() -> None:
+def test_grow_stores_every_tile_of_the_tree_a_full_one_once() -> None:
     leaves = [hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(70_000)]
     rng = random.Random(7)
     size, frontier, stored = 0, {}, {}
     tree = MerkleTree()
     while size < len(leaves):
         step = min(rng.choice([1, 2, 255, 256, 257, 4_000, 20_000]), len(leaves) - size)
-        rows, frontier = grow(size, frontier, leaves[size : size + step])
-        for level, index, value in rows:
-            assert (level, index) not in stored
-            stored[(level, index)] = value
+        growths, frontier = grow(size, frontier, leaves[size : size + step])
+        for level, index, had, added, nodes in growths:
+            kept, kept_nodes = stored.get((level, index), (b"", None))
+            assert len(kept) == 32 * had and kept_nodes is None  # a full tile is written once
+            assert added  # a tile is written only when it grows
+            stored[(level, index)] = (kept + added, nodes)
         tree.append_leaf_hashes(leaves[size : size + step])
         size += step
         assert frontier_root(size, frontier) == tree.root()
-    assert stored == {
-        (level, index): tree.node(level, index)
-        for level in (0, 8, 16)
-        for index in range(size >> level)
-    }
+    expected = {}
+    for tile in tiles_for_size(size):
+        nodes = None
+        if tile.width == 256:  # a full tile's nodes, height by height
+            nodes = b"".join(
+                b"".join(
+                    tree.level_hashes(
+                        8 * tile.level + h, tile.index << (8 - h), (tile.index + 1) << (8 - h)
+                    )
+                )
+                for h in range(1, 9)
+            )
+        expected[(tile.level, tile.index)] = (tile_data(tree, tile), nodes)
+    assert stored == expected
 
 
 def test_the_self_check_finds_a_tampered_hash_above_the_leaves(town: Town) -> None:
@@ -73,6 +88,19 @@ def test_the_self_check_finds_a_tampered_hash_above_the_leaves(town: Town) -> No
     assert any("tree level 8" in problem for problem in report.problems), report.problems
     append_entries(town, 1)
     assert town.services.sequencer.integrate(now=town.clock.now()) is None  # halted
+
+
+def test_the_self_check_finds_a_tampered_node_inside_a_full_tile(town: Town) -> None:
+    append_entries(town, 600)
+    town.services.sequencer.integrate(now=town.clock.now())
+    with town.services.db.write() as conn:  # a node at height 3, which no tile level holds
+        nodes = bytearray(conn.scalar(select(t.log_tiles.c.nodes).where(_tile_of(0, 256))))
+        nodes[(128 + 64) * 32] ^= 1
+        conn.execute(update(t.log_tiles).where(_tile_of(0, 256)).values(nodes=bytes(nodes)))
+    report = town.services.self_check.run(now=town.clock.now(), halt=False)
+    assert report.problems == [
+        "the nodes stored inside tile 1 at tree level 0 do not match the entries under it"
+    ]
 
 
 def test_a_tampered_frontier_does_not_reach_the_next_checkpoint(town: Town) -> None:

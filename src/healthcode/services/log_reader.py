@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection
 
 from healthcode.errors import NotFound
-from healthcode.services.log_tree import StoredTree, TileCache, TileNotKept
+from healthcode.services.log_tree import StoredTree, TileCache
 from healthcode.store import log as log_repo
 from healthcode.store.database import Database
 from healthcode.store.log import StoredCheckpoint
 from healthcode.tlog import (
+    HASH_SIZE,
     TILE_HEIGHT,
     TILE_WIDTH,
     Ed25519Verifier,
-    NodeHashFn,
-    consistency_proof,
     encode_entry_bundle,
-    inclusion_proof,
     make_tlog_proof,
     parse_tile_path,
 )
+from healthcode.tlog.proofs import consistency_path, inclusion_path
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,8 @@ class LogReader:
             if tile.entries:
                 data = encode_entry_bundle(log_repo.entries(conn, start, start + tile.width))
             else:
-                data = b"".join(log_repo.hashes(conn, level, start, start + tile.width))
+                rows = log_repo.tiles(conn, tile.level, tile.index, tile.index + 1)
+                data = rows[0][2][: tile.width * HASH_SIZE] if rows else b""
         return data, not tile.is_partial
 
     def recent(self, count: int) -> tuple[StoredCheckpoint, list[EntryHead]]:
@@ -108,34 +109,34 @@ class LogReader:
         outside = "index or size outside the signed log"
         if not 0 <= index < size:
             raise NotFound("log.not_found", outside)
-        return self._prove(size, lambda node: inclusion_proof(index, size, node), outside)
+        return self._prove(size, lambda tree: inclusion_path(index, size, tree.range_hash), outside)
 
     def consistency(self, old_size: int, new_size: int) -> list[bytes]:
         outside = "sizes outside the signed log"
         if not 0 < old_size <= new_size:
             raise NotFound("log.not_found", outside)
         return self._prove(
-            new_size, lambda node: consistency_proof(old_size, new_size, node), outside
+            new_size, lambda tree: consistency_path(old_size, new_size, tree.range_hash), outside
         )
 
     def _prove(
-        self, size: int, prove: Callable[[NodeHashFn], list[bytes]], outside: str
+        self, size: int, prove: Callable[[StoredTree], list[bytes]], outside: str
     ) -> list[bytes]:
         """``prove`` over the signed tree of ``size``. Signed sizes only grow and stored hashes
         are only appended to, so a size no larger than one seen signed needs no read of the
-        checkpoint (only the tiles not kept), and a proof over kept tiles no read at all."""
+        checkpoint (a read only for the tiles not kept), and a proof over kept tiles no read
+        at all."""
         if size <= self._signed:
-            try:
-                return prove(StoredTree(None, self._tiles).node)
-            except TileNotKept:
-                pass
+            with ExitStack() as opened:
+                return prove(
+                    StoredTree(None, self._tiles, lambda: opened.enter_context(self._db.read()))
+                )
         with self._db.read() as conn:
-            if size > self._signed:
-                latest = log_repo.latest_checkpoint(conn)
-                if latest is None or size > latest.size:
-                    raise NotFound("log.not_found", outside)
-                self._signed = max(self._signed, latest.size)
-            return prove(StoredTree(conn, self._tiles).node)
+            latest = log_repo.latest_checkpoint(conn)
+            if latest is None or size > latest.size:
+                raise NotFound("log.not_found", outside)
+            self._signed = max(self._signed, latest.size)
+            return prove(StoredTree(conn, self._tiles))
 
     def entry(self, index: int) -> bytes:
         with self._db.read() as conn:

@@ -1,10 +1,11 @@
-"""The log's Merkle tree as stored: node hashes at tile levels, any subtree hash on demand.
+"""The log's Merkle tree as stored: hash tiles a row each, any subtree hash on demand.
 
-The store keeps the hashes at tree levels 0, 8, 16, ... — exactly the contents of tlog-tiles
-hash tiles. The sequencer adds to them from the tree's frontier alone (``grow``). A subtree
-hash at another level is a node of the tile it lies in (``TileNodes``), so proofs and roots
-need only a handful of reads, whatever the size of the log. The self-check compares every
-stored hash with the entries, tile by tile as they stream (``StoredTreeCheck``).
+The store keeps the tlog-tiles hash tiles (the node hashes at tree levels 0, 8, 16, ...), one
+row a tile, a full tile's row with the 255 nodes inside it. The sequencer adds to them from the
+tree's frontier alone (``grow``). A subtree hash at any level is a node of the tile it lies in
+(``TileNodes``), so proofs and roots need only a handful of reads, whatever the size of the
+log. The self-check compares every stored hash and node with the entries, tile by tile as they
+stream (``StoredTreeCheck``).
 """
 
 from __future__ import annotations
@@ -16,27 +17,41 @@ from collections.abc import Callable, Mapping, Sequence
 from sqlalchemy import Connection
 
 from healthcode.store import log as log_repo
+from healthcode.store.log import TileGrowth
 from healthcode.tlog import HASH_SIZE, TILE_HEIGHT, TILE_WIDTH, MerkleTree
-from healthcode.tlog.frontier import TileGrower, frontier_widths
+from healthcode.tlog.frontier import FullTile, TileGrower, frontier_widths, split_hashes
+from healthcode.tlog.proofs import fold_nodes, range_nodes
 
 # Leaf hashes the self-check holds at once, and so the most stored hashes it reads in one go:
 # it streams the entries, and holding every leaf hash of a log of 50 M entries would take
 # gigabytes. 65,536 leaves (256 tiles) hold about 5 MB, the stored rows read to compare them
-# about 10 MB more, whatever the size of the log; and it is one read per level per 256 tiles.
+# about 5 MB more, whatever the size of the log; and it is one read per level per 256 tiles.
 _CHECKED_AT_ONCE = 1 << 16
+_FOLDS_KEPT = 4096  # right-edge folds a reader keeps: a few per tree size proofs are asked at
+_FULL = TILE_WIDTH * HASH_SIZE  # bytes of a full tile's hashes, and of the nodes inside it less 32
 
 
 class TileNodes:
     """Every complete node of one tile (a prefix of one, for a partial tile), by height within
     it, each height's hashes in one bytes object: a full tile's 511 nodes in 9 objects, less
-    memory than its 256 hashes as objects. Built once when the tile is read, so a node at any
-    level is a slice, not the Merkle root of up to 128 hashes per proof element."""
+    memory than its 256 hashes as objects. A full tile's nodes are those stored with it, so
+    reading one hashes nothing; a partial tile's (stored without) are hashed here, once, so a
+    node at any level is a slice, not the Merkle root of up to 128 hashes per proof element."""
 
     __slots__ = ("_heights", "width")
 
-    def __init__(self, hashes: Sequence[bytes]) -> None:
-        self.width = len(hashes)
-        tree = MerkleTree(hashes)
+    def __init__(self, hashes: bytes, nodes: bytes | None = None) -> None:
+        self.width = min(len(hashes), _FULL) // HASH_SIZE
+        hashes = hashes[: self.width * HASH_SIZE]
+        if self.width == TILE_WIDTH and nodes is not None and len(nodes) == _FULL - HASH_SIZE:
+            self._heights = [hashes]
+            offset = 0
+            for height in range(1, TILE_HEIGHT + 1):
+                size = (TILE_WIDTH >> height) * HASH_SIZE
+                self._heights.append(nodes[offset : offset + size])
+                offset += size
+            return
+        tree = MerkleTree(split_hashes(hashes))
         self._heights = [
             b"".join(tree.level_hashes(height, 0, self.width >> height))
             for height in range(TILE_HEIGHT + 1)
@@ -66,6 +81,10 @@ class TileCache:
         self._tiles: OrderedDict[tuple[int, int], TileNodes] = OrderedDict()
         self._max = max_tiles
         self._lock = threading.Lock()
+        # MTH of leaf ranges that are no one node (a tree's right edge), by (start, end): a
+        # range below a signed size never changes, and every proof against one size asks the
+        # same few, as `MerkleTree` keeps them. Cleared when full, as they are cheap to redo.
+        self.folds: dict[tuple[int, int], bytes] = {}
 
     def get(self, level: int, index: int, needed: int) -> TileNodes | None:
         """The tile, if at least `needed` of its hashes are kept."""
@@ -90,12 +109,19 @@ class TileNotKept(LookupError):
 
 
 class StoredTree:
-    """``node(level, index)`` for complete subtrees, read through one connection and a cache of
-    tiles: the reader's own, which outlives the connection, or one for this tree alone. Without
-    a connection, only what the cache holds (else `TileNotKept`)."""
+    """``node(level, index)`` for complete subtrees, and ``range_hash`` for any range of a proof,
+    read through one connection and a cache of tiles: the reader's own, which outlives the
+    connection, or one for this tree alone. Without a connection, only what the cache holds,
+    unless ``connect`` opens one when a tile is not kept (else `TileNotKept`)."""
 
-    def __init__(self, conn: Connection | None, tiles: TileCache | None = None) -> None:
+    def __init__(
+        self,
+        conn: Connection | None,
+        tiles: TileCache | None = None,
+        connect: Callable[[], Connection] | None = None,
+    ) -> None:
         self._conn = conn
+        self._connect = connect
         self._tiles = TileCache() if tiles is None else tiles
         # The tiles this tree has used: a proof asks several nodes of each, and this saves the
         # shared cache's lock and recency update for all but the first.
@@ -111,16 +137,34 @@ class StoredTree:
         except LookupError:
             raise LookupError(f"no stored subtree at level {level}, index {index}") from None
 
+    def range_hash(self, start: int, end: int) -> bytes:
+        """MTH(D[start:end]) for a range of the RFC 9162 recursion (a ``RangeFn``): one node when
+        its width is a power of two (such ranges are aligned), else a kept fold."""
+        width = end - start
+        if not width & (width - 1):
+            level = width.bit_length() - 1
+            return self.node(level, start >> level)
+        folds = self._tiles.folds
+        found = folds.get((start, end))
+        if found is None:
+            found = fold_nodes([self.node(level, i) for level, i in range_nodes(start, end)])
+            if len(folds) >= _FOLDS_KEPT:
+                folds.clear()
+            folds[(start, end)] = found
+        return found
+
     def _tile(self, level: int, index: int, needed: int) -> TileNodes:
         found = self._used.get((level, index))
         if found is not None and found.width >= needed:
             return found
         found = self._tiles.get(level, index, needed)
         if found is None:
+            if self._conn is None and self._connect is not None:
+                self._conn = self._connect()
             if self._conn is None:
                 raise TileNotKept(f"tile {index} at tree level {level} is not kept")
-            start = index * TILE_WIDTH
-            found = TileNodes(log_repo.hashes(self._conn, level, start, start + TILE_WIDTH))
+            rows = log_repo.tiles(self._conn, level // TILE_HEIGHT, index, index + 1)
+            found = TileNodes(rows[0][2], rows[0][3]) if rows else TileNodes(b"")
             self._tiles.put(level, index, found)
         self._used[(level, index)] = found
         return found
@@ -128,29 +172,50 @@ class StoredTree:
 
 def grow(
     size: int, frontier: Mapping[int, bytes], leaves: Sequence[bytes]
-) -> tuple[list[tuple[int, int, bytes]], dict[int, bytes]]:
-    """What appending ``leaves`` to the tree of ``size`` adds: every new node hash at a tile
-    level, as (tree level, index, hash) rows, and the grown tree's frontier (its partial tile
-    at each tile level, ``tlog.frontier``).
+) -> tuple[list[TileGrowth], dict[int, bytes]]:
+    """What appending ``leaves`` to the tree of ``size`` adds to the stored tiles: the hashes
+    it adds to each tile (and the nodes inside each tile it completes), and the grown tree's
+    frontier (its partial tile at each tile level, ``tlog.frontier``).
 
-    Only the frontier is read, never the store. Each new leaf and each new hash above is
+    Only the frontier is read, never the store. Each new leaf and each new node above is
     hashed once, when the tile under it fills (``TileGrower``); the kept partial tiles are
     not hashed again.
     """
     grower = TileGrower(size, frontier)
     completed = grower.append(leaves)
-    rows = [(0, size + offset, leaf) for offset, leaf in enumerate(leaves)]
-    rows.extend((TILE_HEIGHT * (tile.level + 1), tile.index, tile.root) for tile in completed)
-    return rows, grower.frontier
+    end = size + len(leaves)
+    grown = grower.frontier
+
+    def had(level: int, index: int) -> int:
+        """How many hashes tile ``index`` of ``level`` had in the tree of ``size``."""
+        return min(max((size >> (TILE_HEIGHT * level)) - (index << TILE_HEIGHT), 0), TILE_WIDTH)
+
+    growths: list[TileGrowth] = []
+    for tile in completed:
+        stored = had(tile.level, tile.index)
+        growths.append((tile.level, tile.index, stored, b"".join(tile.hashes[stored:]), tile.nodes))
+    for level in frontier_widths(end):
+        shift = TILE_HEIGHT * level
+        if end >> shift != size >> shift:  # this level's partial tile has new hashes
+            index = (end >> shift) >> TILE_HEIGHT
+            stored = had(level, index)
+            growths.append((level, index, stored, grown[level][stored * HASH_SIZE :], None))
+    return growths, grown
 
 
 def _stored(conn: Connection, level: int, start: int, end: int) -> list[bytes] | None:
     """The stored hashes [start, end) at tile level ``level``; None if any is missing."""
-    try:
-        found = log_repo.hashes(conn, TILE_HEIGHT * level, start, end)
-    except LookupError:  # a gap: a row deleted
-        return None
-    return found if len(found) == end - start else None
+    first, last = start >> TILE_HEIGHT, (end - 1) >> TILE_HEIGHT
+    rows = {row[1]: row[2] for row in log_repo.tiles(conn, level, first, last + 1)}
+    found: list[bytes] = []
+    for index in range(first, last + 1):
+        base = index << TILE_HEIGHT
+        wanted = min(end, base + TILE_WIDTH) - base
+        data = rows.get(index, b"")
+        if len(data) < wanted * HASH_SIZE:
+            return None
+        found += split_hashes(data[(max(start, base) - base) * HASH_SIZE : wanted * HASH_SIZE])
+    return found
 
 
 def stored_frontier(conn: Connection, size: int) -> dict[int, bytes] | None:
@@ -166,10 +231,11 @@ def stored_frontier(conn: Connection, size: int) -> dict[int, bytes] | None:
 
 
 class StoredTreeCheck:
-    """Compares the stored hashes, at every tile level, with the tree of the entries' leaf
-    hashes as the self-check streams them (``add`` in index order, then ``finish``). The
-    sequencer grows the tree from its frontier and never reads a full tile back, so this is
-    what finds a stored hash tampered with or deleted.
+    """Compares the stored tiles, at every tile level, with the tree of the entries' leaf
+    hashes as the self-check streams them (``add`` in index order, then ``finish``): each
+    hash, and the nodes stored inside each full tile. The sequencer grows the tree from its
+    frontier and never reads a full tile back, so this is what finds a stored hash or node
+    tampered with or deleted.
 
     Tiles are rebuilt as the leaves come (``TileGrower``), and each is compared with the store
     as it is completed, so memory stays at ``_CHECKED_AT_ONCE`` leaves and one partial tile per
@@ -194,41 +260,50 @@ class StoredTreeCheck:
         self._flush()
         if self._grower.size != self._size:
             raise ValueError(f"{self._grower.size} leaves given for a tree of size {self._size}")
-        for level, width in frontier_widths(self._size).items():
-            count = self._size >> (TILE_HEIGHT * level)
-            self._compare(level, count - width, self._grower.partial(level))
+        for level in frontier_widths(self._size):
+            index = (self._size >> (TILE_HEIGHT * level)) >> TILE_HEIGHT
+            self._compare(level, [(index, self._grower.partial(level), None)])
 
     def _flush(self) -> None:
         completed = self._grower.append(self._run)
         self._run = []
         # A run completes consecutive tiles at each level: one read per level.
-        runs: dict[int, tuple[int, list[bytes]]] = {}
+        runs: dict[int, list[FullTile]] = {}
         for tile in completed:
-            first, hashes = runs.setdefault(tile.level, (tile.index << TILE_HEIGHT, []))
-            hashes.extend(tile.hashes)
-        for level, (first, hashes) in runs.items():
-            self._compare(level, first, hashes)
+            runs.setdefault(tile.level, []).append(tile)
+        for level, tiles in runs.items():
+            self._compare(level, [(tile.index, tile.hashes, tile.nodes) for tile in tiles])
 
-    def _compare(self, level: int, first: int, expected: list[bytes]) -> None:
-        stored = _stored(self._conn, level, first, first + len(expected))
-        if stored is None and len(expected) > TILE_WIDTH:
-            # Read again tile by tile: the report names the tile, and the others are checked.
-            for start in range(0, len(expected), TILE_WIDTH):
-                self._compare(level, first + start, expected[start : start + TILE_WIDTH])
-            return
-        if stored is None:
-            self._report(
-                f"a stored hash at tree level {TILE_HEIGHT * level} is missing among indices"
-                f" {first}..{first + len(expected) - 1}"
-            )
-            return
-        for index, (want, got) in enumerate(zip(expected, stored, strict=True), start=first):
-            if want == got:
-                continue
-            if level == 0:
-                self._report(f"entry {index} does not hash to the tree's leaf {index}")
-            else:
+    def _compare(self, level: int, expected: list[tuple[int, list[bytes], bytes | None]]) -> None:
+        """Compare consecutive tiles of ``level``, each (index, hashes, nodes or None)."""
+        first = expected[0][0]
+        stored = {
+            row[1]: row for row in log_repo.tiles(self._conn, level, first, first + len(expected))
+        }
+        tree_level = TILE_HEIGHT * level
+        for index, hashes, nodes in expected:
+            row = stored.get(index)
+            got = split_hashes(row[2]) if row else []
+            base = index << TILE_HEIGHT
+            for offset, (want, have) in enumerate(zip(hashes, got, strict=False)):
+                if want == have:
+                    continue
+                if level == 0:
+                    self._report(
+                        f"entry {base + offset} does not hash to the tree's leaf {base + offset}"
+                    )
+                else:
+                    self._report(
+                        f"the stored hash {base + offset} at tree level {tree_level} does not"
+                        " match the entries under it"
+                    )
+            if len(got) < len(hashes):
                 self._report(
-                    f"the stored hash {index} at tree level {TILE_HEIGHT * level} does not match"
-                    " the entries under it"
+                    f"a stored hash at tree level {tree_level} is missing among indices"
+                    f" {base + len(got)}..{base + len(hashes) - 1}"
+                )
+            elif nodes is not None and row is not None and row[3] != nodes:
+                self._report(
+                    f"the nodes stored inside tile {index} at tree level {tree_level} do not"
+                    " match the entries under it"
                 )

@@ -59,7 +59,7 @@ class Sequencer:
                     return signed
                 leaves = [leaf_hash(body) for body in log_repo.entries(conn, size, end)]
                 rows, frontier = grow(size, edge.frontier, leaves)
-                log_repo.insert_hashes(conn, rows)
+                log_repo.put_tiles(conn, rows)
                 root = frontier_root(end, frontier)
                 note = sign_checkpoint(Checkpoint(self.origin, end, root), [self.signer])
                 crashpoints.reach("sequencer.signing")

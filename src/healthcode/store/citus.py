@@ -42,7 +42,7 @@ REFERENCE = (
 )  # fmt: skip
 # On the coordinator: the log and its sequencing (one writer), and rows that name nobody.
 COORDINATOR = (
-    "log_entries", "log_hashes", "log_checkpoints", "log_halts", "regional_checkpoints",
+    "log_entries", "log_tiles", "log_checkpoints", "log_halts", "regional_checkpoints",
     "refusals", "evidence_batches", "scan_batches", "retention_purges",
     "retention_purge_batches",
 )  # fmt: skip

@@ -1,4 +1,4 @@
-"""Rows of the transparency log: entries, the node hashes of its tiles, signed checkpoints."""
+"""Rows of the transparency log: entries, its hash tiles, signed checkpoints."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ from healthcode.store import tables as t
 from healthcode.store.copy import copy_rows
 
 _ENTRY_COLUMNS = ("idx", "kind", "body", "recorded_at")
-_HASH_COLUMNS = ("level", "idx", "hash")
+# A stored tile as (tile level, index, hashes, the nodes inside it or None while partial).
+TileRow = tuple[int, int, bytes, bytes | None]
+# What a sequencer run adds to a tile: (tile level, index, how many hashes it has stored,
+# the hashes added after them, the nodes inside it if it is now full, else None).
+TileGrowth = tuple[int, int, int, bytes, bytes | None]
 
 
 @dataclass(frozen=True)
@@ -62,20 +66,42 @@ def entry_count(conn: Connection) -> int:
     return int(conn.scalar(select(func.count()).select_from(t.log_entries)) or 0)
 
 
-def insert_hashes(conn: Connection, rows: Sequence[tuple[int, int, bytes]]) -> None:
-    """Insert node hashes as (tree level, index, hash) tuples, any levels in one go."""
-    _insert(conn, t.log_hashes.name, _HASH_COLUMNS, rows)
+def put_tiles(conn: Connection, growths: Sequence[TileGrowth]) -> None:
+    """Store what a run adds to the hash tiles: a new tile's row, or a partial tile's hashes
+    appended to its row. A stored hash is never written again, so one tampered with stays for
+    the self-check to find, whatever the runs after it write."""
+    mark = _mark(conn)
+    new = [(level, index, added, nodes) for level, index, had, added, nodes in growths if not had]
+    if new:
+        conn.exec_driver_sql(
+            f"INSERT INTO {t.log_tiles.name} (level, idx, hashes, nodes)"
+            f" VALUES ({mark}, {mark}, {mark}, {mark})",
+            new,
+        )
+    grown = [(added, nodes, level, index) for level, index, had, added, nodes in growths if had]
+    if grown:
+        # SQLite's || makes text of two blobs (byte for byte): the cast makes it a blob again.
+        appended = (
+            f"hashes || {mark}"
+            if conn.dialect.name == "postgresql"
+            else f"CAST(hashes || {mark} AS BLOB)"
+        )
+        conn.exec_driver_sql(
+            f"UPDATE {t.log_tiles.name} SET hashes = {appended}, nodes = {mark}"
+            f" WHERE level = {mark} AND idx = {mark}",
+            grown,
+        )
 
 
-def hashes(conn: Connection, level: int, start: int, end: int) -> list[bytes]:
-    """Node hashes of a tile level (tree level ``level``), indices [start, end)."""
-    rows = _select(
+def tiles(conn: Connection, level: int, start: int, end: int) -> list[TileRow]:
+    """The stored hash tiles [start, end) of tile level ``level`` in order; a missing one is
+    absent from the list."""
+    return _select(
         conn,
-        f"SELECT idx, hash FROM {t.log_hashes.name}"
+        f"SELECT level, idx, hashes, nodes FROM {t.log_tiles.name}"
         " WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx",
         (level, start, end),
     )
-    return _without_gap(rows, start, f"stored hashes at level {level}")
 
 
 # Every answer that reports state carries the latest checkpoint: built once.
@@ -162,9 +188,9 @@ def entry_heads(conn: Connection, start: int, end: int) -> list[tuple[int, str, 
     return [(int(i), kind, int(n), at) for i, kind, n, at in conn.execute(query)]
 
 
-# Entries and hashes go to and come from the driver directly: the log writes and reads them by
+# Entries and tiles go to and come from the driver directly: the log writes and reads entries by
 # the ten thousand, and SQLAlchemy's per-row parameter and result processing cost several
-# times the database's own work (bench/tlog.py). Both statements are plain: no types to adapt.
+# times the database's own work (bench/tlog.py). The statements are plain: no types to adapt.
 
 
 def _insert(

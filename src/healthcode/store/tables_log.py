@@ -19,22 +19,29 @@ from sqlalchemy import (
 from healthcode.store.instants import Instant
 from healthcode.store.schema import metadata
 
+_ENTRY_INDEX = BigInteger().with_variant(Integer(), "sqlite")
+
 log_entries = Table(
     "log_entries",
     metadata,
-    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    # On SQLite an INTEGER key is the rowid itself: one b-tree to insert into, not a table and
+    # an index of its key (migration 0014).
+    Column("idx", _ENTRY_INDEX, primary_key=True, autoincrement=False),
     Column("kind", String(32), nullable=False),
     Column("body", LargeBinary, nullable=False),  # the leaf: canonical JSON, no personal data
     Column("recorded_at", Instant, nullable=False),
 )
 
-# Node hashes at tree levels 0, 8, 16, ...: exactly the contents of the tlog-tiles hash tiles.
-log_hashes = Table(
-    "log_hashes",
+# The tlog-tiles hash tiles, a row a tile: tile level L (tree level 8L), index N, its hashes
+# concatenated (a partial tile's row is replaced by a longer one as the tree grows), and for a
+# full tile the 255 nodes inside it (`FullTile.nodes`), so a proof reads one row, hashes nothing.
+log_tiles = Table(
+    "log_tiles",
     metadata,
     Column("level", Integer, primary_key=True, autoincrement=False),
     Column("idx", BigInteger, primary_key=True, autoincrement=False),
-    Column("hash", LargeBinary(32), nullable=False),
+    Column("hashes", LargeBinary, nullable=False),
+    Column("nodes", LargeBinary, nullable=True),  # NULL while the tile is partial
 )
 
 log_checkpoints = Table(

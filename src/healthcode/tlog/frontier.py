@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from healthcode.tlog.hashing import HASH_SIZE
 from healthcode.tlog.tilepath import TILE_HEIGHT, TILE_WIDTH, TilePath
-from healthcode.tlog.tiles import TileHashReader, perfect_root
+from healthcode.tlog.tiles import TileHashReader, perfect_layers
 
 __all__ = [
     "FullTile",
@@ -58,19 +58,24 @@ def frontier_root(size: int, frontier: Mapping[int, bytes]) -> bytes:
 @dataclass(frozen=True)
 class FullTile:
     """A tile that an append completed: its 256 hashes and their root, which is hash ``index``
-    of tile level ``level + 1``."""
+    of tile level ``level + 1``, and every node between: ``nodes`` is the 255 hashes of
+    heights 1 to 8 within the tile, each height left to right, lowest first (the root last)."""
 
     level: int
     index: int
     hashes: list[bytes]
-    root: bytes
+    nodes: bytes
+
+    @property
+    def root(self) -> bytes:
+        return self.nodes[-HASH_SIZE:]
 
 
 class TileGrower:
     """The tiles of a tree grown by appending leaf hashes, from the frontier of the tree so far.
 
-    Each level's hashes gather in its partial tile; when it fills, its root is hashed once (255
-    node hashes) and becomes the next hash of the level above. No inner node of a partial tile
+    Each level's hashes gather in its partial tile; when it fills, its nodes are hashed once (255
+    node hashes, kept in the ``FullTile``) and its root becomes the next hash of the level above. No inner node of a partial tile
     is hashed, so appending in small runs costs no more than appending at once.
     """
 
@@ -115,9 +120,10 @@ class TileGrower:
                 partial.extend(fresh[taken : taken + room])
                 taken += room
                 if len(partial) == TILE_WIDTH:
-                    root = perfect_root(partial)
-                    completed.append(FullTile(level, index, partial, root))
-                    roots.append(root)
+                    layers = perfect_layers(partial)
+                    nodes = b"".join([b"".join(layer) for layer in layers])
+                    completed.append(FullTile(level, index, partial, nodes))
+                    roots.append(layers[-1][0])
                     index += 1
                     partial = []
             self._partial[level] = partial

@@ -19,6 +19,7 @@ __all__ = [
     "encode_entry_bundle",
     "entry_bundles_for_size",
     "export_resources",
+    "perfect_layers",
     "perfect_root",
     "tile_data",
     "tile_for_node",
@@ -101,15 +102,24 @@ def tile_data(tree: MerkleTree, tile: TilePath) -> bytes:
     return b"".join(hashes)
 
 
-def perfect_root(hashes: Sequence[bytes]) -> bytes:
-    """RFC 9162 §2.1 MTH of a power-of-two number of node hashes (a full tile: 255 hashes)."""
+def perfect_layers(hashes: Sequence[bytes]) -> list[list[bytes]]:
+    """RFC 9162 §2.1 the nodes above a power-of-two number of node hashes, one layer a height,
+    lowest first, the root alone in the last (a full tile: 255 hashes in 8 layers)."""
     prefix = NODE_PREFIX
-    layer = list(hashes)
+    layers: list[list[bytes]] = []
+    layer: Sequence[bytes] = hashes
     while len(layer) > 1:
         layer = [
             _sha256(prefix + a + b).digest() for a, b in zip(layer[0::2], layer[1::2], strict=True)
         ]
-    return layer[0]
+        layers.append(layer)
+    return layers
+
+
+def perfect_root(hashes: Sequence[bytes]) -> bytes:
+    """RFC 9162 §2.1 MTH of a power-of-two number of node hashes (a full tile: 255 hashes)."""
+    layers = perfect_layers(hashes)
+    return layers[-1][0] if layers else hashes[0]
 
 
 class TileHashReader:

@@ -29,6 +29,13 @@ def test_tiles_grown_in_runs_from_the_frontier_are_the_trees_tiles() -> None:
     for full in completed:
         assert b"".join(full.hashes) == tile_data(tree, TilePath(full.level, full.index))
         assert full.root == tree.node(8 * (full.level + 1), full.index)
+        base = 8 * full.level
+        assert full.nodes == b"".join(  # every node inside the tile, height by height
+            b"".join(
+                tree.level_hashes(base + h, full.index << (8 - h), (full.index + 1) << (8 - h))
+            )
+            for h in range(1, 9)
+        )
     assert sorted((full.level, full.index) for full in completed) == [
         (level, index) for level in (0, 1) for index in range(len(leaves) >> (8 * (level + 1)))
     ]

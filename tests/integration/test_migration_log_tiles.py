@@ -1,0 +1,116 @@
+"""Migration 0014 turns the stored node hashes into hash tiles a row each, with the nodes inside
+every full tile, and back; a hash missing before it is missing after it. On SQLite the entries
+keep every row when their table is rebuilt around the rowid. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import pytest
+from alembic import command
+from sqlalchemy import text
+
+from healthcode.services.log_tree import StoredTree, stored_frontier
+from healthcode.store.database import Database
+from healthcode.store.migrate import alembic_config
+from healthcode.tlog import MerkleTree, consistency_proof, tile_data, tiles_for_size
+from healthcode.tlog.frontier import frontier_root
+from tests.conftest import POSTGRES_URL
+from tests.pg_schema import fresh_schema
+
+SIZE = (1 << 16) + 300  # full and partial tiles at levels 0 and 1, a partial one at level 2
+MISSING = 1000  # a leaf hash deleted before the migration: tile 3 of level 0 ends before it
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path, postgres_ok: bool) -> Iterator[Database]:  # type: ignore[no-untyped-def]
+    if request.param == "sqlite":
+        found = Database(f"sqlite:///{tmp_path / 'm.db'}")
+        yield found
+        found.dispose()
+        return
+    if not postgres_ok:
+        pytest.skip("PostgreSQL is not reachable (required when CI=true)")
+    with fresh_schema(POSTGRES_URL, "m") as schema:
+        found = Database(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+        yield found
+        found.dispose()
+
+
+def _tree() -> MerkleTree:
+    return MerkleTree(hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(SIZE))
+
+
+def _hash_rows(tree: MerkleTree) -> set[tuple[int, int, bytes]]:
+    return {
+        (level, index, tree.node(level, index))
+        for level in (0, 8, 16)
+        for index in range(SIZE >> level)
+        if (level, index) != (0, MISSING)
+    }
+
+
+def _stored_hash_rows(db: Database) -> set[tuple[int, int, bytes]]:
+    with db.read() as conn:
+        rows = conn.execute(text("SELECT level, idx, hash FROM log_hashes")).all()
+    return {(int(level), int(index), bytes(value)) for level, index, value in rows}
+
+
+def _entries(db: Database) -> list[tuple[int, str, bytes, int]]:
+    with db.read() as conn:
+        rows = conn.execute(text("SELECT * FROM log_entries ORDER BY idx")).all()
+    return [(int(i), kind, bytes(body), int(at)) for i, kind, body, at in rows]
+
+
+def test_hashes_become_tiles_with_their_nodes_and_back(db: Database) -> None:
+    config = alembic_config(db)
+    command.upgrade(config, "0013")
+    tree = _tree()
+    hash_rows = _hash_rows(tree)
+    entries = [(i, "registry", f'{{"n":{i}}}'.encode(), 1_000_000 + i) for i in range(5)]
+    with db.write() as conn:
+        conn.execute(
+            text("INSERT INTO log_hashes (level, idx, hash) VALUES (:l, :i, :h)"),
+            [{"l": level, "i": index, "h": value} for level, index, value in hash_rows],
+        )
+        conn.execute(
+            text("INSERT INTO log_entries VALUES (:i, :k, :b, :a)"),
+            [{"i": i, "k": k, "b": b, "a": a} for i, k, b, a in entries],
+        )
+
+    command.upgrade(config, "head")
+    with db.read() as conn:
+        rows = conn.execute(text("SELECT level, idx, hashes, nodes FROM log_tiles")).all()
+        stored = {
+            (int(level), int(index)): (bytes(h), n and bytes(n)) for level, index, h, n in rows
+        }
+        frontier = stored_frontier(conn, SIZE)
+        proof = consistency_proof(SIZE - 5_000, SIZE, StoredTree(conn).node)
+    expected = {}
+    for tile in tiles_for_size(SIZE):
+        data = tile_data(tree, tile)
+        nodes = None
+        if tile.width == 256:
+            base = 8 * tile.level
+            nodes = b"".join(
+                b"".join(
+                    tree.level_hashes(base + h, tile.index << (8 - h), (tile.index + 1) << (8 - h))
+                )
+                for h in range(1, 9)
+            )
+        if (tile.level, tile.index) == (0, MISSING // 256):
+            data, nodes = data[: (MISSING % 256) * 32], None
+        expected[(tile.level, tile.index)] = (data, nodes)
+    assert stored == expected
+    assert frontier is not None and frontier_root(SIZE, frontier) == tree.root()
+    assert proof == tree.consistency_proof(SIZE - 5_000, SIZE)
+    assert _entries(db) == entries
+
+    command.downgrade(config, "0013")
+    lost = {(0, i) for i in range(MISSING, (MISSING // 256 + 1) * 256)}  # after the gap
+    assert _stored_hash_rows(db) == {row for row in hash_rows if row[:2] not in lost}
+    assert _entries(db) == entries
+    command.upgrade(config, "head")
+    with db.read() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM log_tiles")) == len(expected)
