@@ -17,7 +17,7 @@ from healthcode.services.log_tree import grow, stored_frontier
 from healthcode.store import log as log_repo
 from healthcode.store.database import Database
 from healthcode.store.log import StoredCheckpoint
-from healthcode.tlog import Checkpoint, Ed25519Signer, leaf_hash, sign_checkpoint
+from healthcode.tlog import Checkpoint, Ed25519Signer, leaf_hashes, sign_checkpoint
 from healthcode.tlog.frontier import frontier_root
 
 MAX_BATCH = 50_000  # entries integrated per transaction, to bound a catch-up's lock time
@@ -57,7 +57,7 @@ class Sequencer:
                 edge = self._edge_at(conn, latest, now)
                 if edge is None:
                     return signed
-                leaves = [leaf_hash(body) for body in log_repo.entries(conn, size, end)]
+                leaves = leaf_hashes(log_repo.entries(conn, size, end))
                 rows, frontier = grow(size, edge.frontier, leaves)
                 log_repo.put_tiles(conn, rows)
                 root = frontier_root(end, frontier)

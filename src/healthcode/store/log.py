@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -13,6 +14,7 @@ from healthcode.store import tables as t
 from healthcode.store.copy import copy_rows
 
 _ENTRY_COLUMNS = ("idx", "kind", "body", "recorded_at")
+_SQLITE_PARAMETERS = 999
 # A stored tile as (tile level, index, hashes, the nodes inside it or None while partial).
 TileRow = tuple[int, int, bytes, bytes | None]
 # What a sequencer run adds to a tile: (tile level, index, how many hashes it has stored,
@@ -201,8 +203,25 @@ def _insert(
     if conn.dialect.name == "postgresql" and len(rows) > 1:
         copy_rows(conn, table, columns, rows)  # one round trip, where executemany takes one a row
         return
-    marks = ", ".join([_mark(conn)] * len(columns))
-    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", list(rows))
+    marks = "(" + ", ".join([_mark(conn)] * len(columns)) + ")"
+    insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(insert + marks, list(rows))
+        return
+    # SQLite: many rows a statement, where executemany binds and steps one a row; as many as
+    # its oldest limit of parameters (999) allows.
+    per = _SQLITE_PARAMETERS // len(columns)
+    whole = len(rows) - len(rows) % per
+    driver: Any = conn.connection.driver_connection
+    cursor = driver.cursor()
+    try:
+        many = insert + ", ".join([marks] * per)
+        for start in range(0, whole, per):
+            cursor.execute(many, list(chain.from_iterable(rows[start : start + per])))
+        if whole < len(rows):
+            cursor.executemany(insert + marks, rows[whole:])
+    finally:
+        cursor.close()
 
 
 def _select(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:

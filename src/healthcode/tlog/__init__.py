@@ -39,6 +39,7 @@ from healthcode.tlog.hashing import (
     NODE_PREFIX,
     CompactRange,
     leaf_hash,
+    leaf_hashes,
     merkle_root,
     node_hash,
 )
@@ -148,6 +149,7 @@ __all__ = [
     "inclusion_proof_plan",
     "key_id",
     "leaf_hash",
+    "leaf_hashes",
     "make_tlog_proof",
     "merkle_root",
     "node_hash",

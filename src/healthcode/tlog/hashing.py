@@ -15,6 +15,7 @@ __all__ = [
     "NODE_PREFIX",
     "CompactRange",
     "leaf_hash",
+    "leaf_hashes",
     "merkle_root",
     "node_hash",
     "split_point",
@@ -35,6 +36,13 @@ _sha256 = hashlib.sha256
 def leaf_hash(data: bytes) -> bytes:
     """Return SHA-256(0x00 || data), the RFC 9162 hash of a log entry."""
     return _sha256(LEAF_PREFIX + data).digest()
+
+
+def leaf_hashes(entries: Iterable[bytes]) -> list[bytes]:
+    """``leaf_hash`` of each entry, in order: one loop, without a call an entry."""
+    prefix = LEAF_PREFIX
+    sha = _sha256
+    return [sha(prefix + data).digest() for data in entries]
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:

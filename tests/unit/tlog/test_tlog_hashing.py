@@ -15,6 +15,7 @@ from healthcode.tlog import (
     CompactRange,
     TreeRangeError,
     leaf_hash,
+    leaf_hashes,
     merkle_root,
     node_hash,
 )
@@ -55,6 +56,7 @@ def test_node_hash_is_domain_separated() -> None:
 def test_merkle_root_matches_reference(n: int) -> None:
     leaves = [bytes([i]) * (i % 5) for i in range(n)]
     assert merkle_root([leaf_hash(x) for x in leaves]) == reference_mth(leaves)
+    assert merkle_root(leaf_hashes(leaves)) == reference_mth(leaves)
 
 
 @given(st.lists(st.binary(max_size=8), max_size=80))
