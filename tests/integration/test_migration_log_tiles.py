@@ -5,9 +5,7 @@ keep every row when their table is rebuilt around the rowid. On SQLite and Postg
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 
-import pytest
 from alembic import command
 from sqlalchemy import text
 
@@ -16,26 +14,9 @@ from healthcode.store.database import Database
 from healthcode.store.migrate import alembic_config
 from healthcode.tlog import MerkleTree, consistency_proof, tile_data, tiles_for_size
 from healthcode.tlog.frontier import frontier_root
-from tests.conftest import POSTGRES_URL
-from tests.pg_schema import fresh_schema
 
 SIZE = (1 << 16) + 300  # full and partial tiles at levels 0 and 1, a partial one at level 2
 MISSING = 1000  # a leaf hash deleted before the migration: tile 3 of level 0 ends before it
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path, postgres_ok: bool) -> Iterator[Database]:  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        found = Database(f"sqlite:///{tmp_path / 'm.db'}")
-        yield found
-        found.dispose()
-        return
-    if not postgres_ok:
-        pytest.skip("PostgreSQL is not reachable (required when CI=true)")
-    with fresh_schema(POSTGRES_URL, "m") as schema:
-        found = Database(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
-        yield found
-        found.dispose()
 
 
 def _tree() -> MerkleTree:
@@ -63,7 +44,8 @@ def _entries(db: Database) -> list[tuple[int, str, bytes, int]]:
     return [(int(i), kind, bytes(body), int(at)) for i, kind, body, at in rows]
 
 
-def test_hashes_become_tiles_with_their_nodes_and_back(db: Database) -> None:
+def test_hashes_become_tiles_with_their_nodes_and_back(empty: Database) -> None:
+    db = empty
     config = alembic_config(db)
     command.upgrade(config, "0013")
     tree = _tree()
