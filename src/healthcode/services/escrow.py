@@ -36,10 +36,7 @@ class PersonSecrets:
     def escrow_missing(self, conn: Connection, person_keys: Sequence[str], now: datetime) -> None:
         """Store the escrowed secret of every person not yet escrowed (same transaction)."""
         missing = sorted(set(person_keys) - log_repo.escrowed(conn, person_keys))
-        log_repo.insert_escrows(
-            conn,
-            [{"person_key": key, "escrow": self.seal(key), "created_at": now} for key in missing],
-        )
+        log_repo.insert_escrows(conn, [(key, self.seal(key), now) for key in missing])
 
     def seal(self, person_key: str) -> bytes:
         plaintext = person_key.encode() + b":" + self.secret(person_key)

@@ -179,7 +179,7 @@ def _write(
     """The batch row, its records' rows and its ``evidence_batch`` log entry; the batch's
     Merkle root. The tree covers exactly the records the batch stores, in order, so every
     stored record is covered by exactly one log entry."""
-    root = merkle_root([leaf_hash(canonical) for _, canonical, _ in fresh])
+    root = merkle_root(leaf_hashes([canonical for _, canonical, _ in fresh]))
     index = transparency.append_one(
         conn,
         "evidence_batch",

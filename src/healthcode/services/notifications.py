@@ -45,12 +45,7 @@ class Outbox:
         self._db = db
 
     def notify(self, conn: Connection, notices: Sequence[Notice]) -> None:
-        rows = [
-            {"person_key": n.person_key, "kind": n.kind, "subject": n.subject, "step": n.step,
-             "at": n.at}
-            for n in notices
-        ]  # fmt: skip
-        repo.insert(conn, rows)
+        repo.insert(conn, [(n.person_key, n.kind, n.subject, n.step, n.at) for n in notices])
 
     def of_person(self, person_key: str, limit: int = 20) -> list[Notice]:
         """The person's latest notices, newest first."""

@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from healthcode.store import tables as t
-from healthcode.store.copy import copy_rows
+from healthcode.store.copy import driver_mark, insert_plain
+from healthcode.store.instants import to_micros
 
 _ENTRY_COLUMNS = ("idx", "kind", "body", "recorded_at")
-_SQLITE_PARAMETERS = 999
 # A stored tile as (tile level, index, hashes, the nodes inside it or None while partial).
 TileRow = tuple[int, int, bytes, bytes | None]
 # What a sequencer run adds to a tile: (tile level, index, how many hashes it has stored,
@@ -38,7 +37,7 @@ def next_index(conn: Connection) -> int:
 
 def insert_entries(conn: Connection, rows: Sequence[tuple[int, str, bytes, int]]) -> None:
     """Insert entries as (index, kind, body, recorded at as `to_micros`) tuples."""
-    _insert(conn, t.log_entries.name, _ENTRY_COLUMNS, rows)
+    insert_plain(conn, t.log_entries.name, _ENTRY_COLUMNS, rows)
 
 
 def entries(conn: Connection, start: int, end: int) -> list[bytes]:
@@ -72,7 +71,7 @@ def put_tiles(conn: Connection, growths: Sequence[TileGrowth]) -> None:
     """Store what a run adds to the hash tiles: a new tile's row, or a partial tile's hashes
     appended to its row. A stored hash is never written again, so one tampered with stays for
     the self-check to find, whatever the runs after it write."""
-    mark = _mark(conn)
+    mark = driver_mark(conn)
     new = [(level, index, added, nodes) for level, index, had, added, nodes in growths if not had]
     if new:
         conn.exec_driver_sql(
@@ -163,9 +162,14 @@ def escrowed(conn: Connection, person_keys: Sequence[str]) -> set[str]:
     return found
 
 
-def insert_escrows(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(t.person_secrets.insert(), list(rows))
+def insert_escrows(conn: Connection, rows: Sequence[tuple[str, bytes, datetime]]) -> None:
+    """Insert escrows as (person key, sealed secret, created at) tuples."""
+    insert_plain(
+        conn,
+        t.person_secrets.name,
+        ("person_key", "escrow", "created_at"),
+        [(key, sealed, to_micros(at)) for key, sealed, at in rows],
+    )
 
 
 def escrow(conn: Connection, person_key: str) -> bytes | None:
@@ -195,42 +199,13 @@ def entry_heads(conn: Connection, start: int, end: int) -> list[tuple[int, str, 
 # times the database's own work (bench/tlog.py). The statements are plain: no types to adapt.
 
 
-def _insert(
-    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> None:
-    if not rows:
-        return
-    if conn.dialect.name == "postgresql" and len(rows) > 1:
-        copy_rows(conn, table, columns, rows)  # one round trip, where executemany takes one a row
-        return
-    marks = "(" + ", ".join([_mark(conn)] * len(columns)) + ")"
-    insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(insert + marks, list(rows))
-        return
-    # SQLite: many rows a statement, where executemany binds and steps one a row; as many as
-    # its oldest limit of parameters (999) allows.
-    per = _SQLITE_PARAMETERS // len(columns)
-    whole = len(rows) - len(rows) % per
-    driver: Any = conn.connection.driver_connection
-    cursor = driver.cursor()
-    try:
-        many = insert + ", ".join([marks] * per)
-        for start in range(0, whole, per):
-            cursor.execute(many, list(chain.from_iterable(rows[start : start + per])))
-        if whole < len(rows):
-            cursor.executemany(insert + marks, rows[whole:])
-    finally:
-        cursor.close()
-
-
 def _select(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
     """Rows of ``sql`` (``?`` marks) as the driver's tuples (binary columns as ``bytes`` from
     both sqlite3 and psycopg)."""
     driver: Any = conn.connection.driver_connection
     cursor = driver.cursor()
     try:
-        cursor.execute(sql.replace("?", _mark(conn)), params)
+        cursor.execute(sql.replace("?", driver_mark(conn)), params)
         return list(cursor.fetchall())
     finally:
         cursor.close()
@@ -243,7 +218,3 @@ def _without_gap(rows: Sequence[tuple[int, bytes]], start: int, what: str) -> li
     if rows and (rows[0][0] != start or rows[-1][0] != start + len(rows) - 1):
         raise LookupError(f"{what} have a gap")
     return [value for _, value in rows]
-
-
-def _mark(conn: Connection) -> str:
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"

@@ -12,6 +12,8 @@ from sqlalchemy import Connection, bindparam, select
 
 from healthcode.domain.rulebook import Colour
 from healthcode.store import tables as t
+from healthcode.store.copy import insert_plain
+from healthcode.store.instants import to_micros
 from healthcode.store.keysets import text_keys, text_keys_in
 
 
@@ -86,7 +88,18 @@ def save_current(conn: Connection, statuses: list[dict[str, Any]], *, new: bool)
     if not statuses:
         return
     if new:
-        conn.execute(t.person_status.insert(), statuses)
+        insert_plain(
+            conn,
+            t.person_status.name,
+            _STATUS_COLUMNS,
+            [
+                tuple(
+                    _plain(row[name]) if name in _INSTANTS else row[name]
+                    for name in _STATUS_COLUMNS
+                )
+                for row in statuses
+            ],
+        )
         return
 
     columns = (
@@ -107,28 +120,36 @@ def save_current(conn: Connection, statuses: list[dict[str, Any]], *, new: bool)
 
 
 def append_changes(conn: Connection, changes: list[StatusChange]) -> None:
-    if not changes:
-        return
-    conn.execute(
-        t.status_changes.insert(),
+    insert_plain(
+        conn,
+        t.status_changes.name,
+        _CHANGE_COLUMNS,
         [
-            {
-                "person_key": c.person_key,
-                "effective_at": c.effective_at,
-                "recorded_at": c.recorded_at,
-                "colour": str(c.colour),
-                "rule_id": c.rule_id,
-                "previous_colour": str(c.previous_colour),
-                "previous_rule_id": c.previous_rule_id,
-                "inputs": json.dumps(list(c.inputs)),
-                "valid_until": c.valid_until,
-                "rulebook_version": c.rulebook_version,
-                "cause": c.cause,
-                "log_index": c.log_index,
-            }
+            (
+                c.person_key, to_micros(c.effective_at), to_micros(c.recorded_at), str(c.colour),
+                c.rule_id, str(c.previous_colour), c.previous_rule_id, json.dumps(list(c.inputs)),
+                _plain(c.valid_until), c.rulebook_version, c.cause, c.log_index,
+            )
             for c in changes
         ],
-    )
+    )  # fmt: skip
+
+
+# Statuses and changes are written as plain values (`store.copy.insert_plain`): a batch of
+# evidence writes them inside its transaction, on PostgreSQL by COPY.
+_STATUS_COLUMNS = (
+    "person_key", "colour", "rule_id", "inputs", "since", "valid_until", "rulebook_version",
+    "computed_at",
+)  # fmt: skip
+_INSTANTS = frozenset({"since", "valid_until", "computed_at"})
+_CHANGE_COLUMNS = (
+    "person_key", "effective_at", "recorded_at", "colour", "rule_id", "previous_colour",
+    "previous_rule_id", "inputs", "valid_until", "rulebook_version", "cause", "log_index",
+)  # fmt: skip
+
+
+def _plain(at: datetime | None) -> int | None:
+    return None if at is None else to_micros(at)
 
 
 _HISTORY = (
