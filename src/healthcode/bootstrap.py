@@ -28,6 +28,7 @@ from healthcode.services.passes import Passes
 from healthcode.services.places import Places
 from healthcode.services.places_setup import build_place_services
 from healthcode.services.public_stats import PublicStatistics
+from healthcode.services.reference import ReferenceCache
 from healthcode.services.refusals import Refusals
 from healthcode.services.registry import Registry
 from healthcode.services.retention import Retention
@@ -152,7 +153,7 @@ def build(
         clock=clock,
         rulebooks=rulebooks,
         derivation=derivation,
-        intake=Intake(db, derivation, batch_policy),
+        intake=Intake(db, derivation, batch_policy, ReferenceCache(rulebooks)),
         designations=Designations(db, derivation, rulebooks, secrets, order_policy),
         registry=Registry(db),
         explanations=explanations,

@@ -31,6 +31,7 @@ from healthcode.domain.status import (
 from healthcode.services import transparency
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.notifications import Notice, Notifier
+from healthcode.services.reference import Reference
 from healthcode.services.rulebooks import Edition, Rulebooks, in_force
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import orders as orders_repo
@@ -73,14 +74,17 @@ class Derivation:
         person_keys: Iterable[str],
         *,
         designations: list[RiskDesignation] | None = None,
+        set_asides: list[SetAside] | None = None,
     ) -> dict[str, StatusInputs]:
-        """Their inputs (``designations``: every one in force, if already read in ``conn``)."""
+        """Their inputs (``designations``: every one in force, ``set_asides``: every one, if
+        already read in ``conn``)."""
         keys = sorted(set(person_keys))
         evidence = evidence_repo.evidence_for(conn, keys)
         if designations is None:
             designations = evidence_repo.all_designations(conn)
         orders = orders_repo.for_people(conn, keys)
-        set_asides = set_aside_repo.all_set_asides(conn)
+        if set_asides is None:
+            set_asides = set_aside_repo.all_set_asides(conn)
         return {
             key: _inputs(
                 evidence.get(key, []),
@@ -118,13 +122,18 @@ class Derivation:
         now: datetime,
         cause: str,
         new_evidence: Sequence[Evidence] = (),
+        reference: Reference | None = None,
     ) -> list[StatusChange]:
         """Bring the stored statuses of these people up to ``now``, inside the caller's write.
 
         ``new_evidence`` (just written) lets people who are green with nothing pending, and
         whose new evidence cannot start any episode, be skipped: their status cannot change.
+        ``reference``: the rulebook editions, designations and set-asides as this transaction
+        sees them, if already read (`services.reference`); else they are read.
         """
-        return self._recompute(conn, person_keys, now, cause, new_evidence, colours=False)[0]
+        return self._recompute(
+            conn, person_keys, now, cause, new_evidence, colours=False, reference=reference
+        )[0]
 
     def recompute_colours(
         self,
@@ -148,23 +157,30 @@ class Derivation:
         new_evidence: Sequence[Evidence],
         *,
         colours: bool,
+        reference: Reference | None = None,
     ) -> tuple[list[StatusChange], dict[str, Colour]]:
         """The changes, and each person's colour at ``now`` if ``colours`` (else none)."""
         keys = sorted(set(person_keys))
         if not keys:
             return [], {}
-        editions = self._rulebooks.editions(conn)
+        editions = self._rulebooks.editions(conn) if reference is None else reference.editions
         stored = status_repo.current(conn, keys)
         colour_of: dict[str, Colour] = {}
         if colours:
             colour_of = {key: stored[key].colour if key in stored else Colour.GREEN for key in keys}
-        designations = None
+        designations = None if reference is None else reference.designations
         if new_evidence:
-            designations = evidence_repo.all_designations(conn)
+            if designations is None:
+                designations = evidence_repo.all_designations(conn)
             keys = self._could_change(keys, stored, new_evidence, editions, designations, now)
             if not keys:
                 return [], colour_of
-        inputs = self.inputs(conn, keys, designations=designations)
+        inputs = self.inputs(
+            conn,
+            keys,
+            designations=designations,
+            set_asides=None if reference is None else reference.set_asides,
+        )
         changes: list[StatusChange] = []
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []

@@ -24,6 +24,7 @@ from healthcode.domain.log_entries import evidence_batch_entry
 from healthcode.errors import InputRejected
 from healthcode.services import crashpoints, transparency
 from healthcode.services.derivation import Cause, Derivation
+from healthcode.services.reference import Reference, ReferenceCache
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import registry as registry_repo
 from healthcode.store.cycles import collection_paused
@@ -44,10 +45,17 @@ class IntakeReceipt:
 
 
 class Intake:
-    def __init__(self, db: Database, derivation: Derivation, policy: BatchPolicy) -> None:
+    def __init__(
+        self,
+        db: Database,
+        derivation: Derivation,
+        policy: BatchPolicy,
+        reference: ReferenceCache,
+    ) -> None:
         self._db = db
         self._derivation = derivation
         self._policy = policy
+        self._reference = reference
 
     def submit(self, body: object, *, now: datetime) -> IntakeReceipt:
         with collection_paused():
@@ -55,14 +63,15 @@ class Intake:
 
     def _submit(self, body: object, now: datetime) -> IntakeReceipt:
         with self._db.write() as conn:
+            reference = self._reference.current(conn)
             source_id = body.get("source") if isinstance(body, dict) else None
-            source = registry_repo.source(conn, source_id) if isinstance(source_id, str) else None
+            source = reference.sources.get(source_id) if isinstance(source_id, str) else None
             if source is not None and source.authority_id == DCC_AUTHORITY:
                 source = None  # a DCC issuer's evidence comes only through the DCC path
             checked = check_batch(
                 body,
                 source=source,
-                known_areas=registry_repo.area_codes(conn),
+                known_areas=reference.areas,
                 venue_areas=_VenueAreas(conn),
                 policy=self._policy,
                 at=now,
@@ -77,6 +86,7 @@ class Intake:
                     zip(checked.records, checked.canonical_records, checked.submitted, strict=True)
                 ),
                 now=now,
+                reference=reference,
             )
             crashpoints.reach("intake.before_commit")
         crashpoints.reach("intake.after_commit")
@@ -114,11 +124,13 @@ def commit_records(
     signed_digest: bytes,
     records: Sequence[tuple[Evidence, bytes, dict[str, Any]]],
     now: datetime,
+    reference: Reference | None = None,
 ) -> IntakeReceipt:
     """Write checked records as one batch inside the caller's write transaction: the batch row
     with the Merkle root of the records it stores, their rows, its ``evidence_batch`` log entry
     and the status changes they cause. Records already stored are skipped; a batch or record id
-    already used with other content is refused (``batch.conflict``)."""
+    already used with other content is refused (``batch.conflict``). ``reference``: the small
+    tables as this transaction sees them, if already read (else the recompute reads them)."""
     # Looking the batch and every record up before writing cost more than the write; batches
     # and records sent twice are rare. So the batch is written under a savepoint as if it and
     # every record were new; only if a primary key refuses it is the stored batch, or are the
@@ -157,6 +169,7 @@ def commit_records(
         now=now,
         cause=Cause.INPUT,
         new_evidence=items,
+        reference=reference,
     )
     return IntakeReceipt(
         source_id=source_id,

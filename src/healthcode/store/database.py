@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 
-from healthcode.store import partitions
+from healthcode.store import partitions, reference_stamp
 from healthcode.store.tables import metadata
 
 _WRITE_LOCK_KEY = 0x6863_6F64  # "hcod": the advisory lock every writer takes on PostgreSQL
@@ -95,11 +95,13 @@ class Database:
             yield conn
 
     def create_all(self) -> None:
-        """Create the schema directly (tests); deployments run the Alembic migrations. On
-        PostgreSQL the evidence table is then partitioned as migration 0012 does."""
+        """Create the schema directly (tests); deployments run the Alembic migrations. The
+        reference stamp's triggers are made as migration 0015 makes them, and on PostgreSQL
+        the evidence table is then partitioned as migration 0012 does."""
         metadata.create_all(self.engine)
-        if not self.is_sqlite:
-            with self.engine.begin() as conn:
+        with self.engine.begin() as conn:
+            reference_stamp.install(conn)
+            if not self.is_sqlite:
                 partitions.partition_evidence(conn)
 
     def dispose(self) -> None:

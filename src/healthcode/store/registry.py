@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Row, bindparam, select
 
 from healthcode.domain.areas import Area
 from healthcode.domain.batches import SourceRegistration
@@ -106,8 +107,15 @@ _SOURCE = select(t.sources).where(t.sources.c.id == bindparam("id"))
 
 def source(conn: Connection, source_id: str) -> SourceRegistration | None:
     row = conn.execute(_SOURCE, {"id": source_id}).first()
-    if row is None:
-        return None
+    return None if row is None else _registration(row)
+
+
+def sources(conn: Connection) -> dict[str, SourceRegistration]:
+    """Every registered source, by id."""
+    return {row.id: _registration(row) for row in conn.execute(select(t.sources))}
+
+
+def _registration(row: Row[Any]) -> SourceRegistration:
     return SourceRegistration(
         id=row.id,
         authority_id=row.authority_id,
