@@ -9,12 +9,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from healthcode.errors import InputRejected
+from healthcode.store import log as log_repo
+from healthcode.store import tables as t
 from tests.counting import counts
 from tests.town import ERQI, PUDONG, Town
 
 P1 = "11111111111111111111111111111111"
+P2 = "22222222222222222222222222222222"
 
 
 def test_a_batch_is_stored_whole_with_its_merkle_root(town: Town) -> None:
@@ -43,6 +47,27 @@ def test_resubmitting_changes_nothing(town: Town) -> None:
     record = batch["records"][0]
     third = town.services.intake.submit(town.batch("lab-1", [record]), now=town.clock.now())
     assert (third.accepted, third.already_present) == (0, 1)
+
+
+def test_a_batch_with_a_stored_record_stores_the_others_under_one_entry(town: Town) -> None:
+    """Its first write, as if every record were new, is rolled back whole: what stays is the
+    new records, their batch's entry and the status change they cause, the log without a gap."""
+    now = town.clock.now()
+    stored = town.record("test_result", P1, now, method="pcr", result="negative")
+    town.submit("lab-1", [stored])
+    before = counts(town.services.db)
+    receipt = town.submit("lab-1", [stored, town.record("test_result", P2, now, method="pcr",
+                                                        result="positive")])  # fmt: skip
+    assert (receipt.accepted, receipt.already_present, receipt.status_changes) == (1, 1, 1)
+    after = counts(town.services.db)
+    assert after["evidence"] - before["evidence"] == 1
+    assert after["log_entries"] - before["log_entries"] == 2  # the batch's, the change's
+    with town.services.db.read() as conn:
+        assert len(log_repo.entries(conn, 0, log_repo.next_index(conn))) == after["log_entries"]
+        (row,) = conn.execute(
+            select(t.evidence_batches).order_by(t.evidence_batches.c.log_index.desc()).limit(1)
+        )
+    assert row.record_count == 1 and row.merkle_root.hex() == receipt.merkle_root
 
 
 def _resign(town: Town, body: dict[str, Any]) -> dict[str, Any]:

@@ -62,6 +62,15 @@ class Intake:
             return self._submit(body, now)
 
     def _submit(self, body: object, now: datetime) -> IntakeReceipt:
+        # Written at first as if the batch and every record were new, without a savepoint (two
+        # statements fewer, on PostgreSQL two round trips); if a key is taken, that write is
+        # rolled back whole and the batch written again with the lookups (`commit_records`).
+        try:
+            return self._attempt(body, now, careful=False)
+        except _KeyTaken:
+            return self._attempt(body, now, careful=True)
+
+    def _attempt(self, body: object, now: datetime, *, careful: bool) -> IntakeReceipt:
         with self._db.write() as conn:
             reference = self._reference.current(conn)
             source_id = body.get("source") if isinstance(body, dict) else None
@@ -87,10 +96,15 @@ class Intake:
                 ),
                 now=now,
                 reference=reference,
+                careful=careful,
             )
             crashpoints.reach("intake.before_commit")
         crashpoints.reach("intake.after_commit")
         return receipt
+
+
+class _KeyTaken(Exception):
+    """The batch's or a record's key is taken: what was written must be rolled back whole."""
 
 
 class _VenueAreas(Mapping[str, str]):
@@ -125,19 +139,28 @@ def commit_records(
     records: Sequence[tuple[Evidence, bytes, dict[str, Any]]],
     now: datetime,
     reference: Reference | None = None,
+    careful: bool = True,
 ) -> IntakeReceipt:
     """Write checked records as one batch inside the caller's write transaction: the batch row
     with the Merkle root of the records it stores, their rows, its ``evidence_batch`` log entry
     and the status changes they cause. Records already stored are skipped; a batch or record id
     already used with other content is refused (``batch.conflict``). ``reference``: the small
-    tables as this transaction sees them, if already read (else the recompute reads them)."""
+    tables as this transaction sees them, if already read (else the recompute reads them).
+    Not ``careful``: a taken key raises `_KeyTaken`, and the caller rolls its transaction back
+    (the batch is then written again, carefully)."""
     # Looking the batch and every record up before writing cost more than the write; batches
-    # and records sent twice are rare. So the batch is written under a savepoint as if it and
-    # every record were new; only if a primary key refuses it is the stored batch, or are the
-    # stored records, looked up (and the rest written again).
+    # and records sent twice are rare. So the batch is written as if it and every record were
+    # new (carefully: under a savepoint); only if a primary key refuses it is the stored batch,
+    # or are the stored records, looked up (and the rest written again).
     try:
-        with conn.begin_nested():
-            root = _write(conn, source_id, batch_id, signed_digest, records, now)
+        if careful:
+            with conn.begin_nested():
+                root = _write(conn, source_id, batch_id, signed_digest, records, now)
+        else:
+            try:
+                root = _write(conn, source_id, batch_id, signed_digest, records, now)
+            except (evidence_repo.DuplicateBatch, evidence_repo.DuplicateRecord):
+                raise _KeyTaken from None
         fresh = records
     except evidence_repo.DuplicateBatch as taken:
         previous = evidence_repo.batch(conn, source_id, batch_id)
