@@ -29,15 +29,31 @@ class StoredCheckpoint:
     signed_at: datetime
 
 
+# After `insert_entries`, the next index and the transaction (or savepoint) it holds in: a
+# second append in the same one (a batch's entry, then its status changes') needs no read. Any
+# other transaction, an enclosing one after its savepoint ended or rolled back included, reads.
+_NEXT = "healthcode.log_next"
+
+
 def next_index(conn: Connection) -> int:
     """The index the next entry gets; callers hold the write lock, so it cannot race."""
+    known = conn.info.get(_NEXT)
+    if known is not None and known[0] is _innermost(conn):
+        return int(known[1])
     last = conn.scalar(select(func.max(t.log_entries.c.idx)))
     return 0 if last is None else int(last) + 1
 
 
 def insert_entries(conn: Connection, rows: Sequence[tuple[int, str, bytes, int]]) -> None:
-    """Insert entries as (index, kind, body, recorded at as `to_micros`) tuples."""
+    """Insert entries as (index, kind, body, recorded at as `to_micros`) tuples, the next
+    ones after the last (`next_index` onwards, in order)."""
     insert_plain(conn, t.log_entries.name, _ENTRY_COLUMNS, rows)
+    if rows:
+        conn.info[_NEXT] = (_innermost(conn), rows[-1][0] + 1)
+
+
+def _innermost(conn: Connection) -> object:
+    return conn.get_nested_transaction() or conn.get_transaction()
 
 
 def entries(conn: Connection, start: int, end: int) -> list[bytes]:
