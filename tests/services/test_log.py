@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from healthcode.domain.designations import RiskLevel
 from healthcode.services.escrow import open_escrow
@@ -67,6 +67,21 @@ def test_oversight_opens_the_escrowed_secret(town: Town, tmp_path) -> None:  # t
         alice,
         town.services.secrets.secret(alice),
     )
+
+
+def test_a_person_escrowed_before_keeps_their_escrow(town: Town) -> None:
+    """The derivation seals the secret of everyone it changes without looking first; one who
+    was escrowed already keeps the escrow stored then."""
+    alice = town.person("alice")
+    town.test(alice, town.clock.now(), "positive")
+    with town.services.db.read() as conn:
+        first = log_repo.escrow(conn, alice)
+    town.clock.advance(days=10)
+    town.submit("lab-1", [town.record("recovery", alice, town.clock.now())])
+    assert len(town.history(alice)) == 2
+    with town.services.db.read() as conn:
+        assert log_repo.escrow(conn, alice) == first
+        assert conn.scalar(select(func.count()).select_from(t.person_secrets)) == 1
 
 
 def test_sequencer_signs_a_checkpoint_over_every_entry(town: Town) -> None:

@@ -55,6 +55,18 @@ class PersonSecrets:
             conn, [(key, one, now) for key, one in zip(missing, sealed, strict=True)]
         )
 
+    def escrow_all(self, conn: Connection, person_keys: Sequence[str], now: datetime) -> None:
+        """As `escrow_missing`, without reading who is escrowed: every secret is sealed (one
+        key agreement, as for one) and a person already escrowed keeps theirs. One statement,
+        which can go with others (`store.copy.pipelined`): the derivation's."""
+        keys = sorted(set(person_keys))
+        sealed = self.seal_all(keys)
+        log_repo.insert_escrows(
+            conn,
+            [(key, one, now) for key, one in zip(keys, sealed, strict=True)],
+            keep_existing=True,
+        )
+
     def seal_all(self, person_keys: Sequence[str]) -> list[bytes]:
         """The escrows of these people's secrets, in order, under one envelope key."""
         if not person_keys:

@@ -1,13 +1,16 @@
-"""Rows written by PostgreSQL's ``COPY ... FROM STDIN`` (psycopg 3), the bulk path of intake,
-scans, record keys, statuses, notices, escrows, the log and retention: one round trip for any
-number of rows, where an INSERT per row (or ``executemany``) costs one each."""
+"""Rows written straight to the driver: by PostgreSQL's ``COPY ... FROM STDIN`` (psycopg 3),
+the bulk path of intake, scans, record keys, statuses, notices, escrows, the log and retention,
+one round trip for any number of rows, where an INSERT per row (or ``executemany``) costs one
+each; and small inserts sent together in psycopg's pipeline mode (`pipelined`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import chain
 from typing import Any
 
+from psycopg import pq
 from sqlalchemy import Connection
 
 _SQLITE_PARAMETERS = 999
@@ -27,37 +30,70 @@ def copy_rows(
 
 
 def insert_plain(
-    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    keep_existing: bool = False,
 ) -> None:
     """Insert rows of plain values (no types to adapt: instants as `to_micros`) straight to
-    the driver: by COPY on PostgreSQL when there are several; on SQLite by INSERTs of many rows
-    each. SQLAlchemy's per-row parameter processing is spared, and on PostgreSQL the
-    round trip of each row (psycopg's ``executemany`` of ten status changes cost a
-    millisecond, a COPY a quarter of one)."""
+    the driver: by COPY on PostgreSQL when there are several, else INSERT (``executemany``; on
+    SQLite many rows a statement). SQLAlchemy's per-row parameter processing is spared, and on
+    PostgreSQL the round trip of each row (psycopg's ``executemany`` of ten status changes cost
+    a millisecond, a COPY a quarter of one). Inside `pipelined`, an INSERT that waits for
+    nothing. ``keep_existing``: a row whose key is taken is passed over (``ON CONFLICT DO
+    NOTHING``, never by COPY)."""
     if not rows:
         return
-    if conn.dialect.name == "postgresql" and len(rows) > 1:
+    postgres = conn.dialect.name == "postgresql"
+    if postgres and len(rows) > 1 and not keep_existing and not _in_pipeline(conn):
         copy_rows(conn, table, columns, rows)
         return
     marks = "(" + ", ".join([driver_mark(conn)] * len(columns)) + ")"
     insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(insert + marks, list(rows))
+    conflict = " ON CONFLICT DO NOTHING" if keep_existing else ""
+    driver: Any = conn.connection.driver_connection
+    if postgres:
+        with driver.cursor() as cursor:
+            cursor.executemany(insert + marks + conflict, rows)
         return
     # SQLite: many rows a statement, where executemany binds and steps one a row; as many as
     # its oldest limit of parameters (999) allows.
     per = _SQLITE_PARAMETERS // len(columns)
     whole = len(rows) - len(rows) % per
-    driver: Any = conn.connection.driver_connection
     cursor = driver.cursor()
     try:
-        many = insert + ", ".join([marks] * per)
+        many = insert + ", ".join([marks] * per) + conflict
         for start in range(0, whole, per):
             cursor.execute(many, list(chain.from_iterable(rows[start : start + per])))
         if whole < len(rows):
-            cursor.executemany(insert + marks, rows[whole:])
+            cursor.executemany(insert + marks + conflict, rows[whole:])
     finally:
         cursor.close()
+
+
+@contextmanager
+def pipelined(conn: Connection, *, rows: int) -> Iterator[None]:
+    """On PostgreSQL, the `insert_plain` inserts made inside are sent together and answered
+    in one round trip at the end (psycopg's pipeline mode), when they are at most
+    `PIPELINED_ROWS` ``rows`` in all (more go by COPY, which a pipeline cannot hold); a read
+    inside waits for what was sent before it. A refused row raises psycopg's error at the end.
+    Elsewhere nothing changes."""
+    if conn.dialect.name != "postgresql" or rows > PIPELINED_ROWS:
+        yield
+        return
+    driver: Any = conn.connection.driver_connection
+    with driver.pipeline():
+        yield
+
+
+PIPELINED_ROWS = 2000  # an INSERT a row, each cheap to the server: fewer than a COPY is worth
+
+
+def _in_pipeline(conn: Connection) -> bool:
+    driver: Any = conn.connection.driver_connection
+    return bool(driver.pgconn.pipeline_status != pq.PipelineStatus.OFF)
 
 
 def driver_mark(conn: Connection) -> str:

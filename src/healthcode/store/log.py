@@ -40,7 +40,9 @@ def next_index(conn: Connection) -> int:
     known = conn.info.get(_NEXT)
     if known is not None and known[0] is _innermost(conn):
         return int(known[1])
-    last = conn.scalar(select(func.max(t.log_entries.c.idx)))
+    # At the driver, so it may be read inside `store.copy.pipelined` (SQLAlchemy's result
+    # of a statement sent in a pipeline has no rows).
+    ((last,),) = _select(conn, f"SELECT max(idx) FROM {t.log_entries.name}", ())
     return 0 if last is None else int(last) + 1
 
 
@@ -178,13 +180,17 @@ def escrowed(conn: Connection, person_keys: Sequence[str]) -> set[str]:
     return found
 
 
-def insert_escrows(conn: Connection, rows: Sequence[tuple[str, bytes, datetime]]) -> None:
-    """Insert escrows as (person key, sealed secret, created at) tuples."""
+def insert_escrows(
+    conn: Connection, rows: Sequence[tuple[str, bytes, datetime]], *, keep_existing: bool = False
+) -> None:
+    """Insert escrows as (person key, sealed secret, created at) tuples (``keep_existing``: a
+    person already escrowed keeps theirs)."""
     insert_plain(
         conn,
         t.person_secrets.name,
         ("person_key", "escrow", "created_at"),
         [(key, sealed, to_micros(at)) for key, sealed, at in rows],
+        keep_existing=keep_existing,
     )
 
 
