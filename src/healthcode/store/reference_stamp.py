@@ -75,3 +75,15 @@ def install(conn: Connection) -> None:
                 f"FOR EACH STATEMENT EXECUTE FUNCTION {_FUNCTION}()"
             )
         )
+
+
+def uninstall(conn: Connection) -> None:
+    """Drop the triggers and their function (migration 0014's downgrade; the table is its)."""
+    for table in TABLES:
+        if conn.dialect.name == "sqlite":
+            for event in ("insert", "update", "delete"):
+                conn.execute(text(f"DROP TRIGGER IF EXISTS {_FUNCTION}_{table}_{event}"))
+        else:
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {_FUNCTION}_{table} ON {table}"))
+    if conn.dialect.name != "sqlite":
+        conn.execute(text(f"DROP FUNCTION IF EXISTS {_FUNCTION}()"))

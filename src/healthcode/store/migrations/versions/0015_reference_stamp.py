@@ -32,13 +32,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    conn = op.get_bind()
-    for table in reference_stamp.TABLES:
-        if conn.dialect.name == "sqlite":
-            for event in ("insert", "update", "delete"):
-                op.execute(f"DROP TRIGGER IF EXISTS reference_stamp_renew_{table}_{event}")
-        else:
-            op.execute(f"DROP TRIGGER IF EXISTS reference_stamp_renew_{table} ON {table}")
-    if conn.dialect.name != "sqlite":
-        op.execute("DROP FUNCTION IF EXISTS reference_stamp_renew()")
+    reference_stamp.uninstall(op.get_bind())
     op.drop_table("reference_stamp")
