@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from alembic import command
 from sqlalchemy import Connection, func, select, text
@@ -282,3 +283,18 @@ def test_migration_0012_moves_existing_rows_into_day_partitions_and_back(postgre
                 assert [where(conn, f"s/r{n}") for n in range(3)] == [DAY0, DAY0, DAY1]
         finally:
             db.dispose()
+
+
+def test_claimed_keys_are_the_keys_given_whatever_they_hold(pg: Database) -> None:
+    """`write_ids` sends each source's record ids as one array literal: any text comes back
+    as given (quotes, backslashes, commas, braces, spaces, the word NULL), and a taken key
+    is refused."""
+    odd = ['a"b', "c\\d", "e,f", "{g}", "h i", "NULL", "", "plain"]
+    keys = [("src-1", record) for record in odd] + [("src-2", "plain")]
+    with pg.write() as conn:
+        partitions.write_ids(conn, keys)
+    with pg.read() as conn:
+        stored_keys = {tuple(row) for row in conn.execute(select(partitions.evidence_ids))}
+    assert stored_keys == set(keys)
+    with pytest.raises(psycopg.errors.UniqueViolation), pg.write() as conn:
+        partitions.write_ids(conn, [("src-2", "new"), ("src-2", "plain")])

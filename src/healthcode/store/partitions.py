@@ -18,9 +18,11 @@ migration 0012 and `Database.create_all` both call it, so tests run on what depl
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -36,6 +38,7 @@ from sqlalchemy import (
 
 from healthcode.store.copy import copy_rows
 from healthcode.store.instants import EPOCH, to_micros
+from healthcode.store.keysets import text_keys
 
 TABLE = "evidence"
 DEFAULT = "evidence_default"
@@ -151,8 +154,22 @@ def ensure_for_rows(conn: Connection, received_micros: Iterable[int]) -> None:
 
 
 def write_ids(conn: Connection, ids: Sequence[tuple[str, str]]) -> None:
-    """Claim (source, record) keys, by COPY; a taken one raises psycopg's UniqueViolation."""
-    copy_rows(conn, evidence_ids.name, ("source_id", "record_id"), ids)
+    """Claim (source, record) keys; a taken one raises psycopg's UniqueViolation.
+
+    One INSERT a source, of its record ids in one parameter (an array's literal, which the
+    server unnests): a batch's thousand keys cost two thirds of what a COPY did, whose client
+    side formats and sends each row (all of a batch's keys have one source)."""
+    records: dict[str, list[str]] = defaultdict(list)
+    for source, record in ids:
+        records[source].append(record)
+    driver: Any = conn.connection.driver_connection
+    with driver.cursor() as cursor:
+        for source, of_source in records.items():
+            cursor.execute(
+                f"INSERT INTO {evidence_ids.name} (source_id, record_id)"
+                " SELECT %s, unnest(%s::varchar[])",
+                (source, text_keys("postgresql", of_source)),
+            )
 
 
 def delete_ids(conn: Connection, refs: Sequence[tuple[str, str]]) -> None:
