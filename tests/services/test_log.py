@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 
 from healthcode.domain.designations import RiskLevel
 from healthcode.services.escrow import open_escrow
+from healthcode.store import copy as store_copy
 from healthcode.store import log as log_repo
 from healthcode.store import tables as t
 from healthcode.store.keyfiles import load_or_create
@@ -155,3 +156,24 @@ def test_self_check_detects_tampering_and_halts_signing(town: Town, tamper) -> N
     assert town.services.sequencer.integrate(now=town.clock.now()) is None  # halted
     with town.services.db.read() as conn:
         assert log_repo.halts(conn)
+
+
+@pytest.mark.parametrize("pipelined", [True, False])
+def test_a_batch_s_changes_are_written_whole_in_a_pipeline_or_not(
+    town: Town, pipelined: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the derivation's writes go in one pipeline up to `PIPELINED_ROWS` rows,
+    and as before beyond: the same rows either way."""
+    if not pipelined:
+        monkeypatch.setattr(store_copy, "PIPELINED_ROWS", 0)
+    people = [town.person(name) for name in ("ann", "ben", "cat")]
+    now = town.clock.now()
+    records = [town.record("test_result", p, now, method="pcr", result="positive") for p in people]
+    assert town.submit("lab-1", records).status_changes == 3
+    with town.services.db.read() as conn:
+        assert {key for key in people if log_repo.escrow(conn, key) is not None} == set(people)
+        changes = conn.execute(select(t.status_changes.c.log_index)).scalars().all()
+        kinds = dict(conn.execute(select(t.log_entries.c.idx, t.log_entries.c.kind)).all())
+    assert sorted(kinds) == list(range(len(kinds)))
+    assert sorted(kinds[index] for index in changes) == ["status_change"] * 3
+    assert [town.history(p) for p in people] == [[("red", "confirmed-case", now, "evidence")]] * 3
