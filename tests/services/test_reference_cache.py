@@ -116,3 +116,17 @@ def test_every_table_of_the_copy_renews_the_stamp(town: Town, database: Database
             before = reference_stamp.read(conn)
             conn.execute(text(statement))
             assert reference_stamp.read(conn) not in (None, before), (table, statement)
+
+
+def test_without_a_stamp_every_batch_reads_the_tables(town: Town, database: Database) -> None:
+    """As on Citus, where `install` makes neither triggers nor the stamp's row: nothing is
+    kept, so a write no trigger announces is seen by the next batch all the same."""
+    alice, bob = town.person("alice"), town.person("bob")
+    with database.write() as conn:
+        reference_stamp.uninstall(conn)
+        conn.execute(reference_stamp.reference_stamp.delete())
+    assert town.test(alice, town.clock.now(), "negative").accepted == 1
+    _run_elsewhere(database, "UPDATE sources SET active = false WHERE id = 'lab-1'")
+    with pytest.raises(InputRejected) as refused:
+        town.test(bob, town.clock.now(), "negative")
+    assert refused.value.code == "source.inactive"

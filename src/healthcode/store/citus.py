@@ -36,16 +36,16 @@ REFERENCE = (
     "areas", "authorities", "authority_areas", "sources", "venues", "designations",
     "rulebooks", "rulebook_proposals", "staff", "dcc_signers", "venue_keys", "trust_keys",
     "trust_lists", "token_revocations", "oversight_findings", "oversight_case_steps",
-    "reference_stamp",
     # These hold a person key on some rows only (NULL: a revoked source, a detector's case),
     # and Citus refuses NULL in a distribution column; both are small.
     "set_asides", "oversight_cases",
 )  # fmt: skip
-# On the coordinator: the log and its sequencing (one writer), and rows that name nobody.
+# On the coordinator: the log and its sequencing (one writer), and rows that name nobody;
+# `reference_stamp` stays empty there (store/reference_stamp.py: no cache on Citus).
 COORDINATOR = (
     "log_entries", "log_tiles", "log_checkpoints", "log_halts", "regional_checkpoints",
     "refusals", "evidence_batches", "scan_batches", "retention_purges",
-    "retention_purge_batches",
+    "retention_purge_batches", "reference_stamp",
 )  # fmt: skip
 
 

@@ -9,6 +9,11 @@ statement kind, run for each row; on PostgreSQL one per table, run once per stat
 back leaves the stamp as it was, and a copy read inside it under its own new stamp is never
 matched again. `install` creates the triggers and the stamp's one row; `Database.create_all`
 and migration 0015 call it.
+
+Not on Citus: there the five tables are reference tables, and Citus refuses triggers on them
+unless ``citus.enable_unsafe_triggers`` is set, which has not been tried here. `install` makes
+neither the triggers nor the row, so the stamp reads ``None`` and every batch reads the tables
+(docs/citus.md).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ _RANDOM = {
     "postgresql": "replace(gen_random_uuid()::text, '-', '')",
 }
 _FUNCTION = "reference_stamp_renew"
+_CITUS = "SELECT 1 FROM pg_extension WHERE extname = 'citus'"
 _READ = select(reference_stamp.c.stamp).where(reference_stamp.c.id == 1)
 
 
@@ -43,6 +49,8 @@ def read(conn: Connection) -> str | None:
 def install(conn: Connection) -> None:
     """The stamp's row and the triggers that renew it (again: nothing changes)."""
     dialect = conn.dialect.name
+    if dialect == "postgresql" and conn.scalar(text(_CITUS)) is not None:
+        return
     random = _RANDOM[dialect]
     conn.execute(
         text(
@@ -78,7 +86,7 @@ def install(conn: Connection) -> None:
 
 
 def uninstall(conn: Connection) -> None:
-    """Drop the triggers and their function (migration 0014's downgrade; the table is its)."""
+    """Drop the triggers and their function (migration 0015's downgrade; the table is its)."""
     for table in TABLES:
         if conn.dialect.name == "sqlite":
             for event in ("insert", "update", "delete"):
