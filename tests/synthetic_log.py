@@ -1,10 +1,17 @@
 """Synthetic log entries for the log's tests: appended as the services append, and the tree
-the stored entries make, computed independently of the stored hashes."""
+the stored entries make, computed independently of the stored hashes; and the stored tile
+rows read and changed behind the services' back, as a fault or an attacker would."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
 from healthcode.services import transparency
+from healthcode.services.sequencer import Sequencer
 from healthcode.store import log as log_repo
+from healthcode.store import tables as t
 from healthcode.tlog import MerkleTree, leaf_hash
 from tests.town import Town
 
@@ -24,3 +31,29 @@ def stored_tree(town: Town) -> MerkleTree:
     with town.services.db.read() as conn:
         bodies = log_repo.entries(conn, 0, log_repo.next_index(conn))
     return MerkleTree([leaf_hash(body) for body in bodies])
+
+
+def restarted_sequencer(town: Town) -> Sequencer:
+    """A sequencer as after a restart: the same key and origin, nothing kept in memory."""
+    sequencer = town.services.sequencer
+    return Sequencer(town.services.db, sequencer.signer, sequencer.origin)
+
+
+def _row(level: int, index: int) -> Any:
+    return (t.log_tiles.c.level == level) & (t.log_tiles.c.idx == index)
+
+
+def tile_hashes(town: Town, level: int, index: int) -> bytes | None:
+    """The hashes stored in the row of tile ``index`` of tile level ``level``; None if none."""
+    with town.services.db.read() as conn:
+        found = conn.scalar(select(t.log_tiles.c.hashes).where(_row(level, index)))
+    return None if found is None else bytes(found)
+
+
+def set_tile_hashes(town: Town, level: int, index: int, hashes: bytes | None) -> None:
+    """Overwrite the hashes of that tile's row; None deletes the row."""
+    with town.services.db.write() as conn:
+        if hashes is None:
+            conn.execute(delete(t.log_tiles).where(_row(level, index)))
+        else:
+            conn.execute(update(t.log_tiles).where(_row(level, index)).values(hashes=hashes))

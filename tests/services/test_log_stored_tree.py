@@ -13,12 +13,11 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from healthcode.services.log_tree import grow
-from healthcode.services.sequencer import Sequencer
 from healthcode.store import log as log_repo
 from healthcode.store import tables as t
 from healthcode.tlog import MerkleTree, tile_data, tiles_for_size
 from healthcode.tlog.frontier import frontier_root
-from tests.synthetic_log import append_entries, stored_tree
+from tests.synthetic_log import append_entries, restarted_sequencer, stored_tree
 from tests.town import Town
 
 
@@ -39,12 +38,6 @@ def _delete_hash(town: Town, level: int, index: int) -> None:
     """Delete the stored hash ``index`` at tree ``level``: the row of its tile goes with it."""
     with town.services.db.write() as conn:
         conn.execute(delete(t.log_tiles).where(_tile_of(level, index)))
-
-
-def _restarted(town: Town) -> Sequencer:
-    """A sequencer as after a restart: the same key and origin, nothing kept in memory."""
-    sequencer = town.services.sequencer
-    return Sequencer(town.services.db, sequencer.signer, sequencer.origin)
 
 
 def test_grow_stores_every_tile_of_the_tree_a_full_one_once() -> None:
@@ -122,7 +115,7 @@ def test_a_restarted_sequencer_halts_on_a_frontier_that_does_not_recompute(town:
     _tamper_hash(town, 0, 299)
     append_entries(town, 10)
     services = town.services
-    restarted = _restarted(town)
+    restarted = restarted_sequencer(town)
     assert restarted.integrate(now=town.clock.now()) is None
     with services.db.read() as conn:
         assert log_repo.latest_checkpoint(conn) == before
@@ -134,7 +127,7 @@ def test_a_restarted_sequencer_grows_the_stored_tree(town: Town) -> None:
     town.services.sequencer.integrate(now=town.clock.now())
     append_entries(town, 90)
     services = town.services
-    restarted = _restarted(town)
+    restarted = restarted_sequencer(town)
     signed = restarted.integrate(now=town.clock.now())
     assert signed is not None and signed.root == stored_tree(town).root()
     assert services.self_check.run(now=town.clock.now(), halt=False).ok
@@ -167,7 +160,7 @@ def test_a_restarted_sequencer_halts_on_a_deleted_frontier_hash(town: Town) -> N
     _delete_hash(town, 8, 0)
     append_entries(town, 10)
     services = town.services
-    restarted = _restarted(town)
+    restarted = restarted_sequencer(town)
     assert restarted.integrate(now=town.clock.now()) is None
     with services.db.read() as conn:
         assert log_repo.latest_checkpoint(conn) == before

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from sqlalchemy import Connection
 
 from healthcode.store import log as log_repo
-from healthcode.store.log import TileGrowth
+from healthcode.store.log import TileGrowth, TileMismatch
 from healthcode.tlog import HASH_SIZE, TILE_HEIGHT, TILE_WIDTH, MerkleTree
 from healthcode.tlog.frontier import FullTile, TileGrower, frontier_widths, split_hashes
 from healthcode.tlog.proofs import fold_nodes, range_nodes
@@ -203,30 +203,20 @@ def grow(
     return growths, grown
 
 
-def _stored(conn: Connection, level: int, start: int, end: int) -> list[bytes] | None:
-    """The stored hashes [start, end) at tile level ``level``; None if any is missing."""
-    first, last = start >> TILE_HEIGHT, (end - 1) >> TILE_HEIGHT
-    rows = {row[1]: row[2] for row in log_repo.tiles(conn, level, first, last + 1)}
-    found: list[bytes] = []
-    for index in range(first, last + 1):
-        base = index << TILE_HEIGHT
-        wanted = min(end, base + TILE_WIDTH) - base
-        data = rows.get(index, b"")
-        if len(data) < wanted * HASH_SIZE:
-            return None
-        found += split_hashes(data[(max(start, base) - base) * HASH_SIZE : wanted * HASH_SIZE])
-    return found
-
-
 def stored_frontier(conn: Connection, size: int) -> dict[int, bytes] | None:
-    """The frontier of the tree of ``size`` as stored; None if a hash of it is missing."""
+    """The frontier of the tree of ``size`` as stored; None if a hash of it is missing, and
+    `TileMismatch` if a partial tile's row holds more than its hashes in that tree: each
+    level's partial tile is one row, and it must hold exactly those."""
     frontier: dict[int, bytes] = {}
     for level, width in frontier_widths(size).items():
-        count = size >> (TILE_HEIGHT * level)
-        hashes = _stored(conn, level, count - width, count)
-        if hashes is None:
+        index = (size >> (TILE_HEIGHT * level)) >> TILE_HEIGHT
+        rows = log_repo.tiles(conn, level, index, index + 1)
+        data = rows[0][2] if rows else b""
+        if len(data) < width * HASH_SIZE:
             return None
-        frontier[level] = b"".join(hashes)
+        if len(data) > width * HASH_SIZE:
+            raise TileMismatch(level, index, len(data), width)
+        frontier[level] = data
     return frontier
 
 
@@ -283,9 +273,9 @@ class StoredTreeCheck:
         tree_level = TILE_HEIGHT * level
         for index, hashes, nodes in expected:
             row = stored.get(index)
-            got = split_hashes(row[2]) if row else []
+            data = row[2] if row else b""
             base = index << TILE_HEIGHT
-            for offset, (want, have) in enumerate(zip(hashes, got, strict=False)):
+            for offset, (want, have) in enumerate(zip(hashes, split_hashes(data), strict=False)):
                 if want == have:
                     continue
                 if level == 0:
@@ -297,11 +287,14 @@ class StoredTreeCheck:
                         f"the stored hash {base + offset} at tree level {tree_level} does not"
                         " match the entries under it"
                     )
-            if len(got) < len(hashes):
+            held = len(data) // HASH_SIZE
+            if held < len(hashes):
                 self._report(
                     f"a stored hash at tree level {tree_level} is missing among indices"
-                    f" {base + len(got)}..{base + len(hashes) - 1}"
+                    f" {base + held}..{base + len(hashes) - 1}"
                 )
+            elif len(data) > len(hashes) * HASH_SIZE:  # a partial one so halts the sequencer
+                self._report(str(TileMismatch(level, index, len(data), len(hashes))))
             elif nodes is not None and row is not None and row[3] != nodes:
                 self._report(
                     f"the nodes stored inside tile {index} at tree level {tree_level} do not"

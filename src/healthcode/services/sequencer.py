@@ -2,7 +2,8 @@
 
 It runs under the store's single write lock (so it never races a writer) on a short period in
 the server, and on demand (``healthcode log sequence``). It refuses to sign anything once the
-self-check has halted the log.
+log has halted: by the self-check, or by the sequencer itself when the stored tree it would
+grow is not the one signed (a hash missing, a partial tile's row longer or shorter than it).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from healthcode.services import crashpoints
 from healthcode.services.log_tree import grow, stored_frontier
 from healthcode.store import log as log_repo
 from healthcode.store.database import Database
-from healthcode.store.log import StoredCheckpoint
+from healthcode.store.log import StoredCheckpoint, TileMismatch
 from healthcode.tlog import Checkpoint, Ed25519Signer, leaf_hashes, sign_checkpoint
 from healthcode.tlog.frontier import frontier_root
 
@@ -46,26 +47,34 @@ class Sequencer:
         """Sign a checkpoint over every committed entry; None if nothing new or halted."""
         signed: StoredCheckpoint | None = None
         while True:
-            with self._db.write() as conn:
-                if log_repo.halts(conn):
-                    return signed
-                latest = log_repo.latest_checkpoint(conn)
-                size = latest.size if latest else 0
-                end = min(log_repo.next_index(conn), size + MAX_BATCH)
-                if latest is not None and end == size:
-                    return signed
-                edge = self._edge_at(conn, latest, now)
-                if edge is None:
-                    return signed
-                leaves = leaf_hashes(log_repo.entries(conn, size, end))
-                rows, frontier = grow(size, edge.frontier, leaves)
-                log_repo.put_tiles(conn, rows)
-                root = frontier_root(end, frontier)
-                note = sign_checkpoint(Checkpoint(self.origin, end, root), [self.signer])
-                crashpoints.reach("sequencer.signing")
-                signed = StoredCheckpoint(end, root, note, now)
-                log_repo.insert_checkpoint(conn, signed)
-                caught_up = end == log_repo.next_index(conn)
+            try:
+                with self._db.write() as conn:
+                    if log_repo.halts(conn):
+                        return signed
+                    latest = log_repo.latest_checkpoint(conn)
+                    size = latest.size if latest else 0
+                    end = min(log_repo.next_index(conn), size + MAX_BATCH)
+                    if latest is not None and end == size:
+                        return signed
+                    edge = self._edge_at(conn, latest, now)
+                    if edge is None:
+                        return signed
+                    leaves = leaf_hashes(log_repo.entries(conn, size, end))
+                    rows, frontier = grow(size, edge.frontier, leaves)
+                    log_repo.put_tiles(conn, rows)
+                    root = frontier_root(end, frontier)
+                    note = sign_checkpoint(Checkpoint(self.origin, end, root), [self.signer])
+                    crashpoints.reach("sequencer.signing")
+                    signed = StoredCheckpoint(end, root, note, now)
+                    log_repo.insert_checkpoint(conn, signed)
+                    caught_up = end == log_repo.next_index(conn)
+            except TileMismatch as mismatch:
+                # The run rolled back; growing the tree over that row would store tiles that
+                # are not the tree's, and failing every period would say nothing.
+                self._edge = None
+                with self._db.write() as conn:
+                    log_repo.halt(conn, now, str(mismatch))
+                return signed
             self._edge = _Edge(end, root, frontier)  # committed: the next run grows from it
             if caught_up:
                 return signed
@@ -75,7 +84,8 @@ class Sequencer:
     ) -> _Edge | None:
         """The edge at ``latest``; None, having halted the log, if a hash of the stored tree's
         frontier is missing or it does not recompute to the root signed for it: growing it
-        would sign a fork, and failing every period would say nothing."""
+        would sign a fork, and failing every period would say nothing. `TileMismatch` if a
+        partial tile's row holds more than the tree's hashes."""
         if latest is None:
             return _Edge(0, b"", {})
         kept = self._edge

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, func, select
 from healthcode.store import tables as t
 from healthcode.store.copy import driver_mark, insert_plain
 from healthcode.store.instants import to_micros
+from healthcode.tlog import HASH_SIZE, TILE_HEIGHT
 
 _ENTRY_COLUMNS = ("idx", "kind", "body", "recorded_at")
 # A stored tile as (tile level, index, hashes, the nodes inside it or None while partial).
@@ -85,10 +86,25 @@ def entry_count(conn: Connection) -> int:
     return int(conn.scalar(select(func.count()).select_from(t.log_entries)) or 0)
 
 
+class TileMismatch(Exception):
+    """A stored tile's row does not hold the hashes the tree has in it: it was changed outside
+    the sequencer. Growing the tree over it would store a tile that is not the tree's, so the
+    log halts with this as the reason."""
+
+    def __init__(self, level: int, index: int, found: int | None, hashes: int) -> None:
+        held = "is missing" if found is None else f"holds {found} bytes"
+        super().__init__(
+            f"the stored tile {index} at tree level {level * TILE_HEIGHT} {held} where the tree"
+            f" has {hashes} hashes ({hashes * HASH_SIZE} bytes)"
+        )
+
+
 def put_tiles(conn: Connection, growths: Sequence[TileGrowth]) -> None:
     """Store what a run adds to the hash tiles: a new tile's row, or a partial tile's hashes
     appended to its row. A stored hash is never written again, so one tampered with stays for
-    the self-check to find, whatever the runs after it write."""
+    the self-check to find, whatever the runs after it write. A row is appended to only if it
+    holds exactly the hashes the tree had (else `TileMismatch`, for the caller to roll back):
+    appended to a row with a hash more or less, the hashes would land at the wrong indices."""
     mark = driver_mark(conn)
     new = [(level, index, added, nodes) for level, index, had, added, nodes in growths if not had]
     if new:
@@ -97,19 +113,29 @@ def put_tiles(conn: Connection, growths: Sequence[TileGrowth]) -> None:
             f" VALUES ({mark}, {mark}, {mark}, {mark})",
             new,
         )
-    grown = [(added, nodes, level, index) for level, index, had, added, nodes in growths if had]
-    if grown:
-        # SQLite's || makes text of two blobs (byte for byte): the cast makes it a blob again.
-        appended = (
-            f"hashes || {mark}"
-            if conn.dialect.name == "postgresql"
-            else f"CAST(hashes || {mark} AS BLOB)"
-        )
-        conn.exec_driver_sql(
-            f"UPDATE {t.log_tiles.name} SET hashes = {appended}, nodes = {mark}"
-            f" WHERE level = {mark} AND idx = {mark}",
-            grown,
-        )
+    # SQLite's || makes text of two blobs (byte for byte): the cast makes it a blob again.
+    appended = (
+        f"hashes || {mark}"
+        if conn.dialect.name == "postgresql"
+        else f"CAST(hashes || {mark} AS BLOB)"
+    )
+    # One statement a grown tile (a run grows one a level, a few in all), for its row count;
+    # length() counts the bytes of a blob on SQLite and of a bytea on PostgreSQL.
+    append = (
+        f"UPDATE {t.log_tiles.name} SET hashes = {appended}, nodes = {mark}"
+        f" WHERE level = {mark} AND idx = {mark} AND length(hashes) = {mark}"
+    )
+    for level, index, had, added, nodes in growths:
+        if not had:
+            continue
+        updated = conn.exec_driver_sql(append, (added, nodes, level, index, had * HASH_SIZE))
+        if updated.rowcount != 1:
+            found = conn.scalar(
+                select(func.length(t.log_tiles.c.hashes)).where(
+                    t.log_tiles.c.level == level, t.log_tiles.c.idx == index
+                )
+            )
+            raise TileMismatch(level, index, found, had)
 
 
 def tiles(conn: Connection, level: int, start: int, end: int) -> list[TileRow]:
