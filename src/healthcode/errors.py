@@ -66,3 +66,8 @@ class NotFound(HealthcodeError):
 
 class Unauthorized(HealthcodeError):
     """The caller is not authenticated or not allowed."""
+
+
+class StoreFault(HealthcodeError):
+    """The store lacks what it must hold (a log tile it lost): the server's fault, not the
+    caller's, so a 5xx."""

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from healthcode.errors import NotFound
+from healthcode.errors import NotFound, StoreFault
 from healthcode.services.log_tree import StoredTree, TileCache
 from healthcode.store import log as log_repo
 from healthcode.store.database import Database
@@ -80,11 +80,22 @@ class LogReader:
             available = size >> level
             if start + tile.width > available:
                 raise NotFound("log.not_found", f"{path} is beyond the latest checkpoint")
+            # Below a signed size the store holds every entry and hash: one it lacks is lost,
+            # and served short it would be cached for good as the tile (a full one immutable).
+            lost = StoreFault("log.tile_missing", f"the store lacks part of {path}")
             if tile.entries:
-                data = encode_entry_bundle(log_repo.entries(conn, start, start + tile.width))
+                try:
+                    bodies = log_repo.entries(conn, start, start + tile.width)
+                except LookupError:
+                    raise lost from None
+                if len(bodies) != tile.width:
+                    raise lost
+                data = encode_entry_bundle(bodies)
             else:
                 rows = log_repo.tiles(conn, tile.level, tile.index, tile.index + 1)
                 data = rows[0][2][: tile.width * HASH_SIZE] if rows else b""
+                if len(data) != tile.width * HASH_SIZE:
+                    raise lost
         return data, not tile.is_partial
 
     def recent(self, count: int) -> tuple[StoredCheckpoint, list[EntryHead]]:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy import Connection
 
+from healthcode.errors import StoreFault
 from healthcode.store import log as log_repo
 from healthcode.store.log import TileGrowth, TileMismatch
 from healthcode.tlog import HASH_SIZE, TILE_HEIGHT, TILE_WIDTH, MerkleTree
@@ -112,7 +113,8 @@ class StoredTree:
     """``node(level, index)`` for complete subtrees, and ``range_hash`` for any range of a proof,
     read through one connection and a cache of tiles: the reader's own, which outlives the
     connection, or one for this tree alone. Without a connection, only what the cache holds,
-    unless ``connect`` opens one when a tile is not kept (else `TileNotKept`)."""
+    unless ``connect`` opens one when a tile is not kept (else `TileNotKept`). A node the store
+    should hold and does not (a tile lost, or short) is `log.tile_missing`."""
 
     def __init__(
         self,
@@ -135,7 +137,11 @@ class StoredTree:
         try:
             return tile.node(height, offset >> height)
         except LookupError:
-            raise LookupError(f"no stored subtree at level {level}, index {index}") from None
+            raise StoreFault(
+                "log.tile_missing",
+                f"no stored subtree at level {level}, index {index}: tile"
+                f" {first // TILE_WIDTH} at tree level {level - height} is missing or short",
+            ) from None
 
     def range_hash(self, start: int, end: int) -> bytes:
         """MTH(D[start:end]) for a range of the RFC 9162 recursion (a ``RangeFn``): one node when
