@@ -139,9 +139,7 @@ class LogReader:
         at all."""
         if size <= self._signed:
             with ExitStack() as opened:
-                return prove(
-                    StoredTree(None, self._tiles, lambda: opened.enter_context(self._db.read()))
-                )
+                return prove(StoredTree(lambda: opened.enter_context(self._db.read()), self._tiles))
         with self._db.read() as conn:
             latest = log_repo.latest_checkpoint(conn)
             if latest is None or size > latest.size:

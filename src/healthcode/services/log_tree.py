@@ -105,25 +105,17 @@ class TileCache:
                 self._tiles.popitem(last=False)
 
 
-class TileNotKept(LookupError):
-    """A tree without a connection needed a tile its cache does not hold."""
-
-
 class StoredTree:
     """``node(level, index)`` for complete subtrees, and ``range_hash`` for any range of a proof,
     read through one connection and a cache of tiles: the reader's own, which outlives the
-    connection, or one for this tree alone. Without a connection, only what the cache holds,
-    unless ``connect`` opens one when a tile is not kept (else `TileNotKept`). A node the store
-    should hold and does not (a tile lost, or short) is `log.tile_missing`."""
+    connection, or one for this tree alone. ``conn`` is the connection, or what opens one the
+    first time a tile is not kept. A node the store should hold and does not (a tile lost, or
+    short) is `log.tile_missing`."""
 
     def __init__(
-        self,
-        conn: Connection | None,
-        tiles: TileCache | None = None,
-        connect: Callable[[], Connection] | None = None,
+        self, conn: Connection | Callable[[], Connection], tiles: TileCache | None = None
     ) -> None:
         self._conn = conn
-        self._connect = connect
         self._tiles = TileCache() if tiles is None else tiles
         # The tiles this tree has used: a proof asks several nodes of each, and this saves the
         # shared cache's lock and recency update for all but the first.
@@ -165,10 +157,8 @@ class StoredTree:
             return found
         found = self._tiles.get(level, index, needed)
         if found is None:
-            if self._conn is None and self._connect is not None:
-                self._conn = self._connect()
-            if self._conn is None:
-                raise TileNotKept(f"tile {index} at tree level {level} is not kept")
+            if not isinstance(self._conn, Connection):
+                self._conn = self._conn()
             rows = log_repo.tiles(self._conn, level // TILE_HEIGHT, index, index + 1)
             found = TileNodes(rows[0][2], rows[0][3]) if rows else TileNodes(b"")
             self._tiles.put(level, index, found)
