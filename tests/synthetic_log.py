@@ -33,6 +33,15 @@ def stored_tree(town: Town) -> MerkleTree:
     return MerkleTree([leaf_hash(body) for body in bodies])
 
 
+def full_tile_nodes(tree: MerkleTree, level: int, index: int) -> bytes:
+    """The 255 nodes inside full tile ``index`` of tile level ``level``, as stored with it:
+    heights 1 to 8 within the tile, each left to right, lowest first."""
+    return b"".join(
+        b"".join(tree.level_hashes(8 * level + h, index << (8 - h), (index + 1) << (8 - h)))
+        for h in range(1, 9)
+    )
+
+
 def restarted_sequencer(town: Town) -> Sequencer:
     """A sequencer as after a restart: the same key and origin, nothing kept in memory."""
     sequencer = town.services.sequencer

@@ -14,6 +14,7 @@ from healthcode.store.database import Database
 from healthcode.store.migrate import alembic_config
 from healthcode.tlog import MerkleTree, consistency_proof, tile_data, tiles_for_size
 from healthcode.tlog.frontier import frontier_root
+from tests.synthetic_log import full_tile_nodes
 
 SIZE = (1 << 16) + 300  # full and partial tiles at levels 0 and 1, a partial one at level 2
 MISSING = 1000  # a leaf hash deleted before the migration: tile 3 of level 0 ends before it
@@ -72,15 +73,7 @@ def test_hashes_become_tiles_with_their_nodes_and_back(empty: Database) -> None:
     expected = {}
     for tile in tiles_for_size(SIZE):
         data = tile_data(tree, tile)
-        nodes = None
-        if tile.width == 256:
-            base = 8 * tile.level
-            nodes = b"".join(
-                b"".join(
-                    tree.level_hashes(base + h, tile.index << (8 - h), (tile.index + 1) << (8 - h))
-                )
-                for h in range(1, 9)
-            )
+        nodes = full_tile_nodes(tree, tile.level, tile.index) if tile.width == 256 else None
         if (tile.level, tile.index) == (0, MISSING // 256):
             data, nodes = data[: (MISSING % 256) * 32], None
         expected[(tile.level, tile.index)] = (data, nodes)

@@ -17,7 +17,12 @@ from healthcode.store import log as log_repo
 from healthcode.store import tables as t
 from healthcode.tlog import MerkleTree, tile_data, tiles_for_size
 from healthcode.tlog.frontier import frontier_root
-from tests.synthetic_log import append_entries, restarted_sequencer, stored_tree
+from tests.synthetic_log import (
+    append_entries,
+    full_tile_nodes,
+    restarted_sequencer,
+    stored_tree,
+)
 from tests.town import Town
 
 
@@ -58,16 +63,7 @@ def test_grow_stores_every_tile_of_the_tree_a_full_one_once() -> None:
         assert frontier_root(size, frontier) == tree.root()
     expected = {}
     for tile in tiles_for_size(size):
-        nodes = None
-        if tile.width == 256:  # a full tile's nodes, height by height
-            nodes = b"".join(
-                b"".join(
-                    tree.level_hashes(
-                        8 * tile.level + h, tile.index << (8 - h), (tile.index + 1) << (8 - h)
-                    )
-                )
-                for h in range(1, 9)
-            )
+        nodes = full_tile_nodes(tree, tile.level, tile.index) if tile.width == 256 else None
         expected[(tile.level, tile.index)] = (tile_data(tree, tile), nodes)
     assert stored == expected
 

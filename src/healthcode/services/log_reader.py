@@ -29,7 +29,8 @@ from healthcode.tlog.proofs import consistency_path, inclusion_path
 
 @dataclass(frozen=True)
 class CheckpointRef:
-    """The checkpoint an answer was computed at, as carried in the ``Healthcode-Checkpoint`` header."""
+    """The checkpoint an answer was computed at, as the ``Healthcode-Checkpoint`` header carries
+    it."""
 
     origin: str
     size: int

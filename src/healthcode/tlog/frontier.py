@@ -31,7 +31,8 @@ def split_hashes(data: bytes) -> list[bytes]:
 
 
 def frontier_widths(size: int) -> dict[int, int]:
-    """Width of the partial tile at each level of a tree of ``size`` (levels without one omitted)."""
+    """Width of the partial tile at each level of a tree of ``size`` (levels without one
+    omitted)."""
     widths: dict[int, int] = {}
     level = 0
     while size >> (TILE_HEIGHT * level):
@@ -75,8 +76,9 @@ class TileGrower:
     """The tiles of a tree grown by appending leaf hashes, from the frontier of the tree so far.
 
     Each level's hashes gather in its partial tile; when it fills, its nodes are hashed once (255
-    node hashes, kept in the ``FullTile``) and its root becomes the next hash of the level above. No inner node of a partial tile
-    is hashed, so appending in small runs costs no more than appending at once.
+    node hashes, kept in the ``FullTile``) and its root becomes the next hash of the level
+    above. No inner node of a partial tile is hashed, so appending in small runs costs no more
+    than appending at once.
     """
 
     def __init__(self, size: int = 0, frontier: Mapping[int, bytes] | None = None) -> None:

@@ -6,6 +6,7 @@ import hashlib
 import random
 
 import pytest
+from tests.synthetic_log import full_tile_nodes
 
 from healthcode.tlog import MerkleTree, TilePath, tile_data
 from healthcode.tlog.frontier import TileGrower, frontier_root, split_hashes
@@ -29,13 +30,7 @@ def test_tiles_grown_in_runs_from_the_frontier_are_the_trees_tiles() -> None:
     for full in completed:
         assert b"".join(full.hashes) == tile_data(tree, TilePath(full.level, full.index))
         assert full.root == tree.node(8 * (full.level + 1), full.index)
-        base = 8 * full.level
-        assert full.nodes == b"".join(  # every node inside the tile, height by height
-            b"".join(
-                tree.level_hashes(base + h, full.index << (8 - h), (full.index + 1) << (8 - h))
-            )
-            for h in range(1, 9)
-        )
+        assert full.nodes == full_tile_nodes(tree, full.level, full.index)
     assert sorted((full.level, full.index) for full in completed) == [
         (level, index) for level in (0, 1) for index in range(len(leaves) >> (8 * (level + 1)))
     ]
