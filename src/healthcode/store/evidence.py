@@ -19,7 +19,7 @@ from healthcode.store import partitions
 from healthcode.store import tables as t
 from healthcode.store.copy import copy_rows
 from healthcode.store.instants import to_micros
-from healthcode.store.keysets import text_keys, text_keys_in
+from healthcode.store.keysets import rows_with_keys, text_keys
 
 _KIND_FIELDS = (
     "method", "result", "presence", "venue_id", "quarantine_required", "vaccine", "dose",
@@ -248,7 +248,7 @@ _INSERT_BATCH = t.evidence_batches.insert()
 
 
 _EVIDENCE_FOR = {
-    dialect: select(*_INPUT_COLUMNS).where(text_keys_in(dialect, t.evidence.c.person_key, "keys"))
+    dialect: rows_with_keys(dialect, _INPUT_COLUMNS, t.evidence.c.person_key, "keys")
     for dialect in ("sqlite", "postgresql")
 }
 

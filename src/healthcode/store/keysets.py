@@ -6,7 +6,18 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Text, any_, bindparam, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Text,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import UserDefinedType
 
@@ -59,6 +70,31 @@ def text_keys_in(
         return column.in_(select(func.unnest(bindparam(name, value, type_=_TextArray()))))
     listed = func.json_each(bindparam(name, value, type_=Text)).table_valued("value")
     return column.in_(select(listed.c.value))
+
+
+def rows_with_keys(
+    dialect: str, columns: Sequence[ColumnElement[Any]], column: ColumnElement[str], name: str
+) -> Select[Any]:
+    """``columns`` of the rows whose text ``column`` is one of the values in parameter
+    ``name`` (`text_keys`), for a table with an index on ``column`` that may be large.
+
+    On PostgreSQL the rows of each key are looked up in turn, by the index (a lateral
+    subquery, kept from being merged into the join by its ``OFFSET 0``). `text_keys_in`'s
+    semi join leaves the choice to the planner, and on a day partition not yet analyzed (all
+    of a new day, until autovacuum comes) it guessed a scan of the whole partition cheaper
+    than ten lookups: 2 ms for 6,000 rows, and growing with the day. Elsewhere as
+    `text_keys_in`."""
+    if dialect != "postgresql":
+        return select(*columns).where(text_keys_in(dialect, column, name))
+    wanted = (
+        func.unnest(bindparam(name, type_=_TextArray()))
+        .table_valued("key")
+        .render_derived(name="wanted")
+    )
+    found = (
+        select(*columns).where(column == wanted.c.key).offset(literal_column("0")).lateral("found")
+    )
+    return select(found).select_from(wanted.join(found, true()))
 
 
 def text_keys(dialect: str, values: Sequence[str]) -> str:
