@@ -24,14 +24,13 @@ AT = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 _KIND_FIELDS = ROW_COLUMNS[ROW_COLUMNS.index("received_at") + 1 : -1]
 
 
-def _one_row(
-    item: ev.Evidence, batch_id: str, canonical: bytes, position: int, submitted: dict[str, Any]
-) -> tuple[Any, ...]:
-    """A row as intake built it record by record before `evidence_rows`."""
+def _one_row(item: ev.Evidence, batch_id: str, canonical: bytes, position: int) -> tuple[Any, ...]:
+    """A row built column by column, as intake built it record by record before
+    `evidence_rows`."""
     return (
         item.source_id, item.record_id, batch_id, position, item.person, item.kind.value,
         item.area, to_micros(item.occurred_at), to_micros(item.received_at),
-        *[submitted.get(name) for name in _KIND_FIELDS], canonical,
+        *[getattr(item, name, None) for name in _KIND_FIELDS], canonical,
     )  # fmt: skip
 
 
@@ -61,9 +60,24 @@ def _batch(records: list[dict[str, Any]]) -> list[tuple[ev.Evidence, bytes, dict
 def test_rows_of_a_batch_are_the_rows_built_one_by_one() -> None:
     batch = _batch(_records(50))
     assert evidence_rows(batch, "b1") == [
-        _one_row(item, "b1", canonical, position, submitted)
-        for position, (item, canonical, submitted) in enumerate(batch)
+        _one_row(item, "b1", canonical, position)
+        for position, (item, canonical, _) in enumerate(batch)
     ]
+
+
+def test_kind_values_are_stored_as_validated_not_as_sent() -> None:
+    """A source may send ``2.0`` or ``"2"`` for a dose and ``"true"`` or ``1`` for a flag
+    (validation is lax): the row holds what validation made of it, an int and a bool."""
+    records = [
+        {**_records(2)[1], "record_id": "d1", "dose": 2.0},
+        {**_records(2)[1], "record_id": "d2", "dose": "2"},
+        {**_records(3)[2], "record_id": "q1", "quarantine_required": "true"},
+        {**_records(3)[2], "record_id": "q2", "quarantine_required": 0},
+    ]
+    rows = evidence_rows(_batch(records), "b1")
+    dose, flag = ROW_COLUMNS.index("dose"), ROW_COLUMNS.index("quarantine_required")
+    assert [(type(row[dose]), row[dose]) for row in rows[:2]] == [(int, 2)] * 2
+    assert [(type(row[flag]), row[flag]) for row in rows[2:]] == [(bool, True), (bool, False)]
 
 
 def _stored(db: Database) -> list[tuple[Any, ...]]:
@@ -80,6 +94,18 @@ def test_rows_inserted_at_once_are_stored_as_given(database: Database, count: in
     with database.write() as conn:
         insert_rows(conn, ROW_COLUMNS, rows)
     assert _stored(database) == sorted(rows, key=lambda row: row[1])
+
+
+@pytest.mark.postgres
+def test_a_batch_sent_with_lax_values_is_stored(database: Database) -> None:
+    records = [
+        {**_records(2)[1], "record_id": "d1", "dose": 2.0},
+        {**_records(3)[2], "record_id": "q1", "quarantine_required": "yes"},
+    ]
+    with database.write() as conn:
+        insert_rows(conn, ROW_COLUMNS, evidence_rows(_batch(records), "b1"))
+    dose, flag = ROW_COLUMNS.index("dose"), ROW_COLUMNS.index("quarantine_required")
+    assert [(row[dose], row[flag]) for row in _stored(database)] == [(2, None), (None, True)]
 
 
 @pytest.mark.postgres

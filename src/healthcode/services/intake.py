@@ -25,6 +25,7 @@ from healthcode.errors import InputRejected
 from healthcode.services import crashpoints, transparency
 from healthcode.services.derivation import Cause, Derivation
 from healthcode.services.reference import Reference, ReferenceCache
+from healthcode.store import batch_writes
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import registry as registry_repo
 from healthcode.store.cycles import collection_paused
@@ -163,15 +164,16 @@ def commit_records(
                 raise _KeyTaken from None
         fresh = records
     except evidence_repo.DuplicateBatch as taken:
-        previous = evidence_repo.batch(conn, source_id, batch_id)
-        if previous is None:
+        receipt = _as_stored(conn, source_id, batch_id, signed_digest, len(records))
+        if receipt is None:
             raise taken.error from None
-        if bytes(previous.signed_digest) != signed_digest:
-            raise InputRejected("batch.conflict", "batch_id already used") from None
-        return IntakeReceipt(
-            source_id, batch_id, 0, len(records), bytes(previous.merkle_root).hex(), 0
-        )
+        return receipt
     except evidence_repo.DuplicateRecord:
+        # On PostgreSQL a record's key is claimed before the batch row is written, so a batch
+        # sent again is refused by its records first.
+        receipt = _as_stored(conn, source_id, batch_id, signed_digest, len(records))
+        if receipt is not None:
+            return receipt
         stored = evidence_repo.existing_records(
             conn, source_id, [item.record_id for item, _, _ in records]
         )
@@ -204,6 +206,19 @@ def commit_records(
     )
 
 
+def _as_stored(
+    conn: Connection, source_id: str, batch_id: str, signed_digest: bytes, count: int
+) -> IntakeReceipt | None:
+    """The receipt of a batch already stored under this id, if it is; ``batch.conflict`` if
+    it was signed over other content."""
+    previous = evidence_repo.batch(conn, source_id, batch_id)
+    if previous is None:
+        return None
+    if bytes(previous.signed_digest) != signed_digest:
+        raise InputRejected("batch.conflict", "batch_id already used") from None  # not the key's
+    return IntakeReceipt(source_id, batch_id, 0, count, bytes(previous.merkle_root).hex(), 0)
+
+
 def _write(
     conn: Connection,
     source_id: str,
@@ -214,28 +229,32 @@ def _write(
 ) -> bytes:
     """The batch row, its records' rows and its ``evidence_batch`` log entry; the batch's
     Merkle root. The tree covers exactly the records the batch stores, in order, so every
-    stored record is covered by exactly one log entry."""
-    root = merkle_root(leaf_hashes([canonical for _, canonical, _ in fresh]))
-    index = transparency.append_one(
-        conn,
-        "evidence_batch",
-        evidence_batch_entry(
+    stored record is covered by exactly one log entry. The rows and the root are computed
+    while PostgreSQL claims the records' keys (`batch_writes.claiming`)."""
+    with batch_writes.claiming(conn, source_id, [item.record_id for item, _, _ in fresh]):
+        rows = evidence_repo.evidence_rows(fresh, batch_id)
+        root = merkle_root(leaf_hashes([canonical for _, canonical, _ in fresh]))
+        index = transparency.append_one(
+            conn,
+            "evidence_batch",
+            evidence_batch_entry(
+                source_id=source_id,
+                batch_id=batch_id,
+                records=len(fresh),
+                merkle_root=root,
+                received_at=now,
+            ),
+            now,
+        )
+        batch_writes.insert_batch_row(
+            conn,
             source_id=source_id,
             batch_id=batch_id,
-            records=len(fresh),
-            merkle_root=root,
             received_at=now,
-        ),
-        now,
-    )
-    evidence_repo.insert_batch(
-        conn,
-        source_id=source_id,
-        batch_id=batch_id,
-        received_at=now,
-        signed_digest=signed_digest,
-        merkle_root=root,
-        log_index=index,
-        rows=evidence_repo.evidence_rows(fresh, batch_id),
-    )
+            record_count=len(rows),
+            signed_digest=signed_digest,
+            merkle_root=root,
+            log_index=index,
+        )
+    batch_writes.insert_records(conn, rows)
     return root

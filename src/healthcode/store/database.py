@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event
 
 from healthcode.store import partitions, reference_stamp
 from healthcode.store.tables import metadata
 
 _WRITE_LOCK_KEY = 0x6863_6F64  # "hcod": the advisory lock every writer takes on PostgreSQL
+_LOCK = "SELECT pg_advisory_xact_lock(%s)"
 # Connections kept open for reuse. The server answers a request's blocking work on AnyIO's
 # thread pool (40 threads), and each thread may hold a connection at once: a connection beyond
 # the pool is opened for one use and closed after it, which costs more than most reads (on
@@ -61,7 +62,11 @@ class Database:
         """A write transaction: all of it commits, or none of it."""
         with self.engine.begin() as conn:
             if not self.is_sqlite:
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY})
+                # The driver's BEGIN and the lock in one round trip, not two (psycopg begins a
+                # transaction by a statement of its own; in pipeline mode it is sent along).
+                driver: Any = conn.connection.driver_connection
+                with driver.pipeline():
+                    driver.execute(_LOCK, (_WRITE_LOCK_KEY,))
             yield conn
 
     @contextmanager

@@ -61,16 +61,18 @@ def evidence_rows(
     """The rows of a batch's records (evidence, canonical bytes, the record as submitted), at
     positions 0, 1, ... in `ROW_COLUMNS` order, instants as `to_micros`, for `insert_rows`.
 
-    Kind-specific columns come from the submitted (validated) record, and the rest from the
-    model's fields as stored in its ``__dict__`` (about four times faster than attributes and
-    a call per row); a batch's records share few instants, each converted once. The kind's
-    columns are spelt out in `_KIND_FIELDS` order, a fifth faster than a ``map`` (the rows are
-    checked against rows built column by column from `ROW_COLUMNS`).
+    Every column comes from the model's fields as stored in its ``__dict__`` (about four times
+    faster than attributes and a call per row), as validation made them: a dose sent as
+    ``2.0`` is the int 2 (the submitted value, once stored, failed PostgreSQL's COPY), and a
+    test method a `TestMethod`, which is its text. A batch's records share few instants, each
+    converted once. The kind's columns are spelt out in `_KIND_FIELDS` order, a fifth faster
+    than a ``map`` (the rows are checked against rows built column by column from
+    `ROW_COLUMNS`).
     """
     rows: list[tuple[Any, ...]] = []
     append = rows.append
     micros: dict[datetime, int] = {}
-    for position, (item, canonical, submitted) in enumerate(records):
+    for position, (item, canonical, _submitted) in enumerate(records):
         fields = item.__dict__
         occurred_at, received_at = fields["occurred_at"], fields["received_at"]
         occurred = micros.get(occurred_at)
@@ -79,7 +81,7 @@ def evidence_rows(
         received = micros.get(received_at)
         if received is None:
             received = micros[received_at] = to_micros(received_at)
-        get = submitted.get
+        get = fields.get
         append(
             (
                 fields["source_id"], fields["record_id"], batch_id, position, fields["person"],
@@ -100,7 +102,7 @@ class DuplicateBatch(Exception):
     """The batch row's insert was refused by a key (the caller rolls back, and looks the
     batch up: a batch with the same (source, batch id) is expected, else ``error`` stands)."""
 
-    def __init__(self, error: IntegrityError) -> None:
+    def __init__(self, error: Exception) -> None:
         super().__init__(str(error))
         self.error = error
 
@@ -129,7 +131,7 @@ def insert_rows(conn: Connection, columns: Sequence[str], rows: Sequence[tuple[A
             partitions.write_ids(conn, [(row[source], row[record]) for row in rows])
             copy_rows(conn, t.evidence.name, columns, rows)
             return
-        _insert_sqlite(conn, columns, rows)
+        insert_sqlite(conn, columns, rows)
     except psycopg.errors.UniqueViolation:
         raise DuplicateRecord from None
     except IntegrityError as error:
@@ -141,7 +143,7 @@ def insert_rows(conn: Connection, columns: Sequence[str], rows: Sequence[tuple[A
 _SQLITE_ROWS_PER_INSERT = 500
 
 
-def _insert_sqlite(
+def insert_sqlite(
     conn: Connection, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
     """SQLite: rows by the `_SQLITE_ROWS_PER_INSERT` in one INSERT of many ``VALUES`` (a fifth
@@ -211,40 +213,6 @@ def existing_records(
         )
         found.update({row.record_id: bytes(row.canonical) for row in conn.execute(query)})
     return found
-
-
-def insert_batch(
-    conn: Connection,
-    *,
-    source_id: str,
-    batch_id: str,
-    received_at: datetime,
-    signed_digest: bytes,
-    merkle_root: bytes,
-    log_index: int,
-    rows: list[tuple[Any, ...]],
-) -> None:
-    """The batch row and its records' rows (`evidence_rows` tuples); raises `DuplicateBatch`
-    if the batch row is refused, `DuplicateRecord` if a record is already stored."""
-    try:
-        conn.execute(
-            _INSERT_BATCH,
-            {
-                "source_id": source_id,
-                "batch_id": batch_id,
-                "received_at": received_at,
-                "record_count": len(rows),
-                "signed_digest": signed_digest,
-                "merkle_root": merkle_root,
-                "log_index": log_index,
-            },
-        )
-    except IntegrityError as error:
-        raise DuplicateBatch(error) from None
-    insert_rows(conn, ROW_COLUMNS, rows)
-
-
-_INSERT_BATCH = t.evidence_batches.insert()
 
 
 _EVIDENCE_FOR = {

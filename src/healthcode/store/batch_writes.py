@@ -1,0 +1,103 @@
+"""Writing an evidence batch: its record keys, its row, and its records' rows.
+
+On PostgreSQL a batch's records have their keys claimed in ``evidence_ids`` (the evidence table
+is partitioned by day, so its own key cannot refuse a record sent twice: `store.partitions`).
+The claim of a thousand keys keeps the server busy for a few milliseconds, and it needs no
+answer until the batch's rows are copied in: `claiming` sends it in psycopg's pipeline mode,
+so the server inserts the keys while the caller computes the rows and the batch's Merkle root
+(about as long), and the batch's log entry and row go in the same round trip as the claim.
+On SQLite the records' own key refuses a record sent twice, and nothing is sent ahead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from healthcode.store import partitions
+from healthcode.store import tables as t
+from healthcode.store.copy import column_types, copy_rows
+from healthcode.store.evidence import (
+    ROW_COLUMNS,
+    DuplicateBatch,
+    DuplicateRecord,
+    insert_sqlite,
+)
+
+_RECEIVED_AT = ROW_COLUMNS.index("received_at")
+_ROW_TYPES = column_types(t.evidence, ROW_COLUMNS)
+
+
+@contextmanager
+def claiming(conn: Connection, source_id: str, record_ids: Sequence[str]) -> Iterator[None]:
+    """Claim a batch's record keys (PostgreSQL), sent with what is written inside, in one
+    pipeline: a read inside waits for everything sent before it. A taken key raises
+    `DuplicateRecord` and a taken batch key (`insert_batch_row`) `DuplicateBatch`, at the first
+    read inside or at the end; the caller rolls back what was written. On SQLite nothing is
+    claimed here (`insert_records` is refused by the records' own key)."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    driver: Any = conn.connection.driver_connection
+    try:
+        with driver.pipeline():
+            partitions.write_ids(conn, [(source_id, record_id) for record_id in record_ids])
+            yield
+    except psycopg.errors.UniqueViolation as error:
+        if error.diag.table_name == t.evidence_batches.name:
+            raise DuplicateBatch(error) from None
+        raise DuplicateRecord from None
+
+
+def insert_batch_row(
+    conn: Connection,
+    *,
+    source_id: str,
+    batch_id: str,
+    received_at: datetime,
+    record_count: int,
+    signed_digest: bytes,
+    merkle_root: bytes,
+    log_index: int,
+) -> None:
+    """The batch's row; inside `claiming`, sent without waiting. Raises `DuplicateBatch` if
+    its key is taken (on PostgreSQL, `claiming` raises it)."""
+    try:
+        conn.execute(
+            t.evidence_batches.insert(),
+            {
+                "source_id": source_id,
+                "batch_id": batch_id,
+                "received_at": received_at,
+                "record_count": record_count,
+                "signed_digest": signed_digest,
+                "merkle_root": merkle_root,
+                "log_index": log_index,
+            },
+        )
+    except IntegrityError as error:
+        raise DuplicateBatch(error) from None
+
+
+def insert_records(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """The batch's records' rows (`evidence_rows` tuples), after `claiming` their keys: on
+    PostgreSQL by COPY in its binary format, into the day's partition (made if missing); on
+    SQLite many rows an INSERT, which raises `DuplicateRecord` if a record's key is taken."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        partitions.ensure_for_rows(conn, {row[_RECEIVED_AT] for row in rows})
+        copy_rows(conn, t.evidence.name, ROW_COLUMNS, rows, types=_ROW_TYPES)
+        return
+    try:
+        insert_sqlite(conn, ROW_COLUMNS, rows)
+    except IntegrityError as error:
+        if "UNIQUE" not in str(error.orig):
+            raise
+        raise DuplicateRecord from None
