@@ -8,18 +8,15 @@ runs later, and history is never rewritten.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import Connection
 
 from healthcode.domain.designations import RiskDesignation
 from healthcode.domain.evidence import Evidence
-from healthcode.domain.log_entries import status_change_entry
 from healthcode.domain.rulebook import Colour
 from healthcode.domain.status import (
     SetAside,
@@ -33,6 +30,7 @@ from healthcode.services.escrow import PersonSecrets
 from healthcode.services.notifications import Notice, Notifier
 from healthcode.services.reference import Reference
 from healthcode.services.rulebooks import Edition, Rulebooks, in_force
+from healthcode.services.status_steps import Decided, status_change_entry_for, status_row, step
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import orders as orders_repo
 from healthcode.store import set_asides as set_aside_repo
@@ -149,6 +147,43 @@ class Derivation:
         person never computed), from the rows it read and wrote, sparing a query."""
         return self._recompute(conn, person_keys, now, cause, new_evidence, colours=True)[1]
 
+    def prepare(
+        self,
+        reader: Connection,
+        person_keys: Iterable[str],
+        *,
+        now: datetime,
+        cause: str,
+        new_evidence: Sequence[Evidence],
+        reference: Reference | None = None,
+    ) -> Decided:
+        """What `recompute` reads and decides, read on ``reader``, for `commit` to write in the
+        write transaction: so that the reads and decisions can be made while that transaction
+        writes ``new_evidence`` (intake). ``reader`` must see the store as that transaction
+        does but for ``new_evidence`` (its rows unwritten, or not yet visible): a connection
+        beside it, under its write lock, so that nothing else is written meanwhile.
+        ``new_evidence`` is added to its people's evidence as read."""
+        return self._decide(
+            reader, person_keys, now, cause, new_evidence, colours=False, reference=reference,
+            unwritten=True,
+        )  # fmt: skip
+
+    def commit(self, conn: Connection, decided: Decided) -> list[StatusChange]:
+        """Write what `prepare` decided, inside the write transaction: the statuses, a log
+        entry and a notice for each change. Returns the changes, with their log indices."""
+        now = decided.now
+        status_repo.save_current(conn, decided.updates, new=False)
+        # These writes wait for no answer: on PostgreSQL they go in one round trip, not five.
+        # (Not the notifier's: an adapter may read, which a pipeline's statements cannot.)
+        with pipelined(conn, rows=len(decided.inserts) + 3 * len(decided.changes)):
+            status_repo.save_current(conn, decided.inserts, new=True)
+            changes = self._log(conn, decided.changes, now)
+            status_repo.append_changes(conn, changes)
+        self._notifier.notify(
+            conn, [Notice(c.person_key, "status", str(c.colour), now) for c in changes]
+        )
+        return changes
+
     def _recompute(
         self,
         conn: Connection,
@@ -161,9 +196,28 @@ class Derivation:
         reference: Reference | None = None,
     ) -> tuple[list[StatusChange], dict[str, Colour]]:
         """The changes, and each person's colour at ``now`` if ``colours`` (else none)."""
+        decided = self._decide(
+            conn, person_keys, now, cause, new_evidence, colours=colours, reference=reference
+        )
+        return self.commit(conn, decided), decided.colours
+
+    def _decide(
+        self,
+        conn: Connection,
+        person_keys: Iterable[str],
+        now: datetime,
+        cause: str,
+        new_evidence: Sequence[Evidence],
+        *,
+        colours: bool,
+        reference: Reference | None,
+        unwritten: bool = False,
+    ) -> Decided:
+        """The reads and decisions of a recompute; ``unwritten``: ``new_evidence`` is not in
+        the store ``conn`` reads, and is added to its people's evidence."""
         keys = sorted(set(person_keys))
         if not keys:
-            return [], {}
+            return Decided(now)
         editions = self._rulebooks.editions(conn) if reference is None else reference.editions
         stored = status_repo.current(conn, keys)
         colour_of: dict[str, Colour] = {}
@@ -175,37 +229,27 @@ class Derivation:
                 designations = evidence_repo.all_designations(conn)
             keys = self._could_change(keys, stored, new_evidence, editions, designations, now)
             if not keys:
-                return [], colour_of
+                return Decided(now, colours=colour_of)
         inputs = self.inputs(
             conn,
             keys,
             designations=designations,
             set_asides=None if reference is None else reference.set_asides,
         )
-        changes: list[StatusChange] = []
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
+        if unwritten:
+            _add_evidence(inputs, new_evidence)
+        decided = Decided(now, colours=colour_of)
         for key in keys:
             before = stored.get(key)
             after, person_changes = self._advance(key, before, inputs[key], editions, now, cause)
             if colours:
                 colour_of[key] = after.colour
-            changes.extend(person_changes)
+            decided.changes.extend(person_changes)
             if before is None:
-                inserts.append(_row(after, now))
+                decided.inserts.append(status_row(after, now))
             elif after != before:
-                updates.append(_row(after, now))
-        status_repo.save_current(conn, updates, new=False)
-        # These writes wait for no answer: on PostgreSQL they go in one round trip, not five.
-        # (Not the notifier's: an adapter may read, which a pipeline's statements cannot.)
-        with pipelined(conn, rows=len(inserts) + 3 * len(changes)):
-            status_repo.save_current(conn, inserts, new=True)
-            changes = self._log(conn, changes, now)
-            status_repo.append_changes(conn, changes)
-        self._notifier.notify(
-            conn, [Notice(c.person_key, "status", str(c.colour), now) for c in changes]
-        )
-        return changes, colour_of
+                decided.updates.append(status_row(after, now))
+        return decided
 
     def _log(
         self, conn: Connection, changes: list[StatusChange], now: datetime
@@ -271,7 +315,7 @@ class Derivation:
             current is not None and current.valid_until is not None and current.valid_until <= now
         ):
             at = current.valid_until
-            current, change = _step(
+            current, change = step(
                 key, current, decide(inputs, in_force(editions, at), at), at, now, Cause.EXPIRY
             )
             if change:
@@ -290,7 +334,7 @@ class Derivation:
                 valid_until=None,
                 rulebook_version=status.rulebook_version,
             )
-        current, change = _step(key, current, status, now, now, cause)
+        current, change = step(key, current, status, now, now, cause)
         if change:
             changes.append(change)
         return current, changes
@@ -312,63 +356,11 @@ def _inputs(
     )
 
 
-def _step(
-    key: str, current: StoredStatus, status: Status, at: datetime, now: datetime, cause: str
-) -> tuple[StoredStatus, StatusChange | None]:
-    changed = (current.colour, current.rule_id) != status.key
-    after = StoredStatus(
-        person_key=key,
-        colour=status.colour,
-        rule_id=status.rule_id,
-        inputs=status.inputs,
-        since=at if changed else current.since,
-        valid_until=status.valid_until,
-        rulebook_version=status.rulebook_version,
-    )
-    if not changed:
-        return after, None
-    change = StatusChange(
-        person_key=key,
-        effective_at=at,
-        recorded_at=now,
-        colour=status.colour,
-        rule_id=status.rule_id,
-        previous_colour=current.colour,
-        previous_rule_id=current.rule_id,
-        inputs=status.inputs,
-        valid_until=status.valid_until,
-        rulebook_version=status.rulebook_version,
-        cause=cause,
-    )
-    return after, change
-
-
-def status_change_entry_for(change: StatusChange, index: int, secret: bytes) -> bytes:
-    """The log entry of a recorded change (also recomputed by the self-check)."""
-    return status_change_entry(
-        index=index,
-        secret=secret,
-        colour=str(change.colour),
-        rule_id=change.rule_id,
-        previous_colour=str(change.previous_colour),
-        previous_rule_id=change.previous_rule_id,
-        effective_at=change.effective_at,
-        recorded_at=change.recorded_at,
-        valid_until=change.valid_until,
-        rulebook_version=change.rulebook_version,
-        cause=change.cause,
-        inputs=change.inputs,
-    )
-
-
-def _row(status: StoredStatus, now: datetime) -> dict[str, Any]:
-    return {
-        "person_key": status.person_key,
-        "colour": str(status.colour),
-        "rule_id": status.rule_id,
-        "inputs": json.dumps(list(status.inputs)),
-        "since": status.since,
-        "valid_until": status.valid_until,
-        "rulebook_version": status.rulebook_version,
-        "computed_at": now,
-    }
+def _add_evidence(inputs: dict[str, StatusInputs], unwritten: Sequence[Evidence]) -> None:
+    """Add evidence not yet in the store to the inputs of its people (those being decided)."""
+    added: dict[str, list[Evidence]] = {}
+    for item in unwritten:
+        if item.person in inputs:
+            added.setdefault(item.person, []).append(item)
+    for person, items in added.items():
+        inputs[person] = replace(inputs[person], evidence=[*inputs[person].evidence, *items])

@@ -9,7 +9,8 @@ content is refused.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -98,6 +99,7 @@ class Intake:
                 now=now,
                 reference=reference,
                 careful=careful,
+                side_reads=None if careful else self._db.side_read,
             )
             crashpoints.reach("intake.before_commit")
         crashpoints.reach("intake.after_commit")
@@ -141,6 +143,7 @@ def commit_records(
     now: datetime,
     reference: Reference | None = None,
     careful: bool = True,
+    side_reads: Callable[[], AbstractContextManager[Connection]] | None = None,
 ) -> IntakeReceipt:
     """Write checked records as one batch inside the caller's write transaction: the batch row
     with the Merkle root of the records it stores, their rows, its ``evidence_batch`` log entry
@@ -148,7 +151,8 @@ def commit_records(
     already used with other content is refused (``batch.conflict``). ``reference``: the small
     tables as this transaction sees them, if already read (else the recompute reads them).
     Not ``careful``: a taken key raises `_KeyTaken`, and the caller rolls its transaction back
-    (the batch is then written again, carefully)."""
+    (the batch is then written again, carefully); with ``side_reads``, written by
+    `_write_alongside`."""
     # Looking the batch and every record up before writing cost more than the write; batches
     # and records sent twice are rare. So the batch is written as if it and every record were
     # new (carefully: under a savepoint); only if a primary key refuses it is the stored batch,
@@ -159,6 +163,18 @@ def commit_records(
                 root = _write(conn, source_id, batch_id, signed_digest, records, now)
         else:
             try:
+                if side_reads is not None and batch_writes.partition_ready(conn, now):
+                    return _write_alongside(
+                        conn,
+                        derivation,
+                        side_reads,
+                        source_id=source_id,
+                        batch_id=batch_id,
+                        signed_digest=signed_digest,
+                        records=records,
+                        now=now,
+                        reference=reference,
+                    )
                 root = _write(conn, source_id, batch_id, signed_digest, records, now)
             except (evidence_repo.DuplicateBatch, evidence_repo.DuplicateRecord):
                 raise _KeyTaken from None
@@ -228,9 +244,25 @@ def _write(
     now: datetime,
 ) -> bytes:
     """The batch row, its records' rows and its ``evidence_batch`` log entry; the batch's
-    Merkle root. The tree covers exactly the records the batch stores, in order, so every
-    stored record is covered by exactly one log entry. The rows and the root are computed
-    while PostgreSQL claims the records' keys (`batch_writes.claiming`)."""
+    Merkle root."""
+    root, rows = _write_batch(conn, source_id, batch_id, signed_digest, fresh, now)
+    batch_writes.insert_records(conn, rows)
+    return root
+
+
+def _write_batch(
+    conn: Connection,
+    source_id: str,
+    batch_id: str,
+    signed_digest: bytes,
+    fresh: Sequence[tuple[Evidence, bytes, dict[str, Any]]],
+    now: datetime,
+) -> tuple[bytes, list[tuple[Any, ...]]]:
+    """The batch row and its ``evidence_batch`` log entry, and on PostgreSQL its records'
+    keys; the batch's Merkle root and its records' rows, for `batch_writes.insert_records`.
+    The tree covers exactly the records the batch stores, in order, so every stored record is
+    covered by exactly one log entry. The rows and the root are computed while PostgreSQL
+    claims the records' keys (`batch_writes.claiming`)."""
     with batch_writes.claiming(conn, source_id, [item.record_id for item, _, _ in fresh]):
         rows = evidence_repo.evidence_rows(fresh, batch_id)
         root = merkle_root(leaf_hashes([canonical for _, canonical, _ in fresh]))
@@ -256,5 +288,36 @@ def _write(
             merkle_root=root,
             log_index=index,
         )
-    batch_writes.insert_records(conn, rows)
-    return root
+    return root, rows
+
+
+def _write_alongside(
+    conn: Connection,
+    derivation: Derivation,
+    side_reads: Callable[[], AbstractContextManager[Connection]],
+    *,
+    source_id: str,
+    batch_id: str,
+    signed_digest: bytes,
+    records: Sequence[tuple[Evidence, bytes, dict[str, Any]]],
+    now: datetime,
+    reference: Reference | None,
+) -> IntakeReceipt:
+    """`commit_records` of a batch taken to be all new (a taken key raises): the recompute
+    reads and decides beside the write transaction (``side_reads``: `Database.side_read`)
+    while the records' rows are written (`batch_writes.records_written_aside`), then writes.
+    On two cores the two go on at once: the rows cost the database about as long as the
+    recompute costs Python."""
+    items = [item for item, _, _ in records]
+    root, rows = _write_batch(conn, source_id, batch_id, signed_digest, records, now)
+    with batch_writes.records_written_aside(conn, rows), side_reads() as reader:
+        decided = derivation.prepare(
+            reader,
+            set(map(_PERSON, items)),
+            now=now,
+            cause=Cause.INPUT,
+            new_evidence=items,
+            reference=reference,
+        )
+    changes = derivation.commit(conn, decided)
+    return IntakeReceipt(source_id, batch_id, len(records), 0, root.hex(), len(changes))

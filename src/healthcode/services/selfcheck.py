@@ -19,7 +19,6 @@ from healthcode.domain.log_entries import (
     evidence_batch_entry,
     rulebook_entry,
 )
-from healthcode.services.derivation import status_change_entry_for
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.log_tree import StoredTreeCheck
 from healthcode.services.orders import staff_secret_key
@@ -28,6 +27,7 @@ from healthcode.services.selfcheck_appeals import expected_appeals
 from healthcode.services.selfcheck_oversight import expected_oversight
 from healthcode.services.selfcheck_regions import expected_regional
 from healthcode.services.selfcheck_retention import check_batch, expected_purges, load_ledger
+from healthcode.services.status_steps import status_change_entry_for
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import log as log_repo
 from healthcode.store import status as status_repo

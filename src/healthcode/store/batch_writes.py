@@ -1,5 +1,10 @@
 """Writing an evidence batch: its record keys, its row, and its records' rows.
 
+Its thousand rows are the longest write of intake (tens of milliseconds, most of it in the
+database: SQLite's C code, which lets go of Python's lock, or PostgreSQL's server), and intake
+has work of its own that needs none of them (the status recompute's reads and decisions):
+`records_written_aside` writes the rows on a thread of their own meanwhile.
+
 On PostgreSQL a batch's records have their keys claimed in ``evidence_ids`` (the evidence table
 is partitioned by day, so its own key cannot refuse a record sent twice: `store.partitions`).
 The claim of a thousand keys keeps the server busy for a few milliseconds, and it needs no
@@ -11,6 +16,7 @@ On SQLite the records' own key refuses a record sent twice, and nothing is sent 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -29,6 +35,7 @@ from healthcode.store.evidence import (
     DuplicateRecord,
     insert_sqlite,
 )
+from healthcode.store.instants import to_micros
 
 _RECEIVED_AT = ROW_COLUMNS.index("received_at")
 _ROW_TYPES = column_types(t.evidence, ROW_COLUMNS)
@@ -85,6 +92,17 @@ def insert_batch_row(
         raise DuplicateBatch(error) from None
 
 
+def partition_ready(conn: Connection, received_at: datetime) -> bool:
+    """Whether records received at ``received_at`` may be written beside a read of the
+    evidence table (`records_written_aside`): on PostgreSQL the day's partition is made here
+    if missing, and then they may not, as this transaction holds a lock on the evidence table
+    until it ends, which a read beside it waits for (for ever, if the transaction waits for
+    that read). On SQLite, always."""
+    if conn.dialect.name != "postgresql":
+        return True
+    return not partitions.ensure_for_rows(conn, {to_micros(received_at)})
+
+
 def insert_records(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """The batch's records' rows (`evidence_rows` tuples), after `claiming` their keys: on
     PostgreSQL by COPY in its binary format, into the day's partition (made if missing); on
@@ -101,3 +119,27 @@ def insert_records(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         if "UNIQUE" not in str(error.orig):
             raise
         raise DuplicateRecord from None
+
+
+@contextmanager
+def records_written_aside(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> Iterator[None]:
+    """`insert_records` on a thread of its own while the block runs, which must not use
+    ``conn`` meanwhile (nor anything that uses it); at the end of the block, waits for it
+    and raises what it raised (`DuplicateRecord` on SQLite), unless the block raised."""
+    failed: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            insert_records(conn, rows)
+        except BaseException as error:  # handed to the caller's thread
+            failed.append(error)
+
+    writer = threading.Thread(target=write, name="evidence-rows", daemon=True)
+    writer.start()
+    try:
+        yield
+    finally:
+        # Not a moment sooner may the transaction go on, or be rolled back.
+        writer.join()
+    if failed:
+        raise failed[0]

@@ -52,6 +52,19 @@ class Database:
                 max_overflow=_POSTGRES_POOL,
             )
             self._reader = self.engine
+            # Reads beside a write transaction (`side_read`) have a pool of their own: one
+            # from the writers' pool could wait behind writers that hold theirs while they
+            # wait for the write lock this one's writer holds.
+            # A lock wait there is a bug (nothing it reads is locked against reads but by
+            # DDL, which its writer avoids): it fails after 5 s rather than wait for ever.
+            options = f"{args.get('options', '')} -c lock_timeout=5000".strip()
+            self._side = create_engine(
+                url,
+                connect_args={**args, "options": options},
+                pool_pre_ping=True,
+                pool_size=2,
+                max_overflow=2,
+            )
 
     @property
     def dialect(self) -> str:
@@ -89,6 +102,22 @@ class Database:
             yield conn
 
     @contextmanager
+    def side_read(self) -> Iterator[Connection]:
+        """A read beside the write transaction of the thread that holds the write lock, which
+        sees the store as that transaction began, without what it has written: nothing else
+        is written while the lock is held. For reads of what that transaction does not
+        change, made while it writes something else (`services.intake`). SQLite's readers
+        never wait for the writer; on PostgreSQL each statement runs in autocommit (its own
+        instant, which under the lock is the writer's), from a pool of its own."""
+        if self.is_sqlite:
+            with self._reader.connect() as conn:
+                yield conn
+            return
+        with self._side.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+
+    @contextmanager
     def snapshot(self) -> Iterator[Connection]:
         """A read that sees one instant of the store throughout, while writers go on (the
         self-check). SQLite's read transaction already does; PostgreSQL's default, READ
@@ -112,6 +141,8 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         self._reader.dispose()
+        if not self.is_sqlite:
+            self._side.dispose()
 
 
 def _sqlite_setup(engine: Engine, *, immediate: bool) -> None:

@@ -138,19 +138,22 @@ def ensure_ahead(conn: Connection, now: datetime) -> list[DayPartition]:
     return ensure_days(conn, (today + timedelta(days=n) for n in range(DAYS_AHEAD + 1)))
 
 
-def ensure_for_rows(conn: Connection, received_micros: Iterable[int]) -> None:
+def ensure_for_rows(conn: Connection, received_micros: Iterable[int]) -> bool:
     """Make sure the days of rows about to be written have their partition, so live rows
-    never sit in the default partition. Days seen committed are remembered per connection
-    (one catalogue read a day, not one a write); a partition this transaction creates is
-    looked up again next time, as the transaction may still roll back."""
+    never sit in the default partition; True if one was made (by this transaction, which then
+    holds locks on the evidence table until it ends). Days seen committed are remembered per
+    connection (one catalogue read a day, not one a write); a partition this transaction
+    creates is looked up again next time, as the transaction may still roll back."""
     known: set[date] = conn.info.setdefault(_CACHE, set())
     days = {day_of(m) for m in received_micros} - known
     if not days:
-        return
+        return False
     existing = {p.day for p in day_partitions(conn)}
     known.update(days & existing)
     if days - existing:
         ensure_days(conn, days - existing)
+        return True
+    return False
 
 
 def write_ids(conn: Connection, ids: Sequence[tuple[str, str]]) -> None:
