@@ -357,10 +357,11 @@ def _inputs(
 
 
 def _add_evidence(inputs: dict[str, StatusInputs], unwritten: Sequence[Evidence]) -> None:
-    """Add evidence not yet in the store to the inputs of its people (those being decided)."""
+    """Add evidence not yet readable in the store to the inputs of its people (those being
+    decided), as it will read once stored (`evidence_repo.as_read`)."""
     added: dict[str, list[Evidence]] = {}
     for item in unwritten:
         if item.person in inputs:
-            added.setdefault(item.person, []).append(item)
+            added.setdefault(item.person, []).append(evidence_repo.as_read(item))
     for person, items in added.items():
         inputs[person] = replace(inputs[person], evidence=[*inputs[person].evidence, *items])

@@ -263,9 +263,12 @@ def _write_batch(
     The tree covers exactly the records the batch stores, in order, so every stored record is
     covered by exactly one log entry. The rows and the root are computed while PostgreSQL
     claims the records' keys (`batch_writes.claiming`)."""
-    with batch_writes.claiming(conn, source_id, [item.record_id for item, _, _ in fresh]):
+    with batch_writes.claiming(
+        conn, source_id, [item.record_id for item, _, _ in fresh]
+    ) as claimed:
         rows = evidence_repo.evidence_rows(fresh, batch_id)
         root = merkle_root(leaf_hashes([canonical for _, canonical, _ in fresh]))
+        claimed()
         index = transparency.append_one(
             conn,
             "evidence_batch",

@@ -17,7 +17,7 @@ On SQLite the records' own key refuses a record sent twice, and nothing is sent 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -42,24 +42,40 @@ _ROW_TYPES = column_types(t.evidence, ROW_COLUMNS)
 
 
 @contextmanager
-def claiming(conn: Connection, source_id: str, record_ids: Sequence[str]) -> Iterator[None]:
-    """Claim a batch's record keys (PostgreSQL), sent with what is written inside, in one
-    pipeline: a read inside waits for everything sent before it. A taken key raises
-    `DuplicateRecord` and a taken batch key (`insert_batch_row`) `DuplicateBatch`, at the first
-    read inside or at the end; the caller rolls back what was written. On SQLite nothing is
-    claimed here (`insert_records` is refused by the records' own key)."""
+def claiming(
+    conn: Connection, source_id: str, record_ids: Sequence[str]
+) -> Iterator[Callable[[], None]]:
+    """Claim a batch's record keys (PostgreSQL) in a pipeline, and yield ``claimed``: the
+    block computes what needs no answer, then calls it, which waits for the claim and raises
+    `DuplicateRecord` if a key is taken; what the block writes after it (the batch's log entry
+    and row) is sent in the same pipeline, and a taken batch key (`insert_batch_row`) raises
+    `DuplicateBatch` at the end. The caller rolls back what was written. (A taken key is
+    caught at an explicit sync, not at a read inside the pipeline: psycopg warns of a pipeline
+    left aborted.) On SQLite nothing is claimed here (`insert_records` is refused by the
+    records' own key), and ``claimed`` does nothing."""
     if conn.dialect.name != "postgresql":
-        yield
+        yield _nothing
         return
     driver: Any = conn.connection.driver_connection
     try:
-        with driver.pipeline():
+        with driver.pipeline() as pipeline:
             partitions.write_ids(conn, [(source_id, record_id) for record_id in record_ids])
-            yield
+
+            def claimed() -> None:
+                try:
+                    pipeline.sync()
+                except psycopg.errors.UniqueViolation:
+                    raise DuplicateRecord from None
+
+            yield claimed
     except psycopg.errors.UniqueViolation as error:
         if error.diag.table_name == t.evidence_batches.name:
             raise DuplicateBatch(error) from None
         raise DuplicateRecord from None
+
+
+def _nothing() -> None:
+    return None
 
 
 def insert_batch_row(

@@ -19,6 +19,8 @@ from healthcode.store.tables import metadata
 
 _WRITE_LOCK_KEY = 0x6863_6F64  # "hcod": the advisory lock every writer takes on PostgreSQL
 _LOCK = "SELECT pg_advisory_xact_lock(%s)"
+# Every engine hides statements' parameters from its errors' text, which logs may show: they
+# hold person keys.
 # Connections kept open for reuse. The server answers a request's blocking work on AnyIO's
 # thread pool (40 threads), and each thread may hold a connection at once: a connection beyond
 # the pool is opened for one use and closed after it, which costs more than most reads (on
@@ -37,9 +39,15 @@ class Database:
             args.setdefault("check_same_thread", False)
             # Pooled connections: opening one per transaction would also checkpoint the WAL
             # each time the last one closes.
-            self.engine = create_engine(url, connect_args=args, pool_size=1, max_overflow=4)
+            self.engine = create_engine(
+                url, connect_args=args, pool_size=1, max_overflow=4, hide_parameters=True
+            )
             self._reader = create_engine(
-                url, connect_args=args, pool_size=_SQLITE_READERS, max_overflow=8
+                url,
+                connect_args=args,
+                pool_size=_SQLITE_READERS,
+                max_overflow=8,
+                hide_parameters=True,
             )
             _sqlite_setup(self.engine, immediate=True)
             _sqlite_setup(self._reader, immediate=False)
@@ -50,21 +58,21 @@ class Database:
                 pool_pre_ping=True,
                 pool_size=_POSTGRES_POOL,
                 max_overflow=_POSTGRES_POOL,
+                hide_parameters=True,
             )
             self._reader = self.engine
             # Reads beside a write transaction (`side_read`) have a pool of their own: one
             # from the writers' pool could wait behind writers that hold theirs while they
             # wait for the write lock this one's writer holds.
-            # A lock wait there is a bug (nothing it reads is locked against reads but by
-            # DDL, which its writer avoids): it fails after 5 s rather than wait for ever.
-            options = f"{args.get('options', '')} -c lock_timeout=5000".strip()
             self._side = create_engine(
                 url,
-                connect_args={**args, "options": options},
+                connect_args=args,
                 pool_pre_ping=True,
                 pool_size=2,
                 max_overflow=2,
+                hide_parameters=True,
             )
+            _side_setup(self._side)
 
     @property
     def dialect(self) -> str:
@@ -143,6 +151,18 @@ class Database:
         self._reader.dispose()
         if not self.is_sqlite:
             self._side.dispose()
+
+
+def _side_setup(engine: Engine) -> None:
+    """A lock wait in a read beside a write is a bug (nothing it reads is locked against
+    reads but by DDL, which its writer avoids first): it fails after 5 s rather than wait for
+    ever. Set once a connection (not by the URL's ``options``, which ``connect_args`` would
+    replace, and with them a ``search_path`` given there)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("SET lock_timeout = 5000")
+        dbapi_connection.commit()
 
 
 def _sqlite_setup(engine: Engine, *, immediate: bool) -> None:

@@ -6,8 +6,10 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from enum import Enum
 from itertools import chain
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import psycopg
 from sqlalchemy import Connection, Row, bindparam, select, tuple_
@@ -18,7 +20,7 @@ from healthcode.domain.designations import RiskDesignation, RiskLevel
 from healthcode.store import partitions
 from healthcode.store import tables as t
 from healthcode.store.copy import copy_rows
-from healthcode.store.instants import to_micros
+from healthcode.store.instants import from_micros, to_micros
 from healthcode.store.keysets import rows_with_keys, text_keys
 
 _KIND_FIELDS = (
@@ -189,6 +191,30 @@ def to_evidence(row: Row[Any]) -> ev.Evidence:
     object.__setattr__(built, "__pydantic_extra__", None)
     object.__setattr__(built, "__pydantic_private__", None)
     return built
+
+
+def as_read(item: ev.Evidence) -> ev.Evidence:
+    """``item`` as `to_evidence` reads it back once stored: its instants in UTC to the
+    microsecond (`Instant`), its kind's values as their columns give them (an enumeration's
+    text). For evidence decided on before its row can be read (`Derivation.prepare`): a
+    status decided from it must be the one decided from the row, to the byte of its log
+    entry (an instant sent as ``+08:00`` made a ``valid_until`` the self-check refused)."""
+    fields = item.__dict__
+    row = SimpleNamespace(
+        source_id=fields["source_id"],
+        record_id=fields["record_id"],
+        person_key=fields["person"],
+        area_code=fields["area"],
+        kind=_KIND_VALUES[fields["kind"]],
+        occurred_at=from_micros(to_micros(fields["occurred_at"])),
+        received_at=from_micros(to_micros(fields["received_at"])),
+        **{name: _as_column(fields.get(name)) for name in _KIND_FIELDS},
+    )
+    return to_evidence(cast(Row[Any], row))
+
+
+def _as_column(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
 
 
 _BATCH = select(t.evidence_batches).where(

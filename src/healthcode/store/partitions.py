@@ -46,6 +46,7 @@ DAY_MICROS = 86_400_000_000
 DAYS_AHEAD = 3  # day partitions the ticker keeps ready beyond today
 _CHUNK = 500
 _DAY_NAME = re.compile(r"^evidence_p(\d{8})$")
+_MADE = "healthcode.partitions_made"  # (transaction, the days whose partition it made)
 _CACHE = "healthcode.evidence_days"  # days known to have a committed partition, per connection
 
 # Not on the schema's `metadata`: it exists only on PostgreSQL, where `partition_evidence`
@@ -143,15 +144,19 @@ def ensure_for_rows(conn: Connection, received_micros: Iterable[int]) -> bool:
     never sit in the default partition; True if one was made (by this transaction, which then
     holds locks on the evidence table until it ends). Days seen committed are remembered per
     connection (one catalogue read a day, not one a write); a partition this transaction
-    creates is looked up again next time, as the transaction may still roll back."""
+    made is not, as the transaction may still roll back: it is looked up again next time."""
     known: set[date] = conn.info.setdefault(_CACHE, set())
     days = {day_of(m) for m in received_micros} - known
     if not days:
         return False
+    made = conn.info.get(_MADE)
+    transaction = conn.get_transaction()
+    mine: set[date] = made[1] if made is not None and made[0] is transaction else set()
     existing = {p.day for p in day_partitions(conn)}
-    known.update(days & existing)
+    known.update((days & existing) - mine)
     if days - existing:
         ensure_days(conn, days - existing)
+        conn.info[_MADE] = (transaction, mine | (days - existing))
         return True
     return False
 
