@@ -260,38 +260,48 @@ def _write_batch(
 ) -> tuple[bytes, list[tuple[Any, ...]]]:
     """The batch row and its ``evidence_batch`` log entry, and on PostgreSQL its records'
     keys; the batch's Merkle root and its records' rows, for `batch_writes.insert_records`.
-    The tree covers exactly the records the batch stores, in order, so every stored record is
-    covered by exactly one log entry. The rows and the root are computed while PostgreSQL
-    claims the records' keys (`batch_writes.claiming`)."""
+    The rows and the root are computed while PostgreSQL claims the records' keys
+    (`batch_writes.claiming`)."""
     with batch_writes.claiming(
         conn, source_id, [item.record_id for item, _, _ in fresh]
     ) as claimed:
         rows = evidence_repo.evidence_rows(fresh, batch_id)
-        root = merkle_root(leaf_hashes([canonical for _, canonical, _ in fresh]))
+        root = _root(fresh)
         claimed()
-        index = transparency.append_one(
-            conn,
-            "evidence_batch",
-            evidence_batch_entry(
-                source_id=source_id,
-                batch_id=batch_id,
-                records=len(fresh),
-                merkle_root=root,
-                received_at=now,
-            ),
-            now,
-        )
-        batch_writes.insert_batch_row(
-            conn,
-            source_id=source_id,
-            batch_id=batch_id,
-            received_at=now,
-            record_count=len(rows),
-            signed_digest=signed_digest,
-            merkle_root=root,
-            log_index=index,
-        )
+        _log_batch(conn, source_id, batch_id, signed_digest, len(rows), root, now)
     return root, rows
+
+
+def _root(fresh: Sequence[tuple[Evidence, bytes, dict[str, Any]]]) -> bytes:
+    """The batch's Merkle root: the tree covers exactly the records the batch stores, in
+    order, so every stored record is covered by exactly one log entry."""
+    return merkle_root(leaf_hashes([canonical for _, canonical, _ in fresh]))
+
+
+def _log_batch(
+    conn: Connection,
+    source_id: str,
+    batch_id: str,
+    signed_digest: bytes,
+    count: int,
+    root: bytes,
+    now: datetime,
+) -> None:
+    """The batch's ``evidence_batch`` log entry and its row."""
+    entry = evidence_batch_entry(
+        source_id=source_id, batch_id=batch_id, records=count, merkle_root=root, received_at=now
+    )
+    index = transparency.append_one(conn, "evidence_batch", entry, now)
+    batch_writes.insert_batch_row(
+        conn,
+        source_id=source_id,
+        batch_id=batch_id,
+        received_at=now,
+        record_count=count,
+        signed_digest=signed_digest,
+        merkle_root=root,
+        log_index=index,
+    )
 
 
 def _write_alongside(
@@ -307,13 +317,17 @@ def _write_alongside(
     reference: Reference | None,
 ) -> IntakeReceipt:
     """`commit_records` of a batch taken to be all new (a taken key raises): the recompute
-    reads and decides beside the write transaction (``side_reads``: `Database.side_read`)
-    while the records' rows are written (`batch_writes.records_written_aside`), then writes.
-    On two cores the two go on at once: the rows cost the database about as long as the
-    recompute costs Python."""
+    reads and decides, and the batch's Merkle root is computed, beside the write transaction
+    (``side_reads``: `Database.side_read`) while the records' rows are written
+    (`batch_writes.records_written_aside`); then the batch's log entry and row, and the
+    recompute's writes. On two cores the two go on at once: the rows cost the database about
+    as long as the rest costs Python."""
     items = [item for item, _, _ in records]
-    root, rows = _write_batch(conn, source_id, batch_id, signed_digest, records, now)
+    with batch_writes.claiming(conn, source_id, [item.record_id for item in items]) as claimed:
+        rows = evidence_repo.evidence_rows(records, batch_id)
+        claimed()
     with batch_writes.records_written_aside(conn, rows), side_reads() as reader:
+        root = _root(records)
         decided = derivation.prepare(
             reader,
             set(map(_PERSON, items)),
@@ -322,5 +336,7 @@ def _write_alongside(
             new_evidence=items,
             reference=reference,
         )
+    with batch_writes.batch_row_sent(conn):
+        _log_batch(conn, source_id, batch_id, signed_digest, len(rows), root, now)
     changes = derivation.commit(conn, decided)
     return IntakeReceipt(source_id, batch_id, len(records), 0, root.hex(), len(changes))

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from healthcode.store import partitions
 from healthcode.store import tables as t
-from healthcode.store.copy import column_types, copy_rows
+from healthcode.store.copy import column_types, copy_rows, pipelined
 from healthcode.store.evidence import (
     ROW_COLUMNS,
     DuplicateBatch,
@@ -57,17 +57,32 @@ def claiming(
         yield _nothing
         return
     driver: Any = conn.connection.driver_connection
+    with _taken_keys(), driver.pipeline() as pipeline:
+        partitions.write_ids(conn, [(source_id, record_id) for record_id in record_ids])
+
+        def claimed() -> None:
+            try:
+                pipeline.sync()
+            except psycopg.errors.UniqueViolation:
+                raise DuplicateRecord from None
+
+        yield claimed
+
+
+@contextmanager
+def batch_row_sent(conn: Connection) -> Iterator[None]:
+    """The batch's log entry and row (`insert_batch_row`), written inside, sent together on
+    PostgreSQL (one round trip, psycopg's pipeline); a taken batch key raises `DuplicateBatch`
+    at the end."""
+    with _taken_keys(), pipelined(conn, rows=2):
+        yield
+
+
+@contextmanager
+def _taken_keys() -> Iterator[None]:
+    """psycopg's refusal of a taken key as `DuplicateBatch` or `DuplicateRecord`."""
     try:
-        with driver.pipeline() as pipeline:
-            partitions.write_ids(conn, [(source_id, record_id) for record_id in record_ids])
-
-            def claimed() -> None:
-                try:
-                    pipeline.sync()
-                except psycopg.errors.UniqueViolation:
-                    raise DuplicateRecord from None
-
-            yield claimed
+        yield
     except psycopg.errors.UniqueViolation as error:
         if error.diag.table_name == t.evidence_batches.name:
             raise DuplicateBatch(error) from None
