@@ -9,9 +9,10 @@ On PostgreSQL a batch's records have their keys claimed in ``evidence_ids`` (the
 is partitioned by day, so its own key cannot refuse a record sent twice: `store.partitions`).
 The claim of a thousand keys keeps the server busy for a few milliseconds, and it needs no
 answer until the batch's rows are copied in: `claiming` sends it in psycopg's pipeline mode,
-so the server inserts the keys while the caller computes the rows and the batch's Merkle root
-(about as long), and the batch's log entry and row go in the same round trip as the claim.
-On SQLite the records' own key refuses a record sent twice, and nothing is sent ahead.
+so the server inserts the keys while the caller computes the batch's rows (and, writing the
+rows in turn, its Merkle root). The batch's log entry and row follow in the same pipeline
+(`claiming`, `batch_row_sent`): two round trips, as the entry's index is read first. On
+SQLite the records' own key refuses a record sent twice, and nothing is sent ahead.
 """
 
 from __future__ import annotations
@@ -72,8 +73,8 @@ def claiming(
 @contextmanager
 def batch_row_sent(conn: Connection) -> Iterator[None]:
     """The batch's log entry and row (`insert_batch_row`), written inside, sent together on
-    PostgreSQL (one round trip, psycopg's pipeline); a taken batch key raises `DuplicateBatch`
-    at the end."""
+    PostgreSQL (psycopg's pipeline: the entry's index is read, then both are sent at once); a
+    taken batch key raises `DuplicateBatch` at the end."""
     with _taken_keys(), pipelined(conn, rows=2):
         yield
 
@@ -104,8 +105,8 @@ def insert_batch_row(
     merkle_root: bytes,
     log_index: int,
 ) -> None:
-    """The batch's row; inside `claiming`, sent without waiting. Raises `DuplicateBatch` if
-    its key is taken (on PostgreSQL, `claiming` raises it)."""
+    """The batch's row; inside `claiming` or `batch_row_sent`, sent without waiting. Raises
+    `DuplicateBatch` if its key is taken (on PostgreSQL, those raise it at their end)."""
     try:
         conn.execute(
             t.evidence_batches.insert(),

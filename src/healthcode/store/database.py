@@ -20,7 +20,7 @@ from healthcode.store.tables import metadata
 _WRITE_LOCK_KEY = 0x6863_6F64  # "hcod": the advisory lock every writer takes on PostgreSQL
 _LOCK = "SELECT pg_advisory_xact_lock(%s)"
 # Every engine hides statements' parameters from its errors' text, which logs may show: they
-# hold person keys.
+# hold person keys. (PostgreSQL's own DETAIL line, which may quote a key, stays.)
 # Connections kept open for reuse. The server answers a request's blocking work on AnyIO's
 # thread pool (40 threads), and each thread may hold a connection at once: a connection beyond
 # the pool is opened for one use and closed after it, which costs more than most reads (on
