@@ -66,3 +66,9 @@ def set_tile_hashes(town: Town, level: int, index: int, hashes: bytes | None) ->
             conn.execute(delete(t.log_tiles).where(_row(level, index)))
         else:
             conn.execute(update(t.log_tiles).where(_row(level, index)).values(hashes=hashes))
+
+
+def insert_tile_row(town: Town, level: int, index: int, hashes: bytes) -> None:
+    """Store a row for tile ``index`` of tile level ``level`` that the sequencer did not write."""
+    with town.services.db.write() as conn:
+        conn.execute(t.log_tiles.insert().values(level=level, idx=index, hashes=hashes))

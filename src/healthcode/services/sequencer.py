@@ -3,7 +3,8 @@
 It runs under the store's single write lock (so it never races a writer) on a short period in
 the server, and on demand (``healthcode log sequence``). It refuses to sign anything once the
 log has halted: by the self-check, or by the sequencer itself when the stored tree it would
-grow is not the one signed (a hash missing, a partial tile's row longer or shorter than it).
+grow is not the one signed (a hash missing, a partial tile's row longer or shorter than it, a
+row already there for a tile it would make).
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ class Sequencer:
                     caught_up = end == log_repo.next_index(conn)
             except TileMismatch as mismatch:
                 # The run rolled back; growing the tree over that row would store tiles that
-                # are not the tree's, and failing every period would say nothing.
+                # are not the tree's (or fail on the key of a row no run wrote), and failing
+                # every period would say nothing.
                 self._edge = None
                 with self._db.write() as conn:
                     log_repo.halt(conn, now, str(mismatch))

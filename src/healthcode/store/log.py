@@ -87,15 +87,17 @@ def entry_count(conn: Connection) -> int:
 
 
 class TileMismatch(Exception):
-    """A stored tile's row does not hold the hashes the tree has in it: it was changed outside
-    the sequencer. Growing the tree over it would store a tile that is not the tree's, so the
-    log halts with this as the reason."""
+    """A stored tile's row does not hold the hashes the tree has in it (``hashes``), or is there
+    for a tile the tree has no hash of yet (``hashes`` 0): it was changed or written outside the
+    sequencer. Growing the tree over it would store a tile that is not the tree's, so the log halts with
+    this as the reason."""
 
     def __init__(self, level: int, index: int, found: int | None, hashes: int) -> None:
         held = "is missing" if found is None else f"holds {found} bytes"
+        has = f"has {hashes} hashes ({hashes * HASH_SIZE} bytes)" if hashes else "has no tile yet"
         super().__init__(
             f"the stored tile {index} at tree level {level * TILE_HEIGHT} {held} where the tree"
-            f" has {hashes} hashes ({hashes * HASH_SIZE} bytes)"
+            f" {has}"
         )
 
 
@@ -104,10 +106,13 @@ def put_tiles(conn: Connection, growths: Sequence[TileGrowth]) -> None:
     appended to its row. A stored hash is never written again, so one tampered with stays for
     the self-check to find, whatever the runs after it write. A row is appended to only if it
     holds exactly the hashes the tree had (else `TileMismatch`, for the caller to roll back):
-    appended to a row with a hash more or less, the hashes would land at the wrong indices."""
+    appended to a row with a hash more or less, the hashes would land at the wrong indices. A
+    new tile's row is made only if there is none (else `TileMismatch` too): a row the tree has
+    no hash of yet was written by no run, and the insert would fail on its key, naming nothing."""
     mark = driver_mark(conn)
     new = [(level, index, added, nodes) for level, index, had, added, nodes in growths if not had]
     if new:
+        _refuse_rows_ahead(conn, [(level, index) for level, index, _, _ in new])
         conn.exec_driver_sql(
             f"INSERT INTO {t.log_tiles.name} (level, idx, hashes, nodes)"
             f" VALUES ({mark}, {mark}, {mark}, {mark})",
@@ -136,6 +141,20 @@ def put_tiles(conn: Connection, growths: Sequence[TileGrowth]) -> None:
                 )
             )
             raise TileMismatch(level, index, found, had)
+
+
+def _refuse_rows_ahead(conn: Connection, new: Sequence[tuple[int, int]]) -> None:
+    """`TileMismatch` for a stored row of one of the ``new`` (level, index) tiles. Those a run
+    makes at a level are consecutive: one read of their range a level, which finds no row (a
+    run makes a tile at level 0 once in 256 entries, at level 1 once in 65,536)."""
+    spans: dict[int, tuple[int, int]] = {}
+    for level, index in new:
+        low, high = spans.get(level, (index, index))
+        spans[level] = (min(low, index), max(high, index))
+    for level, (low, high) in sorted(spans.items()):
+        found = tiles(conn, level, low, high + 1)
+        if found:
+            raise TileMismatch(level, found[0][1], len(found[0][2]), 0)
 
 
 def tiles(conn: Connection, level: int, start: int, end: int) -> list[TileRow]:

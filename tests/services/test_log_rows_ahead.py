@@ -1,0 +1,50 @@
+"""A stored row for a tile the signed tree does not reach yet (written behind the sequencer's
+back, by tampering or a bug) is not the tree's: when a run would write that tile, the log halts
+with the row named, the run rolled back whole, rather than failing every period on the row's key
+and saying nothing. On SQLite and PostgreSQL (the ``town`` fixture)."""
+
+from __future__ import annotations
+
+import pytest
+
+from healthcode.store import log as log_repo
+from healthcode.store.log import StoredCheckpoint
+from tests.synthetic_log import append_entries, insert_tile_row, restarted_sequencer, tile_hashes
+from tests.town import Town
+
+_PLANTED = b"\x07" * 64  # two hashes that are no node of the tree
+
+
+def _signed_below_one_tile(town: Town) -> StoredCheckpoint:
+    """A checkpoint whose tree is one partial tile (tile 0 at tile level 0), nothing above."""
+    signed = town.services.sequencer.integrate(now=town.clock.now())
+    assert signed is not None and 0 < signed.size < 256
+    return signed
+
+
+def _ahead(level: int, index: int) -> str:
+    return (
+        f"the stored tile {index} at tree level {level * 8} holds {len(_PLANTED)} bytes where"
+        " the tree has no tile yet"
+    )
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["kept-frontier", "restarted"])
+@pytest.mark.parametrize("level, index", [(0, 1), (1, 0)], ids=["level-0", "level-1"])
+def test_a_row_for_a_tile_not_yet_written_halts_the_log(
+    town: Town, level: int, index: int, restart: bool
+) -> None:
+    before = _signed_below_one_tile(town)
+    first = tile_hashes(town, 0, 0)
+    insert_tile_row(town, level, index, _PLANTED)
+    append_entries(town, 300)  # the run would write tile 1 at level 0 and tile 0 at level 1
+    sequencer = restarted_sequencer(town) if restart else town.services.sequencer
+    assert sequencer.integrate(now=town.clock.now()) is None
+    assert sequencer.integrate(now=town.clock.now()) is None  # halted: no second try, no error
+    with town.services.db.read() as conn:
+        assert log_repo.latest_checkpoint(conn) == before
+        assert [reason for _, reason in log_repo.halts(conn)] == [_ahead(level, index)]
+    # The run's writes rolled back whole: the partial tile it grew, the tile it made.
+    assert tile_hashes(town, 0, 0) == first
+    assert tile_hashes(town, 1 - level, 1 - index) is None
+    assert tile_hashes(town, level, index) == _PLANTED
