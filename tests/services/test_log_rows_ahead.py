@@ -1,7 +1,8 @@
 """A stored row for a tile the signed tree does not reach yet (written behind the sequencer's
 back, by tampering or a bug) is not the tree's: when a run would write that tile, the log halts
 with the row named, the run rolled back whole, rather than failing every period on the row's key
-and saying nothing. On SQLite and PostgreSQL (the ``town`` fixture)."""
+and saying nothing. The self-check reports every such row, wherever it lies. On SQLite and
+PostgreSQL (the ``town`` fixture)."""
 
 from __future__ import annotations
 
@@ -48,3 +49,20 @@ def test_a_row_for_a_tile_not_yet_written_halts_the_log(
     assert tile_hashes(town, 0, 0) == first
     assert tile_hashes(town, 1 - level, 1 - index) is None
     assert tile_hashes(town, level, index) == _PLANTED
+
+
+def test_the_self_check_reports_every_row_for_a_tile_not_yet_written(town: Town) -> None:
+    append_entries(town, 300)
+    signed = town.services.sequencer.integrate(now=town.clock.now())
+    assert signed is not None and 256 < signed.size < 512  # tiles 0, 1 at level 0; 0 at 1
+    append_entries(town, 300)  # not yet signed: the tiles they will make are not due either
+    for level, index in [(2, 0), (0, 2), (1, 1), (0, 9)]:
+        insert_tile_row(town, level, index, _PLANTED)
+    report = town.services.self_check.run(now=town.clock.now(), halt=False)
+    assert report.problems == [_ahead(0, 2), _ahead(0, 9), _ahead(1, 1), _ahead(2, 0)]
+
+
+def test_the_self_check_reports_a_tile_row_before_any_checkpoint(town: Town) -> None:
+    insert_tile_row(town, 0, 0, _PLANTED)
+    report = town.services.self_check.run(now=town.clock.now(), halt=False)
+    assert report.problems == [_ahead(0, 0)]

@@ -296,3 +296,16 @@ class StoredTreeCheck:
                     f"the nodes stored inside tile {index} at tree level {tree_level} do not"
                     " match the entries under it"
                 )
+
+
+def check_tiles_ahead(
+    conn: Connection, size: int, report: Callable[[str], None], limit: int
+) -> None:
+    """Report each stored row (the first ``limit``) of a tile the tree of ``size`` has no hash
+    of: tiles are written with the checkpoint over them, so no run wrote it, and the run that
+    reaches it halts the log (`TileMismatch`). It reads no entry, so it runs whatever they are."""
+    kept: list[int] = []  # how many tiles the tree has at each tile level that has a hash
+    while size >> (TILE_HEIGHT * len(kept)):
+        kept.append(((size >> (TILE_HEIGHT * len(kept))) + TILE_WIDTH - 1) // TILE_WIDTH)
+    for level, index, found in log_repo.tiles_ahead(conn, kept, limit):
+        report(str(TileMismatch(level, index, found, 0)))

@@ -20,7 +20,7 @@ from healthcode.domain.log_entries import (
     rulebook_entry,
 )
 from healthcode.services.escrow import PersonSecrets
-from healthcode.services.log_tree import StoredTreeCheck
+from healthcode.services.log_tree import StoredTreeCheck, check_tiles_ahead
 from healthcode.services.orders import staff_secret_key
 from healthcode.services.selfcheck_acts import expected_acts
 from healthcode.services.selfcheck_appeals import expected_appeals
@@ -216,3 +216,4 @@ class SelfCheck:
             report.add(f"the entries do not recompute to the root of the checkpoint of size {size}")
         if stored_tree is not None and tree.size == size:
             stored_tree.finish()
+        check_tiles_ahead(conn, size, report.add, MAX_PROBLEMS)

@@ -157,6 +157,28 @@ def _refuse_rows_ahead(conn: Connection, new: Sequence[tuple[int, int]]) -> None
             raise TileMismatch(level, found[0][1], len(found[0][2]), 0)
 
 
+def tiles_ahead(conn: Connection, kept: Sequence[int], limit: int) -> list[tuple[int, int, int]]:
+    """(tile level, index, bytes of hashes) of the first ``limit`` stored rows, by level and
+    index, of tiles a tree with ``kept[level]`` tiles at each tile level and none above lacks.
+    One range of the key a level (in one statement, ORed, SQLite scans the whole key); the
+    hashes are not read."""
+    ranges: list[tuple[str, tuple[int, ...]]] = [
+        ("level = ? AND idx >= ?", (level, first)) for level, first in enumerate(kept)
+    ]
+    ranges.append(("level >= ?", (len(kept),)))
+    found: list[tuple[int, int, int]] = []
+    for where, params in ranges:
+        if len(found) < limit:
+            rows = _select(
+                conn,
+                f"SELECT level, idx, length(hashes) FROM {t.log_tiles.name} WHERE {where}"
+                " ORDER BY level, idx LIMIT ?",
+                (*params, limit - len(found)),
+            )
+            found.extend((int(level), int(index), int(held)) for level, index, held in rows)
+    return found
+
+
 def tiles(conn: Connection, level: int, start: int, end: int) -> list[TileRow]:
     """The stored hash tiles [start, end) of tile level ``level`` in order; a missing one is
     absent from the list."""
