@@ -211,7 +211,7 @@ def stored_frontier(conn: Connection, size: int) -> dict[int, bytes] | None:
         if len(data) < width * HASH_SIZE:
             return None
         if len(data) > width * HASH_SIZE:
-            raise TileMismatch(level, index, len(data), width)
+            raise TileMismatch.length(level, index, len(data), width)
         frontier[level] = data
     return frontier
 
@@ -290,7 +290,7 @@ class StoredTreeCheck:
                     f" {base + held}..{base + len(hashes) - 1}"
                 )
             elif len(data) > len(hashes) * HASH_SIZE:  # a partial one so halts the sequencer
-                self._report(str(TileMismatch(level, index, len(data), len(hashes))))
+                self._report(str(TileMismatch.length(level, index, len(data), len(hashes))))
             elif nodes is not None and row is not None and row[3] != nodes:
                 self._report(
                     f"the nodes stored inside tile {index} at tree level {tree_level} do not"
@@ -308,4 +308,4 @@ def check_tiles_ahead(
     while size >> (TILE_HEIGHT * len(kept)):
         kept.append(((size >> (TILE_HEIGHT * len(kept))) + TILE_WIDTH - 1) // TILE_WIDTH)
     for level, index, found in log_repo.tiles_ahead(conn, kept, limit):
-        report(str(TileMismatch(level, index, found, 0)))
+        report(str(TileMismatch.ahead(level, index, found, size)))

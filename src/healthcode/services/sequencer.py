@@ -62,7 +62,7 @@ class Sequencer:
                         return signed
                     leaves = leaf_hashes(log_repo.entries(conn, size, end))
                     rows, frontier = grow(size, edge.frontier, leaves)
-                    log_repo.put_tiles(conn, rows)
+                    log_repo.put_tiles(conn, size, rows)
                     root = frontier_root(end, frontier)
                     note = sign_checkpoint(Checkpoint(self.origin, end, root), [self.signer])
                     crashpoints.reach("sequencer.signing")

@@ -87,32 +87,47 @@ def entry_count(conn: Connection) -> int:
 
 
 class TileMismatch(Exception):
-    """A stored tile's row does not hold the hashes the tree has in it (``hashes``), or is there
-    for a tile the tree has no hash of yet (``hashes`` 0): it was changed or written outside the
-    sequencer. Growing the tree over it would store a tile that is not the tree's, so the log halts with
-    this as the reason."""
+    """A stored tile's row does not hold the hashes the tree has in it (`TileMismatch.length`),
+    or is there for a tile the tree has no hash of yet (`TileMismatch.ahead`): it was changed
+    or written outside the sequencer. Growing the tree over it would store a tile that is not
+    the tree's, so the log halts with this as the reason."""
 
-    def __init__(self, level: int, index: int, found: int | None, hashes: int) -> None:
+    @classmethod
+    def length(cls, level: int, index: int, found: int | None, hashes: int) -> TileMismatch:
+        """The row of a tile of ``hashes`` hashes in the tree holds ``found`` bytes (None: no
+        row)."""
         held = "is missing" if found is None else f"holds {found} bytes"
-        has = f"has {hashes} hashes ({hashes * HASH_SIZE} bytes)" if hashes else "has no tile yet"
-        super().__init__(
-            f"the stored tile {index} at tree level {level * TILE_HEIGHT} {held} where the tree"
-            f" {has}"
+        return cls(
+            f"{_tile(level, index)} {held} where the tree has {hashes} hashes"
+            f" ({hashes * HASH_SIZE} bytes)"
+        )
+
+    @classmethod
+    def ahead(cls, level: int, index: int, found: int, size: int) -> TileMismatch:
+        """A row of ``found`` bytes for a tile the tree of ``size`` entries has no hash of."""
+        return cls(
+            f"{_tile(level, index)} holds {found} bytes where the tree of size {size} has no"
+            " tile yet"
         )
 
 
-def put_tiles(conn: Connection, growths: Sequence[TileGrowth]) -> None:
-    """Store what a run adds to the hash tiles: a new tile's row, or a partial tile's hashes
-    appended to its row. A stored hash is never written again, so one tampered with stays for
-    the self-check to find, whatever the runs after it write. A row is appended to only if it
-    holds exactly the hashes the tree had (else `TileMismatch`, for the caller to roll back):
-    appended to a row with a hash more or less, the hashes would land at the wrong indices. A
-    new tile's row is made only if there is none (else `TileMismatch` too): a row the tree has
-    no hash of yet was written by no run, and the insert would fail on its key, naming nothing."""
+def _tile(level: int, index: int) -> str:
+    return f"the stored tile {index} at tree level {level * TILE_HEIGHT}"
+
+
+def put_tiles(conn: Connection, size: int, growths: Sequence[TileGrowth]) -> None:
+    """Store what a run adds to the hash tiles of the signed tree of ``size``: a new tile's
+    row, or a partial tile's hashes appended to its row. A stored hash is never written again,
+    so one tampered with stays for the self-check to find, whatever the runs after it write. A
+    row is appended to only if it holds exactly the hashes the tree had (else `TileMismatch`,
+    for the caller to roll back): appended to a row with a hash more or less, the hashes would
+    land at the wrong indices. A new tile's row is made only if there is none (else
+    `TileMismatch` too), checked before anything is written: a row the tree has no hash of yet
+    was written by no run, and the insert would fail on its key, naming nothing."""
     mark = driver_mark(conn)
     new = [(level, index, added, nodes) for level, index, had, added, nodes in growths if not had]
     if new:
-        _refuse_rows_ahead(conn, [(level, index) for level, index, _, _ in new])
+        _refuse_rows_ahead(conn, size, [(level, index) for level, index, _, _ in new])
         conn.exec_driver_sql(
             f"INSERT INTO {t.log_tiles.name} (level, idx, hashes, nodes)"
             f" VALUES ({mark}, {mark}, {mark}, {mark})",
@@ -140,13 +155,14 @@ def put_tiles(conn: Connection, growths: Sequence[TileGrowth]) -> None:
                     t.log_tiles.c.level == level, t.log_tiles.c.idx == index
                 )
             )
-            raise TileMismatch(level, index, found, had)
+            raise TileMismatch.length(level, index, found, had)
 
 
-def _refuse_rows_ahead(conn: Connection, new: Sequence[tuple[int, int]]) -> None:
-    """`TileMismatch` for a stored row of one of the ``new`` (level, index) tiles. Those a run
-    makes at a level are consecutive: one read of their range a level, which finds no row (a
-    run makes a tile at level 0 once in 256 entries, at level 1 once in 65,536)."""
+def _refuse_rows_ahead(conn: Connection, size: int, new: Sequence[tuple[int, int]]) -> None:
+    """`TileMismatch` for a stored row of one of the ``new`` (level, index) tiles, which the
+    tree of ``size`` has no hash of. Those a run makes at a level are consecutive: one read of
+    their range a level, which finds no row (a run makes a tile at level 0 once in 256
+    entries, at level 1 once in 65,536)."""
     spans: dict[int, tuple[int, int]] = {}
     for level, index in new:
         low, high = spans.get(level, (index, index))
@@ -154,7 +170,7 @@ def _refuse_rows_ahead(conn: Connection, new: Sequence[tuple[int, int]]) -> None
     for level, (low, high) in sorted(spans.items()):
         found = tiles(conn, level, low, high + 1)
         if found:
-            raise TileMismatch(level, found[0][1], len(found[0][2]), 0)
+            raise TileMismatch.ahead(level, found[0][1], len(found[0][2]), size)
 
 
 def tiles_ahead(conn: Connection, kept: Sequence[int], limit: int) -> list[tuple[int, int, int]]:
