@@ -8,4 +8,4 @@ Results go to ``bench/results/<name>.json``. Benchmarks are never tests: nothing
 a timing.
 """
 
-BENCHMARKS = ["recompute", "tlog", "passes", "oversight", "ingest", "http_load"]
+BENCHMARKS = ["recompute", "tlog", "passes", "oversight", "ingest", "sqlite_rows", "http_load"]

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import chain
 from typing import Any
 
 from psycopg import pq
 from sqlalchemy import BigInteger, Boolean, Connection, Integer, LargeBinary, String, Table, Text
 from sqlalchemy.types import TypeDecorator
+
+from healthcode.store import sqlite_rows
 
 _SQLITE_PARAMETERS = 999
 
@@ -99,16 +100,22 @@ def insert_plain(
             cursor.executemany(insert + marks + conflict, rows)
         return
     # SQLite: many rows a statement, where executemany binds and steps one a row; as many as
-    # its oldest limit of parameters (999) allows.
-    per = _SQLITE_PARAMETERS // len(columns)
-    whole = len(rows) - len(rows) % per
+    # its oldest limit of parameters (999) allows, the values bound as the driver binds them
+    # fastest (`store.sqlite_rows`).
     cursor = driver.cursor()
     try:
-        many = insert + ", ".join([marks] * per) + conflict
-        for start in range(0, whole, per):
-            cursor.execute(many, list(chain.from_iterable(rows[start : start + per])))
-        if whole < len(rows):
-            cursor.executemany(insert + marks + conflict, rows[whole:])
+        for each in sqlite_rows.inserts(
+            table,
+            columns,
+            rows,
+            max_rows=_SQLITE_PARAMETERS,
+            max_parameters=_SQLITE_PARAMETERS,
+            suffix=conflict,
+        ):
+            if each.many:
+                cursor.executemany(each.statement, each.parameters)
+            else:
+                cursor.execute(each.statement, each.parameters)
     finally:
         cursor.close()
 

@@ -1,0 +1,184 @@
+"""`store.sqlite_rows`: rows written by its statements are the rows ``executemany`` writes,
+value for value, type for type and in order, whatever mix of values and empty columns they
+hold; no statement binds more values or holds more rows than allowed; a value the driver
+would adapt is still adapted."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from enum import IntEnum, StrEnum
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from healthcode.store import sqlite_rows
+from healthcode.store.sqlite_rows import Insert
+
+COLUMNS = ("a", "b", "c", "d")
+
+
+class Colour(StrEnum):
+    GREEN = "green"
+    RED = "红"
+
+
+class Level(IntEnum):
+    LOW = 1
+    HIGH = 3
+
+
+class Conforming:
+    """Written as its ``__conform__`` gives it (the driver's protocol)."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __conform__(self, protocol: object) -> str:
+        return f"conformed:{self.value}"
+
+
+class Adapted:
+    """Written as its registered adapter gives it."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
+sqlite3.register_adapter(Adapted, lambda adapted: adapted.value * 10)
+
+_VALUES = st.one_of(
+    st.none(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+    st.binary(max_size=8),
+    st.binary(max_size=8).map(bytearray),
+    st.booleans(),
+    st.sampled_from(list(Colour)),
+    st.sampled_from(list(Level)),
+    st.text(max_size=4).map(Conforming),
+    st.integers(min_value=0, max_value=99).map(Adapted),
+)
+# Rows mostly alike (long runs of one kind, as intake writes), sometimes mixed.
+_ROW = st.tuples(*[_VALUES] * len(COLUMNS))
+
+
+@st.composite
+def _rows(draw: st.DrawFn) -> list[tuple[Any, ...]]:
+    kinds = draw(st.lists(_ROW, min_size=1, max_size=3))
+    runs = draw(st.lists(st.tuples(st.sampled_from(kinds), st.integers(1, 40)), max_size=6))
+    return [row for row, count in runs for _ in range(count)]
+
+
+def _connection() -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:")
+    for table in ("ours", "theirs"):
+        conn.execute(f"CREATE TABLE {table} ({', '.join(COLUMNS)})")  # no types: as bound
+    return conn
+
+
+def _run(conn: sqlite3.Connection, inserts: Iterator[Insert]) -> list[Insert]:
+    done = []
+    for insert in inserts:
+        if insert.many:
+            conn.executemany(insert.statement, insert.parameters)
+        else:
+            conn.execute(insert.statement, insert.parameters)
+        done.append(insert)
+    return done
+
+
+def _stored(conn: sqlite3.Connection, table: str) -> list[tuple[Any, ...]]:
+    typed = ", ".join(f"typeof({name}), {name}" for name in COLUMNS)
+    return conn.execute(f"SELECT {typed} FROM {table} ORDER BY rowid").fetchall()
+
+
+def _bound(insert: Insert) -> Sequence[Any]:
+    if insert.many:
+        assert isinstance(insert.parameters, list)
+        return [value for row in insert.parameters for value in row]
+    return insert.parameters
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=_rows(),
+    max_rows=st.integers(1, 50),
+    max_parameters=st.integers(1, 120),
+)
+def test_rows_are_stored_as_executemany_stores_them(
+    rows: list[tuple[Any, ...]], max_rows: int, max_parameters: int
+) -> None:
+    conn = _connection()
+    marks = ", ".join("?" * len(COLUMNS))
+    conn.executemany(f"INSERT INTO theirs ({', '.join(COLUMNS)}) VALUES ({marks})", rows)
+    inserts = _run(
+        conn,
+        sqlite_rows.inserts(
+            "ours", COLUMNS, rows, max_rows=max_rows, max_parameters=max_parameters
+        ),
+    )
+    assert _stored(conn, "ours") == _stored(conn, "theirs")
+    for insert in inserts:
+        if not insert.many:
+            assert len(insert.parameters) <= max_parameters
+            assert insert.statement.count("), (") + 1 <= max_rows
+        # Nothing bound goes through the driver's adapter lookup but what it must adapt.
+        assert not any(
+            value is None or type(value) in (bytes, bool, Colour, Level) for value in _bound(insert)
+        )
+
+
+def test_a_run_of_alike_rows_fills_whole_statements_and_the_rest_goes_by_executemany() -> None:
+    rows = [(i, None, b"x", Colour.RED) for i in range(25)]
+    inserts = list(sqlite_rows.inserts("ours", COLUMNS, rows, max_rows=10, max_parameters=999))
+    assert [(insert.many, len(insert.parameters)) for insert in inserts] == [
+        (False, 30),
+        (False, 30),
+        (True, 5),
+    ]
+    assert inserts[0].statement.endswith("(?, NULL, ?, ?)")
+    assert inserts[0].parameters[:3] == (0, bytearray(b"x"), "红")
+    assert type(inserts[0].parameters[2]) is str
+
+
+def test_the_parameter_limit_bounds_the_rows_a_statement() -> None:
+    rows = [(i, i, i, None) for i in range(10)]
+    inserts = list(sqlite_rows.inserts("ours", COLUMNS, rows, max_rows=500, max_parameters=7))
+    assert [len(insert.parameters) for insert in inserts] == [6] * 5  # two rows of three
+
+
+def test_no_rows_no_statements() -> None:
+    assert list(sqlite_rows.inserts("ours", COLUMNS, [], max_rows=5, max_parameters=99)) == []
+
+
+def test_the_suffix_ends_every_statement() -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE keyed (a PRIMARY KEY, b, c, d)")
+    conn.execute("INSERT INTO keyed VALUES (2, 'kept', NULL, NULL)")
+    rows = [(i, "new", None, None) for i in range(5)]
+    _run(
+        conn,
+        sqlite_rows.inserts(
+            "keyed",
+            COLUMNS,
+            rows,
+            max_rows=2,
+            max_parameters=99,
+            suffix=" ON CONFLICT DO NOTHING",
+        ),
+    )
+    assert conn.execute("SELECT a, b FROM keyed ORDER BY a").fetchall() == [
+        (0, "new"), (1, "new"), (2, "kept"), (3, "new"), (4, "new"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", [Conforming("x"), Adapted(4)])
+def test_a_value_the_driver_adapts_is_bound_for_it_to_adapt(value: object) -> None:
+    rows = [(1, value, None, None)] * 3
+    (insert,) = sqlite_rows.inserts("ours", COLUMNS, rows, max_rows=3, max_parameters=99)
+    assert not insert.many
+    assert insert.parameters[1] is value
