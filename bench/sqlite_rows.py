@@ -4,14 +4,15 @@ Rows as intake makes them (``store.evidence.evidence_rows`` of validated records
 areas as text, instants as integers, a test's method and result as str enums, seven empty
 columns, the record's canonical bytes), ``BENCH_SQLITE_ROWS_BATCH`` (1,000) a transaction,
 ``BENCH_SQLITE_ROWS_BATCHES`` (30) batches, into the evidence table with its indexes on a fresh
-file with the store's settings (``store.database.Database``). Three ways, interleaved batch by
-batch:
+file with the store's settings (``store.database.Database``). Twice: batches of test results
+(``tests``), and batches with every tenth record a vaccination (``mixed``: a test's columns
+empty in those rows, a vaccination's in the others). Three ways, interleaved batch by batch:
 
 * ``executemany`` (the peer): one INSERT a row, every value bound as it is;
 * many ``VALUES`` a statement (500 rows), every value bound as it is: how intake inserted
   before ``store.sqlite_rows``;
-* ``store.sqlite_rows``: the same statements, with empty columns written as NULL and values
-  bound as the plain types the driver binds without its adapter lookup.
+* ``store.sqlite_rows``: the same statements, with columns empty in every row written as NULL
+  and values bound as the plain types the driver binds without its adapter lookup.
 
 The stored rows of the three are checked to be the same.
 """
@@ -43,16 +44,28 @@ PER_STATEMENT = 500
 Rows = Sequence[tuple[Any, ...]]
 
 
-def _batch(number: int, size: int) -> list[tuple[Any, ...]]:
-    records = [
-        {"record_id": f"r{number}-{i}", "kind": "test_result", "person": f"{number * size + i:032x}",
-         "area": "410102", "occurred_at": (AT - timedelta(hours=3)).isoformat(), "method": "pcr",
-         "result": "positive" if i % 100 == 99 else "negative"}
-        for i in range(size)
-    ]  # fmt: skip
+def _batch(number: int, size: int, mixed: bool) -> list[tuple[Any, ...]]:
+    """A batch of test results; ``mixed``: every tenth record a vaccination (other columns
+    empty)."""
+    at = (AT - timedelta(hours=3)).isoformat()
+    records: list[dict[str, Any]] = []
+    for i in range(size):
+        person = f"{number * size + i:032x}"
+        record: dict[str, Any] = {
+            "record_id": f"r{number}-{i}", "person": person, "area": "410102", "occurred_at": at
+        }  # fmt: skip
+        if mixed and i % 10 == 9:
+            record |= {"kind": "vaccination", "vaccine": "BBIBP-CorV", "dose": 2}
+        else:
+            result = "positive" if i % 100 == 99 else "negative"
+            record |= {"kind": "test_result", "method": "pcr", "result": result}
+        records.append(record)
     parsed = parse_evidence_all(records, source_id="lab-1", received_at=AT)
     assert parsed is not None
-    return evidence_rows(zip(parsed, canonical_each(records), records, strict=True), f"b{number}")
+    rows: list[tuple[Any, ...]] = evidence_rows(
+        zip(parsed, canonical_each(records), records, strict=True), f"b{number}"
+    )
+    return rows
 
 
 def _executemany(driver: Any, rows: Rows) -> None:
@@ -93,10 +106,8 @@ def _stored(db: Database) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in conn.exec_driver_sql(query)]
 
 
-def run(report: Report, console: Console) -> None:
-    size, count = env_int("BENCH_SQLITE_ROWS_BATCH", 1000), env_int("BENCH_SQLITE_ROWS_BATCHES", 30)
-    console.print(f"sqlite_rows: {count} batches of {size} evidence rows, three ways")
-    batches = [_batch(number, size) for number in range(count + 1)]
+def _rates(report: Report, label: str, batches: list[list[tuple[Any, ...]]]) -> dict[str, float]:
+    """Rows/s of each way over ``batches`` (the first untimed), interleaved batch by batch."""
     seconds = dict.fromkeys(WAYS, 0.0)
     with tempfile.TemporaryDirectory() as folder:
         stores = {
@@ -119,15 +130,23 @@ def run(report: Report, console: Console) -> None:
                     raw.close()
         stored = [_stored(db) for db in stores.values()]
         if any(rows != stored[0] for rows in stored[1:]):
-            report.fail("the three ways stored different rows")
+            report.fail(f"{label}: the three ways stored different rows")
         for db in stores.values():
             db.dispose()
-    rates = {way: report.measure(way, count * size / seconds[way], "rows/s") for way in WAYS}
-    peer = rates["executemany"]
-    for way in list(WAYS)[1:]:
-        report.ratio(f"{way} / executemany", rates[way], peer)
-    report.ratio(
-        "store.sqlite_rows / many VALUES as they are",
-        rates["store.sqlite_rows"],
-        rates["many VALUES, values as they are"],
-    )
+    timed = sum(map(len, batches[1:]))
+    return {way: report.measure(f"{label}: {way}", timed / seconds[way], "rows/s") for way in WAYS}
+
+
+def run(report: Report, console: Console) -> None:
+    size, count = env_int("BENCH_SQLITE_ROWS_BATCH", 1000), env_int("BENCH_SQLITE_ROWS_BATCHES", 30)
+    for label, mixed in (("tests", False), ("mixed", True)):
+        console.print(f"sqlite_rows: {count} batches of {size} evidence rows ({label}), three ways")
+        batches = [_batch(number, size, mixed) for number in range(count + 1)]
+        rates = _rates(report, label, batches)
+        ours, peer = rates["store.sqlite_rows"], rates["executemany"]
+        report.ratio(f"{label}: store.sqlite_rows / executemany", ours, peer)
+        report.ratio(
+            f"{label}: store.sqlite_rows / many VALUES as they are",
+            ours,
+            rates["many VALUES, values as they are"],
+        )

@@ -100,7 +100,8 @@ def insert_plain(
             cursor.executemany(insert + marks + conflict, rows)
         return
     # SQLite: many rows a statement, where executemany binds and steps one a row; as many as
-    # its oldest limit of parameters (999) allows, the values bound as the driver binds them
+    # its oldest limit of parameters (999) allows, and no more than that many rows where a
+    # row binds none (its columns written as NULL); the values bound as the driver binds them
     # fastest (`store.sqlite_rows`).
     cursor = driver.cursor()
     try:

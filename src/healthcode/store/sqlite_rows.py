@@ -5,16 +5,18 @@ The driver binds an int, a float, a str or a bytearray at once, and any other va
 bytes, a bool, an enum member) only after looking for an adapter for it: a key built, a
 registry searched, two attributes looked up. On CPython 3.11 that costs about 0.8 µs a None and
 1.1 µs a bytes, against 0.05 µs an int and 0.2 µs a bytearray, and an evidence row of a test
-result has seven empty columns and a blob: the lookups were most of the time its insert took
-(`docs/scale.md`, intake). So a NULL is written in the statement rather than bound, and the
-other values are bound as the plain type the driver would have bound them as: bytes as a
-bytearray (a BLOB either way), a bool or an int enum as an int, a str enum as a str, a float
-subclass as a float. The rows stored are the same, value for value and type for type (checked
-against ``executemany`` in ``tests/store/test_sqlite_rows.py``). A value of a type with an
-adapter registered, or with ``__conform__``, is left for the driver to adapt.
+result has seven empty columns and a blob: those lookups took most of the time of its insert
+(``make bench B=sqlite_rows``). So a column empty in every row is written as NULL in the
+statement rather than bound, and the other values are bound as the plain type the driver
+would have bound them as: bytes as a bytearray (a BLOB either way), a subclass of int, str or
+float (a bool, an enum member) as its value as an exact int, str or float. The rows stored are
+the same, value for value and type for type (checked against ``executemany`` in
+``tests/unit/test_sqlite_rows.py``). A value of a type with an adapter registered, or with
+``__conform__``, is bound as it is for the driver to adapt; while an adapter is registered for
+a plain type (which makes the driver look one up for every value), nothing is converted.
 
-Rows go in the order given, many to a statement; consecutive rows with their empty columns in
-the same places share one.
+Rows go in the order given, every statement of a call alike: up to a limit of rows each, the
+rest by ``executemany``.
 """
 
 from __future__ import annotations
@@ -22,17 +24,18 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from enum import Enum
-from functools import lru_cache
-from itertools import chain, groupby, repeat
-from operator import itemgetter
+from itertools import chain
 from typing import Any
 
 _NONE = type(None)
-_PLAIN = frozenset({int, float, str, bytearray})
+_PLAIN = (int, float, str, bytearray)
+_AS_PLAIN: tuple[tuple[type, Callable[[Any], Any]], ...] = (
+    (int, int.__int__),  # the value the driver reads, not what an overridden __int__ gives
+    (str, str.__str__),
+    (float, float.__float__),
+)
 
-# What the rows of a run are given as: a tuple of parameters for one statement, or a list of
-# them for ``executemany``.
+# The parameters of one execution (a tuple), or of an ``executemany`` (a list of them).
 Parameters = tuple[Any, ...] | list[tuple[Any, ...]]
 
 
@@ -45,16 +48,6 @@ class Insert:
     many: bool
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """How rows whose values have these types are written."""
-
-    values: str  # a row's "(?, NULL, ?)"
-    pick: Callable[[Sequence[Any]], tuple[Any, ...]]  # a row's bound values
-    width: int  # how many are bound
-    converts: tuple[tuple[int, Callable[[Any], Any]], ...]  # (bound value, to the plain type)
-
-
 def inserts(
     table: str,
     columns: Sequence[str],
@@ -65,89 +58,66 @@ def inserts(
     suffix: str = "",
 ) -> Iterator[Insert]:
     """The INSERTs that write ``rows`` (values in ``columns`` order) into ``table``, in order:
-    up to ``max_rows`` rows and ``max_parameters`` bound values a statement, the rest of a run
-    of rows by ``executemany``. ``suffix`` ends each statement (``ON CONFLICT DO NOTHING``)."""
-    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-    for shape, group in _runs(rows):
-        plan = _plan(shape)
-        width = plan.width
-        bound = list(chain.from_iterable(map(plan.pick, group)))
-        for position, convert in plan.converts:
-            bound[position::width] = list(map(convert, bound[position::width]))
-        per = max(1, min(max_rows, max_parameters // max(width, 1)))
-        whole = len(group) - len(group) % per if per > 1 else 0
-        if whole:
-            many = _statement(head, plan.values, per, suffix)
-            for first in range(0, whole, per):
-                yield Insert(many, tuple(bound[first * width : (first + per) * width]), many=False)
-        if whole < len(group):
-            rest = iter(bound[whole * width :])
-            each = list(zip(*[rest] * width, strict=True)) if width else [()] * (len(group) - whole)
-            yield Insert(head + plan.values + suffix, each, many=True)
-
-
-def _runs(rows: Sequence[Sequence[Any]]) -> Iterator[tuple[tuple[type, ...], Sequence[Any]]]:
-    """The runs of consecutive rows whose values have the same types, with those types."""
+    up to ``max_rows`` rows and ``max_parameters`` bound values a statement, the rest by
+    ``executemany``. ``suffix`` ends each statement (``ON CONFLICT DO NOTHING``)."""
     if not rows:
         return
-    shapes = list(map(tuple, map(map, repeat(type), rows)))  # each row's types, all in C
-    if shapes.count(shapes[0]) == len(shapes):  # the usual: rows of one kind
-        yield shapes[0], rows
-        return
-    start = 0
-    for shape, run in groupby(shapes):
-        end = start + sum(1 for _ in run)
-        yield shape, rows[start:end]
-        start = end
+    if set(map(len, rows)) != {len(columns)}:
+        raise ValueError(f"every row must hold {len(columns)} values")
+    convert = not any((kind, sqlite3.PrepareProtocol) in sqlite3.adapters for kind in _PLAIN)
+    marks: list[str] = []
+    bound: list[Sequence[Any]] = []  # the bound columns, as bound
+    for values in zip(*rows, strict=True):
+        kinds = set(map(type, values))
+        if kinds == {_NONE} and not _adapted(_NONE):
+            marks.append("NULL")
+        else:
+            marks.append("?")
+            bound.append(_plain(values, kinds) if convert else values)
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    one = "(" + ", ".join(marks) + ")"
+    per = max(1, min(max_rows, max_parameters // max(len(bound), 1)))
+    whole = len(rows) - len(rows) % per if per > 1 else 0
+    if whole:
+        many = head + ", ".join([one] * per) + suffix
+        for first in range(0, whole, per):
+            chunk = zip(*(column[first : first + per] for column in bound), strict=True)
+            yield Insert(many, tuple(chain.from_iterable(chunk)), many=False)
+    if whole < len(rows):
+        rest = (
+            list(zip(*(column[whole:] for column in bound), strict=True))
+            if bound
+            else [()] * (len(rows) - whole)
+        )
+        yield Insert(head + one + suffix, rest, many=True)
 
 
-@lru_cache(maxsize=256)
-def _plan(shape: tuple[type, ...]) -> _Plan:
-    keep = [i for i, kind in enumerate(shape) if kind is not _NONE or _adapted(kind)]
-    marks = ("?" if i in keep else "NULL" for i in range(len(shape)))
-    converts = tuple(
-        (position, convert)
-        for position, i in enumerate(keep)
-        if (convert := _to_plain(shape[i])) is not None
-    )
-    pick: Callable[[Sequence[Any]], tuple[Any, ...]]
-    if len(keep) > 1:
-        pick = itemgetter(*keep)
-    elif keep:
-        only = keep[0]
-
-        def pick(row: Sequence[Any]) -> tuple[Any, ...]:
-            return (row[only],)
-    else:
-
-        def pick(row: Sequence[Any]) -> tuple[Any, ...]:
-            return ()
-
-    return _Plan("(" + ", ".join(marks) + ")", pick, len(keep), converts)
-
-
-def _adapted(kind: type) -> bool:
-    """Whether the driver would turn a value of ``kind`` into another (a registered adapter,
-    or ``__conform__``): then it is bound as it is, for the driver to do so."""
-    return (kind, sqlite3.PrepareProtocol) in sqlite3.adapters or hasattr(kind, "__conform__")
+def _plain(values: Sequence[Any], kinds: set[type]) -> Sequence[Any]:
+    """A column's values as the driver binds them without looking for an adapter, where it
+    would bind them as a plain value anyway."""
+    converts = {kind: to for kind in kinds if (to := _to_plain(kind)) is not None}
+    if not converts:
+        return values
+    if len(kinds) == 1:
+        return list(map(converts.popitem()[1], values))
+    get = converts.get
+    return [value if (to := get(type(value))) is None else to(value) for value in values]
 
 
 def _to_plain(kind: type) -> Callable[[Any], Any] | None:
-    """The plain value the driver binds a value of ``kind`` as, if it looks for an adapter
-    first (None: it does not, or the value is left to it)."""
+    """What turns a value of ``kind`` into the plain value the driver would bind it as; None
+    if it is plain already, or is the driver's to adapt."""
     if kind in _PLAIN or _adapted(kind):
         return None
     if kind is bytes:
         return bytearray
-    if issubclass(kind, bool) or (issubclass(kind, int) and issubclass(kind, Enum)):
-        return int
-    if issubclass(kind, str) and issubclass(kind, Enum):
-        return str.__str__  # the member's text, as an exact str
-    if issubclass(kind, float) and issubclass(kind, Enum):
-        return float
+    for base, to in _AS_PLAIN:
+        if issubclass(kind, base):
+            return to
     return None
 
 
-@lru_cache(maxsize=64)
-def _statement(head: str, values: str, rows: int, suffix: str) -> str:
-    return head + ", ".join([values] * rows) + suffix
+def _adapted(kind: type) -> bool:
+    """Whether the driver would turn a value of ``kind`` into another (a registered adapter,
+    or ``__conform__``)."""
+    return (kind, sqlite3.PrepareProtocol) in sqlite3.adapters or hasattr(kind, "__conform__")

@@ -1,13 +1,14 @@
 """`store.sqlite_rows`: rows written by its statements are the rows ``executemany`` writes,
 value for value, type for type and in order, whatever mix of values and empty columns they
-hold; no statement binds more values or holds more rows than allowed; a value the driver
-would adapt is still adapted."""
+hold; no statement binds more values or holds more rows than allowed, and every statement of
+a call is alike; a value the driver would adapt is still adapted."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator, Sequence
-from enum import IntEnum, StrEnum
+from enum import Enum, IntEnum, StrEnum
 from typing import Any
 
 import pytest
@@ -25,9 +26,23 @@ class Colour(StrEnum):
     RED = "红"
 
 
+class Shade(str, Enum):  # noqa: UP042 (the mix-in is what is tested)
+    """A str mixed into an Enum: its ``str()`` is not its value."""
+
+    DARK = "dark"
+
+
 class Level(IntEnum):
     LOW = 1
     HIGH = 3
+
+    def __int__(self) -> int:  # the driver reads the stored value, never this
+        return 42
+
+
+class Ratio(float, Enum):
+    HALF = 0.5
+    NONE = -0.0
 
 
 class Conforming:
@@ -58,11 +73,13 @@ _VALUES = st.one_of(
     st.binary(max_size=8).map(bytearray),
     st.booleans(),
     st.sampled_from(list(Colour)),
+    st.sampled_from(list(Shade)),
     st.sampled_from(list(Level)),
+    st.sampled_from(list(Ratio)),
     st.text(max_size=4).map(Conforming),
     st.integers(min_value=0, max_value=99).map(Adapted),
 )
-# Rows mostly alike (long runs of one kind, as intake writes), sometimes mixed.
+# Runs of alike rows (as intake writes a batch of one kind) in any mix.
 _ROW = st.tuples(*[_VALUES] * len(COLUMNS))
 
 
@@ -127,12 +144,21 @@ def test_rows_are_stored_as_executemany_stores_them(
             assert len(insert.parameters) <= max_parameters
             assert insert.statement.count("), (") + 1 <= max_rows
         # Nothing bound goes through the driver's adapter lookup but what it must adapt.
-        assert not any(
-            value is None or type(value) in (bytes, bool, Colour, Level) for value in _bound(insert)
-        )
+        assert not any(type(value) in _CONVERTED for value in _bound(insert))
+    # Every statement of a call is alike: the runs of rows of each kind share them.
+    assert len({_first_values(insert.statement) for insert in inserts}) <= 1
 
 
-def test_a_run_of_alike_rows_fills_whole_statements_and_the_rest_goes_by_executemany() -> None:
+_CONVERTED = (bytes, bool, Colour, Shade, Level, Ratio)
+
+
+def _first_values(statement: str) -> str:
+    found = re.search(r"VALUES (\([^)]*\))", statement)
+    assert found is not None
+    return found.group(1)
+
+
+def test_rows_fill_whole_statements_and_the_rest_goes_by_executemany() -> None:
     rows = [(i, None, b"x", Colour.RED) for i in range(25)]
     inserts = list(sqlite_rows.inserts("ours", COLUMNS, rows, max_rows=10, max_parameters=999))
     assert [(insert.many, len(insert.parameters)) for insert in inserts] == [
@@ -143,6 +169,18 @@ def test_a_run_of_alike_rows_fills_whole_statements_and_the_rest_goes_by_execute
     assert inserts[0].statement.endswith("(?, NULL, ?, ?)")
     assert inserts[0].parameters[:3] == (0, bytearray(b"x"), "红")
     assert type(inserts[0].parameters[2]) is str
+    assert inserts[2].parameters[0] == (20, bytearray(b"x"), "红")
+
+
+def test_rows_of_several_kinds_share_statements() -> None:
+    """A batch mixing kinds of evidence is written in as many statements as one of a kind: a
+    column is NULL in the statement only where every row has it empty."""
+    rows = [(i, Shade.DARK, None, b"x") if i % 2 else (i, None, None, None) for i in range(1000)]
+    inserts = list(sqlite_rows.inserts("ours", COLUMNS, rows, max_rows=500, max_parameters=9999))
+    assert [insert.many for insert in inserts] == [False, False]
+    assert inserts[0].statement.endswith("(?, ?, NULL, ?)")
+    assert inserts[0].parameters[:6] == (0, None, None, 1, "dark", bytearray(b"x"))
+    assert [type(value) for value in inserts[0].parameters[3:6]] == [int, str, bytearray]
 
 
 def test_the_parameter_limit_bounds_the_rows_a_statement() -> None:
@@ -153,6 +191,12 @@ def test_the_parameter_limit_bounds_the_rows_a_statement() -> None:
 
 def test_no_rows_no_statements() -> None:
     assert list(sqlite_rows.inserts("ours", COLUMNS, [], max_rows=5, max_parameters=99)) == []
+
+
+def test_a_row_of_another_length_is_refused() -> None:
+    with pytest.raises(ValueError, match="4 values"):
+        list(sqlite_rows.inserts("ours", COLUMNS, [(1, 2, 3, 4), (1, 2, 3)], max_rows=5,
+                                 max_parameters=99))  # fmt: skip
 
 
 def test_the_suffix_ends_every_statement() -> None:
@@ -176,9 +220,40 @@ def test_the_suffix_ends_every_statement() -> None:
     ]  # fmt: skip
 
 
+def _same_as_executemany(rows: list[tuple[Any, ...]]) -> Insert:
+    conn = _connection()
+    conn.executemany("INSERT INTO theirs VALUES (?, ?, ?, ?)", rows)
+    (insert,) = _run(
+        conn, sqlite_rows.inserts("ours", COLUMNS, rows, max_rows=len(rows), max_parameters=99)
+    )
+    assert _stored(conn, "ours") == _stored(conn, "theirs")
+    return insert
+
+
 @pytest.mark.parametrize("value", [Conforming("x"), Adapted(4)])
 def test_a_value_the_driver_adapts_is_bound_for_it_to_adapt(value: object) -> None:
-    rows = [(1, value, None, None)] * 3
-    (insert,) = sqlite_rows.inserts("ours", COLUMNS, rows, max_rows=3, max_parameters=99)
-    assert not insert.many
+    insert = _same_as_executemany([(1, value, None, None)] * 3)
     assert insert.parameters[1] is value
+
+
+def test_a_type_given_an_adapter_later_is_bound_for_the_driver_to_adapt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert _same_as_executemany([(True, None, b"x", 1)] * 2).parameters[:2] == (1, bytearray(b"x"))
+    monkeypatch.setitem(sqlite3.adapters, (bool, sqlite3.PrepareProtocol), lambda b: f"b{b}")
+    monkeypatch.setitem(sqlite3.adapters, (bytes, sqlite3.PrepareProtocol), bytes.hex)
+    monkeypatch.setitem(sqlite3.adapters, (type(None), sqlite3.PrepareProtocol), lambda _: "-")
+    insert = _same_as_executemany([(True, None, b"x", 1)] * 2)
+    assert insert.statement.endswith("(?, ?, ?, ?)")
+    assert insert.parameters[:3] == (True, None, b"x")
+    assert type(insert.parameters[2]) is bytes
+
+
+def test_nothing_is_converted_while_a_plain_type_has_an_adapter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sqlite3.adapters, (str, sqlite3.PrepareProtocol), str.upper)
+    (insert,) = sqlite_rows.inserts(
+        "ours", COLUMNS, [(Colour.RED, True, b"x", None)] * 2, max_rows=2, max_parameters=99
+    )
+    assert [type(value) for value in insert.parameters] == [Colour, bool, bytes] * 2
