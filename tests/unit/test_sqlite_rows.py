@@ -45,6 +45,20 @@ class Ratio(float, Enum):
     NONE = -0.0
 
 
+class Scaled(float):
+    def __float__(self) -> float:  # the driver reads the stored value, never this
+        return 42.0
+
+
+class Tagged(str):
+    """A str written as its ``__conform__`` gives it, not as its text."""
+
+    __slots__ = ()
+
+    def __conform__(self, protocol: object) -> str:
+        return f"tag:{self}"
+
+
 class Conforming:
     """Written as its ``__conform__`` gives it (the driver's protocol)."""
 
@@ -74,6 +88,8 @@ _VALUES = st.one_of(
     st.booleans(),
     st.sampled_from(list(Colour)),
     st.sampled_from(list(Shade)),
+    st.floats(allow_nan=False).map(Scaled),
+    st.text(max_size=4).map(Tagged),
     st.sampled_from(list(Level)),
     st.sampled_from(list(Ratio)),
     st.text(max_size=4).map(Conforming),
@@ -139,17 +155,18 @@ def test_rows_are_stored_as_executemany_stores_them(
         ),
     )
     assert _stored(conn, "ours") == _stored(conn, "theirs")
+    filled = not all(insert.many for insert in inserts)  # rows enough for a whole statement
     for insert in inserts:
         if not insert.many:
             assert len(insert.parameters) <= max_parameters
             assert insert.statement.count("), (") + 1 <= max_rows
         # Nothing bound goes through the driver's adapter lookup but what it must adapt.
-        assert not any(type(value) in _CONVERTED for value in _bound(insert))
+        assert not filled or not any(type(value) in _CONVERTED for value in _bound(insert))
     # Every statement of a call is alike: the runs of rows of each kind share them.
     assert len({_first_values(insert.statement) for insert in inserts}) <= 1
 
 
-_CONVERTED = (bytes, bool, Colour, Shade, Level, Ratio)
+_CONVERTED = (bytes, bool, Colour, Shade, Level, Ratio, Scaled)
 
 
 def _first_values(statement: str) -> str:
@@ -168,8 +185,17 @@ def test_rows_fill_whole_statements_and_the_rest_goes_by_executemany() -> None:
     ]
     assert inserts[0].statement.endswith("(?, NULL, ?, ?)")
     assert inserts[0].parameters[:3] == (0, bytearray(b"x"), "红")
-    assert type(inserts[0].parameters[2]) is str
+    assert [type(value) for value in inserts[0].parameters[:3]] == [int, bytearray, str]
     assert inserts[2].parameters[0] == (20, bytearray(b"x"), "红")
+    assert [type(value) for value in inserts[2].parameters[0]] == [int, bytearray, str]
+
+
+def test_rows_too_few_for_a_statement_go_by_executemany_as_they_are() -> None:
+    rows = [(i, None, b"x", Colour.RED) for i in range(9)]
+    (insert,) = sqlite_rows.inserts("ours", COLUMNS, rows, max_rows=10, max_parameters=999)
+    assert insert.many and insert.statement.endswith("(?, ?, ?, ?)")
+    assert insert.parameters == rows
+    assert [type(value) for value in insert.parameters[0]] == [int, type(None), bytes, Colour]
 
 
 def test_rows_of_several_kinds_share_statements() -> None:
@@ -239,7 +265,8 @@ def test_a_value_the_driver_adapts_is_bound_for_it_to_adapt(value: object) -> No
 def test_a_type_given_an_adapter_later_is_bound_for_the_driver_to_adapt(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert _same_as_executemany([(True, None, b"x", 1)] * 2).parameters[:2] == (1, bytearray(b"x"))
+    before = _same_as_executemany([(True, None, b"x", 1)] * 2)
+    assert [type(value) for value in before.parameters[:2]] == [int, bytearray]
     monkeypatch.setitem(sqlite3.adapters, (bool, sqlite3.PrepareProtocol), lambda b: f"b{b}")
     monkeypatch.setitem(sqlite3.adapters, (bytes, sqlite3.PrepareProtocol), bytes.hex)
     monkeypatch.setitem(sqlite3.adapters, (type(None), sqlite3.PrepareProtocol), lambda _: "-")
@@ -253,7 +280,5 @@ def test_nothing_is_converted_while_a_plain_type_has_an_adapter(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sqlite3.adapters, (str, sqlite3.PrepareProtocol), str.upper)
-    (insert,) = sqlite_rows.inserts(
-        "ours", COLUMNS, [(Colour.RED, True, b"x", None)] * 2, max_rows=2, max_parameters=99
-    )
-    assert [type(value) for value in insert.parameters] == [Colour, bool, bytes] * 2
+    insert = _same_as_executemany([(Colour.RED, True, b"x", None)] * 2)
+    assert [type(value) for value in insert.parameters] == [Colour, bool, bytes, type(None)] * 2

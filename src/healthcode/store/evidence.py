@@ -147,10 +147,10 @@ _SQLITE_ROWS_PER_INSERT = 500
 def insert_sqlite(
     conn: Connection, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
-    """SQLite: rows by the `_SQLITE_ROWS_PER_INSERT` in one INSERT of many ``VALUES`` (a fifth
-    less time for a thousand rows than one INSERT per row, which SQLite runs once for each),
-    the rest (a scan batch's few) by `executemany`, their values bound as the driver binds
-    them fastest (`store.sqlite_rows`)."""
+    """SQLite: rows by the `_SQLITE_ROWS_PER_INSERT` in one INSERT of many ``VALUES`` (less
+    time than one INSERT per row, which SQLite runs once for each), their values bound as the
+    driver binds them fastest, and the rest (a scan batch's few) by `executemany`
+    (`store.sqlite_rows`; ``make bench B=sqlite_rows`` times the three)."""
     driver: Any = conn.connection.driver_connection
     for insert in sqlite_rows.inserts(
         t.evidence.name,
@@ -159,6 +159,7 @@ def insert_sqlite(
         max_rows=_SQLITE_ROWS_PER_INSERT,
         max_parameters=driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER),
     ):
+        # SQLAlchemy runs a tuple of parameters once, and a list of tuples by executemany.
         conn.exec_driver_sql(insert.statement, insert.parameters)
 
 
