@@ -75,35 +75,23 @@ def inserts(
         # saves (under a microsecond a value) does not pay for looking at every value.
         yield Insert(head + every + suffix, list(map(tuple, rows)), many=True)
         return
-    flat = _as_they_are(rows)
-    if flat is not None:
+    flat = list(chain.from_iterable(rows))
+    if any((kind, sqlite3.PrepareProtocol) in sqlite3.adapters for kind in _PLAIN):
+        # The driver looks an adapter up for every value, a converted one too: each is bound
+        # as it is.
         yield from _statements(head, every, suffix, flat, len(rows), max_rows, max_parameters)
         return
-    marks: list[str] = []
-    bound: list[Sequence[Any]] = []  # the bound columns, as bound
-    for values in zip(*rows, strict=True):
-        kinds = set(map(type, values))
-        if kinds == {_NONE} and not _adapted(_NONE):
-            marks.append("NULL")
-        else:
-            marks.append("?")
-            bound.append(_plain(values, kinds))
-    one = "(" + ", ".join(marks) + ")"
-    flat = list(chain.from_iterable(zip(*bound, strict=True))) if bound else []
+    # Column by column, in place: a row's values are ``width`` apart.
+    kinds = [set(map(type, flat[column::width])) for column in range(width)]
+    empty = set() if _adapted(_NONE) else {i for i, found in enumerate(kinds) if found == {_NONE}}
+    for column, found in enumerate(kinds):
+        if column not in empty and not found <= _PLAIN:
+            flat[column::width] = _plain(flat[column::width], found)
+    if empty:
+        kept = [flat[column::width] for column in range(width) if column not in empty]
+        flat = list(chain.from_iterable(zip(*kept, strict=True)))
+    one = "(" + ", ".join("NULL" if i in empty else "?" for i in range(width)) + ")"
     yield from _statements(head, one, suffix, flat, len(rows), max_rows, max_parameters)
-
-
-def _as_they_are(rows: Sequence[Sequence[Any]]) -> list[Any] | None:
-    """The values of ``rows``, row after row, if each is to be bound as it is: each of a plain
-    type (nothing to leave out or convert; the first row, looked at first, settles most calls
-    where that is not so), or a plain type has an adapter, which makes the driver look one up
-    for every value, a converted one too. Else None."""
-    if any((kind, sqlite3.PrepareProtocol) in sqlite3.adapters for kind in _PLAIN):
-        return list(chain.from_iterable(rows))
-    if not set(map(type, rows[0])) <= _PLAIN:
-        return None
-    flat = list(chain.from_iterable(rows))
-    return flat if set(map(type, flat)) <= _PLAIN else None
 
 
 def _statements(
@@ -135,7 +123,7 @@ def _per(max_rows: int, max_parameters: int, width: int) -> int:
     return max(1, min(max_rows, max_parameters // max(width, 1)))
 
 
-def _plain(values: Sequence[Any], kinds: set[type]) -> Sequence[Any]:
+def _plain(values: list[Any], kinds: set[type]) -> list[Any]:
     """A column's values as the driver binds them without looking for an adapter, where it
     would bind them as a plain value anyway."""
     converts = {kind: to for kind in kinds if (to := _to_plain(kind)) is not None}
