@@ -155,13 +155,20 @@ def test_rows_are_stored_as_executemany_stores_them(
         ),
     )
     assert _stored(conn, "ours") == _stored(conn, "theirs")
-    filled = not all(insert.many for insert in inserts)  # rows enough for a whole statement
+    # Rows that fill a statement of many, their empty columns left out, are converted: then
+    # nothing bound goes through the driver's adapter lookup but what it must adapt. Fewer
+    # are bound as they are.
+    empty = sum(all(row[i] is None for row in rows) for i in range(len(COLUMNS)))
+    per = max(1, min(max_rows, max_parameters // max(len(COLUMNS) - empty, 1)))
+    converted = len(rows) >= per
     for insert in inserts:
         if not insert.many:
             assert len(insert.parameters) <= max_parameters
             assert insert.statement.count("), (") + 1 <= max_rows
-        # Nothing bound goes through the driver's adapter lookup but what it must adapt.
-        assert not filled or not any(type(value) in _CONVERTED for value in _bound(insert))
+        if converted:
+            assert not any(type(value) in _CONVERTED for value in _bound(insert))
+        else:
+            assert _first_values(insert.statement) == "(?, ?, ?, ?)"
     # Every statement of a call is alike: the runs of rows of each kind share them.
     assert len({_first_values(insert.statement) for insert in inserts}) <= 1
 
@@ -198,6 +205,37 @@ def test_rows_too_few_for_a_statement_go_by_executemany_as_they_are() -> None:
     assert [type(value) for value in insert.parameters[0]] == [int, type(None), bytes, Colour]
 
 
+def test_rows_too_few_once_empty_columns_are_left_out_are_bound_as_they_are() -> None:
+    """300 rows fill a statement of four values a row (249 within 999), not one of two."""
+    rows = [(i, None, b"x", None) for i in range(300)]
+    inserts = list(sqlite_rows.inserts("ours", COLUMNS, rows, max_rows=999, max_parameters=999))
+    assert [(insert.many, len(insert.parameters)) for insert in inserts] == [
+        (False, 996),
+        (True, 51),
+    ]
+    assert inserts[0].statement.endswith("(?, ?, ?, ?)")
+    assert inserts[0].parameters[:4] == (0, None, b"x", None)
+    assert type(inserts[0].parameters[2]) is bytes
+
+
+@pytest.mark.parametrize("columns", [("a",), ("a", "b", "c", "d", "e", "f", "g")])
+def test_rows_given_as_lists_of_any_width(columns: tuple[str, ...]) -> None:
+    rows = [[None if (i + j) % 3 else j * i for j in range(len(columns))] for i in range(40)]
+    rows += [[b"z" * i, *[None] * (len(columns) - 1)] for i in range(40)]
+    conn = sqlite3.connect(":memory:")
+    for table in ("ours", "theirs"):
+        conn.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
+    marks = ", ".join("?" * len(columns))
+    conn.executemany(f"INSERT INTO theirs VALUES ({marks})", rows)
+    _run(conn, sqlite_rows.inserts("ours", columns, rows, max_rows=7, max_parameters=99))
+    typed = ", ".join(f"typeof({name}), {name}" for name in columns)
+    ours, theirs = (
+        conn.execute(f"SELECT {typed} FROM {table} ORDER BY rowid").fetchall()
+        for table in ("ours", "theirs")
+    )
+    assert ours == theirs
+
+
 def test_rows_of_several_kinds_share_statements() -> None:
     """A batch mixing kinds of evidence is written in as many statements as one of a kind: a
     column is NULL in the statement only where every row has it empty."""
@@ -220,7 +258,7 @@ def test_no_rows_no_statements() -> None:
 
 
 def test_a_row_of_another_length_is_refused() -> None:
-    with pytest.raises(ValueError, match="4 values"):
+    with pytest.raises(ValueError, match="each of 4 columns"):
         list(sqlite_rows.inserts("ours", COLUMNS, [(1, 2, 3, 4), (1, 2, 3)], max_rows=5,
                                  max_parameters=99))  # fmt: skip
 

@@ -6,20 +6,22 @@ bytes, a bool, an enum member) only after looking for an adapter for it: a key b
 registry searched, two attributes looked up. On CPython 3.11 that costs about 0.8 µs a None and
 1.1 µs a bytes, against 0.05 µs an int and 0.2 µs a bytearray, and an evidence row of a test
 result has seven empty columns and a blob: those lookups took most of the time of its insert
-(``make bench B=sqlite_rows``). So, where the rows fill at least one statement of many, a
-column empty in every row is written as NULL in the statement rather than bound, and the other
+(``make bench B=sqlite_rows``). So, where the rows fill at least one statement of many with
+their empty columns left out, a column empty in every row is written as NULL in the statement rather than bound, and the other
 values are bound as the plain type the driver would have bound them as: bytes as a bytearray
 (a BLOB either way), a subclass of int, str or float (a bool, an enum member) as its value as
 an exact int, str or float. The rows stored are the same, value for value and type for type
 (checked against ``executemany`` in ``tests/unit/test_sqlite_rows.py``). A value whose type
 has an adapter registered, or a ``__conform__``, is bound as it is for the driver to adapt;
 while a plain type has an adapter (the driver then looks one up for every value), nothing is
-converted. Fewer rows than a statement holds go by ``executemany`` as they are: looking at
-every value would cost more than it saves.
+converted. Rows too few for a statement of many go by ``executemany`` as they are, and rows
+too few for one with their empty columns left out fill statements with every column bound, as
+they are: looking at every value, or converting it, would cost more than it saves.
 
 Rows go in the order given, every statement of a call alike: up to a limit of rows each, the
-rest by ``executemany``. The driver keeps each statement it has prepared (128 a connection),
-one for each set of columns left empty: under a megabyte each at 500 rows of evidence.
+rest by ``executemany``. The driver keeps the statements it has prepared (128 a connection):
+for each set of columns left empty, the one of many rows (under a megabyte at 500 rows of
+evidence) and the one of a row.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Any
 
 _NONE = type(None)
 _PLAIN = frozenset({int, float, str, bytearray})
+_PLAIN_OR_NONE = _PLAIN | {_NONE}  # a None is bound as it is where its column holds values
 _AS_PLAIN: tuple[tuple[type, Callable[[Any], Any]], ...] = (
     (int, int.__int__),  # the value the driver reads, not what an overridden __int__ gives
     (str, str.__str__),
@@ -66,8 +69,8 @@ def inserts(
     if not rows:
         return
     width = len(columns)
-    if set(map(len, rows)) != {width}:
-        raise ValueError(f"every row must hold {width} values")
+    if not width or set(map(len, rows)) != {width}:
+        raise ValueError(f"every row must hold a value for each of {width} columns")
     head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
     every = "(" + ", ".join(["?"] * width) + ")"
     if len(rows) < _per(max_rows, max_parameters, width):
@@ -76,16 +79,19 @@ def inserts(
         yield Insert(head + every + suffix, list(map(tuple, rows)), many=True)
         return
     flat = list(chain.from_iterable(rows))
-    if any((kind, sqlite3.PrepareProtocol) in sqlite3.adapters for kind in _PLAIN):
-        # The driver looks an adapter up for every value, a converted one too: each is bound
-        # as it is.
-        yield from _statements(head, every, suffix, flat, len(rows), max_rows, max_parameters)
-        return
     # Column by column, in place: a row's values are ``width`` apart.
     kinds = [set(map(type, flat[column::width])) for column in range(width)]
     empty = set() if _adapted(_NONE) else {i for i, found in enumerate(kinds) if found == {_NONE}}
+    if len(rows) < _per(max_rows, max_parameters, width - len(empty)) or any(
+        (kind, sqlite3.PrepareProtocol) in sqlite3.adapters for kind in _PLAIN
+    ):
+        # Rows too few to fill a statement once the empty columns are left out (then they
+        # fill the statements with every column bound, as they are); or the driver looks an
+        # adapter up for every value, a converted one too, while a plain type has one.
+        yield from _statements(head, every, suffix, flat, len(rows), max_rows, max_parameters)
+        return
     for column, found in enumerate(kinds):
-        if column not in empty and not found <= _PLAIN:
+        if column not in empty and not found <= _PLAIN_OR_NONE:
             flat[column::width] = _plain(flat[column::width], found)
     if empty:
         kept = [flat[column::width] for column in range(width) if column not in empty]
