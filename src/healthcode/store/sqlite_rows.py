@@ -7,16 +7,17 @@ registry searched, two attributes looked up. On CPython 3.11 that costs about 0.
 1.1 µs a bytes, against 0.05 µs an int and 0.2 µs a bytearray, and an evidence row of a test
 result has seven empty columns and a blob: those lookups took most of the time of its insert
 (``make bench B=sqlite_rows``). So, where the rows fill at least one statement of many with
-their empty columns left out, a column empty in every row is written as NULL in the statement rather than bound, and the other
-values are bound as the plain type the driver would have bound them as: bytes as a bytearray
-(a BLOB either way), a subclass of int, str or float (a bool, an enum member) as its value as
-an exact int, str or float. The rows stored are the same, value for value and type for type
-(checked against ``executemany`` in ``tests/unit/test_sqlite_rows.py``). A value whose type
-has an adapter registered, or a ``__conform__``, is bound as it is for the driver to adapt;
-while a plain type has an adapter (the driver then looks one up for every value), nothing is
-converted. Rows too few for a statement of many go by ``executemany`` as they are, and rows
-too few for one with their empty columns left out fill statements with every column bound, as
-they are: looking at every value, or converting it, would cost more than it saves.
+their empty columns left out, a column empty in every row is written as NULL in the
+statement rather than bound, and the other values are bound as the plain type the driver
+would have bound them as: bytes as a bytearray (a BLOB either way), a subclass of int, str or
+float (a bool, an enum member) as its value as an exact int, str or float. The rows stored
+are the same, value for value and type for type (checked against ``executemany`` in
+``tests/unit/test_sqlite_rows.py``). A value whose type has an adapter registered, or a
+``__conform__``, is bound as it is for the driver to adapt; while a plain type has an adapter
+(the driver then looks one up for every value), nothing is converted. Rows too few for a
+statement of many go by ``executemany`` as they are, and rows too few for one with their
+empty columns left out fill statements with every column bound, as they are: looking at every
+value, or converting it, would cost more than it saves.
 
 Rows go in the order given, every statement of a call alike: up to a limit of rows each, the
 rest by ``executemany``. The driver keeps the statements it has prepared (128 a connection):
