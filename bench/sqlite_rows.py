@@ -19,6 +19,7 @@ The stored rows of the three are checked to be the same.
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -86,8 +87,10 @@ def _values_as_they_are(driver: Any, rows: Rows) -> None:
 
 
 def _ours(driver: Any, rows: Rows) -> None:
+    """As ``store.evidence.insert_sqlite`` does it, on the driver."""
+    limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     for insert in sqlite_rows.inserts(
-        "evidence", ROW_COLUMNS, rows, max_rows=PER_STATEMENT, max_parameters=32766
+        "evidence", ROW_COLUMNS, rows, max_rows=PER_STATEMENT, max_parameters=limit
     ):
         (driver.executemany if insert.many else driver.execute)(insert.statement, insert.parameters)
 
