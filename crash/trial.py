@@ -39,7 +39,7 @@ from pathlib import Path
 
 import httpx2
 from sqlalchemy import Connection, create_engine, text
-from tests.served import BIN, free_port
+from tests.served import BIN, STORED_ENTRIES, free_port
 
 from crash.writes import Writes
 from healthcode.tlog import Ed25519Verifier, ProofError, open_checkpoint, verify_consistency
@@ -195,7 +195,7 @@ class Trial:
     def wait_signed(self, base: str) -> None:
         deadline = time.monotonic() + 60
         with self.connect() as conn:
-            entries = conn.execute(text("SELECT count(*) FROM log_entries")).scalar_one()
+            entries = conn.execute(text(STORED_ENTRIES)).scalar_one()
         while time.monotonic() < deadline:
             answer = httpx2.get(f"{base}/log/checkpoint", timeout=5)
             if answer.status_code == 200 and int(answer.text.split("\n")[1]) >= entries:

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, update
 
 from healthcode.services import transparency
 from healthcode.services.sequencer import Sequencer
-from healthcode.store import log as log_repo
+from healthcode.store import log_bundles
 from healthcode.store import tables as t
 from healthcode.tlog import MerkleTree, leaf_hash
 from tests.town import Town
@@ -29,7 +29,7 @@ def append_entries(town: Town, count: int) -> None:
 def stored_tree(town: Town) -> MerkleTree:
     """The tree of every stored entry, from the entries themselves."""
     with town.services.db.read() as conn:
-        bodies = log_repo.entries(conn, 0, log_repo.next_index(conn))
+        bodies = log_bundles.entries(conn, 0, log_bundles.next_index(conn))
     return MerkleTree([leaf_hash(body) for body in bodies])
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from healthcode.tlog import decode_entry_bundle
 from tests.served import BIN, served_city
 
 
@@ -30,10 +31,11 @@ def test_log_verify_against_a_running_server(served: tuple[str, Path], tmp_path:
     )
     assert honest.returncode == 0, honest.stdout + honest.stderr
     assert "verified at size" in honest.stdout
-    with sqlite3.connect(db) as conn:
-        (body,) = conn.execute("SELECT body FROM log_entries WHERE idx = 5").fetchone()
-        flipped = body[:8] + bytes([body[8] ^ 1]) + body[9:]
-        conn.execute("UPDATE log_entries SET body = ? WHERE idx = 5", (flipped,))
+    with sqlite3.connect(db) as conn:  # byte 8 of entry 5, after its length and 4 before
+        (data,) = conn.execute("SELECT entries FROM log_bundles WHERE idx = 0").fetchone()
+        at = 8 + sum(2 + len(body) for body in decode_entry_bundle(data)[:5]) + 2
+        flipped = data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
+        conn.execute("UPDATE log_bundles SET entries = ? WHERE idx = 0", (flipped,))
     tampered = subprocess.run(
         [BIN, "log", "verify", url, "--state", str(state), "--full"],
         capture_output=True,

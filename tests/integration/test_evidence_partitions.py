@@ -19,7 +19,7 @@ from sqlalchemy import Connection, func, select, text
 from healthcode.services.clock import FixedClock
 from healthcode.services.orders import Actor, OrderRequest, PersonEvidence
 from healthcode.services.retention import PurgeSummary, Retention
-from healthcode.store import partitions
+from healthcode.store import log_bundles, partitions
 from healthcode.store import tables as t
 from healthcode.store.database import Database
 from healthcode.store.migrate import alembic_config
@@ -137,13 +137,13 @@ def row_path(town: Town) -> tuple[PurgeSummary, list[tuple[str, bytes]]]:
     with services.db.engine.connect() as conn:
         transaction = conn.begin()
         shadow = Retention(_OneTransaction(conn), services.rulebooks, services.retention.policy)  # type: ignore[arg-type]
-        before = conn.scalar(select(func.count()).select_from(t.log_entries))
+        before = log_bundles.next_index(conn)
         summary = shadow.purge(town.clock.now())
-        query = select(t.log_entries.c.kind, t.log_entries.c.body).where(
-            t.log_entries.c.idx >= before
-        )
         logged = [
-            (kind, bytes(body)) for kind, body in conn.execute(query.order_by(t.log_entries.c.idx))
+            (kind, body)
+            for _, kind, body in log_bundles.iter_entries(
+                conn, before, log_bundles.next_index(conn)
+            )
         ]
         transaction.rollback()
     return summary, logged

@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event, select
 
 from healthcode.services import transparency
-from healthcode.store import tables as t
+from healthcode.store import log_bundles
 from healthcode.store.database import Database
+from healthcode.store.instants import to_micros
+from tests.log_rows import stored
 
 AT = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 
@@ -22,20 +23,26 @@ def _append(conn, count: int = 1) -> list[int]:  # type: ignore[no-untyped-def]
 
 def _stored(db: Database) -> list[int]:
     with db.read() as conn:
-        return list(conn.scalars(select(t.log_entries.c.idx).order_by(t.log_entries.c.idx)))
+        return [index for index, _, _ in stored(conn)]
 
 
-def test_a_second_append_in_a_transaction_reads_nothing(database: Database) -> None:
-    reads: list[str] = []
+def test_a_second_append_in_a_transaction_reads_nothing(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    statements: list[str] = []
+    fetch = log_bundles.fetch_rows
+
+    def spy(conn, sql, params):  # type: ignore[no-untyped-def]
+        statements.append(sql)
+        return fetch(conn, sql, params)
+
+    monkeypatch.setattr(log_bundles, "fetch_rows", spy)
     with database.write() as conn:
         assert _append(conn, 2) == [0, 1]
-        listen = lambda *args: reads.append(args[2])  # noqa: E731
-        event.listen(database.engine, "before_cursor_execute", listen)
-        try:
-            assert _append(conn) == [2]
-        finally:
-            event.remove(database.engine, "before_cursor_execute", listen)
-    assert not any("max" in statement for statement in reads)
+        assert [s for s in statements if s.startswith("SELECT")]  # the first one read it
+        statements.clear()
+        assert _append(conn) == [2]
+    assert statements and not [s for s in statements if s.startswith("SELECT")]
     assert _stored(database) == [0, 1, 2]
 
 
@@ -59,10 +66,7 @@ def test_a_later_transaction_reads_what_others_appended(database: Database) -> N
     with database.write() as conn:
         _append(conn)  # the next index is known to this connection...
     with database.write() as conn:  # ...and entries come by SQL of its own (another process)
-        conn.execute(
-            t.log_entries.insert(),
-            [{"idx": i, "kind": "test", "body": b"x", "recorded_at": AT} for i in (1, 2, 3)],
-        )
+        log_bundles.insert_entries(conn, 1, ["test"] * 3, [b"x"] * 3, to_micros(AT))
     with database.write() as conn:
         assert _append(conn) == [4]
     assert _stored(database) == [0, 1, 2, 3, 4]

@@ -62,7 +62,7 @@ def test_hashes_become_tiles_with_their_nodes_and_back(empty: Database) -> None:
             [{"i": i, "k": k, "b": b, "a": a} for i, k, b, a in entries],
         )
 
-    command.upgrade(config, "head")
+    command.upgrade(config, "0015")  # log_entries becomes log_bundles in 0016
     with db.read() as conn:
         rows = conn.execute(text("SELECT level, idx, hashes, nodes FROM log_tiles")).all()
         stored = {

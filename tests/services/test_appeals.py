@@ -8,7 +8,6 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from healthcode.domain.appeals import AppealTarget, Ground, Outcome
 from healthcode.errors import HealthcodeError
@@ -17,6 +16,7 @@ from healthcode.services.orders import Actor, OrderRequest, PersonEvidence
 from healthcode.store import orders as orders_repo
 from healthcode.store import tables as t
 from tests.counting import counts
+from tests.log_rows import stored
 from tests.town import ERQI, ZHENGZHOU, Town, days
 
 ZZ_OFFICIAL = Actor("zz-off-1", "official", "zz-health", frozenset({ZHENGZHOU}))
@@ -56,8 +56,8 @@ def quarantined(town: Town, person: str) -> str:
 
 def log_kinds(town: Town) -> list[tuple[int, str, dict]]:  # type: ignore[type-arg]
     with town.services.db.read() as conn:
-        rows = conn.execute(select(t.log_entries).order_by(t.log_entries.c.idx)).all()
-    return [(row.idx, row.kind, json.loads(bytes(row.body))["data"]) for row in rows]
+        rows = stored(conn)
+    return [(index, kind, json.loads(body)["data"]) for index, kind, body in rows]
 
 
 def test_an_unanswered_evidence_appeal_lapses_at_its_deadline(town: Town) -> None:

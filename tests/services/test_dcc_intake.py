@@ -28,6 +28,7 @@ from tests.dcc_cases import (
     with_payload_changed,
     with_signature_flipped,
 )
+from tests.log_rows import stored
 from tests.town import Town
 
 AT_VACCINATION, AT_RECOVERY, AT_TEST = (f"AT/2DCode/raw/{n}.json" for n in (1, 2, 3))
@@ -214,12 +215,7 @@ def test_a_removed_signer_is_refused_from_then_on_and_both_changes_are_logged(to
     )  # fmt: skip
     refused(town, "dcc.unknown_signer", lambda: submit(town, person, text_of(AT_VACCINATION)))
     with town.services.db.read() as conn:
-        bodies = [
-            bytes(b)
-            for b in conn.scalars(
-                select(t.log_entries.c.body).where(t.log_entries.c.kind == "registry")
-            )
-        ]
+        bodies = [body for _, kind, body in stored(conn) if kind == "registry"]
         evidence = conn.scalar(select(t.evidence.c.kind).where(t.evidence.c.person_key == person))
     assert any(b'"what":"dcc_signer"' in b for b in bodies)
     assert any(b'"what":"dcc_signer_removal"' in b and b'"key_compromised"' in b for b in bodies)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from healthcode.errors import InputRejected
-from healthcode.store import log as log_repo
+from healthcode.store import log_bundles
 from healthcode.store import tables as t
 from tests.counting import counts
 from tests.town import ERQI, PUDONG, Town
@@ -63,7 +63,9 @@ def test_a_batch_with_a_stored_record_stores_the_others_under_one_entry(town: To
     assert after["evidence"] - before["evidence"] == 1
     assert after["log_entries"] - before["log_entries"] == 2  # the batch's, the change's
     with town.services.db.read() as conn:
-        assert len(log_repo.entries(conn, 0, log_repo.next_index(conn))) == after["log_entries"]
+        assert (
+            len(log_bundles.entries(conn, 0, log_bundles.next_index(conn))) == after["log_entries"]
+        )
         (row,) = conn.execute(
             select(t.evidence_batches).order_by(t.evidence_batches.c.log_index.desc()).limit(1)
         )

@@ -13,20 +13,22 @@ from healthcode.domain.designations import RiskLevel
 from healthcode.services.escrow import open_escrow
 from healthcode.store import copy as store_copy
 from healthcode.store import log as log_repo
+from healthcode.store import log_bundles
 from healthcode.store import tables as t
 from healthcode.store.keyfiles import load_or_create
 from healthcode.tlog import MerkleTree, leaf_hash
+from tests.log_rows import flip_byte, remove_entry, stored, swap_entries
 from tests.town import ERQI, Town, days
 
 
 def entry_kinds(town: Town) -> list[str]:
     with town.services.db.read() as conn:
-        return list(conn.scalars(select(t.log_entries.c.kind).order_by(t.log_entries.c.idx)))
+        return [kind for _, kind, _ in stored(conn)]
 
 
 def bodies(town: Town) -> list[bytes]:
     with town.services.db.read() as conn:
-        return log_repo.entries(conn, 0, log_repo.next_index(conn))
+        return log_bundles.entries(conn, 0, log_bundles.next_index(conn))
 
 
 def test_every_write_appends_its_entries(town: Town) -> None:
@@ -105,28 +107,30 @@ def test_sequencer_signs_a_checkpoint_over_every_entry(town: Town) -> None:
 
 def _tamper_entry_byte(town: Town) -> None:
     with town.services.db.write() as conn:
-        body = bytes(conn.scalar(select(t.log_entries.c.body).where(t.log_entries.c.idx == 3)))
-        flipped = body[:10] + bytes([body[10] ^ 1]) + body[11:]
-        conn.execute(update(t.log_entries).where(t.log_entries.c.idx == 3).values(body=flipped))
+        flip_byte(conn, 3, 10)
 
 
 def _delete_entry(town: Town) -> None:
     with town.services.db.write() as conn:
-        conn.execute(t.log_entries.delete().where(t.log_entries.c.idx == 3))
+        remove_entry(conn, 3)
 
 
 def _swap_entries(town: Town) -> None:
     with town.services.db.write() as conn:
-        rows = {
-            r.idx: r
-            for r in conn.execute(select(t.log_entries).where(t.log_entries.c.idx.in_([2, 3])))
-        }
-        for idx, other in ((2, 3), (3, 2)):
-            conn.execute(
-                update(t.log_entries)
-                .where(t.log_entries.c.idx == idx)
-                .values(kind=rows[other].kind, body=rows[other].body)
-            )
+        swap_entries(conn, 2, 3)
+
+
+def _delete_bundle(town: Town) -> None:
+    with town.services.db.write() as conn:
+        conn.execute(t.log_bundles.delete())
+
+
+def _break_bundle(town: Town) -> None:
+    """A bundle row whose kinds hold one entry fewer than its entries: malformed."""
+    with town.services.db.write() as conn:
+        kinds = conn.scalar(select(t.log_bundles.c.kinds).where(t.log_bundles.c.idx == 0))
+        shorter = "".join(f"{kind}\n" for kind in kinds.split("\n")[1:-1])
+        conn.execute(update(t.log_bundles).where(t.log_bundles.c.idx == 0).values(kinds=shorter))
 
 
 def _edit_decision(town: Town) -> None:
@@ -141,8 +145,24 @@ def _edit_evidence(town: Town) -> None:
 
 @pytest.mark.parametrize(
     "tamper",
-    [_tamper_entry_byte, _delete_entry, _swap_entries, _edit_decision, _edit_evidence],
-    ids=["flip-entry-byte", "delete-entry", "swap-entries", "edit-decision", "edit-evidence"],
+    [
+        _tamper_entry_byte,
+        _delete_entry,
+        _swap_entries,
+        _delete_bundle,
+        _break_bundle,
+        _edit_decision,
+        _edit_evidence,
+    ],
+    ids=[
+        "flip-entry-byte",
+        "delete-entry",
+        "swap-entries",
+        "delete-bundle-row",
+        "malformed-bundle",
+        "edit-decision",
+        "edit-evidence",
+    ],
 )
 def test_self_check_detects_tampering_and_halts_signing(town: Town, tamper) -> None:  # type: ignore[no-untyped-def]
     alice = town.person("alice")
@@ -156,6 +176,19 @@ def test_self_check_detects_tampering_and_halts_signing(town: Town, tamper) -> N
     assert town.services.sequencer.integrate(now=town.clock.now()) is None  # halted
     with town.services.db.read() as conn:
         assert log_repo.halts(conn)
+
+
+def test_a_malformed_bundle_is_named_by_the_self_check(town: Town) -> None:
+    town.test(town.person("alice"), town.clock.now(), "positive")
+    town.services.sequencer.integrate(now=town.clock.now())
+    _break_bundle(town)
+    problems = town.services.self_check.run(now=town.clock.now()).problems
+    assert any(
+        p.startswith("the stored bundle 0 (entries from 0) is malformed: it holds")
+        for p in problems
+    ), problems
+    with pytest.raises(LookupError, match="malformed"):
+        town.services.log.entry(0)
 
 
 @pytest.mark.parametrize("pipelined", [True, False])
@@ -173,7 +206,7 @@ def test_a_batch_s_changes_are_written_whole_in_a_pipeline_or_not(
     with town.services.db.read() as conn:
         assert {key for key in people if log_repo.escrow(conn, key) is not None} == set(people)
         changes = conn.execute(select(t.status_changes.c.log_index)).scalars().all()
-        kinds = dict(conn.execute(select(t.log_entries.c.idx, t.log_entries.c.kind)).all())
+        kinds = {index: kind for index, kind, _ in stored(conn)}
     assert sorted(kinds) == list(range(len(kinds)))
     assert sorted(kinds[index] for index in changes) == ["status_change"] * 3
     assert [town.history(p) for p in people] == [[("red", "confirmed-case", now, "evidence")]] * 3

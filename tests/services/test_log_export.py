@@ -13,7 +13,7 @@ from healthcode.errors import InputRejected
 from healthcode.services.log_export import export_log
 from healthcode.services.monitor import verify_log
 from healthcode.services.monitor_errors import MonitorError
-from healthcode.store import log as log_repo
+from healthcode.store import log_bundles
 from healthcode.tlog import Checkpoint, sign_checkpoint
 from healthcode.web.app import create_app
 from tests.conftest import make_services
@@ -35,7 +35,7 @@ def grow(town: Town, size: int) -> int:
     n = 0
     while True:
         with town.services.db.read() as conn:
-            if log_repo.next_index(conn) >= size:
+            if log_bundles.next_index(conn) >= size:
                 break
         town.clock.advance(minutes=1)
         town.test(person, town.clock.now(), "negative" if n % 2 else "positive")

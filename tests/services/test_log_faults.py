@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Connection, select
 
 from healthcode.store import log as log_repo
+from healthcode.store import log_bundles
 from healthcode.store import tables as t
 from healthcode.store.database import Database
 from healthcode.tlog import MerkleTree, leaf_hash, verify_consistency
@@ -71,7 +72,7 @@ def _assert_sound(town: Town, before: dict[int, bytes]) -> None:
     after = _checkpoints(town)
     assert {size: after.get(size) for size in before} == before
     with town.services.db.read() as conn:
-        bodies = log_repo.entries(conn, 0, log_repo.next_index(conn))
+        bodies = log_bundles.entries(conn, 0, log_bundles.next_index(conn))
     tree = MerkleTree([leaf_hash(body) for body in bodies])
     latest = max(after)
     assert latest == tree.size and after[latest] == tree.root()
@@ -117,14 +118,14 @@ def test_a_write_whose_log_entry_fails_leaves_nothing_and_can_be_retried(
     record = town.record("test_result", person, town.clock.now(), method="pcr", result="positive")
     batch = town.batch("lab-1", [record])
     with town.services.db.read() as conn:
-        entries = log_repo.next_index(conn)
+        entries = log_bundles.next_index(conn)
     monkeypatch.setattr(
-        log_repo, "insert_entries", _fail_once(log_repo.insert_entries, saved=saved)
+        log_bundles, "insert_entries", _fail_once(log_bundles.insert_entries, saved=saved)
     )
     with pytest.raises(StorageFault):
         town.services.intake.submit(batch, now=town.clock.now())
     with town.services.db.read() as conn:
-        assert log_repo.next_index(conn) == entries  # the rows and their entry: neither
+        assert log_bundles.next_index(conn) == entries  # the rows and their entry: neither
     assert town.status(person)[0] == "green"
     receipt = town.services.intake.submit(batch, now=town.clock.now())
     assert receipt.accepted == 1 and town.status(person)[0] == "red"
@@ -159,10 +160,10 @@ def test_an_intake_committed_but_not_acknowledged_is_retried_without_doubling(
     with _commit_then_fail(town.services.db, monkeypatch), pytest.raises(StorageFault):
         town.services.intake.submit(batch, now=town.clock.now())
     with town.services.db.read() as conn:
-        entries = log_repo.next_index(conn)
+        entries = log_bundles.next_index(conn)
     receipt = town.services.intake.submit(batch, now=town.clock.now())  # the source retries
     assert (receipt.accepted, receipt.already_present) == (0, 1)
     with town.services.db.read() as conn:
-        assert log_repo.next_index(conn) == entries
+        assert log_bundles.next_index(conn) == entries
     town.services.sequencer.integrate(now=town.clock.now())
     _assert_sound(town, {})

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
 
 from healthcode.errors import HealthcodeError
 from healthcode.services.log_export import export_log
-from healthcode.store import tables as t
 from healthcode.store.log import StoredCheckpoint
 from healthcode.web.app import create_app
+from tests.log_rows import remove_entry
 from tests.synthetic_log import append_entries, set_tile_hashes, tile_hashes
 from tests.town import Town
 
@@ -61,7 +60,8 @@ def test_a_lost_or_short_hash_tile_is_refused_not_served(town: Town) -> None:
 def test_an_entry_bundle_missing_an_entry_is_refused(town: Town) -> None:
     signed = _signed(town)
     with town.services.db.write() as conn:  # one inside a bundle, one at the end of the last
-        conn.execute(delete(t.log_entries).where(t.log_entries.c.idx.in_([5, signed.size - 1])))
+        remove_entry(conn, signed.size - 1)
+        remove_entry(conn, 5)
     log = town.services.log
     _refused(log.resource, "tile/entries/000")
     _refused(log.resource, f"tile/entries/002.p/{signed.size - 512}")

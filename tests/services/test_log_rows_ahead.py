@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from healthcode.store import log as log_repo
+from healthcode.store import log_bundles
 from healthcode.store.log import StoredCheckpoint
 from tests.synthetic_log import append_entries, insert_tile_row, restarted_sequencer
 from tests.town import Town
@@ -72,7 +73,7 @@ def test_the_self_check_reports_rows_just_past_a_tree_of_one_full_tile(town: Tow
     # At 256 entries tile 0 at level 0 is full and tile 0 at level 1 holds one hash: tiles 1
     # are the first either level lacks (a count rounded wrong there would miss or invent one).
     with town.services.db.read() as conn:
-        stored = log_repo.next_index(conn)
+        stored = log_bundles.next_index(conn)
     append_entries(town, 256 - stored)
     signed = town.services.sequencer.integrate(now=town.clock.now())
     assert signed is not None and signed.size == 256

@@ -23,9 +23,10 @@ from healthcode.oversight.api import DetectorContext
 from healthcode.services.appeals import Answer, AppealRequest
 from healthcode.services.orders import Actor, OrderRequest, PersonEvidence, staff_secret_key
 from healthcode.services.selfcheck_oversight import expected_oversight
-from healthcode.store import log as log_repo
+from healthcode.store import log_bundles
 from healthcode.store import tables as t
 from tests.counting import counts
+from tests.log_rows import stored
 from tests.town import ERQI, ZHENGZHOU, Town, days
 
 ZZ_OFFICIAL = Actor("zz-off-1", "official", "zz-health", frozenset({ZHENGZHOU}))
@@ -63,10 +64,8 @@ def entries(town: Town, kind: str) -> list[tuple[int, dict]]:  # type: ignore[ty
 
 def entries_of(services: Services, kind: str) -> list[tuple[int, dict]]:  # type: ignore[type-arg]
     with services.db.read() as conn:
-        rows = conn.execute(
-            select(t.log_entries).where(t.log_entries.c.kind == kind).order_by(t.log_entries.c.idx)
-        ).all()
-    return [(row.idx, json.loads(bytes(row.body))["data"]) for row in rows]
+        rows = stored(conn)
+    return [(index, json.loads(body)["data"]) for index, found, body in rows if found == kind]
 
 
 def deciding(town: Town) -> dict[str, int]:
@@ -293,7 +292,7 @@ def test_the_registered_detectors_over_the_simulated_city_open_logged_cases(
         expected, problems = expected_oversight(conn, services.secrets)
         stored = {
             index: (kind, body)
-            for index, kind, body in log_repo.iter_entries(conn, 0, log_repo.next_index(conn))
+            for index, kind, body in log_bundles.iter_entries(conn, 0, log_bundles.next_index(conn))
             if kind.startswith("oversight_")
         }
     assert problems == [] and expected == stored and len(stored) == len(first.new_cases)

@@ -25,8 +25,8 @@ from healthcode.services.offline import read_trust_list, verify_offline
 from healthcode.services.orders import Actor
 from healthcode.services.pass_refusals import PassRefused
 from healthcode.store import places as places_repo
-from healthcode.store import tables as t
 from tests.counting import counts
+from tests.log_rows import stored
 from tests.town import ERQI, PUDONG, ZHENGZHOU, ZHONGYUAN, Town
 
 ZZ_SUPERVISOR = Actor("zz-sup-1", "supervisor", "zz-health", frozenset({ZHENGZHOU}))
@@ -145,10 +145,7 @@ def test_trust_list_changes_are_logged(town: Town) -> None:
     services = town.services
     services.passes.issue_pass(town.person("y"), town.clock.now())
     with services.db.read() as conn:
-        kinds = [
-            (row.kind, bytes(row.body))
-            for row in conn.execute(t.log_entries.select().order_by(t.log_entries.c.idx))
-        ]
+        kinds = [(kind, body) for _, kind, body in stored(conn)]
     registry = [body for kind, body in kinds if kind == "registry"]
     assert any(b'"what":"trust_key"' in body for body in registry)
     assert any(b'"what":"trust_list"' in body for body in registry)

@@ -20,7 +20,7 @@ from healthcode.services.clock import FixedClock
 from healthcode.services.regions import RegionalCheckpoints
 from healthcode.services.regions_config import Region
 from healthcode.settings import Settings
-from healthcode.store import log as log_repo
+from healthcode.store import log_bundles
 from healthcode.store import tables as t
 from healthcode.store.database import Database
 from healthcode.store.regions import regional_checkpoints
@@ -101,13 +101,13 @@ def grow(town: Town, tests: int) -> int:
 
 def entries(services: Services, start: int) -> list[dict]:  # type: ignore[type-arg]
     with services.db.read() as conn:
-        end = log_repo.next_index(conn)
-        return [json.loads(body) for body in log_repo.entries(conn, start, end)]
+        end = log_bundles.next_index(conn)
+        return [json.loads(body) for body in log_bundles.entries(conn, start, end)]
 
 
 def next_index(services: Services) -> int:
     with services.db.read() as conn:
-        return log_repo.next_index(conn)
+        return log_bundles.next_index(conn)
 
 
 def test_regions_collected_into_the_national_log(

@@ -24,7 +24,7 @@ from healthcode.services.appeals import Answer, AppealRequest
 from healthcode.services.bulk_recompute import changing, everyone
 from healthcode.services.orders import Actor, OrderRequest, PersonEvidence
 from healthcode.services.retention import Retention
-from healthcode.store import log as log_repo
+from healthcode.store import log_bundles
 from healthcode.store import tables as t
 from tests.conftest import T0
 from tests.counting import counts
@@ -69,7 +69,7 @@ def entries(town: Town) -> list[tuple[str, bytes]]:
     with town.services.db.read() as conn:
         return [
             (kind, body)
-            for _, kind, body in log_repo.iter_entries(conn, 0, log_repo.next_index(conn))
+            for _, kind, body in log_bundles.iter_entries(conn, 0, log_bundles.next_index(conn))
         ]
 
 

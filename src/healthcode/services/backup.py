@@ -144,7 +144,7 @@ def _pg_restore(path: Path, target_url: str) -> None:
         with engine.connect() as conn:
             taken = conn.scalar(
                 text(
-                    "SELECT count(*) FROM information_schema.tables WHERE table_name = 'log_entries'"
+                    "SELECT count(*) FROM information_schema.tables WHERE table_name = 'log_checkpoints'"
                 )
             )
             existing = set(conn.scalars(text("SELECT nspname FROM pg_namespace")))

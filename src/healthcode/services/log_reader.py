@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from healthcode.errors import NotFound, StoreFault
 from healthcode.services.log_tree import StoredTree, TileCache
 from healthcode.store import log as log_repo
+from healthcode.store import log_bundles
 from healthcode.store.database import Database
 from healthcode.store.log import StoredCheckpoint
 from healthcode.tlog import (
@@ -86,7 +87,7 @@ class LogReader:
             lost = StoreFault("log.tile_missing", f"the store lacks part of {path}")
             if tile.entries:
                 try:
-                    bodies = log_repo.entries(conn, start, start + tile.width)
+                    bodies = log_bundles.entries(conn, start, start + tile.width)
                 except LookupError:
                     raise lost from None
                 if len(bodies) != tile.width:
@@ -105,7 +106,7 @@ class LogReader:
             latest = log_repo.latest_checkpoint(conn)
             if latest is None:
                 raise NotFound("log.not_found", "no checkpoint has been signed yet")
-            heads = log_repo.entry_heads(conn, max(0, latest.size - count), latest.size)
+            heads = log_bundles.entry_heads(conn, max(0, latest.size - count), latest.size)
         return latest, [EntryHead(*head) for head in heads]
 
     def receipt(self, index: int) -> str | None:
@@ -150,7 +151,7 @@ class LogReader:
 
     def entry(self, index: int) -> bytes:
         with self._db.read() as conn:
-            found = log_repo.entries(conn, index, index + 1)
+            found = log_bundles.entries(conn, index, index + 1)
         if not found:
             raise NotFound("log.not_found", f"no entry {index}")
         return found[0]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from healthcode.errors import InputRejected, NotFound
 from healthcode.services.log_reader import LogReader
 from healthcode.store import evidence as evidence_repo
-from healthcode.store import log as log_repo
+from healthcode.store import log_bundles
 from healthcode.store import places as repo
 from healthcode.store.database import Database
 from healthcode.tlog import inclusion_proof, leaf_hashes, merkle_root
@@ -45,7 +45,7 @@ def scan_proof(db: Database, log: LogReader, person_key: str, record_id: str) ->
         if batch is None:  # pragma: no cover - sealed batches always have their row
             raise InputRejected("scan.not_sealed")
         log_index = int(batch.log_index)
-        entry = log_repo.entries(conn, log_index, log_index + 1)[0]
+        entry = log_bundles.entries(conn, log_index, log_index + 1)[0]
     hashes = leaf_hashes([bytes(row.canonical) for row in leaves])
 
     def node(level: int, index: int) -> bytes:

@@ -30,6 +30,7 @@ from healthcode.services.selfcheck_retention import check_batch, expected_purges
 from healthcode.services.status_steps import status_change_entry_for
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import log as log_repo
+from healthcode.store import log_bundles
 from healthcode.store import status as status_repo
 from healthcode.store import tables as t
 from healthcode.store.database import Database
@@ -191,9 +192,10 @@ class SelfCheck:
         # Every stored hash is checked against the entries as they stream by, tile by tile;
         # after a missing entry the leaves no longer line up, and that is reported already.
         stored_tree: StoredTreeCheck | None = StoredTreeCheck(conn, size, report.add)
-        end = log_repo.next_index(conn)
+        end = log_bundles.next_index(conn)
         previous = -1
-        for index, kind, body in log_repo.iter_entries(conn, 0, end):
+        malformed = lambda fault: report.add(str(fault))  # noqa: E731 (its entries: missing)
+        for index, kind, body in log_bundles.iter_entries(conn, 0, end, malformed):
             if index != previous + 1:
                 report.add(f"entries {previous + 1}..{index - 1} are missing")
                 stored_tree = None

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from healthcode.services import crashpoints
 from healthcode.services.log_tree import grow, stored_frontier
 from healthcode.store import log as log_repo
+from healthcode.store import log_bundles
 from healthcode.store.database import Database
 from healthcode.store.log import StoredCheckpoint, TileMismatch
 from healthcode.tlog import Checkpoint, Ed25519Signer, leaf_hashes, sign_checkpoint
@@ -54,13 +55,13 @@ class Sequencer:
                         return signed
                     latest = log_repo.latest_checkpoint(conn)
                     size = latest.size if latest else 0
-                    end = min(log_repo.next_index(conn), size + MAX_BATCH)
+                    end = min(log_bundles.next_index(conn), size + MAX_BATCH)
                     if latest is not None and end == size:
                         return signed
                     edge = self._edge_at(conn, latest, now)
                     if edge is None:
                         return signed
-                    leaves = leaf_hashes(log_repo.entries(conn, size, end))
+                    leaves = leaf_hashes(log_bundles.entries(conn, size, end))
                     rows, frontier = grow(size, edge.frontier, leaves)
                     log_repo.put_tiles(conn, size, rows)
                     root = frontier_root(end, frontier)
@@ -68,7 +69,7 @@ class Sequencer:
                     crashpoints.reach("sequencer.signing")
                     signed = StoredCheckpoint(end, root, note, now)
                     log_repo.insert_checkpoint(conn, signed)
-                    caught_up = end == log_repo.next_index(conn)
+                    caught_up = end == log_bundles.next_index(conn)
             except TileMismatch as mismatch:
                 # The run rolled back; growing the tree over that row would store tiles that
                 # are not the tree's (or fail on the key of a row no run wrote), and failing

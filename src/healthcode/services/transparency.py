@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from healthcode.store import log as log_repo
+from healthcode.store import log_bundles
 from healthcode.store.instants import to_micros
 
 EntryBuilder = Callable[[int], bytes]  # given its index, the entry's bytes
@@ -25,15 +25,14 @@ def append(
     """Append entries (kind, builder) and return their indices, in order."""
     if not entries:
         return []
-    first = log_repo.next_index(conn)
-    recorded_at = to_micros(now)
+    first = log_bundles.next_index(conn)
     indices = range(first, first + len(entries))
-    log_repo.insert_entries(
+    log_bundles.insert_entries(
         conn,
-        [
-            (index, kind, build(index), recorded_at)
-            for index, (kind, build) in zip(indices, entries, strict=True)
-        ],
+        first,
+        [kind for kind, _ in entries],
+        [build(index) for index, (_, build) in zip(indices, entries, strict=True)],
+        to_micros(now),
     )
     return list(indices)
 

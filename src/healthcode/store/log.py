@@ -1,20 +1,20 @@
-"""Rows of the transparency log: entries, its hash tiles, signed checkpoints."""
+"""Rows of the transparency log: its hash tiles, signed checkpoints, halts and escrowed
+secrets (its entries: ``store/log_bundles.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from healthcode.store import tables as t
 from healthcode.store.copy import driver_mark, insert_plain
+from healthcode.store.driver_rows import fetch_rows
 from healthcode.store.instants import to_micros
 from healthcode.tlog import HASH_SIZE, TILE_HEIGHT
 
-_ENTRY_COLUMNS = ("idx", "kind", "body", "recorded_at")
 # A stored tile as (tile level, index, hashes, the nodes inside it or None while partial).
 TileRow = tuple[int, int, bytes, bytes | None]
 # What a sequencer run adds to a tile: (tile level, index, how many hashes it has stored,
@@ -28,62 +28,6 @@ class StoredCheckpoint:
     root: bytes
     note: str
     signed_at: datetime
-
-
-# After `insert_entries`, the next index and the transaction (or savepoint) it holds in: a
-# second append in the same one (a batch's entry, then its status changes') needs no read. Any
-# other transaction, an enclosing one after its savepoint ended or rolled back included, reads.
-_NEXT = "healthcode.log_next"
-
-
-def next_index(conn: Connection) -> int:
-    """The index the next entry gets; callers hold the write lock, so it cannot race."""
-    known = conn.info.get(_NEXT)
-    if known is not None and known[0] is _innermost(conn):
-        return int(known[1])
-    # At the driver, so it may be read inside `store.copy.pipelined` (SQLAlchemy's result
-    # of a statement sent in a pipeline has no rows).
-    ((last,),) = _select(conn, f"SELECT max(idx) FROM {t.log_entries.name}", ())
-    return 0 if last is None else int(last) + 1
-
-
-def insert_entries(conn: Connection, rows: Sequence[tuple[int, str, bytes, int]]) -> None:
-    """Insert entries as (index, kind, body, recorded at as `to_micros`) tuples, the next
-    ones after the last (`next_index` onwards, in order)."""
-    insert_plain(conn, t.log_entries.name, _ENTRY_COLUMNS, rows)
-    if rows:
-        conn.info[_NEXT] = (_innermost(conn), rows[-1][0] + 1)
-
-
-def _innermost(conn: Connection) -> object:
-    return conn.get_nested_transaction() or conn.get_transaction()
-
-
-def entries(conn: Connection, start: int, end: int) -> list[bytes]:
-    """Entry bodies of indices [start, end), in order."""
-    rows = _select(
-        conn,
-        f"SELECT idx, body FROM {t.log_entries.name} WHERE idx >= ? AND idx < ? ORDER BY idx",
-        (start, end),
-    )
-    return _without_gap(rows, start, f"log entries between {start} and {end}")
-
-
-def iter_entries(
-    conn: Connection, start: int, end: int, chunk: int = 10_000
-) -> Iterator[tuple[int, str, bytes]]:
-    for offset in range(start, end, chunk):
-        query = (
-            select(t.log_entries.c.idx, t.log_entries.c.kind, t.log_entries.c.body)
-            .where(t.log_entries.c.idx >= offset, t.log_entries.c.idx < min(end, offset + chunk))
-            .order_by(t.log_entries.c.idx)
-        )
-        for row in conn.execute(query):
-            yield int(row.idx), row.kind, bytes(row.body)
-
-
-def entry_count(conn: Connection) -> int:
-    return int(conn.scalar(select(func.count()).select_from(t.log_entries)) or 0)
 
 
 class TileMismatch(Exception):
@@ -185,7 +129,7 @@ def tiles_ahead(conn: Connection, kept: Sequence[int], limit: int) -> list[tuple
     found: list[tuple[int, int, int]] = []
     for where, params in ranges:
         if len(found) < limit:
-            rows = _select(
+            rows = fetch_rows(
                 conn,
                 f"SELECT level, idx, length(hashes) FROM {t.log_tiles.name} WHERE {where}"
                 " ORDER BY level, idx LIMIT ?",
@@ -198,7 +142,7 @@ def tiles_ahead(conn: Connection, kept: Sequence[int], limit: int) -> list[tuple
 def tiles(conn: Connection, level: int, start: int, end: int) -> list[TileRow]:
     """The stored hash tiles [start, end) of tile level ``level`` in order; a missing one is
     absent from the list."""
-    return _select(
+    return fetch_rows(
         conn,
         f"SELECT level, idx, hashes, nodes FROM {t.log_tiles.name}"
         " WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx",
@@ -282,44 +226,3 @@ def escrow(conn: Connection, person_key: str) -> bytes | None:
         select(t.person_secrets.c.escrow).where(t.person_secrets.c.person_key == person_key)
     ).first()
     return None if row is None else bytes(row.escrow)
-
-
-def entry_heads(conn: Connection, start: int, end: int) -> list[tuple[int, str, int, datetime]]:
-    """(index, kind, body length, recorded at) of entries [start, end), newest first."""
-    query = (
-        select(
-            t.log_entries.c.idx,
-            t.log_entries.c.kind,
-            func.length(t.log_entries.c.body),
-            t.log_entries.c.recorded_at,
-        )
-        .where(t.log_entries.c.idx >= start, t.log_entries.c.idx < end)
-        .order_by(t.log_entries.c.idx.desc())
-    )
-    return [(int(i), kind, int(n), at) for i, kind, n, at in conn.execute(query)]
-
-
-# Entries and tiles go to and come from the driver directly: the log writes and reads entries by
-# the ten thousand, and SQLAlchemy's per-row parameter and result processing cost several
-# times the database's own work (bench/tlog.py). The statements are plain: no types to adapt.
-
-
-def _select(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
-    """Rows of ``sql`` (``?`` marks) as the driver's tuples (binary columns as ``bytes`` from
-    both sqlite3 and psycopg)."""
-    driver: Any = conn.connection.driver_connection
-    cursor = driver.cursor()
-    try:
-        cursor.execute(sql.replace("?", driver_mark(conn)), params)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
-
-
-def _without_gap(rows: Sequence[tuple[int, bytes]], start: int, what: str) -> list[bytes]:
-    """The values of (index, value) rows read from ``start`` in index order; a missing row
-    before the last one found raises LookupError (one missing at the end makes a short list)."""
-    # The indices are a primary key, so distinct and ordered: the ends tell a gap.
-    if rows and (rows[0][0] != start or rows[-1][0] != start + len(rows) - 1):
-        raise LookupError(f"{what} have a gap")
-    return [value for _, value in rows]

@@ -1,5 +1,5 @@
-"""The transparency log's tables (docs/transparency-log.md): entries, the hashes of its tiles,
-signed checkpoints, halts, and each person's escrowed log secret.
+"""The transparency log's tables (docs/transparency-log.md): entry bundles, the hashes of its
+tiles, signed checkpoints, halts, and each person's escrowed log secret.
 
 Declared here, registered in ``metadata`` and named by ``store/tables.py``.
 """
@@ -19,17 +19,22 @@ from sqlalchemy import (
 from healthcode.store.instants import Instant
 from healthcode.store.schema import metadata
 
-_ENTRY_INDEX = BigInteger().with_variant(Integer(), "sqlite")
+_BUNDLE_INDEX = BigInteger().with_variant(Integer(), "sqlite")
 
-log_entries = Table(
-    "log_entries",
+# The entries, a row a tlog-tiles entry bundle (entries 256 N to 256 N + 255): its bytes as
+# served at /log/tile/entries/N (each entry after its 2-byte big-endian length), each entry's
+# kind followed by a newline, and each one's recording instant as 8 bytes (big-endian
+# microseconds). The bundle being filled gets the next entries appended to all three. A row a
+# bundle, not an entry: the log appends and reads entries by the ten thousand, and a row an
+# entry cost the store more than hashing them (docs/transparency-log.md).
+log_bundles = Table(
+    "log_bundles",
     metadata,
-    # On SQLite an INTEGER key is the rowid itself: one b-tree to insert into, not a table and
-    # an index of its key (migration 0014).
-    Column("idx", _ENTRY_INDEX, primary_key=True, autoincrement=False),
-    Column("kind", String(32), nullable=False),
-    Column("body", LargeBinary, nullable=False),  # the leaf: canonical JSON, no personal data
-    Column("recorded_at", Instant, nullable=False),
+    # On SQLite an INTEGER key is the rowid itself: one b-tree to insert into.
+    Column("idx", _BUNDLE_INDEX, primary_key=True, autoincrement=False),
+    Column("entries", LargeBinary, nullable=False),  # the leaves: no personal data
+    Column("kinds", Text, nullable=False),
+    Column("recorded", LargeBinary, nullable=False),
 )
 
 # The tlog-tiles hash tiles, a row a tile: tile level L (tree level 8L), index N, its hashes

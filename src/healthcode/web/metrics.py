@@ -38,6 +38,7 @@ from sqlalchemy import func, select
 from healthcode.services.clock import Clock
 from healthcode.services.oversight import RunSummary
 from healthcode.store import log as log_repo
+from healthcode.store import log_bundles
 from healthcode.store import tables as t
 from healthcode.store.database import Database
 from healthcode.web.auth import PUBLIC
@@ -70,7 +71,7 @@ class _LogGauges(Collector):
 
     def collect(self) -> Iterable[Metric]:
         with self._db.read() as conn:
-            size = log_repo.next_index(conn)
+            size = log_bundles.next_index(conn)
             latest = log_repo.latest_checkpoint(conn)
         signed = latest.size if latest else 0
         yield GaugeMetricFamily("healthcode_log_entries", "Entries committed to the log.", size)
@@ -171,7 +172,7 @@ class Metrics:
             if start is None:  # the first checkpoint this process signed: where did it start?
                 before = t.log_checkpoints.c.size
                 start = conn.scalar(select(func.max(before)).where(before < size)) or 0
-            heads = log_repo.entry_heads(conn, start, size) if start < size else []
+            heads = log_bundles.entry_heads(conn, start, size) if start < size else []
         self._signed_size = size
         self.checkpoints.inc()
         for _index, _kind, _length, recorded_at in heads:
