@@ -9,10 +9,15 @@ export HOST PORT
 
 .PHONY: install run test lint browser pgclient wrk bench crash fuzz audit messages clean
 
-$(STAMP): pyproject.toml constraints.txt
+# The C part (tlog's batch hashing) is compiled by the install, so an edit to it reinstalls.
+# It is optional: without a compiler or OpenSSL's headers the install says so and goes on.
+NO_C := install: tlog/_sha256batch.c did not build (no C compiler or OpenSSL headers: apt-get \
+	install gcc libssl-dev), so the log hashes with hashlib: the same hashes, several times slower
+$(STAMP): pyproject.toml constraints.txt setup.py src/healthcode/tlog/_sha256batch.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@$(BIN)/python -c 'import healthcode.tlog._sha256batch' 2>/dev/null || echo "$(NO_C)"
 	touch $(STAMP)
 
 ## install: create .venv with the pinned dependencies (the CLI is then .venv/bin/healthcode)
@@ -87,4 +92,4 @@ messages: install
 	$(BIN)/pybabel update -i $(VENV)/messages.pot -d src/healthcode/locale --no-location --no-fuzzy-matching
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache build src/healthcode/tlog/*.so
