@@ -167,11 +167,12 @@ class StoredTree:
 
 
 def grow(
-    size: int, frontier: Mapping[int, bytes], leaves: Sequence[bytes]
+    size: int, frontier: Mapping[int, bytes], leaves: Sequence[bytes] | bytes
 ) -> tuple[list[TileGrowth], dict[int, bytes]]:
-    """What appending ``leaves`` to the tree of ``size`` adds to the stored tiles: the hashes
-    it adds to each tile (and the nodes inside each tile it completes), and the grown tree's
-    frontier (its partial tile at each tile level, ``tlog.frontier``).
+    """What appending ``leaves`` (leaf hashes: a list, or concatenated as ``tlog.batch`` gives
+    them) to the tree of ``size`` adds to the stored tiles: the hashes it adds to each tile (and
+    the nodes inside each tile it completes), and the grown tree's frontier (its partial tile at
+    each tile level, ``tlog.frontier``).
 
     Only the frontier is read, never the store. Each new leaf and each new node above is
     hashed once, when the tile under it fills (``TileGrower``); the kept partial tiles are
@@ -179,7 +180,7 @@ def grow(
     """
     grower = TileGrower(size, frontier)
     completed = grower.append(leaves)
-    end = size + len(leaves)
+    end = grower.size
     grown = grower.frontier
 
     def had(level: int, index: int) -> int:
@@ -189,7 +190,9 @@ def grow(
     growths: list[TileGrowth] = []
     for tile in completed:
         stored = had(tile.level, tile.index)
-        growths.append((tile.level, tile.index, stored, b"".join(tile.hashes[stored:]), tile.nodes))
+        growths.append(
+            (tile.level, tile.index, stored, tile.data[stored * HASH_SIZE :], tile.nodes)
+        )
     for level in frontier_widths(end):
         shift = TILE_HEIGHT * level
         if end >> shift != size >> shift:  # this level's partial tile has new hashes

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from healthcode.tlog import batch
+from healthcode.tlog.batch import split_hashes
 from healthcode.tlog.hashing import HASH_SIZE
 from healthcode.tlog.tilepath import TILE_HEIGHT, TILE_WIDTH, TilePath
-from healthcode.tlog.tiles import TileHashReader, perfect_layers
+from healthcode.tlog.tiles import TileHashReader
 
 __all__ = [
     "FullTile",
@@ -23,11 +25,6 @@ __all__ = [
     "frontier_widths",
     "split_hashes",
 ]
-
-
-def split_hashes(data: bytes) -> list[bytes]:
-    """Tile contents (or any concatenation of hashes) as its 32-byte hashes."""
-    return [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
 
 
 def frontier_widths(size: int) -> dict[int, int]:
@@ -58,14 +55,19 @@ def frontier_root(size: int, frontier: Mapping[int, bytes]) -> bytes:
 
 @dataclass(frozen=True)
 class FullTile:
-    """A tile that an append completed: its 256 hashes and their root, which is hash ``index``
-    of tile level ``level + 1``, and every node between: ``nodes`` is the 255 hashes of
-    heights 1 to 8 within the tile, each height left to right, lowest first (the root last)."""
+    """A tile that an append completed: its 256 hashes (``data``, concatenated) and their root,
+    which is hash ``index`` of tile level ``level + 1``, and every node between: ``nodes`` is the
+    255 hashes of heights 1 to 8 within the tile, each height left to right, lowest first (the
+    root last)."""
 
     level: int
     index: int
-    hashes: list[bytes]
+    data: bytes
     nodes: bytes
+
+    @property
+    def hashes(self) -> list[bytes]:
+        return split_hashes(self.data)
 
     @property
     def root(self) -> bytes:
@@ -78,17 +80,18 @@ class TileGrower:
     Each level's hashes gather in its partial tile; when it fills, its nodes are hashed once (255
     node hashes, kept in the ``FullTile``) and its root becomes the next hash of the level
     above. No inner node of a partial tile is hashed, so appending in small runs costs no more
-    than appending at once.
+    than appending at once. A partial tile is its hashes concatenated, so leaf hashes given as
+    one bytes object (``batch.leaf_hashes``) are never made an object each.
     """
 
     def __init__(self, size: int = 0, frontier: Mapping[int, bytes] | None = None) -> None:
         given = frontier or {}
         self._size = size
         widths = frontier_widths(size)
-        self._partial: list[list[bytes]] = []
+        self._partial: list[bytearray] = []
         for level in range(max(widths, default=-1) + 1):
-            hashes = split_hashes(given.get(level, b""))
-            if len(hashes) != widths.get(level, 0):
+            hashes = bytearray(given.get(level, b""))
+            if len(hashes) != widths.get(level, 0) * HASH_SIZE:
                 raise ValueError(f"the frontier at level {level} is not that of size {size}")
             self._partial.append(hashes)
 
@@ -99,37 +102,42 @@ class TileGrower:
     @property
     def frontier(self) -> dict[int, bytes]:
         """The partial tiles now, level by level: the state a later grower resumes from."""
-        return {level: b"".join(self._partial[level]) for level in frontier_widths(self._size)}
+        return {level: bytes(self._partial[level]) for level in frontier_widths(self._size)}
 
     def partial(self, level: int) -> list[bytes]:
         """The hashes of the partial tile at ``level`` (empty if it has none)."""
-        return list(self._partial[level]) if level < len(self._partial) else []
+        return split_hashes(self._partial[level]) if level < len(self._partial) else []
 
-    def append(self, leaves: Sequence[bytes]) -> list[FullTile]:
-        """Append leaf hashes; the tiles they complete, lowest level first, each in order."""
+    def append(self, leaves: Sequence[bytes] | bytes) -> list[FullTile]:
+        """Append leaf hashes, a list of them or all of them concatenated; the tiles they
+        complete, lowest level first, each in order."""
+        fresh = leaves if isinstance(leaves, bytes) else b"".join(leaves)
+        if len(fresh) % HASH_SIZE:
+            raise ValueError(f"leaf hashes are {HASH_SIZE} bytes each, not {len(fresh)} in all")
         completed: list[FullTile] = []
-        fresh: Sequence[bytes] = leaves
+        count = len(fresh) // HASH_SIZE
+        full = TILE_WIDTH * HASH_SIZE
         level = 0
         while fresh:
             if level == len(self._partial):
-                self._partial.append([])
+                self._partial.append(bytearray())
             partial = self._partial[level]
             index = (self._size >> (TILE_HEIGHT * level)) >> TILE_HEIGHT
-            roots: list[bytes] = []
+            roots = bytearray()
             taken = 0
             while taken < len(fresh):
-                room = TILE_WIDTH - len(partial)
-                partial.extend(fresh[taken : taken + room])
+                room = full - len(partial)
+                partial += memoryview(fresh)[taken : taken + room]
                 taken += room
-                if len(partial) == TILE_WIDTH:
-                    layers = perfect_layers(partial)
-                    nodes = b"".join([b"".join(layer) for layer in layers])
-                    completed.append(FullTile(level, index, partial, nodes))
-                    roots.append(layers[-1][0])
+                if len(partial) == full:
+                    data = bytes(partial)
+                    nodes = batch.perfect_layers(data)
+                    completed.append(FullTile(level, index, data, nodes))
+                    roots += nodes[-HASH_SIZE:]
                     index += 1
-                    partial = []
+                    partial = bytearray()
             self._partial[level] = partial
-            fresh = roots
+            fresh = bytes(roots)
             level += 1
-        self._size += len(leaves)
+        self._size += count
         return completed

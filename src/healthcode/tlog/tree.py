@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 
+from healthcode.tlog import batch
+from healthcode.tlog.batch import split_hashes
 from healthcode.tlog.errors import TreeRangeError
-from healthcode.tlog.hashing import EMPTY_ROOT, HASH_SIZE, LEAF_PREFIX, MAX_TREE_SIZE, NODE_PREFIX
+from healthcode.tlog.hashing import EMPTY_ROOT, HASH_SIZE, MAX_TREE_SIZE
 from healthcode.tlog.proofs import (
     consistency_path,
     fold_nodes,
@@ -17,7 +18,6 @@ from healthcode.tlog.proofs import (
 
 __all__ = ["MerkleTree"]
 
-_sha256 = hashlib.sha256
 _FOLDS_KEPT = 4096  # right-edge folds kept: a few per tree size proofs are asked against
 
 
@@ -49,9 +49,7 @@ class MerkleTree:
 
     def append(self, entries: Iterable[bytes]) -> int:
         """Hash and append log entries; return the index of the first one."""
-        prefix = LEAF_PREFIX
-        sha = _sha256
-        return self._extend([sha(prefix + entry).digest() for entry in entries])
+        return self._extend(split_hashes(batch.leaf_hashes(entries)))
 
     def append_leaf_hashes(self, leaf_hashes: Iterable[bytes]) -> int:
         """Append already-hashed leaves; return the index of the first one."""
@@ -67,8 +65,6 @@ class MerkleTree:
         if first + len(hashes) > MAX_TREE_SIZE:
             raise TreeRangeError("tree size would exceed uint64")
         levels[0].extend(hashes)
-        prefix = NODE_PREFIX
-        sha = _sha256
         height = 0
         while len(levels[height]) >= 2:
             below = levels[height]
@@ -78,12 +74,10 @@ class MerkleTree:
             done = len(above)
             todo = len(below) // 2
             if todo > done:
-                # Slicing copies only references; the hashing dominates.
-                lefts = below[2 * done : 2 * todo : 2]
-                rights = below[2 * done + 1 : 2 * todo : 2]
-                above.extend(
-                    [sha(prefix + a + b).digest() for a, b in zip(lefts, rights, strict=True)]
-                )
+                # Joined, hashed as one batch and split again (levels stay lists, for O(1)
+                # node lookups): the joining and splitting cost about a third of the hashing.
+                pairs = b"".join(below[2 * done : 2 * todo])
+                above.extend(split_hashes(batch.node_layer(pairs)))
             height += 1
         return first
 

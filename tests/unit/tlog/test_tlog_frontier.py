@@ -11,6 +11,9 @@ from tests.synthetic_log import full_tile_nodes
 from healthcode.tlog import MerkleTree, TilePath, tile_data
 from healthcode.tlog.frontier import TileGrower, frontier_root, split_hashes
 
+# Every test here runs with the C batch hashing and with the Python fallback (conftest.py).
+pytestmark = pytest.mark.usefixtures("hash_implementation")
+
 
 def _leaves(count: int) -> list[bytes]:
     return [hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(count)]
@@ -44,3 +47,18 @@ def test_tiles_grown_in_runs_from_the_frontier_are_the_trees_tiles() -> None:
 def test_a_frontier_of_another_size_is_refused() -> None:
     with pytest.raises(ValueError, match="level 0"):
         TileGrower(300, {0: b"\0" * 32 * 43, 1: b"\0" * 32})
+
+
+def test_leaf_hashes_given_concatenated_grow_the_same_tiles() -> None:
+    leaves = _leaves(70_000)
+    listed, joined = TileGrower(), TileGrower()
+    for start, end in [(0, 1), (1, 300), (300, 65_536), (65_536, 70_000)]:
+        from_list = listed.append(leaves[start:end])
+        from_bytes = joined.append(b"".join(leaves[start:end]))
+        assert from_bytes == from_list
+        assert joined.frontier == listed.frontier and joined.size == end
+    assert [tile.hashes for tile in from_bytes] == [
+        leaves[i : i + 256] for i in range(65_536, 70_000 - 255, 256)
+    ]
+    with pytest.raises(ValueError, match="32 bytes each"):
+        joined.append(b"x" * 33)

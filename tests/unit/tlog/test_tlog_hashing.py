@@ -21,6 +21,9 @@ from healthcode.tlog import (
 )
 from healthcode.tlog.hashing import split_point
 
+# Every test here runs with the C batch hashing and with the Python fallback (conftest.py).
+pytestmark = pytest.mark.usefixtures("hash_implementation")
+
 
 def reference_mth(leaves: list[bytes]) -> bytes:
     """MTH exactly as written in RFC 9162 §2.1.1, over entry data."""

@@ -24,6 +24,9 @@ from healthcode.tlog import (
     verify_tlog_proof,
 )
 
+# Every test here runs with the C batch hashing and with the Python fallback (conftest.py).
+pytestmark = pytest.mark.usefixtures("hash_implementation")
+
 LOG = Ed25519Signer("example.com/fancylog", bytes([3]) * 32)
 WITNESS = CosignatureSigner("witness1.example", bytes([4]) * 32)
 ENTRIES = [b"entry %d" % i for i in range(21)]

@@ -25,6 +25,9 @@ from healthcode.tlog import (
 )
 from healthcode.tlog.proofs import MAX_PROOF_LENGTH, range_nodes
 
+# Every test here runs with the C batch hashing and with the Python fallback (conftest.py).
+pytestmark = pytest.mark.usefixtures("hash_implementation")
+
 
 @cache
 def build(n: int) -> tuple[MerkleTree, tuple[bytes, ...]]:

@@ -28,6 +28,9 @@ from healthcode.tlog import (
     verify_tlog_proof,
 )
 
+# Every test here runs with the C batch hashing and with the Python fallback (conftest.py).
+pytestmark = pytest.mark.usefixtures("hash_implementation")
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LOG_DIR = REPO_ROOT.parent / "shared" / "testdata" / "tlog" / "tessera-log"
 ORIGIN = "example.com/log/testdata"

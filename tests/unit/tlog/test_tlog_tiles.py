@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from functools import cache
 
@@ -32,6 +33,10 @@ from healthcode.tlog import (
     tiles_for_size,
 )
 from healthcode.tlog.tilepath import encode_tile_index
+from healthcode.tlog.tiles import perfect_layers, perfect_root
+
+# Every test here runs with the C batch hashing and with the Python fallback (conftest.py).
+pytestmark = pytest.mark.usefixtures("hash_implementation")
 
 
 @cache
@@ -276,3 +281,29 @@ def test_export_resources() -> None:
         export_resources(tree, entries, 601)
     with pytest.raises(TreeRangeError):
         export_resources(tree, entries[:10], 20)
+
+
+@pytest.mark.parametrize("count", [1, 2, 4, 256, 1024])
+def test_perfect_layers_are_the_tree_above(count: int) -> None:
+    tree = MerkleTree()
+    tree.append(i.to_bytes(4, "big") for i in range(count))
+    hashes = list(tree.level_hashes(0, 0, count))
+    layers = perfect_layers(hashes)
+    assert layers == [
+        list(tree.level_hashes(h, 0, count >> h)) for h in range(1, count.bit_length())
+    ]
+    assert perfect_root(hashes) == tree.root()
+    with pytest.raises(ValueError):  # not a power of two
+        perfect_layers(hashes * 3)
+
+
+def test_perfect_layers_hash_damaged_hashes_as_given() -> None:
+    # A hash of another length (a store damaged before migration 0014) is hashed as it is.
+    hashes = [bytes([i]) * 32 for i in range(4)]
+    hashes[1] = b"short"
+
+    def node(a: bytes, b: bytes) -> bytes:
+        return hashlib.sha256(b"\x01" + a + b).digest()
+
+    low = [node(hashes[0], hashes[1]), node(hashes[2], hashes[3])]
+    assert perfect_layers(hashes) == [low, [node(*low)]]

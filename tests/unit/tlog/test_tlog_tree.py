@@ -21,6 +21,9 @@ from healthcode.tlog import (
     verify_inclusion,
 )
 
+# Every test here runs with the C batch hashing and with the Python fallback (conftest.py).
+pytestmark = pytest.mark.usefixtures("hash_implementation")
+
 
 def _entries(n: int, start: int = 0) -> list[bytes]:
     return [i.to_bytes(8, "big") for i in range(start, start + n)]

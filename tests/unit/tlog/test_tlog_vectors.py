@@ -11,6 +11,9 @@ import pytest
 
 from healthcode.tlog import ProofError, verify_consistency, verify_inclusion
 
+# Every test here runs with the C batch hashing and with the Python fallback (conftest.py).
+pytestmark = pytest.mark.usefixtures("hash_implementation")
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 MERKLE = REPO_ROOT.parent / "shared" / "testdata" / "tlog" / "merkle"
 # An empty glob would make pytest skip the parametrized tests; a placeholder
