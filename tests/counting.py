@@ -1,14 +1,15 @@
 """Row counts of every counted table, to show a refused input changed nothing.
 
-The log's entries are counted as entries (``log_entries``), not as the bundle rows holding
-them: an entry appended to the bundle being filled adds no row."""
+Also ``"log entries"``: how many entries the log holds, in full bundles (a row each, 256
+entries) and as rows of the bundle being filled; an append changes one or the other's rows."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
 from healthcode.store.database import Database
-from healthcode.store.tables import COUNTED_TABLES, log_bundles, refusals
+from healthcode.store.tables import COUNTED_TABLES, refusals
+from healthcode.tlog import TILE_WIDTH
 
 
 def counts(db: Database) -> dict[str, int]:
@@ -16,11 +17,9 @@ def counts(db: Database) -> dict[str, int]:
         found = {
             t.name: int(conn.scalar(select(func.count()).select_from(t)) or 0)
             for t in COUNTED_TABLES
-            if t is not log_bundles
         }
-        stamps = func.coalesce(func.sum(func.length(log_bundles.c.recorded)), 0)
-        found["log_entries"] = int(conn.scalar(select(stamps))) // 8
-        return found
+    found["log entries"] = found["log_entries"] + TILE_WIDTH * found["log_bundles"]
+    return found
 
 
 def refusal_codes(db: Database) -> list[str]:

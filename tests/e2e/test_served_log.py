@@ -31,9 +31,9 @@ def test_log_verify_against_a_running_server(served: tuple[str, Path], tmp_path:
     )
     assert honest.returncode == 0, honest.stdout + honest.stderr
     assert "verified at size" in honest.stdout
-    with sqlite3.connect(db) as conn:  # byte 8 of entry 5, after its length and 4 before
+    with sqlite3.connect(db) as conn:  # byte 8 of entry 5, in the demo's first full bundle
         (data,) = conn.execute("SELECT entries FROM log_bundles WHERE idx = 0").fetchone()
-        at = 8 + sum(2 + len(body) for body in decode_entry_bundle(data)[:5]) + 2
+        at = sum(2 + len(body) for body in decode_entry_bundle(data)[:5]) + 2 + 8
         flipped = data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
         conn.execute("UPDATE log_bundles SET entries = ? WHERE idx = 0", (flipped,))
     tampered = subprocess.run(

@@ -1,6 +1,7 @@
-"""Migration 0016 turns the log's entry rows into bundle rows, each entry keeping its index,
-kind, body and instant, and back; a log with an entry missing below a later one is refused
-and left as it was. On SQLite and PostgreSQL."""
+"""Migration 0016 turns the log's entry rows of each full bundle into a bundle row, each entry
+keeping its index, kind, body and instant, the last partial bundle's staying rows, and back; a
+log with an entry missing below a later one, or one below index 0, is refused and left as it
+was. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -53,11 +54,13 @@ def test_entries_become_bundles_and_back(empty: Database) -> None:
         heads = log_bundles.entry_heads(conn, 0, SIZE)
         stored = conn.execute(text("SELECT idx, entries FROM log_bundles ORDER BY idx")).all()
     assert heads == [(i, k, len(b), from_micros(a)) for i, k, b, a in reversed(rows)]
-    # Each row is the bundle served at /log/tile/entries/N, byte for byte.
+    # Each full bundle's row is the bundle served at /log/tile/entries/N, byte for byte; the
+    # entries of the last, partial one stay rows.
     assert [(int(n), bytes(data)) for n, data in stored] == [
         (n, encode_entry_bundle([b for _, _, b, _ in rows[n * 256 : (n + 1) * 256]]))
-        for n in range(3)
+        for n in range(2)
     ]
+    assert _entry_rows(empty) == rows[512:]
     command.downgrade(config, "0015")
     assert _entry_rows(empty) == rows
 
@@ -83,5 +86,15 @@ def test_a_gap_of_whole_chunks_is_refused(empty: Database) -> None:
     rows = [row for row in _rows(SIZE) if row[0] < 10] + [(70_000, "registry", b"{}", AT)]
     _insert(empty, rows)
     with pytest.raises(RuntimeError, match="no entry 10 but has entry 70000"):
+        command.upgrade(config, "0016")
+    assert _entry_rows(empty) == rows
+
+
+def test_an_entry_below_index_0_is_refused(empty: Database) -> None:
+    config = alembic_config(empty)
+    command.upgrade(config, "0015")
+    rows = [(-1, "registry", b"{}", AT), *_rows(10)]
+    _insert(empty, rows)
+    with pytest.raises(RuntimeError, match="an entry at index -1, below 0"):
         command.upgrade(config, "0016")
     assert _entry_rows(empty) == rows

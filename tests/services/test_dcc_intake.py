@@ -222,10 +222,10 @@ def test_a_removed_signer_is_refused_from_then_on_and_both_changes_are_logged(to
     assert any(b'"what":"source"' in b and b'"dcc-AT"' in b for b in bodies)
     assert evidence == "test_result"  # what it verified before stays: history is not rewritten
     # Trusting it again lets it through again; adding it twice logs it once.
-    before = counts(town.services.db)["log_entries"]
+    before = counts(town.services.db)["log entries"]
     trust(town, AT_TEST, "AT")
     trust(town, AT_TEST, "AT")
-    assert counts(town.services.db)["log_entries"] == before + 1
+    assert counts(town.services.db)["log entries"] == before + 1
     submit(town, person, text_of(AT_VACCINATION))
     town.services.sequencer.integrate(now=town.clock.now())
     assert town.services.self_check.run(now=town.clock.now(), halt=False).ok

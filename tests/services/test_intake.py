@@ -61,10 +61,10 @@ def test_a_batch_with_a_stored_record_stores_the_others_under_one_entry(town: To
     assert (receipt.accepted, receipt.already_present, receipt.status_changes) == (1, 1, 1)
     after = counts(town.services.db)
     assert after["evidence"] - before["evidence"] == 1
-    assert after["log_entries"] - before["log_entries"] == 2  # the batch's, the change's
+    assert after["log entries"] - before["log entries"] == 2  # the batch's, the change's
     with town.services.db.read() as conn:
         assert (
-            len(log_bundles.entries(conn, 0, log_bundles.next_index(conn))) == after["log_entries"]
+            len(log_bundles.entries(conn, 0, log_bundles.next_index(conn))) == after["log entries"]
         )
         (row,) = conn.execute(
             select(t.evidence_batches).order_by(t.evidence_batches.c.log_index.desc()).limit(1)

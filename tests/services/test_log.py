@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from healthcode.domain.designations import RiskLevel
+from healthcode.errors import StoreFault
 from healthcode.services.escrow import open_escrow
 from healthcode.store import copy as store_copy
 from healthcode.store import log as log_repo
@@ -17,7 +18,7 @@ from healthcode.store import log_bundles
 from healthcode.store import tables as t
 from healthcode.store.keyfiles import load_or_create
 from healthcode.tlog import MerkleTree, leaf_hash
-from tests.log_rows import flip_byte, remove_entry, stored, swap_entries
+from tests.log_rows import flip_byte, in_bundle, remove_entry, stored, swap_entries
 from tests.town import ERQI, Town, days
 
 
@@ -122,7 +123,7 @@ def _swap_entries(town: Town) -> None:
 
 def _delete_bundle(town: Town) -> None:
     with town.services.db.write() as conn:
-        conn.execute(t.log_bundles.delete())
+        conn.execute(t.log_bundles.delete().where(t.log_bundles.c.idx == 0))
 
 
 def _break_bundle(town: Town) -> None:
@@ -131,6 +132,16 @@ def _break_bundle(town: Town) -> None:
         kinds = conn.scalar(select(t.log_bundles.c.kinds).where(t.log_bundles.c.idx == 0))
         shorter = "".join(f"{kind}\n" for kind in kinds.split("\n")[1:-1])
         conn.execute(update(t.log_bundles).where(t.log_bundles.c.idx == 0).values(kinds=shorter))
+
+
+def _fill_a_bundle(town: Town) -> None:
+    """300 people's positive results in one batch: entries 2 and 3 in a full bundle's row."""
+    now = town.clock.now()
+    people = [town.person(f"p{n}") for n in range(300)]
+    town.submit(
+        "lab-1",
+        [town.record("test_result", p, now, method="pcr", result="positive") for p in people],
+    )
 
 
 def _edit_decision(town: Town) -> None:
@@ -143,32 +154,35 @@ def _edit_evidence(town: Town) -> None:
         conn.execute(update(t.evidence).values(result="negative", canonical=b'{"forged":true}'))
 
 
+_TAMPERS = [
+    (_tamper_entry_byte, "flip-entry-byte"),
+    (_delete_entry, "delete-entry"),
+    (_swap_entries, "swap-entries"),
+    (_edit_decision, "edit-decision"),
+    (_edit_evidence, "edit-evidence"),
+]
+
+
 @pytest.mark.parametrize(
-    "tamper",
-    [
-        _tamper_entry_byte,
-        _delete_entry,
-        _swap_entries,
-        _delete_bundle,
-        _break_bundle,
-        _edit_decision,
-        _edit_evidence,
-    ],
-    ids=[
-        "flip-entry-byte",
-        "delete-entry",
-        "swap-entries",
-        "delete-bundle-row",
-        "malformed-bundle",
-        "edit-decision",
-        "edit-evidence",
+    ("tamper", "in_a_bundle"),
+    [pytest.param(tamper, False, id=f"{name}-row") for tamper, name in _TAMPERS]
+    + [pytest.param(tamper, True, id=f"{name}-bundle") for tamper, name in _TAMPERS[:3]]
+    + [
+        pytest.param(_delete_bundle, True, id="delete-bundle-row"),
+        pytest.param(_break_bundle, True, id="malformed-bundle"),
     ],
 )
-def test_self_check_detects_tampering_and_halts_signing(town: Town, tamper) -> None:  # type: ignore[no-untyped-def]
+def test_self_check_detects_tampering_and_halts_signing(  # type: ignore[no-untyped-def]
+    town: Town, tamper, in_a_bundle: bool
+) -> None:
+    if in_a_bundle:
+        _fill_a_bundle(town)
     alice = town.person("alice")
     town.test(alice, town.clock.now(), "positive")
     town.services.sequencer.integrate(now=town.clock.now())
     assert town.services.self_check.run(now=town.clock.now()).ok
+    with town.services.db.read() as conn:
+        assert in_bundle(conn, 3) == in_a_bundle
     tamper(town)
     report = town.services.self_check.run(now=town.clock.now())
     assert not report.ok, tamper.__name__
@@ -178,8 +192,30 @@ def test_self_check_detects_tampering_and_halts_signing(town: Town, tamper) -> N
         assert log_repo.halts(conn)
 
 
+@pytest.mark.parametrize("taken", ["last-row", "rows", "bundle-and-rows"])
+def test_entries_taken_from_the_end_stop_writes_and_signing(town: Town, taken: str) -> None:
+    """Without a self-check first (the server runs one at start-up only): once entries at the
+    end of the signed tree are deleted, a write would take a signed index, so it is refused,
+    and the sequencer halts rather than sign a smaller or different tree."""
+    _fill_a_bundle(town)
+    signed = town.services.sequencer.integrate(now=town.clock.now())
+    assert signed is not None and signed.size > 256
+    with town.services.db.write() as conn:
+        rows = t.log_entries.c.idx >= (signed.size - 1 if taken == "last-row" else 0)
+        conn.execute(t.log_entries.delete().where(rows))
+        if taken == "bundle-and-rows":
+            conn.execute(t.log_bundles.delete())
+    with pytest.raises(LookupError, match=f"fewer than checkpoint {signed.size} signed"):
+        town.test(town.person("alice"), town.clock.now(), "negative")
+    assert town.services.sequencer.integrate(now=town.clock.now()) is None
+    with town.services.db.read() as conn:
+        assert log_repo.latest_checkpoint(conn) == signed
+        ((_, reason),) = log_repo.halts(conn)
+    assert f"fewer than checkpoint {signed.size} signed" in reason
+
+
 def test_a_malformed_bundle_is_named_by_the_self_check(town: Town) -> None:
-    town.test(town.person("alice"), town.clock.now(), "positive")
+    _fill_a_bundle(town)
     town.services.sequencer.integrate(now=town.clock.now())
     _break_bundle(town)
     problems = town.services.self_check.run(now=town.clock.now()).problems
@@ -187,8 +223,10 @@ def test_a_malformed_bundle_is_named_by_the_self_check(town: Town) -> None:
         p.startswith("the stored bundle 0 (entries from 0) is malformed: it holds")
         for p in problems
     ), problems
-    with pytest.raises(LookupError, match="malformed"):
-        town.services.log.entry(0)
+    for read in (lambda: town.services.log.entry(0), lambda: town.services.log.recent(400)):
+        with pytest.raises(StoreFault, match="malformed") as refused:
+            read()
+        assert refused.value.code == "log.tile_missing"
 
 
 @pytest.mark.parametrize("pipelined", [True, False])

@@ -106,7 +106,10 @@ class LogReader:
             latest = log_repo.latest_checkpoint(conn)
             if latest is None:
                 raise NotFound("log.not_found", "no checkpoint has been signed yet")
-            heads = log_bundles.entry_heads(conn, max(0, latest.size - count), latest.size)
+            try:
+                heads = log_bundles.entry_heads(conn, max(0, latest.size - count), latest.size)
+            except log_bundles.BundleFault as fault:
+                raise StoreFault("log.tile_missing", str(fault)) from None
         return latest, [EntryHead(*head) for head in heads]
 
     def receipt(self, index: int) -> str | None:
@@ -151,7 +154,10 @@ class LogReader:
 
     def entry(self, index: int) -> bytes:
         with self._db.read() as conn:
-            found = log_bundles.entries(conn, index, index + 1)
+            try:
+                found = log_bundles.entries(conn, index, index + 1)
+            except log_bundles.BundleFault as fault:
+                raise StoreFault("log.tile_missing", str(fault)) from None
         if not found:
             raise NotFound("log.not_found", f"no entry {index}")
         return found[0]

@@ -18,8 +18,11 @@ from sqlalchemy import Connection
 
 from healthcode.errors import StoreFault
 from healthcode.store import log as log_repo
+from healthcode.store import log_bundles
 from healthcode.store.log import TileGrowth, TileMismatch
 from healthcode.tlog import HASH_SIZE, TILE_HEIGHT, TILE_WIDTH, MerkleTree
+from healthcode.tlog.batch import bundle_leaf_hashes
+from healthcode.tlog.batch import leaf_hashes as batch_leaf_hashes
 from healthcode.tlog.frontier import FullTile, TileGrower, frontier_widths, split_hashes
 from healthcode.tlog.proofs import fold_nodes, range_nodes
 
@@ -200,6 +203,37 @@ def grow(
             stored = had(level, index)
             growths.append((level, index, stored, grown[level][stored * HASH_SIZE :], None))
     return growths, grown
+
+
+def stored_leaves(conn: Connection, start: int, end: int) -> bytes:
+    """The leaf hashes of entries [start, end) concatenated: a full bundle's hashed from its row
+    as stored (``tlog.batch.bundle_leaf_hashes``: no entry is made an object), the bundle being
+    filled's from its entry rows. Those up to the last stored, as `log_bundles.entries` reads
+    them: LookupError for a missing entry before that, `log_bundles.BundleFault` for a
+    malformed bundle or an entry stored twice."""
+    runs: list[tuple[int, bytes]] = []  # (index of the first, hashes)
+    for bundle in log_bundles.bundles(conn, start, end):
+        try:
+            hashes = bundle_leaf_hashes(bundle.entries)
+        except ValueError as error:
+            raise bundle.fault(str(error)) from None
+        bundle.check(len(hashes) // HASH_SIZE)
+        low, high = max(start - bundle.first, 0), min(end - bundle.first, TILE_WIDTH)
+        runs.append((bundle.first + low, hashes[low * HASH_SIZE : high * HASH_SIZE]))
+    rows = log_bundles.pending(conn, start, end)
+    hashes = batch_leaf_hashes([body for _, _, body, _ in rows])
+    runs.extend((row[0], hashes[i * HASH_SIZE : (i + 1) * HASH_SIZE]) for i, row in enumerate(rows))
+    runs.sort(key=lambda run: run[0])
+    expected = start
+    for index, run in runs:
+        if index < expected:
+            raise log_bundles.BundleFault(
+                f"entry {index} is stored twice: in a bundle and as a row"
+            )
+        if index > expected:
+            raise LookupError(f"log entries between {start} and {end} have a gap")
+        expected += len(run) // HASH_SIZE
+    return b"".join(run for _, run in runs)
 
 
 def stored_frontier(conn: Connection, size: int) -> dict[int, bytes] | None:

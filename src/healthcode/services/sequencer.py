@@ -15,12 +15,12 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from healthcode.services import crashpoints
-from healthcode.services.log_tree import grow, stored_frontier
+from healthcode.services.log_tree import grow, stored_frontier, stored_leaves
 from healthcode.store import log as log_repo
 from healthcode.store import log_bundles
 from healthcode.store.database import Database
 from healthcode.store.log import StoredCheckpoint, TileMismatch
-from healthcode.tlog import Checkpoint, Ed25519Signer, leaf_hashes, sign_checkpoint
+from healthcode.tlog import HASH_SIZE, Checkpoint, Ed25519Signer, sign_checkpoint
 from healthcode.tlog.frontier import frontier_root
 
 MAX_BATCH = 50_000  # entries integrated per transaction, to bound a catch-up's lock time
@@ -55,13 +55,19 @@ class Sequencer:
                         return signed
                     latest = log_repo.latest_checkpoint(conn)
                     size = latest.size if latest else 0
-                    end = min(log_bundles.next_index(conn), size + MAX_BATCH)
+                    try:
+                        end = min(log_bundles.next_index(conn), size + MAX_BATCH)
+                    except log_bundles.BundleFault as fewer:  # than the signed tree
+                        self._halt(conn, now, str(fewer))
+                        return signed
                     if latest is not None and end == size:
                         return signed
                     edge = self._edge_at(conn, latest, now)
                     if edge is None:
                         return signed
-                    leaves = leaf_hashes(log_bundles.entries(conn, size, end))
+                    leaves = self._leaves(conn, size, end, now)
+                    if leaves is None:
+                        return signed
                     rows, frontier = grow(size, edge.frontier, leaves)
                     log_repo.put_tiles(conn, size, rows)
                     root = frontier_root(end, frontier)
@@ -82,6 +88,27 @@ class Sequencer:
             if caught_up:
                 return signed
 
+    def _leaves(self, conn: Connection, size: int, end: int, now: datetime) -> bytes | None:
+        """The leaf hashes of the entries [size, end) that this run integrates; None, having
+        halted the log, if one of them is missing or malformed: a checkpoint over what is left
+        would not extend the signed tree, or would sign entries at indices they do not have."""
+        try:
+            leaves = stored_leaves(conn, size, end)
+        except LookupError as missing:  # a gap, or a `BundleFault`
+            problem = str(missing)
+        else:
+            found = size + len(leaves) // HASH_SIZE
+            if found == end:
+                return leaves
+            problem = f"entries {found} to {end - 1} are missing"
+        self._halt(conn, now, problem)
+        return None
+
+    def _halt(self, conn: Connection, now: datetime, problem: str) -> None:
+        """Halt the log, inside this run's transaction: nothing more is signed."""
+        self._edge = None
+        log_repo.halt(conn, now, problem)
+
     def _edge_at(
         self, conn: Connection, latest: StoredCheckpoint | None, now: datetime
     ) -> _Edge | None:
@@ -101,5 +128,5 @@ class Sequencer:
             problem = f"the stored tree does not recompute to checkpoint {latest.size}"
         else:
             return _Edge(latest.size, latest.root, frontier)
-        log_repo.halt(conn, now, problem)
+        self._halt(conn, now, problem)
         return None

@@ -3,7 +3,7 @@
 Every write of healthcode calls ``append`` before its transaction commits, so the rows and
 their log entries commit together or not at all. Indices are gap-free: the caller holds the
 store's single write lock, and each append takes the next index from inside that transaction
-(read, or remembered from the transaction's own previous append: `store/log.next_index`).
+(read, or remembered from the transaction's own previous append: `store/log_bundles.next_index`).
 """
 
 from __future__ import annotations

@@ -43,7 +43,8 @@ REFERENCE = (
 # On the coordinator: the log and its sequencing (one writer), and rows that name nobody;
 # `reference_stamp` stays empty there (store/reference_stamp.py: no cache on Citus).
 COORDINATOR = (
-    "log_bundles", "log_tiles", "log_checkpoints", "log_halts", "regional_checkpoints",
+    "log_bundles", "log_entries", "log_tiles", "log_checkpoints", "log_halts",
+    "regional_checkpoints",
     "refusals", "evidence_batches", "scan_batches", "retention_purges",
     "retention_purge_batches", "reference_stamp",
 )  # fmt: skip

@@ -1,9 +1,10 @@
-"""The log's entries as stored: a row a tlog-tiles entry bundle (``tables_log.log_bundles``).
+"""The log's entries as stored: a row a full tlog-tiles entry bundle (``log_bundles``), and a
+row an entry for the bundle being filled (``log_entries``, at most 255 rows).
 
-A row holds entries 256 N to 256 N + 255 as the bundle served at /log/tile/entries/N, their
-kinds and their recording instants; the bundle being filled has the next entries appended to
-it. An append of ten thousand entries is 40 rows, and the sequencer reads them back as 40 rows,
-where a row an entry cost the store more than hashing the entries (docs/transparency-log.md).
+The append that fills a bundle moves that bundle's entry rows into one bundle row, and writes
+the full bundles it makes itself as bundle rows: an append of ten thousand entries is 40 rows,
+an append of one entry one small row (never a rewrite of a bundle row), and the sequencer reads
+a full bundle as one row and hashes it as it is stored (docs/transparency-log.md).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import struct
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -22,22 +24,26 @@ from healthcode.store.instants import from_micros
 from healthcode.tlog import TILE_WIDTH, TlogError, decode_entry_bundle, encode_entry_bundle
 
 _STAMP = struct.Struct(">q")  # an entry's recording instant, in microseconds
-_TABLE = t.log_bundles.name
+_BUNDLES = t.log_bundles.name
+_ENTRIES = t.log_entries.name
 # After `insert_entries`, the next index and the transaction (or savepoint) it holds in: a
 # second append in the same one (a batch's entry, then its status changes') needs no read. Any
 # other transaction, an enclosing one after its savepoint ended or rolled back included, reads.
 _NEXT = "healthcode.log_next"
 
+Entry = tuple[int, str, bytes, int]  # index, kind, body, recorded at (microseconds)
+
 
 class BundleFault(LookupError):
-    """A stored bundle that is not one: its entries, kinds and instants do not frame or do not
-    agree in number, or a bundle row is not the one an append expected. Written outside the
-    log, as a missing row is: a LookupError, as a gap is."""
+    """Stored entries that are not the log's: a bundle row that does not frame 256 entries with
+    as many kinds and instants, an entry stored twice, or the entry rows of the bundle being
+    filled not those an append expects. Written outside the log, as a missing row is: a
+    LookupError, as a gap is."""
 
 
 @dataclass(frozen=True)
 class Bundle:
-    """A stored bundle row: bundle ``index`` holds entries from ``256 * index``."""
+    """A stored full bundle: bundle ``index`` holds entries ``256 * index`` onwards."""
 
     index: int
     entries: bytes
@@ -48,29 +54,27 @@ class Bundle:
     def first(self) -> int:
         return self.index * TILE_WIDTH
 
-    @property
-    def count(self) -> int:
-        """How many entries the row holds, by its instants (8 bytes each)."""
-        return len(self.recorded) // _STAMP.size
-
-    def decode(self) -> list[tuple[bytes, str, int]]:
-        """(body, kind, recorded at in microseconds) of each entry; `BundleFault` if the row's
-        three columns do not frame, or do not hold the same number of entries."""
+    def decode(self) -> list[Entry]:
+        """Its entries; `BundleFault` unless they are 256, each with a kind and an instant."""
         try:
-            bodies = decode_entry_bundle(self.entries) if self.entries else []
+            bodies = decode_entry_bundle(self.entries)
         except TlogError as error:
             raise self.fault(error.message) from None
+        self.check(len(bodies))
         kinds = self.kinds.split("\n")
-        if kinds.pop() != "":
-            raise self.fault("its kinds do not end with a newline")
-        if len(self.recorded) % _STAMP.size:
-            raise self.fault(f"its instants are {len(self.recorded)} bytes, not 8 an entry")
         stamps = [stamp for (stamp,) in _STAMP.iter_unpack(self.recorded)]
-        if not len(bodies) == len(kinds) == len(stamps):
+        return [(self.first + i, kinds[i], body, stamps[i]) for i, body in enumerate(bodies)]
+
+    def check(self, framed: int) -> None:
+        """`BundleFault` unless the bundle frames 256 entries (``framed``) and the row has a
+        kind and an instant for each."""
+        kinds = self.kinds.count("\n")
+        stamps, odd = divmod(len(self.recorded), _STAMP.size)
+        if not framed == kinds == stamps == TILE_WIDTH or odd or not self.kinds.endswith("\n"):
             raise self.fault(
-                f"it holds {len(bodies)} entries, {len(kinds)} kinds and {len(stamps)} instants"
+                f"it holds {framed} entries, {kinds} kinds and {len(self.recorded)} bytes of"
+                f" instants, where a bundle row holds {TILE_WIDTH} of each (8 bytes an instant)"
             )
-        return list(zip(bodies, kinds, stamps, strict=True))
 
     def fault(self, why: str) -> BundleFault:
         return BundleFault(
@@ -79,19 +83,28 @@ class Bundle:
 
 
 def next_index(conn: Connection) -> int:
-    """The index the next entry gets; callers hold the write lock, so it cannot race."""
+    """The index the next entry gets; callers hold the write lock, so it cannot race.
+    `BundleFault` if the store holds fewer entries than the latest checkpoint signed (the last
+    ones deleted): the next entry would take an index signed for another."""
     known = conn.info.get(_NEXT)
     if known is not None and known[0] is _innermost(conn):
         return int(known[1])
     # At the driver, so it may be read inside `store.copy.pipelined` (SQLAlchemy's result
-    # of a statement sent in a pipeline has no rows).
-    rows = fetch_rows(
-        conn, f"SELECT idx, length(recorded) FROM {_TABLE} ORDER BY idx DESC LIMIT 1", ()
+    # of a statement sent in a pipeline has no rows). One round trip.
+    ((rows, bundles, signed),) = fetch_rows(
+        conn,
+        f"SELECT (SELECT max(idx) + 1 FROM {_ENTRIES}),"
+        f" (SELECT (max(idx) + 1) * {TILE_WIDTH} FROM {_BUNDLES}),"
+        f" (SELECT max(size) FROM {t.log_checkpoints.name})",
+        (),
     )
-    if not rows:
-        return 0
-    ((index, recorded),) = rows
-    return int(index) * TILE_WIDTH + int(recorded) // _STAMP.size
+    found = max(int(rows or 0), int(bundles or 0))
+    if found < int(signed or 0):
+        raise BundleFault(
+            f"the store holds {found} entries, fewer than checkpoint {signed} signed: the last"
+            " ones were deleted"
+        )
+    return found
 
 
 def insert_entries(
@@ -102,52 +115,67 @@ def insert_entries(
     recorded_at: int,
 ) -> None:
     """Append entries ``first`` onwards (``first`` being `next_index`), each of a kind and a
-    body, all recorded at ``recorded_at`` (`to_micros`): appended to the bundle being filled,
-    then in new bundle rows. `BundleFault` if that bundle's row does not hold exactly the
-    entries before ``first``: appended to, the entries would land at the wrong indices."""
+    body, all recorded at ``recorded_at`` (`to_micros`). An append that fills the bundle being
+    filled moves its entry rows into the bundle's row, if they are exactly the entries before
+    ``first`` (else `BundleFault`: the bundle would hold entries at the wrong indices)."""
     if len(kinds) != len(bodies):
         raise ValueError(f"{len(kinds)} kinds for {len(bodies)} entries")
-    for kind in set(kinds):  # a row's kinds are lines
+    for kind in set(kinds):  # a bundle row's kinds are lines
         if not kind or "\n" in kind:
             raise ValueError(f"an entry's kind is a word, not {kind!r}")
     if not bodies:
         return
+    start = first - first % TILE_WIDTH  # of the bundle being filled
+    end = first + len(bodies)
+    full = end - end % TILE_WIDTH  # the entries below are in full bundles after this append
     stamp = _STAMP.pack(recorded_at)
-    had = first % TILE_WIDTH
-    taken = min(TILE_WIDTH - had, len(bodies)) if had else 0
-    if taken:
-        # SQLite's || makes text of two blobs (byte for byte): the cast makes it a blob again.
-        joined = "{0} || ?" if conn.dialect.name == "postgresql" else "CAST({0} || ? AS BLOB)"
-        updated = fetch_rows(
-            conn,
-            f"UPDATE {_TABLE} SET entries = {joined.format('entries')}, kinds = kinds || ?,"
-            f" recorded = {joined.format('recorded')} WHERE idx = ? AND length(recorded) = ?"
-            " RETURNING idx",
-            (*_columns(kinds, bodies, 0, taken, stamp), first // TILE_WIDTH, had * _STAMP.size),
-        )
-        if len(updated) != 1:
-            raise BundleFault(
-                f"the stored bundle {first // TILE_WIDTH} does not hold the {had} entries"
-                f" before entry {first}"
+    if full > start:
+        had = _take_pending(conn, start, first)
+        made = []
+        for bundle in range(start, full, TILE_WIDTH):
+            low, high = max(bundle - first, 0), bundle + TILE_WIDTH - first
+            before = had if bundle == start else []
+            made.append(
+                (
+                    bundle // TILE_WIDTH,
+                    encode_entry_bundle(
+                        [body for _, _, body, _ in before] + list(bodies[low:high])
+                    ),
+                    "".join(f"{kind}\n" for _, kind, _, _ in before)
+                    + "\n".join(kinds[low:high])
+                    + "\n",
+                    b"".join(_STAMP.pack(at) for _, _, _, at in before) + stamp * (high - low),
+                )
             )
-    rows = [
-        (
-            (first + offset) // TILE_WIDTH,
-            *_columns(kinds, bodies, offset, offset + TILE_WIDTH, stamp),
+        insert_plain(conn, _BUNDLES, ("idx", "entries", "kinds", "recorded"), made)
+    tail = max(full, first) - first
+    insert_plain(
+        conn,
+        _ENTRIES,
+        ("idx", "kind", "body", "recorded_at"),
+        [(first + i, kinds[i], bodies[i], recorded_at) for i in range(tail, len(bodies))],
+    )
+    conn.info[_NEXT] = (_innermost(conn), end)
+
+
+def _take_pending(conn: Connection, start: int, first: int) -> list[Entry]:
+    """Delete and return the entry rows [start, first) of the bundle being filled; `BundleFault`
+    unless they are all there (a row missing, a bundle would hold the later entries at the
+    wrong indices)."""
+    if first == start:
+        return []
+    rows = fetch_rows(
+        conn,
+        f"DELETE FROM {_ENTRIES} WHERE idx >= ? AND idx < ? RETURNING idx, kind, body, recorded_at",
+        (start, first),
+    )
+    taken = sorted((int(i), kind, bytes(body), int(at)) for i, kind, body, at in rows)
+    if [index for index, _, _, _ in taken] != list(range(start, first)):
+        raise BundleFault(
+            f"the bundle being filled holds {len(taken)} entry rows where entries {start} to"
+            f" {first - 1} ({first - start}) are expected"
         )
-        for offset in range(taken, len(bodies), TILE_WIDTH)
-    ]
-    insert_plain(conn, _TABLE, ("idx", "entries", "kinds", "recorded"), rows)
-    conn.info[_NEXT] = (_innermost(conn), first + len(bodies))
-
-
-def _columns(
-    kinds: Sequence[str], bodies: Sequence[bytes], start: int, end: int, stamp: bytes
-) -> tuple[bytes, str, bytes]:
-    """A bundle row's entries, kinds and instants for entries [start, end) of an append."""
-    part = bodies[start:end]
-    lines = "".join([kind + "\n" for kind in kinds[start:end]])
-    return encode_entry_bundle(part), lines, stamp * len(part)
+    return taken
 
 
 def _innermost(conn: Connection) -> object:
@@ -155,33 +183,68 @@ def _innermost(conn: Connection) -> object:
 
 
 def bundles(conn: Connection, start: int, end: int) -> list[Bundle]:
-    """The stored bundle rows holding entries [start, end), in order (a missing one absent)."""
+    """The stored full bundles holding entries of [start, end), in order (a missing one
+    absent)."""
     if end <= start:
         return []
     rows = fetch_rows(
         conn,
-        f"SELECT idx, entries, kinds, recorded FROM {_TABLE}"
+        f"SELECT idx, entries, kinds, recorded FROM {_BUNDLES}"
         " WHERE idx >= ? AND idx <= ? ORDER BY idx",
         (start // TILE_WIDTH, (end - 1) // TILE_WIDTH),
     )
     return [Bundle(int(index), data, kinds, recorded) for index, data, kinds, recorded in rows]
 
 
+def pending(conn: Connection, start: int, end: int) -> list[Entry]:
+    """The entries of [start, end) stored a row each (the bundle being filled), in order."""
+    rows: list[Any] = fetch_rows(
+        conn,
+        f"SELECT idx, kind, body, recorded_at FROM {_ENTRIES}"
+        " WHERE idx >= ? AND idx < ? ORDER BY idx",
+        (start, end),
+    )
+    return [(int(index), kind, body, int(at)) for index, kind, body, at in rows]
+
+
+def stored(
+    conn: Connection,
+    start: int,
+    end: int,
+    malformed: Callable[[BundleFault], None] | None = None,
+) -> list[Entry]:
+    """Every stored entry of [start, end), in index order: the full bundles' and the rows'.
+    A malformed bundle, or an entry stored both in a bundle and as a row, raises `BundleFault`,
+    or with ``malformed`` is passed to it and those entries are left out."""
+
+    def fault(problem: BundleFault) -> None:
+        if malformed is None:
+            raise problem
+        malformed(problem)
+
+    found: dict[int, Entry] = {}
+    for bundle in bundles(conn, start, end):
+        try:
+            found.update((entry[0], entry) for entry in bundle.decode() if start <= entry[0] < end)
+        except BundleFault as problem:
+            fault(problem)
+    for entry in pending(conn, start, end):
+        if found.pop(entry[0], None) is None:
+            found[entry[0]] = entry
+        else:
+            fault(BundleFault(f"entry {entry[0]} is stored twice: in a bundle and as a row"))
+    return [found[index] for index in sorted(found)]
+
+
 def entries(conn: Connection, start: int, end: int) -> list[bytes]:
     """Entry bodies of indices [start, end), in order; a missing one before the last one
-    found raises LookupError (one missing at the end makes a short list), as does a
-    malformed bundle (`BundleFault`)."""
-    found = [
-        (index, body)
-        for bundle in bundles(conn, start, end)
-        for position, (body, _, _) in enumerate(bundle.decode())
-        for index in (bundle.first + position,)
-        if start <= index < end
-    ]
-    # Indices only grow along the rows, so the ends tell a gap.
+    found raises LookupError (one missing at the end makes a short list), as does a malformed
+    bundle (`BundleFault`)."""
+    found = stored(conn, start, end)
+    # Indices are distinct and in order, so the ends tell a gap.
     if found and (found[0][0] != start or found[-1][0] != start + len(found) - 1):
         raise LookupError(f"log entries between {start} and {end} have a gap")
-    return [body for _, body in found]
+    return [body for _, _, body, _ in found]
 
 
 def iter_entries(
@@ -189,36 +252,21 @@ def iter_entries(
     start: int,
     end: int,
     malformed: Callable[[BundleFault], None] | None = None,
-    chunk: int = 40,
+    chunk: int = 40 * TILE_WIDTH,
 ) -> Iterator[tuple[int, str, bytes]]:
-    """(index, kind, body) of the stored entries [start, end) in order, ``chunk`` bundles read
-    at a time. A missing entry is absent. A malformed bundle raises `BundleFault`, or with
-    ``malformed`` is passed to it and its entries are absent."""
-    step = chunk * TILE_WIDTH
-    for offset in range(start - start % TILE_WIDTH, end, step):
-        for bundle in bundles(conn, max(offset, start), min(end, offset + step)):
-            try:
-                decoded = bundle.decode()
-            except BundleFault as fault:
-                if malformed is None:
-                    raise
-                malformed(fault)
-                continue
-            for position, (body, kind, _) in enumerate(decoded):
-                index = bundle.first + position
-                if start <= index < end:
-                    yield index, kind, body
+    """(index, kind, body) of the stored entries [start, end) in order, read ``chunk`` at a
+    time (whole bundles). A missing entry is absent; on a malformed bundle or an entry stored
+    twice, as `stored`."""
+    step = max(chunk - chunk % TILE_WIDTH, TILE_WIDTH)
+    for low in range(start - start % TILE_WIDTH, end, step):
+        for index, kind, body, _ in stored(conn, max(low, start), min(end, low + step), malformed):
+            yield index, kind, body
 
 
 def entry_heads(conn: Connection, start: int, end: int) -> list[tuple[int, str, int, datetime]]:
     """(index, kind, body length, recorded at) of the stored entries [start, end), newest
     first; `BundleFault` for a malformed bundle."""
-    heads = [
-        (index, kind, len(body), from_micros(stamp))
-        for bundle in bundles(conn, start, end)
-        for position, (body, kind, stamp) in enumerate(bundle.decode())
-        for index in (bundle.first + position,)
-        if start <= index < end
+    return [
+        (index, kind, len(body), from_micros(at))
+        for index, kind, body, at in reversed(stored(conn, start, end))
     ]
-    heads.reverse()
-    return heads

@@ -36,6 +36,7 @@ from healthcode.store.tables_dcc import dcc_signers as dcc_signers
 from healthcode.store.tables_dcc import person_identities as person_identities
 from healthcode.store.tables_log import log_bundles as log_bundles
 from healthcode.store.tables_log import log_checkpoints as log_checkpoints
+from healthcode.store.tables_log import log_entries as log_entries
 from healthcode.store.tables_log import log_halts as log_halts
 from healthcode.store.tables_log import log_tiles as log_tiles
 from healthcode.store.tables_log import person_secrets as person_secrets

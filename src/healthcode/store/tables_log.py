@@ -19,22 +19,33 @@ from sqlalchemy import (
 from healthcode.store.instants import Instant
 from healthcode.store.schema import metadata
 
-_BUNDLE_INDEX = BigInteger().with_variant(Integer(), "sqlite")
+_INDEX = BigInteger().with_variant(Integer(), "sqlite")
 
-# The entries, a row a tlog-tiles entry bundle (entries 256 N to 256 N + 255): its bytes as
-# served at /log/tile/entries/N (each entry after its 2-byte big-endian length), each entry's
-# kind followed by a newline, and each one's recording instant as 8 bytes (big-endian
-# microseconds). The bundle being filled gets the next entries appended to all three. A row a
-# bundle, not an entry: the log appends and reads entries by the ten thousand, and a row an
-# entry cost the store more than hashing them (docs/transparency-log.md).
+# The log's entries: every full tlog-tiles entry bundle a row (entries 256 N to 256 N + 255),
+# and the entries of the bundle being filled a row each (`log_entries`, at most 255 rows), moved
+# into a bundle row by the append that fills it (store/log_bundles.py). A bundle row holds the
+# bundle's bytes as /log/tile/entries/N serves them (each entry after its 2-byte big-endian
+# length), each entry's kind followed by a newline, and each one's recording instant as 8 bytes
+# (big-endian microseconds). Appending and reading entries by the ten thousand is then 40 rows,
+# where a row an entry cost the store more than hashing them (docs/transparency-log.md); an
+# append of one entry is still one small row.
 log_bundles = Table(
     "log_bundles",
     metadata,
     # On SQLite an INTEGER key is the rowid itself: one b-tree to insert into.
-    Column("idx", _BUNDLE_INDEX, primary_key=True, autoincrement=False),
+    Column("idx", _INDEX, primary_key=True, autoincrement=False),
     Column("entries", LargeBinary, nullable=False),  # the leaves: no personal data
     Column("kinds", Text, nullable=False),
     Column("recorded", LargeBinary, nullable=False),
+)
+
+log_entries = Table(
+    "log_entries",
+    metadata,
+    Column("idx", _INDEX, primary_key=True, autoincrement=False),
+    Column("kind", String(32), nullable=False),
+    Column("body", LargeBinary, nullable=False),  # the leaf: canonical JSON, no personal data
+    Column("recorded_at", Instant, nullable=False),
 )
 
 # The tlog-tiles hash tiles, a row a tile: tile level L (tree level 8L), index N, its hashes

@@ -1,14 +1,15 @@
-"""the log's entries a row a tlog-tiles entry bundle, not a row an entry
+"""the log's full entry bundles a row each; entry rows only for the bundle being filled
 
-``log_entries`` (a row an entry: index, kind, body, recorded at) becomes ``log_bundles``: a row
-a bundle of 256 entries, its bytes as /log/tile/entries/N serves them, each entry's kind on a
-line and each one's recording instant as 8 bytes (docs/transparency-log.md). Appending and
-reading entries by the ten thousand then costs the store 40 rows, not 10,000.
+Every full tlog-tiles entry bundle of ``log_entries`` (entries 256 N to 256 N + 255) becomes a
+row of ``log_bundles``: the bundle's bytes as /log/tile/entries/N serves them, each entry's kind
+on a line and each one's recording instant as 8 bytes (docs/transparency-log.md); the entries of
+the last, partial bundle stay rows of ``log_entries``. Appending and reading entries by the ten
+thousand then costs the store 40 rows, not 10,000.
 
-Entries have no gaps (one writer appends them, in order): a log with one, an entry missing
-below a later one, was changed outside the log, and is refused rather than converted with
-entries dropped or moved to other indices. The self-check of the previous release names it.
-Downgrading splits the bundles into entry rows again.
+Entries have no gaps (one writer appends them, in order, from 0): a log with one, an entry
+missing below a later one, or an index below 0, was changed outside the log, and is refused
+rather than converted with entries dropped or moved to other indices. The self-check of the
+previous release names it. Downgrading splits the bundles into entry rows again.
 
 Revision ID: 0016
 Revises: 0015
@@ -43,12 +44,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("idx", name=op.f("pk_log_bundles")),
     )
     conn = op.get_bind()
+    low, top = conn.execute(sa.text("SELECT min(idx), max(idx) FROM log_entries")).one()
+    if low is not None and low < 0:
+        raise RuntimeError(
+            f"log_entries has an entry at index {low}, below 0: the log was changed outside"
+            " it (the self-check names it), and converting it would drop that entry"
+        )
     insert = sa.text(
         "INSERT INTO log_bundles (idx, entries, kinds, recorded)"
         " VALUES (:idx, :entries, :kinds, :recorded)"
     )
     step = _BUNDLES_AT_ONCE * TILE_WIDTH
-    top = conn.scalar(sa.text("SELECT max(idx) FROM log_entries"))
     for first in range(0, -1 if top is None else int(top) + 1, step):
         rows = conn.execute(
             sa.text(
@@ -62,6 +68,7 @@ def upgrade() -> None:
                 raise _gap(first + offset, row.idx)
         if len(rows) < step and int(top) >= first + step:
             raise _gap(first + len(rows), top)
+        full = len(rows) - len(rows) % TILE_WIDTH
         made = [
             {
                 "idx": (first + start) // TILE_WIDTH,
@@ -69,12 +76,15 @@ def upgrade() -> None:
                 "kinds": "".join(f"{row.kind}\n" for row in part),
                 "recorded": b"".join(_STAMP.pack(int(row.recorded_at)) for row in part),
             }
-            for start in range(0, len(rows), TILE_WIDTH)
+            for start in range(0, full, TILE_WIDTH)
             for part in (rows[start : start + TILE_WIDTH],)
         ]
         if made:
             conn.execute(insert, made)
-    op.drop_table("log_entries")
+            conn.execute(
+                sa.text("DELETE FROM log_entries WHERE idx >= :first AND idx < :end"),
+                {"first": first, "end": first + full},
+            )
 
 
 def _gap(missing: int, found: int) -> RuntimeError:
@@ -86,14 +96,6 @@ def _gap(missing: int, found: int) -> RuntimeError:
 
 
 def downgrade() -> None:
-    op.create_table(
-        "log_entries",
-        sa.Column("idx", _INDEX, autoincrement=False, nullable=False),
-        sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("body", sa.LargeBinary(), nullable=False),
-        sa.Column("recorded_at", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("idx", name=op.f("pk_log_entries")),
-    )
     conn = op.get_bind()
     insert = sa.text(
         "INSERT INTO log_entries (idx, kind, body, recorded_at)"
