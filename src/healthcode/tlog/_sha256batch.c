@@ -57,10 +57,12 @@ PyDoc_STRVAR(leaf_hashes_doc,
 "SHA-256(0x00 || entry) of each entry (bytes-like), concatenated.");
 
 static PyObject *leaf_hashes(PyObject *module, PyObject *entries) {
-    /* The entries are objects in a list that another thread could change, so the GIL is held
-     * throughout: it is what keeps them alive. Holding a Py_buffer for each instead, to hash
-     * without the GIL, would cost a fifth of the hash of a short entry. */
-    PyObject *seq = PySequence_Fast(entries, "leaf_hashes() takes a sequence of bytes");
+    /* The GIL is held throughout: another thread could change a list of entries, and holding a
+     * Py_buffer for each instead, to hash without the GIL, would cost a fifth of the hash of a
+     * short entry. A list is copied to a tuple (its pointers only: about 1% of the hashing), so
+     * that even code run by an entry's buffer request (a Python __buffer__, 3.12 on) can
+     * neither free the entries being read nor move them. */
+    PyObject *seq = PySequence_Tuple(entries);
     if (seq == NULL) return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     PyObject **items = PySequence_Fast_ITEMS(seq);
@@ -201,15 +203,14 @@ PyDoc_STRVAR(frame_bundle_doc,
 "entry bundle, when there are 1 to 256. ValueError names an entry over 65,535 bytes.");
 
 static PyObject *frame_bundle(PyObject *module, PyObject *entries) {
-    PyObject *seq = PySequence_Fast(entries, "frame_bundle() takes a sequence of bytes");
+    PyObject *seq = PySequence_Tuple(entries); /* as in leaf_hashes */
     if (seq == NULL) return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     PyObject **items = PySequence_Fast_ITEMS(seq);
     PyObject *out = NULL;
     Py_ssize_t total = 0;
     Py_buffer view;
-    /* First the lengths, so that the result is allocated once. With the GIL held throughout and
-     * no Python code run in between, no entry can change length before it is copied. */
+    /* First the lengths, so that the result is allocated once. */
     for (Py_ssize_t i = 0; i < n; i++) {
         if (entry_buffer(items[i], i, &view) < 0) goto done;
         Py_ssize_t len = view.len;
@@ -221,9 +222,17 @@ static PyObject *frame_bundle(PyObject *module, PyObject *entries) {
         total += 2 + len; /* at most 65,537 an entry: cannot overflow for a list in memory */
     }
     if ((out = PyBytes_FromStringAndSize(NULL, total)) == NULL) goto done;
-    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
+    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out), *end = dst + total;
     for (Py_ssize_t i = 0; i < n; i++) {
         if (entry_buffer(items[i], i, &view) < 0) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        /* An entry (a bytearray) resized since its length was taken, by code an entry's buffer
+         * request ran, must not write past the result. */
+        if (view.len > MAX_ENTRY || view.len > end - dst - 2) {
+            PyBuffer_Release(&view);
+            PyErr_Format(PyExc_RuntimeError, "entry %zd changed length while framed", i);
             Py_CLEAR(out);
             goto done;
         }
@@ -232,6 +241,10 @@ static PyObject *frame_bundle(PyObject *module, PyObject *entries) {
         memcpy(dst + 2, view.buf, view.len);
         dst += 2 + view.len;
         PyBuffer_Release(&view);
+    }
+    if (out != NULL && dst != end) { /* an entry shortened: the rest would be garbage */
+        PyErr_SetString(PyExc_RuntimeError, "an entry changed length while framed");
+        Py_CLEAR(out);
     }
 done:
     Py_DECREF(seq);

@@ -55,7 +55,8 @@ class Implementation:
 
 def _leaf_hashes(entries: Iterable[Buffer]) -> bytes:
     sha, prefix = _sha256, _LEAF
-    return b"".join([sha(prefix + entry).digest() for entry in entries])
+    # The entries as they were when called, as in C, whatever an entry's __buffer__ does.
+    return b"".join([sha(prefix + entry).digest() for entry in tuple(entries)])
 
 
 def _bundle_leaf_hashes(bundle: Buffer) -> bytes:
@@ -103,7 +104,7 @@ def _perfect_layers(hashes: Buffer) -> bytes:
 
 def _frame_bundle(entries: Iterable[Buffer]) -> bytes:
     out = bytearray()
-    for i, entry in enumerate(entries):
+    for i, entry in enumerate(tuple(entries)):
         size = memoryview(entry).nbytes  # TypeError for what is not bytes-like, as in C
         if size > _MAX_ENTRY:
             raise ValueError(f"entry {i} is {size} bytes, over {_MAX_ENTRY}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -258,3 +259,27 @@ def test_the_module_functions_are_the_c_ones_where_built() -> None:
     chosen = batch.C or batch.PYTHON
     assert batch.leaf_hashes is chosen.leaf_hashes
     assert batch.node_layer is chosen.node_layer
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="a Python __buffer__ needs Python 3.12")
+@pytest.mark.parametrize("name", BOTH)
+def test_entries_changed_by_a_buffer_request_are_read_safely(name: str) -> None:
+    # Code run by an entry's buffer request (a Python __buffer__) changes the list and another
+    # entry under the C loops: they read the entries as given, and never past the result.
+    chosen = implementation(name)
+    entries: list[object] = []
+    resized = bytearray(b"x" * 1000)
+
+    class Clears:
+        def __buffer__(self, flags: int) -> memoryview:
+            entries.clear()
+            del resized[10:]
+            return memoryview(b"cleared")
+
+    entries[:] = [b"a" * 100, Clears(), bytes(range(200))]
+    want = leaves_reference([b"a" * 100, b"cleared", bytes(range(200))])
+    assert chosen.leaf_hashes(entries) == want  # type: ignore[arg-type]
+    entries[:], resized[:] = [resized, Clears()], b"x" * 1000
+    if name == "c":  # framed in two passes: the length it took first no longer holds
+        with pytest.raises(RuntimeError, match="changed length"):
+            chosen.frame_bundle(entries)  # type: ignore[arg-type]
