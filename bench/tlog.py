@@ -27,7 +27,10 @@ a sample is checked against ``domain.log_entries.evidence_batch_entry``). Sizes:
    text). Our proofs and receipts are verified, must equal tlog-scales' and pymerkle's inclusion
    paths hash for hash, and pymerkle's consistency proofs must verify against our roots.
 3. The hashing bound: one leaf hash and one node hash per entry with ``hashlib``, and our
-   append rates as a share of it.
+   append rates as a share of it (the issue's reference); and the batch hashing bound: a leaf
+   hash per entry and the tree's nodes above them (one less than the entries) through
+   ``tlog.batch`` (the C extension where built, as ours hash), batch by batch, and our rates as
+   a share of that, the most our appends could reach.
 4. Merge delay (``bench.tlog_delay``): ``BENCH_LOG_DELAY_RATE`` writes/s (200) of
    ``BENCH_LOG_DELAY_BATCH`` entries (5) for ``BENCH_LOG_DELAY_SECONDS`` (20) while a
    sequencer loop runs every ``HEALTHCODE_SEQUENCER_SECONDS`` (0.25), on a fresh SQLite file
@@ -62,10 +65,12 @@ from bench.tlog_store import entry, entry_fields, services_on
 from healthcode.domain.log_entries import evidence_batch_entry
 from healthcode.store.database import Database
 from healthcode.tlog import (
+    HASH_SIZE,
     Ed25519Signer,
     MerkleTree,
     open_checkpoint,
 )
+from healthcode.tlog import batch as tlog_batch
 
 NAME = "tlog"
 ORIGIN = "bench.example/log"
@@ -107,6 +112,20 @@ def _hash_bound(entries: Sequence[bytes]) -> float:
             leaf = sha(b"\x00" + body).digest()
             previous = sha(b"\x01" + previous + leaf).digest()
         return previous
+
+    return timed(go)[1]
+
+
+def _batch_hash_bound(entries: Sequence[bytes], batch_size: int) -> float:
+    """Seconds for the leaf hashes and the nodes above them, through ``tlog.batch`` a batch at a
+    time, each batch's hashes one bytes object: nothing else."""
+
+    def go() -> None:
+        for chunk in _batches(entries, batch_size):
+            level = tlog_batch.leaf_hashes(chunk)
+            while len(level) > HASH_SIZE:
+                paired = len(level) // (2 * HASH_SIZE) * (2 * HASH_SIZE)
+                level = tlog_batch.node_layer(memoryview(level)[:paired]) + level[paired:]
 
     return timed(go)[1]
 
@@ -167,6 +186,14 @@ def _appends(
 
     console.print("hashing bound (hashlib, 1 leaf + 1 node hash per entry)")
     bound = report.measure("hashing bound entries/s", n / _hash_bound(entries), "entries/s")
+    built = tlog_batch.C is not None
+    which = "C over OpenSSL" if built else "the Python fallback: the C extension is not built"
+    console.print(f"batch hashing bound (tlog.batch, {which})")
+    batch_bound = report.measure(
+        f"batch hashing bound ({'C' if built else 'Python'}) entries/s",
+        n / _batch_hash_bound(entries, batch),
+        "entries/s",
+    )
     rates["ours in memory"] = report.measure(
         "ours in-memory append (MerkleTree) entries/s", n / tree_seconds, "entries/s"
     )
@@ -197,6 +224,10 @@ def _appends(
     report.measure(
         "share of hashing bound: ours store-backed", 100 * rates["ours store"] / bound, "%"
     )
+    for who, key in (("in memory", "ours in memory"), ("store-backed", "ours store")):
+        report.measure(
+            f"share of batch hashing bound: ours {who}", 100 * rates[key] / batch_bound, "%"
+        )
 
     sample = entries[:peer_n]
     console.print(f"pymerkle SqliteTree, {peer_n:,} entries")
