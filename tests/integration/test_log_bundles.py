@@ -138,3 +138,23 @@ def test_a_kind_that_is_not_a_word_is_refused(database: Database, kind: str) -> 
         log_bundles.insert_entries(conn, 0, ["registry", kind], [b"{}", b"{}"], AT)
     with database.read() as conn:
         assert log_bundles.next_index(conn) == 0
+
+
+def test_both_tables_are_read_in_one_statement(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An append that fills a bundle moves its entries from rows into a bundle row: read in
+    two statements outside one snapshot, they could be in neither."""
+    _append(database, [300])
+    statements: list[str] = []
+    fetch = log_bundles.fetch_rows
+
+    def spy(conn, sql, params):  # type: ignore[no-untyped-def]
+        statements.append(sql)
+        return fetch(conn, sql, params)
+
+    monkeypatch.setattr(log_bundles, "fetch_rows", spy)
+    with database.read() as conn:
+        assert len(log_bundles.entries(conn, 250, 260)) == 10
+        assert len(log_bundles.entry_heads(conn, 0, 300)) == 300
+    assert len(statements) == 2

@@ -205,8 +205,14 @@ def test_entries_taken_from_the_end_stop_writes_and_signing(town: Town, taken: s
         conn.execute(t.log_entries.delete().where(rows))
         if taken == "bundle-and-rows":
             conn.execute(t.log_bundles.delete())
-    with pytest.raises(LookupError, match=f"fewer than checkpoint {signed.size} signed"):
+    with pytest.raises(StoreFault, match=f"fewer than checkpoint {signed.size} signed") as refused:
         town.test(town.person("alice"), town.clock.now(), "negative")
+    assert refused.value.code == "log.entries_missing"
+    problems = town.services.self_check.run(now=town.clock.now()).problems
+    assert (
+        f"the store holds {signed.size - 1 if taken == 'last-row' else 256 if taken == 'rows' else 0} entries, fewer than checkpoint {signed.size} signed"
+        in problems
+    )
     assert town.services.sequencer.integrate(now=town.clock.now()) is None
     with town.services.db.read() as conn:
         assert log_repo.latest_checkpoint(conn) == signed

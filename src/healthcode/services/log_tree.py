@@ -212,7 +212,8 @@ def stored_leaves(conn: Connection, start: int, end: int) -> bytes:
     them: LookupError for a missing entry before that, `log_bundles.BundleFault` for a
     malformed bundle or an entry stored twice."""
     runs: list[tuple[int, bytes]] = []  # (index of the first, hashes)
-    for bundle in log_bundles.bundles(conn, start, end):
+    full, rows = log_bundles.read(conn, start, end)
+    for bundle in full:
         try:
             hashes = bundle_leaf_hashes(bundle.entries)
         except ValueError as error:
@@ -220,7 +221,6 @@ def stored_leaves(conn: Connection, start: int, end: int) -> bytes:
         bundle.check(len(hashes) // HASH_SIZE)
         low, high = max(start - bundle.first, 0), min(end - bundle.first, TILE_WIDTH)
         runs.append((bundle.first + low, hashes[low * HASH_SIZE : high * HASH_SIZE]))
-    rows = log_bundles.pending(conn, start, end)
     hashes = batch_leaf_hashes([body for _, _, body, _ in rows])
     runs.extend((row[0], hashes[i * HASH_SIZE : (i + 1) * HASH_SIZE]) for i, row in enumerate(rows))
     runs.sort(key=lambda run: run[0])

@@ -192,7 +192,9 @@ class SelfCheck:
         # Every stored hash is checked against the entries as they stream by, tile by tile;
         # after a missing entry the leaves no longer line up, and that is reported already.
         stored_tree: StoredTreeCheck | None = StoredTreeCheck(conn, size, report.add)
-        end = log_bundles.next_index(conn)
+        end = log_bundles.stored_end(conn)
+        if end < size:
+            report.add(f"the store holds {end} entries, fewer than checkpoint {size} signed")
         previous = -1
         malformed = lambda fault: report.add(str(fault))  # noqa: E731 (its entries: missing)
         for index, kind, body in log_bundles.iter_entries(conn, 0, end, malformed):

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from healthcode.errors import StoreFault
 from healthcode.store import log_bundles
 from healthcode.store.instants import to_micros
 
@@ -25,15 +26,18 @@ def append(
     """Append entries (kind, builder) and return their indices, in order."""
     if not entries:
         return []
-    first = log_bundles.next_index(conn)
-    indices = range(first, first + len(entries))
-    log_bundles.insert_entries(
-        conn,
-        first,
-        [kind for kind, _ in entries],
-        [build(index) for index, (_, build) in zip(indices, entries, strict=True)],
-        to_micros(now),
-    )
+    try:
+        first = log_bundles.next_index(conn)
+        indices = range(first, first + len(entries))
+        log_bundles.insert_entries(
+            conn,
+            first,
+            [kind for kind, _ in entries],
+            [build(index) for index, (_, build) in zip(indices, entries, strict=True)],
+            to_micros(now),
+        )
+    except log_bundles.BundleFault as fault:  # stored entries changed outside the log
+        raise StoreFault("log.entries_missing", str(fault)) from None
     return list(indices)
 
 

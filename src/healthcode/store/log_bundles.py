@@ -89,8 +89,25 @@ def next_index(conn: Connection) -> int:
     known = conn.info.get(_NEXT)
     if known is not None and known[0] is _innermost(conn):
         return int(known[1])
+    found, signed = _ends(conn)
+    if found < signed:
+        raise BundleFault(
+            f"the store holds {found} entries, fewer than checkpoint {signed} signed: the last"
+            " ones were deleted"
+        )
+    return found
+
+
+def stored_end(conn: Connection) -> int:
+    """One past the last stored entry, read now (not `next_index`'s refusal or its memory):
+    what the self-check and the metrics report, whatever the signed size."""
+    return _ends(conn)[0]
+
+
+def _ends(conn: Connection) -> tuple[int, int]:
+    """(one past the last stored entry, the latest checkpoint's size), in one statement."""
     # At the driver, so it may be read inside `store.copy.pipelined` (SQLAlchemy's result
-    # of a statement sent in a pipeline has no rows). One round trip.
+    # of a statement sent in a pipeline has no rows).
     ((rows, bundles, signed),) = fetch_rows(
         conn,
         f"SELECT (SELECT max(idx) + 1 FROM {_ENTRIES}),"
@@ -98,13 +115,7 @@ def next_index(conn: Connection) -> int:
         f" (SELECT max(size) FROM {t.log_checkpoints.name})",
         (),
     )
-    found = max(int(rows or 0), int(bundles or 0))
-    if found < int(signed or 0):
-        raise BundleFault(
-            f"the store holds {found} entries, fewer than checkpoint {signed} signed: the last"
-            " ones were deleted"
-        )
-    return found
+    return max(int(rows or 0), int(bundles or 0)), int(signed or 0)
 
 
 def insert_entries(
@@ -185,26 +196,35 @@ def _innermost(conn: Connection) -> object:
 def bundles(conn: Connection, start: int, end: int) -> list[Bundle]:
     """The stored full bundles holding entries of [start, end), in order (a missing one
     absent)."""
-    if end <= start:
-        return []
-    rows = fetch_rows(
-        conn,
-        f"SELECT idx, entries, kinds, recorded FROM {_BUNDLES}"
-        " WHERE idx >= ? AND idx <= ? ORDER BY idx",
-        (start // TILE_WIDTH, (end - 1) // TILE_WIDTH),
-    )
-    return [Bundle(int(index), data, kinds, recorded) for index, data, kinds, recorded in rows]
+    return read(conn, start, end)[0]
 
 
 def pending(conn: Connection, start: int, end: int) -> list[Entry]:
     """The entries of [start, end) stored a row each (the bundle being filled), in order."""
+    return read(conn, start, end)[1]
+
+
+def read(conn: Connection, start: int, end: int) -> tuple[list[Bundle], list[Entry]]:
+    """The stored full bundles holding entries of [start, end), and its entries stored a row
+    each, each in order, in one statement: an append that fills a bundle moves its entries
+    from rows into a bundle row, and two reads outside one snapshot could see them in neither."""
+    if end <= start:
+        return [], []
     rows: list[Any] = fetch_rows(
         conn,
-        f"SELECT idx, kind, body, recorded_at FROM {_ENTRIES}"
-        " WHERE idx >= ? AND idx < ? ORDER BY idx",
-        (start, end),
+        f"SELECT 0, idx, entries, kinds, recorded, NULL FROM {_BUNDLES}"
+        " WHERE idx >= ? AND idx <= ?"
+        f" UNION ALL SELECT 1, idx, body, kind, NULL, recorded_at FROM {_ENTRIES}"
+        " WHERE idx >= ? AND idx < ? ORDER BY 1, 2",
+        (start // TILE_WIDTH, (end - 1) // TILE_WIDTH, start, end),
     )
-    return [(int(index), kind, body, int(at)) for index, kind, body, at in rows]
+    full = [
+        Bundle(int(i), data, kinds, recorded)
+        for one, i, data, kinds, recorded, _ in rows
+        if not one
+    ]
+    single = [(int(i), kind, data, int(at)) for one, i, data, kind, _, at in rows if one]
+    return full, single
 
 
 def stored(
@@ -223,12 +243,13 @@ def stored(
         malformed(problem)
 
     found: dict[int, Entry] = {}
-    for bundle in bundles(conn, start, end):
+    full, single = read(conn, start, end)
+    for bundle in full:
         try:
             found.update((entry[0], entry) for entry in bundle.decode() if start <= entry[0] < end)
         except BundleFault as problem:
             fault(problem)
-    for entry in pending(conn, start, end):
+    for entry in single:
         if found.pop(entry[0], None) is None:
             found[entry[0]] = entry
         else:

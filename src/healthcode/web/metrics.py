@@ -71,7 +71,7 @@ class _LogGauges(Collector):
 
     def collect(self) -> Iterable[Metric]:
         with self._db.read() as conn:
-            size = log_bundles.next_index(conn)
+            size = log_bundles.stored_end(conn)
             latest = log_repo.latest_checkpoint(conn)
         signed = latest.size if latest else 0
         yield GaugeMetricFamily("healthcode_log_entries", "Entries committed to the log.", size)
