@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import Connection, delete, select, update
 
 from healthcode.store import log_bundles
@@ -19,6 +20,20 @@ Entry = log_bundles.Entry  # index, kind, body, recorded at (microseconds)
 def stored(conn: Connection) -> list[tuple[int, str, bytes]]:
     """(index, kind, body) of every stored entry, in order."""
     return list(log_bundles.iter_entries(conn, 0, log_bundles.next_index(conn)))
+
+
+def statements_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements `store/log_bundles.py` sends at the driver from now on (those that
+    read, and those that return rows), in order, as a list that grows."""
+    statements: list[str] = []
+    fetch = log_bundles.fetch_rows
+
+    def spy(conn, sql, params):  # type: ignore[no-untyped-def]
+        statements.append(sql)
+        return fetch(conn, sql, params)
+
+    monkeypatch.setattr(log_bundles, "fetch_rows", spy)
+    return statements
 
 
 def in_bundle(conn: Connection, index: int) -> bool:

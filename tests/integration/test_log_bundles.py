@@ -20,7 +20,7 @@ from healthcode.store import tables as t
 from healthcode.store.database import Database
 from healthcode.store.instants import from_micros, to_micros
 from healthcode.tlog import encode_entry_bundle
-from tests.log_rows import remove_entry
+from tests.log_rows import remove_entry, statements_read
 
 AT = to_micros(datetime(2026, 6, 1, tzinfo=UTC))
 
@@ -146,14 +146,7 @@ def test_both_tables_are_read_in_one_statement(
     """An append that fills a bundle moves its entries from rows into a bundle row: read in
     two statements outside one snapshot, they could be in neither."""
     _append(database, [300])
-    statements: list[str] = []
-    fetch = log_bundles.fetch_rows
-
-    def spy(conn, sql, params):  # type: ignore[no-untyped-def]
-        statements.append(sql)
-        return fetch(conn, sql, params)
-
-    monkeypatch.setattr(log_bundles, "fetch_rows", spy)
+    statements = statements_read(monkeypatch)
     with database.read() as conn:
         assert len(log_bundles.entries(conn, 250, 260)) == 10
         assert len(log_bundles.entry_heads(conn, 0, 300)) == 300

@@ -12,7 +12,7 @@ from healthcode.services import transparency
 from healthcode.store import log_bundles
 from healthcode.store.database import Database
 from healthcode.store.instants import to_micros
-from tests.log_rows import stored
+from tests.log_rows import statements_read, stored
 
 AT = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 
@@ -29,14 +29,7 @@ def _stored(db: Database) -> list[int]:
 def test_a_second_append_in_a_transaction_reads_nothing(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    statements: list[str] = []
-    fetch = log_bundles.fetch_rows
-
-    def spy(conn, sql, params):  # type: ignore[no-untyped-def]
-        statements.append(sql)
-        return fetch(conn, sql, params)
-
-    monkeypatch.setattr(log_bundles, "fetch_rows", spy)
+    statements = statements_read(monkeypatch)
     with database.write() as conn:
         assert _append(conn, 2) == [0, 1]
         assert [s for s in statements if s.startswith("SELECT")]  # the first one read it
