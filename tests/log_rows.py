@@ -46,7 +46,7 @@ def rewrite_bundle(
     conn: Connection, bundle: int, edit: Callable[[list[Entry]], list[Entry]]
 ) -> None:
     """Replace the entries of bundle row ``bundle`` by ``edit`` of them, written as a bundle."""
-    (row,) = log_bundles.bundles(conn, bundle * TILE_WIDTH, bundle * TILE_WIDTH + 1)
+    ((row,), _) = log_bundles.read(conn, bundle * TILE_WIDTH, bundle * TILE_WIDTH + 1)
     entries = edit(row.decode())
     conn.execute(
         update(t.log_bundles)

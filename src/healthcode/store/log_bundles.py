@@ -193,17 +193,6 @@ def _innermost(conn: Connection) -> object:
     return conn.get_nested_transaction() or conn.get_transaction()
 
 
-def bundles(conn: Connection, start: int, end: int) -> list[Bundle]:
-    """The stored full bundles holding entries of [start, end), in order (a missing one
-    absent)."""
-    return read(conn, start, end)[0]
-
-
-def pending(conn: Connection, start: int, end: int) -> list[Entry]:
-    """The entries of [start, end) stored a row each (the bundle being filled), in order."""
-    return read(conn, start, end)[1]
-
-
 def read(conn: Connection, start: int, end: int) -> tuple[list[Bundle], list[Entry]]:
     """The stored full bundles holding entries of [start, end), and its entries stored a row
     each, each in order, in one statement: an append that fills a bundle moves its entries
