@@ -220,6 +220,23 @@ def test_entries_taken_from_the_end_stop_writes_and_signing(town: Town, taken: s
     assert f"fewer than checkpoint {signed.size} signed" in reason
 
 
+def test_the_sequencer_halts_on_an_entry_stored_twice(town: Town) -> None:
+    """An entry row for an index a full bundle holds, among the entries a run integrates."""
+    _fill_a_bundle(town)
+    with town.services.db.write() as conn:
+        body = {index: body for index, _, body in stored(conn)}[5]
+        conn.execute(
+            t.log_entries.insert().values(
+                idx=5, kind="registry", body=body, recorded_at=town.clock.now()
+            )
+        )
+    assert town.services.sequencer.integrate(now=town.clock.now()) is None
+    with town.services.db.read() as conn:
+        assert log_repo.latest_checkpoint(conn) is None
+        ((_, reason),) = log_repo.halts(conn)
+    assert reason == "entry 5 is stored twice: in a bundle and as a row"
+
+
 def test_a_malformed_bundle_is_named_by_the_self_check(town: Town) -> None:
     _fill_a_bundle(town)
     town.services.sequencer.integrate(now=town.clock.now())

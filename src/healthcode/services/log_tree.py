@@ -227,9 +227,7 @@ def stored_leaves(conn: Connection, start: int, end: int) -> bytes:
     expected = start
     for index, run in runs:
         if index < expected:
-            raise log_bundles.BundleFault(
-                f"entry {index} is stored twice: in a bundle and as a row"
-            )
+            raise log_bundles.BundleFault.twice(index)
         if index > expected:
             raise LookupError(f"log entries between {start} and {end} have a gap")
         expected += len(run) // HASH_SIZE

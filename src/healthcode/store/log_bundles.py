@@ -40,6 +40,10 @@ class BundleFault(LookupError):
     filled not those an append expects. Written outside the log, as a missing row is: a
     LookupError, as a gap is."""
 
+    @classmethod
+    def twice(cls, index: int) -> BundleFault:
+        return cls(f"entry {index} is stored twice: in a bundle and as a row")
+
 
 @dataclass(frozen=True)
 class Bundle:
@@ -242,7 +246,7 @@ def stored(
         if found.pop(entry[0], None) is None:
             found[entry[0]] = entry
         else:
-            fault(BundleFault(f"entry {entry[0]} is stored twice: in a bundle and as a row"))
+            fault(BundleFault.twice(entry[0]))
     return [found[index] for index in sorted(found)]
 
 
