@@ -58,8 +58,8 @@ def entries(start: int, count: int) -> list[bytes]:
     return [entry(i) for i in range(start, start + count)]
 
 
-def builders(batch: list[bytes]) -> list[tuple[str, transparency.EntryBuilder]]:
-    return [(KIND, lambda _index, body=body: body) for body in batch]
+def kinded(batch: list[bytes]) -> list[tuple[str, transparency.EntryBody]]:
+    return [(KIND, body) for body in batch]
 
 
 def services_on(db: Database, data_dir: Path) -> Services:
@@ -75,7 +75,7 @@ def append_all(services: Services, total: int, batch: int) -> dict[str, Any]:
     checkpoints = 0
     signed = None
     for start in range(0, total, batch):
-        todo = builders(entries(start, min(batch, total - start)))
+        todo = kinded(entries(start, min(batch, total - start)))
         began = time.perf_counter()
         with db.write() as conn:
             transparency.append(conn, todo, clock.now())

@@ -63,3 +63,21 @@ def test_a_later_transaction_reads_what_others_appended(database: Database) -> N
     with database.write() as conn:
         assert _append(conn) == [4]
     assert _stored(database) == [0, 1, 2, 3, 4]
+
+
+def test_an_entry_is_given_as_bytes_or_made_from_its_index(database: Database) -> None:
+    made: list[int] = []
+
+    def builder(index: int) -> bytes:
+        made.append(index)
+        return b"built %d" % index
+
+    with database.write() as conn:
+        _append(conn)
+        indices = transparency.append(
+            conn, [("test", b"as given"), ("test", builder), ("other", b"as given")], AT
+        )
+    assert indices == [1, 2, 3] and made == [2]
+    with database.read() as conn:
+        assert stored(conn)[1:] == [(1, "test", b"as given"), (2, "test", b"built 2"),
+                                    (3, "other", b"as given")]  # fmt: skip

@@ -262,17 +262,10 @@ class DccTrust:
         )  # fmt: skip
         transparency.append(
             conn,
-            [
-                ("registry", _constant(registry_entry(what, record, now)))
-                for what, record in entries
-            ],
+            [("registry", registry_entry(what, record, now)) for what, record in entries],
             now,
         )
         return source_id
-
-
-def _constant(body: bytes) -> transparency.EntryBuilder:
-    return lambda _index: body
 
 
 # --- reading a trust list from a file, a folder or an endpoint -------------------------------

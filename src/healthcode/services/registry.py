@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -100,7 +100,7 @@ class Registry:
             transparency.append(
                 conn,
                 [
-                    ("registry", _builder(what, item.model_dump(mode="json"), now))
+                    ("registry", registry_entry(what, item.model_dump(mode="json"), now))
                     for what, items in (
                         ("area", config.areas),
                         ("authority", config.authorities),
@@ -153,8 +153,3 @@ class Registry:
             "sources": len(config.sources),
             "venues": len(config.venues),
         }
-
-
-def _builder(what: str, record: dict[str, Any], now: datetime) -> transparency.EntryBuilder:
-    body = registry_entry(what, record, now)
-    return lambda _index: body

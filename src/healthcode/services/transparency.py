@@ -18,12 +18,13 @@ from healthcode.store import log_bundles
 from healthcode.store.instants import to_micros
 
 EntryBuilder = Callable[[int], bytes]  # given its index, the entry's bytes
+# An entry's bytes, or its builder where they hold its own index (a person's pseudonym is
+# keyed by it): bytes are taken as they are, with no call an entry.
+EntryBody = bytes | EntryBuilder
 
 
-def append(
-    conn: Connection, entries: Sequence[tuple[str, EntryBuilder]], now: datetime
-) -> list[int]:
-    """Append entries (kind, builder) and return their indices, in order."""
+def append(conn: Connection, entries: Sequence[tuple[str, EntryBody]], now: datetime) -> list[int]:
+    """Append entries (kind, bytes or builder) and return their indices, in order."""
     if not entries:
         return []
     try:
@@ -33,7 +34,10 @@ def append(
             conn,
             first,
             [kind for kind, _ in entries],
-            [build(index) for index, (_, build) in zip(indices, entries, strict=True)],
+            [
+                body if isinstance(body, bytes) else body(index)
+                for index, (_, body) in zip(indices, entries, strict=True)
+            ],
             to_micros(now),
         )
     except log_bundles.BundleFault as fault:  # stored entries changed outside the log
@@ -42,4 +46,4 @@ def append(
 
 
 def append_one(conn: Connection, kind: str, body: bytes, now: datetime) -> int:
-    return append(conn, [(kind, lambda _index: body)], now)[0]
+    return append(conn, [(kind, body)], now)[0]
