@@ -17,20 +17,28 @@ a sample is checked against ``domain.log_entries.evidence_batch_entry``). Sizes:
      batch, tiles in a temporary folder.
 
    Peers append ``BENCH_LOG_PEER_ENTRIES`` (default: all); fewer is a sample, named so. Every
-   root must equal ours at the same size (a difference fails the benchmark).
+   root must equal ours at the same size (a difference fails the benchmark). Each append runs
+   ``BENCH_LOG_ROUNDS`` times (3), from scratch, and its best round counts
+   (``bench.tlog_appends``): the machine is shared, and one tenant's burst slows one round.
 2. Proofs at the full size (``bench.tlog_proofs``; ``BENCH_LOG_PROOFS`` random inclusion and
-   consistency proofs per implementation, default 2,000, at most ``BENCH_LOG_PROOF_SECONDS`` = 5 s
-   each, after 20 untimed ones to warm caches; consistency from a random size to the full one): ours
-   in memory and from the store (``LogReader.inclusion`` and ``.consistency``: one read transaction
-   per proof, full tiles from the reader's cache as the server serves them), pymerkle both trees,
-   tlog-scales ``TilesReader`` over its tiles; also our receipts (``LogReader.receipt``, tlog-proof
-   text). Our proofs and receipts are verified, must equal tlog-scales' and pymerkle's inclusion
-   paths hash for hash, and pymerkle's consistency proofs must verify against our roots.
+   consistency proofs per implementation, default 2,000, at most ``BENCH_LOG_PROOF_SECONDS`` =
+   5 s each, in ``BENCH_LOG_ROUNDS`` rounds over their own shares of the proofs, the best round
+   counting, after 20 untimed ones to warm caches; consistency from a random size to the full
+   one): ours in memory and from the store (``LogReader.inclusion`` and ``.consistency``: one
+   read transaction per proof, full tiles from the reader's cache as the server serves them),
+   pymerkle both trees, tlog-scales ``TilesReader`` over its tiles; also our receipts
+   (``LogReader.receipt``, tlog-proof text). Our proofs and receipts are verified, must equal
+   tlog-scales' and pymerkle's inclusion paths hash for hash, and pymerkle's consistency proofs
+   must verify against our roots.
 3. The hashing bound: one leaf hash and one node hash per entry with ``hashlib``, and our
    append rates as a share of it (the issue's reference); and the batch hashing bound: a leaf
    hash per entry and the tree's nodes above them (one less than the entries) through
    ``tlog.batch`` (the C extension where built, as ours hash), batch by batch, and our rates as
-   a share of that, the most our appends could reach.
+   a share of that, the most our appends could reach. The SQLite storage floor
+   (``bench.tlog_floor``): the bytes our store keeps for the log, written as plain blobs in as
+   many transactions with the store's PRAGMAs, and the store-backed rate as a share of it (the
+   most a durable SQLite append can reach on this disk, also as a multiple of pymerkle's
+   ``SqliteTree``).
 4. Merge delay (``bench.tlog_delay``): ``BENCH_LOG_DELAY_RATE`` writes/s (200) of
    ``BENCH_LOG_DELAY_BATCH`` entries (5) for ``BENCH_LOG_DELAY_SECONDS`` (20) while a
    sequencer loop runs every ``HEALTHCODE_SEQUENCER_SECONDS`` (0.25), on a fresh SQLite file
@@ -39,59 +47,33 @@ a sample is checked against ``domain.log_entries.evidence_batch_entry``). Sizes:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pymerkle import InmemoryTree, SqliteTree
 from rich.console import Console
 from tests.pg_schema import schema_database
-from tlog_scales.signing import PlainEd25519Signer
-from tlog_scales.tlog import Checkpoint as PeerCheckpoint
-from tlog_scales.writer import TilesWriter
 
-from bench.harness import Report, env_int, postgres_reachable, run_child, timed
+from bench.harness import Report, env_int, postgres_reachable, timed
+from bench.tlog_appends import appends
 from bench.tlog_delay import DelayRun, merge_delay
 from bench.tlog_proofs import proofs
 from bench.tlog_store import entries as make_entries
 from bench.tlog_store import entry, entry_fields, services_on
 from healthcode.domain.log_entries import evidence_batch_entry
 from healthcode.store.database import Database
-from healthcode.tlog import (
-    HASH_SIZE,
-    Ed25519Signer,
-    MerkleTree,
-    open_checkpoint,
-)
-from healthcode.tlog import batch as tlog_batch
 
 NAME = "tlog"
-ORIGIN = "bench.example/log"
-SEED = bytes(range(32))  # the peers' signing key; ours come from the services' key files
-MIB = 1 << 20
 POSTGRES_URL = os.environ.get(
     "BENCH_LOG_POSTGRES",
     os.environ.get("HEALTHCODE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
 )
 
 
-def _batches(items: Sequence[bytes], size: int) -> Iterator[Sequence[bytes]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _sized(name: str, count: int, total: int) -> str:
-    return name if count == total else f"{name} (sample of {count:,})"
-
-
-# --- 1 and 3: appending ---------------------------------------------------------------------
+# --- 1: the entries ---------------------------------------------------------------------------
 
 
 def _check_entries(report: Report, n: int) -> None:
@@ -100,190 +82,6 @@ def _check_entries(report: Report, n: int) -> None:
     wrong = [i for i in sorted(sample) if entry(i) != evidence_batch_entry(**entry_fields(i))]
     if wrong:
         report.fail(f"bench entries differ from evidence_batch_entry at {wrong[:5]}")
-
-
-def _hash_bound(entries: Sequence[bytes]) -> float:
-    """Seconds for one leaf hash and one node hash per entry, nothing else."""
-    sha = hashlib.sha256
-
-    def go() -> bytes:
-        previous = b"\0" * 32
-        for body in entries:
-            leaf = sha(b"\x00" + body).digest()
-            previous = sha(b"\x01" + previous + leaf).digest()
-        return previous
-
-    return timed(go)[1]
-
-
-def _batch_hash_bound(entries: Sequence[bytes], batch_size: int) -> float:
-    """Seconds for the leaf hashes and the nodes above them, through ``tlog.batch`` a batch at a
-    time, each batch's hashes one bytes object: nothing else."""
-
-    def go() -> None:
-        for chunk in _batches(entries, batch_size):
-            level = tlog_batch.leaf_hashes(chunk)
-            while len(level) > HASH_SIZE:
-                paired = len(level) // (2 * HASH_SIZE) * (2 * HASH_SIZE)
-                level = tlog_batch.node_layer(memoryview(level)[:paired]) + level[paired:]
-
-    return timed(go)[1]
-
-
-def _ours_in_memory(entries: Sequence[bytes], batch: int) -> tuple[MerkleTree, float]:
-    def go() -> MerkleTree:
-        tree = MerkleTree()
-        for chunk in _batches(entries, batch):
-            tree.append(chunk)
-            tree.root()
-        return tree
-
-    return timed(go)
-
-
-def _pymerkle(tree: InmemoryTree | SqliteTree, entries: Sequence[bytes], batch: int) -> float:
-    def go() -> None:
-        for chunk in _batches(entries, batch):
-            tree.append_entries(chunk)
-            tree.get_root()
-
-    return timed(go)[1]
-
-
-def _tlog_scales(root: Path, entries: Sequence[bytes], batch: int) -> float:
-    signer = PlainEd25519Signer(ORIGIN, Ed25519PrivateKey.from_private_bytes(SEED))
-    writer = TilesWriter.create(root, ORIGIN)
-
-    def go() -> None:
-        for chunk in _batches(entries, batch):
-            for body in chunk:
-                writer.add_leaf(body)
-            writer.commit([signer])
-
-    return timed(go)[1]
-
-
-def _check_root(report: Report, who: str, root: bytes, tree: MerkleTree, size: int) -> None:
-    if root != tree.root(size):
-        report.fail(
-            f"{who}: root at size {size:,} is {root.hex()}, ours is {tree.root(size).hex()}"
-        )
-
-
-def _appends(
-    report: Report,
-    console: Console,
-    tmp: Path,
-    entries: list[bytes],
-    tree_seconds: float,
-    tree: MerkleTree,
-    batch: int,
-    peer_n: int,
-) -> tuple[dict[str, float], dict[str, Any]]:
-    n = len(entries)
-    rates: dict[str, float] = {}
-    peers: dict[str, Any] = {}
-
-    console.print("hashing bound (hashlib, 1 leaf + 1 node hash per entry)")
-    bound = report.measure("hashing bound entries/s", n / _hash_bound(entries), "entries/s")
-    built = tlog_batch.C is not None
-    which = "C over OpenSSL" if built else "the Python fallback: the C extension is not built"
-    console.print(f"batch hashing bound (tlog.batch, {which})")
-    batch_bound = report.measure(
-        f"batch hashing bound ({'C' if built else 'Python'}) entries/s",
-        n / _batch_hash_bound(entries, batch),
-        "entries/s",
-    )
-    rates["ours in memory"] = report.measure(
-        "ours in-memory append (MerkleTree) entries/s", n / tree_seconds, "entries/s"
-    )
-
-    console.print(f"ours, store-backed on SQLite, {n:,} entries in a child process")
-    child = run_child(
-        "bench.tlog_store", [str(tmp / "store.db"), str(tmp / "data"), str(n), str(batch)]
-    )
-    out = child.output
-    rates["ours store"] = report.measure(
-        "ours store-backed append (SQLite, transactions + Sequencer) entries/s",
-        n / out["seconds"],
-        "entries/s",
-    )
-    report.measure("  in write transactions (transparency.append)", out["append_seconds"], "s")
-    report.measure(
-        "  in Sequencer.integrate (tiles + signed checkpoint)", out["integrate_seconds"], "s"
-    )
-    report.measure("  checkpoints signed", out["checkpoints"])
-    report.measure("  child wall (start-up and entry making included)", child.seconds, "s")
-    report.measure("  child peak RSS", child.peak_rss / MIB, "MiB")
-    _check_root(report, "our store", bytes.fromhex(out["root"]), tree, n)
-    if not out["note_ok"]:
-        report.fail("our store's last checkpoint note does not open with the log's key")
-    report.measure(
-        "share of hashing bound: ours in memory", 100 * rates["ours in memory"] / bound, "%"
-    )
-    report.measure(
-        "share of hashing bound: ours store-backed", 100 * rates["ours store"] / bound, "%"
-    )
-    for who, key in (("in memory", "ours in memory"), ("store-backed", "ours store")):
-        report.measure(
-            f"share of batch hashing bound: ours {who}", 100 * rates[key] / batch_bound, "%"
-        )
-
-    sample = entries[:peer_n]
-    console.print(f"pymerkle SqliteTree, {peer_n:,} entries")
-    sqlite_tree = SqliteTree(str(tmp / "pymerkle.db"))
-    seconds = _pymerkle(sqlite_tree, sample, batch)
-    rates["pymerkle sqlite"] = report.measure(
-        _sized("pymerkle SqliteTree append entries/s", peer_n, n), peer_n / seconds, "entries/s"
-    )
-    _check_root(report, "pymerkle SqliteTree", sqlite_tree.get_root(), tree, peer_n)
-    peers["pymerkle sqlite"] = sqlite_tree
-
-    console.print(f"pymerkle InmemoryTree, {peer_n:,} entries")
-    memory_tree = InmemoryTree()
-    seconds = _pymerkle(memory_tree, sample, batch)
-    rates["pymerkle memory"] = report.measure(
-        _sized("pymerkle InmemoryTree append entries/s", peer_n, n), peer_n / seconds, "entries/s"
-    )
-    _check_root(report, "pymerkle InmemoryTree", memory_tree.get_root(), tree, peer_n)
-    peers["pymerkle memory"] = memory_tree
-
-    console.print(f"tlog-scales TilesWriter, {peer_n:,} entries")
-    tiles = tmp / "tiles"
-    seconds = _tlog_scales(tiles, sample, batch)
-    rates["tlog-scales"] = report.measure(
-        _sized("tlog-scales TilesWriter append entries/s", peer_n, n),
-        peer_n / seconds,
-        "entries/s",
-    )
-    note = (tiles / "checkpoint").read_text()
-    _check_root(report, "tlog-scales", PeerCheckpoint.from_text(note).root_hash, tree, peer_n)
-    try:  # its checkpoint is a C2SP signed note: ours must open it with the same key
-        verifier = Ed25519Signer(ORIGIN, SEED).verifier()
-        opened = open_checkpoint(note, [verifier], origin=ORIGIN).checkpoint
-        if opened.size != peer_n:
-            report.fail(f"tlog-scales' checkpoint says size {opened.size}, not {peer_n}")
-    except Exception as exc:  # a TlogError, reported with the others
-        report.fail(f"our open_checkpoint rejects tlog-scales' checkpoint: {exc}")
-    peers["tlog-scales"] = tiles
-    peers["store"] = (tmp / "store.db", tmp / "data")
-
-    def ratio(name: str, ours: str, peer: str, goal: str) -> None:
-        value = report.ratio(name, rates[ours], rates[peer], goal=goal)
-        if value < float(goal.split()[-1]):
-            console.print(f"[yellow]{name}: {value:.2f}×, below the goal of {goal}×[/]")
-
-    ratio(
-        "append: ours store-backed / pymerkle SqliteTree", "ours store", "pymerkle sqlite", ">= 10"
-    )
-    ratio(
-        "append: ours in memory / pymerkle InmemoryTree",
-        "ours in memory",
-        "pymerkle memory",
-        ">= 10",
-    )
-    ratio("append: ours store-backed / tlog-scales", "ours store", "tlog-scales", ">= 5")
-    return rates, peers
 
 
 # --- 4: merge delay -------------------------------------------------------------------------
@@ -354,9 +152,7 @@ def run(report: Report, console: Console) -> None:
         prefix="bench-tlog-", dir=os.environ.get("BENCH_LOG_TMP")
     ) as t:
         tmp = Path(t)
-        console.print(f"ours in memory (MerkleTree), {n:,} entries")
-        tree, tree_seconds = _ours_in_memory(entries, batch)
-        _, peers = _appends(report, console, tmp, entries, tree_seconds, tree, batch, peer_n)
+        tree, peers = appends(report, console, tmp, entries, batch, peer_n)
         del entries
         proofs(report, console, tree, peers, peer_n)
         del tree, peers
