@@ -17,15 +17,16 @@ a sample is checked against ``domain.log_entries.evidence_batch_entry``). Sizes:
      batch, tiles in a temporary folder.
 
    Peers append ``BENCH_LOG_PEER_ENTRIES`` (default: all); fewer is a sample, named so. Every
-   root must equal ours at the same size (a difference fails the benchmark). Each append runs
-   ``BENCH_LOG_ROUNDS`` times (3), from scratch, and its best round counts
-   (``bench.tlog_appends``): the machine is shared, and one tenant's burst slows one round.
+   root must equal ours at the same size (a difference fails the benchmark). Each append, and
+   each bound below, runs ``BENCH_LOG_ROUNDS`` times (3), from scratch, and its best round
+   counts (``bench.tlog_appends``): the machine is shared, and one tenant's burst slows one round.
 2. Proofs at the full size (``bench.tlog_proofs``; ``BENCH_LOG_PROOFS`` random inclusion and
    consistency proofs per implementation, default 2,000, at most ``BENCH_LOG_PROOF_SECONDS`` =
-   5 s each, in ``BENCH_LOG_ROUNDS`` rounds over their own shares of the proofs, the best round
-   counting, after 20 untimed ones to warm caches; consistency from a random size to the full
-   one): ours in memory and from the store (``LogReader.inclusion`` and ``.consistency``: one
-   read transaction per proof, full tiles from the reader's cache as the server serves them),
+   5 s each, after 20 untimed ones to warm caches; consistency from a random size to the full
+   one; one run, not rounds: caches warm as proofs are made, and the best of several runs
+   would pick the warmest, ours keeping more tiles than tlog-scales' reader does): ours in
+   memory and from the store (``LogReader.inclusion`` and ``.consistency``: one read
+   transaction per proof, full tiles from the reader's cache as the server serves them),
    pymerkle both trees, tlog-scales ``TilesReader`` over its tiles; also our receipts
    (``LogReader.receipt``, tlog-proof text). Our proofs and receipts are verified, must equal
    tlog-scales' and pymerkle's inclusion paths hash for hash, and pymerkle's consistency proofs

@@ -36,7 +36,7 @@ def _sized(name: str, count: int, total: int) -> str:
     return name if count == total else f"{name} (sample of {count:,})"
 
 
-def _hash_bound(entries: Sequence[bytes]) -> float:
+def _hash_bound(entries: Sequence[bytes]) -> tuple[float, None]:
     """Seconds for one leaf hash and one node hash per entry, nothing else."""
     sha = hashlib.sha256
 
@@ -47,10 +47,10 @@ def _hash_bound(entries: Sequence[bytes]) -> float:
             previous = sha(b"\x01" + previous + leaf).digest()
         return previous
 
-    return timed(go)[1]
+    return timed(go)[1], None
 
 
-def _batch_hash_bound(entries: Sequence[bytes], batch_size: int) -> float:
+def _batch_hash_bound(entries: Sequence[bytes], batch_size: int) -> tuple[float, None]:
     """Seconds for the leaf hashes and the nodes above them, through ``tlog.batch`` a batch at a
     time, each batch's hashes one bytes object: nothing else."""
 
@@ -61,26 +61,25 @@ def _batch_hash_bound(entries: Sequence[bytes], batch_size: int) -> float:
                 paired = len(level) // (2 * HASH_SIZE) * (2 * HASH_SIZE)
                 level = tlog_batch.node_layer(memoryview(level)[:paired]) + level[paired:]
 
-    return timed(go)[1]
+    return timed(go)[1], None
 
 
 def _best(
     run: Callable[[int], tuple[float, T]], drop: Callable[[T], None] | None = None
 ) -> tuple[float, T]:
-    """The best of ``BENCH_LOG_ROUNDS`` (3) rounds of ``run(round)``, each from scratch: its
-    seconds and what it made. What the other rounds made is dropped (``drop``: its files
-    removed). The machine is shared: a round slowed by another tenant says nothing of the code,
-    and every implementation gets the same rounds."""
-    best: tuple[float, T] | None = None
-    for r in range(max(env_int("BENCH_LOG_ROUNDS", 3), 1)):
-        result: tuple[float, T] | None = run(r)
-        assert result is not None
-        if best is None or result[0] < best[0]:
-            best, result = result, best
-        if result is not None and drop is not None:
-            drop(result[1])
-    assert best is not None
-    return best
+    """The seconds of the best of ``BENCH_LOG_ROUNDS`` (3) rounds of ``run(round)``, each from
+    scratch, and what the last one made (each makes the same). What a round made is let go,
+    and dropped (``drop``: its files removed), before the next begins, so one round's is held
+    at a time. The machine is shared: a round slowed by another tenant says nothing of the
+    code, and every append and bound gets the same rounds, none starting warmer than another."""
+    best, made = run(0)
+    for r in range(1, max(env_int("BENCH_LOG_ROUNDS", 3), 1)):
+        if drop is not None:
+            drop(made)
+        del made  # let go before the next round makes its own
+        seconds, made = run(r)
+        best = min(best, seconds)
+    return best, made
 
 
 def _ours_in_memory(entries: Sequence[bytes], batch: int) -> tuple[float, MerkleTree]:
@@ -132,13 +131,15 @@ def _tlog_scales(root: Path, entries: Sequence[bytes], batch: int) -> tuple[floa
     return timed(go)[1], root
 
 
-def _store(folder: Path, n: int, batch: int) -> tuple[float, tuple[ChildRun, Path]]:
-    """Our store-backed append in a child process, into a fresh store in ``folder``."""
+def _store(folder: Path, n: int, batch: int, runs: list[ChildRun]) -> tuple[float, Path]:
+    """Our store-backed append in a child process, into a fresh store in ``folder``; the run is
+    added to ``runs``."""
     folder.mkdir()
     child = run_child(
         "bench.tlog_store", [str(folder / "store.db"), str(folder / "data"), str(n), str(batch)]
     )
-    return float(child.output["seconds"]), (child, folder)
+    runs.append(child)
+    return float(child.output["seconds"]), folder
 
 
 def _floor(folder: Path, kept: int, n: int, batch: int) -> tuple[float, Path]:
@@ -167,14 +168,14 @@ def appends(
     peers: dict[str, Any] = {}
 
     console.print("hashing bound (hashlib, 1 leaf + 1 node hash per entry)")
-    bound = report.measure("hashing bound entries/s", n / _hash_bound(entries), "entries/s")
+    seconds, _ = _best(lambda _r: _hash_bound(entries))
+    bound = report.measure("hashing bound entries/s", n / seconds, "entries/s")
     built = tlog_batch.C is not None
     which = "C over OpenSSL" if built else "the Python fallback: the C extension is not built"
     console.print(f"batch hashing bound (tlog.batch, {which})")
+    seconds, _ = _best(lambda _r: _batch_hash_bound(entries, batch))
     batch_bound = report.measure(
-        f"batch hashing bound ({'C' if built else 'Python'}) entries/s",
-        n / _batch_hash_bound(entries, batch),
-        "entries/s",
+        f"batch hashing bound ({'C' if built else 'Python'}) entries/s", n / seconds, "entries/s"
     )
     console.print(f"ours in memory (MerkleTree), {n:,} entries")
     tree_seconds, tree = _best(lambda _r: _ours_in_memory(entries, batch))
@@ -183,9 +184,9 @@ def appends(
     )
 
     console.print(f"ours, store-backed on SQLite, {n:,} entries in a child process")
-    seconds, (child, store) = _best(
-        lambda r: _store(tmp / f"store-{r}", n, batch), lambda run: shutil.rmtree(run[1])
-    )
+    children: list[ChildRun] = []
+    seconds, store = _best(lambda r: _store(tmp / f"store-{r}", n, batch, children), shutil.rmtree)
+    child = min(children, key=lambda run: float(run.output["seconds"]))  # the best round's
     out = child.output
     rates["ours store"] = report.measure(
         "ours store-backed append (SQLite, transactions + Sequencer) entries/s",
@@ -214,7 +215,8 @@ def appends(
         )
     kept = kept_bytes(store / "store.db")
     console.print(f"SQLite storage floor: the log's {kept / MIB:,.0f} MiB as blobs, nothing else")
-    seconds, _ = _best(lambda r: _floor(tmp / f"floor-{r}", kept, n, batch), shutil.rmtree)
+    seconds, last = _best(lambda r: _floor(tmp / f"floor-{r}", kept, n, batch), shutil.rmtree)
+    shutil.rmtree(last)  # only its time is used
     floor = report.measure(
         "SQLite storage floor (the log's bytes as blobs, as many transactions) entries/s",
         n / seconds,

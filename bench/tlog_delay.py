@@ -4,8 +4,9 @@ A writer thread commits write transactions on a schedule of ``rate`` per second 
 ``seconds`` (back to back when it falls behind, stopping at the end of the time either way),
 each appending ``batch`` entries through ``services.transparency.append``; a sequencer thread,
 like the server's loop (``web.app._every``), sleeps ``interval`` seconds then runs
-``Sequencer.integrate``, again and again. For each write, the delay is from the moment its transaction committed to the moment the
-first signed checkpoint covering its last entry committed.
+``Sequencer.integrate``, again and again. For each write, the delay is from the moment its
+transaction committed to the moment the first signed checkpoint covering its last entry
+committed.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The bytes the log keeps for the run (the entries, their kinds and instants, the hash tiles and
 the nodes stored inside them, as the child's store holds them) are written again to a fresh
-file as plain blobs, a row the size of a full bundle's share, in as many write transactions,
+file as plain blobs, rows of a full bundle's share, in as many write transactions,
 through `Database` (so with the store's PRAGMAs: WAL, ``synchronous=FULL``), and nothing else:
 nothing hashed, framed, signed or read back. An append that keeps those bytes durably in SQLite
 on this disk cannot go faster; it is the reference the store-backed rate is a share of.
@@ -38,23 +38,32 @@ def kept_bytes(store: Path) -> int:
 
 
 def floor_seconds(folder: Path, kept: int, entries: int, transactions: int) -> float:
-    """Seconds to write ``kept`` bytes as a row a full bundle of ``entries`` (as many rows as
-    the log's bundles, of equal size) in ``transactions`` write transactions."""
-    rows = max(entries // TILE_WIDTH, 1)
-    row = os.urandom(kept // rows)
+    """Seconds to write ``kept`` bytes, the log's for ``entries`` entries, in ``transactions``
+    write transactions: each the bytes of its share of the entries, in rows of at most a full
+    bundle's share (so a transaction of a full bundle's entries or more writes such rows, as the
+    store does, and every transaction writes and syncs something)."""
+    per_entry = kept / entries
+    bundle_row = os.urandom(round(per_entry * TILE_WIDTH))
+    bounds = [entries * i // transactions for i in range(transactions + 1)]
+    plan: list[list[bytes]] = []  # each transaction's rows, made before the clock starts
+    for low, high in pairwise(bounds):
+        size = round(per_entry * (high - low))
+        full, rest = divmod(size, len(bundle_row)) if bundle_row else (0, size)
+        plan.append([bundle_row] * full + ([os.urandom(rest)] if rest or not full else []))
     db = Database(f"sqlite:///{folder / 'floor.db'}")
     try:
         with db.write() as conn:
             conn.exec_driver_sql("CREATE TABLE floor (idx INTEGER PRIMARY KEY, data BLOB)")
-        bounds = [rows * i // transactions for i in range(transactions + 1)]
 
         def go() -> None:
-            for low, high in pairwise(bounds):
+            idx = 0
+            for rows in plan:
                 with db.write() as conn:
                     conn.exec_driver_sql(
                         "INSERT INTO floor (idx, data) VALUES (?, ?)",
-                        [(i, row) for i in range(low, high)],
+                        [(idx + i, row) for i, row in enumerate(rows)],
                     )
+                idx += len(rows)
 
         return timed(go)[1]
     finally:

@@ -46,7 +46,7 @@ def test_a_size_seen_signed_is_proved_from_kept_tiles_and_no_other(
     for i in range(0, n, 5):  # every tile kept
         assert reader.inclusion(i, n) == tree.inclusion_proof(i, n)
     with town.services.db.write() as conn:  # committed, not yet signed
-        transparency.append(conn, [("registry", lambda i: b'{"unsigned":1}')], town.clock.now())
+        transparency.append_one(conn, "registry", b'{"unsigned":1}', town.clock.now())
     for size in (n + 1, n + 2):
         with pytest.raises(NotFound):
             reader.inclusion(0, size)

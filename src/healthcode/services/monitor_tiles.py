@@ -9,9 +9,9 @@ from healthcode.tlog import (
     TILE_HEIGHT,
     TILE_WIDTH,
     TilePath,
+    leaf_hashes,
     tiles_for_size,
 )
-from healthcode.tlog.batch import leaf_hashes
 from healthcode.tlog.frontier import TileGrower, frontier_root, split_hashes
 from healthcode.tlog.tiles import perfect_root
 
@@ -95,7 +95,7 @@ class TreeRebuilder:
         if bundle.index != self._next_bundle:
             raise ValueError(f"expected bundle {self._next_bundle}, got {bundle}")
         self._next_bundle += 1
-        leaves = split_hashes(leaf_hashes(entries))  # in C where built (tlog/batch.py)
+        leaves = leaf_hashes(entries)  # in one batch (tlog/batch.py), in C where built
         self.entries_hashed += len(leaves)
         if self._seen:
             for position, (before, now) in enumerate(zip(self._seen, leaves, strict=False)):
