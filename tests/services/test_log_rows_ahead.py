@@ -10,7 +10,9 @@ import pytest
 
 from healthcode.store import log as log_repo
 from healthcode.store import log_bundles
+from healthcode.store.instants import to_micros
 from healthcode.store.log import StoredCheckpoint
+from tests.log_rows import statements_read
 from tests.synthetic_log import append_entries, insert_tile_row, restarted_sequencer
 from tests.town import Town
 
@@ -82,3 +84,21 @@ def test_the_self_check_reports_rows_just_past_a_tree_of_one_full_tile(town: Tow
         insert_tile_row(town, level, index, _PLANTED)
     report = town.services.self_check.run(now=town.clock.now(), halt=False)
     assert report.problems == [_ahead(0, 1, 256), _ahead(1, 1, 256)]
+
+
+def test_the_self_check_reads_past_a_gap_to_an_entry_row_far_beyond_the_log(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    append_entries(town, 300)
+    signed = town.services.sequencer.integrate(now=town.clock.now())
+    assert signed is not None
+    far = 10**8  # read a chunk of 10,240 entries at a time, the gap would be ~10,000 reads
+    with town.services.db.write() as conn:
+        log_bundles.insert_entries(conn, far, ["test"], [b"planted"], to_micros(town.clock.now()))
+    statements = statements_read(monkeypatch)
+    report = town.services.self_check.run(now=town.clock.now(), halt=False)
+    assert report.problems == [
+        f"entries {signed.size}..{far - 1} are missing",
+        f"entry {far} (test) has no stored record",
+    ]
+    assert len(statements) < 10, statements

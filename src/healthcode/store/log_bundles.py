@@ -270,11 +270,30 @@ def iter_entries(
 ) -> Iterator[tuple[int, str, bytes]]:
     """(index, kind, body) of the stored entries [start, end) in order, read ``chunk`` at a
     time (whole bundles). A missing entry is absent; on a malformed bundle or an entry stored
-    twice, as `stored`."""
+    twice, as `stored`. After a chunk with nothing stored, the next stored entry is read
+    rather than every chunk up to it: a row written far beyond the log (one at index 10¹⁵ ends
+    the stored log there) costs one read, not a walk."""
     step = max(chunk - chunk % TILE_WIDTH, TILE_WIDTH)
-    for low in range(start - start % TILE_WIDTH, end, step):
-        for index, kind, body, _ in stored(conn, max(low, start), min(end, low + step), malformed):
+    low = start - start % TILE_WIDTH
+    while low < end:
+        found = stored(conn, max(low, start), min(end, low + step), malformed)
+        for index, kind, body, _ in found:
             yield index, kind, body
+        low += step
+        if not found and low < end:
+            ahead = _next_stored(conn, low, end)
+            low = max(low, ahead - ahead % TILE_WIDTH)  # from its bundle's first
+
+
+def _next_stored(conn: Connection, at: int, end: int) -> int:
+    """The first stored index from ``at`` (a bundle's first), ``end`` if none is below it."""
+    ((row, bundle),) = fetch_rows(
+        conn,
+        f"SELECT (SELECT min(idx) FROM {_ENTRIES} WHERE idx >= ? AND idx < ?),"
+        f" (SELECT min(idx) * {TILE_WIDTH} FROM {_BUNDLES} WHERE idx >= ? AND idx < ?)",
+        (at, end, at // TILE_WIDTH, -(-end // TILE_WIDTH)),
+    )
+    return min([int(found) for found in (row, bundle) if found is not None] or [end])
 
 
 def entry_heads(conn: Connection, start: int, end: int) -> list[tuple[int, str, int, datetime]]:
