@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import pytest
 
+from healthcode.errors import StoreFault
+from healthcode.services import transparency
 from healthcode.store import log as log_repo
 from healthcode.store import log_bundles
+from healthcode.store import tables as t
 from healthcode.store.instants import to_micros
 from healthcode.store.log import StoredCheckpoint
 from tests.log_rows import statements_read
@@ -86,19 +89,53 @@ def test_the_self_check_reports_rows_just_past_a_tree_of_one_full_tile(town: Tow
     assert report.problems == [_ahead(0, 1, 256), _ahead(1, 1, 256)]
 
 
-def test_the_self_check_reads_past_a_gap_to_an_entry_row_far_beyond_the_log(
-    town: Town, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "far, planted",
+    [
+        # Read a chunk of 10,240 entries at a time, the gap would be some 10,000 reads.
+        pytest.param(10**8, 1, id="entry-row"),
+        # The index column's last: one past it is no BIGINT, nor a bound a read may give.
+        pytest.param(2**63 - 1, 1, id="entry-row-at-the-last-index"),
+        # A bundle row's index fits the column where its entries' indices do not.
+        pytest.param(2**68, 256, id="bundle-row-past-the-last-index"),
+    ],
+)
+def test_the_self_check_reads_past_a_gap_to_entries_far_beyond_the_log(
+    town: Town, monkeypatch: pytest.MonkeyPatch, far: int, planted: int
 ) -> None:
     append_entries(town, 300)
     signed = town.services.sequencer.integrate(now=town.clock.now())
     assert signed is not None
-    far = 10**8  # read a chunk of 10,240 entries at a time, the gap would be ~10,000 reads
-    with town.services.db.write() as conn:
-        log_bundles.insert_entries(conn, far, ["test"], [b"planted"], to_micros(town.clock.now()))
+    with town.services.db.write() as conn:  # written by SQL of its own, not by an append
+        now = town.clock.now()
+        if planted == 1:
+            row = {"idx": far, "kind": "test", "body": b"planted", "recorded_at": now}
+            conn.execute(t.log_entries.insert().values(**row))
+        else:
+            bodies = [b"planted"] * planted
+            log_bundles.insert_entries(conn, far, ["test"] * planted, bodies, to_micros(now))
     statements = statements_read(monkeypatch)
     report = town.services.self_check.run(now=town.clock.now(), halt=False)
-    assert report.problems == [
+    assert report.problems[:2] == [
         f"entries {signed.size}..{far - 1} are missing",
         f"entry {far} (test) has no stored record",
     ]
     assert len(statements) < 10, statements
+
+
+def test_an_entry_row_at_the_last_index_refuses_appends_and_halts_the_log(town: Town) -> None:
+    append_entries(town, 10)
+    signed = town.services.sequencer.integrate(now=town.clock.now())
+    assert signed is not None
+    now = town.clock.now()
+    with town.services.db.write() as conn:
+        row = {"idx": 2**63 - 1, "kind": "test", "body": b"planted", "recorded_at": now}
+        conn.execute(t.log_entries.insert().values(**row))
+    past = f"the stored entries end at index {2**63 - 1}, past the last a log holds"
+    with pytest.raises(StoreFault) as refused, town.services.db.write() as conn:
+        transparency.append_one(conn, "test", b"next", now)
+    assert (refused.value.code, refused.value.detail) == ("log.entries_missing", past)
+    assert town.services.sequencer.integrate(now=now) is None
+    with town.services.db.read() as conn:
+        assert [reason for _, reason in log_repo.halts(conn)] == [past]
+        assert log_repo.latest_checkpoint(conn) == signed

@@ -24,6 +24,7 @@ from healthcode.store.instants import from_micros
 from healthcode.tlog import TILE_WIDTH, TlogError, decode_entry_bundle, encode_entry_bundle
 
 _STAMP = struct.Struct(">q")  # an entry's recording instant, in microseconds
+_LAST = 2**63 - 1  # the largest index a BIGINT column holds, and so a bound a read may give
 _BUNDLES = t.log_bundles.name
 _ENTRIES = t.log_entries.name
 # After `insert_entries`, the next index and the transaction (or savepoint) it holds in: a
@@ -94,6 +95,8 @@ def next_index(conn: Connection) -> int:
     if known is not None and known[0] is _innermost(conn):
         return int(known[1])
     found, signed = _ends(conn)
+    if found > _LAST:  # a row written far past any log, beyond the index column's range
+        raise BundleFault(f"the stored entries end at index {found - 1}, past the last a log holds")
     if found < signed:
         raise BundleFault(
             f"the store holds {found} entries, fewer than checkpoint {signed} signed: the last"
@@ -112,14 +115,17 @@ def _ends(conn: Connection) -> tuple[int, int]:
     """(one past the last stored entry, the latest checkpoint's size), in one statement."""
     # At the driver, so it may be read inside `store.copy.pipelined` (SQLAlchemy's result
     # of a statement sent in a pipeline has no rows).
-    ((rows, bundles, signed),) = fetch_rows(
+    # The ends are counted here, not in SQL, where one past a row at the column's last index
+    # would overflow it.
+    ((row, bundle, signed),) = fetch_rows(
         conn,
-        f"SELECT (SELECT max(idx) + 1 FROM {_ENTRIES}),"
-        f" (SELECT (max(idx) + 1) * {TILE_WIDTH} FROM {_BUNDLES}),"
+        f"SELECT (SELECT max(idx) FROM {_ENTRIES}), (SELECT max(idx) FROM {_BUNDLES}),"
         f" (SELECT max(size) FROM {t.log_checkpoints.name})",
         (),
     )
-    return max(int(rows or 0), int(bundles or 0)), int(signed or 0)
+    rows = 0 if row is None else int(row) + 1
+    bundles = 0 if bundle is None else (int(bundle) + 1) * TILE_WIDTH
+    return max(rows, bundles), int(signed or 0)
 
 
 def insert_entries(
@@ -208,8 +214,8 @@ def read(conn: Connection, start: int, end: int) -> tuple[list[Bundle], list[Ent
         f"SELECT 0, idx, entries, kinds, recorded, NULL FROM {_BUNDLES}"
         " WHERE idx >= ? AND idx <= ?"
         f" UNION ALL SELECT 1, idx, body, kind, NULL, recorded_at FROM {_ENTRIES}"
-        " WHERE idx >= ? AND idx < ? ORDER BY 1, 2",
-        (start // TILE_WIDTH, (end - 1) // TILE_WIDTH, start, end),
+        " WHERE idx >= ? AND idx <= ? ORDER BY 1, 2",
+        (*_bounds(start // TILE_WIDTH, -(-end // TILE_WIDTH)), *_bounds(start, end)),
     )
     full = [
         Bundle(int(i), data, kinds, recorded)
@@ -289,11 +295,19 @@ def _next_stored(conn: Connection, at: int, end: int) -> int:
     """The first stored index from ``at`` (a bundle's first), ``end`` if none is below it."""
     ((row, bundle),) = fetch_rows(
         conn,
-        f"SELECT (SELECT min(idx) FROM {_ENTRIES} WHERE idx >= ? AND idx < ?),"
-        f" (SELECT min(idx) * {TILE_WIDTH} FROM {_BUNDLES} WHERE idx >= ? AND idx < ?)",
-        (at, end, at // TILE_WIDTH, -(-end // TILE_WIDTH)),
+        f"SELECT (SELECT min(idx) FROM {_ENTRIES} WHERE idx >= ? AND idx <= ?),"
+        f" (SELECT min(idx) FROM {_BUNDLES} WHERE idx >= ? AND idx <= ?)",
+        (*_bounds(at, end), *_bounds(at // TILE_WIDTH, -(-end // TILE_WIDTH))),
     )
-    return min([int(found) for found in (row, bundle) if found is not None] or [end])
+    found = [int(row)] if row is not None else []
+    found += [int(bundle) * TILE_WIDTH] if bundle is not None else []
+    return min(found or [end])
+
+
+def _bounds(start: int, end: int) -> tuple[int, int]:
+    """[start, end) as the inclusive bounds a statement binds, within the index column's
+    range: an index past it (from a bundle row far past any log) is never a row's."""
+    return (start, min(end - 1, _LAST)) if start <= _LAST else (1, 0)
 
 
 def entry_heads(conn: Connection, start: int, end: int) -> list[tuple[int, str, int, datetime]]:
