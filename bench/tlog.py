@@ -8,8 +8,13 @@ a sample is checked against ``domain.log_entries.evidence_batch_entry``). Sizes:
    every batch:
 
    * ours, store-backed: ``services.transparency.append`` in one SQLite write transaction per
-     batch, then ``Sequencer.integrate`` (tile-level hashes, a signed checkpoint), in a child
-     process (``bench.tlog_store``) so its peak memory is its own;
+     batch, and ``Sequencer.integrate`` (tile-level hashes, a signed checkpoint), in a child
+     process (``bench.tlog_store``) so its peak memory is its own: ``beside``, the sequencer in
+     a thread of its own beside the appending one, as the server runs it beside the writers
+     (a run as soon as the last ended and a batch committed since: it signs fewer checkpoints
+     than there are batches, counted), timed until a checkpoint holds every entry; and
+     ``serial``, a run after each transaction and nothing overlapping. The ratios with goals
+     are the first's, the server's way; the second's are reported too;
    * ours, in memory: ``MerkleTree.append`` then ``root()``;
    * pymerkle ``SqliteTree``: ``append_entries`` then ``get_root()`` (one SQLite transaction
      per batch); pymerkle ``InmemoryTree``: the same, in memory;

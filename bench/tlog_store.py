@@ -1,10 +1,15 @@
 """The transparency log's store path, for ``bench.tlog``: entries, services, and a child run.
 
-``python -m bench.tlog_store DB DATA_DIR ENTRIES BATCH`` appends ``ENTRIES`` entries to a fresh
-SQLite store the way the server does: ``services.transparency.append`` inside write
-transactions of ``BATCH`` entries, each followed by ``Sequencer.integrate`` (tile-level hashes,
-a signed checkpoint). Entries are made per batch, outside the timed part, so the peak resident
-set is the store path's own. The last stdout line is a JSON object (``harness.run_child``).
+``python -m bench.tlog_store MODE DB DATA_DIR ENTRIES BATCH`` appends ``ENTRIES`` entries to a
+fresh SQLite store the way the server does: ``services.transparency.append`` inside write
+transactions of ``BATCH`` entries, and ``Sequencer.integrate`` (tile-level hashes, a signed
+checkpoint). ``MODE`` is ``beside``: the sequencer runs in a thread of its own beside the
+appending thread, as the server runs it beside the writers, each run as soon as the last one
+ended and a transaction committed since (the entries are made before the clock starts; the
+clock stops when a checkpoint holds them all); or ``serial``: each transaction followed by a
+run, nothing overlapping, and each batch's entries made outside the timed part, so that the
+peak resident set is the store path's own. The last stdout line is a JSON object
+(``harness.run_child``).
 """
 
 from __future__ import annotations
@@ -12,17 +17,22 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import func, select
 
 from bench.harness import peak_rss_self
 from healthcode.bootstrap import Services, build
 from healthcode.services import transparency
 from healthcode.services.clock import SystemClock
 from healthcode.settings import Settings
+from healthcode.store import tables as t
 from healthcode.store.database import Database
+from healthcode.store.log import StoredCheckpoint
 from healthcode.tlog import Ed25519Verifier, open_checkpoint
 
 KIND = "evidence_batch"
@@ -68,7 +78,7 @@ def services_on(db: Database, data_dir: Path) -> Services:
     return build(settings, db=db, migrate=False, clock=SystemClock())
 
 
-def append_all(services: Services, total: int, batch: int) -> dict[str, Any]:
+def append_serial(services: Services, total: int, batch: int) -> dict[str, Any]:
     """Append ``total`` entries in write transactions of ``batch``, integrating after each."""
     db, sequencer, clock = services.db, services.sequencer, services.clock
     append_seconds = integrate_seconds = 0.0
@@ -85,9 +95,63 @@ def append_all(services: Services, total: int, batch: int) -> dict[str, Any]:
         append_seconds += committed - began
         checkpoints += 1
     assert signed is not None and signed.size == total
+    return _result(
+        total, append_seconds + integrate_seconds, append_seconds, integrate_seconds,
+        checkpoints, signed,
+    )  # fmt: skip
+
+
+def append_beside(services: Services, total: int, batch: int) -> dict[str, Any]:
+    """Append ``total`` entries in write transactions of ``batch`` in this thread while the
+    sequencer integrates in another, each run once the last one ended and a transaction
+    committed since; until a checkpoint holds them all."""
+    db, sequencer, clock = services.db, services.sequencer, services.clock
+    todo = [kinded(entries(start, min(batch, total - start))) for start in range(0, total, batch)]
+    committed, done = threading.Event(), threading.Event()
+    seconds = {"append": 0.0, "integrate": 0.0}
+    last: list[StoredCheckpoint] = []
+
+    def sequence() -> None:
+        while True:
+            committed.wait()
+            committed.clear()
+            finished = done.is_set()  # then every transaction has committed
+            began = time.perf_counter()
+            last.extend(filter(None, [sequencer.integrate(now=clock.now())]))
+            seconds["integrate"] += time.perf_counter() - began
+            if finished:
+                return
+
+    thread = threading.Thread(target=sequence, name="sequencer")
+    began = time.perf_counter()
+    thread.start()
+    for chunk in todo:
+        start = time.perf_counter()
+        with db.write() as conn:
+            transparency.append(conn, chunk, clock.now())
+        seconds["append"] += time.perf_counter() - start
+        committed.set()
+    done.set()
+    committed.set()
+    thread.join()
+    wall = time.perf_counter() - began
+    assert last and last[-1].size == total
+    with db.read() as conn:
+        signed = int(conn.execute(select(func.count()).select_from(t.log_checkpoints)).scalar())
+    return _result(total, wall, seconds["append"], seconds["integrate"], signed, last[-1])
+
+
+def _result(
+    total: int,
+    seconds: float,
+    append_seconds: float,
+    integrate_seconds: float,
+    checkpoints: int,
+    signed: StoredCheckpoint,
+) -> dict[str, Any]:
     return {
         "entries": total,
-        "seconds": append_seconds + integrate_seconds,
+        "seconds": seconds,
         "append_seconds": append_seconds,
         "integrate_seconds": integrate_seconds,
         "checkpoints": checkpoints,
@@ -98,11 +162,14 @@ def append_all(services: Services, total: int, batch: int) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> None:
-    db_path, data_dir, total, batch = Path(argv[0]), Path(argv[1]), int(argv[2]), int(argv[3])
+    mode, db_path, data_dir = argv[0], Path(argv[1]), Path(argv[2])
+    total, batch = int(argv[3]), int(argv[4])
+    if mode not in MODES:
+        raise SystemExit(f"MODE is one of {', '.join(MODES)}, not {mode!r}")
     db = Database(f"sqlite:///{db_path}")
     db.create_all()
     services = services_on(db, data_dir)
-    out = append_all(services, total, batch)
+    out = MODES[mode](services, total, batch)
     verifier: Ed25519Verifier = services.log.verifier
     opened = open_checkpoint(out["note"], [verifier], origin=services.log.origin)
     out["note_ok"] = (
@@ -112,6 +179,8 @@ def main(argv: list[str]) -> None:
     out["peak_rss"] = peak_rss_self()
     print(json.dumps(out))
 
+
+MODES = {"beside": append_beside, "serial": append_serial}
 
 if __name__ == "__main__":
     main(sys.argv[1:])

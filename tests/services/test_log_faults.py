@@ -11,13 +11,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from healthcode.store import log as log_repo
 from healthcode.store import log_bundles
-from healthcode.store import tables as t
 from healthcode.store.database import Database
-from healthcode.tlog import MerkleTree, leaf_hash, verify_consistency
+from tests.log_soundness import assert_sound, checkpoints
 from tests.town import Town
 
 
@@ -60,29 +59,6 @@ def _commit_then_fail(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.setattr(Database, "write", original)
 
 
-def _checkpoints(town: Town) -> dict[int, bytes]:
-    with town.services.db.read() as conn:
-        rows = conn.execute(select(t.log_checkpoints.c.size, t.log_checkpoints.c.root)).all()
-    return {int(size): bytes(root) for size, root in rows}
-
-
-def _assert_sound(town: Town, before: dict[int, bytes]) -> None:
-    """No fork, no gap, no loss: every earlier checkpoint is kept and consistent with the
-    latest, whose root is the tree of every stored entry; the self-check agrees."""
-    after = _checkpoints(town)
-    assert {size: after.get(size) for size in before} == before
-    with town.services.db.read() as conn:
-        bodies = log_bundles.entries(conn, 0, log_bundles.next_index(conn))
-    tree = MerkleTree([leaf_hash(body) for body in bodies])
-    latest = max(after)
-    assert latest == tree.size and after[latest] == tree.root()
-    for size, root in after.items():
-        if 0 < size < latest:
-            proof = tree.consistency_proof(size, latest)
-            verify_consistency(size, latest, proof, root, after[latest])
-    assert town.services.self_check.run(now=town.clock.now(), halt=False).ok
-
-
 def _write_some(town: Town, name: str) -> None:
     town.test(town.person(name), town.clock.now(), "positive")
 
@@ -96,16 +72,16 @@ def test_a_sequencer_step_that_fails_once_recovers(
     sequencer.integrate(now=town.clock.now())
     _write_some(town, "before")
     sequencer.integrate(now=town.clock.now())
-    before = _checkpoints(town)
+    before = checkpoints(town)
     _write_some(town, "during")
     monkeypatch.setattr(log_repo, step, _fail_once(getattr(log_repo, step), saved=saved))
     with pytest.raises(StorageFault):
         sequencer.integrate(now=town.clock.now())
     # Inside one transaction, "saved" rows roll back with it: nothing of the run remains.
-    assert _checkpoints(town) == before
+    assert checkpoints(town) == before
     town.clock.advance(seconds=1)
     assert sequencer.integrate(now=town.clock.now()) is not None
-    _assert_sound(town, before)
+    assert_sound(town, before)
 
 
 @pytest.mark.parametrize("saved", [False, True], ids=["not-saved", "saved"])
@@ -113,7 +89,7 @@ def test_a_write_whose_log_entry_fails_leaves_nothing_and_can_be_retried(
     town: Town, monkeypatch: pytest.MonkeyPatch, saved: bool
 ) -> None:
     town.services.sequencer.integrate(now=town.clock.now())
-    before = _checkpoints(town)
+    before = checkpoints(town)
     person = town.person("entry")
     record = town.record("test_result", person, town.clock.now(), method="pcr", result="positive")
     batch = town.batch("lab-1", [record])
@@ -130,7 +106,7 @@ def test_a_write_whose_log_entry_fails_leaves_nothing_and_can_be_retried(
     receipt = town.services.intake.submit(batch, now=town.clock.now())
     assert receipt.accepted == 1 and town.status(person)[0] == "red"
     town.services.sequencer.integrate(now=town.clock.now())
-    _assert_sound(town, before)
+    assert_sound(town, before)
 
 
 def test_a_checkpoint_committed_but_not_acknowledged_is_not_signed_twice(
@@ -139,16 +115,16 @@ def test_a_checkpoint_committed_but_not_acknowledged_is_not_signed_twice(
     sequencer = town.services.sequencer
     _write_some(town, "first")
     sequencer.integrate(now=town.clock.now())
-    before = _checkpoints(town)
+    before = checkpoints(town)
     _write_some(town, "second")
     with _commit_then_fail(town.services.db, monkeypatch), pytest.raises(StorageFault):
         sequencer.integrate(now=town.clock.now())
-    signed = _checkpoints(town)
+    signed = checkpoints(town)
     assert max(signed) > max(before)  # it was saved
     town.clock.advance(seconds=1)
     assert sequencer.integrate(now=town.clock.now()) is None  # nothing new: no second root
-    assert _checkpoints(town) == signed
-    _assert_sound(town, before)
+    assert checkpoints(town) == signed
+    assert_sound(town, before)
 
 
 def test_an_intake_committed_but_not_acknowledged_is_retried_without_doubling(
@@ -166,4 +142,4 @@ def test_an_intake_committed_but_not_acknowledged_is_retried_without_doubling(
     with town.services.db.read() as conn:
         assert log_bundles.next_index(conn) == entries
     town.services.sequencer.integrate(now=town.clock.now())
-    _assert_sound(town, {})
+    assert_sound(town, {})

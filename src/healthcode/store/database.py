@@ -128,9 +128,9 @@ class Database:
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:
         """A read that sees one instant of the store throughout, while writers go on (the
-        self-check). SQLite's read transaction already does; PostgreSQL's default, READ
-        COMMITTED, sees each statement's own instant, so it reads in REPEATABLE READ (a read
-        only transaction there never fails to serialize)."""
+        self-check, a sequencer run's reading). SQLite's read transaction already does;
+        PostgreSQL's default, READ COMMITTED, sees each statement's own instant, so it reads in
+        REPEATABLE READ (a read only transaction there never fails to serialize)."""
         with self._reader.connect() as conn:
             if not self.is_sqlite:
                 conn.execution_options(isolation_level="REPEATABLE READ")
