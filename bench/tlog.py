@@ -12,9 +12,9 @@ a sample is checked against ``domain.log_entries.evidence_batch_entry``). Sizes:
      process (``bench.tlog_store``) so its peak memory is its own: ``beside``, the sequencer in
      a thread of its own beside the appending one, as the server runs it beside the writers
      (a run as soon as the last ended and a batch committed since: it signs fewer checkpoints
-     than there are batches, counted), timed until a checkpoint holds every entry; and
-     ``serial``, a run after each transaction and nothing overlapping. The ratios with goals
-     are the first's, the server's way; the second's are reported too;
+     than there are batches, counted, and uses a second core), timed until a checkpoint holds
+     every entry; and ``serial``, a run after each transaction and nothing overlapping, as the
+     peers append (a root or checkpoint a batch, one thread). Each gets the issue's ratios;
    * ours, in memory: ``MerkleTree.append`` then ``root()``;
    * pymerkle ``SqliteTree``: ``append_entries`` then ``get_root()`` (one SQLite transaction
      per batch); pymerkle ``InmemoryTree``: the same, in memory;

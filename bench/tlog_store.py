@@ -82,7 +82,6 @@ def append_serial(services: Services, total: int, batch: int) -> dict[str, Any]:
     """Append ``total`` entries in write transactions of ``batch``, integrating after each."""
     db, sequencer, clock = services.db, services.sequencer, services.clock
     append_seconds = integrate_seconds = 0.0
-    checkpoints = 0
     signed = None
     for start in range(0, total, batch):
         todo = kinded(entries(start, min(batch, total - start)))
@@ -93,12 +92,10 @@ def append_serial(services: Services, total: int, batch: int) -> dict[str, Any]:
         signed = sequencer.integrate(now=clock.now()) or signed
         integrate_seconds += time.perf_counter() - committed
         append_seconds += committed - began
-        checkpoints += 1
     assert signed is not None and signed.size == total
     return _result(
-        total, append_seconds + integrate_seconds, append_seconds, integrate_seconds,
-        checkpoints, signed,
-    )  # fmt: skip
+        services, append_seconds + integrate_seconds, append_seconds, integrate_seconds, signed
+    )
 
 
 def append_beside(services: Services, total: int, batch: int) -> dict[str, Any]:
@@ -122,39 +119,41 @@ def append_beside(services: Services, total: int, batch: int) -> dict[str, Any]:
             if finished:
                 return
 
-    thread = threading.Thread(target=sequence, name="sequencer")
+    # A daemon: if an append fails, the child exits with the error rather than wait on it.
+    thread = threading.Thread(target=sequence, name="sequencer", daemon=True)
     began = time.perf_counter()
     thread.start()
-    for chunk in todo:
-        start = time.perf_counter()
-        with db.write() as conn:
-            transparency.append(conn, chunk, clock.now())
-        seconds["append"] += time.perf_counter() - start
+    try:
+        for chunk in todo:
+            start = time.perf_counter()
+            with db.write() as conn:
+                transparency.append(conn, chunk, clock.now())
+            seconds["append"] += time.perf_counter() - start
+            committed.set()
+    finally:
+        done.set()
         committed.set()
-    done.set()
-    committed.set()
     thread.join()
     wall = time.perf_counter() - began
     assert last and last[-1].size == total
-    with db.read() as conn:
-        signed = int(conn.execute(select(func.count()).select_from(t.log_checkpoints)).scalar())
-    return _result(total, wall, seconds["append"], seconds["integrate"], signed, last[-1])
+    return _result(services, wall, seconds["append"], seconds["integrate"], last[-1])
 
 
 def _result(
-    total: int,
+    services: Services,
     seconds: float,
     append_seconds: float,
     integrate_seconds: float,
-    checkpoints: int,
     signed: StoredCheckpoint,
 ) -> dict[str, Any]:
+    with services.db.read() as conn:
+        rows = conn.execute(select(func.count()).select_from(t.log_checkpoints)).scalar()
     return {
-        "entries": total,
+        "entries": signed.size,
         "seconds": seconds,
         "append_seconds": append_seconds,
         "integrate_seconds": integrate_seconds,
-        "checkpoints": checkpoints,
+        "checkpoints": int(rows or 0),
         "size": signed.size,
         "root": signed.root.hex(),
         "note": signed.note,

@@ -63,6 +63,31 @@ def test_entries_committed_while_a_run_reads_are_the_next_runs(
     assert_sound(town, before)
 
 
+def test_a_run_reads_one_instant_of_the_store(town: Town, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An append committed between two of a run's reads is not seen by the later one: the run
+    signs the entries its first read found, whatever the store's default isolation."""
+    sequencer = town.services.sequencer
+    sequencer.integrate(now=town.clock.now())
+    _write_some(town, "seen")
+    seen = _entries(town)
+    halts = log_repo.halts
+    state = {"armed": True}
+
+    def halts_then_a_write(conn: Any) -> Any:
+        found = halts(conn)  # the run's first read: its snapshot starts here
+        if state["armed"]:
+            state["armed"] = False
+            _write_some(town, "between")
+        return found
+
+    monkeypatch.setattr(log_repo, "halts", halts_then_a_write)
+    signed = sequencer.integrate(now=town.clock.now())
+    assert signed is not None and signed.size == seen < _entries(town)
+    later = sequencer.integrate(now=town.clock.now())
+    assert later is not None and later.size == _entries(town)
+    assert_sound(town, {})
+
+
 def test_a_run_capped_at_max_batch_goes_on_until_it_holds_what_it_read(
     town: Town, monkeypatch: pytest.MonkeyPatch
 ) -> None:
