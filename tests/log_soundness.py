@@ -1,13 +1,26 @@
-"""Whether the signed log is sound after a fault or a race: no fork, no gap, no loss."""
+"""Whether the signed log is sound after a fault or a race: no fork, no gap, no loss; and the
+write that gives it entries."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from healthcode.store import log as log_repo
 from healthcode.store import log_bundles
 from healthcode.store import tables as t
 from healthcode.tlog import MerkleTree, leaf_hash, verify_consistency
 from tests.town import Town
+
+
+def write_some(town: Town, name: str) -> None:
+    """A write that appends log entries: a positive test of a new person."""
+    town.test(town.person(name), town.clock.now(), "positive")
+
+
+def halts(town: Town) -> list[str]:
+    """Why the log halted, if it did."""
+    with town.services.db.read() as conn:
+        return [reason for _, reason in log_repo.halts(conn)]
 
 
 def checkpoints(town: Town) -> dict[int, bytes]:

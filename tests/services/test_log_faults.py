@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from healthcode.store import log as log_repo
 from healthcode.store import log_bundles
 from healthcode.store.database import Database
-from tests.log_soundness import assert_sound, checkpoints
+from tests.log_soundness import assert_sound, checkpoints, write_some
 from tests.town import Town
 
 
@@ -59,10 +59,6 @@ def _commit_then_fail(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.setattr(Database, "write", original)
 
 
-def _write_some(town: Town, name: str) -> None:
-    town.test(town.person(name), town.clock.now(), "positive")
-
-
 @pytest.mark.parametrize("saved", [False, True], ids=["not-saved", "saved"])
 @pytest.mark.parametrize("step", ["put_tiles", "insert_checkpoint"])
 def test_a_sequencer_step_that_fails_once_recovers(
@@ -70,10 +66,10 @@ def test_a_sequencer_step_that_fails_once_recovers(
 ) -> None:
     sequencer = town.services.sequencer
     sequencer.integrate(now=town.clock.now())
-    _write_some(town, "before")
+    write_some(town, "before")
     sequencer.integrate(now=town.clock.now())
     before = checkpoints(town)
-    _write_some(town, "during")
+    write_some(town, "during")
     monkeypatch.setattr(log_repo, step, _fail_once(getattr(log_repo, step), saved=saved))
     with pytest.raises(StorageFault):
         sequencer.integrate(now=town.clock.now())
@@ -113,10 +109,10 @@ def test_a_checkpoint_committed_but_not_acknowledged_is_not_signed_twice(
     town: Town, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sequencer = town.services.sequencer
-    _write_some(town, "first")
+    write_some(town, "first")
     sequencer.integrate(now=town.clock.now())
     before = checkpoints(town)
-    _write_some(town, "second")
+    write_some(town, "second")
     with _commit_then_fail(town.services.db, monkeypatch), pytest.raises(StorageFault):
         sequencer.integrate(now=town.clock.now())
     signed = checkpoints(town)

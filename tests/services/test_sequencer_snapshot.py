@@ -16,7 +16,7 @@ from healthcode.services.sequencer import Sequencer
 from healthcode.store import log as log_repo
 from healthcode.store import log_bundles
 from healthcode.store import tables as t
-from tests.log_soundness import assert_sound, checkpoints
+from tests.log_soundness import assert_sound, checkpoints, halts, write_some
 from tests.town import Town
 
 
@@ -40,20 +40,16 @@ def _entries(town: Town) -> int:
         return log_bundles.next_index(conn)
 
 
-def _write_some(town: Town, name: str) -> None:
-    town.test(town.person(name), town.clock.now(), "positive")
-
-
 def test_entries_committed_while_a_run_reads_are_the_next_runs(
     town: Town, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sequencer = town.services.sequencer
-    _write_some(town, "first")
+    write_some(town, "first")
     sequencer.integrate(now=town.clock.now())
     before = checkpoints(town)
-    _write_some(town, "read")
+    write_some(town, "read")
     read_end = _entries(town)
-    _while_reading(monkeypatch, lambda: _write_some(town, "meanwhile"))
+    _while_reading(monkeypatch, lambda: write_some(town, "meanwhile"))
     signed = sequencer.integrate(now=town.clock.now())
     # The run signed what its snapshot held, and returned: chasing what writers commit
     # meanwhile, under a steady load, it would not end.
@@ -68,16 +64,16 @@ def test_a_run_reads_one_instant_of_the_store(town: Town, monkeypatch: pytest.Mo
     signs the entries its first read found, whatever the store's default isolation."""
     sequencer = town.services.sequencer
     sequencer.integrate(now=town.clock.now())
-    _write_some(town, "seen")
+    write_some(town, "seen")
     seen = _entries(town)
-    halts = log_repo.halts
+    read_halts = log_repo.halts
     state = {"armed": True}
 
     def halts_then_a_write(conn: Any) -> Any:
-        found = halts(conn)  # the run's first read: its snapshot starts here
+        found = read_halts(conn)  # the run's first read: its snapshot starts here
         if state["armed"]:
             state["armed"] = False
-            _write_some(town, "between")
+            write_some(town, "between")
         return found
 
     monkeypatch.setattr(log_repo, "halts", halts_then_a_write)
@@ -93,7 +89,7 @@ def test_a_run_capped_at_max_batch_goes_on_until_it_holds_what_it_read(
 ) -> None:
     monkeypatch.setattr(sequencer_module, "MAX_BATCH", 2)
     for name in ("a", "b", "c"):
-        _write_some(town, name)
+        write_some(town, name)
     signed = town.services.sequencer.integrate(now=town.clock.now())
     assert signed is not None and signed.size == _entries(town)
     sizes = sorted(checkpoints(town))
@@ -106,20 +102,19 @@ def test_a_checkpoint_another_run_signed_meanwhile_is_grown_from_not_signed_over
 ) -> None:
     sequencer = town.services.sequencer
     other = Sequencer(town.services.db, sequencer.signer, sequencer.origin)
-    _write_some(town, "first")
+    write_some(town, "first")
     sequencer.integrate(now=town.clock.now())
     before = checkpoints(town)
-    _write_some(town, "both")
+    write_some(town, "both")
 
     def other_signs() -> None:
         assert other.integrate(now=town.clock.now()) is not None
-        _write_some(town, "after")  # so the run has something left to sign
+        write_some(town, "after")  # so the run has something left to sign
 
     _while_reading(monkeypatch, other_signs)
     signed = sequencer.integrate(now=town.clock.now())
     assert signed is not None and signed.size == _entries(town)
-    with town.services.db.read() as conn:
-        assert log_repo.halts(conn) == []
+    assert halts(town) == []
     assert_sound(town, before)
 
 
@@ -130,12 +125,11 @@ def test_a_checkpoint_another_run_signed_meanwhile_leaves_nothing_to_sign(
     other = Sequencer(town.services.db, sequencer.signer, sequencer.origin)
     sequencer.integrate(now=town.clock.now())
     before = checkpoints(town)
-    _write_some(town, "both")
+    write_some(town, "both")
     _while_reading(monkeypatch, lambda: other.integrate(now=town.clock.now()))
     assert sequencer.integrate(now=town.clock.now()) is None
     assert max(checkpoints(town)) == _entries(town)
-    with town.services.db.read() as conn:
-        assert log_repo.halts(conn) == []
+    assert halts(town) == []
     assert_sound(town, before)
 
 
@@ -145,7 +139,7 @@ def test_a_halt_recorded_meanwhile_stops_the_run(
     sequencer = town.services.sequencer
     sequencer.integrate(now=town.clock.now())
     before = checkpoints(town)
-    _write_some(town, "unsigned")
+    write_some(town, "unsigned")
 
     def halt() -> None:
         with town.services.db.write() as conn:
@@ -163,12 +157,12 @@ def test_a_problem_read_against_a_checkpoint_no_longer_the_latest_is_read_again(
     halts the log only if that checkpoint is still the latest when it writes."""
     sequencer = town.services.sequencer
     other = Sequencer(town.services.db, sequencer.signer, sequencer.origin)
-    _write_some(town, "first")
+    write_some(town, "first")
     sequencer.integrate(now=town.clock.now())
-    _write_some(town, "second")
+    write_some(town, "second")
     other.integrate(now=town.clock.now())  # `sequencer`'s kept edge is now stale
     before = checkpoints(town)
-    _write_some(town, "third")
+    write_some(town, "third")
     latest = max(before)
     with town.services.db.write() as conn:  # a partial tile row loses its last hash
         tile = conn.execute(select(t.log_tiles).where(t.log_tiles.c.level == 0)).all()[-1]
@@ -189,7 +183,6 @@ def test_a_problem_read_against_a_checkpoint_no_longer_the_latest_is_read_again(
 
     _while_reading(monkeypatch, repair_and_sign)
     assert sequencer.integrate(now=town.clock.now()) is None  # read again: nothing new
-    with town.services.db.read() as conn:
-        assert log_repo.halts(conn) == []
+    assert halts(town) == []
     assert max(checkpoints(town)) > latest
     assert_sound(town, before)
