@@ -44,12 +44,15 @@ class _Grown:
     None before the first): the entries [size, end), the tiles they add, the new frontier."""
 
     grown_from: tuple[int, bytes] | None
-    size: int
     end: int
     rows: list[TileGrowth]
     frontier: dict[int, bytes]
     root: bytes
     capped: bool  # more entries were committed than a run integrates (`MAX_BATCH`)
+
+    @property
+    def size(self) -> int:
+        return self.grown_from[0] if self.grown_from else 0
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,7 @@ class Sequencer:
             return _Halt(grown_from, leaves)
         rows, frontier = grow(size, edge.frontier, leaves)
         root = frontier_root(end, frontier)
-        return _Grown(grown_from, size, end, rows, frontier, root, capped=end < stored_end)
+        return _Grown(grown_from, end, rows, frontier, root, capped=end < stored_end)
 
     def _leaves(self, conn: Connection, size: int, end: int) -> bytes | str:
         """The leaf hashes of the entries [size, end) that this run integrates, or why the log
