@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import struct
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
-from healthcode.tlog.encoding import encode_base64
-from healthcode.tlog.errors import CosignatureError, KeyFormatError
+from healthcode.tlog.errors import CosignatureError
 from healthcode.tlog.keys import (
     SIGNATURE_TYPE_COSIGNATURE_V1,
     SIGNATURE_TYPE_ED25519,
-    VerifierKey,
-    check_key_name,
+    TypedEd25519Signer,
+    TypedEd25519Verifier,
     ed25519_verify,
-    key_id,
-    parse_signer_key,
 )
 from healthcode.tlog.note import Note, NoteSignature, check_note_text, parse_note
 
@@ -58,42 +53,11 @@ def cosignature_timestamp(signature: NoteSignature | bytes) -> int:
     return int(timestamp)
 
 
-class CosignatureVerifier:
+class CosignatureVerifier(TypedEd25519Verifier):
     """Note verifier for ``cosignature/v1`` signatures by one witness key."""
 
-    __slots__ = ("_key_id", "_name", "_public", "_public_bytes")
-
-    def __init__(self, name: str, public_key: bytes) -> None:
-        check_key_name(name)
-        if len(public_key) != 32:
-            raise KeyFormatError("Ed25519 public key must be 32 bytes")
-        self._name = name
-        self._public_bytes = bytes(public_key)
-        self._public = Ed25519PublicKey.from_public_bytes(self._public_bytes)
-        self._key_id = key_id(name, SIGNATURE_TYPE_COSIGNATURE_V1, self._public_bytes)
-
-    @classmethod
-    def from_vkey(cls, vkey: str) -> CosignatureVerifier:
-        """Parse ``name+hexid+base64(0x04 || pub)``, checking the key ID."""
-        parsed = VerifierKey.parse(vkey)
-        return cls(parsed.name, parsed.ed25519_public_key(SIGNATURE_TYPE_COSIGNATURE_V1))
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def key_id(self) -> bytes:
-        return self._key_id
-
-    @property
-    def public_key(self) -> bytes:
-        return self._public_bytes
-
-    def to_vkey(self) -> str:
-        return VerifierKey(
-            self._name, self._key_id, SIGNATURE_TYPE_COSIGNATURE_V1, self._public_bytes
-        ).encode()
+    SIGNATURE_TYPE = SIGNATURE_TYPE_COSIGNATURE_V1
+    __slots__ = ()
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         """Check ``timestamp || sig`` over the note text ``message``."""
@@ -109,52 +73,15 @@ class CosignatureVerifier:
             return False
         return ed25519_verify(self._public, signed, signature[_TIMESTAMP.size :])
 
-    def __repr__(self) -> str:
-        return f"CosignatureVerifier({self.to_vkey()!r})"
 
-
-class CosignatureSigner:
+class CosignatureSigner(TypedEd25519Signer):
     """A witness key producing ``cosignature/v1`` signatures; the time is always an argument."""
 
-    __slots__ = ("_key_id", "_name", "_private", "_public_bytes", "_seed")
-
-    def __init__(self, name: str, seed: bytes) -> None:
-        check_key_name(name)
-        if len(seed) != 32:
-            raise KeyFormatError("Ed25519 seed must be 32 bytes")
-        self._name = name
-        self._seed = bytes(seed)
-        self._private = Ed25519PrivateKey.from_private_bytes(self._seed)
-        self._public_bytes = self._private.public_key().public_bytes_raw()
-        self._key_id = key_id(name, SIGNATURE_TYPE_COSIGNATURE_V1, self._public_bytes)
-
-    @classmethod
-    def from_skey(cls, skey: str) -> CosignatureSigner:
-        """Accept a ``PRIVATE+KEY+`` string of type 0x04, or a plain Ed25519 (0x01) one.
-
-        Existing witness deployments keep type 0x01 signer keys and derive the
-        0x04 key ID from the same seed, so both are accepted.
-        """
-        name, _, seed = parse_signer_key(
-            skey, (SIGNATURE_TYPE_COSIGNATURE_V1, SIGNATURE_TYPE_ED25519)
-        )
-        return cls(name, seed)
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def key_id(self) -> bytes:
-        return self._key_id
-
-    @property
-    def public_key(self) -> bytes:
-        return self._public_bytes
-
-    def to_skey(self) -> str:
-        material = encode_base64(bytes([SIGNATURE_TYPE_COSIGNATURE_V1]) + self._seed)
-        return f"PRIVATE+KEY+{self._name}+{self._key_id.hex()}+{material}"
+    SIGNATURE_TYPE = SIGNATURE_TYPE_COSIGNATURE_V1
+    # A ``PRIVATE+KEY+`` string of type 0x04, or a plain Ed25519 (0x01) one: existing witness
+    # deployments keep type 0x01 signer keys and derive the 0x04 key ID from the same seed.
+    SKEY_TYPES = (SIGNATURE_TYPE_COSIGNATURE_V1, SIGNATURE_TYPE_ED25519)
+    __slots__ = ()
 
     def verifier(self) -> CosignatureVerifier:
         return CosignatureVerifier(self._name, self._public_bytes)
@@ -172,9 +99,6 @@ class CosignatureSigner:
         """Bind a time, giving a ``Signer`` usable with ``sign_note``."""
         _check_timestamp(timestamp)
         return TimestampedCosigner(self, timestamp)
-
-    def __repr__(self) -> str:
-        return f"CosignatureSigner(name={self._name!r}, key_id={self._key_id.hex()})"
 
 
 class TimestampedCosigner:

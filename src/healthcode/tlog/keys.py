@@ -1,10 +1,11 @@
-"""C2SP signed-note keys: key names, key IDs, vkey/skey strings and Ed25519 (type 0x01) signers."""
+"""C2SP signed-note keys: key names, key IDs, vkey/skey strings, Ed25519 keys of a signature
+type, and Ed25519 (type 0x01) signers and verifiers."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, Self, runtime_checkable
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -21,6 +22,8 @@ __all__ = [
     "Ed25519Signer",
     "Ed25519Verifier",
     "Signer",
+    "TypedEd25519Signer",
+    "TypedEd25519Verifier",
     "Verifier",
     "VerifierKey",
     "check_key_name",
@@ -157,9 +160,11 @@ def ed25519_verify(public: Ed25519PublicKey, message: bytes, signature: bytes) -
     return True
 
 
-class Ed25519Verifier:
-    """Verifier for signed-note Ed25519 signatures (type 0x01)."""
+class TypedEd25519Verifier:
+    """An Ed25519 public key under a signed-note key name, for one signature type
+    (``SIGNATURE_TYPE``, part of its key ID): what a verifier of that type holds."""
 
+    SIGNATURE_TYPE: ClassVar[int]
     __slots__ = ("_key_id", "_name", "_public", "_public_bytes")
 
     def __init__(self, name: str, public_key: bytes) -> None:
@@ -169,13 +174,13 @@ class Ed25519Verifier:
         self._name = name
         self._public_bytes = bytes(public_key)
         self._public = Ed25519PublicKey.from_public_bytes(self._public_bytes)
-        self._key_id = key_id(name, SIGNATURE_TYPE_ED25519, self._public_bytes)
+        self._key_id = key_id(name, self.SIGNATURE_TYPE, self._public_bytes)
 
     @classmethod
-    def from_vkey(cls, vkey: str) -> Ed25519Verifier:
-        """Parse ``name+hexid+base64(0x01 || pub)``, checking the key ID."""
+    def from_vkey(cls, vkey: str) -> Self:
+        """Parse ``name+hexid+base64(type || pub)``, checking the type and the key ID."""
         parsed = VerifierKey.parse(vkey)
-        return cls(parsed.name, parsed.ed25519_public_key(SIGNATURE_TYPE_ED25519))
+        return cls(parsed.name, parsed.ed25519_public_key(cls.SIGNATURE_TYPE))
 
     @property
     def name(self) -> str:
@@ -191,14 +196,21 @@ class Ed25519Verifier:
 
     def to_vkey(self) -> str:
         return VerifierKey(
-            self._name, self._key_id, SIGNATURE_TYPE_ED25519, self._public_bytes
+            self._name, self._key_id, self.SIGNATURE_TYPE, self._public_bytes
         ).encode()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.to_vkey()!r})"
+
+
+class Ed25519Verifier(TypedEd25519Verifier):
+    """Verifier for signed-note Ed25519 signatures (type 0x01)."""
+
+    SIGNATURE_TYPE = SIGNATURE_TYPE_ED25519
+    __slots__ = ()
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         return ed25519_verify(self._public, message, signature)
-
-    def __repr__(self) -> str:
-        return f"Ed25519Verifier({self.to_vkey()!r})"
 
 
 def parse_signer_key(skey: str, allowed_types: tuple[int, ...]) -> tuple[str, int, bytes]:
@@ -224,13 +236,14 @@ def parse_signer_key(skey: str, allowed_types: tuple[int, ...]) -> tuple[str, in
     return name, material[0], seed
 
 
-class Ed25519Signer:
-    """Signer producing signed-note Ed25519 signatures (type 0x01).
+class TypedEd25519Signer:
+    """An Ed25519 private key (its 32-byte seed) under a signed-note key name, for one
+    signature type (``SIGNATURE_TYPE``): what a signer of that type holds. The seed is the
+    caller's: this package never draws randomness itself."""
 
-    Keys come from a caller-supplied 32-byte seed: this package never draws
-    randomness itself.
-    """
-
+    SIGNATURE_TYPE: ClassVar[int]
+    # The types of ``PRIVATE+KEY+`` strings `from_skey` takes.
+    SKEY_TYPES: ClassVar[tuple[int, ...]]
     __slots__ = ("_key_id", "_name", "_private", "_public_bytes", "_seed")
 
     def __init__(self, name: str, seed: bytes) -> None:
@@ -241,11 +254,11 @@ class Ed25519Signer:
         self._seed = bytes(seed)
         self._private = Ed25519PrivateKey.from_private_bytes(self._seed)
         self._public_bytes = self._private.public_key().public_bytes_raw()
-        self._key_id = key_id(name, SIGNATURE_TYPE_ED25519, self._public_bytes)
+        self._key_id = key_id(name, self.SIGNATURE_TYPE, self._public_bytes)
 
     @classmethod
-    def from_skey(cls, skey: str) -> Ed25519Signer:
-        name, _, seed = parse_signer_key(skey, (SIGNATURE_TYPE_ED25519,))
+    def from_skey(cls, skey: str) -> Self:
+        name, _, seed = parse_signer_key(skey, cls.SKEY_TYPES)
         return cls(name, seed)
 
     @property
@@ -261,15 +274,23 @@ class Ed25519Signer:
         return self._public_bytes
 
     def to_skey(self) -> str:
-        material = encode_base64(bytes([SIGNATURE_TYPE_ED25519]) + self._seed)
+        material = encode_base64(bytes([self.SIGNATURE_TYPE]) + self._seed)
         return f"{_PRIVATE_PREFIX}{self._name}+{self._key_id.hex()}+{material}"
+
+    def __repr__(self) -> str:
+        # Never print the seed.
+        return f"{type(self).__name__}(name={self._name!r}, key_id={self._key_id.hex()})"
+
+
+class Ed25519Signer(TypedEd25519Signer):
+    """Signer producing signed-note Ed25519 signatures (type 0x01)."""
+
+    SIGNATURE_TYPE = SIGNATURE_TYPE_ED25519
+    SKEY_TYPES = (SIGNATURE_TYPE_ED25519,)
+    __slots__ = ()
 
     def verifier(self) -> Ed25519Verifier:
         return Ed25519Verifier(self._name, self._public_bytes)
 
     def sign(self, message: bytes) -> bytes:
         return self._private.sign(message)
-
-    def __repr__(self) -> str:
-        # Never print the seed.
-        return f"Ed25519Signer(name={self._name!r}, key_id={self._key_id.hex()})"

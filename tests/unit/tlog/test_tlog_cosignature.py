@@ -66,6 +66,18 @@ def test_signer_keys() -> None:
     # Witnesses commonly keep a plain Ed25519 (0x01) signer key for the same seed.
     plain = Ed25519Signer(WITNESS.name, bytes([2]) * 32).to_skey()
     assert CosignatureSigner.from_skey(plain).key_id == WITNESS.key_id
+    # ... but a log's signer is never a witness key.
+    with pytest.raises(KeyFormatError, match="type byte"):
+        Ed25519Signer.from_skey(WITNESS.to_skey())
+
+
+def test_keys_print_their_type_and_never_the_seed() -> None:
+    for signer in (LOG, WITNESS):
+        shown = repr(signer)
+        assert shown.startswith(f"{type(signer).__name__}(") and signer.key_id.hex() in shown
+        assert "PRIVATE" not in shown and signer.to_skey().split("+")[-1] not in shown
+    assert repr(WITNESS.verifier()) == f"CosignatureVerifier({WITNESS.verifier().to_vkey()!r})"
+    assert repr(LOG.verifier()) == f"Ed25519Verifier({LOG.verifier().to_vkey()!r})"
 
 
 def test_cosign_and_verify_note() -> None:
