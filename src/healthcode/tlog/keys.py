@@ -160,27 +160,17 @@ def ed25519_verify(public: Ed25519PublicKey, message: bytes, signature: bytes) -
     return True
 
 
-class TypedEd25519Verifier:
-    """An Ed25519 public key under a signed-note key name, for one signature type
-    (``SIGNATURE_TYPE``, part of its key ID): what a verifier of that type holds."""
+class _NamedEd25519Key:
+    """An Ed25519 key's name, public key and key ID, for one signature type
+    (``SIGNATURE_TYPE``, part of the key ID): what a verifier and a signer both have."""
 
     SIGNATURE_TYPE: ClassVar[int]
-    __slots__ = ("_key_id", "_name", "_public", "_public_bytes")
+    __slots__ = ("_key_id", "_name", "_public_bytes")
 
-    def __init__(self, name: str, public_key: bytes) -> None:
-        check_key_name(name)
-        if len(public_key) != _ED25519_KEY_SIZE:
-            raise KeyFormatError("Ed25519 public key must be 32 bytes")
+    def _named(self, name: str, public_key: bytes) -> None:
         self._name = name
         self._public_bytes = bytes(public_key)
-        self._public = Ed25519PublicKey.from_public_bytes(self._public_bytes)
         self._key_id = key_id(name, self.SIGNATURE_TYPE, self._public_bytes)
-
-    @classmethod
-    def from_vkey(cls, vkey: str) -> Self:
-        """Parse ``name+hexid+base64(type || pub)``, checking the type and the key ID."""
-        parsed = VerifierKey.parse(vkey)
-        return cls(parsed.name, parsed.ed25519_public_key(cls.SIGNATURE_TYPE))
 
     @property
     def name(self) -> str:
@@ -193,6 +183,25 @@ class TypedEd25519Verifier:
     @property
     def public_key(self) -> bytes:
         return self._public_bytes
+
+
+class TypedEd25519Verifier(_NamedEd25519Key):
+    """An Ed25519 public key under a signed-note key name, for one signature type."""
+
+    __slots__ = ("_public",)
+
+    def __init__(self, name: str, public_key: bytes) -> None:
+        check_key_name(name)
+        if len(public_key) != _ED25519_KEY_SIZE:
+            raise KeyFormatError("Ed25519 public key must be 32 bytes")
+        self._named(name, public_key)
+        self._public = Ed25519PublicKey.from_public_bytes(self._public_bytes)
+
+    @classmethod
+    def from_vkey(cls, vkey: str) -> Self:
+        """Parse ``name+hexid+base64(type || pub)``, checking the type and the key ID."""
+        parsed = VerifierKey.parse(vkey)
+        return cls(parsed.name, parsed.ed25519_public_key(cls.SIGNATURE_TYPE))
 
     def to_vkey(self) -> str:
         return VerifierKey(
@@ -236,42 +245,27 @@ def parse_signer_key(skey: str, allowed_types: tuple[int, ...]) -> tuple[str, in
     return name, material[0], seed
 
 
-class TypedEd25519Signer:
+class TypedEd25519Signer(_NamedEd25519Key):
     """An Ed25519 private key (its 32-byte seed) under a signed-note key name, for one
     signature type (``SIGNATURE_TYPE``): what a signer of that type holds. The seed is the
     caller's: this package never draws randomness itself."""
 
-    SIGNATURE_TYPE: ClassVar[int]
     # The types of ``PRIVATE+KEY+`` strings `from_skey` takes.
     SKEY_TYPES: ClassVar[tuple[int, ...]]
-    __slots__ = ("_key_id", "_name", "_private", "_public_bytes", "_seed")
+    __slots__ = ("_private", "_seed")
 
     def __init__(self, name: str, seed: bytes) -> None:
         check_key_name(name)
         if len(seed) != _ED25519_KEY_SIZE:
             raise KeyFormatError("Ed25519 seed must be 32 bytes")
-        self._name = name
         self._seed = bytes(seed)
         self._private = Ed25519PrivateKey.from_private_bytes(self._seed)
-        self._public_bytes = self._private.public_key().public_bytes_raw()
-        self._key_id = key_id(name, self.SIGNATURE_TYPE, self._public_bytes)
+        self._named(name, self._private.public_key().public_bytes_raw())
 
     @classmethod
     def from_skey(cls, skey: str) -> Self:
         name, _, seed = parse_signer_key(skey, cls.SKEY_TYPES)
         return cls(name, seed)
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def key_id(self) -> bytes:
-        return self._key_id
-
-    @property
-    def public_key(self) -> bytes:
-        return self._public_bytes
 
     def to_skey(self) -> str:
         material = encode_base64(bytes([self.SIGNATURE_TYPE]) + self._seed)
