@@ -43,7 +43,7 @@ def test_console_issues_orders_and_supervisors_cosign(town: Town) -> None:
     queue = other.get("/official?lang=en").text
     assert "Co-sign queue" in queue and "Co-sign</button>" in queue
     pending = town.services.orders.of_authority(
-        Actor("zz-sup-2", "supervisor", "zz-health", frozenset()), "pending"
+        Actor("zz-sup-2", "supervisor", "zz-health", frozenset()), town.clock.now(), "pending"
     )
     request_id = pending[0].request_id
     assert (

@@ -29,9 +29,15 @@ class Order:
     # When it stopped counting early (lifted, lapsed, shortened), as known by ``ended_recorded_at``.
     ended_at: datetime | None = None
     ended_recorded_at: datetime | None = None
+    # The ends it had before that one, each (ended at, recorded at): an end recorded ahead of
+    # time may be replaced by an earlier one.
+    earlier_ends: tuple[tuple[datetime, datetime], ...] = ()
 
     def end_as_known_at(self, at: datetime) -> datetime:
-        known = self.ended_recorded_at is not None and self.ended_recorded_at <= at
-        if known and self.ended_at is not None:
-            return min(self.valid_until, self.ended_at)
-        return self.valid_until
+        """Its end as the last end recorded by ``at`` says (each end is earlier than the one it
+        replaced), or its expiry if none was."""
+        ends = list(self.earlier_ends)
+        if self.ended_at is not None and self.ended_recorded_at is not None:
+            ends.append((self.ended_at, self.ended_recorded_at))
+        known = [(recorded, ended) for ended, recorded in ends if recorded <= at]
+        return min(self.valid_until, max(known)[1]) if known else self.valid_until

@@ -31,7 +31,8 @@ class Contested:
 
 
 def order_in_force(order: StoredOrder, now: datetime) -> bool:
-    return order.status == "active" and order.ended_at is None and order.valid_until > now
+    """Active at ``now``: counting, or to count, until its end (one recorded ahead included)."""
+    return order.state(now) == "active"
 
 
 def pair(ref: str) -> tuple[str, str]:

@@ -283,8 +283,8 @@ class Appeals:
         if answer.evidence:
             if set(answer.evidence) == set(order.evidence):
                 raise InputRejected("appeal.answer_invalid", "a replacement cites other evidence")
-            until = answer.ends_at or order.valid_until
-            if until > order.valid_until:
+            until = answer.ends_at or order.ends
+            if until > order.ends:
                 raise InputRejected(
                     "appeal.answer_invalid", "a correction never lengthens an order"
                 )
@@ -298,7 +298,7 @@ class Appeals:
                                 ends_at=None, now=now)  # fmt: skip
             return answer.ends_at, replacement
         assert answer.ends_at is not None
-        if answer.ends_at >= order.valid_until:
+        if answer.ends_at >= order.ends:
             raise InputRejected("appeal.answer_invalid", "a correction ends the order earlier")
         ended = self._orders.end_in(conn, order, actor_id=actor.id, reason="appeal_corrected",
                                     ends_at=answer.ends_at, now=now)  # fmt: skip

@@ -137,7 +137,7 @@ class Explanations:
             )
         orders = [
             OrderView(
-                id=o.id, kind=o.kind, status=o.status, valid_from=o.valid_from, valid_until=o.valid_until,
+                id=o.id, kind=o.kind, status=o.state(now), valid_from=o.valid_from, valid_until=o.valid_until,
                 ended_at=o.ended_at, official_id=o.official_id,
                 authority=Named(o.authority_id, *authorities.get(o.authority_id, ("", ""))),
                 legal_basis=Named(o.legal_basis, *self._basis_title(o.legal_basis)),

@@ -30,16 +30,11 @@ from healthcode.store import set_asides as set_aside_repo
 from healthcode.store.database import Database
 from healthcode.store.orders import StoredOrder
 
-END_REASONS = frozenset(
-    {
-        "no_longer_needed",
-        "issued_in_error",
-        "shortened",
-        "appeal_overturned",
-        "appeal_lapsed",
-        "appeal_corrected",
-    }
-)
+# Why an official lifts or shortens an order. An appeal's outcome ends one with a reason of its
+# own (`APPEAL_REASONS`), which only the appeal records: an official who could write it would
+# misstate why an order ended, and keep its evidence from any later order (`APPEAL_ENDINGS`).
+END_REASONS = frozenset({"no_longer_needed", "issued_in_error", "shortened"})
+APPEAL_REASONS = frozenset({"appeal_overturned", "appeal_lapsed", "appeal_corrected"})
 ISSUERS = frozenset({"official", "supervisor"})
 # An order an appeal ended (overturned, or lapsed on silence) cannot be re-issued on the same
 # evidence: a new order needs new evidence (invariant 8, docs/appeals.md).
@@ -133,7 +128,7 @@ class Orders:
             )
         if not request.persons:
             raise InputRejected("order.evidence_missing", "no persons")
-        previous = self._extended(conn, actor, request)
+        previous = self._extended(conn, actor, request, now)
         asides = set_aside_repo.all_set_asides(conn)
         earlier = orders_repo.for_people(conn, [named.person for named in request.persons])
         for named in request.persons:
@@ -152,7 +147,7 @@ class Orders:
         return IssuedOrders(request_id, pending, orders)
 
     def _extended(
-        self, conn: Connection, actor: Actor, request: OrderRequest
+        self, conn: Connection, actor: Actor, request: OrderRequest, now: datetime
     ) -> StoredOrder | None:
         if request.extends is None:
             return None
@@ -160,7 +155,7 @@ class Orders:
         if previous is None or previous.authority_id != actor.authority_id:
             raise NotFound("order.not_found")
         if (
-            previous.status != "active"
+            previous.state(now) != "active"
             or len(request.persons) != 1
             or request.persons[0].person != previous.person_key
         ):
@@ -272,7 +267,8 @@ class Orders:
             orders = orders_repo.by_request(conn, request_id)
             if not orders or orders[0].authority_id != actor.authority_id:
                 raise NotFound("order.not_found")
-            if any(order.status != "pending" for order in orders):
+            # Withdrawn, or expired before anyone co-signed: nothing left to put in force.
+            if any(order.state(now) != "pending" for order in orders):
                 raise InputRejected("order.not_pending")
             if any(order.official_id == actor.id for order in orders):
                 raise Unauthorized("order.cosign_self")
@@ -300,7 +296,8 @@ class Orders:
     def end(
         self, actor: Actor, order_id: str, *, reason: str, ends_at: datetime | None, now: datetime
     ) -> StoredOrder:
-        """Lift an order now, or shorten it to ``ends_at`` (never later than it runs)."""
+        """Lift an order now, or shorten it to ``ends_at`` (never later than it runs), for one
+        of `END_REASONS`."""
         if actor.role not in ISSUERS:
             raise Unauthorized("auth.forbidden", "only officials lift orders")
         if reason not in END_REASONS:
@@ -317,11 +314,16 @@ class Orders:
         self, conn: Connection, order: StoredOrder, *, actor_id: str, reason: str,
         ends_at: datetime | None, now: datetime,
     ) -> StoredOrder:  # fmt: skip
-        """End an order inside the caller's write transaction (also used by appeals)."""
-        if order.status == "ended":
+        """End an order inside the caller's write transaction (also used by appeals): an
+        active one now or at ``ends_at``, before the end it has (it may be shortened again,
+        lifted, or ended by an appeal until then); a pending one is withdrawn, now."""
+        state = order.state(now)
+        if state == "ended":
             raise InputRejected("order.not_active")
+        if state == "pending" and ends_at is not None and ends_at > now:
+            raise InputRejected("order.invalid_period", "a pending order is withdrawn now")
         end = max(now, ends_at) if ends_at is not None else now
-        if end >= order.valid_until:
+        if end >= order.ends:
             raise InputRejected("order.invalid_period", "an order can only be shortened")
         secret = self._secrets.secret(staff_secret_key(actor_id))
         self._secrets.escrow_missing(conn, [staff_secret_key(actor_id)], now)
@@ -329,9 +331,9 @@ class Orders:
             index=i, official_secret=secret, order_id=order.id, authority_id=order.authority_id,
             ended_at=end, reason=reason, recorded_at=now,
         ))], now)  # fmt: skip
-        orders_repo.update(
-            conn, order.id, status="ended", ended_at=end, ended_recorded_at=now,
-            end_reason=reason, ended_by=actor_id, end_log_index=index,
+        orders_repo.record_end(
+            conn, order, ended_at=end, recorded_at=now, reason=reason, ended_by=actor_id,
+            log_index=index,
         )  # fmt: skip
         self._notify(conn, [order], "ended", now)
         self._derivation.recompute(conn, [order.person_key], now=now, cause=Cause.ORDER)
@@ -346,6 +348,9 @@ class Orders:
             conn, [Notice(o.person_key, "order", step, now, subject=o.id) for o in orders]
         )
 
-    def of_authority(self, actor: Actor, status: str | None = None) -> list[StoredOrder]:
+    def of_authority(
+        self, actor: Actor, now: datetime, state: str | None = None
+    ) -> list[StoredOrder]:
+        """The authority's orders; with ``state``, those in it at ``now`` (`ORDER_STATES`)."""
         with self._db.read() as conn:
-            return orders_repo.of_authority(conn, actor.authority_id, status)
+            return orders_repo.of_authority(conn, actor.authority_id, now, state)

@@ -43,12 +43,16 @@ def expected_acts(conn: Connection, secrets: PersonSecrets) -> Expected:
         ))  # fmt: skip
         if order.cosign_log_index is not None:
             cosigns[order.cosign_log_index].append(order)
+        ends = list(order.earlier_ends)
         if order.end_log_index is not None:
             assert order.ended_at is not None and order.ended_recorded_at is not None
-            expected[order.end_log_index] = ("order_end", order_end_entry(
-                index=order.end_log_index, official_secret=staff(str(order.ended_by)), order_id=order.id,
-                authority_id=order.authority_id, ended_at=order.ended_at, reason=str(order.end_reason),
-                recorded_at=order.ended_recorded_at,
+            ends.append(orders_repo.EarlierEnd(order.ended_at, order.ended_recorded_at, str(order.end_reason),
+                                   str(order.ended_by), order.end_log_index))  # fmt: skip
+        for end in ends:
+            expected[end.log_index] = ("order_end", order_end_entry(
+                index=end.log_index, official_secret=staff(end.ended_by), order_id=order.id,
+                authority_id=order.authority_id, ended_at=end.ended_at, reason=end.reason,
+                recorded_at=end.recorded_at,
             ))  # fmt: skip
     for index, orders in cosigns.items():
         first = orders[0]

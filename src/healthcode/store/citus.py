@@ -11,6 +11,7 @@ where the ``citus`` extension is installed.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import ForeignKeyConstraint, MetaData, PrimaryKeyConstraint, UniqueConstraint
@@ -24,7 +25,7 @@ ANCHOR = "persons"  # the colocation group every person-scoped table joins
 BY_PERSON = (
     "persons", "person_status", "status_changes", "households", "person_secrets",
     "guardianships", "person_identities", "identity_cards", "notices", "access_log", "orders",
-    "order_evidence", "appeals", "appeal_citations", "evidence",
+    "order_evidence", "order_earlier_ends", "appeals", "appeal_citations", "evidence",
 )  # fmt: skip
 # Distributed by another column, each its own colocation group.
 BY_OTHER = {
@@ -60,9 +61,13 @@ def _columns(constraint: PrimaryKeyConstraint | UniqueConstraint) -> list[str]:
     return [column.name for column in constraint.columns]
 
 
-def statements(metadata: MetaData) -> list[Statement]:
-    """The DDL that distributes the schema, in the order it must run."""
-    tables = metadata.tables
+def statements(metadata: MetaData, only: Collection[str] | None = None) -> list[Statement]:
+    """The DDL that distributes the schema, in the order it must run; with ``only``, the
+    schema's tables of those names alone (a migration places the tables that exist when it
+    runs: 0013 those before it, and each later one the tables it adds)."""
+    tables = {
+        name: table for name, table in metadata.tables.items() if only is None or name in only
+    }
     dropped: list[Statement] = []
     rekeyed: list[Statement] = []
     relinked: list[Statement] = []
@@ -77,6 +82,8 @@ def statements(metadata: MetaData) -> list[Statement]:
             if name in BY_PERSON:
                 relinked.append(Statement(_person_fk(name, fk), False))
     for name in BY_PERSON:
+        if only is not None and name not in only:
+            continue
         if name == "evidence":  # its primary key is the partitioned layout's (partitions.py)
             rekeyed.append(_rekey("evidence", "pk_evidence", "PRIMARY KEY",
                                   ["source_id", "record_id", "received_at"]))  # fmt: skip
@@ -94,7 +101,12 @@ def statements(metadata: MetaData) -> list[Statement]:
             columns = _columns(constraint)
             if PERSON not in columns:
                 rekeyed.append(_rekey(name, str(constraint.name), kind, columns))
-    calls = [Statement(f"SELECT create_reference_table('{name}')", True) for name in REFERENCE]
+    placed = set(tables) | ({evidence_ids.name} if only is None else set(only))
+    calls = [
+        Statement(f"SELECT create_reference_table('{name}')", True)
+        for name in REFERENCE
+        if name in placed
+    ]
     calls += [
         Statement(
             f"SELECT create_distributed_table('{name}', '{PERSON}'"
@@ -103,12 +115,14 @@ def statements(metadata: MetaData) -> list[Statement]:
             True,
         )
         for name in BY_PERSON
+        if name in placed
     ]
     calls += [
         Statement(
             f"SELECT create_distributed_table('{name}', '{column}', colocate_with => 'none')", True
         )
         for name, column in BY_OTHER.items()
+        if name in placed
     ]
     return dropped + rekeyed + relinked + calls
 

@@ -8,11 +8,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, not_, or_, select
 
 from healthcode.domain.orders import Order, OrderKind
 from healthcode.store import tables as t
 from healthcode.store.keysets import text_keys, text_keys_in
+
+# What an order is at an instant (`StoredOrder.state`, `in_state`): awaiting its co-signature,
+# in effect (it counts from `valid_from` to its end), or over.
+ORDER_STATES = ("pending", "active", "ended")
+
+
+@dataclass(frozen=True)
+class EarlierEnd:
+    """An end an order had before the one in effect (`t.order_earlier_ends`)."""
+
+    ended_at: datetime
+    recorded_at: datetime
+    reason: str
+    ended_by: str
+    log_index: int
 
 
 @dataclass(frozen=True)
@@ -26,7 +41,7 @@ class StoredOrder:
     person_key: str
     valid_from: datetime
     valid_until: datetime
-    status: str
+    status: str  # the last act recorded (issued pending, activated, ended): not `state`
     recorded_at: datetime
     activated_at: datetime | None
     cosigned_by: str | None
@@ -39,6 +54,22 @@ class StoredOrder:
     cosign_log_index: int | None
     end_log_index: int | None
     evidence: tuple[str, ...]  # "source/record" references
+    earlier_ends: tuple[EarlierEnd, ...] = ()  # the ends the one in effect replaced, in order
+
+    @property
+    def ends(self) -> datetime:
+        """When it stops counting: its expiry, or the end recorded for it if that is earlier
+        (an order lifted now, or shortened to a time that may still lie ahead)."""
+        return self.valid_until if self.ended_at is None else min(self.valid_until, self.ended_at)
+
+    def state(self, now: datetime) -> str:
+        """One of `ORDER_STATES` at ``now``: ``pending`` until co-signed (``ended`` if withdrawn
+        or expired first), then ``active`` until `ends`, then ``ended``. A recorded end still
+        ahead leaves the order active (and appealable) until then. `in_state` is the same in
+        SQL."""
+        if self.activated_at is None:
+            return "pending" if self.ended_at is None and self.valid_until > now else "ended"
+        return "active" if self.ends > now else "ended"
 
     def as_input(self) -> Order | None:
         """The order as a rule reads it; None while it is pending (it does not count)."""
@@ -53,6 +84,7 @@ class StoredOrder:
             recorded_at=self.activated_at,
             ended_at=self.ended_at,
             ended_recorded_at=self.ended_recorded_at,
+            earlier_ends=tuple((end.ended_at, end.recorded_at) for end in self.earlier_ends),
         )
 
 
@@ -61,17 +93,28 @@ def select_orders(conn: Connection, query: Any) -> list[StoredOrder]:
 
 
 def _with_evidence(conn: Connection, rows: Sequence[Any]) -> list[StoredOrder]:
+    """The orders of ``rows`` with the evidence each cites and the ends it had before."""
     ids = [row.id for row in rows]
     cited: dict[str, list[str]] = defaultdict(list)
+    earlier: dict[str, list[EarlierEnd]] = defaultdict(list)
+    ends = t.order_earlier_ends
     for start in range(0, len(ids), 500):
-        q = select(t.order_evidence).where(
-            t.order_evidence.c.order_id.in_(ids[start : start + 500])
-        )
+        chunk = ids[start : start + 500]
+        q = select(t.order_evidence).where(t.order_evidence.c.order_id.in_(chunk))
         for ev in conn.execute(q):
             cited[ev.order_id].append(f"{ev.source_id}/{ev.record_id}")
+        q = select(ends).where(ends.c.order_id.in_(chunk)).order_by(ends.c.log_index)
+        for end in conn.execute(q):
+            earlier[end.order_id].append(
+                EarlierEnd(end.ended_at, end.recorded_at, end.reason, end.ended_by, end.log_index)
+            )
     fields = [c.name for c in t.orders.columns]
     return [
-        StoredOrder(**{f: getattr(row, f) for f in fields}, evidence=tuple(sorted(cited[row.id])))
+        StoredOrder(
+            **{f: getattr(row, f) for f in fields},
+            evidence=tuple(sorted(cited[row.id])),
+            earlier_ends=tuple(earlier[row.id]),
+        )
         for row in rows
     ]
 
@@ -121,12 +164,26 @@ def by_request(conn: Connection, request_id: str) -> list[StoredOrder]:
     )
 
 
+def in_state(state: str, now: datetime) -> ColumnElement[bool]:
+    """Orders in ``state`` at ``now``, as `StoredOrder.state` says (every column it reads but
+    the ends is NOT NULL, so no comparison is unknown)."""
+    o = t.orders.c
+    pending = and_(o.activated_at.is_(None), o.ended_at.is_(None), o.valid_until > now)
+    active = and_(
+        o.activated_at.is_not(None),
+        o.valid_until > now,
+        or_(o.ended_at.is_(None), o.ended_at > now),
+    )
+    return {"pending": pending, "active": active, "ended": not_(or_(pending, active))}[state]
+
+
 def of_authority(
-    conn: Connection, authority_id: str, status: str | None = None
+    conn: Connection, authority_id: str, now: datetime, state: str | None = None
 ) -> list[StoredOrder]:
+    """The authority's orders, newest first; with ``state``, those in it at ``now``."""
     query = select(t.orders).where(t.orders.c.authority_id == authority_id)
-    if status is not None:
-        query = query.where(t.orders.c.status == status)
+    if state is not None:
+        query = query.where(in_state(state, now))
     return select_orders(conn, query.order_by(t.orders.c.recorded_at.desc(), t.orders.c.id))
 
 
@@ -136,6 +193,25 @@ def people_touched(conn: Connection, authority_id: str, since: datetime) -> set[
         t.orders.c.authority_id == authority_id, t.orders.c.recorded_at >= since
     )
     return set(conn.scalars(query.distinct()))
+
+
+def record_end(
+    conn: Connection, order: StoredOrder, *, ended_at: datetime, recorded_at: datetime,
+    reason: str, ended_by: str, log_index: int,
+) -> None:  # fmt: skip
+    """Record ``order``'s new end in effect on its row; the end it replaces, if any, becomes
+    one of its earlier ends."""
+    if order.end_log_index is not None:
+        assert order.ended_at is not None and order.ended_recorded_at is not None
+        conn.execute(t.order_earlier_ends.insert().values(
+            log_index=order.end_log_index, order_id=order.id, person_key=order.person_key,
+            ended_at=order.ended_at, recorded_at=order.ended_recorded_at,
+            reason=order.end_reason, ended_by=order.ended_by,
+        ))  # fmt: skip
+    update(
+        conn, order.id, status="ended", ended_at=ended_at, ended_recorded_at=recorded_at,
+        end_reason=reason, ended_by=ended_by, end_log_index=log_index,
+    )  # fmt: skip
 
 
 def update(conn: Connection, order_id: str, **values: Any) -> None:

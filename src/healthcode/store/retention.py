@@ -16,6 +16,7 @@ from healthcode.domain.retention import Record
 from healthcode.store import partitions
 from healthcode.store import tables as t
 from healthcode.store.keysets import one_of
+from healthcode.store.orders import in_state
 
 _CHUNK = 500  # bound the size of IN lists of pairs
 _ATTRIBUTES = ("method", "result", "presence", "venue_id", "quarantine_required", "vaccine",
@@ -231,9 +232,7 @@ def legal_holds(conn: Connection, now: datetime, persons: Sequence[str]) -> Hold
     for condition in one_of(conn, o.person_key, sorted(set(persons))):
         query = select(o.id).where(
             condition,
-            o.status.in_(IN_FORCE_ORDER),
-            o.valid_until > now,
-            or_(o.ended_at.is_(None), o.ended_at > now),
+            or_(*(in_state(state, now) for state in IN_FORCE_ORDER)),
         )
         in_force.update(conn.scalars(query))
     return Holds(appeal_refs, case_refs, _order_evidence(conn, in_force))

@@ -63,7 +63,10 @@ orders = Table(
     Column("person_key", String(32), nullable=False),
     Column("valid_from", Instant, nullable=False),
     Column("valid_until", Instant, nullable=False),
-    Column("status", String(16), nullable=False),  # pending | active | ended
+    # The last act recorded: pending (issued, awaiting co-signature) | active | ended (an end
+    # recorded, which may still lie ahead). What the order is at an instant is
+    # `store.orders.in_state`, from the times.
+    Column("status", String(16), nullable=False),
     Column("recorded_at", Instant, nullable=False),
     Column("activated_at", Instant),
     Column("cosigned_by", ID, ForeignKey("staff.id")),
@@ -77,6 +80,22 @@ orders = Table(
     Column("log_index", BigInteger, nullable=False, unique=True),
     Index("ix_orders_person", "person_key"),
     Index("ix_orders_authority", "authority_id", "recorded_at"),
+)
+
+# An order's ends before the one in effect (on its row): an end recorded ahead may be replaced
+# by an earlier one (shortened again, lifted, ended by an appeal), and each was a log entry the
+# self-check rebuilds, and what a status as known at an instant read (`domain.orders.Order`).
+order_earlier_ends = Table(
+    "order_earlier_ends",
+    metadata,
+    Column("log_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("order_id", ID, ForeignKey("orders.id"), nullable=False),
+    Column("person_key", String(32), nullable=False),
+    Column("ended_at", Instant, nullable=False),
+    Column("recorded_at", Instant, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("ended_by", ID, nullable=False),
+    Index("ix_order_earlier_ends_order", "order_id"),
 )
 
 order_evidence = Table(

@@ -186,6 +186,18 @@ def test_red_for_a_close_contact_only_through_an_active_order() -> None:
     assert decide(StatusInputs(orders=[order]), RULEBOOK, T0 + 3 * DAY).colour is Colour.GREEN
 
 
+def test_an_order_ends_as_the_last_end_recorded_by_then_says() -> None:
+    # Shortened on day 1 to end on day 5, then lifted on day 2: the end known on day 1 is day 5,
+    # from day 2 it is day 2.
+    order = Order(id="o1", kind=OrderKind.CLOSE_CONTACT_QUARANTINE, person=P, valid_from=T0,
+                  valid_until=T0 + 7 * DAY, recorded_at=T0, ended_at=T0 + 2 * DAY,
+                  ended_recorded_at=T0 + 2 * DAY, earlier_ends=((T0 + 5 * DAY, T0 + DAY),))  # fmt: skip
+    assert order.end_as_known_at(T0) == T0 + 7 * DAY
+    assert order.end_as_known_at(T0 + DAY) == T0 + 5 * DAY
+    assert order.end_as_known_at(T0 + 2 * DAY) == T0 + 2 * DAY
+    assert decide(StatusInputs(orders=[order]), RULEBOOK, T0 + DAY).valid_until == T0 + 5 * DAY
+
+
 def test_most_severe_rule_wins_and_valid_until_is_the_next_change() -> None:
     medium = designation(RiskLevel.MEDIUM, T0, None)
     positive = lab_test(T0 + 2 * DAY, "positive")

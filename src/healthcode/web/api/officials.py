@@ -4,7 +4,7 @@ editions, source revocations. Every body is closed (unknown fields are refused).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import AwareDatetime, BaseModel, Field
@@ -93,8 +93,10 @@ class RevokeIn(Closed):
     ]
 
 
-def _issued(orders: list[StoredOrder], request_id: str, pending: bool) -> IssuedOut:
-    return IssuedOut(request_id=request_id, pending=pending, orders=[order_out(o) for o in orders])
+def _issued(orders: list[StoredOrder], request_id: str, pending: bool, now: datetime) -> IssuedOut:
+    return IssuedOut(
+        request_id=request_id, pending=pending, orders=[order_out(o, now) for o in orders]
+    )
 
 
 @router.post("/orders", response_model=IssuedOut, responses=ERRORS)
@@ -105,6 +107,7 @@ def issue_orders(
     """Issue one order per person, each citing that person's own evidence (retried safely
     with an ``Idempotency-Key``)."""
     services = request.app.state.services
+    now = services.clock.now()
     issued = services.orders.issue(
         actor(caller),
         OrderRequest(
@@ -115,20 +118,23 @@ def issue_orders(
             valid_from=body.valid_from,
             extends=body.extends,
         ),
-        now=services.clock.now(),
+        now=now,
         idempotency_key=idempotency_key,
     )
-    return _issued(issued.orders, issued.request_id, issued.pending)
+    return _issued(issued.orders, issued.request_id, issued.pending, now)
 
 
 @router.get("/orders", response_model=list[OrderOut], responses=ERRORS)
 def list_orders(
-    request: Request, caller: Annotated[Caller, Depends(OFFICIAL)], status: str | None = None
+    request: Request,
+    caller: Annotated[Caller, Depends(OFFICIAL)],
+    status: Literal["pending", "active", "ended"] | None = None,
 ) -> list[OrderOut]:
-    """Orders of the caller's authority (``status=pending``: the co-sign queue)."""
-    return [
-        order_out(o) for o in request.app.state.services.orders.of_authority(actor(caller), status)
-    ]
+    """Orders of the caller's authority, newest first; ``status`` keeps those in that state
+    now (``pending``: the co-sign queue; ``active``: in force, or to be until their end)."""
+    services = request.app.state.services
+    now = services.clock.now()
+    return [order_out(o, now) for o in services.orders.of_authority(actor(caller), now, status)]
 
 
 @router.post("/orders/requests/{request_id}/cosign", response_model=IssuedOut, responses=ERRORS)
@@ -136,8 +142,9 @@ def cosign_orders(
     request: Request, request_id: str, caller: Annotated[Caller, Depends(SUPERVISOR)]
 ) -> IssuedOut:
     services = request.app.state.services
-    orders = services.orders.cosign(actor(caller), request_id, now=services.clock.now())
-    return _issued(orders, request_id, False)
+    now = services.clock.now()
+    orders = services.orders.cosign(actor(caller), request_id, now=now)
+    return _issued(orders, request_id, False, now)
 
 
 @router.post("/orders/{order_id}/end", response_model=OrderOut, responses=ERRORS)
@@ -146,10 +153,11 @@ def end_order(
 ) -> OrderOut:
     """Lift an order now, or shorten it to ``ends_at``, with a reason from the closed list."""
     services = request.app.state.services
+    now = services.clock.now()
     ended = services.orders.end(
-        actor(caller), order_id, reason=body.reason, ends_at=body.ends_at, now=services.clock.now()
+        actor(caller), order_id, reason=body.reason, ends_at=body.ends_at, now=now
     )
-    return order_out(ended)
+    return order_out(ended, now)
 
 
 @router.post("/designations", response_model=ChangesOut, responses=ERRORS)

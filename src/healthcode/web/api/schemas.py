@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from healthcode.store.orders import StoredOrder
+
 # A rulebook version is a 32-bit column on PostgreSQL: a larger one is refused as malformed
 # before it reaches the store (SQLite and psycopg would fail on it with a server error).
 Version = Annotated[int, Path(ge=0, le=2**31 - 1)]
@@ -197,9 +199,15 @@ class OrderOut(BaseModel):
     log_index: int
 
 
-def order_out(order: Any) -> OrderOut:
+def order_out(order: StoredOrder, now: datetime) -> OrderOut:
+    """The order as an official reads it; its ``status`` is what it is at ``now``."""
     return OrderOut(
-        **{name: getattr(order, name) for name in OrderOut.model_fields if name != "evidence"},
+        **{
+            name: getattr(order, name)
+            for name in OrderOut.model_fields
+            if name not in ("evidence", "status")
+        },
+        status=order.state(now),
         evidence=list(order.evidence),
     )
 

@@ -33,10 +33,11 @@ def _console(
 ) -> Response:
     services = request.app.state.services
     lang = language(request)
-    orders = services.orders.of_authority(actor(caller))
+    now = services.clock.now()
+    orders = services.orders.of_authority(actor(caller), now)
     return render(
-        request, "official.html", status_code=status, caller=caller,
-        pending=[o for o in orders if o.status == "pending"], recent=orders[:50],
+        request, "official.html", status_code=status, caller=caller, now=now,
+        pending=[o for o in orders if o.state(now) == "pending"], recent=orders[:50],
         pending_designations=services.designations.pending(str(caller.authority_id)),
         levels=list(RiskLevel),
         bases=services.orders.bases, kinds=list(OrderKind),

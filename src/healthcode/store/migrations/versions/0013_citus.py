@@ -31,7 +31,9 @@ def upgrade() -> None:
         return
     if conn.scalar(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'citus'")) is None:
         return
-    for statement in citus.statements(metadata):
+    # The tables of this revision: a later one that adds a table places it itself.
+    existing = sa.inspect(conn).get_table_names()
+    for statement in citus.statements(metadata, only=existing):
         conn.execute(sa.text(statement.sql))
 
 
