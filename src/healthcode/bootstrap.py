@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from healthcode.domain.batches import BatchPolicy
 from healthcode.services import policy as policy_data
@@ -96,6 +96,11 @@ def _revoked_among(db: Database, jtis: Sequence[str]) -> set[str]:
         return staff_repo.tokens_revoked(conn, jtis)
 
 
+def _revoke(db: Database, jti: str, at: datetime) -> None:
+    with db.write() as conn:
+        staff_repo.revoke_token(conn, jti, at)
+
+
 def build(
     settings: Settings,
     *,
@@ -117,6 +122,7 @@ def build(
         keys.token_signing,
         is_revoked=lambda jti: _revoked(db, jti),
         revoked_among=lambda jtis: _revoked_among(db, jtis),
+        revoke=lambda jti, at: _revoke(db, jti, at),
     )
     secrets = PersonSecrets(keys.person_secret_master, keys.oversight_public)
     outbox = Outbox(db)

@@ -74,10 +74,13 @@ class Tokens:
         retired_keys: Sequence[Ed25519PublicKey] = (),
         is_revoked: Callable[[str], bool] = lambda _jti: False,
         revoked_among: Callable[[Sequence[str]], set[str]] | None = None,
+        revoke: Callable[[str, datetime], None] | None = None,
     ) -> None:
         """``is_revoked(jti)``, and ``revoked_among(jtis)``, which of many are (by default,
-        ``is_revoked`` of each), read the store's revocations."""
+        ``is_revoked`` of each), read the store's revocations; ``revoke(jti, at)`` records
+        one."""
         self._key = signing_key
+        self._revoke = revoke
         self.key_id = key_id_of(signing_key.public_key())
         self._verifiers = {key_id_of(k): k for k in (signing_key.public_key(), *retired_keys)}
         self._is_revoked = is_revoked
@@ -127,6 +130,19 @@ class Tokens:
             expires_at=expires_at,
             token_id=token_id,
         )
+
+    def sign_out(self, token: str, *, audience: str, now: datetime) -> bool:
+        """Revoke ``token`` from ``now`` if it is a valid one of ``audience`` (a session being
+        signed out): a copy of it, kept elsewhere, is refused from the next request on.
+        Whether it was revoked (an invalid or expired token needs nothing)."""
+        if self._revoke is None:
+            raise RuntimeError("these tokens were built without a store to revoke them in")
+        try:
+            claims = self.check(token, audience=audience, now=now)
+        except Unauthorized:
+            return False
+        self._revoke(claims.token_id, now)
+        return True
 
     def revoked_later(self, token_id: str) -> Future[bool]:
         """Whether the token is revoked, as the store says once this call has returned (the

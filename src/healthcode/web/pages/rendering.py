@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from healthcode.web.auth import COOKIES
 from healthcode.web.i18n import gettext_for, local_time, pick_language
 
 LANG_COOKIE = "hc_lang"
@@ -46,6 +47,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         path=request.url.path,
         when=lambda value: local_time(value, timezone),
         timezone=timezone,
+        signed_in=any(cookie in request.cookies for cookie in COOKIES.values()),
         **context,
     )
     response = HTMLResponse(body, status_code=status_code)
