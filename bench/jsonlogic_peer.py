@@ -28,6 +28,9 @@ from healthcode.domain.status import SetAside
 Logic = dict[str, Any]
 
 
+_NEVER = 2**62  # microseconds: past any instant the peer is asked about
+
+
 def _var(name: str) -> Logic:
     return {"var": name}
 
@@ -106,17 +109,16 @@ def compile_rulebook(
                 cleared = _latest({"and": [*known, *matching(rule.until.kind, rule.until.match)]})
                 fires.append((index, {">=": [latest, {"max": [cleared, 0]}]}))
         else:
-            end = {
-                "if": [
-                    {"and": [
-                        {"!==": [_var("ended_recorded"), None]},
-                        {"<=": [_var("ended_recorded"), now]},
-                        {"!==": [_var("ended_at"), None]},
-                    ]},
-                    {"min": [_var("until"), _var("ended_at")]},
-                    _var("until"),
+            # The earliest of its expiry and the ends recorded by ``now`` (the evaluator takes
+            # a reduction's start as it is, not evaluated: a number past any instant).
+            known_ends = {
+                "reduce": [
+                    {"filter": [_var("ends"), {"<=": [_var("recorded"), now]}]},
+                    {"min": [_var("accumulator"), _var("current.at")]},
+                    _NEVER,
                 ]
-            }  # fmt: skip
+            }
+            end = {"min": [_var("until"), known_ends]}
             in_force = {
                 "and": [
                     {"in": [_var("kind"), sorted(str(k) for k in trigger.kinds)]},
@@ -161,10 +163,17 @@ def person_data(city: City, rows: list[int], orders: list[Order]) -> dict[str, A
                 "from": to_micros(o.valid_from),
                 "until": to_micros(o.valid_until),
                 "recorded": to_micros(o.recorded_at),
-                "ended_at": None if o.ended_at is None else to_micros(o.ended_at),
-                "ended_recorded": None
-                if o.ended_recorded_at is None
-                else to_micros(o.ended_recorded_at),
+                "ends": [
+                    {"at": to_micros(at), "recorded": to_micros(recorded)}
+                    for at, recorded in (
+                        *o.earlier_ends,
+                        *(
+                            [(o.ended_at, o.ended_recorded_at)]
+                            if o.ended_at is not None and o.ended_recorded_at is not None
+                            else []
+                        ),
+                    )
+                ],
             }
             for o in orders
         ],

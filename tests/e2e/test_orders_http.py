@@ -85,6 +85,12 @@ def test_a1_red_for_depositors_without_evidence_is_refused(town: Town, client: T
         order("close_contact_quarantine", "idl-art-41-quarantine", [(sh, [shanghai_contact])], town),
         "order.outside_jurisdiction", who="sh-off-1",
     )  # fmt: skip
+    # Cited for someone else, a record outside the jurisdiction says nothing of whose it is.
+    refused_without_trace(
+        town, client,
+        order("close_contact_quarantine", "idl-art-41-quarantine", [(depositors[0], [shanghai_contact])], town),
+        "order.outside_jurisdiction", who="sh-off-1",
+    )  # fmt: skip
     for person in depositors:
         assert town.status(person) == ("green", "no-risk")
 
@@ -139,6 +145,13 @@ def test_a4_a_relatives_evidence_cannot_make_a_child_red(town: Town, client: Tes
 def test_expiry_and_mass_assignment_are_refused(town: Town, client: TestClient) -> None:
     person = town.person("p")
     ref = contact(town, person)
+    twice = order(
+        "close_contact_quarantine",
+        "idl-art-41-quarantine",
+        [(person, [ref]), (person, [ref])],
+        town,
+    )
+    refused_without_trace(town, client, twice, "request.malformed")
     too_long = order("close_contact_quarantine", "idl-art-41-quarantine", [(person, [ref])], town)
     too_long["valid_until"] = (town.clock.now() + days(15)).isoformat()
     refused_without_trace(town, client, too_long, "order.expiry_too_long")

@@ -11,11 +11,12 @@ import re
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import inspect, text
 
 from healthcode.store import citus
 from healthcode.store.database import Database
-from healthcode.store.migrate import upgrade
+from healthcode.store.migrate import alembic_config, upgrade
 from healthcode.store.partitions import evidence_ids
 from healthcode.store.tables import metadata
 from tests.conftest import POSTGRES_URL
@@ -77,6 +78,40 @@ def test_the_rekeying_runs_on_postgresql_and_every_key_holds_the_distribution_co
                         assert fk["referred_table"] not in by, (name, fk)
         finally:
             db.dispose()
+
+
+def test_a_table_added_after_0013_is_placed_on_the_distributed_schema(postgres_ok: bool) -> None:
+    """0017 adds `order_earlier_ends` to a schema 0013 re-keyed: keyed by person, and its key
+    to `orders` by the person key (which is what a re-keyed `orders` can be referred by)."""
+    if not postgres_ok:
+        pytest.skip("PostgreSQL is not reachable (required when CI=true)")
+    with fresh_schema(POSTGRES_URL, "c") as schema:
+        db = Database(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+        try:
+            command.upgrade(alembic_config(db), "0016")
+            with db.engine.begin() as conn:
+                existing = inspect(conn).get_table_names()
+                assert "order_earlier_ends" not in existing
+                for statement in citus.statements(metadata, only=existing):
+                    if not statement.citus_only:  # what 0013 runs where Citus is
+                        conn.execute(text(statement.sql))
+            upgrade(db)
+            with db.engine.connect() as conn:
+                found = inspect(conn)
+                key = found.get_pk_constraint("order_earlier_ends")["constrained_columns"]
+                [fk] = found.get_foreign_keys("order_earlier_ends")
+        finally:
+            db.dispose()
+    assert key == [citus.PERSON, "log_index"]
+    assert (fk["constrained_columns"], fk["referred_columns"]) == (
+        [citus.PERSON, "order_id"],
+        [citus.PERSON, "id"],
+    )
+    # Citus's calls for it: distributed with the orders, before the key to them is made.
+    later = [s.sql for s in citus.placed_later(metadata, "order_earlier_ends")]
+    placed = next(n for n, sql in enumerate(later) if "create_distributed_table" in sql)
+    made = next(n for n, sql in enumerate(later) if "FOREIGN KEY" in sql)
+    assert placed < made and "colocate_with => 'persons'" in later[placed]
 
 
 def test_docs_citus_md_shows_the_ddl_the_code_generates() -> None:

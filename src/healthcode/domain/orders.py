@@ -34,10 +34,10 @@ class Order:
     earlier_ends: tuple[tuple[datetime, datetime], ...] = ()
 
     def end_as_known_at(self, at: datetime) -> datetime:
-        """Its end as the last end recorded by ``at`` says (each end is earlier than the one it
-        replaced), or its expiry if none was."""
+        """Its end as the ends recorded by ``at`` say: the earliest of them (each end replaces
+        a later one, so that is the last recorded; two recorded at one instant included), or
+        its expiry if none was."""
         ends = list(self.earlier_ends)
         if self.ended_at is not None and self.ended_recorded_at is not None:
             ends.append((self.ended_at, self.ended_recorded_at))
-        known = [(recorded, ended) for ended, recorded in ends if recorded <= at]
-        return min(self.valid_until, max(known)[1]) if known else self.valid_until
+        return min([self.valid_until, *(ended for ended, recorded in ends if recorded <= at)])

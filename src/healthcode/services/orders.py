@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from healthcode.domain import areas
+from healthcode.domain.appeals import AppealStatus
 from healthcode.domain.legal import LegalBasis, OrderPolicy
 from healthcode.domain.log_entries import order_cosign_entry, order_end_entry, order_entry
 from healthcode.domain.orders import OrderKind
@@ -24,6 +25,7 @@ from healthcode.services.derivation import Cause, Derivation
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.idempotency import Keyed
 from healthcode.services.notifications import Notice, Notifier
+from healthcode.store import appeals as appeals_repo
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import orders as orders_repo
 from healthcode.store import set_asides as set_aside_repo
@@ -32,13 +34,14 @@ from healthcode.store.orders import StoredOrder
 
 # Why an official lifts or shortens an order. An appeal's outcome ends one with a reason of its
 # own (`APPEAL_REASONS`), which only the appeal records: an official who could write it would
-# misstate why an order ended, and keep its evidence from any later order (`APPEAL_ENDINGS`).
+# misstate, in the log, why an order ended.
 END_REASONS = frozenset({"no_longer_needed", "issued_in_error", "shortened"})
 APPEAL_REASONS = frozenset({"appeal_overturned", "appeal_lapsed", "appeal_corrected"})
 ISSUERS = frozenset({"official", "supervisor"})
-# An order an appeal ended (overturned, or lapsed on silence) cannot be re-issued on the same
-# evidence: a new order needs new evidence (invariant 8, docs/appeals.md).
-APPEAL_ENDINGS = frozenset({"appeal_overturned", "appeal_lapsed"})
+# An order whose appeal the person won (overturned, or lapsed on silence) cannot be re-issued on
+# the same evidence, whether the appeal ended it or it had ended already: a new order needs new
+# evidence (invariant 8, docs/appeals.md).
+APPEALS_WON = frozenset({AppealStatus.OVERTURNED.value, AppealStatus.LAPSED.value})
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,9 @@ class Orders:
             )
         if not request.persons:
             raise InputRejected("order.evidence_missing", "no persons")
+        if len({named.person for named in request.persons}) < len(request.persons):
+            # Two orders of one kind for one person at once: one is all the rules read.
+            raise InputRejected("request.malformed", "a person is named twice")
         previous = self._extended(conn, actor, request, now)
         asides = set_aside_repo.all_set_asides(conn)
         earlier = orders_repo.for_people(conn, [named.person for named in request.persons])
@@ -176,8 +182,15 @@ class Orders:
             for item in evidence_repo.evidence_by_refs(conn, pairs):
                 if any(aside.covers(item, now) for aside in asides):
                     raise InputRejected("order.evidence_set_aside", item.ref)
+        if not earlier:
+            return
+        won = {
+            appeal.order_id
+            for appeal in appeals_repo.of_people(conn, [named.person])
+            if appeal.status in APPEALS_WON
+        }
         for order in earlier:
-            if order.end_reason in APPEAL_ENDINGS and set(named.evidence) <= set(order.evidence):
+            if order.id in won and set(named.evidence) <= set(order.evidence):
                 raise InputRejected("order.evidence_set_aside", f"an appeal ended {order.id}")
 
     def _check_evidence(
@@ -198,12 +211,14 @@ class Orders:
             item = found.get(ref)
             if item is None:
                 raise InputRejected("order.evidence_unknown", ref)
+            # Outside the jurisdiction first: whose a record there is, and what it says, is
+            # none of this official's business.
+            if not areas.contained_in_any(actor.jurisdiction, item.area):
+                raise InputRejected("order.outside_jurisdiction", ref)
             if item.person != named.person:
                 raise InputRejected("order.evidence_not_theirs", ref)  # A4: no relative's evidence
             if not any(need.met_by(item) for need in requirements):
                 raise InputRejected("order.evidence_wrong_kind", ref)
-            if not areas.contained_in_any(actor.jurisdiction, item.area):
-                raise InputRejected("order.outside_jurisdiction", ref)
         if previous is not None and not set(named.evidence) - set(previous.evidence):
             raise InputRejected("order.extension_needs_new_evidence")
 
@@ -267,11 +282,13 @@ class Orders:
             orders = orders_repo.by_request(conn, request_id)
             if not orders or orders[0].authority_id != actor.authority_id:
                 raise NotFound("order.not_found")
-            # Withdrawn, or expired before anyone co-signed: nothing left to put in force.
-            if any(order.state(now) != "pending" for order in orders):
-                raise InputRejected("order.not_pending")
             if any(order.official_id == actor.id for order in orders):
                 raise Unauthorized("order.cosign_self")
+            # The request's orders still pending: one withdrawn, or all expired before anyone
+            # co-signed, are not put in force.
+            orders = [order for order in orders if order.state(now) == "pending"]
+            if not orders:
+                raise InputRejected("order.not_pending")
             secret = self._secrets.secret(staff_secret_key(actor.id))
             self._secrets.escrow_missing(conn, [staff_secret_key(actor.id)], now)
             [index] = transparency.append(conn, [("order_cosign", lambda i: order_cosign_entry(
@@ -317,6 +334,8 @@ class Orders:
         """End an order inside the caller's write transaction (also used by appeals): an
         active one now or at ``ends_at``, before the end it has (it may be shortened again,
         lifted, or ended by an appeal until then); a pending one is withdrawn, now."""
+        if reason not in END_REASONS | APPEAL_REASONS:
+            raise ValueError(f"an order ends for a reason of the closed list, not {reason!r}")
         state = order.state(now)
         if state == "ended":
             raise InputRejected("order.not_active")

@@ -132,7 +132,10 @@ class SelfCheck:
                 received_at=row.received_at,
             )
             expected[int(row.log_index)] = ("evidence_batch", body)
-        expected.update(expected_acts(conn, self._secrets))
+        act_entries, act_problems = expected_acts(conn, self._secrets)
+        expected.update(act_entries)
+        for problem in act_problems:
+            report.add(problem)
         appeal_entries, appeal_problems = expected_appeals(conn, self._secrets)
         expected.update(appeal_entries)
         for problem in appeal_problems:

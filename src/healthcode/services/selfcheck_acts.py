@@ -4,6 +4,7 @@ orders, reads of people's records and rulebook proposals, rebuilt from their row
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import pairwise
 
 from sqlalchemy import Connection, select
 
@@ -22,8 +23,11 @@ from healthcode.store import tables as t
 Expected = dict[int, tuple[str, bytes]]
 
 
-def expected_acts(conn: Connection, secrets: PersonSecrets) -> Expected:
+def expected_acts(conn: Connection, secrets: PersonSecrets) -> tuple[Expected, list[str]]:
+    """The entries of officials' acts, and the orders whose ends do not follow one another
+    (each entry may match its row while the row's end in effect is not the last recorded)."""
     expected: Expected = {}
+    problems: list[str] = []
 
     def staff(staff_id: str) -> bytes:
         return secrets.secret(staff_secret_key(staff_id))
@@ -48,6 +52,11 @@ def expected_acts(conn: Connection, secrets: PersonSecrets) -> Expected:
             assert order.ended_at is not None and order.ended_recorded_at is not None
             ends.append(orders_repo.EarlierEnd(order.ended_at, order.ended_recorded_at, str(order.end_reason),
                                    str(order.ended_by), order.end_log_index))  # fmt: skip
+        if not _successive(ends):
+            problems.append(
+                f"order {order.id}: its ends do not follow one another (the row holds the last"
+                " recorded, and each end is earlier than the one it replaced)"
+            )
         for end in ends:
             expected[end.log_index] = ("order_end", order_end_entry(
                 index=end.log_index, official_secret=staff(end.ended_by), order_id=order.id,
@@ -73,4 +82,15 @@ def expected_acts(conn: Connection, secrets: PersonSecrets) -> Expected:
             digest=row.digest, authority_id=row.authority_id, effective_from=row.effective_from,
             proposed_at=row.proposed_at,
         ))  # fmt: skip
-    return expected
+    return expected, problems
+
+
+def _successive(ends: list[orders_repo.EarlierEnd]) -> bool:
+    """Ends in the order of their entries (the row's, the last, included last): each recorded
+    no earlier than, and ending before, the one it replaced."""
+    if [end.log_index for end in ends] != sorted(end.log_index for end in ends):
+        return False
+    return all(
+        later.recorded_at >= earlier.recorded_at and later.ended_at < earlier.ended_at
+        for earlier, later in pairwise(ends)
+    )

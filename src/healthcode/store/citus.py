@@ -63,8 +63,25 @@ def _columns(constraint: PrimaryKeyConstraint | UniqueConstraint) -> list[str]:
 
 def statements(metadata: MetaData, only: Collection[str] | None = None) -> list[Statement]:
     """The DDL that distributes the schema, in the order it must run; with ``only``, the
-    schema's tables of those names alone (a migration places the tables that exist when it
-    runs: 0013 those before it, and each later one the tables it adds)."""
+    schema's tables of those names alone (0013 places the tables that exist at its revision;
+    a table a later revision adds is placed by `placed_later`)."""
+    dropped, rekeyed, relinked, calls = _parts(metadata, only)
+    return dropped + rekeyed + relinked + calls
+
+
+def placed_later(metadata: MetaData, name: str) -> list[Statement]:
+    """The DDL that places table ``name``, which a revision after 0013 creates on a schema
+    0013 distributed, created without its foreign keys to distributed tables: its keys
+    re-keyed, the table placed, and only then those foreign keys, by the person key (Citus
+    refuses a key from a table not distributed to one that is)."""
+    _, rekeyed, relinked, calls = _parts(metadata, {name})
+    return rekeyed + calls + relinked
+
+
+def _parts(
+    metadata: MetaData, only: Collection[str] | None
+) -> tuple[list[Statement], list[Statement], list[Statement], list[Statement]]:
+    """(foreign keys dropped, keys re-keyed, foreign keys re-made, Citus's calls)."""
     tables = {
         name: table for name, table in metadata.tables.items() if only is None or name in only
     }
@@ -124,7 +141,7 @@ def statements(metadata: MetaData, only: Collection[str] | None = None) -> list[
         for name, column in BY_OTHER.items()
         if name in placed
     ]
-    return dropped + rekeyed + relinked + calls
+    return dropped, rekeyed, relinked, calls
 
 
 def _rekey(table: str, name: str, kind: str, columns: list[str]) -> Statement:

@@ -148,13 +148,23 @@ _ORDER_KIND = st.sampled_from(tuple(OrderKind))
 _ORDER_STEPS = st.integers(-2, 60)
 _ORDER_RECORDED = st.sampled_from((0, -4, 4))
 _ENDED = st.one_of(st.none(), _INSTANT)
-_ENDED_RECORDED = st.sampled_from((0, 1))
+# An end recorded as it takes effect, after, or ahead of it (an order shortened).
+_ENDED_RECORDED = st.sampled_from((0, 1, -4))
+# Ends it had before: each later, and recorded earlier, than the one that replaced it.
+_EARLIER_ENDS = st.lists(st.tuples(st.integers(1, 8), st.integers(0, 4)), max_size=2)
 
 
 @st.composite
 def _order(draw: st.DrawFn) -> Order:
     start = draw(_FROM)
     ended = draw(_ENDED)
+    recorded = None if ended is None else ended + draw(_ENDED_RECORDED) * STEP
+    earlier: list[tuple[datetime, datetime]] = []
+    if ended is not None and recorded is not None:
+        at, known = ended, recorded
+        for later, sooner in draw(_EARLIER_ENDS):
+            at, known = at + later * STEP, known - sooner * STEP
+            earlier.insert(0, (at, known))
     return Order(
         id="o",
         kind=draw(_ORDER_KIND),
@@ -163,7 +173,8 @@ def _order(draw: st.DrawFn) -> Order:
         valid_until=start + draw(_ORDER_STEPS) * STEP,
         recorded_at=start + draw(_ORDER_RECORDED) * STEP,
         ended_at=ended,
-        ended_recorded_at=None if ended is None else ended + draw(_ENDED_RECORDED) * STEP,
+        ended_recorded_at=recorded,
+        earlier_ends=tuple(earlier),
     )
 
 
