@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: install run test lint browser pgclient wrk bench crash fuzz audit messages clean
+.PHONY: install fonts run test lint browser pgclient wrk bench crash fuzz audit messages clean
 
 # The C part (tlog's batch hashing) is compiled by the install, so an edit to it reinstalls.
 # It is optional: without a compiler or OpenSSL's headers the install says so and goes on.
@@ -20,8 +20,20 @@ $(STAMP): pyproject.toml constraints.txt setup.py src/healthcode/tlog/_sha256bat
 	@$(BIN)/python -c 'import healthcode.tlog._sha256batch' 2>/dev/null || echo "$(NO_C)"
 	touch $(STAMP)
 
-## install: create .venv with the pinned dependencies (the CLI is then .venv/bin/healthcode)
-install: $(STAMP)
+## install: create .venv with the pinned dependencies (the CLI is then .venv/bin/healthcode),
+## and the font the identity cards are printed with
+install: $(STAMP) fonts
+
+# The printable identity card (web/cards.py) draws the masked name and its words in Chinese,
+# with Debian's fonts-wqy-microhei. Only root can install it (CI runs as root); elsewhere the
+# install stops and says what to run, since the server would refuse to print cards
+# (card.font_missing) rather than print one without its holder's name.
+CARD_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+fonts:
+	@if test -f $(CARD_FONT); then :; \
+	elif test "$$(id -u)" = 0; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-wqy-microhei; \
+	else echo "fonts: run 'apt-get install fonts-wqy-microhei' as root: identity cards are printed with it" >&2; exit 1; fi
 
 ## run: build the demo city into the SQLite default if it is empty, then serve it
 run: install

@@ -71,3 +71,8 @@ class Unauthorized(HealthcodeError):
 class StoreFault(HealthcodeError):
     """The store lacks what it must hold (a log tile it lost): the server's fault, not the
     caller's, so a 5xx."""
+
+
+class HostFault(HealthcodeError):
+    """The host lacks what the server needs to answer (a font to print cards with): the
+    operator's fault, not the caller's, so a 5xx that names what to install."""

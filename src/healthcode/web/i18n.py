@@ -17,6 +17,7 @@ from babel.messages.pofile import read_po
 
 LANGUAGES = {"zh": "zh_Hans_CN", "en": "en"}
 DEFAULT_LANGUAGE = "zh"
+LANG_COOKIE = "hc_lang"  # the pages' choice, which a card or a download follows too
 
 
 @cache

@@ -17,10 +17,11 @@ from healthcode.credentials.passes import RevocationReason, qr_svg, raw_public_k
 from healthcode.errors import Unauthorized
 from healthcode.web.api.officials import actor
 from healthcode.web.api.places import NO_STORE, Format, qr_answer
-from healthcode.web.api.schemas import ERRORS, PICTURES, PNG, Closed, closed_list
+from healthcode.web.api.schemas import ERRORS, PICTURES, PNG, Closed, ErrorBody, closed_list
 from healthcode.web.auth import PERSON, PUBLIC, Caller, access
 from healthcode.web.cards import card_png
 from healthcode.web.checkpoints import carry_checkpoint
+from healthcode.web.i18n import LANG_COOKIE, gettext_for, pick_language
 
 SUPERVISOR = access("supervisor", scope="jurisdiction")
 
@@ -128,7 +129,15 @@ def dependant_pass(
     return _pass(request, response, _guardian_of(request, person, person_key), format)
 
 
-def _card(request: Request, person_key: str, fmt: Literal["png", "json"]) -> Any:
+Language = Literal["zh", "en"]
+# A card is refused, never printed without its holder's name, when the host lacks a font
+# with Chinese glyphs (`web/cards.py`).
+CARD_ERRORS = ERRORS | PNG | {503: {"model": ErrorBody}}
+
+
+def _card(
+    request: Request, person_key: str, fmt: Literal["png", "json"], lang: Language | None
+) -> Any:
     services = request.app.state.services
     card = services.passes.identity_card(person_key, services.clock.now())
     if fmt == "json":
@@ -143,6 +152,12 @@ def _card(request: Request, person_key: str, fmt: Literal["png", "json"]) -> Any
         masked_name=card.masked_name,
         valid_until=card.valid_until,
         timezone=services.settings.timezone,
+        # The language asked for, else the page's (its cookie), else the browser's.
+        gettext=gettext_for(
+            pick_language(
+                lang, request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
+            )
+        ),
     )
     return Response(
         png,
@@ -151,25 +166,27 @@ def _card(request: Request, person_key: str, fmt: Literal["png", "json"]) -> Any
     )
 
 
-@pass_router.get("/me/card", response_model=CardOut, responses=ERRORS | PNG)
+@pass_router.get("/me/card", response_model=CardOut, responses=CARD_ERRORS)
 def my_card(
     request: Request,
     person: Annotated[Caller, Depends(PERSON)],
     format: Literal["png", "json"] = "png",
+    lang: Language | None = None,
 ) -> Any:
-    """My printable identity card (PNG), for when I have no phone with me."""
-    return _card(request, str(person.subject), format)
+    """My printable identity card (PNG, in Chinese or English), for when I have no phone."""
+    return _card(request, str(person.subject), format, lang)
 
 
-@pass_router.get("/me/dependants/{person_key}/card", response_model=CardOut, responses=ERRORS | PNG)
+@pass_router.get("/me/dependants/{person_key}/card", response_model=CardOut, responses=CARD_ERRORS)
 def dependant_card(
     request: Request,
     person_key: str,
     person: Annotated[Caller, Depends(PERSON)],
     format: Literal["png", "json"] = "png",
+    lang: Language | None = None,
 ) -> Any:
     """A dependant's printable identity card (a child, a relative without a phone)."""
-    return _card(request, _guardian_of(request, person, person_key), format)
+    return _card(request, _guardian_of(request, person, person_key), format, lang)
 
 
 # --- the trust list -------------------------------------------------------------------------

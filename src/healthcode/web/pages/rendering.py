@@ -11,9 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from healthcode.web.auth import COOKIES
-from healthcode.web.i18n import gettext_for, local_time, pick_language
-
-LANG_COOKIE = "hc_lang"
+from healthcode.web.i18n import LANG_COOKIE, gettext_for, local_time, pick_language
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
