@@ -128,7 +128,7 @@ def build(
     outbox = Outbox(db)
     derivation = Derivation(rulebooks, secrets, outbox)
     legal_bases = policy_data.legal_bases()
-    explanations = Explanations(db, derivation, log_reader, legal_bases)
+    explanations = Explanations(db, derivation, log_reader, legal_bases, rulebooks)
     order_policy = policy_data.order_policy()
     batch_policy = BatchPolicy(
         max_records=settings.batch_max_records,

@@ -14,7 +14,7 @@ from healthcode.domain.log_entries import access_entry
 from healthcode.errors import InputRejected, NotFound, Unauthorized
 from healthcode.services import transparency
 from healthcode.services.escrow import PersonSecrets
-from healthcode.services.explain import Explanations, StatusView
+from healthcode.services.explain import Explanations, Named, StatusView
 from healthcode.services.orders import staff_secret_key
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import orders as orders_repo
@@ -49,6 +49,10 @@ class AccessRecord:
     purpose: str
     at: datetime
     log_index: int
+    # The reader and its authority as the person knows them: a venue by its name, staff by
+    # their id (what an order names too); None for what the registry does not hold.
+    accessor_name: Named | None = None
+    authority: Named | None = None
 
 
 class Access:
@@ -100,9 +104,22 @@ class Access:
     def of_person(self, person_key: str) -> list[AccessRecord]:
         with self._db.read() as conn:
             rows = orders_repo.accesses(conn, person_key)
+            venue_ids = {r.accessor_id for r in rows if r.accessor_role == "venue"}
+            venues = registry_repo.venue_names(conn, venue_ids) if venue_ids else {}
+            authority_ids = {r.authority_id for r in rows if r.authority_id}
+            authorities = (
+                registry_repo.authority_names(conn, authority_ids) if authority_ids else {}
+            )
         return [
             AccessRecord(
-                r.accessor_id, r.accessor_role, r.authority_id, r.purpose, r.at, r.log_index
+                r.accessor_id, r.accessor_role, r.authority_id, r.purpose, r.at, r.log_index,
+                accessor_name=_named(r.accessor_id, venues),
+                authority=_named(r.authority_id, authorities),
             )
             for r in rows
-        ]
+        ]  # fmt: skip
+
+
+def _named(key: str | None, names: dict[str, tuple[str, str]]) -> Named | None:
+    found = names.get(key) if key else None
+    return Named(key, *found) if key and found else None

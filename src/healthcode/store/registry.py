@@ -171,9 +171,19 @@ def venue_areas(conn: Connection, venue_ids: Iterable[str] | None = None) -> dic
     return {row.id: row.area_code for row in conn.execute(query)}
 
 
-def venue_names(conn: Connection) -> dict[str, tuple[str, str]]:
-    rows = conn.execute(select(t.venues.c.id, t.venues.c.name_zh, t.venues.c.name_en)).all()
-    return {row.id: (row.name_zh, row.name_en) for row in rows}
+def venue_names(
+    conn: Connection, venue_ids: Iterable[str] | None = None
+) -> dict[str, tuple[str, str]]:
+    """(zh, en) names of every venue, or of these ones (those registered)."""
+    query = select(t.venues.c.id, t.venues.c.name_zh, t.venues.c.name_en)
+    if venue_ids is None:
+        return {row.id: (row.name_zh, row.name_en) for row in conn.execute(query)}
+    found: dict[str, tuple[str, str]] = {}
+    for condition in one_of(conn, t.venues.c.id, sorted(set(venue_ids))):
+        found.update(
+            {row.id: (row.name_zh, row.name_en) for row in conn.execute(query.where(condition))}
+        )
+    return found
 
 
 def save_person(

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from healthcode.errors import NotFound, Unauthorized
 from healthcode.services.access import PURPOSES
-from healthcode.services.explain import StatusView
+from healthcode.services.explain import EvidenceView, Named, StatusView
 from healthcode.store import status as status_repo
 from healthcode.web.api.public import designation_out
 from healthcode.web.api.schemas import (
@@ -29,6 +29,27 @@ from healthcode.web.checkpoints import carry_checkpoint
 router = APIRouter(prefix="/api/v1/me", tags=["persons"])
 
 
+def evidence_out(item: EvidenceView) -> EvidenceOut:
+    return EvidenceOut(
+        ref=item.ref,
+        kind=item.kind,
+        occurred_at=item.occurred_at,
+        received_at=item.received_at,
+        area=item.area.id,
+        area_name=Bilingual(zh=item.area.zh, en=item.area.en),
+        source_id=item.source_id,
+        authority_id=item.authority.id,
+        authority_name=Bilingual(zh=item.authority.zh, en=item.authority.en),
+        details=item.details,
+        cited_by_orders=list(item.cited_by_orders),
+        venue_name=bilingual(item.venue),
+    )
+
+
+def bilingual(named: Named | None) -> Bilingual | None:
+    return Bilingual(zh=named.zh, en=named.en) if named is not None else None
+
+
 def status_out(view: StatusView) -> StatusOut:
     status = view.status
     return StatusOut(
@@ -40,21 +61,7 @@ def status_out(view: StatusView) -> StatusOut:
         valid_until=status.valid_until,
         rulebook_version=status.rulebook_version,
         computed_at=status.at,
-        evidence=[
-            EvidenceOut(
-                ref=item.ref,
-                kind=item.kind,
-                occurred_at=item.occurred_at,
-                received_at=item.received_at,
-                area=item.area.id,
-                area_name=Bilingual(zh=item.area.zh, en=item.area.en),
-                source_id=item.source_id,
-                authority_id=item.authority.id,
-                authority_name=Bilingual(zh=item.authority.zh, en=item.authority.en),
-                details=item.details,
-            )
-            for item in view.evidence
-        ],
+        evidence=[evidence_out(item) for item in view.evidence],
         designations=[designation_out(d) for d in view.designations],
         orders=[
             PersonOrderOut(
@@ -70,6 +77,7 @@ def status_out(view: StatusView) -> StatusOut:
                 legal_basis=o.legal_basis.id,
                 legal_basis_title=Bilingual(zh=o.legal_basis.zh, en=o.legal_basis.en),
                 evidence=list(o.evidence),
+                cited_evidence=[evidence_out(item) for item in o.cited],
             )
             for o in view.orders
         ],
@@ -129,7 +137,8 @@ def my_accesses(request: Request, person: Annotated[Caller, Depends(PERSON)]) ->
         AccessOut(
             accessor_id=a.accessor_id, accessor_role=a.accessor_role, authority_id=a.authority_id,
             purpose=a.purpose, purpose_name=Bilingual(zh=PURPOSES[a.purpose][0], en=PURPOSES[a.purpose][1]),
-            at=a.at, log_index=a.log_index,
+            at=a.at, log_index=a.log_index, accessor_name=bilingual(a.accessor_name),
+            authority_name=bilingual(a.authority),
         )
         for a in request.app.state.services.access.of_person(str(person.subject))
     ]  # fmt: skip

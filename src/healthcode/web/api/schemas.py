@@ -102,6 +102,9 @@ class EvidenceOut(BaseModel):
     authority_id: str
     authority_name: Bilingual
     details: dict[str, Any]
+    # The orders behind the colour that cite this record (empty: the rule that fired cites it).
+    cited_by_orders: list[str] = []
+    venue_name: Bilingual | None = None  # a visit's venue
 
 
 class StatusChangeOut(BaseModel):
@@ -133,6 +136,7 @@ class PersonOrderOut(BaseModel):
     legal_basis: str
     legal_basis_title: Bilingual
     evidence: list[str]
+    cited_evidence: list[EvidenceOut] = []  # `evidence` with each record's kind, time, authority
 
 
 class StatusOut(BaseModel):
@@ -220,3 +224,5 @@ class AccessOut(BaseModel):
     purpose_name: Bilingual
     at: datetime
     log_index: int
+    accessor_name: Bilingual | None = None  # a venue's name (staff are named by their id)
+    authority_name: Bilingual | None = None

@@ -109,11 +109,16 @@ def designations_page(request: Request) -> HTMLResponse:
         designations = services.designations.all(conn)
         areas = registry_repo.all_areas(conn)
         authorities = registry_repo.authority_names(conn)
+        venue_ids = {d.venue_id for d in designations if d.venue_id is not None}
+        # A venue by its name and the area it stands in (a designation's area may be wider).
+        names = registry_repo.venue_names(conn, venue_ids) if venue_ids else {}
+        places = registry_repo.venue_areas(conn, venue_ids) if venue_ids else {}
+    venues = {key: (name, areas.get(places.get(key, ""))) for key, name in names.items()}
     rows = sorted(designations, key=lambda d: (d.valid_to is not None and d.valid_to <= now,
                                                -d.valid_from.timestamp()))  # fmt: skip
     return render(
         request, "public_designations.html", designations=rows, areas=areas,
-        authorities=authorities, now=now,
+        authorities=authorities, venues=venues, now=now,
     )  # fmt: skip
 
 
