@@ -1,6 +1,6 @@
 """What a resident reads on /me and in the API, in words they understand: the evidence behind
 an order, who read their record by name, the evidence's details and the rules in their
-language, and high-risk venues by name (invariants 1, 7).
+language, high-risk venues by name, and whether a scan proved their visit (invariants 1, 7, 9).
 """
 
 from __future__ import annotations
@@ -132,3 +132,24 @@ def test_high_risk_venues_are_listed_by_name_and_area(town: Town, client: TestCl
     en = client.get("/public/designations?lang=en").text
     assert "Zhongyuan Market (Zhongyuan)" in en
 
+
+def test_a_scan_tells_whether_the_visit_was_proven(town: Town, client: TestClient) -> None:
+    person = town.person("扫码者", home=ZHONGYUAN)
+    me = bearer(town, person, "person")
+    fresh = client.get("/api/v1/venue/place-code", headers=bearer(town, "market", "venue"))
+    proven = client.post("/api/v1/scans", json={"code": fresh.json()["text"]}, headers=me).json()
+    assert proven["presence"] == "proven"
+    assert "经核实" in proven["presence_note"]["zh"] and "proven" in proven["presence_note"]["en"]
+    printed = client.get(
+        "/api/v1/venue/place-code/static", headers=bearer(town, "station", "venue")
+    )
+    unverified = client.post("/api/v1/scans", json={"code": printed.json()["text"]}, headers=me)
+    assert unverified.json()["presence"] == "unverified", unverified.text
+    assert "不会改变" in unverified.json()["presence_note"]["zh"]
+    login(client, town.services, person)
+    station = client.get("/api/v1/venue/place-code", headers=bearer(town, "station", "venue"))
+    page = client.post("/me/scan?lang=zh", data={"code": station.json()["text"]})
+    assert page.status_code == 200 and "到访已核实" in page.text, page.text
+    mall = client.get("/api/v1/venue/place-code/static", headers=bearer(town, "mall", "venue"))
+    english = client.post("/me/scan?lang=en", data={"code": mall.json()["text"]}).text
+    assert "Presence unverified" in english and "never changes your colour" in english

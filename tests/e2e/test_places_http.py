@@ -145,10 +145,13 @@ def test_a_scan_over_http_answers_what_staff_see_and_its_proof_verifies(
         "/api/v1/scans", json={"code": code["text"]}, headers=bearer(town, person, "person")
     )
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {
+    scanned = answer.json()
+    assert scanned.pop("presence_note")["en"].startswith("Your visit is recorded as proven")
+    assert scanned == {
         "colour": "green",
         "venue_name": {"zh": "郑州站", "en": "Zhengzhou Station"},
         "at": town.clock.now().isoformat().replace("+00:00", "Z"),
+        "presence": "proven",
     }
     proof_url = re.match(r"<([^>]+)>", answer.headers["link"]).group(1)  # type: ignore[union-attr]
     assert client.get(proof_url, headers=bearer(town, person, "person")).json()["code"] == (

@@ -9,6 +9,7 @@ test inspects every one of them).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -32,6 +33,7 @@ from healthcode.web.api.schemas import (
 )
 from healthcode.web.auth import PERSON, Caller, access
 from healthcode.web.checkpoints import carry_checkpoint
+from healthcode.web.i18n import gettext_for
 
 VENUE = access("venue", scope="venue")
 MAX_TEXT = 4096
@@ -84,6 +86,10 @@ class ScanOut(BaseModel):
     colour: str
     venue_name: Bilingual
     at: datetime
+    # How the visit was recorded (invariant 9): "proven" (a fresh code scanned on site) or
+    # "unverified" (a stale, printed or forwarded code: it never changes anyone's colour).
+    presence: str
+    presence_note: Bilingual
 
 
 class ScanProofOut(BaseModel):
@@ -135,11 +141,26 @@ def place_code_out(view: PlaceCodeView, refresh: float | None) -> PlaceCodeOut:
     )
 
 
+def presence_notes(_: Callable[[str], str]) -> dict[str, str]:
+    """What a scan tells the person about how their visit was recorded, in one language."""
+    return {
+        "proven": _("Your visit is recorded as proven: you scanned the venue's current code "
+                    "on site. It counts under the published rules."),
+        "unverified": _("Your visit is recorded as unverified: the code was not the venue's "
+                        "current one (a printed code, or a copy someone sent you). It never "
+                        "changes your colour."),
+    }  # fmt: skip
+
+
 def scan_out(result: ScanResult) -> ScanOut:
+    presence = str(result.presence)
+    zh, en = presence_notes(gettext_for("zh")), presence_notes(gettext_for("en"))
     return ScanOut(
         colour=result.colour,
         venue_name=Bilingual(zh=result.venue.name_zh, en=result.venue.name_en),
         at=result.at,
+        presence=presence,
+        presence_note=Bilingual(zh=zh[presence], en=en[presence]),
     )
 
 
