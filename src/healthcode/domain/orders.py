@@ -7,8 +7,12 @@ order only counts while it is effective (co-signed where needed, not lifted, not
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+
+# How far before now an act's stated start may lie: a client's clock, a form's whole minute.
+# Anything earlier would claim a period already past (invariant 1: history is not rewritten).
+START_TOLERANCE = timedelta(minutes=5)
 
 
 class OrderKind(StrEnum):

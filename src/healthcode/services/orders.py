@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets as token_secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection
 
@@ -17,7 +17,7 @@ from healthcode.domain import areas
 from healthcode.domain.appeals import AppealStatus
 from healthcode.domain.legal import LegalBasis, OrderPolicy
 from healthcode.domain.log_entries import order_cosign_entry, order_end_entry, order_entry
-from healthcode.domain.orders import OrderKind
+from healthcode.domain.orders import START_TOLERANCE, OrderKind
 from healthcode.domain.status import SetAside
 from healthcode.errors import InputRejected, NotFound, Unauthorized
 from healthcode.services import crashpoints, transparency
@@ -122,7 +122,7 @@ class Orders:
         if basis is None or request.kind not in basis.orders:
             raise InputRejected("order.basis_invalid")
         valid_from = request.valid_from or now
-        if valid_from < now - timedelta(minutes=5) or request.valid_until <= valid_from:
+        if valid_from < now - START_TOLERANCE or request.valid_until <= valid_from:
             raise InputRejected("order.invalid_period")
         if request.valid_until - valid_from > self.policy.max_duration[request.kind]:
             raise InputRejected(
