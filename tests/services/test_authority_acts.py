@@ -125,10 +125,8 @@ def test_designations_by_officials_keep_to_jurisdiction_and_two_persons(town: To
             Actor("sh-off-1", "official", "sh-health", frozenset({"310100"})), request, now=now
         )
     assert outside.value.code == "designation.outside_jurisdiction"
-    assert (
-        town.services.designations.designate_as(actor("zz-off-1", "official"), request, now=now)
-        == 0
-    )
+    made = town.services.designations.designate_as(actor("zz-off-1", "official"), request, now=now)
+    assert (made.pending, made.status_changes) == (True, 0)
     assert {town.status(p) for p in visitors} == {("green", "no-risk")}  # pending: no effect
     with pytest.raises(HealthcodeError):
         town.services.designations.cosign(actor("zz-off-1", "supervisor"), "d-bulk", now=now)
@@ -136,7 +134,7 @@ def test_designations_by_officials_keep_to_jurisdiction_and_two_persons(town: To
     assert (
         town.services.designations.cosign(
             actor("zz-sup-1", "supervisor"), "d-bulk", now=town.clock.now()
-        )
+        ).status_changes
         == 25
     )
     assert {town.status(p) for p in visitors} == {("red", "high-risk-visit")}

@@ -93,6 +93,18 @@ class Rulebook:
     def digest(self) -> str:
         return hashlib.sha256(canonical(self.source)).hexdigest()
 
+    def designation_lookback(self) -> timedelta | None:
+        """The longest a rule reading designations lasts after a visit: a designation starting
+        further back reaches no one's colour now. None when no such rule has a ``lasts``."""
+        found = [
+            rule.lasts
+            for rule in self.rules
+            if isinstance(rule.trigger, EvidenceTrigger)
+            and rule.trigger.designation_levels
+            and rule.lasts is not None
+        ]
+        return max(found, default=None)
+
     def rule(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)
 

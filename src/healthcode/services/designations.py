@@ -8,9 +8,10 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from healthcode.domain import areas
-from healthcode.domain.designations import RiskDesignation, RiskLevel
+from healthcode.domain.designations import RiskDesignation, RiskLevel, reach
 from healthcode.domain.legal import OrderPolicy
 from healthcode.domain.log_entries import designation_cosign_entry, designation_entry
+from healthcode.domain.orders import START_TOLERANCE
 from healthcode.errors import InputRejected, NotFound, Unauthorized
 from healthcode.services import transparency
 from healthcode.services.bulk_recompute import recompute_bulk
@@ -37,6 +38,16 @@ class DesignationRequest:
     venue_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Designated:
+    """What a designation (or its co-signature) did: whether it waits for a supervisor, and
+    the status changes it caused (none while it waits)."""
+
+    id: str
+    pending: bool
+    status_changes: int
+
+
 class Designations:
     def __init__(
         self, db: Database, derivation: Derivation, rulebooks: Rulebooks, secrets: PersonSecrets,
@@ -48,18 +59,21 @@ class Designations:
         self._secrets = secrets
         self._policy = policy
 
-    def designate_as(self, actor: Actor, request: DesignationRequest, *, now: datetime) -> int:
-        """An official designates inside their jurisdiction; one touching more people than the
-        bulk threshold waits, pending, for a different supervisor's co-signature."""
+    def designate_as(
+        self, actor: Actor, request: DesignationRequest, *, now: datetime
+    ) -> Designated:
+        """An official designates inside their jurisdiction; one that may reach more people
+        than the bulk threshold, or whose reach cannot be known now (no end, a future start),
+        waits, pending, for a different supervisor's co-signature (``reach``)."""
         if actor.role not in ("official", "supervisor"):
             raise Unauthorized("auth.forbidden")
         if request.authority_id != actor.authority_id or not areas.contained_in_any(
             actor.jurisdiction, request.area
         ):
             raise Unauthorized("designation.outside_jurisdiction")
-        return self.designate(request, now=now, official_id=actor.id)
+        return self._record(request, now=now, official_id=actor.id)
 
-    def cosign(self, actor: Actor, designation_id: str, *, now: datetime) -> int:
+    def cosign(self, actor: Actor, designation_id: str, *, now: datetime) -> Designated:
         if actor.role != "supervisor":
             raise Unauthorized("auth.forbidden", "only supervisors co-sign")
         with self._db.write() as conn:
@@ -91,19 +105,22 @@ class Designations:
                 now=now,
                 cause=Cause.DESIGNATION,
             )
-            return len(changes)
+            return Designated(designation_id, pending=False, status_changes=len(changes))
 
     def pending(self, authority_id: str) -> list[RiskDesignation]:
         with self._db.read() as conn:
             return evidence_repo.pending_designations(conn, authority_id)
 
-    def designate(
-        self, request: DesignationRequest, *, now: datetime, official_id: str | None = None
-    ) -> int:
-        """Record a designation and recompute everyone with a proven visit it covers.
+    def designate(self, request: DesignationRequest, *, now: datetime) -> int:
+        """The operator's own designation (bootstrap, tests): in force at once. Returns the
+        number of status changes it caused."""
+        return self._record(request, now=now, official_id=None).status_changes
 
-        Returns the number of status changes it caused (none while it waits, pending).
-        """
+    def _record(
+        self, request: DesignationRequest, *, now: datetime, official_id: str | None
+    ) -> Designated:
+        """Record a designation and recompute everyone with a proven visit it covers, unless
+        an official's designation waits for a co-signature."""
         if request.valid_to is not None and request.valid_to <= request.valid_from:
             raise InputRejected("designation.invalid", "valid_to must follow valid_from")
         if request.case_count < 0:
@@ -121,6 +138,7 @@ class Designations:
             venue_id=request.venue_id,
         )
         with self._db.write() as conn:
+            self._check_start(conn, request, now)
             if request.area not in registry_repo.area_codes(conn):
                 raise InputRejected("designation.invalid", "unknown area")
             if request.authority_id not in registry_repo.authority_names(conn):
@@ -133,17 +151,16 @@ class Designations:
                     raise InputRejected("designation.invalid", "venue not in the area")
             if any(d.id == request.id for d, _ in evidence_repo.designation_rows(conn)):
                 raise InputRejected("designation.invalid", "designation id already used")
-            touched = evidence_repo.visitors(
-                conn, areas.prefix(request.area), request.valid_from, request.valid_to
-            )
-            active = official_id is None or len(touched) <= self._policy.bulk_threshold_people
+            prefix = areas.prefix(request.area)
+            touched = evidence_repo.visitors(conn, prefix, request.valid_from, request.valid_to)
+            active = official_id is None or self._within_threshold(conn, request, prefix, now)
             index = transparency.append_one(
                 conn, "designation", designation_entry(designation), now
             )
             row = evidence_repo.designation_row(designation, index, active=active)
             conn.execute(t.designations.insert().values({**row, "designated_by": official_id}))
             if not active:
-                return 0
+                return Designated(request.id, pending=True, status_changes=0)
             changes = recompute_bulk(
                 conn,
                 self._derivation,
@@ -152,7 +169,27 @@ class Designations:
                 now=now,
                 cause=Cause.DESIGNATION,
             )
-        return len(changes)
+        return Designated(request.id, pending=False, status_changes=len(changes))
+
+    def _check_start(self, conn: Connection, request: DesignationRequest, now: datetime) -> None:
+        """No further back than the longest rule reading designations looks: an earlier start
+        can change no one's colour now, it would only claim after the fact that the area was
+        at risk then (invariant 1). Without such a rule, no more back-dating than an order."""
+        lookback = self._rulebooks.in_force(conn, now).designation_lookback()
+        earliest = now - max(lookback or START_TOLERANCE, START_TOLERANCE)
+        if request.valid_from < earliest:
+            raise InputRejected("designation.backdated", f"valid_from not before {earliest}")
+
+    def _within_threshold(
+        self, conn: Connection, request: DesignationRequest, prefix: str, now: datetime
+    ) -> bool:
+        spans = reach(request.valid_from, request.valid_to, now)
+        if spans is None:
+            return False
+        people: set[str] = set()
+        for since, until in spans:
+            people |= evidence_repo.visitors(conn, prefix, since, until)
+        return len(people) <= self._policy.bulk_threshold_people
 
     def all(self, conn: Connection | None = None) -> list[RiskDesignation]:
         if conn is not None:

@@ -110,9 +110,8 @@ class Replayer:
             authority_id=self.actor(action["by"]).authority_id, case_count=body["case_count"],
             basis=body["basis"], venue_id=body.get("venue_id"),
         )  # fmt: skip
-        self.services.designations.designate_as(self.actor(action["by"]), request, now=now)
-        pending = self.services.designations.pending(request.authority_id)
-        if action.get("cosign_by") and any(d.id == request.id for d in pending):
+        made = self.services.designations.designate_as(self.actor(action["by"]), request, now=now)
+        if action.get("cosign_by") and made.pending:
             self.services.designations.cosign(self.actor(action["cosign_by"]), request.id, now=now)
         return [designation_ref(request.id)]
 

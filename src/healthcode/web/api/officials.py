@@ -73,6 +73,13 @@ class ChangesOut(BaseModel):
     status_changes: int
 
 
+class DesignatedOut(ChangesOut):
+    """``pending``: it waits for a supervisor's co-signature and counts for no one until then."""
+
+    designation_id: str
+    pending: bool
+
+
 class ProposalIn(Closed):
     source: dict[str, object]
     effective_from: AwareDatetime | None = None
@@ -160,13 +167,13 @@ def end_order(
     return order_out(ended, now)
 
 
-@router.post("/designations", response_model=ChangesOut, responses=ERRORS)
+@router.post("/designations", response_model=DesignatedOut, responses=ERRORS)
 def designate(
     request: Request, body: DesignationIn, caller: Annotated[Caller, Depends(OFFICIAL)]
-) -> ChangesOut:
+) -> DesignatedOut:
     """Designate an area (or one venue) of the caller's jurisdiction as low, medium or high risk."""
     services = request.app.state.services
-    changes = services.designations.designate_as(
+    done = services.designations.designate_as(
         actor(caller),
         DesignationRequest(
             id=body.id, area=body.area, level=body.level, valid_from=body.valid_from, valid_to=body.valid_to,
@@ -174,16 +181,22 @@ def designate(
         ),
         now=services.clock.now(),
     )  # fmt: skip
-    return ChangesOut(status_changes=changes)
+    return DesignatedOut(
+        designation_id=done.id, pending=done.pending, status_changes=done.status_changes
+    )
 
 
-@router.post("/designations/{designation_id}/cosign", response_model=ChangesOut, responses=ERRORS)
+@router.post(
+    "/designations/{designation_id}/cosign", response_model=DesignatedOut, responses=ERRORS
+)
 def cosign_designation(
     request: Request, designation_id: str, caller: Annotated[Caller, Depends(SUPERVISOR)]
-) -> ChangesOut:
+) -> DesignatedOut:
     services = request.app.state.services
-    changes = services.designations.cosign(actor(caller), designation_id, now=services.clock.now())
-    return ChangesOut(status_changes=changes)
+    done = services.designations.cosign(actor(caller), designation_id, now=services.clock.now())
+    return DesignatedOut(
+        designation_id=done.id, pending=done.pending, status_changes=done.status_changes
+    )
 
 
 @router.post("/rulebooks/proposals", response_model=ProposalOut, responses=ERRORS)
