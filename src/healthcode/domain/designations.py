@@ -40,6 +40,12 @@ class RiskDesignation:
             return False
         return areas.contains(self.area, area)
 
+    def phase(self, at: datetime) -> str:
+        """Where it stands at ``at``: ``scheduled``, ``in_force`` or ``ended``."""
+        if at < self.valid_from:
+            return "scheduled"
+        return "in_force" if self.valid_to is None or at < self.valid_to else "ended"
+
 
 Span = tuple[datetime, datetime]
 

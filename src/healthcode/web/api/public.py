@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from healthcode.domain.designations import RiskDesignation
 from healthcode.errors import NotFound
@@ -75,8 +77,19 @@ def designation_out(d: RiskDesignation) -> DesignationOut:
 
 
 @router.get("/designations", response_model=list[DesignationOut], dependencies=[Depends(PUBLIC)])
-def designations(request: Request, response: Response) -> list[DesignationOut]:
+def designations(
+    request: Request,
+    response: Response,
+    status: Annotated[Literal["in_force", "scheduled", "ended", "all"], Query()] = "in_force",
+) -> list[DesignationOut]:
+    """The co-signed designations in force now; ``status=`` ``scheduled`` (starting later),
+    ``ended`` or ``all`` (the history /public/designations shows)."""
     services = request.app.state.services
+    now = services.clock.now()
     with services.db.read() as conn:
         carry_checkpoint(response, services.log.checkpoint_at(conn))
-        return [designation_out(d) for d in services.designations.all(conn)]
+        return [
+            designation_out(d)
+            for d in services.designations.all(conn)
+            if status == "all" or d.phase(now) == status
+        ]
