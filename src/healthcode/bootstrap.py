@@ -173,7 +173,7 @@ def build(
         log=log_reader,
         secrets=secrets,
         self_check=SelfCheck(db, secrets, log_signer.verifier(), settings.log_origin),
-        cosigning=Cosigning(db, log_reader, parse_witnesses(settings.witnesses)),
+        cosigning=Cosigning(db, log_reader, parse_witnesses(settings.witnesses), clock=clock),
         orders=orders,
         staff=Staff(db, tokens),
         access=Access(db, explanations, secrets),

@@ -25,14 +25,28 @@ app = typer.Typer(help="The transparency log.", no_args_is_help=True)
 
 @app.command("sequence")
 def sequence() -> None:
-    """Integrate committed entries and sign a checkpoint now (the server does it continuously)."""
+    """Integrate committed entries, sign a checkpoint now and have the witnesses cosign it
+    (the server does both continuously)."""
+    _ = cli_gettext()
     built = services()
     built.places.seal_due(built.clock.now())  # scan batches of past seconds first
     signed = built.sequencer.integrate(now=built.clock.now())
     if signed is None:
-        console.print("nothing new to sign (or the log is halted)")
+        console.print(_("nothing new to sign (or the log is halted)"))
     else:
-        console.print(f"signed checkpoint of size {signed.size}")
+        console.print(_("signed checkpoint of size %(size)d") % {"size": signed.size})
+    # The latest checkpoint, new or not: one a witness was down for is cosigned now.
+    added = built.cosigning.collect()
+    if built.cosigning.witnesses:
+        lacking = [witness.url for witness in built.cosigning.missing()]
+        console.print(
+            _(
+                "%(added)d cosignatures added; %(lacking)d of %(witnesses)d witnesses have not cosigned the latest checkpoint"
+            )
+            % {"added": added, "lacking": len(lacking), "witnesses": len(built.cosigning.witnesses)}
+        )
+        for url in lacking:
+            errors.print(_("not cosigned by %(url)s") % {"url": url})
 
 
 @app.command("self-check")

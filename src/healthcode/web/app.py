@@ -57,12 +57,14 @@ def _self_check(services: Services) -> None:
 
 def _sequence(services: Services, metrics: Metrics) -> None:
     """Seal the scan batches of past seconds, sign a checkpoint over new entries, then have
-    the witnesses cosign it."""
+    the witnesses cosign the latest checkpoint: on every period, not only when one is new,
+    so a quiet log is cosigned by a witness that was down or is new (each witness's own
+    backoff keeps a witness that is down from being asked every period)."""
     services.places.seal_due(services.clock.now())
     signed = services.sequencer.integrate(now=services.clock.now())
     if signed is not None:
         metrics.checkpoint_signed(signed.size, services.clock.now())
-        services.cosigning.collect()
+    services.cosigning.collect()
 
 
 def _tick(services: Services) -> None:
