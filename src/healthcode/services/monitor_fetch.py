@@ -12,13 +12,33 @@ import httpx2
 
 from healthcode.services.monitor_errors import MonitorError
 from healthcode.tlog import HASH_SIZE, BundleError, TilePath, decode_entry_bundle
+from healthcode.tlog.tiles import MAX_ENTRY_SIZE
 
-__all__ = ["LogReader", "fetch_in_order"]
+__all__ = ["BUNDLE_CAP_PER_ENTRY", "LogReader", "fetch_in_order"]
 
-# A checkpoint carries at most 100 signature lines of ~100 bytes; anything far larger is
-# not a checkpoint, and reading it whole would let a hostile server exhaust memory.
+# Every resource is read only up to the most it can be, and refused as soon as the server
+# sends more: a hostile server could otherwise make the monitor buffer any size (a 300 MB
+# "tile" took 712 MB). The caps count decoded bytes, so a gzip bomb is stopped too.
+# A checkpoint carries at most 100 signature lines of ~100 bytes.
 _MAX_CHECKPOINT_BYTES = 64 * 1024
 _MAX_KEY_BYTES = 4 * 1024
+# tlog-tiles frames each entry of a bundle after a 2-byte big-endian length, so an entry is
+# at most 65,535 bytes and a bundle of W entries at most W times this.
+BUNDLE_CAP_PER_ENTRY = 2 + MAX_ENTRY_SIZE
+
+
+class _Oversize(Exception):
+    """A body passed its cap. ``read`` is how much was read; ``complete`` says the body
+    ended there (so ``read`` is its length) rather than reading being stopped."""
+
+    def __init__(self, read: int, complete: bool) -> None:
+        super().__init__(read)
+        self.read = read
+        self.complete = complete
+
+    def size(self, cap: int) -> str:
+        return f"{self.read} bytes" if self.complete else f"over {cap} bytes (reading stopped)"
+
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -35,28 +55,34 @@ class LogReader:
         self.tiles_fetched = 0
         self.bundles_fetched = 0
 
-    def _get(self, path: str, *, allow_404: bool = False) -> bytes | None:
+    def _get(self, path: str, cap: int, *, allow_404: bool = False) -> bytes | None:
+        """The body at ``path``, streamed; raises ``_Oversize`` once it passes ``cap``."""
         url = self.base_url + path
         try:
-            response = self._client.get(url)
+            with self._client.stream("GET", url) as response:
+                if response.status_code == 404 and allow_404:
+                    return None
+                if response.status_code != 200:
+                    raise MonitorError(
+                        "monitor.http", f"GET {url} returned HTTP {response.status_code}"
+                    )
+                return _read_capped(response, cap)
         except httpx2.HTTPError as exc:
             raise MonitorError("monitor.http", f"GET {url} failed: {exc}") from None
-        if response.status_code == 404 and allow_404:
-            return None
-        if response.status_code != 200:
-            raise MonitorError("monitor.http", f"GET {url} returned HTTP {response.status_code}")
-        return response.content
 
-    def _require(self, path: str) -> bytes:
-        data = self._get(path)
+    def _require(self, path: str, cap: int) -> bytes:
+        data = self._get(path, cap)
         assert data is not None  # _get only returns None when a 404 is allowed
         return data
 
     def key(self) -> str:
         """The log's verifier key: exactly one vkey line (a final newline is allowed)."""
-        data = self._require("key")
-        if len(data) > _MAX_KEY_BYTES:
-            raise MonitorError("monitor.key_invalid", f"{self.base_url}key is {len(data)} bytes")
+        try:
+            data = self._require("key", _MAX_KEY_BYTES)
+        except _Oversize as big:
+            raise MonitorError(
+                "monitor.key_invalid", f"{self.base_url}key is {big.size(_MAX_KEY_BYTES)}"
+            ) from None
         try:
             text = data.decode("ascii")
         except UnicodeDecodeError:
@@ -67,12 +93,13 @@ class LogReader:
         return text
 
     def checkpoint(self) -> bytes:
-        data = self._require("checkpoint")
-        if len(data) > _MAX_CHECKPOINT_BYTES:
+        try:
+            return self._require("checkpoint", _MAX_CHECKPOINT_BYTES)
+        except _Oversize as big:
             raise MonitorError(
-                "monitor.checkpoint_invalid", f"the checkpoint is {len(data)} bytes, too large"
-            )
-        return data
+                "monitor.checkpoint_invalid",
+                f"the checkpoint is {big.size(_MAX_CHECKPOINT_BYTES)}, too large",
+            ) from None
 
     def tile(self, tile: TilePath) -> bytes:
         """A hash tile of exactly ``tile.width`` hashes.
@@ -80,37 +107,52 @@ class LogReader:
         Logs may delete a partial tile once the full one exists (tlog-tiles §Partial
         Tiles), so a missing partial tile is read as the prefix of the full tile.
         """
-        data = self._get(tile.path(), allow_404=tile.is_partial)
+        data = self._tile(tile, allow_404=tile.is_partial)
         if data is None:
-            full = self._require(tile.full().path())
-            self._check_tile_length(tile.full(), full)
-            data = full[: tile.width * HASH_SIZE]
-        else:
-            self._check_tile_length(tile, data)
+            data = self._tile(tile.full())
+            assert data is not None
+            data = data[: tile.width * HASH_SIZE]
         with self._lock:
             self.tiles_fetched += 1
         return data
 
-    @staticmethod
-    def _check_tile_length(tile: TilePath, data: bytes) -> None:
-        if len(data) != tile.width * HASH_SIZE:
-            raise MonitorError(
-                "monitor.tile_invalid",
-                f"{tile} is {len(data)} bytes, expected {tile.width * HASH_SIZE} "
-                f"({tile.width} hashes)",
-            )
+    def _tile(self, tile: TilePath, *, allow_404: bool = False) -> bytes | None:
+        expected = tile.width * HASH_SIZE
+        try:
+            data = self._get(tile.path(), expected, allow_404=allow_404)
+        except _Oversize as big:
+            size = big.size(expected)
+        else:
+            if data is None or len(data) == expected:
+                return data
+            size = f"{len(data)} bytes"
+        raise MonitorError(
+            "monitor.tile_invalid", f"{tile} is {size}, expected {expected} ({tile.width} hashes)"
+        )
 
     def bundle(self, bundle: TilePath) -> list[bytes]:
         """The entries of an entry bundle, exactly ``bundle.width`` of them."""
-        data = self._get(bundle.path(), allow_404=bundle.is_partial)
+        data = self._bundle(bundle, allow_404=bundle.is_partial)
         if data is None:
-            entries = self._decode(bundle.full(), self._require(bundle.full().path()))
-            entries = entries[: bundle.width]
+            full = self._bundle(bundle.full())
+            assert full is not None
+            entries = self._decode(bundle.full(), full)[: bundle.width]
         else:
             entries = self._decode(bundle, data)
         with self._lock:
             self.bundles_fetched += 1
         return entries
+
+    def _bundle(self, bundle: TilePath, *, allow_404: bool = False) -> bytes | None:
+        cap = bundle.width * BUNDLE_CAP_PER_ENTRY
+        try:
+            return self._get(bundle.path(), cap, allow_404=allow_404)
+        except _Oversize as big:
+            raise MonitorError(
+                "monitor.bundle_invalid",
+                f"{bundle} is {big.size(cap)}, more than {bundle.width} entries of at most "
+                f"{MAX_ENTRY_SIZE} bytes can be",
+            ) from None
 
     @staticmethod
     def _decode(bundle: TilePath, data: bytes) -> list[bytes]:
@@ -118,6 +160,19 @@ class LogReader:
             return decode_entry_bundle(data, bundle.width)
         except BundleError as exc:
             raise MonitorError("monitor.bundle_invalid", f"{bundle}: {exc.message}") from None
+
+
+def _read_capped(response: httpx2.Response, cap: int) -> bytes:
+    """The decoded body, or ``_Oversize`` as soon as it passes ``cap`` bytes: at most one
+    chunk more is read, to tell a body that ended just past the cap from a longer one."""
+    body = bytearray()
+    chunks = response.iter_bytes()
+    for chunk in chunks:
+        body += chunk
+        if len(body) > cap:
+            complete = next(chunks, None) is None
+            raise _Oversize(len(body), complete)
+    return bytes(body)
 
 
 def fetch_in_order(
