@@ -137,6 +137,13 @@ def parse_note(data: str | bytes) -> Note:
         raise NoteError("note has no blank line before its signatures")
     body, block = text[: split + 1], text[split + 2 :]
     if not block:
+        before = text[text.rfind("\n\n", 0, split) + 2 : split].split("\n")
+        if "\n\n" in text[:split] and all(line.startswith(SIGNATURE_PREFIX) for line in before):
+            # The last blank line is the note's end, not its separator: what follows the
+            # real separator are the signatures, then an empty line the format has no room for.
+            raise NoteError(
+                "note ends with an empty line after its signature lines (a newline too many)"
+            )
         raise NoteError("note has no signature lines")
     if not block.endswith("\n"):
         raise NoteError("note does not end with a newline after its last signature")

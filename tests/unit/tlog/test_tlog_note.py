@@ -128,6 +128,8 @@ def test_key_objects_roundtrip_and_hide_seed() -> None:
         (SPEC_NOTE[:-1], "does not end with a newline"),
         (SPEC_NOTE.replace("\n\n", "\n"), "no blank line"),
         ("This is an example message.\n\n", "no signature lines"),
+        (SPEC_NOTE + "\n", "empty line after its signature lines"),
+        ("a\n\nb\n\n", "no signature lines"),
         (SPEC_NOTE.replace("—", "-"), "em dash"),
         (SPEC_NOTE.replace("— example.com/foo ", "— example.com/foo  "), "base64"),
         (SPEC_NOTE.replace("— example.com/foo ", "—example.com/foo "), "em dash"),
