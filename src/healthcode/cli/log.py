@@ -10,12 +10,11 @@ from pathlib import Path
 import typer
 
 from healthcode.bootstrap import build
+from healthcode.cli import log_verify
 from healthcode.cli.context import console, errors, refusals_reported, services
 from healthcode.cli.language import cli_gettext
 from healthcode.errors import InputRejected
 from healthcode.services.log_export import export_log
-from healthcode.services.monitor import verify_log
-from healthcode.services.monitor_errors import MonitorError
 from healthcode.services.regions import Collected, RegionalCheckpoints
 from healthcode.services.regions_config import Region, load_regions, regions_from_arguments
 from healthcode.settings import Settings
@@ -65,42 +64,7 @@ def self_check() -> None:
     raise typer.Exit(1)
 
 
-@app.command("verify")
-def verify(
-    url: str = typer.Argument(..., help="The log's base URL, e.g. http://127.0.0.1:8000/log/"),
-    state: Path = typer.Option(
-        Path("log-monitor.json"), help="Where the last verified checkpoint is kept."
-    ),
-    key: str = typer.Option(
-        None, help="The log's verifier key (vkey); default: trust the served key on first use."
-    ),
-    witness: list[str] = typer.Option([], help="A witness's cosignature vkey; repeatable."),
-    min_cosignatures: int = typer.Option(0, help="How many of those witnesses must have cosigned."),
-    full: bool = typer.Option(False, "--full", help="Re-read every entry, not only the new ones."),
-) -> None:
-    """Monitor a log over HTTP: signature, consistency with the last checkpoint seen, every entry."""
-    base = url if url.endswith("/") else url + "/"
-    try:
-        report = verify_log(
-            base,
-            state,
-            verifier_key=key,
-            witness_keys=witness,
-            min_cosignatures=min_cosignatures,
-            full=full,
-        )
-    except MonitorError as error:
-        errors.print(f"[red]{error.code}[/red]: {error.message}")
-        raise typer.Exit(1) from None
-    since = (
-        "first check"
-        if report.previous_size is None
-        else f"consistent with size {report.previous_size}"
-    )
-    console.print(
-        f"log {report.origin} verified at size {report.size} ({since}); "
-        f"{report.entries_verified} entries re-hashed, {len(report.cosigners)} cosignatures"
-    )
+app.command("verify")(log_verify.verify)
 
 
 @app.command("export")

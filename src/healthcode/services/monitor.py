@@ -11,7 +11,12 @@ import httpx2
 
 from healthcode.services.monitor_errors import MonitorError
 from healthcode.services.monitor_fetch import LogReader, fetch_in_order
-from healthcode.services.monitor_state import MonitorState, load_state, save_state
+from healthcode.services.monitor_state import (
+    MonitorState,
+    check_writable,
+    load_state,
+    save_state,
+)
 from healthcode.services.monitor_tiles import TreeRebuilder
 from healthcode.tlog import (
     Checkpoint,
@@ -78,8 +83,8 @@ def _log_verifier(
         raise MonitorError(
             "monitor.key_changed",
             f"the log now serves key {verifier.to_vkey()!r}, but the checkpoint of size "
-            f"{state.parsed.size} seen before was verified with {state.vkey!r}; pass "
-            "verifier_key to accept the new key",
+            f"{state.parsed.size} seen before was verified with {state.vkey!r}; to accept the "
+            "new key, pass it explicitly (healthcode log verify --key VKEY)",
         )
     return verifier
 
@@ -265,6 +270,7 @@ def _verify(
         witnesses = [CosignatureVerifier.from_vkey(key) for key in dict.fromkeys(witness_keys)]
     except KeyFormatError as exc:
         raise MonitorError("monitor.key_invalid", f"witness key: {exc.message}") from None
+    check_writable(state_path)  # now, not after verifying a whole log it could not record
     state = load_state(state_path)
     log_key = _log_verifier(reader, verifier_key, state)
     note, checkpoint, cosigners = open_served_checkpoint(reader.checkpoint(), log_key, witnesses)

@@ -20,6 +20,7 @@ MONITOR_ERROR_CODES = frozenset(
         "monitor.tile_mismatch",  # a served hash tile differs from the one rebuilt from entries
         "monitor.root_mismatch",  # the entries do not hash to the checkpoint's root
         "monitor.state_invalid",  # the local state file is unreadable or not self-consistent
+        "monitor.state_unwritable",  # the local state file's folder cannot be written
     }
 )
 

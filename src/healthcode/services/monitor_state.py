@@ -19,7 +19,7 @@ from healthcode.tlog import (
 from healthcode.tlog.encoding import decode_base64, encode_base64
 from healthcode.tlog.frontier import frontier_root, frontier_widths
 
-__all__ = ["STATE_VERSION", "MonitorState", "load_state", "save_state"]
+__all__ = ["STATE_VERSION", "MonitorState", "check_writable", "load_state", "save_state"]
 
 STATE_VERSION = 1
 
@@ -110,17 +110,42 @@ def load_state(path: Path) -> MonitorState | None:
     return MonitorState(_field(raw, "base_url", path), vkey, note, frontier, checkpoint)
 
 
+def check_writable(path: Path) -> None:
+    """Refuse a state file that could not be saved, before any of the work it would record:
+    its folder is made if missing, and a temporary file is created and removed in it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
+    if path.is_dir():
+        raise MonitorError("monitor.state_unwritable", f"state file {path} is a directory")
+
+
+def _unwritable(path: Path, exc: OSError) -> MonitorError:
+    return MonitorError(
+        "monitor.state_unwritable", f"state file {path} cannot be written: {exc.strerror or exc}"
+    )
+
+
 def save_state(path: Path, state: MonitorState) -> None:
     """Replace the state file atomically, so a crash leaves the old or the new one, whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = json.dumps(state.to_json(), indent=2, ensure_ascii=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _unwritable(path, exc) from None
         raise
