@@ -18,7 +18,10 @@ errors = Console(stderr=True)
 
 
 def services() -> Services:
-    return build(Settings.from_env())
+    # A setting refused while building (e.g. a malformed HEALTHCODE_WITNESSES) is printed
+    # as its code and messages, as any refusal, for every command that builds the services.
+    with refusals_reported():
+        return build(Settings.from_env())
 
 
 @contextmanager

@@ -93,7 +93,8 @@ def witness(
     """Run a witness: cosign checkpoints of the configured logs only if consistent (tlog-witness)."""
     from healthcode.services.witness_serve import serve_witness
 
-    serve_witness(config, host, port)
+    with refusals_reported():
+        serve_witness(config, host, port)
 
 
 @app.command()

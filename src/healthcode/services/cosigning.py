@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 import httpx2
 
+from healthcode.errors import InputRejected
 from healthcode.services.clock import Clock, SystemClock
 from healthcode.services.log_reader import LogReader
 from healthcode.services.witness_client import (
@@ -53,7 +54,9 @@ def parse_witnesses(text: str) -> list[WitnessEndpoint]:
         try:
             found.append(WitnessEndpoint(url, CosignatureVerifier.from_vkey(vkey.strip())))
         except TlogError as error:
-            raise ValueError(f"HEALTHCODE_WITNESSES: {url}: {error.message}") from None
+            raise InputRejected(
+                "settings.witnesses_invalid", f"HEALTHCODE_WITNESSES: {url}: {error.message}"
+            ) from None
     return found
 
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import uvicorn
 import yaml
 
+from healthcode.errors import InputRejected
 from healthcode.services.witness import Witness, WitnessedLog
 from healthcode.services.witness_app import create_witness_app
-from healthcode.services.witness_state import JsonFileWitnessStore
+from healthcode.services.witness_state import JsonFileWitnessStore, WitnessStateError
 from healthcode.tlog import CosignatureSigner, KeyFormatError
 
 __all__ = [
@@ -134,7 +135,15 @@ def build_witness(config: WitnessConfig, clock: Callable[[], int]) -> Witness:
 
 
 def serve_witness(config_path: str | Path, host: str = "127.0.0.1", port: int = 8100) -> None:
-    """Serve the configured witness until interrupted (the ``healthcode witness`` command)."""
-    witness = build_witness(load_witness_config(config_path), system_clock)
+    """Serve the configured witness until interrupted (the ``healthcode witness`` command).
+
+    A config or state file it cannot use is refused with a catalogue code, for the command
+    to print, rather than a traceback."""
+    try:
+        witness = build_witness(load_witness_config(config_path), system_clock)
+    except WitnessConfigError as exc:
+        raise InputRejected("witness.config_invalid", str(exc)) from None
+    except WitnessStateError as exc:
+        raise InputRejected("witness.state_invalid", str(exc)) from None
     print(f"witness {witness.name} key {witness.vkey}", flush=True)
     uvicorn.run(create_witness_app(witness), host=host, port=port)

@@ -180,6 +180,8 @@ class JsonFileWitnessStore:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return WitnessState()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise WitnessStateError(f"{self.path}: cannot be read: {exc}") from None
         try:
             return WitnessState.from_json(json.loads(text))
         except (json.JSONDecodeError, WitnessStateError) as exc:
