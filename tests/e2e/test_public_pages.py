@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import html
 
 from fastapi.testclient import TestClient
 
@@ -59,3 +60,53 @@ def test_the_statistics_page_counts_colours_and_suppresses_small_cells(town: Tow
     assert page.status_code == 200
     assert "&lt;10" in page.text and 'class="hidden"' in page.text  # a hatched mark, not a bar
     assert "统计" in client.get("/public/stats?lang=zh").text
+
+
+def test_an_entry_page_shows_its_exact_bytes_leaf_hash_and_a_tlog_proof_download(
+    town: Town,
+) -> None:
+    from healthcode.tlog import leaf_hash
+
+    town.test(town.person("pub"), town.clock.now(), "positive")
+    town.services.sequencer.integrate(now=town.clock.now())
+    client = TestClient(create_app(town.services, run_scheduler=False))
+    body = town.services.log.entry(0)
+    page = client.get("/public/log/0?lang=en")
+    assert page.status_code == 200
+    shown = page.text.split('id="entry-bytes">')[1].split("</pre>")[0]
+    assert html.unescape(shown) == body.decode("utf-8")  # as logged, not re-indented
+    assert leaf_hash(body).hex() in page.text
+    name = "healthcode.example-log-0.tlog-proof"
+    assert f'href="/public/log/0/receipt" download="{name}"' in page.text
+    receipt = client.get("/public/log/0/receipt")
+    assert receipt.status_code == 200
+    assert receipt.headers["content-disposition"] == f'attachment; filename="{name}"'
+    assert receipt.text == town.services.log.receipt(0)
+    assert receipt.text.startswith("c2sp.org/tlog-proof@v1\n")
+
+
+def test_a_missing_entry_is_an_html_404_page_in_both_languages(town: Town) -> None:
+    town.test(town.person("pub"), town.clock.now(), "positive")
+    town.services.sequencer.integrate(now=town.clock.now())
+    client = TestClient(create_app(town.services, run_scheduler=False))
+    for path in ("/public/log/99999999", "/public/log/abc", "/public/log/-1",
+                 "/public/log/abc/receipt", "/public/log/99999999/receipt"):  # fmt: skip
+        for lang, words in (("en", "No such log entry"), ("zh", "没有这条日志条目")):
+            page = client.get(f"{path}?lang={lang}")
+            assert page.status_code == 404, path
+            assert page.headers["content-type"].startswith("text/html"), path
+            assert words in page.text and "signed checkpoint" not in page.text, path
+    # An entry written but not signed yet says so.
+    town.test(town.person("late"), town.clock.now(), "positive")
+    pending = town.services.log.latest().size
+    page = client.get(f"/public/log/{pending}?lang=en")
+    assert page.status_code == 404 and "not in a signed checkpoint yet" in page.text
+
+
+def test_person_receipts_download_as_tlog_proof() -> None:
+    from pathlib import Path
+
+    import healthcode.web
+
+    template = Path(healthcode.web.__file__).parent / "templates" / "person.html"
+    assert 'download="receipt-{{ change.log_index }}.tlog-proof"' in template.read_text()

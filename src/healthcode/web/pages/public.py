@@ -13,13 +13,16 @@ from __future__ import annotations
 import base64
 import difflib
 import json
+import re
 from itertools import pairwise
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from healthcode.errors import NotFound
+from healthcode.services.log_reader import LogReader
 from healthcode.store import registry as registry_repo
+from healthcode.tlog import leaf_hash
 from healthcode.web.auth import PUBLIC_PAGE
 from healthcode.web.charts import note
 from healthcode.web.i18n import gettext_for
@@ -52,23 +55,74 @@ def log_page(request: Request) -> HTMLResponse:
     )
 
 
+def _entry_index(text: str) -> int | None:
+    """A path segment as an entry index: decimal digits only (no sign, no spaces)."""
+    if text.isascii() and text.isdigit() and len(text) <= 19:
+        return int(text)
+    return None
+
+
+def _missing(request: Request, what: str, pending: bool = False) -> HTMLResponse:
+    """The page for an entry that does not exist (or is not signed yet): HTML, 404."""
+    return render(request, "public_missing.html", status_code=404, what=what, pending=pending)
+
+
+def receipt_filename(origin: str, index: int) -> str:
+    """``<origin-safe>-<index>.tlog-proof``: tlog-proof says proofs SHOULD be stored with the
+    extension .tlog-proof; the origin, every character outside [A-Za-z0-9._] made a hyphen,
+    tells which log it is for."""
+    return f"{re.sub(r'[^A-Za-z0-9._]', '-', origin)}-{index}.tlog-proof"
+
+
 @router.get("/public/log/{index}")
-def entry_page(request: Request, index: int) -> HTMLResponse:
+def entry_page(request: Request, index: str) -> HTMLResponse:
+    """An entry's exact logged bytes (canonical JSON, shown as text), its leaf hash and its
+    receipt; an index that is no entry is an HTML 404 page, not a JSON refusal."""
     log = request.app.state.services.log
-    if index < 0:
-        raise NotFound("log.not_found", f"no entry {index}")
-    receipt = log.receipt(index)
+    number = _entry_index(index)
+    if number is None:
+        return _missing(request, index)
+    receipt = log.receipt(number)
+    try:
+        body = log.entry(number)
+    except NotFound:
+        return _missing(request, index)
     if receipt is None:
-        raise NotFound("log.not_found", f"entry {index} is not in a signed checkpoint yet")
-    body = log.entry(index)
+        return _missing(request, index, pending=True)
     return render(
         request,
         "public_entry.html",
-        index=index,
-        body=json.dumps(json.loads(body), ensure_ascii=False, indent=2),
+        index=number,
+        body=body.decode("utf-8", errors="replace"),
+        leaf=leaf_hash(body).hex(),
         receipt=receipt,
+        receipt_name=receipt_filename(request.app.state.services.settings.log_origin, number),
         vkey=log.vkey(),
     )
+
+
+@router.get("/public/log/{index}/receipt")
+def entry_receipt(request: Request, index: str) -> Response:
+    """The entry's receipt as a file, named ``<origin-safe>-<index>.tlog-proof``."""
+    log = request.app.state.services.log
+    number = _entry_index(index)
+    receipt = None if number is None else log.receipt(number)
+    if number is None or receipt is None:
+        return _missing(request, index, pending=number is not None and _exists(log, number))
+    name = receipt_filename(request.app.state.services.settings.log_origin, number)
+    return Response(
+        receipt,
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _exists(log: LogReader, index: int) -> bool:
+    try:
+        log.entry(index)
+    except NotFound:
+        return False
+    return True
 
 
 @router.get("/public/rules")
