@@ -52,3 +52,24 @@ def test_every_route_is_in_api_md(services: Services) -> None:
         if route.path.startswith(("/api/", "/healthz", "/log/")):
             for method in sorted(route.methods - {"HEAD"}):
                 assert f"`{method} {route.path}`" in text, f"{method} {route.path}"
+
+
+def written_entry_kinds() -> set[str]:
+    """Every entry kind the code can write: the first argument of each ``encode_entry`` call."""
+    src = Path(__file__).resolve().parent.parent / "src" / "healthcode"
+    found: set[str] = set()
+    for path in src.rglob("*.py"):
+        found |= set(re.findall(r'encode_entry\(\s*"([a-z_]+)"', path.read_text()))
+    return found
+
+
+def test_every_log_entry_kind_is_in_the_entries_table_and_named_for_people() -> None:
+    from healthcode.web.pages.public import entry_kind_names
+
+    kinds = written_entry_kinds()
+    assert len(kinds) >= 19
+    text = (DOCS / "transparency-log.md").read_text()
+    table = text[text.index("## Entries") : text.index("**No personal data.**")]
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", table, re.M))
+    assert documented == kinds
+    assert set(entry_kind_names(lambda message: message)) == kinds

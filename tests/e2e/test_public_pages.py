@@ -110,3 +110,13 @@ def test_person_receipts_download_as_tlog_proof() -> None:
 
     template = Path(healthcode.web.__file__).parent / "templates" / "person.html"
     assert 'download="receipt-{{ change.log_index }}.tlog-proof"' in template.read_text()
+
+
+def test_the_log_page_names_entry_kinds_in_both_languages(town: Town) -> None:
+    town.test(town.person("pub"), town.clock.now(), "positive")
+    town.services.sequencer.integrate(now=town.clock.now())
+    client = TestClient(create_app(town.services, run_scheduler=False))
+    english = client.get("/public/log?lang=en").text
+    assert 'Status change <code class="small">status_change</code>' in english
+    chinese = client.get("/public/log?lang=zh").text
+    assert '健康码状态变更 <code class="small">status_change</code>' in chinese

@@ -14,6 +14,7 @@ import base64
 import difflib
 import json
 import re
+from collections.abc import Callable
 from itertools import pairwise
 
 from fastapi import APIRouter, Depends, Request
@@ -40,6 +41,32 @@ def _signers(note: str) -> list[str]:
     return [line.split(" ")[1] for line in signatures.splitlines() if line.startswith("— ")]
 
 
+def entry_kind_names(_: Callable[[str], str]) -> dict[str, str]:
+    """Each entry kind's name for people (the id stays beside it, small); a test checks that
+    every kind the code writes has one."""
+    return {
+        "evidence_batch": _("Evidence batch"),
+        "designation": _("Risk designation"),
+        "designation_cosign": _("Risk designation co-signed"),
+        "rulebook": _("Rulebook edition"),
+        "rulebook_proposal": _("Rulebook edition proposed"),
+        "registry": _("Registration"),
+        "status_change": _("Status change"),
+        "order": _("Order"),
+        "order_cosign": _("Order co-signed"),
+        "order_end": _("Order ended"),
+        "access": _("Record read by staff"),
+        "appeal_filed": _("Appeal filed"),
+        "appeal_answered": _("Appeal answered"),
+        "appeal_lapsed": _("Appeal lapsed unanswered"),
+        "appeal_escalated": _("Appeal escalated to oversight"),
+        "oversight_finding": _("Oversight finding"),
+        "oversight_case_step": _("Oversight case step"),
+        "retention_purge": _("Retention purge"),
+        "regional_checkpoint": _("Regional log checkpoint"),
+    }
+
+
 @router.get("/public/log")
 def log_page(request: Request) -> HTMLResponse:
     log = request.app.state.services.log
@@ -52,6 +79,7 @@ def log_page(request: Request) -> HTMLResponse:
         signers=_signers(latest.note),
         vkey=log.vkey(),
         entries=entries,
+        kind_names=entry_kind_names(gettext_for(language(request))),
     )
 
 
