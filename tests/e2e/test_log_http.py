@@ -80,9 +80,8 @@ def test_tiles_and_bundles_as_tlog_tiles_lays_them_out(town: Town) -> None:
     assert "immutable" in full.headers["cache-control"]
     width = signed.size - 256
     partial = client.get(f"/log/tile/0/001.p/{width}")
-    assert (
-        len(partial.content) == width * 32 and "immutable" not in partial.headers["cache-control"]
-    )
+    # tlog-tiles: a partial tile never changes either; it is served only once signed.
+    assert len(partial.content) == width * 32 and "immutable" in partial.headers["cache-control"]
     bundle = client.get("/log/tile/entries/000").content
     first = int.from_bytes(bundle[:2], "big")
     assert bundle[2 : 2 + first] == services.log.entry(0)
@@ -96,3 +95,35 @@ def test_tiles_and_bundles_as_tlog_tiles_lays_them_out(town: Town) -> None:
     ]:
         answer = client.get(path)
         assert (answer.status_code, answer.json()["code"]) == (status, code), path
+
+
+def test_bundles_gzipped_when_asked_and_head_answered_like_get(town: Town) -> None:
+    services = town.services
+    alice = town.person("alice")
+    for n in range(300):
+        town.test(alice, town.clock.now(), "negative" if n % 2 else "positive")
+    signed = services.sequencer.integrate(now=town.clock.now())
+    assert signed is not None
+    client = TestClient(create_app(services, run_scheduler=False))
+    plain = client.get("/log/tile/entries/000", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.headers["vary"] == "Accept-Encoding"
+    zipped = client.get("/log/tile/entries/000", headers={"Accept-Encoding": "br, gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert int(zipped.headers["content-length"]) < len(plain.content) // 2
+    assert zipped.content == plain.content  # decoded by the client
+    refused = client.get("/log/tile/entries/000", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in refused.headers
+    # A bundle of a few entries is sent as it is; hash tiles are never compressed.
+    width = signed.size - 256
+    small = client.get("/log/tile/entries/000.p/1", headers={"Accept-Encoding": "gzip"})
+    assert len(small.content) < 1024 and "content-encoding" not in small.headers
+    assert "immutable" in small.headers["cache-control"]
+    tile = client.get("/log/tile/0/000", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in tile.headers
+    for path in ("/log/checkpoint", "/log/tile/0/000", f"/log/tile/0/001.p/{width}",
+                 "/log/tile/entries/000"):  # fmt: skip
+        get, head = client.get(path), client.head(path)
+        assert head.status_code == 200 and head.content == b"", path
+        assert head.headers["cache-control"] == get.headers["cache-control"], path
+        assert head.headers["content-length"] == get.headers["content-length"], path
+    assert client.head("/log/tile/1/000").status_code == 404

@@ -72,7 +72,7 @@ class LogReader:
         return latest
 
     def resource(self, path: str) -> tuple[bytes, bool]:
-        """A tile or entry bundle by its tlog-tiles path; also whether it is immutable (full)."""
+        """A tile or entry bundle by its tlog-tiles path; also whether it is full (256 wide)."""
         tile = parse_tile_path(path)  # raises TilePathError (a TlogError) on a malformed path
         with self._db.read() as conn:
             latest = log_repo.latest_checkpoint(conn)

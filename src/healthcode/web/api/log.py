@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -16,6 +17,9 @@ from healthcode.web.auth import PUBLIC
 router = APIRouter(prefix="/log", tags=["transparency log"], dependencies=[Depends(PUBLIC)])
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+# tlog-tiles: "Entry bundles SHOULD be compressed at the HTTP layer." One under this size gains
+# little from it (a few entries), so it is sent as it is.
+GZIP_AT_LEAST = 1024
 # A canonical tlog-tiles path after ``tile/`` (what ``tlog.tilepath`` parses): a level 0..63 or
 # ``entries``, the index in 3-digit groups with no leading ``x000``, and a partial width 1..255.
 # Documented only: the parser refuses anything else as ``log.bad_path`` (400).
@@ -32,11 +36,34 @@ def key(request: Request) -> PlainTextResponse:
     return PlainTextResponse(request.app.state.services.log.vkey() + "\n")
 
 
+def _head(request: Request, response: Response) -> Response:
+    """A HEAD answer: the GET's status and headers (its length too), without the body."""
+    if request.method != "HEAD":
+        return response
+    headers = {**response.headers, "content-length": str(len(response.body))}
+    return Response(b"", status_code=response.status_code, headers=headers)
+
+
+def _accepts_gzip(header: str) -> bool:
+    """Whether Accept-Encoding allows gzip (named, or ``*``, with a q-value above 0)."""
+    for item in header.split(","):
+        name, *params = (part.strip() for part in item.split(";"))
+        if name.lower() not in ("gzip", "*"):
+            continue
+        q = next((p[2:] for p in params if p.lower().startswith("q=")), "1")
+        try:
+            if float(q) > 0:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 @router.get("/checkpoint", response_class=PlainTextResponse, responses={404: {}})
-def checkpoint(request: Request) -> PlainTextResponse:
+def checkpoint(request: Request) -> Response:
     """The latest signed checkpoint (tlog-checkpoint), with the witnesses' cosignatures."""
     latest = request.app.state.services.log.latest()
-    return PlainTextResponse(latest.note, headers={"Cache-Control": "no-cache"})
+    return _head(request, PlainTextResponse(latest.note, headers={"Cache-Control": "no-cache"}))
 
 
 @router.get(
@@ -47,16 +74,29 @@ def checkpoint(request: Request) -> PlainTextResponse:
 def tile(
     request: Request, path: Annotated[str, Path(json_schema_extra={"pattern": TILE_PATH})]
 ) -> Response:
-    """Hash tiles ``tile/<L>/<N>[.p/<W>]`` and entry bundles ``tile/entries/<N>[.p/<W>]``."""
+    """Hash tiles ``tile/<L>/<N>[.p/<W>]`` and entry bundles ``tile/entries/<N>[.p/<W>]``.
+
+    Every one is immutable, partial ones too (tlog-tiles): a resource is served only when the
+    signed tree covers all of it, and stored hashes and entries are never rewritten, so
+    ``.p/W`` has the same bytes for good; what is not signed yet is a 404, never cached long.
+    """
     try:
-        data, full = request.app.state.services.log.resource(f"tile/{path}")
+        data, _full = request.app.state.services.log.resource(f"tile/{path}")
     except TlogError as error:
         raise InputRejected("log.bad_path", error.message) from None
-    return Response(
-        data,
-        media_type="application/octet-stream",
-        headers={"Cache-Control": IMMUTABLE if full else "no-cache"},
-    )
+    headers = {"Cache-Control": IMMUTABLE}
+    if path.startswith("entries/"):
+        headers["Vary"] = "Accept-Encoding"  # a cache keeps the gzipped and plain apart
+        if len(data) >= GZIP_AT_LEAST and _accepts_gzip(request.headers.get("accept-encoding", "")):
+            data = gzip.compress(data, compresslevel=6, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+    return _head(request, Response(data, media_type="application/octet-stream", headers=headers))
+
+
+# HEAD answers as GET does, without the body (the functions above drop it). Routes of their own,
+# out of the schema: one route with both methods would give OpenAPI two operations one id.
+for _path, _endpoint in (("/checkpoint", checkpoint), ("/tile/{path:path}", tile)):
+    router.add_api_route(_path, _endpoint, methods=["HEAD"], include_in_schema=False)
 
 
 @router.get(
