@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from fastapi.testclient import TestClient
 
@@ -97,3 +97,29 @@ def test_console_designates_and_refuses_outside_the_jurisdiction(town: Town) -> 
     assert refusal_codes(town.services.db)[-2:] == [
         "designation.outside_jurisdiction", "request.malformed",
     ]  # fmt: skip
+
+
+def contacts(town: Town, n: int) -> tuple[list[str], str]:
+    """``n`` close contacts in Erqi, and the order form's lines naming them with their evidence."""
+    people = [town.person(f"contact{i}", home=ERQI) for i in range(n)]
+    lines = []
+    for person in people:
+        record = town.record("close_contact", person, town.clock.now() - timedelta(hours=1),
+                             area=ERQI, case_ref="case-9")  # fmt: skip
+        town.submit("cdc-1", [record])
+        lines.append(f"{person} cdc-1/{record['record_id']}")
+    return people, "\n".join(lines)
+
+
+def test_the_order_form_reads_a_time_without_a_zone_in_the_pages_zone(town: Town) -> None:
+    town.register_staff()
+    _, lines = contacts(town, 1)
+    official = staff_client(town, "zz-off-1", "official")
+    form = {"kind": "close_contact_quarantine", "legal_basis": "idl-art-41-quarantine",
+            "persons": lines, "valid_until": "2026-06-05T15:00"}  # fmt: skip
+    assert official.post("/official/orders", data=form, follow_redirects=False).status_code == 303
+    [order] = town.services.orders.of_authority(
+        Actor("zz-off-1", "official", "zz-health", frozenset()), town.clock.now()
+    )
+    # 15:00 in Shanghai, as the designation form and the appeal's ends_at read it.
+    assert order.valid_until.astimezone(UTC).isoformat() == "2026-06-05T07:00:00+00:00"

@@ -51,3 +51,11 @@ def local_time(value: datetime | None, timezone: str) -> str:
     if value is None:
         return "—"
     return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def local_instant(value: str, timezone: str) -> datetime:
+    """A time typed into a form, the inverse of ``local_time``: a ``datetime-local`` field has
+    no zone, and staff read and type times in the pages' zone (``HEALTHCODE_TIMEZONE``), so a
+    time without one is in that zone, never UTC. ``ValueError`` if it is no ISO 8601 time."""
+    found = datetime.fromisoformat(value)
+    return found if found.tzinfo is not None else found.replace(tzinfo=ZoneInfo(timezone))

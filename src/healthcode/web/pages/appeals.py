@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -21,6 +20,7 @@ from healthcode.services.tokens import STAFF_AUDIENCE
 from healthcode.web.api.appeals import stats_out
 from healthcode.web.api.officials import actor
 from healthcode.web.auth import COOKIES, PERSON_PAGE, PUBLIC_PAGE, Caller, page
+from healthcode.web.i18n import local_instant
 from healthcode.web.pages.rendering import hours_minutes, language, render
 
 router = APIRouter(include_in_schema=False)
@@ -150,15 +150,14 @@ def official_queue_page(
     return _queue_page(request, caller)
 
 
-def _local(value: str, timezone: str) -> datetime | None:
-    """A ``datetime-local`` form value, in the pages' time zone."""
+def _ends_at(value: str, timezone: str) -> datetime | None:
+    """The answer's optional end of the order, typed in the pages' time zone."""
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
+        return local_instant(value, timezone)
     except ValueError:
         raise InputRejected("request.malformed", "ends_at") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(timezone))
 
 
 @router.post("/official/appeals/{appeal_id}/answer")
@@ -179,7 +178,7 @@ def answer_page(
         answer = Answer(
             outcome=Outcome(outcome),
             evidence=tuple(evidence.replace(",", " ").split()),
-            ends_at=_local(ends_at, services.settings.timezone),
+            ends_at=_ends_at(ends_at, services.settings.timezone),
         )
         services.appeals.answer(actor(caller), appeal_id, answer, now=services.clock.now())
     except HealthcodeError as error:

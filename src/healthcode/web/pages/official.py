@@ -4,10 +4,8 @@ is accountable, how to appeal). Pages for staff signed in with the ``hc_staff`` 
 
 from __future__ import annotations
 
-from datetime import datetime
 from secrets import token_hex
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -20,6 +18,7 @@ from healthcode.services.designations import DesignationRequest
 from healthcode.services.orders import OrderRequest, PersonEvidence
 from healthcode.web.api.officials import actor
 from healthcode.web.auth import Caller, page
+from healthcode.web.i18n import local_instant
 from healthcode.web.pages.rendering import language, render
 
 router = APIRouter(include_in_schema=False)
@@ -73,12 +72,10 @@ def issue_order(
             if parts
         )
         try:
-            until = datetime.fromisoformat(valid_until)
+            until = local_instant(valid_until, services.settings.timezone)
             order_kind = OrderKind(kind)
         except ValueError:
             raise InputRejected("request.malformed", "kind or valid_until") from None
-        if until.tzinfo is None:
-            until = until.replace(tzinfo=services.clock.now().tzinfo)
         services.orders.issue(
             actor(caller),
             OrderRequest(order_kind, legal_basis, named, until),
@@ -112,13 +109,6 @@ def cosign(
     return RedirectResponse("/official", status_code=303)
 
 
-def _instant(value: str, timezone: str) -> datetime:
-    """A form's date and time: ``datetime-local`` has no zone, and the official reads and
-    writes times in the pages' zone (``HEALTHCODE_TIMEZONE``)."""
-    found = datetime.fromisoformat(value)
-    return found if found.tzinfo is not None else found.replace(tzinfo=ZoneInfo(timezone))
-
-
 @router.post("/official/designations")
 def designate(
     request: Request,
@@ -141,8 +131,8 @@ def designate(
         try:
             designation = DesignationRequest(
                 id="des-" + token_hex(6), area=area, level=RiskLevel(level),
-                valid_from=_instant(valid_from, zone),
-                valid_to=_instant(valid_to, zone) if valid_to else None,
+                valid_from=local_instant(valid_from, zone),
+                valid_to=local_instant(valid_to, zone) if valid_to else None,
                 authority_id=str(caller.authority_id), case_count=int(case_count), basis=basis,
                 venue_id=venue_id or None,
             )  # fmt: skip
