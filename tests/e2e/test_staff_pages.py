@@ -123,3 +123,16 @@ def test_the_order_form_reads_a_time_without_a_zone_in_the_pages_zone(town: Town
     )
     # 15:00 in Shanghai, as the designation form and the appeal's ends_at read it.
     assert order.valid_until.astimezone(UTC).isoformat() == "2026-06-05T07:00:00+00:00"
+
+
+def test_a_refused_order_shows_no_english_on_the_chinese_page(town: Town) -> None:
+    town.register_staff()
+    _, lines = contacts(town, 1)
+    official = staff_client(town, "zz-off-1", "official")
+    form = {"kind": "close_contact_quarantine", "legal_basis": "idl-art-41-quarantine",
+            "persons": lines, "valid_until": "2026-06-30T08:00"}  # fmt: skip
+    zh = official.post("/official/orders?lang=zh", data=form)
+    assert zh.status_code == 422 and "命令期限超过" in zh.text and "at most" not in zh.text
+    en = official.post("/official/orders?lang=en", data=form)
+    assert en.status_code == 422 and "runs longer than policy allows" in en.text
+    assert "at most 14 days" in en.text  # the detail is for operators: on the English page

@@ -21,17 +21,12 @@ from healthcode.web.api.appeals import stats_out
 from healthcode.web.api.officials import actor
 from healthcode.web.auth import COOKIES, PERSON_PAGE, PUBLIC_PAGE, Caller, page
 from healthcode.web.i18n import local_instant
-from healthcode.web.pages.rendering import hours_minutes, language, render
+from healthcode.web.pages.rendering import error_message, hours_minutes, render
 
 router = APIRouter(include_in_schema=False)
 STAFF_PAGE = page("official", "supervisor", scope="jurisdiction")
 STAFF_COOKIE = COOKIES[STAFF_AUDIENCE]
 FormText = Annotated[str, Form(max_length=400)]
-
-
-def _message(request: Request, error: HealthcodeError) -> str:
-    spec = error.spec
-    return spec.zh if language(request) == "zh" else spec.en
 
 
 def _person_page(
@@ -43,7 +38,7 @@ def _person_page(
     return render(
         request, "appeals.html", status_code=status, view=view,
         appeals=services.appeals.of_person(str(caller.subject), now=now),
-        hours_minutes=hours_minutes, error=_message(request, error) if error else None,
+        hours_minutes=hours_minutes, error=error_message(request, error) if error else None,
     )  # fmt: skip
 
 
@@ -137,7 +132,7 @@ def _queue_page(
     return render(
         request, "official_appeals.html", status_code=status, queue=queue, now=now,
         caller=caller, hours_minutes=hours_minutes,
-        error=_message(request, error) if error else None,
+        error=error_message(request, error) if error else None,
     )  # fmt: skip
 
 

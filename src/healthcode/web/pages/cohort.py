@@ -16,7 +16,7 @@ from healthcode.errors import HealthcodeError, InputRejected
 from healthcode.services.cohort import COHORT_MAX, DEFAULT_WINDOW, WINDOW_MAX, CohortTests
 from healthcode.web.api.cohort import EXPOSURE_NAMES, MAX_BODY_BYTES
 from healthcode.web.auth import Caller, page
-from healthcode.web.pages.rendering import language, render
+from healthcode.web.pages.rendering import error_message, render
 
 router = APIRouter(include_in_schema=False)
 AUDITOR_PAGE = page("auditor", scope="all-read")
@@ -79,8 +79,7 @@ async def cohort_result(
         )
     except HealthcodeError as error:
         services.refusals.record(error, route="/oversight/cohort", source_id=None, now=now)
-        message = error.spec.zh if language(request) == "zh" else error.spec.en
-        detail = f"{message} {error.detail}".strip()
-        return _form(request, caller, status=error.spec.http_status, error=detail,
+        return _form(request, caller, status=error.spec.http_status,
+                     error=error_message(request, error),
                      window_days=window_days)  # fmt: skip
     return _form(request, caller, report=report, window_days=window_days)

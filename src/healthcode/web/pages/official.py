@@ -19,7 +19,7 @@ from healthcode.services.orders import OrderRequest, PersonEvidence
 from healthcode.web.api.officials import actor
 from healthcode.web.auth import Caller, page
 from healthcode.web.i18n import local_instant
-from healthcode.web.pages.rendering import language, render
+from healthcode.web.pages.rendering import error_message, render
 
 router = APIRouter(include_in_schema=False)
 OFFICIAL_PAGE = page("official", "supervisor", scope="jurisdiction")
@@ -31,7 +31,6 @@ def _console(
     request: Request, caller: Caller, error: HealthcodeError | None = None, status: int = 200
 ) -> Response:
     services = request.app.state.services
-    lang = language(request)
     now = services.clock.now()
     orders = services.orders.of_authority(actor(caller), now)
     return render(
@@ -40,7 +39,7 @@ def _console(
         pending_designations=services.designations.pending(str(caller.authority_id)),
         levels=list(RiskLevel),
         bases=services.orders.bases, kinds=list(OrderKind),
-        error=(error.spec.zh if lang == "zh" else error.spec.en) + (f" ({error.detail})" if error.detail else "") if error else None,
+        error=error_message(request, error) if error else None,
     )  # fmt: skip
 
 
@@ -184,8 +183,7 @@ def hotline(
             )
             view = services.access.read(reader, person, purpose or None, now=services.clock.now())
         except HealthcodeError as failure:
-            lang = language(request)
-            error = failure.spec.zh if lang == "zh" else failure.spec.en
+            error = error_message(request, failure)
     return render(
         request, "hotline.html", status_code=200 if error is None else 403, caller=caller,
         view=view, status=view.status if view else None, person=person, purposes=PURPOSES, error=error,

@@ -17,16 +17,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from healthcode.domain.oversight.cases import NOTE_MAX, TRANSITIONS, CaseStatus
 from healthcode.errors import HealthcodeError
 from healthcode.web.auth import Caller, page
-from healthcode.web.pages.rendering import language, render
+from healthcode.web.pages.rendering import error_message, render
 
 router = APIRouter(include_in_schema=False)
 AUDITOR_PAGE = page("auditor", scope="all-read")
 CASEWORK_PAGE = page("auditor", scope="cases")
 STATUSES = [s.value for s in CaseStatus]
-
-
-def _message(request: Request, error: HealthcodeError) -> str:
-    return error.spec.zh if language(request) == "zh" else error.spec.en
 
 
 @router.get("/oversight")
@@ -52,14 +48,14 @@ def _case_page(
     return render(
         request, "oversight_case.html", status_code=status, caller=caller, view=view,
         next_statuses=sorted(s.value for s in TRANSITIONS[CaseStatus(view.case.status)]),
-        note_max=NOTE_MAX, note=note, error=_message(request, error) if error else None,
+        note_max=NOTE_MAX, note=note, error=error_message(request, error) if error else None,
     )  # fmt: skip
 
 
 def _not_found(request: Request, error: HealthcodeError) -> HTMLResponse:
     return render(
         request, "oversight_case.html", status_code=error.spec.http_status, view=None,
-        error=_message(request, error), next_statuses=[], note_max=NOTE_MAX, note="",
+        error=error_message(request, error), next_statuses=[], note_max=NOTE_MAX, note="",
     )  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from healthcode.errors import HealthcodeError
 from healthcode.web.auth import COOKIES
 from healthcode.web.i18n import LANG_COOKIE, gettext_for, local_time, pick_language
 
@@ -27,6 +28,15 @@ def language(request: Request) -> str:
         request.cookies.get(LANG_COOKIE),
         request.headers.get("accept-language"),
     )
+
+
+def error_message(request: Request, error: HealthcodeError) -> str:
+    """A refusal as a page shows it: the catalogue's message in the page's language. The
+    detail (a field name, a limit) is written in English for operators and clients, so only
+    the English page adds it; the Chinese page stays Chinese."""
+    if language(request) == "zh":
+        return error.spec.zh
+    return f"{error.spec.en} ({error.detail})" if error.detail else error.spec.en
 
 
 def hours_minutes(left: timedelta | None) -> tuple[int, int]:
