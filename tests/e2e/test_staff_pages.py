@@ -136,3 +136,17 @@ def test_a_refused_order_shows_no_english_on_the_chinese_page(town: Town) -> Non
     en = official.post("/official/orders?lang=en", data=form)
     assert en.status_code == 422 and "runs longer than policy allows" in en.text
     assert "at most 14 days" in en.text  # the detail is for operators: on the English page
+
+
+def test_the_hotline_offers_its_purposes_and_answers_each_errors_status(town: Town) -> None:
+    town.register_staff()
+    person = town.person("来电人", home=ERQI)
+    hotline = staff_client(town, "hl-erqi", "hotline")
+    page = hotline.get("/hotline?lang=en")
+    assert 'value="hotline_request"' in page.text and "identity_card_check" not in page.text
+    unknown = hotline.get("/hotline?person=nobody&purpose=hotline_request&lang=en")
+    assert unknown.status_code == 404 and "No such person." in unknown.text
+    venue_only = hotline.get(f"/hotline?person={person}&purpose=identity_card_check&lang=zh")
+    assert venue_only.status_code == 422 and "用途" in venue_only.text
+    assert "one of" not in venue_only.text  # the English detail is not on the Chinese page
+    assert town.services.access.of_person(person) == []

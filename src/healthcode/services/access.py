@@ -33,6 +33,14 @@ VENUE_PURPOSES = frozenset({"identity_card_check"})  # recorded by venues, never
 READERS = frozenset({"hotline", "official", "supervisor", "auditor"})
 
 
+def purposes_for(role: str) -> tuple[str, ...]:
+    """The purposes a reader of ``role`` may state, in the catalogue's order: what ``read``
+    accepts, so a form offers exactly these and no purpose the server would refuse."""
+    if role not in READERS:
+        return ()
+    return tuple(purpose for purpose in PURPOSES if purpose not in VENUE_PURPOSES)
+
+
 @dataclass(frozen=True)
 class Reader:
     id: str
@@ -66,9 +74,9 @@ class Access:
     ) -> StatusView:
         if reader.role not in READERS:
             raise Unauthorized("auth.forbidden")
-        if purpose not in PURPOSES or purpose in VENUE_PURPOSES:
-            staff = sorted(set(PURPOSES) - VENUE_PURPOSES)
-            raise InputRejected("access.purpose_invalid", f"one of {staff}")
+        allowed = purposes_for(reader.role)
+        if purpose not in allowed:
+            raise InputRejected("access.purpose_invalid", f"one of {sorted(allowed)}")
         self._check_scope(reader, person_key)
         view = self._explanations.explain(person_key, now=now)
         with self._db.write() as conn:

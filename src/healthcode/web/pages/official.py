@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from healthcode.domain.designations import RiskLevel
 from healthcode.domain.orders import OrderKind
 from healthcode.errors import HealthcodeError, InputRejected
-from healthcode.services.access import PURPOSES, Reader
+from healthcode.services.access import Reader, purposes_for
 from healthcode.services.designations import DesignationRequest
 from healthcode.services.orders import OrderRequest, PersonEvidence
 from healthcode.web.api.officials import actor
@@ -183,8 +183,9 @@ def hotline(
             )
             view = services.access.read(reader, person, purpose or None, now=services.clock.now())
         except HealthcodeError as failure:
-            error = error_message(request, failure)
+            error = failure
     return render(
-        request, "hotline.html", status_code=200 if error is None else 403, caller=caller,
-        view=view, status=view.status if view else None, person=person, purposes=PURPOSES, error=error,
+        request, "hotline.html", status_code=error.spec.http_status if error else 200,
+        caller=caller, view=view, status=view.status if view else None, person=person,
+        purposes=purposes_for(caller.role), error=error_message(request, error) if error else None,
     )  # fmt: skip
