@@ -1,6 +1,6 @@
 """The auditors' pages, in Chinese and English: sign-in lands on /oversight; findings and
 cases with their summaries, supporting records and steps; the form moves a case, a refused
-step shows its message and writes nothing; other staff get the sign-in page."""
+step shows its message and writes nothing; other staff are told they may not (403)."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def test_an_escalated_appeal_shows_on_the_case_page(town: Town) -> None:
     assert "Escalated appeal" in en and "Supporting records" in en
 
 
-def test_other_staff_get_the_sign_in_page(town: Town) -> None:
+def test_other_staff_are_told_they_may_not(town: Town) -> None:
     town.register_staff()
     detector = HandMade([finding(town, "venue:station", "evidence:scan-1/r7")])
     [case_id] = town.services.oversight.run(town.clock.now(), detectors=[detector]).new_cases
@@ -93,10 +93,12 @@ def test_other_staff_get_the_sign_in_page(town: Town) -> None:
     for staff_id, role in (("zz-off-1", "official"), ("zz-sup-1", "supervisor"),
                            ("hl-erqi", "hotline")):  # fmt: skip
         client = signed_in(town, staff_id, role)
-        assert client.get("/oversight").status_code == 401
-        assert client.get(f"/oversight/cases/{case_id}").status_code == 401
+        # Signed in, with another role: forbidden (403), not asked to sign in again (401).
+        assert client.get("/oversight").status_code == 403
+        assert client.get(f"/oversight/cases/{case_id}").status_code == 403
         posted = client.post(
             f"/oversight/cases/{case_id}/steps", data={"status": "closed", "note": "no"}
         )
-        assert posted.status_code == 401 and "venue:station" not in posted.text
+        assert posted.status_code == 403 and "venue:station" not in posted.text
+        assert "auth.forbidden" in posted.text
     assert counts(town.services.db) == before

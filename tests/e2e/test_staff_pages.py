@@ -138,6 +138,30 @@ def test_a_refused_order_shows_no_english_on_the_chinese_page(town: Town) -> Non
     assert "at most 14 days" in en.text  # the detail is for operators: on the English page
 
 
+def test_staff_of_another_role_are_told_they_may_not_not_to_sign_in(town: Town) -> None:
+    town.register_staff()
+    before = counts(town.services.db)
+    for staff_id, role, path in (("hl-erqi", "hotline", "/official"),
+                                 ("auditor-1", "auditor", "/official"),
+                                 ("auditor-1", "auditor", "/official/appeals"),
+                                 ("zz-off-1", "official", "/oversight")):  # fmt: skip
+        client = staff_client(town, staff_id, role)
+        zh = client.get(path)
+        assert zh.status_code == 403, (role, path)
+        assert "无权" in zh.text and "auth.forbidden" in zh.text and "登录链接无效" not in zh.text
+        en = client.get(path + "?lang=en")
+        assert en.status_code == 403 and "You are signed in" in en.text
+    posted = staff_client(town, "hl-erqi", "hotline").post("/official/orders", data={})
+    assert posted.status_code == 403 and "auth.forbidden" in posted.text
+    assert counts(town.services.db) == before
+    assert refusal_codes(town.services.db)[-1:] == ["auth.forbidden"]
+    # No session, or one that expired: the sign-in page, as before.
+    anonymous = TestClient(create_app(town.services, run_scheduler=False))
+    assert anonymous.get("/official").status_code == 401
+    anonymous.cookies.set("hc_staff", town.token("zz-off-1", "official", hours=-1))
+    assert anonymous.get("/official").status_code == 401
+
+
 def test_the_hotline_offers_its_purposes_and_answers_each_errors_status(town: Town) -> None:
     town.register_staff()
     person = town.person("来电人", home=ERQI)

@@ -142,8 +142,20 @@ def access(*roles: str, scope: str) -> Callable[[Request], Any]:
     return chosen
 
 
+class PageForbidden(Exception):
+    """A caller signed in with a role the page is not for: their sign-in worked, so the
+    answer is a page saying they may not be here (403, ``web/errors.py``), never the
+    sign-in page, which would send them after a new link that cannot help."""
+
+    def __init__(self, refusal: Unauthorized) -> None:
+        super().__init__(refusal.code)
+        self.refusal = refusal
+
+
 def page(*roles: str, scope: str) -> Callable[[Request], Caller | None]:
-    """Like ``access`` for a page: None instead of an error, so the page can ask to sign in."""
+    """Like ``access`` for a page: None instead of an error when the caller is not signed in
+    (or their sign-in is invalid or expired), so the page can ask to sign in; a caller signed
+    in with another role gets ``PageForbidden``."""
     policy = access(*roles, scope=scope).policy  # type: ignore[attr-defined]
 
     def caller(request: Request) -> Caller | None:
@@ -151,7 +163,9 @@ def page(*roles: str, scope: str) -> Callable[[Request], Caller | None]:
             return Caller(ANONYMOUS)
         try:
             return authenticate(request, policy.roles)
-        except Unauthorized:
+        except Unauthorized as refusal:
+            if refusal.code == "auth.forbidden":
+                raise PageForbidden(refusal) from None
             return None
 
     caller.policy = policy  # type: ignore[attr-defined]  # read by the authorization matrix

@@ -9,12 +9,14 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from healthcode.errors import CATALOGUE, HealthcodeError, InputRejected, Unauthorized
 from healthcode.web.api.schemas import ErrorBody, has_nul
+from healthcode.web.auth import PageForbidden
+from healthcode.web.pages.rendering import error_message, render
 from healthcode.web.routes import all_routes
 
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -65,6 +67,16 @@ def install(app: FastAPI) -> None:
     async def _healthcode(request: Request, error: HealthcodeError) -> JSONResponse:
         _record(request, error)
         return error_response(error)
+
+    @app.exception_handler(PageForbidden)
+    async def _page_forbidden(request: Request, forbidden: PageForbidden) -> HTMLResponse:
+        # Recorded like the API's refusal of a write; a page, as the caller came for one.
+        refusal = forbidden.refusal
+        _record(request, refusal)
+        return render(
+            request, "forbidden.html", status_code=refusal.spec.http_status, code=refusal.code,
+            message=error_message(request, refusal),
+        )  # fmt: skip
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
