@@ -4,6 +4,8 @@ step shows its message and writes nothing; other staff are told they may not (40
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi.testclient import TestClient
 
 from healthcode.web.app import create_app
@@ -102,3 +104,17 @@ def test_other_staff_are_told_they_may_not(town: Town) -> None:
         assert posted.status_code == 403 and "venue:station" not in posted.text
         assert "auth.forbidden" in posted.text
     assert counts(town.services.db) == before
+
+
+def test_detectors_are_named_in_each_language_with_their_code(town: Town) -> None:
+    town.register_staff()
+    bursts = replace(finding(town, "official:zz-off-1", "order:o1"), detector="act_bursts")
+    detector = HandMade([bursts], name="act_bursts")
+    [case_id] = town.services.oversight.run(town.clock.now(), detectors=[detector]).new_cases
+    client = signed_in(town, "auditor-1", "auditor")
+    # The title the registered detector carries (oversight/detectors/bursts.py), not a copy.
+    for path in ("/oversight", f"/oversight/cases/{case_id}"):
+        zh, en = client.get(path + "?lang=zh").text, client.get(path + "?lang=en").text
+        assert "命令或风险区划定数量突增" in zh and "Bursts of orders" not in zh, path
+        assert "Bursts of orders or designations" in en, path
+        assert '<code class="small">act_bursts</code>' in zh + en, path

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from importlib.metadata import entry_points
+from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
 from sqlalchemy import Connection
@@ -56,3 +58,11 @@ def load_detectors(names: Sequence[str] | None = None) -> list[Detector]:
         missing = sorted(set(names) - {d.name for d in found})
         raise LookupError(f"no such detector: {', '.join(missing)}")
     return found
+
+
+@cache
+def detector_titles() -> Mapping[str, tuple[str, str]]:
+    """Each registered detector's title, Chinese and English, by name: what the pages call a
+    finding's detector. Read once (the entry points do not change while the process runs);
+    a finding of a detector not registered here (a test's, a retired one) has only its name."""
+    return MappingProxyType({d.name: (d.title_zh, d.title_en) for d in load_detectors()})

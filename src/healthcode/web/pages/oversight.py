@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from healthcode.domain.oversight.cases import NOTE_MAX, TRANSITIONS, CaseStatus
 from healthcode.errors import HealthcodeError
+from healthcode.oversight.api import detector_titles
 from healthcode.web.auth import Caller, page
 from healthcode.web.pages.rendering import error_message, render
 
@@ -37,6 +38,7 @@ def oversight_page(
     return render(
         request, "oversight.html", caller=caller, cases=cases, status=wanted,
         statuses=STATUSES, findings=services.oversight.findings(limit=100),
+        detector_titles=detector_titles(),
     )  # fmt: skip
 
 
@@ -49,6 +51,7 @@ def _case_page(
         request, "oversight_case.html", status_code=status, caller=caller, view=view,
         next_statuses=sorted(s.value for s in TRANSITIONS[CaseStatus(view.case.status)]),
         note_max=NOTE_MAX, note=note, error=error_message(request, error) if error else None,
+        detector_titles=detector_titles(),
     )  # fmt: skip
 
 
