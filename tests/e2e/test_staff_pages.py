@@ -6,6 +6,7 @@ from datetime import UTC, timedelta
 
 from fastapi.testclient import TestClient
 
+from healthcode.domain.designations import RiskLevel
 from healthcode.services.orders import Actor
 from healthcode.web.app import create_app
 from tests.counting import counts, refusal_codes
@@ -174,3 +175,29 @@ def test_the_hotline_offers_its_purposes_and_answers_each_errors_status(town: To
     assert venue_only.status_code == 422 and "用途" in venue_only.text
     assert "one of" not in venue_only.text  # the English detail is not on the Chinese page
     assert town.services.access.of_person(person) == []
+
+
+def test_the_hotline_shows_each_orders_period_and_state(town: Town) -> None:
+    town.register_staff()
+    [person], lines = contacts(town, 1)
+    official = staff_client(town, "zz-off-1", "official")
+    form = {"kind": "close_contact_quarantine", "legal_basis": "idl-art-41-quarantine",
+            "persons": lines, "valid_until": "2026-06-05T08:00"}  # fmt: skip
+    assert official.post("/official/orders", data=form, follow_redirects=False).status_code == 303
+    town.designate(ERQI, RiskLevel.HIGH, town.clock.now() - days(1), None, id="des-erqi")
+    town.visit(person, town.clock.now() - timedelta(hours=2))
+    hotline = staff_client(town, "hl-erqi", "hotline")
+    url = f"/hotline?person={person}&purpose=hotline_request"
+    page = hotline.get(url + "&lang=en").text
+    assert "2026-06-01 08:00 – 2026-06-05 08:00 · in force until 2026-06-05 08:00" in page
+    # Its time run out, the order is shown ended, and when; the designation that now decides
+    # the colour is shown with its period and the authority that drew it.
+    town.clock.advance(days=5)
+    hotline = staff_client(town, "hl-erqi", "hotline")
+    page = hotline.get(url + "&lang=en").text
+    assert "2026-06-01 08:00 – 2026-06-05 08:00 · ended 2026-06-05 08:00" in page
+    assert "in force until" not in page
+    assert "<code>des-erqi</code> · high risk · 2026-05-31 08:00 – open-ended" in page
+    assert "Designated by <code>zz-health</code>" in page
+    zh = hotline.get(url + "&lang=zh").text
+    assert "已于 2026-06-05 08:00 结束" in zh and "划定机构 <code>zz-health</code>" in zh
