@@ -28,6 +28,11 @@ from healthcode.tlog import (
 from healthcode.tlog.proofs import consistency_path, inclusion_path
 
 
+def halted(at: datetime, reason: str) -> StoreFault:
+    """The refusal of what only a new checkpoint would give, once the log has halted."""
+    return StoreFault("log.halted", f"halted at {at.isoformat()}: {reason}")
+
+
 @dataclass(frozen=True)
 class CheckpointRef:
     """The checkpoint an answer was computed at, as the ``Healthcode-Checkpoint`` header carries
@@ -113,12 +118,22 @@ class LogReader:
         return latest, [EntryHead(*head) for head in heads]
 
     def receipt(self, index: int) -> str | None:
-        """A tlog-proof for entry ``index`` under the latest checkpoint; None if not yet in one."""
+        """A tlog-proof for entry ``index`` under the latest checkpoint; None if not yet in one.
+        `StoreFault` ``log.halted`` if it never will be: the log signs nothing more."""
         with self._db.read() as conn:
             latest = log_repo.latest_checkpoint(conn)
             if latest is None or index >= latest.size:
+                halts = log_repo.halts(conn)
+                if halts:
+                    raise halted(*halts[0])
                 return None
             return make_tlog_proof(index, latest.note, StoredTree(conn, self._tiles).node)
+
+    def halt(self) -> tuple[datetime, str] | None:
+        """When the log halted and why (its first halt), or None while it signs."""
+        with self._db.read() as conn:
+            halts = log_repo.halts(conn)
+        return halts[0] if halts else None
 
     def inclusion(self, index: int, size: int) -> list[bytes]:
         """An RFC 9162 inclusion proof of entry ``index`` in the signed tree of ``size``."""

@@ -73,7 +73,14 @@ class _LogGauges(Collector):
         with self._db.read() as conn:
             size = log_bundles.stored_end(conn)
             latest = log_repo.latest_checkpoint(conn)
+            halted = bool(log_repo.halts(conn))
         signed = latest.size if latest else 0
+        yield GaugeMetricFamily(
+            "healthcode_log_halted",
+            "1 once the self-check found the store and the log disagreeing: nothing is signed"
+            " any more (the reason is on /public/log).",
+            int(halted),
+        )
         yield GaugeMetricFamily("healthcode_log_entries", "Entries committed to the log.", size)
         yield GaugeMetricFamily(
             "healthcode_log_signed_entries",

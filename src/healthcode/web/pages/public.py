@@ -20,7 +20,7 @@ from itertools import pairwise
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from healthcode.errors import NotFound
+from healthcode.errors import NotFound, StoreFault
 from healthcode.services.log_reader import LogReader
 from healthcode.store import registry as registry_repo
 from healthcode.tlog import leaf_hash
@@ -80,6 +80,7 @@ def log_page(request: Request) -> HTMLResponse:
         vkey=log.vkey(),
         entries=entries,
         kind_names=entry_kind_names(gettext_for(language(request))),
+        halt=log.halt(),
     )
 
 
@@ -91,8 +92,23 @@ def _entry_index(text: str) -> int | None:
 
 
 def _missing(request: Request, what: str, pending: bool = False) -> HTMLResponse:
-    """The page for an entry that does not exist (or is not signed yet): HTML, 404."""
-    return render(request, "public_missing.html", status_code=404, what=what, pending=pending)
+    """The page for an entry that does not exist (or is not signed yet): HTML, 404; 503 if
+    it never will be, the log having halted (the page says when and why)."""
+    halt = request.app.state.services.log.halt() if pending else None
+    return render(
+        request, "public_missing.html", status_code=404 if halt is None else 503,
+        what=what, pending=pending, halt=halt,
+    )  # fmt: skip
+
+
+def _receipt(log: LogReader, index: int) -> str | None:
+    """The entry's receipt, None while it is not signed (or never will be: `_missing` says)."""
+    try:
+        return log.receipt(index)
+    except StoreFault as fault:
+        if fault.code != "log.halted":
+            raise
+        return None
 
 
 def receipt_filename(origin: str, index: int) -> str:
@@ -110,7 +126,7 @@ def entry_page(request: Request, index: str) -> HTMLResponse:
     number = _entry_index(index)
     if number is None:
         return _missing(request, index)
-    receipt = log.receipt(number)
+    receipt = _receipt(log, number)
     try:
         body = log.entry(number)
     except NotFound:
@@ -134,7 +150,7 @@ def entry_receipt(request: Request, index: str) -> Response:
     """The entry's receipt as a file, named ``<origin-safe>-<index>.tlog-proof``."""
     log = request.app.state.services.log
     number = _entry_index(index)
-    receipt = None if number is None else log.receipt(number)
+    receipt = None if number is None else _receipt(log, number)
     if number is None or receipt is None:
         return _missing(request, index, pending=number is not None and _exists(log, number))
     name = receipt_filename(request.app.state.services.settings.log_origin, number)
