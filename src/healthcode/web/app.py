@@ -23,6 +23,7 @@ from healthcode.web.api import oversight as oversight_api
 from healthcode.web.api import passes as passes_api
 from healthcode.web.api import places as places_api
 from healthcode.web.auth import PUBLIC
+from healthcode.web.bodies import BodyLimit
 from healthcode.web.instrument import Instrument
 from healthcode.web.metrics import Metrics, serve_metrics
 from healthcode.web.pages import appeals as appeal_pages
@@ -134,6 +135,7 @@ def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     app.state.metrics = metrics
     errors.install(app)
     app.add_middleware(Instrument, metrics=metrics)
+    app.add_middleware(BodyLimit)  # every body, chunked or not, before it is parsed
     serve_metrics(app, metrics)
     app.include_router(evidence.router)
     app.include_router(public.router)

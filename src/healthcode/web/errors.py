@@ -16,6 +16,7 @@ from starlette.routing import Match
 from healthcode.errors import CATALOGUE, HealthcodeError, InputRejected, Unauthorized
 from healthcode.web.api.schemas import ErrorBody, has_nul
 from healthcode.web.auth import PageForbidden
+from healthcode.web.bodies import BodyTooLarge, route_limit
 from healthcode.web.pages.rendering import error_message, render
 from healthcode.web.routes import all_routes
 
@@ -100,6 +101,12 @@ def install(app: FastAPI) -> None:
             refused = InputRejected("request.malformed", f"body: {error.detail}")
             _record(request, refused)
             return error_response(refused)
+        if isinstance(error, BodyTooLarge):  # counted while it arrived (web/bodies.py)
+            refused = InputRejected(
+                "request.too_large", f"at most {route_limit(request.scope)} bytes"
+            )
+            _record(request, refused)
+            return error_response(refused)
         if error.status_code == 404:
             body = {"code": "not_found", "message": {"zh": "未找到。", "en": "Not found."}}
         elif error.status_code == 405:
@@ -129,7 +136,7 @@ def document(app: FastAPI) -> None:
     """Make /openapi.json say what the handlers above answer: every error is an ``ErrorBody``
     in JSON (a route answering text or a picture still refuses in JSON), and every operation
     may be refused as ``request.malformed`` (422): its parameters or body, or a NUL in its query
-    (``refuse_nul``)."""
+    (``refuse_nul``); an operation with a body may be refused as ``request.too_large`` (413)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -167,6 +174,8 @@ def _errors_in_json(schema: dict[str, Any]) -> dict[str, Any]:
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             responses.setdefault("422", {"description": "Malformed request"})
+            if "requestBody" in operation:  # over its size limit (web/bodies.py)
+                responses.setdefault("413", {"description": "Request body too large"})
             for status, response in responses.items():
                 if status[0] in "45":
                     response["content"] = dict(error)

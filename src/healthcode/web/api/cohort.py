@@ -15,10 +15,10 @@ from pydantic import BaseModel, Field
 
 from healthcode.domain.oversight.cohort import CohortComparison
 from healthcode.domain.people import PERSON_KEY_PATTERN
-from healthcode.errors import InputRejected
 from healthcode.services.cohort import DEFAULT_WINDOW, WINDOW_MAX, CohortReport, CohortTests
 from healthcode.web.api.schemas import ERRORS, Bilingual, Closed
 from healthcode.web.auth import Caller, access
+from healthcode.web.bodies import larger_body
 from healthcode.web.checkpoints import carry_checkpoint
 
 router = APIRouter(prefix="/api/v1/oversight", tags=["oversight"])
@@ -114,7 +114,12 @@ def cohort_out(report: CohortReport) -> CohortOut:
     )  # fmt: skip
 
 
-@router.post("/cohort", response_model=CohortOut, responses=ERRORS)
+@router.post(
+    "/cohort",
+    response_model=CohortOut,
+    responses=ERRORS,
+    openapi_extra=larger_body(MAX_BODY_BYTES),
+)
 def cohort_test(
     request: Request,
     response: Response,
@@ -123,9 +128,6 @@ def cohort_test(
 ) -> CohortOut:
     """Are these persons red or yellow more often than people of the same home area and
     exposure? Counts, rates and exact p-values; nothing about any one person. Writes nothing."""
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise InputRejected("request.too_large")
     services = request.app.state.services
     report = CohortTests(services.db, services.log).run(
         body.persons, now=services.clock.now(), window=timedelta(days=body.window_days)

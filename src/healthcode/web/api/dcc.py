@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -24,6 +23,7 @@ from healthcode.store.dcc import StoredSigner
 from healthcode.web.api.officials import SUPERVISOR
 from healthcode.web.api.schemas import ERRORS, Closed, closed_list
 from healthcode.web.auth import PERSON, PUBLIC, Caller
+from healthcode.web.bodies import BodyTooLarge, larger_body, read_json
 
 router = APIRouter(prefix="/api/v1", tags=["EU DCC"])
 
@@ -124,18 +124,6 @@ _UPLOAD_SCHEMA = {
 }  # fmt: skip
 
 
-async def _bounded_body(request: Request, limit: int) -> bytes:
-    """The body, refused once it grows past ``limit`` (a chunked body has no length)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise InputRejected("request.too_large")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def _upload(request: Request) -> tuple[DccUploadIn, bytes | None]:
     """The fields and the image of a multipart upload (the parser's temporary files closed)."""
     image: bytes | None = None
@@ -146,6 +134,8 @@ async def _upload(request: Request) -> tuple[DccUploadIn, bytes | None]:
             if isinstance(upload, UploadFile):
                 image = await upload.read(MAX_IMAGE_BYTES + 1)
             fields = {k: v for k, v in form.items() if k != "image" and isinstance(v, str)}
+    except BodyTooLarge:
+        raise InputRejected("request.too_large") from None
     except HTTPException:
         raise InputRejected("request.malformed", "not a readable multipart body") from None
     body = DccUploadIn.model_validate(fields)
@@ -158,33 +148,30 @@ async def _upload(request: Request) -> tuple[DccUploadIn, bytes | None]:
     "/me/dcc",
     response_model=DccReceiptOut,
     responses=ERRORS,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": DccIn.model_json_schema()},
-                "multipart/form-data": {"schema": _UPLOAD_SCHEMA},
-            },
-        }
-    },
+    openapi_extra=larger_body(
+        MAX_BODY_BYTES,
+        {
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": DccIn.model_json_schema()},
+                    "multipart/form-data": {"schema": _UPLOAD_SCHEMA},
+                },
+            }
+        },
+    ),
 )
 async def submit_dcc(request: Request, person: Annotated[Caller, Depends(PERSON)]) -> DccReceiptOut:
     """Submit my (or a dependant's) EU Digital COVID Certificate: the HC1 text as JSON, or a
     picture of its QR code as a multipart upload (field ``image``)."""
     services = request.app.state.services
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise InputRejected("request.too_large")
     body: DccIn | DccUploadIn
     image: bytes | None
     try:
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
             body, image = await _upload(request)
         else:
-            try:
-                data = json.loads(await _bounded_body(request, MAX_JSON_BYTES))
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                raise InputRejected("request.malformed", "body: not JSON") from None
+            data = await read_json(request, MAX_JSON_BYTES)
             body, image = DccIn.model_validate(data), None
     except ValidationError as error:
         raise _malformed(error) from None

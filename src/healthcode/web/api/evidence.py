@@ -8,9 +8,9 @@ from fastapi import APIRouter, Body, Depends, Request
 from pydantic import TypeAdapter
 
 from healthcode.domain.evidence import RECORD_ID_PATTERN, SERVER_FIELDS, Evidence
-from healthcode.errors import InputRejected
 from healthcode.web.api.schemas import ERRORS, IntakeReceiptOut
 from healthcode.web.auth import SOURCE
+from healthcode.web.bodies import larger_body
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence sources"])
 
@@ -55,7 +55,11 @@ def _batch_schema() -> dict[str, Any]:
 
 
 @router.post(
-    "/batches", response_model=IntakeReceiptOut, responses=ERRORS, dependencies=[Depends(SOURCE)]
+    "/batches",
+    response_model=IntakeReceiptOut,
+    responses=ERRORS,
+    dependencies=[Depends(SOURCE)],
+    openapi_extra=larger_body(MAX_BODY_BYTES),
 )
 def submit_batch(
     request: Request,
@@ -70,8 +74,5 @@ def submit_batch(
     services = request.app.state.services
     if isinstance(body.get("source"), str):
         request.state.source_id = body["source"][:64]
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise InputRejected("request.too_large")
     receipt = services.intake.submit(body, now=services.clock.now())
     return IntakeReceiptOut(**receipt.__dict__)

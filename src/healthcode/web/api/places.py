@@ -32,12 +32,15 @@ from healthcode.web.api.schemas import (
     text_or_image_body,
 )
 from healthcode.web.auth import PERSON, Caller, access
+from healthcode.web.bodies import BodyTooLarge, larger_body, read_json
 from healthcode.web.checkpoints import carry_checkpoint
 from healthcode.web.i18n import gettext_for
 
 VENUE = access("venue", scope="venue")
 MAX_TEXT = 4096
 MAX_UPLOAD = 5 * 1024 * 1024
+UPLOAD_LIMIT = MAX_UPLOAD + 64 * 1024  # a picture and the form around it (web/bodies.py)
+MAX_JSON = 6 * MAX_TEXT + 1024  # the JSON body: a character may arrive as \uXXXX
 
 venue_router = APIRouter(prefix="/api/v1/venue", tags=["venues"])
 person_router = APIRouter(prefix="/api/v1", tags=["persons"])
@@ -191,16 +194,10 @@ def first_code(image: bytes, prefixes: tuple[str, ...]) -> str:
 async def text_or_image(request: Request, field: str, prefixes: tuple[str, ...]) -> str:
     """The credential text of a JSON body `{field: ...}` or of a multipart form (a `field`
     text, or an `image` whose QR code is read with zxing-cpp)."""
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_UPLOAD + 65_536:
-        raise InputRejected("request.too_large")
     content_type = request.headers.get("content-type", "")
     if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         return await form_text(request, field, prefixes)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise InputRejected("request.malformed", "a JSON body or a multipart form") from None
+    body = await read_json(request, MAX_JSON)
     model = CardCheckIn if field == "card" else PassCheckIn
     try:
         parsed = model.model_validate(body)
@@ -212,13 +209,20 @@ async def text_or_image(request: Request, field: str, prefixes: tuple[str, ...])
 
 
 async def form_text(request: Request, field: str, prefixes: tuple[str, ...]) -> str:
-    """A form's `field` text, or the QR text of its `image` upload (closed afterwards)."""
-    async with request.form(max_files=1, max_fields=4) as form:
-        upload = form.get("image")
-        data = b""
-        if upload is not None and not isinstance(upload, str):
-            data = await upload.read(MAX_UPLOAD + 1)
-        value = form.get(field)
+    """A form's `field` text, or the QR text of its `image` upload (closed afterwards). Its
+    size is the route's limit (``UPLOAD_LIMIT``), counted as it arrives (web/bodies.py); a page
+    shows the refusal, so it is a ``HealthcodeError`` here."""
+    try:
+        async with request.form(max_files=1, max_fields=4) as form:
+            upload = form.get("image")
+            data = b""
+            if upload is not None and not isinstance(upload, str):
+                data = await upload.read(MAX_UPLOAD + 1)
+            value = form.get(field)
+    except BodyTooLarge:
+        raise InputRejected("request.too_large") from None
+    if len(data) > MAX_UPLOAD:
+        raise InputRejected("request.too_large")
     if data:
         return await run_in_threadpool(first_code, data, prefixes)
     if isinstance(value, str) and value.strip():
@@ -256,7 +260,9 @@ def static_place_code(
     "/pass-check",
     response_model=VenueAnswerOut,
     responses=ERRORS,
-    openapi_extra=text_or_image_body("text", PassCheckIn.model_json_schema(), MAX_TEXT),
+    openapi_extra=larger_body(
+        UPLOAD_LIMIT, text_or_image_body("text", PassCheckIn.model_json_schema(), MAX_TEXT)
+    ),
 )
 async def pass_check(request: Request, _venue: Annotated[Caller, Depends(VENUE)]) -> VenueAnswerOut:
     """Check a status pass (JSON `text`, or a multipart `text` or `image`): colour, validity
@@ -271,7 +277,9 @@ async def pass_check(request: Request, _venue: Annotated[Caller, Depends(VENUE)]
     "/identity-check",
     response_model=VenueAnswerOut,
     responses=ERRORS,
-    openapi_extra=text_or_image_body("card", CardCheckIn.model_json_schema(), MAX_TEXT),
+    openapi_extra=larger_body(
+        UPLOAD_LIMIT, text_or_image_body("card", CardCheckIn.model_json_schema(), MAX_TEXT)
+    ),
 )
 async def identity_check(
     request: Request, venue: Annotated[Caller, Depends(VENUE)]

@@ -26,13 +26,20 @@ def closed_list(values: Iterable[str]) -> dict[str, Any]:
 
 def has_nul(value: object) -> bool:
     """Whether a NUL character is anywhere in ``value`` (a text, or texts nested in lists and
-    objects, names included): no id, name or note here holds one, and PostgreSQL cannot."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(has_nul(key) or has_nul(item) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return any(has_nul(item) for item in value)
+    objects, names included): no id, name or note here holds one, and PostgreSQL cannot.
+    A loop, not a recursion: a body nested as deep as the JSON parser goes must not make this
+    check overflow the stack (a server error) before the schema refuses it."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
     return False
 
 

@@ -16,6 +16,7 @@ from healthcode.errors import HealthcodeError, InputRejected
 from healthcode.services.cohort import COHORT_MAX, DEFAULT_WINDOW, WINDOW_MAX, CohortTests
 from healthcode.web.api.cohort import EXPOSURE_NAMES, MAX_BODY_BYTES
 from healthcode.web.auth import Caller, page
+from healthcode.web.bodies import larger_body
 from healthcode.web.pages.rendering import error_message, render
 
 router = APIRouter(include_in_schema=False)
@@ -55,7 +56,7 @@ def cohort_form(
     return _form(request, caller)
 
 
-@router.post("/oversight/cohort")
+@router.post("/oversight/cohort", openapi_extra=larger_body(MAX_BODY_BYTES + 64 * 1024))
 async def cohort_result(
     request: Request,
     caller: Annotated[Caller | None, Depends(AUDITOR_PAGE)],

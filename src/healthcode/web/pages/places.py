@@ -14,8 +14,9 @@ from markupsafe import Markup
 from healthcode.credentials.passes import qr_svg
 from healthcode.errors import HealthcodeError, InputRejected, Unauthorized
 from healthcode.services.tokens import VENUE_AUDIENCE
-from healthcode.web.api.places import MAX_UPLOAD, form_text
+from healthcode.web.api.places import UPLOAD_LIMIT, form_text
 from healthcode.web.auth import COOKIES, PERSON_PAGE, PUBLIC_PAGE, Caller, page
+from healthcode.web.bodies import larger_body
 from healthcode.web.pages.rendering import render
 
 router = APIRouter(include_in_schema=False)
@@ -63,9 +64,6 @@ def venue_page(
 
 
 async def _form_text(request: Request, field: str, prefixes: tuple[str, ...]) -> str:
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_UPLOAD + 65_536:
-        raise InputRejected("request.too_large")
     if not request.headers.get("content-type", "").startswith(
         ("multipart/form-data", "application/x-www-form-urlencoded")
     ):
@@ -86,7 +84,7 @@ def _refused(
     return render(request, template, status_code=error.spec.http_status, error=error, **context)
 
 
-@router.post("/venue/check")
+@router.post("/venue/check", openapi_extra=larger_body(UPLOAD_LIMIT))
 async def venue_check(
     request: Request, venue: Annotated[Caller | None, Depends(VENUE_PAGE)]
 ) -> Response:
@@ -107,7 +105,7 @@ async def venue_check(
     return render(request, "venue_check.html", answer=answer)
 
 
-@router.post("/me/scan")
+@router.post("/me/scan", openapi_extra=larger_body(UPLOAD_LIMIT))
 async def scan_form(
     request: Request, person: Annotated[Caller | None, Depends(PERSON_PAGE)]
 ) -> Response:
