@@ -36,7 +36,7 @@ from healthcode.web.api.officials import actor
 from healthcode.web.api.oversight import CaseOut, case_out
 from healthcode.web.api.schemas import ERRORS, Bilingual, Closed, EvidenceOut
 from healthcode.web.auth import PERSON, PUBLIC, Caller, access
-from healthcode.web.checkpoints import carry_checkpoint
+from healthcode.web.checkpoints import carry_checkpoint, latest_checkpoint
 
 person_router = APIRouter(prefix="/api/v1/me", tags=["persons"])
 officials_router = APIRouter(prefix="/api/v1", tags=["officials"])
@@ -270,9 +270,9 @@ def my_appeals(
 ) -> list[AppealOut]:
     """My appeals and my dependants': where each is, who holds it, the time left, the outcome."""
     services = request.app.state.services
+    before = latest_checkpoint(services)  # for an empty list (web/checkpoints.py)
     views = services.appeals.of_person(str(person.subject), now=services.clock.now())
-    if views:
-        carry_checkpoint(response, views[0].checkpoint)
+    carry_checkpoint(response, views[0].checkpoint if views else before)
     return [appeal_out(view) for view in views]
 
 
@@ -317,11 +317,12 @@ def my_appeal_receipt(
 
 @officials_router.get("/appeals", response_model=list[QueueItemOut], responses=ERRORS)
 def appeal_queue(
-    request: Request, caller: Annotated[Caller, Depends(ANSWERER)]
+    request: Request, response: Response, caller: Annotated[Caller, Depends(ANSWERER)]
 ) -> list[QueueItemOut]:
     """The open appeals my authority holds, the nearest deadline first."""
     services = request.app.state.services
     now = services.clock.now()
+    carry_checkpoint(response, latest_checkpoint(services))
     return [
         QueueItemOut(
             id=a.id, person_key=a.person_key, filed_by_guardian=a.filed_by != a.person_key,
@@ -360,9 +361,9 @@ def oversight_cases(
 ) -> list[CaseOut]:
     """Oversight's cases, oldest first: escalated appeals and the detectors' findings (or
     only those in ``status``). Oversight reads and moves its cases; it sets no colour."""
+    before = latest_checkpoint(request.app.state.services)  # for an empty list
     views = request.app.state.services.oversight.cases(None if status is None else status.value)
-    if views:
-        carry_checkpoint(response, views[0].checkpoint)
+    carry_checkpoint(response, views[0].checkpoint if views else before)
     return [case_out(view) for view in views]
 
 
@@ -386,7 +387,8 @@ def stats_out(services: Services) -> AppealStatsOut:
 @public_router.get(
     "/appeals", response_model=AppealStatsOut, responses=ERRORS, dependencies=[Depends(PUBLIC)]
 )
-def appeal_statistics(request: Request) -> AppealStatsOut:
+def appeal_statistics(request: Request, response: Response) -> AppealStatsOut:
     """Per authority: appeals filed, outcomes, lapses, median and 90th-percentile time to
     answer. A count below the threshold is shown as "<10", so no one can be singled out."""
+    carry_checkpoint(response, latest_checkpoint(request.app.state.services))
     return stats_out(request.app.state.services)

@@ -7,7 +7,7 @@ import binascii
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -24,6 +24,7 @@ from healthcode.web.api.officials import SUPERVISOR
 from healthcode.web.api.schemas import ERRORS, Closed, closed_list
 from healthcode.web.auth import PERSON, PUBLIC, Caller
 from healthcode.web.bodies import BodyTooLarge, larger_body, read_json
+from healthcode.web.checkpoints import carry_checkpoint, latest_checkpoint
 
 router = APIRouter(prefix="/api/v1", tags=["EU DCC"])
 
@@ -194,8 +195,9 @@ async def submit_dcc(request: Request, person: Annotated[Caller, Depends(PERSON)
     responses=ERRORS,
     dependencies=[Depends(PUBLIC)],
 )
-def list_signers(request: Request) -> list[SignerOut]:
+def list_signers(request: Request, response: Response) -> list[SignerOut]:
     """The DCC trust list: every document signer certificate trusted, or once trusted."""
+    carry_checkpoint(response, latest_checkpoint(request.app.state.services))
     return [signer_out(s) for s in request.app.state.services.dcc_trust.signers()]
 
 

@@ -20,7 +20,7 @@ from healthcode.services.oversight import CaseView, FindingView
 from healthcode.store.oversight import StoredFinding
 from healthcode.web.api.schemas import ERRORS, Bilingual, Closed
 from healthcode.web.auth import Caller, access
-from healthcode.web.checkpoints import carry_checkpoint
+from healthcode.web.checkpoints import carry_checkpoint, latest_checkpoint
 
 router = APIRouter(prefix="/api/v1/oversight", tags=["oversight"])
 AUDITOR = access("auditor", scope="all-read")
@@ -141,11 +141,13 @@ def _finding_view_out(view: FindingView) -> FindingOut:
 @router.get("/findings", response_model=list[FindingOut], responses=ERRORS)
 def findings(
     request: Request,
+    response: Response,
     _caller: Annotated[Caller, Depends(AUDITOR)],
     detector: Annotated[str | None, Query(max_length=48)] = None,
 ) -> list[FindingOut]:
     """What the detectors found, the newest first, each with its case and the records that
     support it."""
+    carry_checkpoint(response, latest_checkpoint(request.app.state.services))
     found = request.app.state.services.oversight.findings(detector=detector)
     return [_finding_view_out(view) for view in found]
 

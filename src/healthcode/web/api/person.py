@@ -24,7 +24,7 @@ from healthcode.web.api.schemas import (
     StatusOut,
 )
 from healthcode.web.auth import PERSON, Caller
-from healthcode.web.checkpoints import carry_checkpoint
+from healthcode.web.checkpoints import carry_checkpoint, latest_checkpoint
 
 router = APIRouter(prefix="/api/v1/me", tags=["persons"])
 
@@ -131,8 +131,11 @@ def my_receipt(
 
 
 @router.get("/accesses", response_model=list[AccessOut], responses=ERRORS)
-def my_accesses(request: Request, person: Annotated[Caller, Depends(PERSON)]) -> list[AccessOut]:
+def my_accesses(
+    request: Request, response: Response, person: Annotated[Caller, Depends(PERSON)]
+) -> list[AccessOut]:
     """Everyone who read my record: who, for which authority, when and why."""
+    carry_checkpoint(response, latest_checkpoint(request.app.state.services))
     return [
         AccessOut(
             accessor_id=a.accessor_id, accessor_role=a.accessor_role, authority_id=a.authority_id,
@@ -153,10 +156,11 @@ class DependantOut(BaseModel):
 
 @router.get("/dependants", response_model=list[DependantOut], responses=ERRORS)
 def my_dependants(
-    request: Request, person: Annotated[Caller, Depends(PERSON)]
+    request: Request, response: Response, person: Annotated[Caller, Depends(PERSON)]
 ) -> list[DependantOut]:
     """The people I am guardian of (children, relatives without phones), with their codes."""
     services = request.app.state.services
+    carry_checkpoint(response, latest_checkpoint(services))  # before each dependant's status
     found = []
     for key in services.identity.dependants(str(person.subject)):
         view = services.explanations.explain(key, now=services.clock.now())

@@ -33,7 +33,7 @@ from healthcode.web.api.schemas import (
 )
 from healthcode.web.auth import PERSON, Caller, access
 from healthcode.web.bodies import BodyTooLarge, larger_body, read_json
-from healthcode.web.checkpoints import carry_checkpoint
+from healthcode.web.checkpoints import carry_checkpoint, latest_checkpoint
 from healthcode.web.i18n import gettext_for
 
 VENUE = access("venue", scope="venue")
@@ -282,13 +282,14 @@ async def pass_check(request: Request, _venue: Annotated[Caller, Depends(VENUE)]
     ),
 )
 async def identity_check(
-    request: Request, venue: Annotated[Caller, Depends(VENUE)]
+    request: Request, response: Response, venue: Annotated[Caller, Depends(VENUE)]
 ) -> VenueAnswerOut:
     """Exchange a printed identity card (JSON `card`, or a multipart `card` or `image`) for
     the holder's current colour; the read is recorded and shown to the holder."""
     services = request.app.state.services
     text = await text_or_image(request, "card", ("HCI1:",))
     now = services.clock.now()
+    carry_checkpoint(response, await run_in_threadpool(latest_checkpoint, services))
     where = await run_in_threadpool(services.places.venue, str(venue.subject), now)
     answer = await run_in_threadpool(services.passes.check_card, where, text, now)
     return venue_answer(answer)
