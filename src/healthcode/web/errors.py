@@ -107,14 +107,14 @@ def install(app: FastAPI) -> None:
             )
             _record(request, refused)
             return error_response(refused)
-        if error.status_code == 404:
-            body = {"code": "not_found", "message": {"zh": "未找到。", "en": "Not found."}}
-        elif error.status_code == 405:
-            body = {
-                "code": "method_not_allowed",
-                "message": {"zh": "不支持该请求方法。", "en": "Method not allowed."},
-            }
-            headers = {**(headers or {}), "Allow": _allowed(request)}
+        if error.status_code in (404, 405):
+            # No route, or no such method on it: not declared on an operation (an operation
+            # is a method the path has); 405 says which it has (RFC 9110, Allow).
+            body = HealthcodeError(
+                "not_found" if error.status_code == 404 else "method_not_allowed"
+            ).as_body()
+            if error.status_code == 405:
+                headers = {**(headers or {}), "Allow": _allowed(request)}
         else:
             body = {"code": "http_error", "message": {"zh": "请求失败。", "en": str(error.detail)}}
         return JSONResponse(body, status_code=error.status_code, headers=headers)
@@ -186,5 +186,5 @@ def _errors_in_json(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def documented_codes() -> set[str]:
-    """Every code an answer may carry: the catalogue and the framework's own three."""
-    return set(CATALOGUE) | {"not_found", "method_not_allowed", "http_error"}
+    """Every code an answer may carry: the catalogue, and any other framework refusal."""
+    return set(CATALOGUE) | {"http_error"}
