@@ -6,6 +6,7 @@ ended."""
 from __future__ import annotations
 
 import json
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,21 @@ def opened(town: Town, subject: str = "official:zz-off-1") -> str:
 def refused_with(answer: Any, code: str, status: int) -> None:
     assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
     assert set(answer.json()["message"]) == {"zh", "en"}
+
+
+def test_the_detector_filter_is_a_closed_list_of_the_registered_ones(
+    client: TestClient, town: Town
+) -> None:
+    # `?detector=nope` answered 200 [] where `cases?status=nope` answers 422.
+    refused = client.get("/api/v1/oversight/findings?detector=nope", headers=auditor(town))
+    assert (refused.status_code, refused.json()["code"]) == (422, "request.malformed")
+    known = client.get("/api/v1/oversight/findings?detector=remote_scans", headers=auditor(town))
+    assert (known.status_code, known.json()) == (200, [])
+    spec = client.get("/openapi.json").json()["paths"]["/api/v1/oversight/findings"]["get"]
+    [param] = [p for p in spec["parameters"] if p["name"] == "detector"]
+    registered = sorted(p.name for p in entry_points(group="healthcode.detectors"))
+    assert registered and json.dumps(param["schema"]).count('"remote_scans"') == 1
+    assert all(name in json.dumps(param["schema"]) for name in registered)
 
 
 def test_an_auditor_reads_findings_and_moves_a_case_to_its_end(

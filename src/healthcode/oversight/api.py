@@ -43,6 +43,11 @@ class Detector(Protocol):
     def run(self, context: DetectorContext) -> Iterable[Finding]: ...
 
 
+def detector_names() -> list[str]:
+    """The names registered in the group, none of them loaded: the API's closed list of them."""
+    return sorted({point.name for point in entry_points(group=GROUP)})
+
+
 def load_detectors(names: Sequence[str] | None = None) -> list[Detector]:
     """Every detector registered in the ``healthcode.detectors`` group (or only ``names``),
     instantiated, by name; an entry point that is not a detector is an error, not skipped."""

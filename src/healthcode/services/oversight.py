@@ -28,7 +28,7 @@ from healthcode.domain.oversight.entries import (
     subject_parts,
 )
 from healthcode.errors import NotFound, Unauthorized
-from healthcode.oversight.api import Detector
+from healthcode.oversight.api import Detector, detector_names
 from healthcode.oversight.runner import DEFAULT_WINDOW, run_detectors
 from healthcode.services import transparency
 from healthcode.services.escrow import PersonSecrets
@@ -43,6 +43,8 @@ from healthcode.store.database import Database
 from healthcode.store.oversight import StoredFinding, StoredStep
 
 AUDITOR = "auditor"
+# The registered detectors (pyproject.toml, entry points): the findings filter's closed list.
+DETECTOR_NAMES = tuple(detector_names())
 # A finding's detector name and subject fit the columns they are stored in (store/tables.py).
 _WIDTHS = {
     name: getattr(t.oversight_findings.c[name].type, "length", None) or 0

@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from healthcode.domain.oversight.cases import NOTE_MAX, CaseStatus
-from healthcode.services.oversight import CaseView, FindingView
+from healthcode.services.oversight import DETECTOR_NAMES, CaseView, FindingView
 from healthcode.store.oversight import StoredFinding
-from healthcode.web.api.schemas import ERRORS, Bilingual, Closed
+from healthcode.web.api.schemas import ERRORS, Bilingual, Closed, closed_list
 from healthcode.web.auth import Caller, access
 from healthcode.web.checkpoints import carry_checkpoint, latest_checkpoint
 
@@ -138,12 +138,23 @@ def _finding_view_out(view: FindingView) -> FindingOut:
     return finding_out(view.finding, case.id if case else None, case.status if case else None)
 
 
+def _registered(name: str | None) -> str | None:
+    """A closed list, as ``cases?status=`` is: an unknown detector is malformed, not empty."""
+    if name is not None and name not in DETECTOR_NAMES:
+        raise ValueError("not a registered detector")
+    return name
+
+
 @router.get("/findings", response_model=list[FindingOut], responses=ERRORS)
 def findings(
     request: Request,
     response: Response,
     _caller: Annotated[Caller, Depends(AUDITOR)],
-    detector: Annotated[str | None, Query(max_length=48)] = None,
+    detector: Annotated[
+        str | None,
+        Query(json_schema_extra=closed_list(DETECTOR_NAMES)),
+        AfterValidator(_registered),
+    ] = None,
 ) -> list[FindingOut]:
     """What the detectors found, the newest first, each with its case and the records that
     support it."""
