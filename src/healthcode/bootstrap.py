@@ -37,6 +37,7 @@ from healthcode.services.rulebooks import Rulebooks
 from healthcode.services.scheduler import Ticker
 from healthcode.services.selfcheck import SelfCheck
 from healthcode.services.sequencer import Sequencer
+from healthcode.services.sign_in_throttle import SignInThrottle
 from healthcode.services.sources import Sources
 from healthcode.services.staff import Staff
 from healthcode.services.tokens import Tokens
@@ -175,7 +176,7 @@ def build(
         self_check=SelfCheck(db, secrets, log_signer.verifier(), settings.log_origin),
         cosigning=Cosigning(db, log_reader, parse_witnesses(settings.witnesses), clock=clock),
         orders=orders,
-        staff=Staff(db, tokens),
+        staff=Staff(db, tokens, SignInThrottle(db, keys.pseudonym_secret)),
         access=Access(db, explanations, secrets),
         sources=Sources(db, derivation),
         proposals=RulebookProposals(db, rulebooks, secrets),

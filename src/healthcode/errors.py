@@ -68,6 +68,14 @@ class Unauthorized(HealthcodeError):
     """The caller is not authenticated or not allowed."""
 
 
+class TooManyAttempts(HealthcodeError):
+    """Too many failed sign-ins: refused for ``retry_after`` seconds (a ``Retry-After``)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("auth.too_many_attempts", f"retry after {retry_after} seconds")
+        self.retry_after = retry_after
+
+
 class StoreFault(HealthcodeError):
     """The store lacks what it must hold (a log tile it lost): the server's fault, not the
     caller's, so a 5xx."""

@@ -19,6 +19,7 @@ from healthcode.domain.evidence import AREA_CODE_PATTERN, RECORD_ID_PATTERN
 from healthcode.domain.log_entries import registry_entry
 from healthcode.errors import InputRejected, Unauthorized
 from healthcode.services import transparency
+from healthcode.services.sign_in_throttle import SignInThrottle
 from healthcode.services.tokens import Tokens
 from healthcode.store import registry as registry_repo
 from healthcode.store import staff as staff_repo
@@ -42,9 +43,10 @@ class StaffIn(BaseModel):
 
 
 class Staff:
-    def __init__(self, db: Database, tokens: Tokens) -> None:
+    def __init__(self, db: Database, tokens: Tokens, throttle: SignInThrottle) -> None:
         self._db = db
         self._tokens = tokens
+        self.throttle = throttle
 
     def register(self, entries: Sequence[object], *, now: datetime) -> int:
         try:
@@ -92,8 +94,12 @@ class Staff:
                 )
         return len(members)
 
-    def sign_in(self, staff_id: str, password: str, *, now: datetime) -> str:
-        """Exchange a badge id and password for a short-lived bearer token."""
+    def sign_in(
+        self, staff_id: str, password: str, *, now: datetime, address: str | None = None
+    ) -> str:
+        """Exchange a badge id and password for a short-lived bearer token; throttled per
+        badge id and per client ``address`` (services/sign_in_throttle.py)."""
+        self.throttle.check(staff_id, address, now=now)
         # A name no badge can have is not looked up: PostgreSQL refuses text with a NUL in it.
         member = None
         if re.fullmatch(RECORD_ID_PATTERN, staff_id):
@@ -104,7 +110,9 @@ class Staff:
                 raise VerificationError
             _hasher.verify(member.password_hash, password)
         except (VerificationError, InvalidHashError):
+            self.throttle.failed(staff_id, address, now=now)
             raise Unauthorized("auth.invalid_token", "unknown badge or wrong password") from None
+        self.throttle.succeeded(staff_id, now=now)
         return self.token(member, now=now)
 
     def token(self, member: StaffMember, *, now: datetime, ttl: timedelta = STAFF_TOKEN_TTL) -> str:

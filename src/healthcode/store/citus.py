@@ -47,7 +47,7 @@ COORDINATOR = (
     "log_bundles", "log_entries", "log_tiles", "log_checkpoints", "log_halts",
     "regional_checkpoints",
     "refusals", "evidence_batches", "scan_batches", "retention_purges",
-    "retention_purge_batches", "reference_stamp",
+    "retention_purge_batches", "reference_stamp", "sign_in_failures",
 )  # fmt: skip
 
 

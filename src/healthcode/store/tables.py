@@ -27,6 +27,7 @@ from healthcode.store.reference_stamp import reference_stamp as reference_stamp
 from healthcode.store.regions import regional_checkpoints as regional_checkpoints
 from healthcode.store.schema import ID as ID
 from healthcode.store.schema import metadata as metadata
+from healthcode.store.sign_in_failures import sign_in_failures as sign_in_failures
 from healthcode.store.tables_appeals import appeal_citations as appeal_citations
 from healthcode.store.tables_appeals import appeals as appeals
 from healthcode.store.tables_appeals import oversight_case_steps as oversight_case_steps

@@ -13,7 +13,13 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from healthcode.errors import CATALOGUE, HealthcodeError, InputRejected, Unauthorized
+from healthcode.errors import (
+    CATALOGUE,
+    HealthcodeError,
+    InputRejected,
+    TooManyAttempts,
+    Unauthorized,
+)
 from healthcode.web.api.schemas import ErrorBody, has_nul
 from healthcode.web.auth import PageForbidden
 from healthcode.web.bodies import BodyTooLarge, route_limit
@@ -46,6 +52,8 @@ def error_response(error: HealthcodeError) -> JSONResponse:
         if isinstance(error, Unauthorized) and error.spec.http_status == 401
         else None
     )
+    if isinstance(error, TooManyAttempts):
+        headers = {"Retry-After": str(error.retry_after)}
     return JSONResponse(error.as_body(), status_code=error.spec.http_status, headers=headers)
 
 

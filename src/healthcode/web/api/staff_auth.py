@@ -19,7 +19,12 @@ class TokenOut(BaseModel):
     expires_in: int
 
 
-@router.post("/token", response_model=TokenOut, responses=ERRORS, dependencies=[Depends(PUBLIC)])
+@router.post(
+    "/token",
+    response_model=TokenOut,
+    responses=ERRORS | {429: {"description": "Too many failed attempts (Retry-After)"}},
+    dependencies=[Depends(PUBLIC)],
+)
 def sign_in(
     request: Request,
     # An empty form field arrives as a missing one, so the schema asks for one character.
@@ -27,5 +32,8 @@ def sign_in(
     password: Annotated[str, Form(min_length=1, max_length=200)],
 ) -> TokenOut:
     services = request.app.state.services
-    token = services.staff.sign_in(username, password, now=services.clock.now())
+    # Throttled per badge id and per client address (behind a proxy: its address, unless the
+    # server is started with the proxy's forwarded headers trusted; docs/operations.md).
+    address = request.client.host if request.client else None
+    token = services.staff.sign_in(username, password, now=services.clock.now(), address=address)
     return TokenOut(access_token=token, token_type="bearer", expires_in=15 * 60)
