@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
 from healthcode.domain.designations import RiskLevel
@@ -21,6 +21,8 @@ from healthcode.store.orders import StoredOrder
 from healthcode.web.api.idempotency import IdempotencyKey
 from healthcode.web.api.schemas import ERRORS, Closed, OrderOut, Version, closed_list, order_out
 from healthcode.web.auth import Caller, access
+from healthcode.web.bodies import larger_body
+from healthcode.web.checkpoints import carry_checkpoint, latest_checkpoint
 
 router = APIRouter(prefix="/api/v1", tags=["officials"])
 OFFICIAL = access("official", "supervisor", scope="jurisdiction")
@@ -106,7 +108,14 @@ def _issued(orders: list[StoredOrder], request_id: str, pending: bool, now: date
     )
 
 
-@router.post("/orders", response_model=IssuedOut, responses=ERRORS)
+# The largest body the order schema admits (5,000 persons, 50 references of 130 characters
+# each: about 33 MB) is not refused for its size.
+ORDERS_BODY = 36 * 1024 * 1024
+
+
+@router.post(
+    "/orders", response_model=IssuedOut, responses=ERRORS, openapi_extra=larger_body(ORDERS_BODY)
+)
 def issue_orders(
     request: Request, body: OrderIn, caller: Annotated[Caller, Depends(OFFICIAL)],
     idempotency_key: IdempotencyKey = None,
@@ -134,12 +143,14 @@ def issue_orders(
 @router.get("/orders", response_model=list[OrderOut], responses=ERRORS)
 def list_orders(
     request: Request,
+    response: Response,
     caller: Annotated[Caller, Depends(OFFICIAL)],
     status: Literal["pending", "active", "ended"] | None = None,
 ) -> list[OrderOut]:
     """Orders of the caller's authority, newest first; ``status`` keeps those in that state
     now (``pending``: the co-sign queue; ``active``: in force, or to be until their end)."""
     services = request.app.state.services
+    carry_checkpoint(response, latest_checkpoint(services))
     now = services.clock.now()
     return [order_out(o, now) for o in services.orders.of_authority(actor(caller), now, status)]
 
@@ -213,9 +224,11 @@ def propose_rulebook(
 
 @router.get("/rulebooks/proposals", response_model=list[ProposalOut], responses=ERRORS)
 def pending_proposals(
-    request: Request, caller: Annotated[Caller, Depends(OFFICIAL)]
+    request: Request, response: Response, caller: Annotated[Caller, Depends(OFFICIAL)]
 ) -> list[ProposalOut]:
-    found = request.app.state.services.proposals.pending(str(caller.authority_id))
+    services = request.app.state.services
+    carry_checkpoint(response, latest_checkpoint(services))
+    found = services.proposals.pending(str(caller.authority_id))
     return [ProposalOut(**{k: getattr(p, k) for k in ProposalOut.model_fields}) for p in found]
 
 
