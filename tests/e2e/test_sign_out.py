@@ -5,8 +5,11 @@ Every signed-in page offers it; a page for nobody does not."""
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
+from healthcode.store import tables as t
 from healthcode.web.app import create_app
+from tests.counting import counts
 from tests.town import Town, days
 
 
@@ -36,7 +39,10 @@ def test_a_person_signing_out_ends_every_copy_of_the_session(town: Town) -> None
     assert 'action="/logout"' not in app_client(town).get("/").text
     forged = app_client(town)
     forged.cookies.set("hc_session", "not-a-token")
+    before = counts(town.services.db)
     assert forged.post("/logout", follow_redirects=False).status_code == 303
+    assert app_client(town).post("/logout", follow_redirects=False).status_code == 303
+    assert counts(town.services.db) == before
 
 
 def test_staff_signing_out_ends_the_session_on_a_shared_computer(town: Town) -> None:
@@ -52,3 +58,29 @@ def test_staff_signing_out_ends_the_session_on_a_shared_computer(town: Town) -> 
     assert copy.get("/official").status_code == 401
     orders = copy.get("/api/v1/orders", headers={"Authorization": f"Bearer {token}"})
     assert orders.status_code == 401
+
+
+def test_a_venue_screen_offers_no_sign_out_and_signing_out_leaves_its_device_signed_in(
+    town: Town,
+) -> None:
+    client = app_client(town)
+    token = town.token("station", "venue")
+    assert client.get(f"/venue/login?token={token}", follow_redirects=False).status_code == 303
+    screen = client.get("/venue?lang=en")
+    assert screen.status_code == 200 and 'action="/logout"' not in screen.text
+    client.post("/logout")  # as anyone passing the public screen could
+    assert client.get("/venue").status_code == 200
+    assert app_client(town).get(f"/venue/login?token={token}").status_code in (200, 303)
+
+
+def test_deactivated_staff_are_told_their_sign_in_no_longer_holds(town: Town) -> None:
+    town.register_staff()
+    token = town.token("hl-erqi", "hotline")
+    client = app_client(town)
+    client.cookies.set("hc_staff", token)
+    assert client.get("/official").status_code == 403  # signed in, not for this page
+    with town.services.db.write() as conn:
+        conn.execute(update(t.staff).where(t.staff.c.id == "hl-erqi").values(active=False))
+    assert client.get("/official").status_code == 401
+    answer = client.get("/api/v1/orders", headers={"Authorization": f"Bearer {token}"})
+    assert (answer.status_code, answer.json()["code"]) == (401, "auth.invalid_token")

@@ -107,11 +107,13 @@ class Explanations:
             mine = {item.ref: item for item in read.inputs.evidence}
             refs = direct | order_refs
             items = [mine[ref] for ref in refs if ref in mine]
-            # None, by construction: an order cites only the person's own evidence (A4).
+            # Records no longer among the inputs (set aside, past every window) are read; an
+            # order cites only the person's own (A4), and only theirs are ever shown to them.
             others = sorted(ref for ref in refs if ref not in mine)
             if others:
                 pairs = [tuple(ref.split("/", 1)) for ref in others if "/" in ref]
-                items += evidence_repo.evidence_by_refs(conn, [(a, b) for a, b in pairs])
+                found = evidence_repo.evidence_by_refs(conn, [(a, b) for a, b in pairs])
+                items += [item for item in found if item.person == person_key]
             cited = _refs(status.inputs, "designation:")
             designations = [d for d in read.inputs.designations if d.id in cited]
             history = status_repo.history(conn, person_key)

@@ -28,6 +28,9 @@ from healthcode.store import staff as staff_repo
 
 SESSION_COOKIE = "hc_session"
 COOKIES = {PERSON_AUDIENCE: SESSION_COOKIE, STAFF_AUDIENCE: "hc_staff", VENUE_AUDIENCE: "hc_venue"}
+# The sessions "Sign out" ends: a person's and staff's. A venue device's is its station's, set up
+# once and shown on a public screen, where anyone passing could otherwise take it offline.
+SIGNED_OUT = {audience: COOKIES[audience] for audience in (PERSON_AUDIENCE, STAFF_AUDIENCE)}
 ANONYMOUS = "anonymous"
 ROLES = ("anonymous", "person", "venue", "hotline", "official", "supervisor", "auditor")
 SCOPES = {
@@ -80,8 +83,9 @@ def authenticate(request: Request, roles: frozenset[str]) -> Caller:
             return Caller(ANONYMOUS)
         raise Unauthorized("auth.required")
     claims = services.tokens.verify(token, audience=audiences, now=services.clock.now())
-    if claims.role not in roles:
-        raise Unauthorized("auth.forbidden", f"{claims.role} may not do this")
+    forbidden = Unauthorized("auth.forbidden", f"{claims.role} may not do this")
+    if claims.role in ("person", "venue") and claims.role not in roles:
+        raise forbidden
     if claims.role == "person":
         return Caller("person", claims.subject)
     with services.db.read() as conn:
@@ -90,8 +94,12 @@ def authenticate(request: Request, roles: frozenset[str]) -> Caller:
                 raise Unauthorized("auth.invalid_token", "unknown venue")
             return Caller("venue", claims.subject)
         member = staff_repo.find(conn, claims.subject)
+        # Whether the member still is one first: one deactivated is not told "signed in, but
+        # not allowed here".
         if member is None or not member.active or member.role != claims.role:
             raise Unauthorized("auth.invalid_token", "no such active staff member")
+        if claims.role not in roles:
+            raise forbidden
         if member.authority_id is not None:
             area = staff_repo.jurisdiction(conn, member.authority_id)
         else:

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from healthcode.errors import Unauthorized
 from healthcode.services.tokens import PERSON_AUDIENCE
-from healthcode.web.auth import COOKIES, PERSON_PAGE, PUBLIC_PAGE, SESSION_COOKIE, Caller
+from healthcode.web.auth import PERSON_PAGE, PUBLIC_PAGE, SESSION_COOKIE, SIGNED_OUT, Caller
 from healthcode.web.pages.rendering import hours_minutes, render
 
 router = APIRouter(include_in_schema=False)
@@ -50,13 +50,13 @@ def login(request: Request, token: str = "") -> Response:
 
 @router.post("/logout", dependencies=[Depends(PUBLIC_PAGE)])
 def logout(request: Request) -> Response:
-    """Sign out of every session this browser holds (a person's, staff's, a venue device's):
-    each is revoked, not only forgotten, so a copy of the cookie (a shared phone, a shared
-    office computer) stops working too."""
+    """Sign out of the person's and staff sessions this browser holds (`SIGNED_OUT`): each
+    is revoked, not only forgotten, so a copy of the cookie (a shared phone, a shared office
+    computer) stops working too."""
     services = request.app.state.services
     now = services.clock.now()
     response = RedirectResponse("/", status_code=303)
-    for audience, cookie in COOKIES.items():
+    for audience, cookie in SIGNED_OUT.items():
         token = request.cookies.get(cookie)
         if token:
             services.tokens.sign_out(token, audience=audience, now=now)

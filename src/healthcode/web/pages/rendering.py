@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from healthcode.errors import HealthcodeError
-from healthcode.web.auth import COOKIES
+from healthcode.web.auth import SIGNED_OUT
 from healthcode.web.i18n import LANG_COOKIE, gettext_for, local_time, pick_language
 
 _env = Environment(
@@ -55,7 +55,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         path=request.url.path,
         when=lambda value: local_time(value, timezone),
         timezone=timezone,
-        signed_in=any(cookie in request.cookies for cookie in COOKIES.values()),
+        signed_in=any(cookie in request.cookies for cookie in SIGNED_OUT.values()),
         **context,
     )
     response = HTMLResponse(body, status_code=status_code)
