@@ -156,7 +156,7 @@ def test_the_auditor_finds_the_abuse_and_moves_a_case(browser: Any, city: Served
     assert case_id in auditor.url
     auditor.select_option("select[name=status]", value="investigating")
     auditor.fill("textarea[name=note]", "调取该来源的签名设备记录。")
-    auditor.locator("button[type=submit]").click()
+    auditor.locator(f"form[action='/oversight/cases/{case_id}/steps'] button[type=submit]").click()
     assert "调取该来源的签名设备记录。" in auditor.content()
     auditor.goto(f"{city.base}/oversight/cases/{case_id}?lang=en")
     assert "nvestigat" in auditor.locator("main").inner_text()
