@@ -198,6 +198,9 @@ def test_the_hotline_shows_each_orders_period_and_state(town: Town) -> None:
     assert "2026-06-01 08:00 – 2026-06-05 08:00 · ended 2026-06-05 08:00" in page
     assert "in force until" not in page
     assert "<code>des-erqi</code> · high risk · 2026-05-31 08:00 – open-ended" in page
-    assert "Designated by <code>zz-health</code>" in page
+    assert "Designated by Zhengzhou Health Commission <small><code>zz-health</code></small>" in page
     zh = hotline.get(url + "&lang=zh").text
-    assert "已于 2026-06-05 08:00 结束" in zh and "划定机构 <code>zz-health</code>" in zh
+    assert (
+        "已于 2026-06-05 08:00 结束" in zh
+        and "划定机构 郑州市卫健委 <small><code>zz-health</code></small>" in zh
+    )

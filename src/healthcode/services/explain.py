@@ -77,6 +77,8 @@ class StatusView:
     # The rulebook's bilingual text of each rule shown (the status's, and each change's under
     # the edition that decided it), by (edition, rule id): the rules carry no shorter title.
     rule_texts: dict[tuple[int, str], Named] = field(default_factory=dict)
+    # The names of the authorities of the designations shown, by authority id.
+    designators: dict[str, Named] = field(default_factory=dict)
 
 
 _DETAIL_FIELDS = ("method", "result", "presence", "venue_id", "quarantine_required", "vaccine",
@@ -126,7 +128,8 @@ class Explanations:
             authorities = {
                 authority_id: names for authority_id, names in owners.values() if names is not None
             }
-            unnamed = {o.authority_id for o in stored_orders} - authorities.keys()
+            designating = {d.authority_id for d in designations}
+            unnamed = ({o.authority_id for o in stored_orders} | designating) - authorities.keys()
             if unnamed:
                 authorities.update(registry_repo.authority_names(conn, unnamed))
         views: dict[str, EvidenceView] = {}
@@ -171,9 +174,14 @@ class Explanations:
             for ref, view in views.items()
             if ref in direct or citing[ref]
         ]
+        designators = {
+            authority_id: Named(authority_id, *authorities.get(authority_id, ("", "")))
+            for authority_id in designating
+        }
         return StatusView(
-            person_key, status, behind, designations, history, checkpoint, orders, rule_texts
-        )
+            person_key, status, behind, designations, history, checkpoint, orders, rule_texts,
+            designators,
+        )  # fmt: skip
 
     def _rule_texts(
         self, conn: Connection, status: Status, history: list[StatusChange]
