@@ -9,6 +9,7 @@ before it expired cannot be put in force any more.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -49,6 +50,18 @@ def listed(client: TestClient, town: Town, status: str) -> set[str]:
     answer = client.get(f"/api/v1/orders?status={status}", headers=bearer(town, *OFFICIAL))
     assert answer.status_code == 200, answer.text
     return {o["id"] for o in answer.json()}
+
+
+def bulk_request(client: TestClient, town: Town, people: list[str]) -> Any:
+    """Quarantine orders for ``people``, each on a contact record, by a supervisor: more
+    people than the bulk threshold, so they wait for a second supervisor."""
+    body = {
+        "kind": "close_contact_quarantine",
+        "legal_basis": "idl-art-41-quarantine",
+        "persons": [{"person": p, "evidence": [contact(town, p)]} for p in people],
+        "valid_until": (town.clock.now() + days(10)).isoformat(),
+    }
+    return client.post("/api/v1/orders", json=body, headers=bearer(town, "zz-sup-1", "supervisor"))
 
 
 def assert_states_agree(town: Town, *instants: datetime) -> None:
@@ -143,15 +156,7 @@ def test_a_bulk_request_nobody_cosigned_in_time_cannot_be_cosigned_or_shortened(
     town: Town, client: TestClient
 ) -> None:
     people = [town.person(f"c{n}") for n in range(25)]
-    body = {
-        "kind": "close_contact_quarantine",
-        "legal_basis": "idl-art-41-quarantine",
-        "persons": [{"person": p, "evidence": [contact(town, p)]} for p in people],
-        "valid_until": (town.clock.now() + days(10)).isoformat(),
-    }
-    issued = client.post(
-        "/api/v1/orders", json=body, headers=bearer(town, "zz-sup-1", "supervisor")
-    )
+    issued = bulk_request(client, town, people)
     assert issued.json()["pending"] is True
     request_id, first = issued.json()["request_id"], issued.json()["orders"][0]["id"]
     # A pending order is withdrawn, not shortened.
@@ -251,15 +256,7 @@ def test_withdrawing_one_order_of_a_bulk_request_leaves_the_rest_to_cosign(
     town: Town, client: TestClient
 ) -> None:
     people = [town.person(f"w{n}") for n in range(25)]
-    body = {
-        "kind": "close_contact_quarantine",
-        "legal_basis": "idl-art-41-quarantine",
-        "persons": [{"person": p, "evidence": [contact(town, p)]} for p in people],
-        "valid_until": (town.clock.now() + days(10)).isoformat(),
-    }
-    issued = client.post(
-        "/api/v1/orders", json=body, headers=bearer(town, "zz-sup-1", "supervisor")
-    )
+    issued = bulk_request(client, town, people)
     request_id, orders = issued.json()["request_id"], issued.json()["orders"]
     withdrawn = end(client, town, orders[0]["id"], reason="issued_in_error")
     assert (withdrawn["status_code"], withdrawn["status"]) == (200, "ended")

@@ -36,18 +36,22 @@ def evidence_out(item: EvidenceView) -> EvidenceOut:
         occurred_at=item.occurred_at,
         received_at=item.received_at,
         area=item.area.id,
-        area_name=Bilingual(zh=item.area.zh, en=item.area.en),
+        area_name=bilingual(item.area),
         source_id=item.source_id,
         authority_id=item.authority.id,
-        authority_name=Bilingual(zh=item.authority.zh, en=item.authority.en),
+        authority_name=bilingual(item.authority),
         details=item.details,
         cited_by_orders=list(item.cited_by_orders),
-        venue_name=bilingual(item.venue),
+        venue_name=maybe_bilingual(item.venue),
     )
 
 
-def bilingual(named: Named | None) -> Bilingual | None:
-    return Bilingual(zh=named.zh, en=named.en) if named is not None else None
+def bilingual(named: Named) -> Bilingual:
+    return Bilingual(zh=named.zh, en=named.en)
+
+
+def maybe_bilingual(named: Named | None) -> Bilingual | None:
+    return bilingual(named) if named is not None else None
 
 
 def status_out(view: StatusView) -> StatusOut:
@@ -73,9 +77,9 @@ def status_out(view: StatusView) -> StatusOut:
                 ended_at=o.ended_at,
                 official_id=o.official_id,
                 authority_id=o.authority.id,
-                authority_name=Bilingual(zh=o.authority.zh, en=o.authority.en),
+                authority_name=bilingual(o.authority),
                 legal_basis=o.legal_basis.id,
-                legal_basis_title=Bilingual(zh=o.legal_basis.zh, en=o.legal_basis.en),
+                legal_basis_title=bilingual(o.legal_basis),
                 evidence=list(o.evidence),
                 cited_evidence=[evidence_out(item) for item in o.cited],
             )
@@ -140,8 +144,8 @@ def my_accesses(
         AccessOut(
             accessor_id=a.accessor_id, accessor_role=a.accessor_role, authority_id=a.authority_id,
             purpose=a.purpose, purpose_name=Bilingual(zh=PURPOSES[a.purpose][0], en=PURPOSES[a.purpose][1]),
-            at=a.at, log_index=a.log_index, accessor_name=bilingual(a.accessor_name),
-            authority_name=bilingual(a.authority),
+            at=a.at, log_index=a.log_index, accessor_name=maybe_bilingual(a.accessor_name),
+            authority_name=maybe_bilingual(a.authority),
         )
         for a in request.app.state.services.access.of_person(str(person.subject))
     ]  # fmt: skip
