@@ -142,6 +142,13 @@ def test_a4_a_relatives_evidence_cannot_make_a_child_red(town: Town, client: Tes
     assert [(d["person_key"], d["colour"]) for d in family] == [(child, "green")]
 
 
+def test_the_legal_bases_are_a_closed_list_in_the_document(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["OrderIn"]
+    assert schema["properties"]["legal_basis"]["enum"] == [
+        "ephr-art-44-monitoring", "idl-art-39-isolation", "idl-art-41-quarantine",
+    ]  # fmt: skip
+
+
 def test_expiry_and_mass_assignment_are_refused(town: Town, client: TestClient) -> None:
     person = town.person("p")
     ref = contact(town, person)

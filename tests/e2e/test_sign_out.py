@@ -48,6 +48,8 @@ def test_a_person_signing_out_ends_every_copy_of_the_session(town: Town) -> None
 def test_staff_signing_out_ends_the_session_on_a_shared_computer(town: Town) -> None:
     town.register_staff()
     client = app_client(town)
+    no_link = client.get("/staff/login?lang=en")  # a sign-in link cut short
+    assert no_link.status_code == 401 and "<html" in no_link.text
     token = town.token("zz-off-1", "official")
     assert client.get(f"/staff/login?token={token}", follow_redirects=False).status_code == 303
     console = client.get("/official?lang=en")

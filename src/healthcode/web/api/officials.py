@@ -14,6 +14,7 @@ from healthcode.domain.evidence import AREA_CODE_PATTERN, RECORD_ID_PATTERN
 from healthcode.domain.orders import OrderKind
 from healthcode.domain.people import PERSON_KEY_PATTERN
 from healthcode.errors import Unauthorized
+from healthcode.services import policy
 from healthcode.services.designations import DesignationRequest
 from healthcode.services.orders import END_REASONS, Actor, OrderRequest, PersonEvidence
 from healthcode.services.sources import REASONS as SOURCE_REVOKE_REASONS
@@ -25,6 +26,8 @@ from healthcode.web.bodies import larger_body
 from healthcode.web.checkpoints import carry_checkpoint, latest_checkpoint
 
 router = APIRouter(prefix="/api/v1", tags=["officials"])
+# The closed list of legal bases (data/legal_bases.yaml), in the document as the service has it.
+LEGAL_BASES = sorted(policy.legal_bases())
 OFFICIAL = access("official", "supervisor", scope="jurisdiction")
 SUPERVISOR = access("supervisor", scope="jurisdiction")
 
@@ -42,7 +45,7 @@ class PersonEvidenceIn(Closed):
 
 class OrderIn(Closed):
     kind: OrderKind
-    legal_basis: Annotated[str, Field(max_length=64)]
+    legal_basis: Annotated[str, Field(max_length=64, json_schema_extra=closed_list(LEGAL_BASES))]
     persons: Annotated[list[PersonEvidenceIn], Field(min_length=1, max_length=5000)]
     valid_until: AwareDatetime
     valid_from: AwareDatetime | None = None

@@ -103,7 +103,7 @@ def escalate_page(
 
 
 @router.get("/staff/login", dependencies=[Depends(PUBLIC_PAGE)])
-def staff_login(request: Request, token: str) -> Response:
+def staff_login(request: Request, token: str = "") -> Response:
     """A staff sign-in link: the staff token becomes an HttpOnly cookie, for no longer than
     the token itself is valid (the same checks apply to every request it makes)."""
     services = request.app.state.services
