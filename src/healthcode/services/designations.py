@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from healthcode.domain import areas
-from healthcode.domain.designations import RiskDesignation, RiskLevel, reach
+from healthcode.domain.designations import RiskDesignation, RiskLevel, Span, reach
 from healthcode.domain.legal import OrderPolicy
 from healthcode.domain.log_entries import designation_cosign_entry, designation_entry
 from healthcode.domain.orders import START_TOLERANCE
@@ -183,16 +183,35 @@ class Designations:
     def _within_threshold(
         self, conn: Connection, request: DesignationRequest, prefix: str, now: datetime
     ) -> bool:
+        """Whether the people this designation may reach, together with those reached by every
+        designation its authority put in force without a co-signature within the bulk window
+        (as orders count, services/orders.py), stay within the bulk threshold: otherwise one
+        designation waiting for a supervisor could be cut into slices that each pass alone.
+        Each is measured at ``now`` (``reach``): an earlier slice's period, now past, counts
+        the people who did visit then."""
         spans = reach(request.valid_from, request.valid_to, now)
         if spans is None:
             return False
-        people: set[str] = set()
-        for since, until in spans:
-            people |= evidence_repo.visitors(conn, prefix, since, until)
-        return len(people) <= self._policy.bulk_threshold_people
+        limit = self._policy.bulk_threshold_people
+        people = _visitors(conn, prefix, spans)
+        since = now - self._policy.bulk_window
+        for earlier in evidence_repo.in_force_alone(conn, request.authority_id, since):
+            if len(people) > limit:
+                break
+            # In force alone, it had an end and no later start than now's tolerance: a reach.
+            earlier_spans = reach(earlier.valid_from, earlier.valid_to, now) or []
+            people |= _visitors(conn, areas.prefix(earlier.area), earlier_spans)
+        return len(people) <= limit
 
     def all(self, conn: Connection | None = None) -> list[RiskDesignation]:
         if conn is not None:
             return evidence_repo.all_designations(conn)
         with self._db.read() as own:
             return evidence_repo.all_designations(own)
+
+
+def _visitors(conn: Connection, prefix: str, spans: list[Span]) -> set[str]:
+    people: set[str] = set()
+    for since, until in spans:
+        people |= evidence_repo.visitors(conn, prefix, since, until)
+    return people

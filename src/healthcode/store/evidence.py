@@ -344,3 +344,15 @@ def pending_designations(conn: Connection, authority_id: str) -> list[RiskDesign
         t.designations.c.activated_at.is_(None), t.designations.c.authority_id == authority_id
     )
     return [_designation(row, row.recorded_at) for row in conn.execute(query)]
+
+
+def in_force_alone(conn: Connection, authority_id: str, since: datetime) -> list[RiskDesignation]:
+    """This authority's officials' designations put in force without a co-signature since
+    ``since``: those the two-person rule sums a new one with (services/designations.py)."""
+    query = select(t.designations).where(
+        t.designations.c.authority_id == authority_id,
+        t.designations.c.designated_by.is_not(None),
+        t.designations.c.cosigned_by.is_(None),
+        t.designations.c.activated_at >= since,
+    )
+    return [_designation(row, row.activated_at) for row in conn.execute(query)]

@@ -1,0 +1,94 @@
+"""The two-person rule cannot be dodged by cutting a designation into slices (docs/api.md,
+"Risk designations"): an authority's designations in force without a co-signature within the
+bulk window are counted together, as its orders are."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from healthcode.domain.designations import RiskLevel
+from healthcode.services.designations import DesignationRequest
+from healthcode.services.orders import Actor
+from tests.town import ERQI, ZHENGZHOU, Town, days
+
+OFFICIAL = Actor("zz-off-1", "official", "zz-health", frozenset({ZHENGZHOU}))
+
+
+def request(id: str, start: datetime, end: datetime | None) -> DesignationRequest:
+    return DesignationRequest(id=id, area=ERQI, level=RiskLevel.HIGH, valid_from=start, valid_to=end,
+                              authority_id="zz-health", case_count=4, basis="4 cases")  # fmt: skip
+
+
+def test_back_dated_one_day_slices_are_counted_together(town: Town) -> None:
+    """Reviewer: 60 people visited Erqi over 12 days; twelve one-day back-dated designations
+    each reached 5 and went into force at once: 60 of 60 red, no co-signature."""
+    town.register_staff()
+    now = town.clock.now()
+    start = now - days(12)
+    visitors = [town.person(f"v{n}") for n in range(60)]
+    for n, person in enumerate(visitors):
+        town.visit(person, start + days(n // 5) + timedelta(hours=1))
+    whole = town.services.designations.designate_as(
+        OFFICIAL, request("d-whole", start, now), now=now
+    )
+    assert whole.pending
+    made = [
+        town.services.designations.designate_as(
+            OFFICIAL, request(f"d-{k:02}", start + days(k), start + days(k + 1)), now=now
+        )
+        for k in range(12)
+    ]
+    # 5, 10, 15, 20 people: within the threshold (20); the fifth slice would make it 25.
+    assert [d.pending for d in made] == [False] * 4 + [True] * 8
+    red = [p for p in visitors if town.status(p)[0] == "red"]
+    assert len(red) == 20
+
+
+def test_consecutive_forward_slices_are_counted_together(town: Town) -> None:
+    """Twelve two-hour designations, each made as the one before ends: alone each reaches the
+    5 people of the two hours before it; together, within the 24-hour window, they reach
+    everyone who visited while the earlier ones were in force."""
+    town.register_staff()
+    made = []
+    for k in range(12):
+        now = town.clock.now()
+        for n in range(5):  # the people of the two hours just gone
+            town.visit(town.person(f"v{k}-{n}"), now - timedelta(hours=1))
+        made.append(town.services.designations.designate_as(
+            OFFICIAL, request(f"d-{k:02}", now, now + timedelta(hours=2)), now=now
+        ))  # fmt: skip
+        town.clock.advance(hours=2)
+    # Slice k reaches the 5k people of the slices before it (5 for the first): 20 at the fifth.
+    assert [d.pending for d in made] == [False] * 5 + [True] * 7
+
+
+def test_forward_slices_made_at_once_wait_from_the_second(town: Town) -> None:
+    """Slices after the first start in the future, whose reach no one can know yet."""
+    town.register_staff()
+    now = town.clock.now()
+    made = [
+        town.services.designations.designate_as(
+            OFFICIAL, request(f"d-{k:02}", now + days(k), now + days(k + 1)), now=now
+        )
+        for k in range(3)
+    ]
+    assert [d.pending for d in made] == [False, True, True]
+
+
+def test_a_slice_after_the_window_counts_alone(town: Town) -> None:
+    town.register_staff()
+    now = town.clock.now()
+    for n in range(15):
+        town.visit(town.person(f"a{n}"), now - timedelta(hours=2))
+    first = town.services.designations.designate_as(
+        OFFICIAL, request("d-first", now - days(1), now), now=now
+    )
+    assert not first.pending
+    town.clock.advance(hours=24, seconds=1)
+    later = town.clock.now()
+    for n in range(15):
+        town.visit(town.person(f"b{n}"), later - timedelta(hours=2))
+    second = town.services.designations.designate_as(
+        OFFICIAL, request("d-second", later - timedelta(hours=6), later), now=later
+    )
+    assert not second.pending
