@@ -34,7 +34,7 @@ def test_a_designation_starting_in_the_future_waits_for_a_co_signature(town: Tow
     )
     assert (done.pending, done.status_changes) == (True, 0)
     assert town.services.designations.all() == []
-    assert [d.id for d in town.services.designations.pending("zz-health")] == ["d-future"]
+    assert [d.id for d in town.services.designations.pending("zz-health", now=now)] == ["d-future"]
 
 
 def test_an_open_ended_designation_waits_for_a_co_signature(town: Town) -> None:

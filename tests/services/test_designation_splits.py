@@ -1,22 +1,34 @@
-"""The two-person rule cannot be dodged by cutting a designation into slices (docs/api.md,
-"Risk designations"): an authority's designations in force without a co-signature within the
-bulk window are counted together, as its orders are."""
+"""The two-person rule cannot be dodged by cutting a designation into slices, and a
+co-signature puts in force only what could be designated at that moment (docs/api.md, "Risk
+designations"): an authority's designations in force without a co-signature within the bulk
+window are counted together, as its orders are; one left pending past its end or past the
+back-dating bound can no longer be co-signed, and leaves the supervisors' queue."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from healthcode.domain.designations import RiskLevel
+from healthcode.errors import HealthcodeError
 from healthcode.services.designations import DesignationRequest
 from healthcode.services.orders import Actor
+from tests.counting import counts
 from tests.town import ERQI, ZHENGZHOU, Town, days
 
 OFFICIAL = Actor("zz-off-1", "official", "zz-health", frozenset({ZHENGZHOU}))
+SUPERVISOR = Actor("zz-sup-1", "supervisor", "zz-health", frozenset({ZHENGZHOU}))
 
 
 def request(id: str, start: datetime, end: datetime | None) -> DesignationRequest:
     return DesignationRequest(id=id, area=ERQI, level=RiskLevel.HIGH, valid_from=start, valid_to=end,
                               authority_id="zz-health", case_count=4, basis="4 cases")  # fmt: skip
+
+
+def pending_ids(town: Town) -> list[str]:
+    now = town.clock.now()
+    return sorted(d.id for d in town.services.designations.pending("zz-health", now=now))
 
 
 def test_back_dated_one_day_slices_are_counted_together(town: Town) -> None:
@@ -42,6 +54,7 @@ def test_back_dated_one_day_slices_are_counted_together(town: Town) -> None:
     assert [d.pending for d in made] == [False] * 4 + [True] * 8
     red = [p for p in visitors if town.status(p)[0] == "red"]
     assert len(red) == 20
+    assert pending_ids(town) == []  # over already: none of them can be co-signed any more
 
 
 def test_consecutive_forward_slices_are_counted_together(town: Town) -> None:
@@ -92,3 +105,51 @@ def test_a_slice_after_the_window_counts_alone(town: Town) -> None:
         OFFICIAL, request("d-second", later - timedelta(hours=6), later), now=later
     )
     assert not second.pending
+
+
+def test_a_designation_left_pending_past_the_bound_cannot_be_co_signed(town: Town) -> None:
+    """Reviewer: left pending 30 days, then co-signed, it went into force starting 44 days
+    back against a 14-day bound."""
+    town.register_staff()
+    now = town.clock.now()
+    town.services.designations.designate_as(
+        OFFICIAL, request("d-old", now - days(14), None), now=now
+    )
+    # Starts in 20 days: 30 days on, it starts 10 days back, within the bound.
+    town.services.designations.designate_as(
+        OFFICIAL, request("d-later", now + days(20), None), now=now
+    )
+    assert pending_ids(town) == ["d-later", "d-old"]
+    town.clock.advance(days=30)
+    later = town.clock.now()
+    assert pending_ids(town) == ["d-later"]
+    before = counts(town.services.db)
+    with pytest.raises(HealthcodeError) as refused:
+        town.services.designations.cosign(SUPERVISOR, "d-old", now=later)
+    assert refused.value.code == "designation.backdated"
+    assert counts(town.services.db) == before
+    assert town.services.designations.cosign(SUPERVISOR, "d-later", now=later).pending is False
+    assert [d.id for d in town.services.designations.all()] == ["d-later"]
+
+
+def test_a_designation_whose_period_is_over_cannot_be_co_signed(town: Town) -> None:
+    town.register_staff()
+    now = town.clock.now()
+    for n in range(25):
+        town.visit(town.person(f"v{n}"), now - timedelta(hours=3))
+    made = town.services.designations.designate_as(
+        OFFICIAL, request("d-bulk", now - days(1), now + days(2)), now=now
+    )
+    assert made.pending and pending_ids(town) == ["d-bulk"]
+    town.clock.advance(days=2)
+    assert pending_ids(town) == []
+    before = counts(town.services.db)
+    with pytest.raises(HealthcodeError) as refused:
+        town.services.designations.cosign(SUPERVISOR, "d-bulk", now=town.clock.now())
+    assert refused.value.code == "designation.ended"
+    assert counts(town.services.db) == before
+    assert town.services.designations.all() == []
+    with town.services.db.read() as conn:  # still recorded, pending: nothing is deleted
+        from healthcode.store import evidence as evidence_repo
+
+        assert [d.id for d in evidence_repo.pending_designations(conn, "zz-health")] == ["d-bulk"]

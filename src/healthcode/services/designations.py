@@ -86,6 +86,12 @@ class Designations:
                 raise InputRejected("order.not_pending", "the designation is already in force")
             if row.designated_by == actor.id:
                 raise Unauthorized("order.cosign_self")
+            # The co-signature puts it in force now, so it must be one that could be made now:
+            # a designation left waiting past its end, or until its start lies further back
+            # than the bound, would otherwise enter into force after the fact.
+            if row.valid_to is not None and row.valid_to <= now:
+                raise InputRejected("designation.ended", f"ended at {row.valid_to}")
+            self._check_start(conn, row.valid_from, now)
             secret = self._secrets.secret(staff_secret_key(actor.id))
             self._secrets.escrow_missing(conn, [staff_secret_key(actor.id)], now)
             [index] = transparency.append(conn, [("designation_cosign", lambda i: designation_cosign_entry(
@@ -107,9 +113,17 @@ class Designations:
             )
             return Designated(designation_id, pending=False, status_changes=len(changes))
 
-    def pending(self, authority_id: str) -> list[RiskDesignation]:
+    def pending(self, authority_id: str, *, now: datetime) -> list[RiskDesignation]:
+        """The supervisors' queue: designations waiting for a co-signature that could still be
+        given at ``now`` (not ended, not started further back than the bound). The others stay
+        recorded, pending; the queue only stops offering what ``cosign`` would refuse."""
         with self._db.read() as conn:
-            return evidence_repo.pending_designations(conn, authority_id)
+            earliest = self._earliest_start(conn, now)
+            return [
+                d
+                for d in evidence_repo.pending_designations(conn, authority_id)
+                if d.valid_from >= earliest and (d.valid_to is None or d.valid_to > now)
+            ]
 
     def designate(self, request: DesignationRequest, *, now: datetime) -> int:
         """The operator's own designation (bootstrap, tests): in force at once. Returns the
@@ -138,7 +152,7 @@ class Designations:
             venue_id=request.venue_id,
         )
         with self._db.write() as conn:
-            self._check_start(conn, request, now)
+            self._check_start(conn, request.valid_from, now)
             if request.area not in registry_repo.area_codes(conn):
                 raise InputRejected("designation.invalid", "unknown area")
             if request.authority_id not in registry_repo.authority_names(conn):
@@ -171,14 +185,17 @@ class Designations:
             )
         return Designated(request.id, pending=False, status_changes=len(changes))
 
-    def _check_start(self, conn: Connection, request: DesignationRequest, now: datetime) -> None:
+    def _check_start(self, conn: Connection, valid_from: datetime, now: datetime) -> None:
+        earliest = self._earliest_start(conn, now)
+        if valid_from < earliest:
+            raise InputRejected("designation.backdated", f"valid_from not before {earliest}")
+
+    def _earliest_start(self, conn: Connection, now: datetime) -> datetime:
         """No further back than the longest rule reading designations looks: an earlier start
         can change no one's colour now, it would only claim after the fact that the area was
         at risk then (invariant 1). Without such a rule, no more back-dating than an order."""
         lookback = self._rulebooks.in_force(conn, now).designation_lookback()
-        earliest = now - max(lookback or START_TOLERANCE, START_TOLERANCE)
-        if request.valid_from < earliest:
-            raise InputRejected("designation.backdated", f"valid_from not before {earliest}")
+        return now - max(lookback or START_TOLERANCE, START_TOLERANCE)
 
     def _within_threshold(
         self, conn: Connection, request: DesignationRequest, prefix: str, now: datetime

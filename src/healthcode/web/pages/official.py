@@ -36,7 +36,7 @@ def _console(
     return render(
         request, "official.html", status_code=status, caller=caller, now=now,
         pending=[o for o in orders if o.state(now) == "pending"], recent=orders[:50],
-        pending_designations=services.designations.pending(str(caller.authority_id)),
+        pending_designations=services.designations.pending(str(caller.authority_id), now=now),
         levels=list(RiskLevel),
         bases=services.orders.bases, kinds=list(OrderKind),
         error=error_message(request, error) if error else None,
