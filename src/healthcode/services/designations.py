@@ -87,10 +87,9 @@ class Designations:
             if row.designated_by == actor.id:
                 raise Unauthorized("order.cosign_self")
             # The co-signature puts it in force now, so it must be one that could be made now:
-            # a designation left waiting past its end, or until its start lies further back
-            # than the bound, would otherwise enter into force after the fact.
-            if row.valid_to is not None and row.valid_to <= now:
-                raise InputRejected("designation.ended", f"ended at {row.valid_to}")
+            # one left waiting until its start lies further back than the bound would otherwise
+            # reach visits no rule reads any more. One whose period is over still may: a visit
+            # during it counts for the rules' look-back, as when it is designated after the fact.
             self._check_start(conn, row.valid_from, now)
             secret = self._secrets.secret(staff_secret_key(actor.id))
             self._secrets.escrow_missing(conn, [staff_secret_key(actor.id)], now)
@@ -115,14 +114,14 @@ class Designations:
 
     def pending(self, authority_id: str, *, now: datetime) -> list[RiskDesignation]:
         """The supervisors' queue: designations waiting for a co-signature that could still be
-        given at ``now`` (not ended, not started further back than the bound). The others stay
-        recorded, pending; the queue only stops offering what ``cosign`` would refuse."""
+        given at ``now`` (not started further back than the bound). The others stay recorded,
+        pending; the queue only stops offering what ``cosign`` would refuse."""
         with self._db.read() as conn:
             earliest = self._earliest_start(conn, now)
             return [
                 d
                 for d in evidence_repo.pending_designations(conn, authority_id)
-                if d.valid_from >= earliest and (d.valid_to is None or d.valid_to > now)
+                if d.valid_from >= earliest
             ]
 
     def designate(self, request: DesignationRequest, *, now: datetime) -> int:
