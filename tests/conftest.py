@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from healthcode.bootstrap import Services, build
 from healthcode.services.clock import FixedClock
 from healthcode.settings import Settings
 from healthcode.store.database import Database
+from healthcode.web.app import create_app
 from tests.pg_schema import schema_database
 from tests.town import Town
 
@@ -93,3 +95,11 @@ def services(database: Database, clock: FixedClock, tmp_path: Path) -> Services:
 @pytest.fixture
 def town(services: Services, clock: FixedClock) -> Town:
     return Town.register(services, clock)
+
+
+@pytest.fixture
+def client(town: Town) -> TestClient:
+    """The app over the town's services, its staff registered; no scheduler (the tests drive
+    time with the fake clock)."""
+    town.register_staff()
+    return TestClient(create_app(town.services, run_scheduler=False))

@@ -12,11 +12,8 @@ from fastapi.testclient import TestClient
 
 from tests import independent_verifier as iv
 from tests.counting import counts
+from tests.http import bearer
 from tests.town import ERQI, Town, days
-
-
-def bearer(town: Town, subject: str, role: str = "person") -> dict[str, str]:
-    return {"Authorization": f"Bearer {town.token(subject, role)}"}
 
 
 def contact(town: Town, person: str) -> str:

@@ -9,7 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from healthcode.web.app import create_app
 from tests.e2e.appeal_steps import (
     answer,
     bearer,
@@ -25,13 +24,6 @@ from tests.e2e.appeal_steps import (
     status,
 )
 from tests.town import ERQI, Town, days
-
-
-@pytest.fixture
-def client(town: Town) -> TestClient:
-    town.register_staff()
-    return TestClient(create_app(town.services, run_scheduler=False))
-
 
 # --- the three outcomes, end to end ---------------------------------------------------------
 

@@ -10,13 +10,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from healthcode.services.appeals import Answer, AppealRequest
 from healthcode.services.tokens import PERSON_AUDIENCE
 from healthcode.store.tables import metadata
-from healthcode.web.app import create_app
 from tests.e2e.appeal_steps import (
     answer,
     bearer,
@@ -32,12 +30,6 @@ from tests.town import ERQI, Town
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "healthcode" / "web" / "templates"
 DEMANDS = re.compile(r"condition|pledge|promise|undertak", re.I)
-
-
-@pytest.fixture
-def client(town: Town) -> TestClient:
-    town.register_staff()
-    return TestClient(create_app(town.services, run_scheduler=False))
 
 
 # --- bad input -------------------------------------------------------------------------------

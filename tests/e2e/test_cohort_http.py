@@ -16,23 +16,13 @@ from fastapi.testclient import TestClient
 from healthcode.domain.designations import RiskLevel
 from healthcode.services.cohort import EXPOSURES, count_cells
 from healthcode.web.api.cohort import EXPOSURE_NAMES
-from healthcode.web.app import create_app
 from healthcode.web.auth import ROLES
 from tests.counting import counts, refusal_codes
+from tests.http import bearer
 from tests.town import ERQI, ZHENGZHOU, Town, days
 
 URL = "/api/v1/oversight/cohort"
 STRANGER = "0" * 32  # a well-formed key of nobody
-
-
-@pytest.fixture
-def client(town: Town) -> TestClient:
-    town.register_staff()
-    return TestClient(create_app(town.services, run_scheduler=False))
-
-
-def bearer(town: Town, subject: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {town.token(subject, role)}"}
 
 
 AUDITOR = ("auditor-1", "auditor")

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from healthcode.credentials.hcert.transport import PREFIX
 from healthcode.services.clock import FixedClock
-from healthcode.web.app import create_app
 from tests.counting import counts
 from tests.dcc_cases import (
     DATA_EPOCH,
@@ -26,6 +25,7 @@ from tests.dcc_cases import (
     text_of,
     with_payload_changed,
 )
+from tests.http import bearer
 from tests.town import Town
 
 AT_VACCINATION, AT_TEST = "AT/2DCode/raw/1.json", "AT/2DCode/raw/3.json"
@@ -35,16 +35,6 @@ BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(DATA_EPOCH)
-
-
-@pytest.fixture
-def client(town: Town) -> TestClient:
-    town.register_staff()
-    return TestClient(create_app(town.services, run_scheduler=False))
-
-
-def bearer(town: Town, subject: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {town.token(subject, role)}"}
 
 
 def add_signer(town: Town, client: TestClient, name: str = AT_TEST) -> dict[str, object]:

@@ -13,17 +13,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from healthcode.web.app import create_app
 from tests.counting import counts, refusal_codes
 from tests.town import ERQI, Town, days
 
 ORDERS, APPEALS = "/api/v1/orders", "/api/v1/me/appeals"
-
-
-@pytest.fixture
-def client(town: Town) -> TestClient:
-    town.register_staff()
-    return TestClient(create_app(town.services, run_scheduler=False))
 
 
 def headers(town: Town, subject: str, role: str, key: str | None = None) -> dict[str, Any]:

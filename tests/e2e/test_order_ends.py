@@ -19,7 +19,6 @@ from healthcode.errors import InputRejected
 from healthcode.services.orders import Actor
 from healthcode.store import tables as t
 from healthcode.store.orders import ORDER_STATES, in_state, select_orders
-from healthcode.web.app import create_app
 from tests.e2e.appeal_steps import (
     answer,
     bearer,
@@ -31,12 +30,6 @@ from tests.e2e.appeal_steps import (
 from tests.town import Town, days
 
 OFFICIAL = ("zz-off-1", "official")
-
-
-@pytest.fixture
-def client(town: Town) -> TestClient:
-    town.register_staff()
-    return TestClient(create_app(town.services, run_scheduler=False))
 
 
 def end(client: TestClient, town: Town, order_id: str, **body: object) -> dict[str, object]:

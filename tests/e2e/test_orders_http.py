@@ -6,22 +6,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 
 from healthcode.web.app import create_app
 from tests.counting import counts
+from tests.http import bearer
 from tests.town import ERQI, PUDONG, Town, days
-
-
-@pytest.fixture
-def client(town: Town) -> TestClient:
-    town.register_staff()
-    return TestClient(create_app(town.services, run_scheduler=False))
-
-
-def bearer(town: Town, subject: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {town.token(subject, role)}"}
 
 
 def order(

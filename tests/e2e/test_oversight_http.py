@@ -16,25 +16,15 @@ from typer.testing import CliRunner
 
 from healthcode.cli import app as cli_app
 from healthcode.store.database import Database
-from healthcode.web.app import create_app
 from tests.conftest import make_services
 from tests.counting import counts
+from tests.http import bearer
 from tests.services.test_oversight_cases import HandMade, finding, upheld_and_escalated
 from tests.town import Town
 
 STEPS = "/api/v1/oversight/cases/{}/steps"
 OTHERS = {"person": None, "venue": "station", "hotline": "hl-erqi", "official": "zz-off-1",
           "supervisor": "zz-sup-1"}  # fmt: skip
-
-
-@pytest.fixture
-def client(town: Town) -> TestClient:
-    town.register_staff()
-    return TestClient(create_app(town.services, run_scheduler=False))
-
-
-def bearer(town: Town, subject: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {town.token(subject, role)}"}
 
 
 def auditor(town: Town) -> dict[str, str]:

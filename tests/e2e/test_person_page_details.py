@@ -8,25 +8,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 
 from healthcode.domain.designations import RiskLevel
 from tests.e2e.test_person_page import login
+from tests.http import bearer
 from tests.services.test_explain import quarantine
 from tests.town import ZHONGYUAN, Town
-
-
-@pytest.fixture
-def client(town: Town) -> TestClient:
-    from healthcode.web.app import create_app
-
-    town.register_staff()
-    return TestClient(create_app(town.services, run_scheduler=False))
-
-
-def bearer(town: Town, subject: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {town.token(subject, role)}"}
 
 
 def section(page: str, heading: str) -> str:

@@ -11,31 +11,20 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from healthcode.domain.rulebook import load_rulebook
 from healthcode.services.qr import read_qr_texts
 from healthcode.services.rulebooks import default_edition_source
 from healthcode.tlog import leaf_hash, verify_inclusion
-from healthcode.web.app import create_app
 from healthcode.web.routes import all_routes
 from tests.counting import counts
 from tests.e2e.test_person_page import login
+from tests.http import bearer
 from tests.independent_verifier import verify_receipt
 from tests.town import ERQI, PUDONG, ZHONGYUAN, Town
 
 VENUE_ANSWER = {"colour", "valid_until", "masked_name"}
-
-
-@pytest.fixture
-def client(town: Town) -> TestClient:
-    town.register_staff()
-    return TestClient(create_app(town.services, run_scheduler=False))
-
-
-def bearer(town: Town, subject: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {town.token(subject, role)}"}
 
 
 def forbidden_texts(town: Town, person: str, full_name: str) -> list[str]:

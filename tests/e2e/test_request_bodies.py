@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from healthcode.store import tables as t
-from healthcode.web.app import create_app
 from healthcode.web.bodies import DEFAULT_LIMIT
+from tests.http import bearer
 from tests.town import ERQI, Town
 
 # Far deeper than the parser goes (the QA report sent 100,000; within every JSON limit here).
@@ -19,16 +18,6 @@ DEEP = b"[" * 12_000 + b"]" * 12_000
 # Deep enough to pass the JSON parser and reach what checks the parsed body.
 NESTED = b'{"text": ' + b"[" * 900 + b"]" * 900 + b"}"
 JSON = {"content-type": "application/json"}
-
-
-@pytest.fixture
-def client(town: Town) -> TestClient:
-    town.register_staff()
-    return TestClient(create_app(town.services, run_scheduler=False))
-
-
-def bearer(town: Town, subject: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {town.token(subject, role)}"}
 
 
 def callers(town: Town) -> dict[str, dict[str, str]]:

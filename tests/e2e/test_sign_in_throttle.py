@@ -12,17 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from healthcode.store import tables as t
-from healthcode.web.app import create_app
 from tests.town import Town
 
 RIGHT = {"username": "zz-off-1", "password": "correct horse 1"}
 WRONG = {"username": "zz-off-1", "password": "wrong"}
-
-
-@pytest.fixture
-def client(town: Town) -> TestClient:
-    town.register_staff()
-    return TestClient(create_app(town.services, run_scheduler=False))
 
 
 def sign_in(client: TestClient, form: dict[str, str]) -> tuple[int, str | None]:

@@ -5,23 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 
 from healthcode.errors import HealthcodeError
-from healthcode.web.app import create_app
 from tests.counting import counts, refusal_codes
+from tests.http import bearer
 from tests.town import ERQI, Town
-
-
-@pytest.fixture
-def client(town: Town) -> TestClient:
-    town.register_staff()
-    return TestClient(create_app(town.services, run_scheduler=False))
-
-
-def bearer(town: Town, subject: str, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {town.token(subject, role)}"}
 
 
 def test_a_nul_anywhere_is_malformed_and_changes_nothing(town: Town, client: TestClient) -> None:
