@@ -39,7 +39,9 @@ def contact(town: Town, person: str) -> str:
     return f"cdc-1/{record['record_id']}"
 
 
-def quarantined(town: Town, person: str) -> str:
+def quarantine(town: Town, person: str) -> tuple[str, str]:
+    """A close contact traced by cdc-1, then quarantined by an order citing it: (the record,
+    the order)."""
     ref = contact(town, person)
     issued = town.services.orders.issue(
         ZZ_OFFICIAL,
@@ -51,7 +53,11 @@ def quarantined(town: Town, person: str) -> str:
         ),
         now=town.clock.now(),
     )
-    return issued.orders[0].id
+    return ref, issued.orders[0].id
+
+
+def quarantined(town: Town, person: str) -> str:
+    return quarantine(town, person)[1]
 
 
 def log_kinds(town: Town) -> list[tuple[int, str, dict]]:  # type: ignore[type-arg]

@@ -5,30 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from healthcode.services.orders import Actor, OrderRequest, PersonEvidence
-from tests.town import ERQI, ZHENGZHOU, Town, days
-
-ZZ_OFFICIAL = Actor("zz-off-1", "official", "zz-health", frozenset({ZHENGZHOU}))
-
-
-def quarantine(town: Town, person: str) -> tuple[str, str]:
-    """A close contact traced by cdc-1, then quarantined by an order citing it."""
-    record = town.record(
-        "close_contact", person, town.clock.now() - timedelta(hours=2), area=ERQI, case_ref="c-1"
-    )
-    town.submit("cdc-1", [record])
-    ref = f"cdc-1/{record['record_id']}"
-    issued = town.services.orders.issue(
-        ZZ_OFFICIAL,
-        OrderRequest(
-            kind="close_contact_quarantine",  # type: ignore[arg-type]
-            legal_basis="idl-art-41-quarantine",
-            persons=(PersonEvidence(person, (ref,)),),
-            valid_until=town.clock.now() + days(10),
-        ),
-        now=town.clock.now(),
-    )
-    return ref, issued.orders[0].id
+from tests.services.test_appeals import ZZ_OFFICIAL, quarantine
+from tests.town import Town
 
 
 def test_a_quarantined_person_sees_the_evidence_their_order_cites(town: Town) -> None:
