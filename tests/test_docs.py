@@ -73,3 +73,21 @@ def test_every_log_entry_kind_is_in_the_entries_table_and_named_for_people() -> 
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", table, re.M))
     assert documented == kinds
     assert set(entry_kind_names(lambda message: message)) == kinds
+
+
+def test_no_table_row_is_cut_off_from_its_table() -> None:
+    """A line between a table's rows ends the table: the rows after it render as plain text.
+    So a row whose line above is not a row must be a header, followed by the delimiter row."""
+    delimiter = re.compile(r"^\|( *:?-+:? *\|)+ *$")
+    for path in sorted(DOCS.rglob("*.md")):
+        lines = path.read_text().splitlines()
+        fenced = False
+        for number, line in enumerate(lines):
+            if line.lstrip().startswith("```"):
+                fenced = not fenced
+            if fenced or not line.startswith("|"):
+                continue
+            if number > 0 and lines[number - 1].startswith("|"):
+                continue
+            following = lines[number + 1] if number + 1 < len(lines) else ""
+            assert delimiter.match(following), f"{path.name}:{number + 1}: {line[:60]}"
