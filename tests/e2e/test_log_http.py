@@ -111,10 +111,29 @@ def test_bundles_gzipped_when_asked_and_head_answered_like_get(town: Town) -> No
     assert zipped.headers["content-encoding"] == "gzip"
     assert int(zipped.headers["content-length"]) < len(plain.content) // 2
     assert zipped.content == plain.content  # decoded by the client
-    refused = client.get("/log/tile/entries/000", headers={"Accept-Encoding": "gzip;q=0"})
-    assert "content-encoding" not in refused.headers
-    # A bundle of a few entries is sent as it is; hash tiles are never compressed.
+    # RFC 9110 12.5.3: a coding named takes its own qvalue, "*" stands only for those not
+    # named; a malformed qvalue leaves its item out. Identity refused: a small bundle too.
     width = signed.size - 256
+    for path, accept, gzipped in [
+        ("000", "gzip;q=0", False),
+        ("000", "*;q=1, gzip;q=0", False),
+        ("000", "gzip;q=0, *", False),
+        ("000", "*", True),
+        ("000", "br, *;q=0.5", True),
+        ("000", "GZIP;Q=0.5", True),
+        ("000", "gzip;q=1.5", False),
+        ("000", "gzip;q=inf", False),
+        ("000", "", False),
+        ("000.p/1", "gzip", False),
+        ("000.p/1", "gzip, identity;q=0", True),
+        ("000.p/1", "gzip, *;q=0", True),
+        ("000.p/1", "gzip, identity;q=0.5, *;q=0", False),
+        ("000.p/1", "*;q=0", False),
+    ]:
+        answer = client.get(f"/log/tile/entries/{path}", headers={"Accept-Encoding": accept})
+        assert ("content-encoding" in answer.headers) is gzipped, (path, accept)
+        assert answer.content == client.get(f"/log/tile/entries/{path}").content
+    # A bundle of a few entries is sent as it is; hash tiles are never compressed.
     small = client.get("/log/tile/entries/000.p/1", headers={"Accept-Encoding": "gzip"})
     assert len(small.content) < 1024 and "content-encoding" not in small.headers
     assert "immutable" in small.headers["cache-control"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -44,19 +45,35 @@ def _head(request: Request, response: Response) -> Response:
     return Response(b"", status_code=response.status_code, headers=headers)
 
 
-def _accepts_gzip(header: str) -> bool:
-    """Whether Accept-Encoding allows gzip (named, or ``*``, with a q-value above 0)."""
+# RFC 9110 12.4.2: a qvalue is 0 to 1 with at most three decimals.
+QVALUE = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?")
+
+
+def _qvalues(header: str) -> dict[str, float]:
+    """Each coding Accept-Encoding names, lower-cased, with its qvalue (the first if named
+    twice); an item with a malformed qvalue is left out, as if not sent."""
+    found: dict[str, float] = {}
     for item in header.split(","):
         name, *params = (part.strip() for part in item.split(";"))
-        if name.lower() not in ("gzip", "*"):
-            continue
-        q = next((p[2:] for p in params if p.lower().startswith("q=")), "1")
-        try:
-            if float(q) > 0:
-                return True
-        except ValueError:
-            continue
-    return False
+        q = next((v.strip() for k, _, v in (p.partition("=") for p in params)
+                  if k.strip().lower() == "q"), "1")  # fmt: skip
+        if name and QVALUE.fullmatch(q):
+            found.setdefault(name.lower(), float(q))
+    return found
+
+
+def _gzip_wanted(header: str | None, length: int) -> bool:
+    """Whether to gzip a bundle of ``length`` bytes (RFC 9110 12.5.3): a coding named takes
+    its own qvalue and ``*`` stands only for those not named, so ``*, gzip;q=0`` refuses gzip.
+    A small bundle is gzipped only if identity is refused (``identity;q=0``, or ``*;q=0``
+    without identity named). No header at all: sent as it is, which every client reads.
+    (werkzeug parses this too, but only the test tools bring it: not a dependency here.)"""
+    if header is None:
+        return False
+    q = _qvalues(header)
+    gzip_q = q.get("gzip", q.get("x-gzip", q.get("*", 0.0)))  # x-gzip: RFC 9110 8.4.1.3
+    identity_q = q.get("identity", q.get("*", 1.0))
+    return gzip_q > 0 and (length >= GZIP_AT_LEAST or identity_q == 0)
 
 
 @router.get("/checkpoint", response_class=PlainTextResponse, responses={404: {}})
@@ -87,7 +104,7 @@ def tile(
     headers = {"Cache-Control": IMMUTABLE}
     if path.startswith("entries/"):
         headers["Vary"] = "Accept-Encoding"  # a cache keeps the gzipped and plain apart
-        if len(data) >= GZIP_AT_LEAST and _accepts_gzip(request.headers.get("accept-encoding", "")):
+        if _gzip_wanted(request.headers.get("accept-encoding"), len(data)):
             data = gzip.compress(data, compresslevel=6, mtime=0)
             headers["Content-Encoding"] = "gzip"
     return _head(request, Response(data, media_type="application/octet-stream", headers=headers))
