@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
+from itertools import chain
 
 from fastapi.testclient import TestClient
 
 from healthcode.services.tokens import PERSON_AUDIENCE
+from healthcode.tlog import entry_bundles_for_size, tiles_for_size
 from healthcode.web.app import create_app
 from tests import independent_verifier as iv
 from tests.town import Town
@@ -146,3 +148,37 @@ def test_bundles_gzipped_when_asked_and_head_answered_like_get(town: Town) -> No
         assert head.headers["cache-control"] == get.headers["cache-control"], path
         assert head.headers["content-length"] == get.headers["content-length"], path
     assert client.head("/log/tile/1/000").status_code == 404
+
+
+def test_tiles_served_at_one_size_keep_their_bytes_as_the_log_grows(town: Town) -> None:
+    """What is served ``immutable`` is cached for a year: every tile and bundle, partial ones
+    too, has the same bytes once the log has grown past it; what is not signed yet is a 404
+    no cache keeps (some CDNs cache a 404)."""
+    services = town.services
+    alice = town.person("alice")
+    client = TestClient(create_app(services, run_scheduler=False))
+
+    def grow(entries: int) -> int:
+        for n in range(entries):
+            town.test(alice, town.clock.now(), "negative" if n % 2 else "positive")
+        signed = services.sequencer.integrate(now=town.clock.now())
+        assert signed is not None
+        return signed.size
+
+    unsigned = client.get("/log/checkpoint")  # before the sequencer's first run
+    assert (unsigned.status_code, unsigned.headers.get("cache-control")) == (404, "no-store")
+    size = grow(300)
+    paths = [f"/log/{t.path()}" for t in chain(tiles_for_size(size), entry_bundles_for_size(size))]
+    assert any(".p/" in path for path in paths) and any(".p/" not in path for path in paths)
+    before = {path: client.get(path, headers={"Accept-Encoding": "identity"}) for path in paths}
+    assert {answer.status_code for answer in before.values()} == {200}
+    width = size % 256
+    for ahead in (f"/log/tile/0/001.p/{width + 1}", "/log/tile/0/002", "/log/tile/1/000.p/2",
+                  f"/log/tile/entries/001.p/{width + 1}"):  # fmt: skip
+        for answer in (client.get(ahead), client.head(ahead)):
+            assert answer.status_code == 404, ahead
+            assert answer.headers["cache-control"] == "no-store", ahead
+    assert grow(300) > 512
+    for path, answer in before.items():
+        again = client.get(path, headers={"Accept-Encoding": "identity"})
+        assert again.content == answer.content, path

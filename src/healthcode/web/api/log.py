@@ -10,10 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from healthcode.errors import InputRejected
+from healthcode.errors import InputRejected, NotFound
 from healthcode.tlog import TlogError
 from healthcode.web.api.schemas import BINARY, ERRORS, LogIndex
 from healthcode.web.auth import PUBLIC
+from healthcode.web.errors import error_response
 
 router = APIRouter(prefix="/log", tags=["transparency log"], dependencies=[Depends(PUBLIC)])
 
@@ -76,10 +77,21 @@ def _gzip_wanted(header: str | None, length: int) -> bool:
     return gzip_q > 0 and (length >= GZIP_AT_LEAST or identity_q == 0)
 
 
+def _not_yet(error: NotFound) -> Response:
+    """A 404 for what is not signed yet, which a cache must not keep (some CDNs keep a 404
+    for a while): the same path is served, immutable, once a checkpoint covers it."""
+    response = error_response(error)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @router.get("/checkpoint", response_class=PlainTextResponse, responses={404: {}})
 def checkpoint(request: Request) -> Response:
     """The latest signed checkpoint (tlog-checkpoint), with the witnesses' cosignatures."""
-    latest = request.app.state.services.log.latest()
+    try:
+        latest = request.app.state.services.log.latest()
+    except NotFound as error:  # none signed yet
+        return _head(request, _not_yet(error))
     return _head(request, PlainTextResponse(latest.note, headers={"Cache-Control": "no-cache"}))
 
 
@@ -95,12 +107,14 @@ def tile(
 
     Every one is immutable, partial ones too (tlog-tiles): a resource is served only when the
     signed tree covers all of it, and stored hashes and entries are never rewritten, so
-    ``.p/W`` has the same bytes for good; what is not signed yet is a 404, never cached long.
+    ``.p/W`` has the same bytes for good; what is not signed yet is a 404, ``no-store``.
     """
     try:
         data, _full = request.app.state.services.log.resource(f"tile/{path}")
     except TlogError as error:
         raise InputRejected("log.bad_path", error.message) from None
+    except NotFound as error:
+        return _head(request, _not_yet(error))
     headers = {"Cache-Control": IMMUTABLE}
     if path.startswith("entries/"):
         headers["Vary"] = "Accept-Encoding"  # a cache keeps the gzipped and plain apart
