@@ -91,7 +91,7 @@ def _refused(
         if hint is not None:
             errors.print(_("did you mean %(url)s ?") % {"url": hint}, markup=False)
     if error.evidence:
-        saved = _save_evidence(error, base, state)
+        saved = _save_evidence(error, base, state, _)
         errors.print(
             _("the checkpoint seen before and the one served now, which together prove it:")
         )
@@ -117,7 +117,9 @@ def _log_under(base: str, client: httpx2.Client) -> str | None:
         return None
 
 
-def _save_evidence(error: MonitorError, base: str, state: Path) -> Path | None:
+def _save_evidence(
+    error: MonitorError, base: str, state: Path, _: Callable[[str], str]
+) -> Path | None:
     """Save the signed notes beside the state file, under a name no later run reuses."""
     found = SystemClock().now()
     path = state.with_name(f"{state.name}.{error.code}.{found:%Y%m%dT%H%M%S%fZ}.json")
@@ -134,6 +136,10 @@ def _save_evidence(error: MonitorError, base: str, state: Path) -> Path | None:
     except OSError as exc:
         # The state file's folder was writable a moment ago; if not now, say so but still
         # print the notes, which are the proof.
-        errors.print(f"  cannot save {path}: {exc.strerror or exc}", markup=False)
+        reason = exc.strerror or str(exc)  # the system's words, as it gives them
+        errors.print(
+            "  " + _("cannot save %(path)s: %(reason)s") % {"path": path, "reason": reason},
+            markup=False,
+        )
         return None
     return path

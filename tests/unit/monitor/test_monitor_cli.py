@@ -5,6 +5,7 @@ before any work, and a hint when the URL is the server's root rather than its lo
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 from healthcode.cli import app, log_verify
 from healthcode.errors import CATALOGUE
+from healthcode.services.clock import FixedClock
 from healthcode.services.monitor_errors import MONITOR_ERROR_CODES
 
 from .fake_log import BASE_URL, FakeLog, make_entries
@@ -92,3 +94,21 @@ def test_chinese_when_the_locale_asks(
     assert "已验证" in out
     bad = run(BASE_URL, "--state", str(tmp_path / "s.json"), "--min-cosignatures", "1", exit_code=1)
     assert CATALOGUE["monitor.cosignatures_missing"].zh in bad.replace("\n", "")
+
+
+def test_a_proof_that_cannot_be_saved_is_said_in_the_operators_language(
+    log: FakeLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = datetime(2026, 12, 8, 9, 30, tzinfo=UTC)
+    monkeypatch.setattr(log_verify, "SystemClock", lambda: FixedClock(found))
+    state = tmp_path / "monitor.json"
+    log.grow(300)
+    run(BASE_URL, "--state", str(state))
+    seen = log.checkpoint
+    forked(log, make_entries(300, tag="other"))
+    # Where the proof would go, a folder: the file cannot be written.
+    (tmp_path / f"monitor.json.monitor.inconsistent.{found:%Y%m%dT%H%M%S%fZ}.json").mkdir()
+    monkeypatch.setenv("LC_ALL", "zh_CN.UTF-8")
+    out = run(BASE_URL, "--state", str(state), exit_code=1)
+    assert "无法保存" in out and "cannot save" not in out
+    assert seen in out and log.checkpoint in out  # printed all the same: they are the proof
