@@ -28,16 +28,25 @@ ProveFn = Callable[[int, int], Sequence[bytes]]
 class WitnessRequestError(Exception):
     """The witness did not cosign. ``status`` is its HTTP status (None on a network error).
 
-    ``latest_size`` is the size a 409 named. A 409 naming the very size that was sent
-    means the witness cosigned a different root at that size: a split view.
+    ``latest_size`` is the size a 409 named. ``conflict`` says when that 409 proves the log
+    misbehaved: ``split_view``, it names the very size that was sent as the old size, the
+    checkpoint's own (the witness cosigned another root at that size); ``rollback``, it names
+    a size larger than the checkpoint's (the witness cosigned more of this log than the log
+    now has). None otherwise: a witness merely behind is not in conflict.
     """
 
     def __init__(
-        self, message: str, *, status: int | None = None, latest_size: int | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        latest_size: int | None = None,
+        conflict: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.latest_size = latest_size
+        self.conflict = conflict
 
 
 def _post(
@@ -63,11 +72,19 @@ def _latest_size(response: httpx2.Response) -> int | None:
         return None
 
 
-def _refused(url: str, response: httpx2.Response) -> WitnessRequestError:
+def _refused(url: str, response: httpx2.Response, sent: int, size: int) -> WitnessRequestError:
+    """The refusal of a request from old size ``sent`` for a checkpoint of ``size``."""
+    latest = _latest_size(response)
+    conflict = None
+    if latest is not None and latest > size:
+        conflict = "rollback"
+    elif latest is not None and latest == sent == size:
+        conflict = "split_view"
     return WitnessRequestError(
         f"witness {url} answered HTTP {response.status_code}: {response.text[:200].strip()}",
         status=response.status_code,
-        latest_size=_latest_size(response),
+        latest_size=latest,
+        conflict=conflict,
     )
 
 
@@ -95,13 +112,15 @@ def request_cosignature(
     except TlogError as exc:
         raise ValueError(f"not a signed checkpoint: {exc.message}") from None
     url = witness_url.rstrip("/") + "/add-checkpoint"
-    response = _post(client, url, old_size, proof, signed_checkpoint)
+    sent = old_size
+    response = _post(client, url, sent, proof, signed_checkpoint)
     latest = _latest_size(response)
     if latest is not None and latest != old_size and latest <= size and prove is not None:
+        sent = latest
         retry_proof = list(prove(latest, size)) if 0 < latest < size else []
-        response = _post(client, url, latest, retry_proof, signed_checkpoint)
+        response = _post(client, url, sent, retry_proof, signed_checkpoint)
     if response.status_code != 200:
-        raise _refused(url, response)
+        raise _refused(url, response, sent, size)
     try:
         lines = parse_cosignatures(response.text)
     except ValueError as exc:

@@ -52,6 +52,7 @@ def test_without_a_prove_function_the_409_is_reported(http: TestClient, log: Sig
     with pytest.raises(WitnessRequestError) as caught:
         request_cosignature(URL, 0, [], log.checkpoint(20), http)
     assert (caught.value.status, caught.value.latest_size) == (409, 10)
+    assert caught.value.conflict is None  # behind, not in conflict: a prove function would do
 
 
 def test_a_split_view_is_not_retried(http: TestClient, log: SigningLog) -> None:
@@ -61,6 +62,20 @@ def test_a_split_view_is_not_retried(http: TestClient, log: SigningLog) -> None:
         request_cosignature(URL, 10, [], other.checkpoint(10), http, prove=other.proof)
     # A 409 naming the size that was sent means: another root was cosigned at that size.
     assert (caught.value.status, caught.value.latest_size) == (409, 10)
+    assert caught.value.conflict == "split_view"
+    # So it is after a restart (from 0): the hint is followed once, and the same 409 comes.
+    with pytest.raises(WitnessRequestError) as again:
+        request_cosignature(URL, 0, [], other.checkpoint(10), http, prove=other.proof)
+    assert (again.value.latest_size, again.value.conflict) == (10, "split_view")
+
+
+def test_a_witness_ahead_of_the_log_is_a_rollback(http: TestClient, log: SigningLog) -> None:
+    request_cosignature(URL, 0, [], log.checkpoint(20), http)
+    with pytest.raises(WitnessRequestError) as caught:
+        request_cosignature(URL, 0, [], log.checkpoint(10), http, prove=log.proof)
+    # The witness cosigned 20 entries of this log; the log now signs 10: it went back.
+    assert (caught.value.status, caught.value.latest_size) == (409, 20)
+    assert caught.value.conflict == "rollback"
 
 
 def test_an_inconsistent_proof_is_reported(http: TestClient, log: SigningLog) -> None:
@@ -68,6 +83,7 @@ def test_an_inconsistent_proof_is_reported(http: TestClient, log: SigningLog) ->
     with pytest.raises(WitnessRequestError) as caught:
         request_cosignature(URL, 10, log.proof(10, 300)[1:], log.checkpoint(300), http)
     assert caught.value.status == 422 and caught.value.latest_size is None
+    assert caught.value.conflict is None
 
 
 def test_cosignatures_by_other_keys_are_ignored(http: TestClient, log: SigningLog) -> None:
