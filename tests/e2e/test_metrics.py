@@ -21,6 +21,7 @@ NAMED = {
     "healthcode_log_signed_entries": "gauge",
     "healthcode_log_sequencer_backlog": "gauge",
     "healthcode_log_checkpoint_age_seconds": "gauge",
+    "healthcode_log_witness_conflicts": "counter",
     "healthcode_oversight_detector_runs": "counter",
     "healthcode_oversight_detector_run_duration_seconds": "histogram",
     "healthcode_oversight_findings": "gauge",

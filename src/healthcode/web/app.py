@@ -57,15 +57,19 @@ def _self_check(services: Services) -> None:
 
 
 def _sequence(services: Services, metrics: Metrics) -> None:
-    """Seal the scan batches of past seconds, sign a checkpoint over new entries, then have
-    the witnesses cosign the latest checkpoint: on every period, not only when one is new,
-    so a quiet log is cosigned by a witness that was down or is new (each witness's own
-    backoff keeps a witness that is down from being asked every period)."""
+    """Seal the scan batches of past seconds and sign a checkpoint over new entries. The
+    witnesses are asked by ``_cosign``, a task of its own: signing never waits for one."""
     services.places.seal_due(services.clock.now())
     signed = services.sequencer.integrate(now=services.clock.now())
     if signed is not None:
         metrics.checkpoint_signed(signed.size, services.clock.now())
-    services.cosigning.collect()
+
+
+def _cosign(services: Services, metrics: Metrics) -> None:
+    """Have the witnesses cosign the latest checkpoint: on every period, not only when one is
+    new, so a quiet log is cosigned by a witness that was down or is new (each witness's own
+    backoff keeps one that is down from being asked every period)."""
+    services.cosigning.collect(on_conflict=metrics.witness_conflict)
 
 
 def _tick(services: Services) -> None:
@@ -107,6 +111,13 @@ def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
                         settings.sequencer_interval_seconds,
                         "log sequencer",
                         lambda: _sequence(services, metrics),
+                    )
+                ),
+                asyncio.create_task(
+                    _every(
+                        settings.sequencer_interval_seconds,
+                        "witness cosigning",
+                        lambda: _cosign(services, metrics),
                     )
                 ),
                 asyncio.create_task(

@@ -134,6 +134,14 @@ class Metrics:
             "Checkpoints this process signed.",
             registry=registry,
         )
+        self.witness_conflicts = Counter(
+            "healthcode_log_witness_conflicts",
+            "Witness refusals (409) proving the log misbehaved, by conflict: split_view (the "
+            "witness cosigned another checkpoint of the same size), rollback (a larger one).",
+            ["conflict"], registry=registry,
+        )  # fmt: skip
+        for conflict in ("split_view", "rollback"):  # at 0 from the start, to alert on a rise
+            self.witness_conflicts.labels(conflict)
         self.detector_runs = Counter(
             "healthcode_oversight_detector_runs",
             "Runs of oversight's detectors, by outcome (ok, failed).",
@@ -185,6 +193,10 @@ class Metrics:
         for _index, _kind, _length, recorded_at in heads:
             if recorded_at >= self._since:
                 self.merge_delay.observe(max((now - recorded_at).total_seconds(), 0.0))
+
+    def witness_conflict(self, conflict: str) -> None:
+        """A witness's 409 proved a ``split_view`` or a ``rollback`` of the log."""
+        self.witness_conflicts.labels(conflict).inc()
 
     # --- oversight -------------------------------------------------------------------------
 
