@@ -96,9 +96,10 @@ def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         logs.configure(services.settings.log_format)
         tasks = []
         if run_scheduler:
+            # Held with the others: a task nothing refers to may be collected before it ends.
             tasks.append(asyncio.create_task(asyncio.to_thread(_self_check, services)))
             settings = services.settings
-            tasks = [
+            tasks += [
                 asyncio.create_task(
                     _every(
                         settings.scheduler_interval_seconds,
