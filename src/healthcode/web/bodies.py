@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from healthcode.errors import InputRejected
 
-DEFAULT_LIMIT = 1024 * 1024  # bytes; an order of 5,000 persons with their evidence fits
+DEFAULT_LIMIT = 1024 * 1024  # bytes; far above any form or JSON body but the bulk ones
 LIMIT_KEY = "x-max-body-bytes"  # where a route's larger limit is declared (openapi_extra)
 
 
