@@ -4,11 +4,11 @@ in Chinese and English, and bad input gets its message and changes nothing."""
 from fastapi.testclient import TestClient
 
 from tests.counting import counts
-from tests.e2e.test_cohort_http import client, depositors_city  # noqa: F401 - the fixture
+from tests.e2e.test_cohort_http import depositors_city
 from tests.town import Town
 
 
-def _auditor(town: Town, client: TestClient) -> None:  # noqa: F811
+def _auditor(town: Town, client: TestClient) -> None:
     login = client.get(f"/staff/login?token={town.token('auditor-1', 'auditor')}",
                        follow_redirects=False)  # fmt: skip
     assert login.status_code == 303
@@ -16,7 +16,7 @@ def _auditor(town: Town, client: TestClient) -> None:  # noqa: F811
 
 def test_an_uploaded_list_is_tested_against_matched_controls(
     town: Town,
-    client: TestClient,  # noqa: F811
+    client: TestClient,
 ) -> None:
     people = depositors_city(town, client)
     _auditor(town, client)
@@ -36,7 +36,7 @@ def test_an_uploaded_list_is_tested_against_matched_controls(
 
 def test_a_malformed_list_is_refused_with_its_message(
     town: Town,
-    client: TestClient,  # noqa: F811
+    client: TestClient,
 ) -> None:
     _auditor(town, client)
     before = counts(town.services.db)
