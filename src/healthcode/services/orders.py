@@ -137,9 +137,17 @@ class Orders:
         previous = self._extended(conn, actor, request, now)
         asides = set_aside_repo.all_set_asides(conn)
         earlier = orders_repo.for_people(conn, [named.person for named in request.persons])
+        # The orders of these people whose appeal the person won, read once for all of them.
+        won = {
+            appeal.order_id
+            for appeal in (appeals_repo.of_people(conn, earlier) if earlier else [])
+            if appeal.status in APPEALS_WON
+        }
         for named in request.persons:
             self._check_evidence(conn, actor, basis, request.kind, named, previous)
-            self._check_not_appealed_away(conn, named, asides, earlier.get(named.person, []), now)
+            self._check_not_appealed_away(
+                conn, named, asides, earlier.get(named.person, []), won, now
+            )
         touched = orders_repo.people_touched(
             conn, actor.authority_id, now - self.policy.bulk_window
         )
@@ -173,22 +181,16 @@ class Orders:
     @staticmethod
     def _check_not_appealed_away(
         conn: Connection, named: PersonEvidence, asides: list[SetAside],
-        earlier: list[StoredOrder], now: datetime,
+        earlier: list[StoredOrder], won: set[str | None], now: datetime,
     ) -> None:  # fmt: skip
         """Evidence set aside for the person (an appeal, a revoked source) cites nothing, and
-        the evidence of an order an appeal ended cannot carry a new order on its own."""
+        the evidence of an order whose appeal the person won (``won``) cannot carry a new order
+        on its own."""
         if asides:
             pairs = [(ref.partition("/")[0], ref.partition("/")[2]) for ref in named.evidence]
             for item in evidence_repo.evidence_by_refs(conn, pairs):
                 if any(aside.covers(item, now) for aside in asides):
                     raise InputRejected("order.evidence_set_aside", item.ref)
-        if not earlier:
-            return
-        won = {
-            appeal.order_id
-            for appeal in appeals_repo.of_people(conn, [named.person])
-            if appeal.status in APPEALS_WON
-        }
         for order in earlier:
             if order.id in won and set(named.evidence) <= set(order.evidence):
                 raise InputRejected("order.evidence_set_aside", f"an appeal ended {order.id}")
