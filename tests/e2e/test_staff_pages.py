@@ -112,12 +112,18 @@ def contacts(town: Town, n: int) -> tuple[list[str], str]:
     return people, "\n".join(lines)
 
 
+def one_order_form(town: Town, valid_until: str) -> tuple[TestClient, dict[str, str]]:
+    """An official's console, and its order form for one close contact until ``valid_until``
+    (as typed: no zone)."""
+    _, lines = contacts(town, 1)
+    form = {"kind": "close_contact_quarantine", "legal_basis": "idl-art-41-quarantine",
+            "persons": lines, "valid_until": valid_until}  # fmt: skip
+    return staff_client(town, "zz-off-1", "official"), form
+
+
 def test_the_order_form_reads_a_time_without_a_zone_in_the_pages_zone(town: Town) -> None:
     town.register_staff()
-    _, lines = contacts(town, 1)
-    official = staff_client(town, "zz-off-1", "official")
-    form = {"kind": "close_contact_quarantine", "legal_basis": "idl-art-41-quarantine",
-            "persons": lines, "valid_until": "2026-06-05T15:00"}  # fmt: skip
+    official, form = one_order_form(town, "2026-06-05T15:00")
     assert official.post("/official/orders", data=form, follow_redirects=False).status_code == 303
     [order] = town.services.orders.of_authority(
         Actor("zz-off-1", "official", "zz-health", frozenset()), town.clock.now()
@@ -128,10 +134,7 @@ def test_the_order_form_reads_a_time_without_a_zone_in_the_pages_zone(town: Town
 
 def test_a_refused_order_shows_no_english_on_the_chinese_page(town: Town) -> None:
     town.register_staff()
-    _, lines = contacts(town, 1)
-    official = staff_client(town, "zz-off-1", "official")
-    form = {"kind": "close_contact_quarantine", "legal_basis": "idl-art-41-quarantine",
-            "persons": lines, "valid_until": "2026-06-30T08:00"}  # fmt: skip
+    official, form = one_order_form(town, "2026-06-30T08:00")
     zh = official.post("/official/orders?lang=zh", data=form)
     assert zh.status_code == 422 and "命令期限超过" in zh.text and "at most" not in zh.text
     en = official.post("/official/orders?lang=en", data=form)
