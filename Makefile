@@ -99,8 +99,8 @@ audit: install
 
 ## messages: extract page strings and merge them into the zh-CN and en catalogues
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k _ --no-location -o $(VENV)/messages.pot .
-	$(BIN)/pybabel update -i $(VENV)/messages.pot -d src/healthcode/locale --no-location --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k _ --no-location --sort-output --no-wrap -o $(VENV)/messages.pot .
+	$(BIN)/pybabel update -i $(VENV)/messages.pot -d src/healthcode/locale --no-wrap --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache build src/healthcode/tlog/*.so
