@@ -97,9 +97,9 @@ def _revoked_among(db: Database, jtis: Sequence[str]) -> set[str]:
         return staff_repo.tokens_revoked(conn, jtis)
 
 
-def _revoke(db: Database, jti: str, at: datetime) -> None:
+def _revoke(db: Database, jti: str, at: datetime) -> bool:
     with db.write() as conn:
-        staff_repo.revoke_token(conn, jti, at)
+        return staff_repo.revoke_token(conn, jti, at)
 
 
 def build(

@@ -143,7 +143,9 @@ def demo(
     for city, counts in sorted(summary.by_city.items()):
         cities.add_row(city, *(str(counts[c]) for c in ("green", "yellow", "red")))
     console.print(colours, rules, cities)
-    console.print("Sign in as a demo person of each colour:")
+    console.print(
+        "Sign in as a demo person of each colour (a link signs in once; run this again for new ones):"
+    )
     for colour, link in summary.login_links.items():
         console.print(f"  {colour}: {link}", soft_wrap=True)
     console.print("Sign in as demo staff (Zhengzhou) or as a venue's device:")

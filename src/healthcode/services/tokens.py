@@ -1,8 +1,8 @@
 """Signed bearer tokens: JWTs with EdDSA (Ed25519), checked against an injected instant.
 
 Persons get them from the identity provider (``healthcode admin token`` for the demo) and the
-page exchanges one at a login link for an HttpOnly session cookie; staff and venue devices use
-the same format with their own audience. Only EdDSA is accepted, so ``alg: none`` and
+page exchanges one at a login link for an HttpOnly session cookie, once (`redeem`); staff and
+venue devices use the same format with their own audience. Only EdDSA is accepted, so ``alg: none`` and
 HMAC-confusion tokens fail. Keys rotate: tokens signed by a retired key still verify until they
 expire; a token can be revoked by its ``jti``.
 
@@ -74,11 +74,11 @@ class Tokens:
         retired_keys: Sequence[Ed25519PublicKey] = (),
         is_revoked: Callable[[str], bool] = lambda _jti: False,
         revoked_among: Callable[[Sequence[str]], set[str]] | None = None,
-        revoke: Callable[[str, datetime], None] | None = None,
+        revoke: Callable[[str, datetime], bool] | None = None,
     ) -> None:
         """``is_revoked(jti)``, and ``revoked_among(jtis)``, which of many are (by default,
         ``is_revoked`` of each), read the store's revocations; ``revoke(jti, at)`` records
-        one."""
+        one, and says whether it was not recorded already."""
         self._key = signing_key
         self._revoke = revoke
         self.key_id = key_id_of(signing_key.public_key())
@@ -143,6 +143,18 @@ class Tokens:
             return False
         self._revoke(claims.token_id, now)
         return True
+
+    def redeem(self, token: str, *, audience: str, now: datetime) -> Claims:
+        """Spend a one-time token (a sign-in link) at ``now``: its claims, if it is valid and
+        was never spent nor revoked; from then on it is revoked, so the link, found again in a
+        browser's history or a forwarded message, signs no one in. Of two requests spending
+        it at once, one wins (`revoke` inserts by the token id)."""
+        if self._revoke is None:
+            raise RuntimeError("these tokens were built without a store to revoke them in")
+        claims = self.check(token, audience=audience, now=now)
+        if not self._revoke(claims.token_id, now):
+            raise Unauthorized("auth.invalid_token", "already used")
+        return claims
 
     def revoked_later(self, token_id: str) -> Future[bool]:
         """Whether the token is revoked, as the store says once this call has returned (the

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from healthcode.store import tables as t
 from healthcode.store.keysets import one_of
@@ -89,8 +90,19 @@ def is_guardian(conn: Connection, guardian: str, dependant: str) -> bool:
     return conn.execute(query).first() is not None
 
 
-def revoke_token(conn: Connection, jti: str, at: datetime) -> None:
-    upsert(conn, t.token_revocations, {"jti": jti, "revoked_at": at}, keep=("revoked_at",))
+def revoke_token(conn: Connection, jti: str, at: datetime) -> bool:
+    """Revoke the token from ``at``; whether this call did (not already revoked). Two callers
+    racing for one token (a sign-in link opened twice at once) cannot both see True: the
+    primary key lets one insert win."""
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(
+        t.token_revocations
+    )
+    statement = (
+        insert.values(jti=jti, revoked_at=at)
+        .on_conflict_do_nothing(index_elements=["jti"])
+        .returning(t.token_revocations.c.jti)  # a row only if inserted (rowcount is -1 on PG)
+    )
+    return conn.execute(statement).first() is not None
 
 
 # Run by every authenticated request: built once, a primary-key lookup.

@@ -23,13 +23,15 @@ def home(request: Request) -> HTMLResponse:
 
 @router.get("/login", dependencies=[Depends(PUBLIC_PAGE)])
 def login(request: Request, token: str = "") -> Response:
-    """Exchange a signed token from a login link for an HttpOnly session cookie."""
+    """Exchange a signed token from a login link for an HttpOnly session cookie. A link signs
+    in once: its token is spent here (a person's app holds its own tokens)."""
     services = request.app.state.services
     now = services.clock.now()
     try:
-        claims = services.tokens.verify(token, audience=PERSON_AUDIENCE, now=now)
-    except Unauthorized:
-        return render(request, "login_failed.html", status_code=401)
+        claims = services.tokens.redeem(token, audience=PERSON_AUDIENCE, now=now)
+    except Unauthorized as refused:
+        used = refused.detail == "already used"
+        return render(request, "login_failed.html", status_code=401, used=used)
     session = services.tokens.mint(
         str(claims.subject),
         role=claims.role,

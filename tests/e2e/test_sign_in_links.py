@@ -1,0 +1,69 @@
+"""A person's sign-in link signs in once: found again later (a browser's history, a forwarded
+message, a shared phone) it signs no one in, and says why. The person's bearer token for the
+API is a token of its own, untouched by the link being spent."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from healthcode.cli import app
+from healthcode.web.app import create_app
+from tests.town import Town, days
+
+
+def fresh(town: Town) -> TestClient:
+    return TestClient(create_app(town.services, run_scheduler=False))
+
+
+def link_for(town: Town, person: str) -> str:
+    return town.services.tokens.mint(person, role="person", now=town.clock.now(), ttl=days(1))
+
+
+def test_a_link_signs_in_once_and_then_says_it_was_used(town: Town) -> None:
+    person = town.person("一次性链接")
+    link = link_for(town, person)
+    first = fresh(town)
+    assert first.get(f"/login?token={link}", follow_redirects=False).status_code == 303
+    assert first.get("/me").status_code == 200
+
+    again = fresh(town).get(f"/login?token={link}&lang=zh")
+    assert again.status_code == 401 and "此登录链接已使用过" in again.text
+    english = fresh(town).get(f"/login?token={link}&lang=en")
+    assert english.status_code == 401 and "already been used" in english.text
+    # The first session goes on: spending the link ends nothing but the link.
+    assert first.get("/me").status_code == 200
+    # A link that is merely wrong says so, not that it was used.
+    forged = fresh(town).get("/login?token=nonsense&lang=en")
+    assert forged.status_code == 401 and "invalid or has expired" in forged.text
+
+
+def test_two_browsers_opening_one_link_at_once_sign_in_one(town: Town) -> None:
+    person = town.person("同时打开")
+    link = link_for(town, person)
+    clients = [fresh(town), fresh(town)]
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(
+            pool.map(lambda c: c.get(f"/login?token={link}", follow_redirects=False), clients)
+        )
+    assert sorted(a.status_code for a in answers) == [303, 401]
+
+
+def test_the_cli_prints_a_bearer_token_and_a_link_of_its_own(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = town.person("命令行")
+    monkeypatch.setattr("healthcode.cli.admin.services", lambda: town.services)
+    printed = CliRunner().invoke(app, ["admin", "token", person, "--hours", "2"])
+    assert printed.exit_code == 0, printed.output
+    bearer_token, link_line = printed.output.split()[:2]
+    link = re.fullmatch(r"http://[^/]+/login\?token=(.+)", link_line)
+    assert link is not None and link.group(1) != bearer_token
+    client = fresh(town)
+    assert client.get(f"/login?token={link.group(1)}", follow_redirects=False).status_code == 303
+    status = client.get("/api/v1/me/status", headers={"Authorization": f"Bearer {bearer_token}"})
+    assert status.status_code == 200 and status.json()["colour"] == "green"
