@@ -99,7 +99,7 @@ audit: install
 
 ## messages: extract page strings and merge them into the zh-CN and en catalogues
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k _ --no-location --sort-output --no-wrap -o $(VENV)/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k Detail --no-location --sort-output --no-wrap -o $(VENV)/messages.pot .
 	$(BIN)/pybabel update -i $(VENV)/messages.pot -d src/healthcode/locale --no-wrap --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
 
 clean:

@@ -31,6 +31,24 @@ def _load_catalogue() -> dict[str, ErrorSpec]:
 CATALOGUE: dict[str, ErrorSpec] = _load_catalogue()
 
 
+class Detail(str):
+    """A refusal's detail that a person reads: an English template with named parameters
+    (``Detail("at most %(days)d days", days=14)``), so that a page in Chinese shows it from
+    the page catalogue (``make messages`` extracts the template; the parameters are filled
+    in after translation). As a ``str`` it is the English text, which is what the API's
+    ``detail`` and the server's log carry. A detail that is a plain ``str`` is for operators
+    and clients (a field name, a record's reference) and only the English page shows it."""
+
+    template: str
+    params: dict[str, object]
+
+    def __new__(cls, template: str, **params: object) -> Detail:
+        made = super().__new__(cls, template % params if params else template)
+        made.template = template
+        made.params = params
+        return made
+
+
 class HealthcodeError(Exception):
     """Base of every error healthcode raises on purpose."""
 

@@ -132,14 +132,22 @@ def test_the_order_form_reads_a_time_without_a_zone_in_the_pages_zone(town: Town
     assert order.valid_until.astimezone(UTC).isoformat() == "2026-06-05T07:00:00+00:00"
 
 
-def test_a_refused_order_shows_no_english_on_the_chinese_page(town: Town) -> None:
+def test_a_refused_order_gives_its_limit_in_the_pages_language(town: Town) -> None:
     town.register_staff()
     official, form = one_order_form(town, "2026-06-30T08:00")
     zh = official.post("/official/orders?lang=zh", data=form)
     assert zh.status_code == 422 and "命令期限超过" in zh.text and "at most" not in zh.text
+    assert "（最多 14 天）" in zh.text
     en = official.post("/official/orders?lang=en", data=form)
     assert en.status_code == 422 and "runs longer than policy allows" in en.text
-    assert "at most 14 days" in en.text  # the detail is for operators: on the English page
+    assert "(at most 14 days)" in en.text
+    # The record an official named that is not there, in either language.
+    form["persons"] = form["persons"].split()[0] + " cdc-1/no-such-record"
+    form["valid_until"] = "2026-06-05T15:00"
+    unknown = official.post("/official/orders?lang=zh", data=form)
+    assert unknown.status_code == 422 and "（cdc-1/no-such-record）。" in unknown.text
+    english = official.post("/official/orders?lang=en", data=form)
+    assert "(cdc-1/no-such-record)" in english.text
 
 
 def test_staff_of_another_role_are_told_they_may_not_not_to_sign_in(town: Town) -> None:

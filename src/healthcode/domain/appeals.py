@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from healthcode.errors import InputRejected
+from healthcode.errors import Detail, InputRejected
 
 TEXT_MAX = 280  # the short text of the ground `other`
 CITATIONS_MAX = 20
@@ -107,11 +107,18 @@ def check_ground(target: AppealTarget, ground: Ground, text: str | None) -> None
     """The ground `other` carries a short text; no other ground carries any."""
     if ground is Ground.OTHER:
         if text is None or not text.strip() or len(text) > TEXT_MAX:
-            raise InputRejected("appeal.ground_invalid", f"`other` needs 1..{TEXT_MAX} characters")
+            raise InputRejected(
+                "appeal.ground_invalid",
+                Detail("`other` needs 1 to %(most)d characters", most=TEXT_MAX),
+            )
     elif text is not None:
-        raise InputRejected("appeal.ground_invalid", "only the ground `other` carries a text")
+        raise InputRejected(
+            "appeal.ground_invalid", Detail("only the ground `other` carries a text")
+        )
     if ground is Ground.ORDER_EXPIRED and target is AppealTarget.EVIDENCE:
-        raise InputRejected("appeal.ground_invalid", "`order_expired` is a ground against an order")
+        raise InputRejected(
+            "appeal.ground_invalid", Detail("`order_expired` is a ground against an order")
+        )
 
 
 def check_answer(
@@ -122,22 +129,27 @@ def check_answer(
         if not evidence:
             raise InputRejected("appeal.evidence_missing")
         if ends_at is not None:
-            raise InputRejected("appeal.answer_invalid", "an upheld appeal changes nothing")
+            raise InputRejected("appeal.answer_invalid", Detail("an upheld appeal changes nothing"))
     elif outcome is Outcome.OVERTURNED:
         if evidence or ends_at is not None:
-            raise InputRejected("appeal.answer_invalid", "overturned takes no evidence or end")
+            raise InputRejected(
+                "appeal.answer_invalid", Detail("overturned takes no evidence or end")
+            )
     elif item is ItemKind.EVIDENCE:
         if not evidence or ends_at is not None:
             raise InputRejected(
-                "appeal.answer_invalid", "corrected evidence names the evidence replacing it"
+                "appeal.answer_invalid",
+                Detail("corrected evidence names the evidence replacing it"),
             )
     elif not evidence and ends_at is None:
         raise InputRejected(
             "appeal.answer_invalid",
-            "a corrected order is shorter (`ends_at`) or cites different evidence",
+            Detail("a corrected order is shorter (`ends_at`) or cites different evidence"),
         )
     if len(evidence) > CITATIONS_MAX or len(set(evidence)) != len(evidence):
-        raise InputRejected("appeal.citation_invalid", f"at most {CITATIONS_MAX}, no repeats")
+        raise InputRejected(
+            "appeal.citation_invalid", Detail("at most %(most)d, no repeats", most=CITATIONS_MAX)
+        )
 
 
 # --- public statistics --------------------------------------------------------------------

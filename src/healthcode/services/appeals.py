@@ -39,7 +39,7 @@ from healthcode.domain.appeals import (
     check_ground,
 )
 from healthcode.domain.orders import OrderKind
-from healthcode.errors import InputRejected, NotFound, Unauthorized
+from healthcode.errors import Detail, InputRejected, NotFound, Unauthorized
 from healthcode.services import appeal_targets, appeal_views, crashpoints, transparency
 from healthcode.services.appeal_targets import order_in_force, pair
 from healthcode.services.appeal_views import AppealView
@@ -166,7 +166,9 @@ class Appeals:
             raise NotFound("log.not_found", "no step of this appeal has that index")
         proof = self._log.receipt(log_index)
         if proof is None:
-            raise NotFound("log.not_found", "not yet in a signed checkpoint; try again in a second")
+            raise NotFound(
+                "log.not_found", Detail("not yet in a signed checkpoint; try again in a second")
+            )
         return proof
 
     def escalate(self, caller: str, appeal_id: str, *, now: datetime) -> StoredCase:
@@ -206,7 +208,7 @@ class Appeals:
     ) -> StoredAppeal:
         """Answer with one closed outcome, before the deadline, for the authority holding it."""
         if actor.role not in ANSWERERS:
-            raise Unauthorized("auth.forbidden", "only officials answer appeals")
+            raise Unauthorized("auth.forbidden", Detail("only officials answer appeals"))
         with self._db.write() as conn:
             appeal = appeals_repo.by_id(conn, appeal_id)
             if appeal is None:
@@ -250,7 +252,9 @@ class Appeals:
     ) -> None:
         pairs = [pair(ref) for ref in refs]
         if any(not source or not record for source, record in pairs):
-            raise InputRejected("appeal.citation_invalid", "evidence is named source/record")
+            raise InputRejected(
+                "appeal.citation_invalid", Detail("evidence is named source/record")
+            )
         found = {item.ref: item for item in evidence_repo.evidence_by_refs(conn, pairs)}
         for ref in refs:
             item = found.get(ref)
@@ -259,9 +263,11 @@ class Appeals:
                 or item.person != appeal.person_key
                 or appeal_targets.set_aside(conn, item, now)
             ):
-                raise InputRejected("appeal.citation_invalid", ref)
+                raise InputRejected("appeal.citation_invalid", Detail("%(ref)s", ref=ref))
             if ref == appeal.evidence_ref:
-                raise InputRejected("appeal.citation_invalid", "the contested record itself")
+                raise InputRejected(
+                    "appeal.citation_invalid", Detail("the contested record itself")
+                )
 
     def _answer_order(
         self, conn: Connection, actor: Actor, appeal: StoredAppeal, answer: Answer, now: datetime
@@ -278,15 +284,19 @@ class Appeals:
                                     ends_at=None, now=now)  # fmt: skip
             return None, None
         if not order_in_force(order, now):
-            raise InputRejected("appeal.target_inactive", "the order is over; nothing to correct")
+            raise InputRejected(
+                "appeal.target_inactive", Detail("the order is over; nothing to correct")
+            )
         replacement = None
         if answer.evidence:
             if set(answer.evidence) == set(order.evidence):
-                raise InputRejected("appeal.answer_invalid", "a replacement cites other evidence")
+                raise InputRejected(
+                    "appeal.answer_invalid", Detail("a replacement cites other evidence")
+                )
             until = answer.ends_at or order.ends
             if until > order.ends:
                 raise InputRejected(
-                    "appeal.answer_invalid", "a correction never lengthens an order"
+                    "appeal.answer_invalid", Detail("a correction never lengthens an order")
                 )
             issued = self._orders.issue_in(conn, actor, OrderRequest(
                 kind=OrderKind(order.kind), legal_basis=order.legal_basis,
@@ -299,7 +309,9 @@ class Appeals:
             return answer.ends_at, replacement
         assert answer.ends_at is not None
         if answer.ends_at >= order.ends:
-            raise InputRejected("appeal.answer_invalid", "a correction ends the order earlier")
+            raise InputRejected(
+                "appeal.answer_invalid", Detail("a correction ends the order earlier")
+            )
         ended = self._orders.end_in(conn, order, actor_id=actor.id, reason="appeal_corrected",
                                     ends_at=answer.ends_at, now=now)  # fmt: skip
         return ended.ended_at, None

@@ -62,7 +62,7 @@ from sqlalchemy import (
 
 from healthcode.domain.appeals import suppress
 from healthcode.domain.oversight.cohort import CohortComparison, CohortTooSmall, Stratum, compare
-from healthcode.errors import InputRejected
+from healthcode.errors import Detail, InputRejected
 from healthcode.services.log_reader import CheckpointRef, LogReader
 from healthcode.store import tables as t
 from healthcode.store.database import Database
@@ -120,9 +120,13 @@ class CohortTests:
         self, persons: Sequence[str], *, now: datetime, window: timedelta = DEFAULT_WINDOW
     ) -> CohortReport:
         if len(persons) > COHORT_MAX:
-            raise InputRejected("cohort.too_large", f"at most {COHORT_MAX} persons")
+            raise InputRejected(
+                "cohort.too_large", Detail("at most %(most)d persons", most=COHORT_MAX)
+            )
         if not timedelta(0) < window <= WINDOW_MAX:
-            raise InputRejected("request.malformed", f"window: 1 to {WINDOW_MAX.days} days")
+            raise InputRejected(
+                "request.malformed", Detail("window: 1 to %(days)d days", days=WINDOW_MAX.days)
+            )
         keys = list(dict.fromkeys(persons))
         since = now - window
         with self._db.read() as conn:
@@ -137,7 +141,11 @@ class CohortTests:
         except CohortTooSmall as small:
             raise InputRejected(
                 "cohort.too_small",
-                f"{small.matched} of the persons have controls; at least {small.minimum} needed",
+                Detail(
+                    "%(matched)d of the persons have controls; at least %(minimum)d needed",
+                    matched=small.matched,
+                    minimum=small.minimum,
+                ),
             ) from None
         return CohortReport(
             window_from=since, window_to=now, submitted=len(persons), distinct=len(keys),

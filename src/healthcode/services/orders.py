@@ -19,7 +19,7 @@ from healthcode.domain.legal import LegalBasis, OrderPolicy
 from healthcode.domain.log_entries import order_cosign_entry, order_end_entry, order_entry
 from healthcode.domain.orders import START_TOLERANCE, OrderKind
 from healthcode.domain.status import SetAside
-from healthcode.errors import InputRejected, NotFound, Unauthorized
+from healthcode.errors import Detail, InputRejected, NotFound, Unauthorized
 from healthcode.services import crashpoints, transparency
 from healthcode.services.derivation import Cause, Derivation
 from healthcode.services.escrow import PersonSecrets
@@ -117,7 +117,7 @@ class Orders:
     ) -> IssuedOrders:
         """Issue orders inside the caller's write transaction (also used by appeals)."""
         if actor.role not in ISSUERS:
-            raise Unauthorized("auth.forbidden", "only officials issue orders")
+            raise Unauthorized("auth.forbidden", Detail("only officials issue orders"))
         basis = self.bases.get(request.legal_basis)
         if basis is None or request.kind not in basis.orders:
             raise InputRejected("order.basis_invalid")
@@ -127,13 +127,13 @@ class Orders:
         if request.valid_until - valid_from > self.policy.max_duration[request.kind]:
             raise InputRejected(
                 "order.expiry_too_long",
-                f"at most {self.policy.max_duration[request.kind].days} days",
+                Detail("at most %(days)d days", days=self.policy.max_duration[request.kind].days),
             )
         if not request.persons:
-            raise InputRejected("order.evidence_missing", "no persons")
+            raise InputRejected("order.evidence_missing", Detail("no person is named"))
         if len({named.person for named in request.persons}) < len(request.persons):
             # Two orders of one kind for one person at once: one is all the rules read.
-            raise InputRejected("request.malformed", "a person is named twice")
+            raise InputRejected("request.malformed", Detail("a person is named twice"))
         previous = self._extended(conn, actor, request, now)
         asides = set_aside_repo.all_set_asides(conn)
         earlier = orders_repo.for_people(conn, [named.person for named in request.persons])
@@ -174,7 +174,7 @@ class Orders:
             or request.persons[0].person != previous.person_key
         ):
             raise InputRejected(
-                "order.not_active", "an extension continues one active order of one person"
+                "order.not_active", Detail("an extension continues one active order of one person")
             )
         return previous
 
@@ -190,10 +190,12 @@ class Orders:
             pairs = [(ref.partition("/")[0], ref.partition("/")[2]) for ref in named.evidence]
             for item in evidence_repo.evidence_by_refs(conn, pairs):
                 if any(aside.covers(item, now) for aside in asides):
-                    raise InputRejected("order.evidence_set_aside", item.ref)
+                    raise InputRejected("order.evidence_set_aside", Detail("%(ref)s", ref=item.ref))
         for order in earlier:
             if order.id in won and set(named.evidence) <= set(order.evidence):
-                raise InputRejected("order.evidence_set_aside", f"an appeal ended {order.id}")
+                raise InputRejected(
+                    "order.evidence_set_aside", Detail("an appeal ended %(order)s", order=order.id)
+                )
 
     def _check_evidence(
         self, conn: Connection, actor: Actor, basis: LegalBasis, kind: OrderKind,
@@ -205,22 +207,24 @@ class Orders:
         for ref in named.evidence:
             source, _, record = ref.partition("/")
             if not source or not record:
-                raise InputRejected("order.evidence_unknown", ref)
+                raise InputRejected("order.evidence_unknown", Detail("%(ref)s", ref=ref))
             pairs.append((source, record))
         found = {item.ref: item for item in evidence_repo.evidence_by_refs(conn, pairs)}
         requirements = basis.orders[kind]
         for ref in named.evidence:
             item = found.get(ref)
             if item is None:
-                raise InputRejected("order.evidence_unknown", ref)
+                raise InputRejected("order.evidence_unknown", Detail("%(ref)s", ref=ref))
             # Outside the jurisdiction first: whose a record there is, and what it says, is
             # none of this official's business.
             if not areas.contained_in_any(actor.jurisdiction, item.area):
-                raise InputRejected("order.outside_jurisdiction", ref)
+                raise InputRejected("order.outside_jurisdiction", Detail("%(ref)s", ref=ref))
             if item.person != named.person:
-                raise InputRejected("order.evidence_not_theirs", ref)  # A4: no relative's evidence
+                raise InputRejected(
+                    "order.evidence_not_theirs", Detail("%(ref)s", ref=ref)
+                )  # A4: no relative's evidence
             if not any(need.met_by(item) for need in requirements):
-                raise InputRejected("order.evidence_wrong_kind", ref)
+                raise InputRejected("order.evidence_wrong_kind", Detail("%(ref)s", ref=ref))
         if previous is not None and not set(named.evidence) - set(previous.evidence):
             raise InputRejected("order.extension_needs_new_evidence")
 
@@ -279,7 +283,7 @@ class Orders:
     def cosign(self, actor: Actor, request_id: str, *, now: datetime) -> list[StoredOrder]:
         """A different supervisor of the same authority co-signs a pending bulk request."""
         if actor.role != "supervisor":
-            raise Unauthorized("auth.forbidden", "only supervisors co-sign")
+            raise Unauthorized("auth.forbidden", Detail("only supervisors co-sign"))
         with self._db.write() as conn:
             orders = orders_repo.by_request(conn, request_id)
             if not orders or orders[0].authority_id != actor.authority_id:
@@ -318,7 +322,7 @@ class Orders:
         """Lift an order now, or shorten it to ``ends_at`` (never later than it runs), for one
         of `END_REASONS`."""
         if actor.role not in ISSUERS:
-            raise Unauthorized("auth.forbidden", "only officials lift orders")
+            raise Unauthorized("auth.forbidden", Detail("only officials lift orders"))
         if reason not in END_REASONS:
             raise InputRejected("request.malformed", f"reason must be one of {sorted(END_REASONS)}")
         with self._db.write() as conn:
@@ -342,10 +346,10 @@ class Orders:
         if state == "ended":
             raise InputRejected("order.not_active")
         if state == "pending" and ends_at is not None and ends_at > now:
-            raise InputRejected("order.invalid_period", "a pending order is withdrawn now")
+            raise InputRejected("order.invalid_period", Detail("a pending order is withdrawn now"))
         end = max(now, ends_at) if ends_at is not None else now
         if end >= order.ends:
-            raise InputRejected("order.invalid_period", "an order can only be shortened")
+            raise InputRejected("order.invalid_period", Detail("an order can only be shortened"))
         secret = self._secrets.secret(staff_secret_key(actor_id))
         self._secrets.escrow_missing(conn, [staff_secret_key(actor_id)], now)
         [index] = transparency.append(conn, [("order_end", lambda i: order_end_entry(

@@ -27,7 +27,7 @@ from healthcode.domain.oversight.entries import (
     oversight_finding_entry,
     subject_parts,
 )
-from healthcode.errors import NotFound, Unauthorized
+from healthcode.errors import Detail, NotFound, Unauthorized
 from healthcode.oversight.api import Detector, detector_names
 from healthcode.oversight.runner import DEFAULT_WINDOW, run_detectors
 from healthcode.services import transparency
@@ -220,7 +220,7 @@ class Oversight:
         with self._db.write() as conn:
             member = staff_repo.find(conn, by)
             if member is None or not member.active or member.role != AUDITOR:
-                raise Unauthorized("auth.forbidden", "only an active auditor moves a case")
+                raise Unauthorized("auth.forbidden", Detail("only an active auditor moves a case"))
             case = oversight_repo.case(conn, case_id)
             if case is None:
                 raise NotFound("oversight.case_not_found")

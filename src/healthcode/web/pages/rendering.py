@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from healthcode.errors import HealthcodeError
+from healthcode.errors import Detail, HealthcodeError
 from healthcode.web.auth import SIGNED_OUT
 from healthcode.web.i18n import LANG_COOKIE, gettext_for, local_time, pick_language
 
@@ -31,12 +31,18 @@ def language(request: Request) -> str:
 
 
 def error_message(request: Request, error: HealthcodeError) -> str:
-    """A refusal as a page shows it: the catalogue's message in the page's language. The
-    detail (a field name, a limit) is written in English for operators and clients, so only
-    the English page adds it; the Chinese page stays Chinese."""
+    """A refusal as a page shows it: the catalogue's message in the page's language, with its
+    detail. A `Detail` (why, a limit) is shown in the page's language; any other detail (a
+    field name, a record's reference) is written for operators and clients, so only the
+    English page adds it and the Chinese page stays Chinese."""
+    detail = error.detail
     if language(request) == "zh":
-        return error.spec.zh
-    return f"{error.spec.en} ({error.detail})" if error.detail else error.spec.en
+        if not isinstance(detail, Detail):
+            return error.spec.zh
+        translated = gettext_for("zh")(detail.template)
+        said = translated % detail.params if detail.params else translated
+        return f"{error.spec.zh.removesuffix('。')}（{said}）。"
+    return f"{error.spec.en} ({detail})" if detail else error.spec.en
 
 
 def hours_minutes(left: timedelta | None) -> tuple[int, int]:
