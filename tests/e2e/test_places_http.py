@@ -272,3 +272,32 @@ def test_the_venue_page_refreshes_with_and_without_javascript(
     assert "Zhengzhou Station" in page and "<svg" in page
     assert client.get("/static/venue.js").status_code == 200
     assert client.get("/venue/login?token=forged").status_code == 401
+
+
+def language_switch(page: str) -> str:
+    found = re.search(r'<a href="([^"]*)" hreflang="', page)
+    assert found, "the page has no language switch"
+    return found.group(1).replace("&amp;", "&")
+
+
+def test_the_language_switch_of_a_form_answer_opens_a_page(town: Town, client: TestClient) -> None:
+    """A scan's or a pass check's answer is the answer to a POST: its language switch must
+    lead to a page a browser can open, not to the form's address (405)."""
+    person = town.person("switching person", home=ZHONGYUAN)
+    text = client.get("/api/v1/venue/place-code", headers=bearer(town, "market", "venue"))
+    client.cookies.clear()
+    login(client, town.services, person)
+    scanned = client.post("/me/scan?lang=zh", data={"code": text.json()["text"]})
+    assert scanned.status_code == 200
+    switched = client.get(language_switch(scanned.text))
+    assert switched.status_code == 200 and '<html lang="en">' in switched.text
+    assert switched.url.path == "/me"
+    pass_text = client.get("/api/v1/me/pass").json()["text"]
+    client.cookies.clear()
+    assert client.get(f"/venue/login?token={town.token('market', 'venue')}").status_code == 200
+    checked = client.post("/venue/check?lang=en", data={"text": pass_text})
+    switched = client.get(language_switch(checked.text))
+    assert switched.status_code == 200 and switched.url.path == "/venue"
+    assert '<html lang="zh-CN">' in switched.text
+    # a page opened by GET keeps its own address and its other parameters
+    assert language_switch(client.get("/venue?lang=en&x=1").text) == "?x=1&lang=zh"

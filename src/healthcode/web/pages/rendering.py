@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.routing import Match
 
 from healthcode.errors import Detail, HealthcodeError
 from healthcode.web.auth import SIGNED_OUT
@@ -45,6 +47,26 @@ def error_message(request: Request, error: HealthcodeError) -> str:
     return f"{error.spec.en} ({detail})" if detail else error.spec.en
 
 
+def language_link(request: Request, other: str) -> str:
+    """Where the language switch leads: this page again in the other language, its other
+    query parameters kept. A page that answers a form (a scan, a pass check, a refused appeal)
+    has no address a browser can open again: there the switch leads to the nearest page above
+    it that has one (``/me/scan`` to ``/me``, ``/venue/check`` to ``/venue``), rather than to
+    a "method not allowed"."""
+    if request.method in {"GET", "HEAD"}:
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+        return "?" + urlencode([*kept, ("lang", other)])
+    path = request.url.path.rstrip("/")
+    while path and not _opens(request, path):
+        path = path.rsplit("/", 1)[0]
+    return f"{quote(path or '/')}?lang={other}"
+
+
+def _opens(request: Request, path: str) -> bool:
+    scope = {"type": "http", "path": path, "root_path": "", "method": "GET"}
+    return any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes)
+
+
 def hours_minutes(left: timedelta | None) -> tuple[int, int]:
     """Whole hours and minutes of a time left (for "5 h 12 min"); nothing left is zero."""
     seconds = max(0, int(left.total_seconds())) if left is not None else 0
@@ -58,6 +80,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         _=gettext_for(lang),
         lang=lang,
         other_lang="en" if lang == "zh" else "zh",
+        language_href=language_link(request, "en" if lang == "zh" else "zh"),
         path=request.url.path,
         when=lambda value: local_time(value, timezone),
         timezone=timezone,
