@@ -256,3 +256,32 @@ def test_public_statistics_suppress_small_counts_and_give_times_to_answer(
     en = client.get("/stats/appeals?lang=en").text
     assert "Appeal statistics" in en and "9.0 h" in en and "No answer in time" in en
     assert not any(person in en for person in people)
+
+
+def test_a_guardian_sees_each_dependants_code_and_appeals_for_them_on_the_pages(
+    town: Town, client: TestClient
+) -> None:
+    """A4: a parent whose child is red sees the child's own code, reason and pass on /me,
+    and appeals for the child from the pages, not only through the API."""
+    parent, child = town.person("段父", home=ERQI), town.person("段小红", home=ERQI)
+    stranger = town.person("路人", home=ERQI)
+    town.services.identity.add_guardian(parent, child, now=town.clock.now())
+    order_id = quarantine(town, client, child, contact(town, child))
+    login(client, town, parent)
+    zh = client.get("/me").text
+    assert "您监护的人" in zh and "段小红" in zh and "红码" in zh
+    assert f"/api/v1/me/dependants/{child}/pass?format=svg" in zh
+    assert client.get(f"/api/v1/me/dependants/{child}/pass?format=svg").status_code == 200
+    assert f'href="/me/appeals?for={child}#file-appeal"' in zh
+    form = client.get(f"/me/appeals?for={child}&lang=en").text
+    assert "Appeal for 段小红" in form and f'value="order:{order_id}"' in form
+    assert f'name="on_behalf_of" value="{child}"' in form
+    assert client.get(f"/me/appeals?for={stranger}").status_code == 403
+    filed = client.post(
+        "/me/appeals", data={"item": f"order:{order_id}", "ground": "not_there",
+                             "on_behalf_of": child}, follow_redirects=False,
+    )  # fmt: skip
+    assert filed.status_code == 303
+    [appeal] = client.get("/api/v1/me/appeals", headers=bearer(town, child)).json()
+    assert appeal["order_id"] == order_id and appeal["filed_by"] == parent
+    assert "为 段小红" in client.get("/me?lang=zh").text

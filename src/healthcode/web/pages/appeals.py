@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from healthcode.domain.appeals import AppealTarget, Ground, Outcome
@@ -21,6 +21,7 @@ from healthcode.web.api.appeals import stats_out
 from healthcode.web.api.officials import actor
 from healthcode.web.auth import COOKIES, PERSON_PAGE, PUBLIC_PAGE, Caller, page
 from healthcode.web.i18n import local_instant
+from healthcode.web.pages.person import dependants_of
 from healthcode.web.pages.rendering import error_message, hours_minutes, render
 
 router = APIRouter(include_in_schema=False)
@@ -30,25 +31,37 @@ FormText = Annotated[str, Form(max_length=400)]
 
 
 def _person_page(
-    request: Request, caller: Caller, *, error: HealthcodeError | None = None, status: int = 200
-) -> HTMLResponse:
+    request: Request, caller: Caller, *, error: HealthcodeError | None = None, status: int = 200,
+    on_behalf_of: str = "",
+) -> HTMLResponse:  # fmt: skip
+    """The caller's appeals and the form; with ``on_behalf_of`` (one of the caller's
+    dependants) the form contests that person's code, orders and evidence."""
     services = request.app.state.services
     now = services.clock.now()
-    view = services.explanations.explain(str(caller.subject), now=now)
+    dependants = dependants_of(services, str(caller.subject), now)
+    names = {d.key: d.name for d in dependants}
+    if on_behalf_of and on_behalf_of not in names:
+        error, status, on_behalf_of = Unauthorized("appeal.not_guardian"), 403, ""
+    view = services.explanations.explain(on_behalf_of or str(caller.subject), now=now)
     return render(
         request, "appeals.html", status_code=status, view=view,
         appeals=services.appeals.of_person(str(caller.subject), now=now),
         hours_minutes=hours_minutes, error=error_message(request, error) if error else None,
+        dependant_names=names, on_behalf_of=on_behalf_of,
+        appellant=names.get(on_behalf_of),
     )  # fmt: skip
 
 
 @router.get("/me/appeals")
 def my_appeals_page(
-    request: Request, caller: Annotated[Caller | None, Depends(PERSON_PAGE)]
+    request: Request,
+    caller: Annotated[Caller | None, Depends(PERSON_PAGE)],
+    for_: Annotated[str, Query(alias="for", max_length=64)] = "",
 ) -> Response:
+    """``?for=<person key>``: a guardian appeals for one of their dependants."""
     if caller is None:
         return render(request, "login_failed.html", status_code=401)
-    return _person_page(request, caller)
+    return _person_page(request, caller, on_behalf_of=for_)
 
 
 @router.post("/me/appeals")
@@ -58,8 +71,10 @@ def file_appeal_page(
     item: FormText = "",
     ground: FormText = "",
     text: FormText = "",
+    on_behalf_of: FormText = "",
 ) -> Response:
-    """``item`` is ``colour``, ``order:<id>`` or ``evidence:<source/record>``."""
+    """``item`` is ``colour``, ``order:<id>`` or ``evidence:<source/record>``;
+    ``on_behalf_of`` a dependant's person key when a guardian files for them."""
     if caller is None:
         return render(request, "login_failed.html", status_code=401)
     services = request.app.state.services
@@ -70,14 +85,16 @@ def file_appeal_page(
         services.appeals.file(
             str(caller.subject),
             AppealRequest(target=AppealTarget(kind), ground=Ground(ground), ref=ref or None,
-                          text=text.strip() or None),
+                          text=text.strip() or None, on_behalf_of=on_behalf_of or None),
             now=services.clock.now(),
         )  # fmt: skip
     except HealthcodeError as error:
         services.refusals.record(
             error, route="/me/appeals", source_id=None, now=services.clock.now()
         )
-        return _person_page(request, caller, error=error, status=error.spec.http_status)
+        return _person_page(
+            request, caller, error=error, status=error.spec.http_status, on_behalf_of=on_behalf_of
+        )
     return RedirectResponse("/me/appeals", status_code=303)
 
 

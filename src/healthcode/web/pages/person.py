@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from healthcode.bootstrap import Services
+from healthcode.domain.status import Status
 from healthcode.errors import Unauthorized
 from healthcode.services.tokens import PERSON_AUDIENCE
 from healthcode.web.auth import PERSON_PAGE, PUBLIC_PAGE, SESSION_COOKIE, SIGNED_OUT, Caller
 from healthcode.web.pages.rendering import hours_minutes, render
 
 router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class Dependant:
+    """A person in the caller's care as their guardian's page shows them: their own code."""
+
+    key: str
+    name: str
+    status: Status  # from their own evidence only (A4)
+
+
+def dependants_of(services: Services, guardian: str, now: datetime) -> list[Dependant]:
+    found = []
+    for key in services.identity.dependants(guardian):
+        record = services.identity.lookup(key)
+        status = services.explanations.explain(key, now=now).status
+        found.append(Dependant(key, record.display_name if record else key, status))
+    return found
 
 
 @router.get("/", dependencies=[Depends(PUBLIC_PAGE)])
@@ -71,7 +92,9 @@ def my_page(request: Request, claims: Annotated[Caller | None, Depends(PERSON_PA
     if claims is None:
         return render(request, "login_failed.html", status_code=401)
     services = request.app.state.services
-    view = services.explanations.explain(str(claims.subject), now=services.clock.now())
+    now = services.clock.now()
+    view = services.explanations.explain(str(claims.subject), now=now)
+    dependants = dependants_of(services, str(claims.subject), now)
     record = services.identity.lookup(str(claims.subject))
     return render(
         request,
@@ -81,7 +104,9 @@ def my_page(request: Request, claims: Annotated[Caller | None, Depends(PERSON_PA
         person=record,
         log_secret=services.secrets.secret(str(claims.subject)).hex(),
         accesses=services.access.of_person(str(claims.subject)),
-        appeals=services.appeals.of_person(str(claims.subject), now=services.clock.now()),
+        appeals=services.appeals.of_person(str(claims.subject), now=now),
         notices=services.notices.of_person(str(claims.subject)),
+        dependants=dependants,
+        dependant_names={d.key: d.name for d in dependants},
         hours_minutes=hours_minutes,
     )
