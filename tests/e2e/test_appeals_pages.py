@@ -285,3 +285,18 @@ def test_a_guardian_sees_each_dependants_code_and_appeals_for_them_on_the_pages(
     [appeal] = client.get("/api/v1/me/appeals", headers=bearer(town, child)).json()
     assert appeal["order_id"] == order_id and appeal["filed_by"] == parent
     assert "为 段小红" in client.get("/me?lang=zh").text
+
+
+def test_an_appeals_receipts_download_as_tlog_proof_files_as_a_status_changes_do(
+    town: Town, client: TestClient
+) -> None:
+    """tlog-proof says a proof SHOULD be stored as `.tlog-proof`; a person's status receipts
+    are, and so must their appeal's be (they were `.txt`)."""
+    person = town.person("王小明", home=ERQI)
+    order_id = quarantine(town, client, person, contact(town, person))
+    appeal = file(client, town, person, target="order", ref=order_id, ground="not_there").json()
+    login(client, town, person)
+    page = client.get("/me").text
+    index = appeal["receipts"][0]["log_index"]
+    assert f'download="receipt-{index}.tlog-proof"' in page
+    assert ".txt" not in page
