@@ -300,3 +300,18 @@ def test_an_appeals_receipts_download_as_tlog_proof_files_as_a_status_changes_do
     index = appeal["receipts"][0]["log_index"]
     assert f'download="receipt-{index}.tlog-proof"' in page
     assert ".txt" not in page
+
+
+def test_the_ground_order_expired_against_evidence_is_refused_in_words_that_say_so(
+    town: Town, client: TestClient
+) -> None:
+    """The form offers every ground for every item; “The order has expired” against evidence
+    was refused as if the person had typed a text (“only ‘Other’ carries a text”)."""
+    person = town.person("王小明", home=ERQI)
+    evidence = contact(town, person)
+    login(client, town, person)
+    data = {"item": f"evidence:{evidence}", "ground": "order_expired"}
+    zh = client.post("/me/appeals?lang=zh", data=data)
+    assert zh.status_code == 422 and "“该命令已到期”只能针对命令提出" in zh.text
+    en = client.post("/me/appeals?lang=en", data=data)
+    assert "“The order has expired” is a ground against an order" in en.text
