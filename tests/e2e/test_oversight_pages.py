@@ -120,3 +120,20 @@ def test_detectors_are_named_in_each_language_with_their_code(town: Town) -> Non
         assert "命令或风险区划定数量突增" in zh and "Bursts of orders" not in zh, path
         assert "Bursts of orders or designations" in en, path
         assert '<code class="small">act_bursts</code>' in zh + en, path
+
+
+def test_public_statistics_name_each_detector_in_the_readers_language(town: Town) -> None:
+    """/public/stats counted findings under the detectors' code names only (`act_bursts`),
+    in the table and the chart, on the Chinese page too."""
+    town.register_staff()
+    bursts = replace(finding(town, "official:zz-off-1", "order:o1"), detector="act_bursts")
+    town.services.oversight.run(town.clock.now(), detectors=[HandMade([bursts], name="act_bursts")])
+    client = TestClient(create_app(town.services, run_scheduler=False))
+    zh = client.get("/public/stats?lang=zh").text
+    section = zh[zh.index('id="oversight"') :]
+    assert "命令或风险区划定数量突增" in section and "Bursts of orders" not in section
+    assert '<code class="small">act_bursts</code>' in section
+    chart = section[section.index("<svg") : section.index("</svg>")]
+    assert "命令或风险区划定数量突增" in chart
+    en = client.get("/public/stats?lang=en").text
+    assert "Bursts of orders or designations" in en[en.index('id="oversight"') :]

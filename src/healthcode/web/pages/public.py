@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from healthcode.errors import NotFound, StoreFault
+from healthcode.oversight.api import detector_titles
 from healthcode.services.log_reader import LogReader
 from healthcode.store import registry as registry_repo
 from healthcode.tlog import leaf_hash
@@ -232,10 +233,12 @@ def stats_page(request: Request) -> HTMLResponse:
         b.id: b.title.zh if lang == "zh" else b.title.en for b in services.orders.bases.values()
     }
     _ = gettext_for(lang)
-    charts = page_charts(stats, _, names=names, authorities=authorities)
+    # A reader is told what each detector looks for by its registered title, not its code name.
+    detectors = {name: zh if lang == "zh" else en for name, (zh, en) in detector_titles().items()}
+    charts = page_charts(stats, _, names=names, authorities=authorities, detectors=detectors)
     return render(
         request, "public_stats.html", stats=stats, acts=stats.acts, charts=charts, names=names,
-        authorities=authorities, bases=bases, case_statuses=case_statuses(_),
+        authorities=authorities, bases=bases, case_statuses=case_statuses(_), detectors=detectors,
     )  # fmt: skip
 
 

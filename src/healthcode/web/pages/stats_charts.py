@@ -35,10 +35,12 @@ def hidden(_: Gettext) -> str:
 
 
 def page_charts(
-    stats: PublicStats, _: Gettext, *, names: Mapping[str, str], authorities: Mapping[str, str]
-) -> dict[str, Markup]:
+    stats: PublicStats, _: Gettext, *, names: Mapping[str, str], authorities: Mapping[str, str],
+    detectors: Mapping[str, str],
+) -> dict[str, Markup]:  # fmt: skip
     """Every chart of /public/stats, by the id of the section that shows it. ``names`` are
-    the cities' names, ``authorities`` the authorities', both in the reader's language."""
+    the cities' names, ``authorities`` the authorities', ``detectors`` the detectors' titles,
+    all in the reader's language."""
     veil = hidden(_)
     charts: dict[str, Markup] = {}
     # Each colour on its own scale: a few dozen red codes beside thousands of yellow ones
@@ -82,7 +84,7 @@ def page_charts(
     if acts.findings is not None:
         charts["findings"] = table_bars(
             "findings-chart", _("Oversight findings per detector"), acts.findings,
-            [Series(FOUND, _("Findings"), PALETTE[1])], {}, veil,
+            [Series(FOUND, _("Findings"), PALETTE[1])], detectors, veil,
         )  # fmt: skip
     if acts.cases is not None:
         origins = {"appeal": _("from an escalated appeal"), "finding": _("from a finding")}
