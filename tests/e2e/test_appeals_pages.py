@@ -169,7 +169,7 @@ def test_the_person_page_shows_the_appeal_its_holder_time_left_outcome_and_recei
     bad = client.post("/me/appeals", data={"item": "colour", "ground": "other"})
     assert bad.status_code == 422 and "只有“其他”理由附带简短说明" in bad.text
     assert (
-        "说明（“其他”理由须填写 1 至 280 个字符的说明）。" in bad.text and "needs" not in bad.text
+        "（“其他”理由须填写 1 至 280 个字符的说明）。" in bad.text and "needs" not in bad.text
     )  # why, in zh
     filed = client.post(
         "/me/appeals", data={"item": f"order:{order_id}", "ground": "not_there"},
