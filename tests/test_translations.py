@@ -44,3 +44,11 @@ def test_chinese_strings_are_chinese() -> None:
         if s == m and m not in {"English", "中文"} and m.isascii() and not VERBATIM.fullmatch(m)
     ]  # fmt: skip
     assert untranslated == []
+
+
+def test_a_receipt_is_called_one_thing_in_chinese() -> None:
+    # A person told to keep a 回执 must recognise it when the log's page offers one.
+    zh = catalogue("zh")
+    named = {m: s for m, s in zh.items() if "receipt" in m.lower()}
+    assert len(named) >= 3
+    assert [m for m, s in named.items() if "回执" not in s] == []

@@ -103,6 +103,24 @@ def test_a_missing_entry_is_an_html_404_page_in_both_languages(town: Town) -> No
     assert page.status_code == 404 and "not in a signed checkpoint yet" in page.text
 
 
+def test_a_browser_at_an_address_that_is_no_page_gets_a_page(town: Town) -> None:
+    client = TestClient(create_app(town.services, run_scheduler=False))
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    for lang, words in (("en", "No such page"), ("zh", "没有这个页面")):
+        page = client.get(f"/no-such-page?lang={lang}", headers=browser)
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+        assert words in page.text and 'href="/"' in page.text and "not_found" in page.text
+    # Every page names its icon, so a browser does not ask for /favicon.ico (a 404 a page).
+    assert '<link rel="icon" href="/static/icon.svg"' in page.text
+    icon = client.get("/static/icon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    # The API's and the log's clients, and anyone not asking for HTML, read the JSON refusal.
+    for path, accept in (("/api/v1/no-such-route", browser["Accept"]),
+                         ("/log/no-such-tile", browser["Accept"]), ("/no-such-page", "*/*")):  # fmt: skip
+        answer = client.get(path, headers={"Accept": accept})
+        assert (answer.status_code, answer.json()["code"]) == (404, "not_found"), path
+
+
 def test_person_receipts_download_as_tlog_proof() -> None:
     from pathlib import Path
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -101,7 +101,7 @@ def install(app: FastAPI) -> None:
         return error_response(refused)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
         headers = error.headers
         if error.status_code == 400:
             # The framework could not read the body (not UTF-8, not JSON, a broken form): the
@@ -115,6 +115,11 @@ def install(app: FastAPI) -> None:
             )
             _record(request, refused)
             return error_response(refused)
+        if error.status_code == 404 and _browsing(request):
+            return render(
+                request, "page_missing.html", status_code=404,
+                message=error_message(request, HealthcodeError("not_found")),
+            )  # fmt: skip
         if error.status_code in (404, 405):
             # No route, or no such method on it: not declared on an operation (an operation
             # is a method the path has); 405 says which it has (RFC 9110, Allow).
@@ -128,6 +133,16 @@ def install(app: FastAPI) -> None:
         return JSONResponse(body, status_code=error.status_code, headers=headers)
 
     document(app)
+
+
+def _browsing(request: Request) -> bool:
+    """A browser opening an address that is no page (a mistyped link): it asks for HTML, and
+    the address is not the API's or the log's, whose clients read the JSON refusal."""
+    return (
+        request.method in ("GET", "HEAD")
+        and "text/html" in request.headers.get("accept", "")
+        and not request.url.path.startswith(("/api/", "/log/"))
+    )
 
 
 def _allowed(request: Request) -> str:
