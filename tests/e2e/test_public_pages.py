@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import html
+import re
 
 from fastapi.testclient import TestClient
 
@@ -83,6 +84,38 @@ def test_an_entry_page_shows_its_exact_bytes_leaf_hash_and_a_tlog_proof_download
     assert receipt.headers["content-disposition"] == f'attachment; filename="{name}"'
     assert receipt.text == town.services.log.receipt(0)
     assert receipt.text.startswith("c2sp.org/tlog-proof@v1\n")
+
+
+def test_the_log_page_pages_through_every_entry_and_opens_one_by_number(town: Town) -> None:
+    for i in range(40):
+        town.test(town.person(f"paged{i}"), town.clock.now(), "negative")
+    town.services.sequencer.integrate(now=town.clock.now())
+    size = town.services.log.latest().size
+    assert size > 50  # more than two pages of 25
+    client = TestClient(create_app(town.services, run_scheduler=False))
+
+    def shown(page: str) -> list[int]:
+        return [int(i) for i in re.findall(r'<td><a href="/public/log/(\d+)">', page)]
+
+    seen: list[int] = []
+    url: str | None = "/public/log?lang=en"
+    while url is not None:
+        page = client.get(url)
+        assert page.status_code == 200, url
+        seen += shown(page.text)
+        older = re.search(r'rel="next" href="([^"]+)"', page.text)
+        url = html.unescape(older.group(1)) + "&lang=en" if older else None
+    assert seen == list(range(size - 1, -1, -1))  # every entry once, newest first
+    # The oldest page leads back, and a page in between names its range.
+    middle = client.get(f"/public/log?before={size - 25}&lang=zh").text
+    assert (
+        f"第 {size - 50} 至 {size - 26} 条" in middle and 'rel="prev" href="/public/log"' in middle
+    )
+    # The number box opens an entry's page; a number that is no entry is that page's 404.
+    opened = client.get("/public/log?entry=3", follow_redirects=False)
+    assert (opened.status_code, opened.headers["location"]) == (303, "/public/log/3")
+    assert client.get(f"/public/log?entry={size + 5}&lang=en").status_code == 404
+    assert client.get("/public/log?before=-1").json()["code"] == "request.malformed"
 
 
 def test_a_missing_entry_is_an_html_404_page_in_both_languages(town: Town) -> None:

@@ -105,14 +105,18 @@ class LogReader:
                     raise lost
         return data, not tile.is_partial
 
-    def recent(self, count: int) -> tuple[StoredCheckpoint, list[EntryHead]]:
-        """The latest checkpoint and the last ``count`` entries it covers, newest first."""
+    def recent(
+        self, count: int, before: int | None = None
+    ) -> tuple[StoredCheckpoint, list[EntryHead]]:
+        """The latest checkpoint and the ``count`` entries it covers before index ``before``
+        (none: its size, the newest), newest first."""
         with self._db.read() as conn:
             latest = log_repo.latest_checkpoint(conn)
             if latest is None:
                 raise NotFound("log.not_found", "no checkpoint has been signed yet")
+            end = latest.size if before is None else min(before, latest.size)
             try:
-                heads = log_bundles.entry_heads(conn, max(0, latest.size - count), latest.size)
+                heads = log_bundles.entry_heads(conn, max(0, end - count), end)
             except log_bundles.BundleFault as fault:
                 raise StoreFault("log.tile_missing", str(fault)) from None
         return latest, [EntryHead(*head) for head in heads]

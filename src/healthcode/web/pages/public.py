@@ -16,9 +16,10 @@ import json
 import re
 from collections.abc import Callable
 from itertools import pairwise
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from healthcode.errors import NotFound, StoreFault
 from healthcode.oversight.api import detector_titles
@@ -69,12 +70,24 @@ def entry_kind_names(_: Callable[[str], str]) -> dict[str, str]:
 
 
 @router.get("/public/log")
-def log_page(request: Request) -> HTMLResponse:
+def log_page(
+    request: Request,
+    before: Annotated[int | None, Query(ge=0)] = None,
+    entry: Annotated[int | None, Query(ge=0)] = None,
+) -> Response:
+    """The latest checkpoint and a page of entries: the newest, or those before ``before``
+    (the older and newer pages link each other); ``entry`` opens that entry's page."""
+    if entry is not None:
+        return RedirectResponse(f"/public/log/{entry}", status_code=303)
     log = request.app.state.services.log
-    latest, entries = log.recent(RECENT)
+    latest, entries = log.recent(RECENT, before)
+    end = latest.size if before is None else min(before, latest.size)  # past the page's last
     return render(
         request,
         "public_log.html",
+        # The ``before`` of the older and newer pages, None where there is none.
+        older=end - RECENT if end > RECENT else None,
+        newer=end + RECENT if end < latest.size else None,
         checkpoint=latest,
         root=base64.b64encode(latest.root).decode(),
         signers=_signers(latest.note),
