@@ -315,3 +315,33 @@ def test_the_ground_order_expired_against_evidence_is_refused_in_words_that_say_
     assert zh.status_code == 422 and "“该命令已到期”只能针对命令提出" in zh.text
     en = client.post("/me/appeals?lang=en", data=data)
     assert "“The order has expired” is a ground against an order" in en.text
+
+
+def test_a_refused_appeal_form_comes_back_as_it_was_sent(town: Town, client: TestClient) -> None:
+    person = town.person("王小明", home=ERQI)
+    evidence = contact(town, person)
+    order_id = quarantine(town, client, person, evidence)
+    login(client, town, person)
+    sent = {"item": f"order:{order_id}", "ground": "not_there", "text": "<b>我那天在上海</b>"}
+    refused = client.post("/me/appeals?lang=zh", data=sent)
+    assert refused.status_code == 422  # a text with a ground other than “Other”
+    assert f'<option value="order:{order_id}" selected>' in refused.text
+    assert '<option value="not_there" selected>' in refused.text
+    assert refused.text.count(" selected>") == 2
+    assert 'value="&lt;b&gt;我那天在上海&lt;/b&gt;"' in refused.text  # kept, and escaped
+    fresh = client.get("/me/appeals").text
+    assert " selected>" not in fresh and 'name="text" maxlength="280" value=""' in fresh
+
+
+def test_a_code_nothing_holds_offers_nothing_to_appeal(town: Town, client: TestClient) -> None:
+    person = town.person("李四", home=ERQI)
+    login(client, town, person)
+    for lang, words in (("zh", "没有可申诉的内容"), ("en", "There is nothing to appeal")):
+        page = client.get(f"/me/appeals?lang={lang}").text
+        assert words in page and 'action="/me/appeals"' not in page
+    # Once a record counts against the code, the form offers the code and the record.
+    evidence = contact(town, person)
+    quarantine(town, client, person, evidence)
+    page = client.get("/me/appeals").text
+    assert 'id="nothing-to-appeal"' not in page and '<option value="colour">' in page
+    assert f'value="evidence:{evidence}"' in page

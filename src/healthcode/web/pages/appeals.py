@@ -32,10 +32,11 @@ FormText = Annotated[str, Form(max_length=400)]
 
 def _person_page(
     request: Request, caller: Caller, *, error: HealthcodeError | None = None, status: int = 200,
-    on_behalf_of: str = "",
+    on_behalf_of: str = "", chosen: dict[str, str] | None = None,
 ) -> HTMLResponse:  # fmt: skip
     """The caller's appeals and the form; with ``on_behalf_of`` (one of the caller's
-    dependants) the form contests that person's code, orders and evidence."""
+    dependants) the form contests that person's code, orders and evidence. ``chosen``: what a
+    refused form held (item, ground, text), shown again so that nothing is typed twice."""
     services = request.app.state.services
     now = services.clock.now()
     dependants = dependants_of(services, str(caller.subject), now)
@@ -48,7 +49,12 @@ def _person_page(
         appeals=services.appeals.of_person(str(caller.subject), now=now),
         hours_minutes=hours_minutes, error=error_message(request, error) if error else None,
         dependant_names=names, on_behalf_of=on_behalf_of,
-        appellant=names.get(on_behalf_of),
+        appellant=names.get(on_behalf_of), chosen=chosen or {},
+        # An appeal against the colour contests an order or a record behind it: a code that
+        # no input holds (green by default) offers nothing to contest.
+        colour_contestable=any(
+            ref.startswith(("order:", "evidence:")) for ref in view.status.inputs
+        ),
     )  # fmt: skip
 
 
@@ -93,8 +99,9 @@ def file_appeal_page(
             error, route="/me/appeals", source_id=None, now=services.clock.now()
         )
         return _person_page(
-            request, caller, error=error, status=error.spec.http_status, on_behalf_of=on_behalf_of
-        )
+            request, caller, error=error, status=error.spec.http_status,
+            on_behalf_of=on_behalf_of, chosen={"item": item, "ground": ground, "text": text},
+        )  # fmt: skip
     return RedirectResponse("/me/appeals", status_code=303)
 
 
