@@ -38,6 +38,7 @@ from healthcode.services.scheduler import Ticker
 from healthcode.services.selfcheck import SelfCheck
 from healthcode.services.sequencer import Sequencer
 from healthcode.services.sign_in_throttle import SignInThrottle
+from healthcode.services.source_keys import SourceKeys
 from healthcode.services.sources import Sources
 from healthcode.services.staff import Staff
 from healthcode.services.tokens import Tokens
@@ -74,6 +75,7 @@ class Services:
     staff: Staff
     access: Access
     sources: Sources
+    source_keys: SourceKeys
     proposals: RulebookProposals
     dcc_trust: DccTrust
     dcc: DccIntake
@@ -179,6 +181,7 @@ def build(
         staff=Staff(db, tokens, SignInThrottle(db, keys.pseudonym_secret)),
         access=Access(db, explanations, secrets),
         sources=Sources(db, derivation),
+        source_keys=SourceKeys(db, secrets, policy_data.key_change_lifetime()),
         proposals=RulebookProposals(db, rulebooks, secrets),
         dcc_trust=dcc_trust,
         dcc=dcc,

@@ -1,8 +1,9 @@
 """Loading the shipped policy data: the legal-basis catalogue, the order limits, appeal
-deadlines, DCC matching and retention."""
+deadlines, DCC matching, retention and how long a source key change waits."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from importlib import resources
 from typing import Any
 
@@ -43,3 +44,11 @@ def appeal_policy() -> AppealPolicy:
 
 def retention_policy() -> RetentionPolicy:
     return load_retention_policy(policy_data()["retention"])
+
+
+def key_change_lifetime() -> timedelta:
+    """How long a proposed source key change waits for its co-signature."""
+    days = policy_data()["sources"]["key_change_days"]
+    if not isinstance(days, int) or not 1 <= days <= 90:
+        raise ValueError("policy.yaml: sources.key_change_days must be 1 to 90")
+    return timedelta(days=days)

@@ -1,7 +1,9 @@
 """The operator's registry: areas, authorities, sources and venues, from a config file.
 
 A deployment and the demo city are bootstrapped the same way, with ``healthcode admin load``.
-Loading is idempotent: each entry is inserted or updated by its id.
+Loading is idempotent: each entry is inserted or updated by its id. A registered source is
+never given another key, more kinds, another authority or a wider area by a load (the whole
+file is refused): a key or kinds change is proposed and co-signed (`services/source_keys.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from healthcode.domain.areas import Area
 from healthcode.domain.batches import SourceRegistration
 from healthcode.domain.evidence import AREA_CODE_PATTERN, RECORD_ID_PATTERN, EvidenceKind
 from healthcode.domain.log_entries import registry_entry
+from healthcode.domain.source_keys import check_reload
 from healthcode.errors import InputRejected
 from healthcode.services import transparency
 from healthcode.store import registry as repo
@@ -78,13 +81,14 @@ def parse_config(data: object) -> RegistryConfig:
         raise InputRejected("registry.invalid", f"{where}: {first['msg']}") from None
 
 
-def _public_key(value: str, where: str) -> bytes:
+def public_key_bytes(value: str, where: str, code: str = "registry.invalid") -> bytes:
+    """The raw Ed25519 public key of its base64; refused with ``code`` otherwise."""
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise InputRejected("registry.invalid", f"{where}: public_key is not base64") from None
+        raise InputRejected(code, f"{where}: public_key is not base64") from None
     if len(raw) != 32:
-        raise InputRejected("registry.invalid", f"{where}: public_key is not 32 bytes")
+        raise InputRejected(code, f"{where}: public_key is not 32 bytes")
     return raw
 
 
@@ -126,6 +130,7 @@ class Registry:
                     conn, authority.id, authority.zh, authority.en, authority.jurisdiction
                 )
             authorities = set(repo.authority_names(conn))
+            registered = repo.sources(conn)
             for source in config.sources:
                 where = f"source {source.id}"
                 require_area(source.area, where)
@@ -134,10 +139,13 @@ class Registry:
                 registration = SourceRegistration(
                     id=source.id,
                     authority_id=source.authority,
-                    public_key=_public_key(source.public_key, where),
+                    public_key=public_key_bytes(source.public_key, where),
                     kinds=frozenset(source.kinds),
                     area=source.area,
                 )
+                if source.id in registered:  # an earlier entry of this file too
+                    check_reload(registered[source.id], registration)
+                registered[source.id] = registration
                 repo.save_source(conn, registration, source.name, now)
             for venue in config.venues:
                 where = f"venue {venue.id}"

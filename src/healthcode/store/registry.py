@@ -85,6 +85,8 @@ def source_authorities(
 
 
 def save_source(conn: Connection, source: SourceRegistration, name: str, at: datetime) -> None:
+    """Register a source, or rename or narrow a registered one: a revoked source stays revoked
+    (`services/registry.py` refuses a new key, kinds, authority or a wider area first)."""
     upsert(
         conn,
         t.sources,
@@ -98,7 +100,19 @@ def save_source(conn: Connection, source: SourceRegistration, name: str, at: dat
             "active": source.active,
             "registered_at": at,
         },
-        keep=("registered_at",),
+        keep=("registered_at", "active"),
+    )
+
+
+def set_source_key(
+    conn: Connection, source_id: str, public_key: bytes, kinds: frozenset[EvidenceKind]
+) -> None:
+    """A co-signed key change (`services/source_keys.py`): from this transaction on, batches
+    verify with this key alone."""
+    conn.execute(
+        t.sources.update()
+        .where(t.sources.c.id == source_id)
+        .values(public_key=public_key, kinds=" ".join(sorted(kinds)))
     )
 
 

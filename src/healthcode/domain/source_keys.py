@@ -1,0 +1,139 @@
+"""Changing a registered evidence source's key or kinds: what needs a supervisor's
+co-signature, the life of a proposed change, and its log entries (docs/api.md, "Source keys").
+
+A source's key decides whose signature counts as that lab's or that device's evidence, and its
+kinds what it may say; swapping either is how one insider would let anyone speak for a source.
+So loading the registry may register a source and may narrow it (fewer kinds, a smaller area,
+a new name), but never give it another key, more kinds, another authority or a wider area:
+a new key or new kinds are proposed, and take effect only once a supervisor of the source's
+authority other than the proposer co-signs, before the proposal expires.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from healthcode.domain import areas
+from healthcode.domain.batches import SourceRegistration
+from healthcode.domain.evidence import EvidenceKind
+from healthcode.domain.log_entries import actor_tag, encode_entry
+from healthcode.errors import InputRejected
+
+State = Literal["pending", "cosigned", "withdrawn", "expired"]
+# Who proposed a change when no staff member did: the operator, at the command line.
+OPERATOR = "operator"
+
+
+def check_reload(stored: SourceRegistration, loaded: SourceRegistration) -> None:
+    """Refuse a registry load that would give a registered source more power than it has:
+    another key, kinds it lacks, another authority or a wider area. Narrowing is allowed."""
+    where = f"source {stored.id}"
+    if loaded.public_key != stored.public_key:
+        raise InputRejected("registry.source_key_change", f"{where}: public_key")
+    added = loaded.kinds - stored.kinds
+    if added:
+        raise InputRejected(
+            "registry.source_key_change", f"{where}: kinds {' '.join(sorted(added))} added"
+        )
+    if loaded.authority_id != stored.authority_id:
+        raise InputRejected("registry.source_moved", f"{where}: authority")
+    if not areas.contains(stored.area, loaded.area):
+        raise InputRejected("registry.source_moved", f"{where}: area {loaded.area}")
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """A proposed new key and kinds of a source; in effect once co-signed."""
+
+    id: str
+    source_id: str
+    authority_id: str
+    public_key: bytes
+    kinds: frozenset[EvidenceKind]
+    previous_key: bytes
+    previous_kinds: frozenset[EvidenceKind]
+    proposed_by: str | None  # a staff id; None: the operator
+    proposed_at: datetime
+    expires_at: datetime
+    status: Literal["pending", "cosigned", "withdrawn"]
+    decided_by: str | None  # the co-signing supervisor, or who withdrew it (None: the operator)
+    decided_at: datetime | None
+    log_index: int
+    decision_log_index: int | None
+
+    def state(self, now: datetime) -> State:
+        """A pending proposal not co-signed by its expiry is expired: no entry needs to say
+        so, its proposal entry names the instant."""
+        if self.status == "pending" and now >= self.expires_at:
+            return "expired"
+        return self.status
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def _instant(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _kinds(kinds: Iterable[str]) -> list[str]:
+    return sorted(str(kind) for kind in kinds)
+
+
+def proposal_entry(change: KeyChange, *, index: int, proposer_secret: bytes | None) -> bytes:
+    """``proposer_secret``: the proposing staff member's; None for the operator."""
+    return encode_entry(
+        "source_key_proposal",
+        {
+            "change": change.id,
+            "source": change.source_id,
+            "authority": change.authority_id,
+            "public_key": b64(change.public_key),
+            "kinds": _kinds(change.kinds),
+            "previous_key": b64(change.previous_key),
+            "previous_kinds": _kinds(change.previous_kinds),
+            "proposer": OPERATOR if proposer_secret is None else actor_tag(proposer_secret, index),
+            "proposed_at": _instant(change.proposed_at),
+            "expires_at": _instant(change.expires_at),
+        },
+    )
+
+
+def cosign_entry(
+    *, index: int, change_id: str, source_id: str, authority_id: str, supervisor_secret: bytes,
+    at: datetime,
+) -> bytes:  # fmt: skip
+    """The co-signature that puts a change in effect, from ``at`` on."""
+    return encode_entry(
+        "source_key_cosign",
+        {
+            "change": change_id,
+            "source": source_id,
+            "authority": authority_id,
+            "supervisor": actor_tag(supervisor_secret, index),
+            "at": _instant(at),
+        },
+    )
+
+
+def withdrawal_entry(
+    *, index: int, change_id: str, source_id: str, authority_id: str,
+    withdrawn_by_secret: bytes | None, at: datetime,
+) -> bytes:  # fmt: skip
+    return encode_entry(
+        "source_key_withdrawal",
+        {
+            "change": change_id,
+            "source": source_id,
+            "authority": authority_id,
+            "by": OPERATOR
+            if withdrawn_by_secret is None
+            else actor_tag(withdrawn_by_secret, index),
+            "at": _instant(at),
+        },
+    )
