@@ -78,7 +78,7 @@ def fill(path: str, person: str, town: Town) -> str:
               "designation_id": "des-none", "version": "99", "version:int": "99", "source_id": "lab-1", "path:path": "0/000",
               "old_size": "1", "new_size": "1", "kid": "0000000000000000", "appeal_id": "apl-none",
               "record_id": "v-none", "key_id": "0000000000000000", "index": "0",
-              "case_id": "case-none"}  # fmt: skip
+              "case_id": "case-none", "change_id": "key-none"}  # fmt: skip
     return re.sub(r"{([^}]+)}", lambda m: values[m.group(1)], path)
 
 

@@ -4,6 +4,7 @@ the time, so the fuzzer reaches past "not found")."""
 
 from __future__ import annotations
 
+import base64
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -133,6 +134,9 @@ def build_world(role: str, services: Services, clock: FixedClock) -> World:
     )
     services.appeals.answer(OFFICIAL, upheld.id, Answer(Outcome.UPHELD, (evidence,)), now=now)
     case = services.appeals.escalate(person, upheld.id, now=now)
+    # A key change waiting for a supervisor (of border-1: the source role signs with lab-1's).
+    change = services.source_keys.propose(OFFICIAL, "border-1", base64.b64encode(b"k" * 32).decode(),
+                                          None, now=now)  # fmt: skip
     code = services.places.current_code("station", now).text
     scan = services.places.scan(person, code, now)
     services.places.seal_due(now, everything=True)
@@ -148,6 +152,7 @@ def build_world(role: str, services: Services, clock: FixedClock) -> World:
         "request_id": [order.request_id],
         "record_id": [scan.record_id],
         "case_id": [case.id],
+        "change_id": [change.id],
         "source_id": sorted(SOURCE_KINDS),
         "version": [1],
         "path": [f"0/000.p/{size}", f"entries/000.p/{size}"],

@@ -22,6 +22,7 @@ from healthcode.web.api import log as log_api
 from healthcode.web.api import oversight as oversight_api
 from healthcode.web.api import passes as passes_api
 from healthcode.web.api import places as places_api
+from healthcode.web.api import source_keys as source_keys_api
 from healthcode.web.auth import PUBLIC
 from healthcode.web.bodies import BodyLimit
 from healthcode.web.instrument import Instrument
@@ -159,6 +160,7 @@ def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     app.include_router(places_api.person_router)
     app.include_router(passes_api.pass_router)
     app.include_router(officials.router)
+    app.include_router(source_keys_api.router)
     app.include_router(records.router)
     app.include_router(staff_auth.router)
     app.include_router(log_api.router)

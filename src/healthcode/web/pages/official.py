@@ -1,11 +1,12 @@
-"""The official's console (issue orders and designations, see them, the co-sign queues) and
+"""The official's console (issue orders and designations, see them, the co-sign queues of
+orders, designations and source key changes) and
 the read-only view hotline staff, officials and oversight use to answer a person (status, who
 is accountable, how to appeal). Pages for staff signed in with the ``hc_staff`` cookie (``/staff/login``)."""
 
 from __future__ import annotations
 
 from secrets import token_hex
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -17,6 +18,7 @@ from healthcode.services.access import Reader, purposes_for
 from healthcode.services.designations import DesignationRequest
 from healthcode.services.orders import OrderRequest, PersonEvidence
 from healthcode.web.api.officials import actor
+from healthcode.web.api.source_keys import key_change_out
 from healthcode.web.auth import Caller, page
 from healthcode.web.i18n import local_instant
 from healthcode.web.pages.rendering import error_message, render
@@ -37,6 +39,8 @@ def _console(
         request, "official.html", status_code=status, caller=caller, now=now,
         pending=[o for o in orders if o.state(now) == "pending"], recent=orders[:50],
         pending_designations=services.designations.pending(str(caller.authority_id), now=now),
+        key_changes=[key_change_out(change, now) for change in services.source_keys.of_authority(
+            str(caller.authority_id), now=now, state="pending")],
         levels=list(RiskLevel),
         bases=services.orders.bases, kinds=list(OrderKind),
         error=error_message(request, error) if error else None,
@@ -162,6 +166,38 @@ def cosign_designation(
         )
         return _console(request, caller, error, error.spec.http_status)
     return RedirectResponse("/official", status_code=303)
+
+
+@router.post("/official/key-changes/{change_id}/cosign")
+def cosign_key_change(
+    request: Request, change_id: str, caller: Annotated[Caller | None, Depends(SUPERVISOR_PAGE)]
+) -> Response:
+    return _decide_key_change(request, caller, change_id, "cosign")
+
+
+@router.post("/official/key-changes/{change_id}/withdraw")
+def withdraw_key_change(
+    request: Request, change_id: str, caller: Annotated[Caller | None, Depends(OFFICIAL_PAGE)]
+) -> Response:
+    """Its proposer, or a supervisor of the source's authority."""
+    return _decide_key_change(request, caller, change_id, "withdraw")
+
+
+def _decide_key_change(
+    request: Request, caller: Caller | None, change_id: str, step: Literal["cosign", "withdraw"]
+) -> Response:
+    if caller is None:
+        return render(request, "login_failed.html", status_code=401)
+    services = request.app.state.services
+    now = services.clock.now()
+    decide = services.source_keys.cosign if step == "cosign" else services.source_keys.withdraw
+    try:
+        decide(actor(caller), change_id, now=now)
+    except HealthcodeError as error:
+        route = f"/official/key-changes/{{change_id}}/{step}"
+        services.refusals.record(error, route=route, source_id=None, now=now)
+        return _console(request, caller, error, error.spec.http_status)
+    return RedirectResponse("/official#key-changes", status_code=303)
 
 
 @router.get("/hotline")
