@@ -1,4 +1,5 @@
-"""``healthcode admin``: set up a deployment, load the registry, mint tokens."""
+"""``healthcode admin``: set up a deployment, load the registry, propose source keys, mint
+tokens."""
 
 from __future__ import annotations
 
@@ -43,6 +44,35 @@ def load(config: Path = typer.Argument(..., exists=True, dir_okay=False)) -> Non
         counts = built.registry.load(data, now=built.clock.now())
         counts["staff"] = built.staff.register(staff, now=built.clock.now()) if staff else 0
     console.print(", ".join(f"{count} {name}" for name, count in counts.items()))
+
+
+@app.command("propose-key")
+def propose_key(
+    source: str = typer.Argument(..., help="The registered source's id."),
+    public_key: str = typer.Argument(..., help="Base64 of its new raw 32-byte Ed25519 key."),
+    kinds: str = typer.Option(
+        "", help="The kinds it may submit afterwards, comma-separated (default: its own)."
+    ),
+) -> None:
+    """Propose a source's new key (and kinds): it counts once a supervisor of the source's
+    authority co-signs it, in the console or the API, before it expires."""
+    built = services()
+    wanted = [kind for kind in kinds.replace(",", " ").split() if kind] or None
+    with refusals_reported():
+        change = built.source_keys.propose(None, source, public_key, wanted, now=built.clock.now())
+    console.print(
+        f"proposed {change.id}: {change.source_id} awaits the co-signature of a supervisor of "
+        f"{change.authority_id} until {change.expires_at.isoformat()}"
+    )
+
+
+@app.command("withdraw-key")
+def withdraw_key(change: str = typer.Argument(..., help="The key change's id.")) -> None:
+    """Withdraw a pending key change (logged)."""
+    built = services()
+    with refusals_reported():
+        withdrawn = built.source_keys.withdraw(None, change, now=built.clock.now())
+    console.print(f"withdrew {withdrawn.id} ({withdrawn.source_id})")
 
 
 @app.command("staff-token")

@@ -1,0 +1,74 @@
+"""`healthcode admin load` refuses a registered source's new key, whole; `admin propose-key`
+proposes it for a supervisor to co-sign, and `admin withdraw-key` withdraws it."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+import yaml
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from typer.testing import CliRunner
+
+from healthcode.cli import app
+from healthcode.services.orders import Actor
+from tests.counting import counts
+from tests.town import ZHENGZHOU, Town
+
+NEW_PUBLIC = base64.b64encode(
+    Ed25519PrivateKey.from_private_bytes(b"\x44" * 32)
+    .public_key()
+    .public_bytes(Encoding.Raw, PublicFormat.Raw)
+).decode()
+
+
+@pytest.fixture
+def cli(town: Town, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setattr("healthcode.cli.admin.services", lambda: town.services)
+    return CliRunner()
+
+
+def test_load_refuses_a_new_key_then_propose_and_withdraw(
+    cli: CliRunner, town: Town, tmp_path: Path
+) -> None:
+    town.register_staff()
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(yaml.safe_dump({
+        "areas": [{"code": "410105", "zh": "金水区", "en": "Jinshui"}],
+        "sources": [{"id": "lab-1", "authority": "zz-health", "name": "lab-1", "public_key": NEW_PUBLIC,
+                     "kinds": ["test_result", "recovery"], "area": ZHENGZHOU}],
+    }, allow_unicode=True))  # fmt: skip
+    before = counts(town.services.db)
+    loaded = cli.invoke(app, ["admin", "load", str(registry)])
+    assert loaded.exit_code == 2
+    assert (
+        "registry.source_key_change" in loaded.output
+        and "source lab-1: public_key" in loaded.output
+    )
+    assert counts(town.services.db) == before
+    proposed = cli.invoke(
+        app, ["admin", "propose-key", "lab-1", NEW_PUBLIC, "--kinds", "test_result,recovery"]
+    )
+    assert proposed.exit_code == 0, proposed.output
+    [change] = town.services.source_keys.of_authority("zz-health", now=town.clock.now())
+    assert (
+        change.id in proposed.output
+        and change.proposed_by is None
+        and change.state(town.clock.now()) == "pending"
+    )
+    twice = cli.invoke(app, ["admin", "propose-key", "lab-1", NEW_PUBLIC])
+    assert twice.exit_code == 2 and "source_key.pending_exists" in twice.output
+    withdrawn = cli.invoke(app, ["admin", "withdraw-key", change.id])
+    assert withdrawn.exit_code == 0 and change.id in withdrawn.output
+    # Proposed again and co-signed: the file with the new key now loads (nothing changes).
+    cli.invoke(app, ["admin", "propose-key", "lab-1", NEW_PUBLIC])
+    pending = town.services.source_keys.of_authority(
+        "zz-health", now=town.clock.now(), state="pending"
+    )
+    supervisor = Actor("zz-sup-1", "supervisor", "zz-health", frozenset({ZHENGZHOU}))
+    town.services.source_keys.cosign(supervisor, pending[0].id, now=town.clock.now())
+    assert cli.invoke(app, ["admin", "load", str(registry)]).exit_code == 0
+    bad = cli.invoke(app, ["admin", "propose-key", "lab-1", "bm90IGEga2V5"])
+    assert bad.exit_code == 2 and "source_key.invalid_key" in bad.output
