@@ -270,6 +270,11 @@ def test_the_venue_page_refreshes_with_and_without_javascript(
     assert '<noscript><meta http-equiv="refresh"' in page
     assert '<script src="/static/venue.js" defer></script>' in page
     assert "Zhengzhou Station" in page and "<svg" in page
+    # A screen reader names the code (the script swaps only what is inside it).
+    assert (
+        'role="img" aria-label="Place code of Zhengzhou Station, to scan with healthcode"' in page
+    )
+    assert 'aria-label="郑州站的场所码，请用健康码扫描"' in client.get("/venue?lang=zh").text
     assert client.get("/static/venue.js").status_code == 200
     assert client.get("/venue/login?token=forged").status_code == 401
 
