@@ -215,3 +215,17 @@ def test_the_hotline_shows_each_orders_period_and_state(town: Town) -> None:
         "已于 2026-06-05 08:00 结束" in zh
         and "划定机构 郑州市卫健委 <small><code>zz-health</code></small>" in zh
     )
+
+
+def test_a_refused_order_comes_back_with_the_form_as_typed(town: Town) -> None:
+    town.register_staff()
+    official, form = one_order_form(town, "2026-06-05T15:00")
+    form = {**form, "kind": "home_health_monitoring", "legal_basis": "ephr-art-44-monitoring",
+            "persons": form["persons"] + "\n" + "0" * 32 + " cdc-1/none"}  # fmt: skip
+    refused = official.post("/official/orders?lang=en", data=form)
+    assert refused.status_code == 422 and "cdc-1/none" in refused.text
+    # The official corrects the one wrong line, not the whole request typed again.
+    assert f">{form['persons']}</textarea>" in refused.text
+    assert 'value="2026-06-05T15:00"' in refused.text
+    assert '<option value="home_health_monitoring" selected>' in refused.text
+    assert '<option value="ephr-art-44-monitoring" selected>' in refused.text

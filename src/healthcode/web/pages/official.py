@@ -30,8 +30,11 @@ READER_PAGE = page("hotline", "official", "supervisor", "auditor", scope="distri
 
 
 def _console(
-    request: Request, caller: Caller, error: HealthcodeError | None = None, status: int = 200
-) -> Response:
+    request: Request, caller: Caller, error: HealthcodeError | None = None, status: int = 200,
+    order_form: dict[str, str] | None = None,
+) -> Response:  # fmt: skip
+    """The console; after a refused order, ``order_form`` holds what the official typed, so
+    the form comes back filled in (a request may name thousands of people) to be corrected."""
     services = request.app.state.services
     now = services.clock.now()
     orders = services.orders.of_authority(actor(caller), now)
@@ -42,7 +45,7 @@ def _console(
         key_changes=[key_change_out(change, now) for change in services.source_keys.of_authority(
             str(caller.authority_id), now=now, state="pending")],
         levels=list(RiskLevel),
-        bases=services.orders.bases, kinds=list(OrderKind),
+        bases=services.orders.bases, kinds=list(OrderKind), order_form=order_form or {},
         error=error_message(request, error) if error else None,
     )  # fmt: skip
 
@@ -88,7 +91,9 @@ def issue_order(
         services.refusals.record(
             error, route="/official/orders", source_id=None, now=services.clock.now()
         )
-        return _console(request, caller, error, error.spec.http_status)
+        typed = {"kind": kind, "legal_basis": legal_basis, "persons": persons,
+                 "valid_until": valid_until}  # fmt: skip
+        return _console(request, caller, error, error.spec.http_status, order_form=typed)
     return RedirectResponse("/official", status_code=303)
 
 
