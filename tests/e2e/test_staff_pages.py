@@ -229,3 +229,23 @@ def test_a_refused_order_comes_back_with_the_form_as_typed(town: Town) -> None:
     assert 'value="2026-06-05T15:00"' in refused.text
     assert '<option value="home_health_monitoring" selected>' in refused.text
     assert '<option value="ephr-art-44-monitoring" selected>' in refused.text
+
+
+def test_the_cosign_queue_shows_each_request_once_with_its_people(town: Town) -> None:
+    town.register_staff()
+    _, lines = contacts(town, 21)
+    form = {"kind": "close_contact_quarantine", "legal_basis": "idl-art-41-quarantine",
+            "persons": lines, "valid_until": "2026-06-05T08:00"}  # fmt: skip
+    official = staff_client(town, "zz-off-1", "official")
+    assert official.post("/official/orders", data=form, follow_redirects=False).status_code == 303
+    [request_id] = {
+        o.request_id
+        for o in town.services.orders.of_authority(
+            Actor("zz-sup-1", "supervisor", "zz-health", frozenset()), town.clock.now(), "pending"
+        )
+    }
+    queue = staff_client(town, "zz-sup-1", "supervisor").get("/official?lang=en").text
+    # One co-signature puts all 21 in force: one row, one button, and the number it stands for.
+    assert queue.count(f'action="/official/orders/{request_id}/cosign"') == 1
+    assert '<td class="people">21</td>' in queue
+    assert "Art. 41 (quarantine of close contacts" in queue

@@ -17,6 +17,7 @@ from healthcode.errors import HealthcodeError, InputRejected
 from healthcode.services.access import Reader, purposes_for
 from healthcode.services.designations import DesignationRequest
 from healthcode.services.orders import OrderRequest, PersonEvidence
+from healthcode.store.orders import StoredOrder
 from healthcode.web.api.officials import actor
 from healthcode.web.api.source_keys import key_change_out
 from healthcode.web.auth import Caller, page
@@ -40,7 +41,7 @@ def _console(
     orders = services.orders.of_authority(actor(caller), now)
     return render(
         request, "official.html", status_code=status, caller=caller, now=now,
-        pending=[o for o in orders if o.state(now) == "pending"], recent=orders[:50],
+        pending=_requests([o for o in orders if o.state(now) == "pending"]), recent=orders[:50],
         pending_designations=services.designations.pending(str(caller.authority_id), now=now),
         key_changes=[key_change_out(change, now) for change in services.source_keys.of_authority(
             str(caller.authority_id), now=now, state="pending")],
@@ -48,6 +49,16 @@ def _console(
         bases=services.orders.bases, kinds=list(OrderKind), order_form=order_form or {},
         error=error_message(request, error) if error else None,
     )  # fmt: skip
+
+
+def _requests(orders: list[StoredOrder]) -> list[tuple[StoredOrder, int]]:
+    """The co-sign queue: one row per request (a co-signature puts a whole request in force,
+    a bulk one naming up to 5,000 people), as its first order and how many people it names."""
+    requests: dict[str, tuple[StoredOrder, int]] = {}
+    for order in orders:
+        first, people = requests.get(order.request_id, (order, 0))
+        requests[order.request_id] = (first, people + 1)
+    return list(requests.values())
 
 
 @router.get("/official")
