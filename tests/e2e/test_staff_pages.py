@@ -249,3 +249,19 @@ def test_the_cosign_queue_shows_each_request_once_with_its_people(town: Town) ->
     assert queue.count(f'action="/official/orders/{request_id}/cosign"') == 1
     assert '<td class="people">21</td>' in queue
     assert "Art. 41 (quarantine of close contacts" in queue
+
+
+def test_each_staff_page_links_to_the_others_of_its_role(town: Town) -> None:
+    town.register_staff()
+    # A supervisor signs in on the appeals queue; the co-sign queue is on the console.
+    supervisor = staff_client(town, "zz-sup-1", "supervisor")
+    for path in ("/official/appeals", "/official", "/hotline"):
+        page = supervisor.get(path + "?lang=en").text
+        assert all(
+            f'href="{other}"' in page for other in ("/official/appeals", "/official", "/hotline")
+        ), path
+        assert f'href="{path}" aria-current="page"' in page
+    auditor = staff_client(town, "auditor-1", "auditor").get("/oversight?lang=zh").text
+    assert 'href="/hotline"' in auditor and "查询人员" in auditor
+    hotline = staff_client(town, "hl-erqi", "hotline").get("/hotline").text
+    assert 'href="/official' not in hotline and 'href="/oversight' not in hotline
