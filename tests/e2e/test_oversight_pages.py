@@ -137,3 +137,17 @@ def test_public_statistics_name_each_detector_in_the_readers_language(town: Town
     assert "命令或风险区划定数量突增" in chart
     en = client.get("/public/stats?lang=en").text
     assert "Bursts of orders or designations" in en[en.index('id="oversight"') :]
+
+
+def test_a_findings_score_reads_the_same_on_the_list_and_its_case(town: Town) -> None:
+    town.register_staff()
+    # source_reach scores a share: 0.0063 is 0.63 % of the source's records, not nothing.
+    small = finding(town, "source:cdc-1", "evidence:cdc-1/r1", score=0.0063)
+    [case_id] = town.services.oversight.run(
+        town.clock.now(), detectors=[HandMade([small])]
+    ).new_cases
+    client = signed_in(town, "auditor-1", "auditor")
+    listed = client.get("/oversight?lang=en").text
+    shown = client.get(f"/oversight/cases/{case_id}?lang=en").text
+    assert "<td>0.0063</td>" in listed and "<dd>0.0063</dd>" in shown
+    assert "<td>0.0</td>" not in listed
