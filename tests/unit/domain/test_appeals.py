@@ -111,3 +111,19 @@ def test_nearest_rank() -> None:
     assert nearest_rank([5, 1, 3, 2, 4], 0.9) == 5
     assert nearest_rank(list(range(1, 21)), 0.9) == 18
     assert nearest_rank([7], 0.9) == 7
+
+
+def test_statistics_totals_never_give_a_hidden_count_away() -> None:
+    # Zhengzhou's row in the demo: 126 upheld, 45 overturned, 1 corrected, answered 172. With
+    # "answered" and the two others shown, the one correction was 172 - 126 - 45 = 1.
+    facts = [fact(AppealStatus.UPHELD, 2) for _ in range(126)]
+    facts += [fact(AppealStatus.OVERTURNED, 2) for _ in range(45)]
+    facts += [fact(AppealStatus.CORRECTED, 2)]
+    facts += [fact(AppealStatus.OPEN, None) for _ in range(10)]
+    [a] = authority_statistics(facts, ["a"], min_cell=10)
+    filed = ("open", "upheld", "overturned", "corrected", "lapsed")
+    for total, members in (("filed", filed), ("answered", ("upheld", "overturned", "corrected"))):
+        shown = [getattr(a, name) for name in (total, *members)]
+        assert sum(isinstance(value, str) for value in shown) != 1, (total, shown)
+    assert (a.corrected, a.lapsed) == ("<10", "<10")
+    assert a.upheld == 126 and a.answered == 172  # one more hidden, as little as it takes
