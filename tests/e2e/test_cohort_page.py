@@ -47,3 +47,27 @@ def test_a_malformed_list_is_refused_with_its_message(
     }
     signed_out = TestClient(client.app).get("/oversight/cohort")
     assert signed_out.status_code == 401
+
+
+def test_a_refused_list_stays_in_the_form_and_an_infinite_odds_ratio_reads_so(
+    town: Town,
+    client: TestClient,
+) -> None:
+    people = depositors_city(town, client)
+    _auditor(town, client)
+    depositors = people["dep_contacts"] + people["dep_none"]
+    pasted = "\n".join(depositors[:5])
+    small = client.post("/oversight/cohort?lang=en", data={"persons": pasted, "window_days": "30"})
+    assert small.status_code == 422 and "Too few of the listed persons" in small.text
+    assert f">{pasted}</textarea>" in small.text  # to add to, not to paste again
+    answer = client.post(
+        "/oversight/cohort?lang=en", data={"persons": "\n".join(depositors), "window_days": "30"}
+    )
+    report = client.post(
+        "/api/v1/oversight/cohort",
+        json={"persons": depositors, "window_days": 30},
+        headers={"Authorization": f"Bearer {town.token('auditor-1', 'auditor')}"},
+    ).json()
+    kinds = [report[test]["odds_ratio_kind"] for test in ("red_or_yellow", "red")]
+    assert "infinite" in kinds, kinds  # the depositors are flagged, no control is
+    assert ">inf<" not in answer.text and ">∞<" in answer.text

@@ -39,10 +39,13 @@ def parse_keys(text: str) -> list[str]:
 
 def _form(
     request: Request, caller: Caller, status: int = 200, *,
-    window_days: int = DEFAULT_WINDOW.days, **context: object,
+    window_days: int = DEFAULT_WINDOW.days, persons: str = "", **context: object,
 ) -> Response:  # fmt: skip
+    """The form; after a refusal, with the keys the auditor pasted still in it (a list of up to
+    100,000, to correct, not to paste again). A result shows no key, and an uploaded file is
+    not echoed."""
     return render(
-        request, "oversight_cohort.html", status_code=status, caller=caller,
+        request, "oversight_cohort.html", status_code=status, caller=caller, persons=persons,
         window_max=WINDOW_MAX.days, window_days=window_days, names=EXPOSURE_NAMES, **context,
     )  # fmt: skip
 
@@ -82,5 +85,5 @@ async def cohort_result(
         services.refusals.record(error, route="/oversight/cohort", source_id=None, now=now)
         return _form(request, caller, status=error.spec.http_status,
                      error=error_message(request, error),
-                     window_days=window_days)  # fmt: skip
+                     window_days=window_days, persons=persons)  # fmt: skip
     return _form(request, caller, report=report, window_days=window_days)
