@@ -345,3 +345,33 @@ def test_a_code_nothing_holds_offers_nothing_to_appeal(town: Town, client: TestC
     page = client.get("/me/appeals").text
     assert 'id="nothing-to-appeal"' not in page and '<option value="colour">' in page
     assert f'value="evidence:{evidence}"' in page
+
+
+def test_a_refused_answer_is_shown_on_its_appeal_with_what_was_typed(
+    town: Town, client: TestClient
+) -> None:
+    person = town.person("typed", home=ERQI)
+    order_id = quarantine(town, client, person, contact(town, person))
+    other = town.person("other", home=ERQI)
+    lab_evidence = lab_result(town, other, "positive")
+    queued = file(client, town, other, target="evidence", ref=lab_evidence, ground="not_mine")
+    appeal = file(client, town, person, target="order", ref=order_id, ground="not_there")
+    appeal_id, elsewhere = appeal.json()["id"], queued.json()["id"]
+    signed_in = client.get(f"/staff/login?token={town.token('zz-off-1', 'official')}")
+    assert signed_in.status_code == 200
+    typed = {"outcome": "corrected", "evidence": "cdc-1/none", "ends_at": "2026-06-03T08:00"}
+    refused = client.post(f"/official/appeals/{appeal_id}/answer?lang=en", data=typed)
+    assert refused.status_code == 422
+    # The reason sits in the refused appeal's own row, with the answer as typed; the other
+    # appeal's form is as it was.
+    form = refused.text[refused.text.index(f'action="/official/appeals/{appeal_id}/answer"') :]
+    form = form[: form.index("</form>")]
+    assert '<option value="corrected" selected>' in form
+    assert 'value="cdc-1/none"' in form and 'value="2026-06-03T08:00"' in form
+    row = refused.text[refused.text.index(f'<tr id="{appeal_id}">') :]
+    assert row.index('role="alert"') < row.index("</form>")
+    assert refused.text.count('role="alert"') == 1
+    other_form = refused.text[
+        refused.text.index(f'action="/official/appeals/{elsewhere}/answer"') :
+    ]
+    assert "selected" not in other_form[: other_form.index("</form>")]

@@ -148,14 +148,17 @@ def staff_login(request: Request, token: str = "") -> Response:
 
 
 def _queue_page(
-    request: Request, caller: Caller, *, error: HealthcodeError | None = None, status: int = 200
-) -> HTMLResponse:
+    request: Request, caller: Caller, *, error: HealthcodeError | None = None, status: int = 200,
+    typed: dict[str, str] | None = None,
+) -> HTMLResponse:  # fmt: skip
+    """The queue; after a refused answer, ``typed`` is that answer (its appeal's id, outcome,
+    evidence, end), shown again in that appeal's form beside the reason it was refused."""
     services = request.app.state.services
     now = services.clock.now()
     queue = services.appeals.queue(actor(caller))
     return render(
         request, "official_appeals.html", status_code=status, queue=queue, now=now,
-        caller=caller, hours_minutes=hours_minutes,
+        caller=caller, hours_minutes=hours_minutes, typed=typed or {},
         error=error_message(request, error) if error else None,
     )  # fmt: skip
 
@@ -205,7 +208,8 @@ def answer_page(
             error, route="/official/appeals/{appeal_id}/answer", source_id=None,
             now=services.clock.now(),
         )  # fmt: skip
-        return _queue_page(request, caller, error=error, status=error.spec.http_status)
+        typed = {"id": appeal_id, "outcome": outcome, "evidence": evidence, "ends_at": ends_at}
+        return _queue_page(request, caller, error=error, status=error.spec.http_status, typed=typed)
     return RedirectResponse("/official/appeals", status_code=303)
 
 
