@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
@@ -265,3 +266,24 @@ def test_each_staff_page_links_to_the_others_of_its_role(town: Town) -> None:
     assert 'href="/hotline"' in auditor and "查询人员" in auditor
     hotline = staff_client(town, "hl-erqi", "hotline").get("/hotline").text
     assert 'href="/official' not in hotline and 'href="/oversight' not in hotline
+
+
+def test_times_typed_in_the_pages_zone_are_logged_as_the_self_check_rebuilds_them(
+    town: Town,
+) -> None:
+    """The console reads a time without a zone in the pages' zone (+08:00); the log entry must
+    hold the instant as the self-check rebuilds it from the stored row (UTC), or the next
+    self-check (every start of the server) halts the log."""
+    town.register_staff()
+    official, form = one_order_form(town, "2026-06-05T15:00")
+    assert official.post("/official/orders", data=form, follow_redirects=False).status_code == 303
+    [order] = town.services.orders.of_authority(
+        Actor("zz-off-1", "official", "zz-health", frozenset()), town.clock.now()
+    )
+    town.services.orders.end(
+        Actor("zz-off-1", "official", "zz-health", frozenset({ERQI})), order.id,
+        reason="shortened", ends_at=order.valid_until.astimezone(ZoneInfo("Asia/Shanghai"))
+        - days(1), now=town.clock.now(),
+    )  # fmt: skip
+    report = town.services.self_check.run(now=town.clock.now(), halt=False)
+    assert report.ok, report.problems

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from healthcode.domain.log_entries import actor_tag, encode_entry, inputs_commitment, person_tag
-
-
-def _instant(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
+from healthcode.domain.log_entries import (
+    actor_tag,
+    encode_entry,
+    inputs_commitment,
+    instant_text,
+    person_tag,
+)
 
 
 def appeal_filed_entry(
@@ -42,8 +44,8 @@ def appeal_filed_entry(
             if text is None
             else inputs_commitment(person_secret, index, ["text:" + text]),
             "authority": authority_id,
-            "filed_at": _instant(filed_at),
-            "deadline": _instant(deadline),
+            "filed_at": instant_text(filed_at),
+            "deadline": instant_text(deadline),
         },
     )
 
@@ -64,10 +66,10 @@ def appeal_answered_entry(
             "evidence": inputs_commitment(person_secret, index, sorted(evidence))
             if evidence
             else None,
-            "ends_at": _instant(ends_at),
+            "ends_at": instant_text(ends_at),
             "replacement_order": replacement_order,
             "set_aside": set_aside,
-            "answered_at": _instant(answered_at),
+            "answered_at": instant_text(answered_at),
         },
     )
 
@@ -84,9 +86,9 @@ def appeal_lapsed_entry(
             "person": person_tag(person_secret, index),
             "authority": authority_id,
             "outcome": "no_answer_in_time",
-            "deadline": _instant(deadline),
+            "deadline": instant_text(deadline),
             "set_aside": set_aside,
-            "lapsed_at": _instant(lapsed_at),
+            "lapsed_at": instant_text(lapsed_at),
         },
     )
 
@@ -102,6 +104,6 @@ def appeal_escalated_entry(
             "case": case_id,
             "person": person_tag(person_secret, index),
             "authority": authority_id,
-            "at": _instant(at),
+            "at": instant_text(at),
         },
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from healthcode.domain.canonical import canonical
@@ -20,9 +20,14 @@ from healthcode.domain.designations import RiskDesignation
 ENTRY_VERSION = 1
 
 
-def _instant(value: datetime | None) -> str | None:
+def instant_text(value: datetime | None) -> str | None:
+    """An instant as every entry writes it: in UTC, ``Z``. The self-check rebuilds entries
+    from stored rows, which hold UTC; a time typed with its zone (a console's +08:00) written
+    as typed would no longer match its row, and halt the log at the next self-check."""
     if value is None:
         return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
     return value.isoformat().replace("+00:00", "Z")
 
 
@@ -64,9 +69,9 @@ def status_change_entry(
             "colour": colour,
             "rule": rule_id,
             "previous": {"colour": previous_colour, "rule": previous_rule_id},
-            "effective_at": _instant(effective_at),
-            "recorded_at": _instant(recorded_at),
-            "valid_until": _instant(valid_until),
+            "effective_at": instant_text(effective_at),
+            "recorded_at": instant_text(recorded_at),
+            "valid_until": instant_text(valid_until),
             "rulebook": rulebook_version,
             "cause": cause,
             "inputs": inputs_commitment(secret, index, inputs),
@@ -84,7 +89,7 @@ def evidence_batch_entry(
             "batch": batch_id,
             "records": records,
             "root": merkle_root.hex(),
-            "received_at": _instant(received_at),
+            "received_at": instant_text(received_at),
         },
     )
 
@@ -97,12 +102,12 @@ def designation_entry(designation: RiskDesignation) -> bytes:
             "area": designation.area,
             "venue": designation.venue_id,
             "level": str(designation.level),
-            "valid_from": _instant(designation.valid_from),
-            "valid_to": _instant(designation.valid_to),
+            "valid_from": instant_text(designation.valid_from),
+            "valid_to": instant_text(designation.valid_to),
             "authority": designation.authority_id,
             "cases": designation.case_count,
             "basis": designation.basis,
-            "recorded_at": _instant(designation.recorded_at),
+            "recorded_at": instant_text(designation.recorded_at),
         },
     )
 
@@ -116,7 +121,7 @@ def designation_cosign_entry(
         {
             "id": designation_id,
             "supervisor": actor_tag(supervisor_secret, index),
-            "at": _instant(at),
+            "at": instant_text(at),
         },
     )
 
@@ -129,8 +134,8 @@ def rulebook_entry(
         {
             "version": version,
             "digest": digest,
-            "published_at": _instant(published_at),
-            "effective_from": _instant(effective_from),
+            "published_at": instant_text(published_at),
+            "effective_from": instant_text(effective_from),
         },
     )
 
@@ -138,7 +143,7 @@ def rulebook_entry(
 def registry_entry(what: str, record: dict[str, Any], recorded_at: datetime) -> bytes:
     """A registration or change of an area, authority, source (with its key) or venue."""
     return encode_entry(
-        "registry", {"what": what, "record": record, "recorded_at": _instant(recorded_at)}
+        "registry", {"what": what, "record": record, "recorded_at": instant_text(recorded_at)}
     )
 
 
@@ -175,11 +180,11 @@ def order_entry(
             "official": actor_tag(official_secret, index),
             "person": person_tag(person_secret, index),
             "evidence": inputs_commitment(person_secret, index, evidence),
-            "valid_from": _instant(valid_from),
-            "valid_until": _instant(valid_until),
+            "valid_from": instant_text(valid_from),
+            "valid_until": instant_text(valid_until),
             "status": status,
             "extends": extends,
-            "recorded_at": _instant(recorded_at),
+            "recorded_at": instant_text(recorded_at),
         },
     )
 
@@ -195,7 +200,7 @@ def order_cosign_entry(
             "authority": authority_id,
             "supervisor": actor_tag(supervisor_secret, index),
             "orders": sorted(orders),
-            "at": _instant(at),
+            "at": instant_text(at),
         },
     )
 
@@ -210,9 +215,9 @@ def order_end_entry(
             "order": order_id,
             "authority": authority_id,
             "official": actor_tag(official_secret, index),
-            "ended_at": _instant(ended_at),
+            "ended_at": instant_text(ended_at),
             "reason": reason,
-            "recorded_at": _instant(recorded_at),
+            "recorded_at": instant_text(recorded_at),
         },
     )
 
@@ -229,7 +234,7 @@ def access_entry(
             "role": accessor_role,
             "authority": authority_id,
             "purpose": purpose,
-            "at": _instant(at),
+            "at": instant_text(at),
         },
     )
 
@@ -245,8 +250,8 @@ def rulebook_proposal_entry(
             "digest": digest,
             "authority": authority_id,
             "official": actor_tag(official_secret, index),
-            "effective_from": _instant(effective_from),
-            "proposed_at": _instant(proposed_at),
+            "effective_from": instant_text(effective_from),
+            "proposed_at": instant_text(proposed_at),
         },
     )
 
@@ -267,6 +272,6 @@ def regional_checkpoint_entry(
             "key": key,
             "note": note,
             "previous_size": previous_size,
-            "recorded_at": _instant(recorded_at),
+            "recorded_at": instant_text(recorded_at),
         },
     )

@@ -216,7 +216,8 @@ def removed_digest(leaves: Iterable[tuple[str, str, int, bytes]]) -> bytes:
 
 
 def _instant(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
+    # In UTC, as the self-check rebuilds it from the stored rows (domain/log_entries.py).
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

@@ -16,16 +16,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from healthcode.domain.log_entries import actor_tag, encode_entry, inputs_commitment, person_tag
+from healthcode.domain.log_entries import (
+    actor_tag,
+    encode_entry,
+    inputs_commitment,
+    instant_text,
+    person_tag,
+)
 
 # Subjects that name a registered, public thing: named in the clear.
 PUBLIC_SUBJECTS = frozenset({"authority", "venue", "source", "designation", "area"})
 # Subjects that name someone, each tagged under their own escrowed secret.
 TAGGED_SUBJECTS = frozenset({"official", "person"})
-
-
-def _instant(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
 def subject_parts(subject: str) -> tuple[str, str]:
@@ -68,9 +70,9 @@ def oversight_finding_entry(
             "score": score,
             "records": inputs_commitment(finding_secret, index, sorted(records)),
             "record_count": len(records),
-            "window_from": _instant(window_from),
-            "window_to": _instant(window_to),
-            "opened_at": _instant(opened_at),
+            "window_from": instant_text(window_from),
+            "window_to": instant_text(window_to),
+            "opened_at": instant_text(opened_at),
         },
     )
 
@@ -90,6 +92,6 @@ def oversight_case_step_entry(
             "status": status,
             "auditor": actor_tag(auditor_secret, index),
             "note": inputs_commitment(auditor_secret, index, ["note:" + note]),
-            "at": _instant(at),
+            "at": instant_text(at),
         },
     )
