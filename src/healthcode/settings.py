@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from healthcode.errors import InputRejected
 
 
 @dataclass(frozen=True)
@@ -28,27 +33,71 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings of ``env`` (the process's environment by default); a malformed value
+        is refused as ``settings.invalid``, naming the variable, before anything is built."""
         env = os.environ if env is None else env
         data_dir = Path(env.get("HEALTHCODE_DATA_DIR", "var")).resolve()
         url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'healthcode.db'}"
+        if not url.startswith(("sqlite:", "sqlite+", "postgresql:", "postgresql+")):
+            # Only the scheme is printed: the rest of a URL may hold a password.
+            _refuse(
+                "DATABASE_URL", url.split(":", 1)[0], "sqlite:///FILE or postgresql+psycopg://..."
+            )
+        log_format = env.get("HEALTHCODE_LOG_FORMAT", "text")
+        if log_format not in ("text", "json"):
+            _refuse("HEALTHCODE_LOG_FORMAT", log_format, "text or json")
+        timezone = env.get("HEALTHCODE_TIMEZONE", "Asia/Shanghai")
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            _refuse("HEALTHCODE_TIMEZONE", timezone, "an IANA time zone such as Asia/Shanghai")
         return cls(
             database_url=url,
             data_dir=data_dir,
             host=env.get("HOST", "127.0.0.1"),
-            port=int(env.get("PORT", "8000")),
-            timezone=env.get("HEALTHCODE_TIMEZONE", "Asia/Shanghai"),
-            batch_max_records=int(env.get("HEALTHCODE_BATCH_MAX_RECORDS", "1000")),
-            future_skew_seconds=int(env.get("HEALTHCODE_FUTURE_SKEW_SECONDS", "300")),
-            scheduler_interval_seconds=float(env.get("HEALTHCODE_SCHEDULER_SECONDS", "5")),
-            session_hours=int(env.get("HEALTHCODE_SESSION_HOURS", "12")),
+            port=_whole(env, "PORT", "8000", most=65535),
+            timezone=timezone,
+            batch_max_records=_whole(env, "HEALTHCODE_BATCH_MAX_RECORDS", "1000"),
+            future_skew_seconds=_whole(env, "HEALTHCODE_FUTURE_SKEW_SECONDS", "300", least=0),
+            scheduler_interval_seconds=_seconds(env, "HEALTHCODE_SCHEDULER_SECONDS", "5"),
+            session_hours=_whole(env, "HEALTHCODE_SESSION_HOURS", "12"),
             log_origin=env.get("HEALTHCODE_LOG_ORIGIN", "healthcode.example/log"),
-            sequencer_interval_seconds=float(env.get("HEALTHCODE_SEQUENCER_SECONDS", "0.25")),
+            sequencer_interval_seconds=_seconds(env, "HEALTHCODE_SEQUENCER_SECONDS", "0.25"),
             witnesses=env.get("HEALTHCODE_WITNESSES", ""),
-            oversight_interval_seconds=float(
-                env.get("HEALTHCODE_OVERSIGHT_INTERVAL_SECONDS", "3600")
+            oversight_interval_seconds=_seconds(
+                env, "HEALTHCODE_OVERSIGHT_INTERVAL_SECONDS", "3600"
             ),
-            log_format=env.get("HEALTHCODE_LOG_FORMAT", "text"),
+            log_format=log_format,
             dcc_schemas=Path(env.get("HEALTHCODE_DCC_SCHEMAS", "")).resolve()
             if env.get("HEALTHCODE_DCC_SCHEMAS")
             else None,
         )
+
+
+def _refuse(name: str, value: str, expected: str) -> NoReturn:
+    raise InputRejected("settings.invalid", f"{name}={value!r}: expected {expected}")
+
+
+def _whole(
+    env: Mapping[str, str], name: str, default: str, *, least: int = 1, most: int | None = None
+) -> int:
+    raw = env.get(name, default)
+    try:
+        value = int(raw)
+    except ValueError:
+        _refuse(name, raw, "a whole number")
+    if value < least or (most is not None and value > most):
+        _refuse(name, raw, f"a whole number from {least}" + (f" to {most}" if most else ""))
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: str) -> float:
+    """An interval in seconds: above 0 (an interval of 0 would spin a thread) and finite."""
+    raw = env.get(name, default)
+    try:
+        value = float(raw)
+    except ValueError:
+        _refuse(name, raw, "a number of seconds")
+    if not (0 < value < math.inf):
+        _refuse(name, raw, "a number of seconds above 0")
+    return value

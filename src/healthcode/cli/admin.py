@@ -11,13 +11,18 @@ import typer
 import yaml
 
 from healthcode.bootstrap import build
-from healthcode.cli.context import console, errors, refusals_reported, services
+from healthcode.cli.context import (
+    console,
+    errors,
+    refusals_reported,
+    services,
+    settings_from_env,
+)
 from healthcode.services.backup import BackupError
 from healthcode.services.backup import backup as backup_store
 from healthcode.services.backup import restore as restore_store
 from healthcode.services.rulebooks import default_edition_source
 from healthcode.services.tokens import PERSON_AUDIENCE
-from healthcode.settings import Settings
 from healthcode.store.database import Database
 
 app = typer.Typer(help="Operator commands.", no_args_is_help=True)
@@ -126,7 +131,7 @@ def backup(
     path: Path = typer.Argument(..., help="Where to write the backup (must not exist)."),
 ) -> None:
     """Back up the store while the server runs: SQLite's online backup API, or pg_dump."""
-    settings = Settings.from_env()
+    settings = settings_from_env()
     db = Database(settings.database_url)
     try:
         made = backup_store(db, path)
@@ -152,7 +157,7 @@ def restore(
     except BackupError as error:
         errors.print(f"[red]restore failed[/red]: {error}")
         raise typer.Exit(1) from None
-    settings = replace(Settings.from_env(), database_url=to)
+    settings = replace(settings_from_env(), database_url=to)
     restored = build(settings, migrate=False)
     try:
         report = restored.self_check.run(now=restored.clock.now(), halt=False)

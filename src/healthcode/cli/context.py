@@ -17,11 +17,17 @@ console = Console()
 errors = Console(stderr=True)
 
 
-def services() -> Services:
+def services(settings: Settings | None = None) -> Services:
     # A setting refused while building (e.g. a malformed HEALTHCODE_WITNESSES) is printed
     # as its code and messages, as any refusal, for every command that builds the services.
     with refusals_reported():
-        return build(Settings.from_env())
+        return build(settings or Settings.from_env())
+
+
+def settings_from_env() -> Settings:
+    """The settings, a malformed one printed as ``settings.invalid`` (exit 2)."""
+    with refusals_reported():
+        return Settings.from_env()
 
 
 @contextmanager

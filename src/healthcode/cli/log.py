@@ -9,15 +9,19 @@ from pathlib import Path
 
 import typer
 
-from healthcode.bootstrap import build
 from healthcode.cli import log_verify
-from healthcode.cli.context import console, errors, refusals_reported, services
+from healthcode.cli.context import (
+    console,
+    errors,
+    refusals_reported,
+    services,
+    settings_from_env,
+)
 from healthcode.cli.language import cli_gettext
 from healthcode.errors import InputRejected
 from healthcode.services.log_export import export_log
 from healthcode.services.regions import Collected, RegionalCheckpoints
 from healthcode.services.regions_config import Region, load_regions, regions_from_arguments
-from healthcode.settings import Settings
 
 app = typer.Typer(help="The transparency log.", no_args_is_help=True)
 
@@ -77,7 +81,7 @@ def export(
     """Write the log as static files laid out as tlog-tiles URLs, for any static file server."""
     _ = cli_gettext()
     if database_url:
-        built = build(replace(Settings.from_env(), database_url=database_url))
+        built = services(replace(settings_from_env(), database_url=database_url))
     else:
         built = services()
     with refusals_reported():

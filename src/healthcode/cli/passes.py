@@ -8,7 +8,13 @@ from pathlib import Path
 
 import typer
 
-from healthcode.cli.context import console, errors, refusals_reported, services
+from healthcode.cli.context import (
+    console,
+    errors,
+    refusals_reported,
+    services,
+    settings_from_env,
+)
 from healthcode.credentials.passes import qr_png, raw_public_key
 from healthcode.errors import HealthcodeError
 from healthcode.services.offline import anchors_of, read_trust_list, verify_offline
@@ -77,7 +83,7 @@ def verify(
     at: str = typer.Option(None, "--at", help="Verify as of this ISO 8601 instant (default: now)."),
 ) -> None:
     """Verify a pass or identity card offline: no network, nothing written (exit 1 if refused)."""
-    settings = Settings.from_env()
+    settings = settings_from_env()
     text = _input_text(given)
     when = _instant(at)
     try:
