@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import threading
 import time
 import uuid
@@ -176,3 +177,50 @@ def test_a_backup_taken_during_writes_is_one_consistent_state(town: Town, tmp_pa
             assert 5 <= batches <= len(written)
         finally:
             restored_db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("kind", "found"),
+    [
+        ("a folder that does not exist", "does not exist; create it first"),
+        ("not a database URL", "not a database URL"),
+        ("another scheme", "restore to sqlite:///NEW-FILE"),
+        ("a PostgreSQL database not created", "cannot connect to the target database"),
+        ("a file that is no backup", "the copy could not be made"),
+    ],
+)
+def test_a_restore_that_cannot_be_made_is_a_clear_refusal(
+    tmp_path: Path, kind: str, found: str
+) -> None:
+    """What an operator mistypes is a `BackupError` the command prints, not a traceback; and
+    nothing is left at the target."""
+    backup_file = tmp_path / "hc.db"
+    sqlite3.connect(backup_file).close()  # an empty SQLite file: a backup of nothing
+    target = {
+        "a folder that does not exist": f"sqlite:///{tmp_path / 'missing' / 'r.db'}",
+        "not a database URL": "sqlite-ish",
+        "another scheme": "mysql://db/healthcode",
+        "a PostgreSQL database not created": make_url(POSTGRES_URL)
+        .set(database=f"absent_{uuid.uuid4().hex[:12]}")
+        .render_as_string(hide_password=False),
+        "a file that is no backup": f"sqlite:///{tmp_path / 'r.db'}",
+    }[kind]
+    if kind == "a file that is no backup":
+        backup_file.write_bytes(b"not a database, and long enough to be read as a header" * 4)
+    with pytest.raises(BackupError, match=found):
+        restore(backup_file, target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hc.db"]
+    done = CliRunner().invoke(cli_app, ["admin", "restore", str(backup_file), "--to", target])
+    assert done.exit_code == 1 and "restore failed" in done.output, done.output
+
+
+def test_a_backup_into_a_folder_that_does_not_exist_is_a_clear_refusal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEALTHCODE_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    sqlite3.connect(tmp_path / "healthcode.db").close()
+    done = CliRunner().invoke(cli_app, ["admin", "backup", str(tmp_path / "missing" / "b.db")])
+    out = " ".join(done.output.split())  # as one line, whatever the terminal's width
+    assert done.exit_code == 1, out
+    assert "backup failed" in out and "does not exist; create it first" in out

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from healthcode.store.database import Database
 
@@ -43,7 +44,10 @@ class BackupResult:
 
 
 def sqlite_path(url: str) -> Path:
-    database = make_url(url).database
+    try:
+        database = make_url(url).database
+    except ArgumentError:
+        raise BackupError(f"not a database URL: {url.split(':', 1)[0]}:...") from None
     if not database or database == ":memory:":
         raise BackupError(f"not an SQLite file: {url}")
     return Path(database)
@@ -74,6 +78,7 @@ def backup(db: Database, path: Path) -> BackupResult:
     """Write a consistent copy of the store to ``path`` (which must not exist)."""
     if path.exists():
         raise BackupError(f"{path} exists; a backup never overwrites")
+    _folder_exists(path)
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)
     try:
@@ -90,18 +95,28 @@ def backup(db: Database, path: Path) -> BackupResult:
     )
 
 
+def _folder_exists(path: Path) -> None:
+    # Checked first: sqlite3 says only "unable to open database file", pg_dump no better.
+    if not path.parent.is_dir():
+        raise BackupError(f"the folder {path.parent} does not exist; create it first")
+
+
 def _sqlite_copy(source: Path, target: Path) -> None:
     """Copy ``source`` to a new single-file database ``target`` by the online backup API."""
     if not source.exists():
         raise BackupError(f"{source} does not exist")
-    src, dest = sqlite3.connect(source), sqlite3.connect(target)
     try:
-        src.backup(dest)  # every page in one step: one consistent snapshot
-        dest.execute("PRAGMA journal_mode=DELETE")  # a self-contained file, no -wal beside it
-        (verdict,) = dest.execute("PRAGMA integrity_check").fetchone()
-    finally:
-        dest.close()
-        src.close()
+        src, dest = sqlite3.connect(source), sqlite3.connect(target)
+        try:
+            src.backup(dest)  # every page in one step: one consistent snapshot
+            dest.execute("PRAGMA journal_mode=DELETE")  # a self-contained file, no -wal beside it
+            (verdict,) = dest.execute("PRAGMA integrity_check").fetchone()
+        finally:
+            dest.close()
+            src.close()
+    except sqlite3.Error as error:  # not a database, a folder not writable, a full disk
+        target.unlink(missing_ok=True)
+        raise BackupError(f"the copy could not be made: {error}") from None
     if verdict != "ok":
         target.unlink(missing_ok=True)
         raise BackupError(f"the copy failed SQLite's integrity check: {verdict}")
@@ -126,6 +141,7 @@ def restore(path: Path, target_url: str) -> None:
         target = sqlite_path(target_url)
         if target.exists():
             raise BackupError(f"{target} exists; a restore goes to a new file")
+        _folder_exists(target)
         partial = target.with_name(target.name + ".partial")
         partial.unlink(missing_ok=True)
         try:
@@ -134,12 +150,19 @@ def restore(path: Path, target_url: str) -> None:
         finally:
             partial.unlink(missing_ok=True)
         return
+    if not target_url.startswith("postgresql"):
+        raise BackupError(
+            "restore to sqlite:///NEW-FILE or postgresql+psycopg://.../EMPTY-DATABASE"
+        )
     _pg_restore(path, target_url)
 
 
 def _pg_restore(path: Path, target_url: str) -> None:
     pg_restore = _tool("pg_restore")
-    engine = create_engine(target_url)
+    try:
+        engine = create_engine(target_url)
+    except ArgumentError:
+        raise BackupError("not a database URL: postgresql+psycopg://...") from None
     try:
         with engine.connect() as conn:
             taken = conn.scalar(
@@ -148,6 +171,9 @@ def _pg_restore(path: Path, target_url: str) -> None:
                 )
             )
             existing = set(conn.scalars(text("SELECT nspname FROM pg_namespace")))
+    except OperationalError as error:
+        # Most often the database was not created first (createdb); the driver says which.
+        raise BackupError(f"cannot connect to the target database: {error.orig}") from None
     finally:
         engine.dispose()
     if taken:
