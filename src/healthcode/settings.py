@@ -55,7 +55,7 @@ class Settings:
             database_url=url,
             data_dir=data_dir,
             host=env.get("HOST", "127.0.0.1"),
-            port=_whole(env, "PORT", "8000", most=65535),
+            port=_whole(env, "PORT", "8000", least=0, most=65535),  # 0: any free port
             timezone=timezone,
             batch_max_records=_whole(env, "HEALTHCODE_BATCH_MAX_RECORDS", "1000"),
             future_skew_seconds=_whole(env, "HEALTHCODE_FUTURE_SKEW_SECONDS", "300", least=0),
