@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from healthcode.domain.batches import BatchPolicy
+from healthcode.errors import InputRejected
 from healthcode.services import policy as policy_data
 from healthcode.services.access import Access
 from healthcode.services.appeals import Appeals
@@ -45,6 +47,7 @@ from healthcode.services.tokens import Tokens
 from healthcode.services.trust_lists import TrustLists
 from healthcode.settings import Settings
 from healthcode.store import keyfiles
+from healthcode.store import log as log_repo
 from healthcode.store import staff as staff_repo
 from healthcode.store.database import Database
 from healthcode.store.migrate import upgrade
@@ -104,6 +107,19 @@ def _revoke(db: Database, jti: str, at: datetime) -> bool:
         return staff_repo.revoke_token(conn, jti, at)
 
 
+def _server_keys(key_dir: Path, db: Database) -> keyfiles.ServerKeys:
+    """The key files, made on first start, but never for a store that has signed under others:
+    new keys would sign a second history, and the self-check, finding no entry it can
+    recompute, would halt the log for good (a store restored without its key files)."""
+    absent = keyfiles.missing(key_dir)
+    if absent:
+        with db.read() as conn:
+            signed = log_repo.latest_checkpoint(conn) is not None
+        if signed:
+            raise InputRejected("keys.missing", f"{key_dir}: no {', '.join(absent)}")
+    return keyfiles.load_or_create(key_dir)
+
+
 def build(
     settings: Settings,
     *,
@@ -116,7 +132,7 @@ def build(
     db = db or Database(settings.database_url)
     if migrate:
         upgrade(db)
-    keys = keyfiles.load_or_create(settings.data_dir / "keys")
+    keys = _server_keys(settings.data_dir / "keys", db)
     clock = clock or SystemClock()
     rulebooks = Rulebooks(db)
     log_signer = Ed25519Signer(settings.log_origin, keys.log_signing_seed)

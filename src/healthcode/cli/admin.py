@@ -158,7 +158,8 @@ def restore(
         errors.print(f"[red]restore failed[/red]: {error}")
         raise typer.Exit(1) from None
     settings = replace(settings_from_env(), database_url=to)
-    restored = build(settings, migrate=False)
+    with refusals_reported():  # e.g. the key files not restored beside the copy
+        restored = build(settings, migrate=False)
     try:
         report = restored.self_check.run(now=restored.clock.now(), halt=False)
     finally:

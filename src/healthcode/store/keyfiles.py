@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
+from healthcode.errors import InputRejected
+
 
 @dataclass(frozen=True)
 class ServerKeys:
@@ -35,9 +37,33 @@ class ServerKeys:
     places_master: bytes
 
 
+# Every file a store is bound to once it has signed: made afresh, each would break what the
+# store holds (the log's signatures, the person keys, the escrowed secrets, the place keys).
+# The private half of the escrow key is optional: production deploys only the public one.
+BOUND = (
+    "token-signing.ed25519",
+    "pseudonym.secret",
+    "log-signing.ed25519",
+    "person-secrets.master",
+    "places.master",
+    "oversight-escrow.x25519.pub",
+)
+
+
+def missing(key_dir: Path) -> list[str]:
+    """The files of `BOUND` not in ``key_dir``."""
+    return [name for name in BOUND if not (key_dir / name).exists()]
+
+
 def _read_or_create(path: Path, make: bytes) -> bytes:
     if path.exists():
-        return path.read_bytes()
+        try:
+            found = path.read_bytes()
+        except OSError as error:
+            raise InputRejected("keys.invalid", f"{path}: {error.strerror}") from None
+        if len(found) != len(make):  # every key here is 32 bytes, raw
+            raise InputRejected("keys.invalid", f"{path}: {len(found)} bytes, not {len(make)}")
+        return found
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
@@ -69,13 +95,13 @@ def load_or_create(key_dir: Path) -> ServerKeys:
         )
         _read_or_create(public_path, made.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
     if private_path.exists():
-        private = X25519PrivateKey.from_private_bytes(private_path.read_bytes())
+        private = X25519PrivateKey.from_private_bytes(_read_or_create(private_path, bytes(32)))
     return ServerKeys(
         token_signing=Ed25519PrivateKey.from_private_bytes(token_seed),
         pseudonym_secret=pseudonym,
         log_signing_seed=log_seed,
         person_secret_master=master,
-        oversight_public=X25519PublicKey.from_public_bytes(public_path.read_bytes()),
+        oversight_public=X25519PublicKey.from_public_bytes(_read_or_create(public_path, bytes(32))),
         oversight_private=private,
         places_master=places,
     )
