@@ -68,9 +68,7 @@ class Settings:
                 env, "HEALTHCODE_OVERSIGHT_INTERVAL_SECONDS", "3600"
             ),
             log_format=log_format,
-            dcc_schemas=Path(env.get("HEALTHCODE_DCC_SCHEMAS", "")).resolve()
-            if env.get("HEALTHCODE_DCC_SCHEMAS")
-            else None,
+            dcc_schemas=_schema_folder(env),
         )
 
 
@@ -101,3 +99,15 @@ def _seconds(env: Mapping[str, str], name: str, default: str) -> float:
     if not (0 < value < math.inf):
         _refuse(name, raw, "a number of seconds above 0")
     return value
+
+
+def _schema_folder(env: Mapping[str, str]) -> Path | None:
+    """A folder of ehn-dcc-schema releases; one without any would leave every DCC answered
+    ``dcc.unavailable``, "not set up", with nothing to tell the operator who mistyped it."""
+    raw = env.get("HEALTHCODE_DCC_SCHEMAS")
+    if not raw:
+        return None
+    folder = Path(raw).resolve()
+    if not any(folder.glob("*/*combined-schema.json")):
+        _refuse("HEALTHCODE_DCC_SCHEMAS", raw, "a folder of <version>/DCC.combined-schema.json")
+    return folder

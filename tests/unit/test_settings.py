@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.conftest import SHARED
 from typer.testing import CliRunner
 
 from healthcode.cli.main import app
@@ -29,6 +30,7 @@ from healthcode.settings import Settings
         ("HEALTHCODE_TIMEZONE", "Mars/Base"),
         ("HEALTHCODE_LOG_FORMAT", "JSON"),
         ("DATABASE_URL", "nonsense"),
+        ("HEALTHCODE_DCC_SCHEMAS", "/nonexistent/dcc-schema"),
     ],
 )
 def test_a_malformed_setting_is_refused_by_name(name: str, value: str) -> None:
@@ -53,6 +55,8 @@ def test_the_documented_defaults_and_bounds_are_accepted() -> None:
         "Asia/Shanghai",
     )
     assert Settings.from_env({}).sequencer_interval_seconds == 0.25
+    schemas = SHARED / "testdata" / "dcc-schema"
+    assert Settings.from_env({"HEALTHCODE_DCC_SCHEMAS": str(schemas)}).dcc_schemas == schemas
 
 
 @pytest.mark.parametrize(
