@@ -4,7 +4,7 @@ finds any tampering with entries or with the rows they record."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -154,12 +154,19 @@ def _edit_evidence(town: Town) -> None:
         conn.execute(update(t.evidence).values(result="negative", canonical=b'{"forged":true}'))
 
 
+def _edit_evidence_column(town: Town) -> None:
+    """Only the column the status engine reads: the signed bytes and the batch's root stay."""
+    with town.services.db.write() as conn:
+        conn.execute(update(t.evidence).values(result="negative"))
+
+
 _TAMPERS = [
     (_tamper_entry_byte, "flip-entry-byte"),
     (_delete_entry, "delete-entry"),
     (_swap_entries, "swap-entries"),
     (_edit_decision, "edit-decision"),
     (_edit_evidence, "edit-evidence"),
+    (_edit_evidence_column, "edit-evidence-column"),
 ]
 
 
@@ -271,3 +278,29 @@ def test_a_batch_s_changes_are_written_whole_in_a_pipeline_or_not(
     assert sorted(kinds) == list(range(len(kinds)))
     assert sorted(kinds[index] for index in changes) == ["status_change"] * 3
     assert [town.history(p) for p in people] == [[("red", "confirmed-case", now, "evidence")]] * 3
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("result", "negative"), ("person_key", "someone-else"), ("area_code", "310101"),
+     ("occurred_at", datetime(2026, 1, 1, tzinfo=UTC)), ("kind", "recovery"),
+     ("method", "antigen")],
+)  # fmt: skip
+def test_the_self_check_names_an_evidence_row_whose_columns_left_its_signed_bytes(
+    town: Town, column: str, value: object
+) -> None:
+    alice, bob = town.person("alice"), town.person("bob")
+    town.test(alice, town.clock.now(), "positive")
+    town.test(bob, town.clock.now(), "positive")
+    assert town.services.self_check.run(now=town.clock.now(), halt=False).ok
+    with town.services.db.write() as conn:
+        source, record = conn.execute(
+            select(t.evidence.c.source_id, t.evidence.c.record_id).where(
+                t.evidence.c.person_key == alice
+            )
+        ).one()
+        conn.execute(
+            update(t.evidence).where(t.evidence.c.record_id == record).values({column: value})
+        )
+    report = town.services.self_check.run(now=town.clock.now(), halt=False)
+    assert report.problems == [f"evidence {source}/{record}: its columns are not its signed bytes"]

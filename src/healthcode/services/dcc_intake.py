@@ -44,6 +44,9 @@ from healthcode.store import registry as registry_repo
 from healthcode.store import staff as staff_repo
 from healthcode.store.database import Database
 
+# The member of a certificate's leaf beside the evidence record: who signed it, from where.
+SIGNER_FIELD = "dcc"
+
 
 @dataclass(frozen=True)
 class DccReceipt:
@@ -180,7 +183,7 @@ class DccIntake:
                 raise InputRejected("source.inactive")
             # The leaf commits to the certificate's signer besides the evidence itself.
             leaf = canonical(
-                {**record, "dcc": {"signer": signer.fingerprint, "country": country,
+                {**record, SIGNER_FIELD: {"signer": signer.fingerprint, "country": country,
                                    "issued_at": certificate.issued_at.isoformat()}}
             )  # fmt: skip
             records: list[tuple[Evidence, bytes, dict[str, Any]]] = [(item, leaf, record)]

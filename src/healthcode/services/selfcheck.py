@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import groupby
 
 from sqlalchemy import Connection, select
 
@@ -24,6 +25,7 @@ from healthcode.services.log_tree import StoredTreeCheck, check_tiles_ahead
 from healthcode.services.orders import staff_secret_key
 from healthcode.services.selfcheck_acts import expected_acts
 from healthcode.services.selfcheck_appeals import expected_appeals
+from healthcode.services.selfcheck_evidence import check_rows, evidence_rows_query
 from healthcode.services.selfcheck_oversight import expected_oversight
 from healthcode.services.selfcheck_regions import expected_regional
 from healthcode.services.selfcheck_retention import check_batch, expected_purges, load_ledger
@@ -39,6 +41,7 @@ from healthcode.tlog import (
     Ed25519Verifier,
     TlogError,
     leaf_hash,
+    leaf_hashes,
     merkle_root,
     open_checkpoint,
 )
@@ -113,7 +116,7 @@ class SelfCheck:
             )
             expected[int(row.log_index)] = ("rulebook", body)
         ledger = load_ledger(conn)  # purged records: docs/operations.md, "Retention"
-        roots = self._batch_roots(conn, set(ledger.by_batch))
+        roots = self._batch_roots(conn, set(ledger.by_batch), report)
         for row in conn.execute(select(t.evidence_batches)):
             key = (row.source_id, row.batch_id)
             leaves = roots.get(key, (0, b"", []))
@@ -156,24 +159,21 @@ class SelfCheck:
 
     @staticmethod
     def _batch_roots(
-        conn: Connection, purged: set[tuple[str, str]]
+        conn: Connection, purged: set[tuple[str, str]], report: SelfCheckReport
     ) -> dict[tuple[str, str], tuple[int, bytes, list[int]]]:
         """Recompute each batch's Merkle root from its stored records, in their order; for
-        batches with purged records, the positions of those still stored instead."""
-        query = select(
-            t.evidence.c.source_id,
-            t.evidence.c.batch_id,
-            t.evidence.c.position,
-            t.evidence.c.canonical,
-        ).order_by(t.evidence.c.source_id, t.evidence.c.batch_id, t.evidence.c.position)
+        batches with purged records, the positions of those still stored instead. Each row's
+        columns are checked against its bytes on the way (`selfcheck_evidence`)."""
         groups: dict[tuple[str, str], list[bytes]] = {}
         positions: dict[tuple[str, str], list[int]] = {}
-        for row in conn.execute(query):
-            key = (row.source_id, row.batch_id)
+        rows = conn.execute(evidence_rows_query())
+        for key, batch in groupby(rows, key=lambda row: (row.source_id, row.batch_id)):
+            stored = list(batch)
+            check_rows(stored, report.add)
             if key in purged:
-                positions.setdefault(key, []).append(int(row.position))
-                continue
-            groups.setdefault(key, []).append(leaf_hash(bytes(row.canonical)))
+                positions[key] = [int(row.position) for row in stored]
+            else:
+                groups[key] = leaf_hashes([bytes(row.canonical) for row in stored])
         roots: dict[tuple[str, str], tuple[int, bytes, list[int]]] = {
             key: (len(leaves), merkle_root(leaves), []) for key, leaves in groups.items()
         }

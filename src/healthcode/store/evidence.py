@@ -22,7 +22,7 @@ from healthcode.store.copy import copy_rows
 from healthcode.store.instants import from_micros, to_micros
 from healthcode.store.keysets import rows_with_keys, text_keys
 
-_KIND_FIELDS = (
+KIND_FIELDS = (
     "method", "result", "presence", "venue_id", "quarantine_required", "vaccine", "dose",
     "port", "case_ref",
 )  # fmt: skip
@@ -35,20 +35,20 @@ _CLASSES: dict[str, type[Any]] = {
     ev.EvidenceKind.QUARANTINE_COMPLETED: ev.QuarantineCompleted,
     ev.EvidenceKind.RECOVERY: ev.Recovery,
 }
-_FIELDS_OF = {cls: [f for f in _KIND_FIELDS if f in cls.model_fields] for cls in _CLASSES.values()}
+_FIELDS_OF = {cls: [f for f in KIND_FIELDS if f in cls.model_fields] for cls in _CLASSES.values()}
 _ALL_FIELDS = {cls: set(cls.model_fields) for cls in _CLASSES.values()}
 _CHUNK = 500  # bound the size of IN lists
 # What `to_evidence` reads: not the canonical bytes, which are most of a row.
 _INPUT_COLUMNS = [
     t.evidence.c[name]
     for name in ("source_id", "record_id", "person_key", "kind", "area_code", "occurred_at",
-                 "received_at", *_KIND_FIELDS)
+                 "received_at", *KIND_FIELDS)
 ]  # fmt: skip
 
 
 ROW_COLUMNS = (
     "source_id", "record_id", "batch_id", "position", "person_key", "kind", "area_code",
-    "occurred_at", "received_at", *_KIND_FIELDS, "canonical",
+    "occurred_at", "received_at", *KIND_FIELDS, "canonical",
 )  # fmt: skip
 """The columns of `evidence_rows`' tuples, in order."""
 
@@ -66,7 +66,7 @@ def evidence_rows(
     faster than attributes and a call per row), as validation made them: a dose sent as
     ``2.0`` is the int 2 (the submitted value, once stored, failed PostgreSQL's COPY), and a
     test method a `TestMethod`, which is its text. A batch's records share few instants, each
-    converted once. The kind's columns are spelt out in `_KIND_FIELDS` order, a fifth faster
+    converted once. The kind's columns are spelt out in `KIND_FIELDS` order, a fifth faster
     than a ``map`` (the rows are checked against rows built column by column from
     `ROW_COLUMNS`).
     """
@@ -202,7 +202,7 @@ def as_read(item: ev.Evidence) -> ev.Evidence:
         kind=_KIND_VALUES[fields["kind"]],
         occurred_at=from_micros(to_micros(fields["occurred_at"])),
         received_at=from_micros(to_micros(fields["received_at"])),
-        **{name: _as_column(fields.get(name)) for name in _KIND_FIELDS},
+        **{name: _as_column(fields.get(name)) for name in KIND_FIELDS},
     )
     return to_evidence(cast(Row[Any], row))
 
