@@ -270,3 +270,24 @@ def _tampered(town: Town, statement: Any, undo: Any, **values: Any) -> None:
     with town.services.db.write() as conn:
         conn.execute(statement.values({column: undo}))
     assert town.services.self_check.run(now=now, halt=False).ok
+
+
+def test_the_self_check_finds_a_source_changed_or_added_without_an_entry(
+    town: Town,
+) -> None:
+    """Most sources never have a co-signed change: their key and kinds are those their last
+    registration logged, and a key put in by SQL alone is found all the same; so is a source
+    that no entry registers."""
+    assert town.services.self_check.run(now=town.clock.now(), halt=False).ok
+    old_key = base64.b64decode(public(town.keys["lab-1"]))
+    _tampered(town, update(t.sources).where(t.sources.c.id == "lab-1"),
+              public_key=base64.b64decode(public(NEW_KEY)), undo=old_key)  # fmt: skip
+    _tampered(town, update(t.sources).where(t.sources.c.id == "lab-1"),
+              kinds="close_contact recovery test_result", undo="recovery test_result")  # fmt: skip
+    # A source inserted by SQL, which no entry registers.
+    lab = {"id": "lab-sql", "authority_id": "zz-health", "name": "lab-sql", "active": True,
+           "public_key": base64.b64decode(public(NEW_KEY)), "kinds": "test_result",
+           "area_code": ZHENGZHOU, "registered_at": town.clock.now()}  # fmt: skip
+    with town.services.db.write() as conn:
+        conn.execute(t.sources.insert().values(lab))
+    assert not town.services.self_check.run(now=town.clock.now(), halt=False).ok

@@ -29,6 +29,7 @@ from healthcode.services.selfcheck_evidence import check_rows, evidence_rows_que
 from healthcode.services.selfcheck_oversight import expected_oversight
 from healthcode.services.selfcheck_regions import expected_regional
 from healthcode.services.selfcheck_retention import check_batch, expected_purges, load_ledger
+from healthcode.services.selfcheck_sources import LoggedSources
 from healthcode.services.status_steps import status_change_entry_for
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import log as log_repo
@@ -200,7 +201,9 @@ class SelfCheck:
             report.add(f"the store holds {end} entries, fewer than checkpoint {size} signed")
         previous = -1
         malformed = lambda fault: report.add(str(fault))  # noqa: E731 (its entries: missing)
+        sources = LoggedSources()
         for index, kind, body in log_bundles.iter_entries(conn, 0, end, malformed):
+            sources.see(index, kind, body)
             if index != previous + 1:
                 report.add(f"entries {previous + 1}..{index - 1} are missing")
                 stored_tree = None
@@ -213,10 +216,12 @@ class SelfCheck:
                     stored_tree.add(hashed)
             wanted = expected.pop(index, None)
             if wanted is None:
-                if kind != "registry":  # registrations are checked by the registry itself
+                if kind != "registry":  # registrations: checked against the sources (`sources`)
                     report.add(f"entry {index} ({kind}) has no stored record")
             elif wanted != (kind, body):
                 report.add(f"entry {index} ({kind}) does not match the record it logs")
+        for problem in sources.problems(conn):
+            report.add(problem)
         for index, (kind, _) in sorted(expected.items())[:MAX_PROBLEMS]:
             report.add(f"a {kind} record points at entry {index}, which is missing")
         if latest is not None and tree.size == size and tree.root() != latest.root:

@@ -21,7 +21,6 @@ from healthcode.domain.source_keys import cosign_entry, proposal_entry, withdraw
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.orders import staff_secret_key
 from healthcode.store import orders as orders_repo
-from healthcode.store import registry as registry_repo
 from healthcode.store import source_keys as source_keys_repo
 from healthcode.store import tables as t
 
@@ -87,18 +86,14 @@ def expected_acts(conn: Connection, secrets: PersonSecrets) -> tuple[Expected, l
             digest=row.digest, authority_id=row.authority_id, effective_from=row.effective_from,
             proposed_at=row.proposed_at,
         ))  # fmt: skip
-    key_entries, key_problems = _key_changes(conn, staff)
-    expected.update(key_entries)
-    problems.extend(key_problems)
+    expected.update(_key_changes(conn, staff))
     return expected, problems
 
 
-def _key_changes(conn: Connection, staff: Callable[[str], bytes]) -> tuple[Expected, list[str]]:
-    """Each key change's entries; and a source whose key is not the one its last co-signed
-    change set, or whose kinds are more (changed some other way: by SQL, not by a
-    co-signature; a load may have narrowed them since)."""
+def _key_changes(conn: Connection, staff: Callable[[str], bytes]) -> Expected:
+    """Each key change's entries (that each source has the key and kinds its last co-signed
+    change or registration logged is `selfcheck_sources`'s check)."""
     expected: Expected = {}
-    last: dict[str, tuple[bytes, frozenset[str]]] = {}
     for change in source_keys_repo.every(conn):
         proposer = None if change.proposed_by is None else staff(change.proposed_by)
         expected[change.log_index] = ("source_key_proposal", proposal_entry(
@@ -113,22 +108,13 @@ def _key_changes(conn: Connection, staff: Callable[[str], bytes]) -> tuple[Expec
                 authority_id=change.authority_id, supervisor_secret=staff(str(change.decided_by)),
                 at=at,
             ))  # fmt: skip
-            last[change.source_id] = (change.public_key, frozenset(change.kinds))
         else:
             by = None if change.decided_by is None else staff(change.decided_by)
             expected[index] = ("source_key_withdrawal", withdrawal_entry(
                 index=index, change_id=change.id, source_id=change.source_id,
                 authority_id=change.authority_id, withdrawn_by_secret=by, at=at,
             ))  # fmt: skip
-    problems = []
-    for source_id, (key, kinds) in sorted(last.items()):
-        source = registry_repo.source(conn, source_id)
-        if source is None or source.public_key != key or not source.kinds <= kinds:
-            problems.append(
-                f"source {source_id}: its key or kinds are not those its last co-signed key"
-                " change set"
-            )
-    return expected, problems
+    return expected
 
 
 def _successive(ends: list[orders_repo.EarlierEnd]) -> bool:
