@@ -291,3 +291,33 @@ def test_the_self_check_finds_a_source_changed_or_added_without_an_entry(
     with town.services.db.write() as conn:
         conn.execute(t.sources.insert().values(lab))
     assert not town.services.self_check.run(now=town.clock.now(), halt=False).ok
+
+
+# The identity point: with it as a "public key", the signature (identity, 0) verifies for every
+# message, so anyone could sign any batch as the source. The other small-order points match a
+# made-up signature for one message in two, four or eight.
+IDENTITY = base64.b64encode(bytes([1]) + bytes(31)).decode()
+SMALL_ORDER = [IDENTITY, base64.b64encode(bytes(32)).decode(),
+               base64.b64encode(bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85")).decode(),
+               base64.b64encode(bytes.fromhex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")).decode(),
+               base64.b64encode(bytes.fromhex("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")).decode()]  # fmt: skip
+
+
+def test_a_key_of_small_order_which_anyone_could_sign_with_is_refused(town: Town) -> None:
+    town.register_staff()
+    keys = town.services.source_keys
+    now = town.clock.now()
+    alice = town.person("alice")
+    forged = {"source": "lab-1", "batch_id": "forged",
+              "records": [town.record("test_result", alice, now - timedelta(hours=1),
+                                      method="pcr", result="positive")]}  # fmt: skip
+    forged = sign_batch(forged, lambda _: base64.b64decode(IDENTITY) + bytes(32))
+    before = counts(town)
+    for weak in SMALL_ORDER:
+        refused(lambda w=weak: keys.propose(zz("zz-off-1", "official"), "lab-1", w, None,
+                                            now=now), "source_key.invalid_key")  # fmt: skip
+        refused(lambda w=weak: town.services.registry.load(
+            {"sources": [lab_entry(town, id="lab-weak", public_key=w)]}, now=now),
+            "registry.invalid")  # fmt: skip
+    assert counts(town) == before
+    refused(lambda: town.services.intake.submit(forged, now=now), "batch.signature_invalid")

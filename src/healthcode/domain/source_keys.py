@@ -28,6 +28,24 @@ State = Literal["pending", "cosigned", "withdrawn", "expired"]
 OPERATOR = "operator"
 
 
+# Ed25519 points of small order, by their y coordinate (the sign bit aside): RFC 8032 decodes
+# them, and OpenSSL verifies against them. With one as a source's "public key" a signature
+# anyone can make matches every message (the identity) or one in two, four or eight, so anyone
+# could sign as the source; a real key pair never has one. A y not below p is no canonical
+# encoding either (p and p + 1 are 0 and 1 again).
+_P = 2**255 - 19
+_Y8 = 2707385501144840649318225287225658788936804267575313519463743609750303402022  # order 8
+_SMALL_ORDER_Y = frozenset({0, 1, _P - 1, _Y8, _P - _Y8})
+
+
+def unusable_key(raw: bytes) -> bool:
+    """Whether these 32 bytes are no Ed25519 public key a signer alone can sign for."""
+    if len(raw) != 32:
+        return True
+    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
+    return y >= _P or y in _SMALL_ORDER_Y
+
+
 def check_reload(stored: SourceRegistration, loaded: SourceRegistration) -> None:
     """Refuse a registry load that would give a registered source more power than it has:
     another key, kinds it lacks, another authority or a wider area. Narrowing is allowed."""

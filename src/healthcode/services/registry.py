@@ -20,7 +20,7 @@ from healthcode.domain.areas import Area
 from healthcode.domain.batches import SourceRegistration
 from healthcode.domain.evidence import AREA_CODE_PATTERN, RECORD_ID_PATTERN, EvidenceKind
 from healthcode.domain.log_entries import registry_entry
-from healthcode.domain.source_keys import check_reload
+from healthcode.domain.source_keys import check_reload, unusable_key
 from healthcode.errors import InputRejected
 from healthcode.services import transparency
 from healthcode.store import registry as repo
@@ -89,6 +89,8 @@ def public_key_bytes(value: str, where: str, code: str = "registry.invalid") -> 
         raise InputRejected(code, f"{where}: public_key is not base64") from None
     if len(raw) != 32:
         raise InputRejected(code, f"{where}: public_key is not 32 bytes")
+    if unusable_key(raw):
+        raise InputRejected(code, f"{where}: public_key is a point of small order")
     return raw
 
 
