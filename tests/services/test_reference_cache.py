@@ -11,15 +11,18 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 
 from healthcode.domain.designations import RiskLevel
 from healthcode.errors import InputRejected
 from healthcode.services.clock import FixedClock
+from healthcode.services.orders import Actor
 from healthcode.store import reference_stamp
 from healthcode.store.database import Database
 from tests.conftest import make_services
-from tests.town import ERQI, Town, days
+from tests.services.test_source_keys import lab_batch, public
+from tests.town import ERQI, ZHENGZHOU, Town, days
 
 
 def _search_path(database: Database) -> dict[str, str]:
@@ -130,3 +133,24 @@ def test_without_a_stamp_every_batch_reads_the_tables(town: Town, database: Data
     with pytest.raises(InputRejected) as refused:
         town.test(bob, town.clock.now(), "negative")
     assert refused.value.code == "source.inactive"
+
+
+def test_a_key_change_co_signed_by_another_process_refuses_the_old_key_at_the_next_batch(
+    town: Town, elsewhere: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    """The co-signature updates the sources in its own transaction, which renews the stamp:
+    the copy this process holds is not used again."""
+    alice = town.person("alice")
+    assert town.test(alice, town.clock.now(), "negative").accepted == 1  # the copy is read
+    new_key = Ed25519PrivateKey.from_private_bytes(b"\x45" * 32)
+    town.register_staff()
+    other = make_services(elsewhere, clock, tmp_path / "elsewhere")
+    now = town.clock.now()
+    change = other.source_keys.propose(None, "lab-1", public(new_key), None, now=now)
+    supervisor = Actor("zz-sup-1", "supervisor", "zz-health", frozenset({ZHENGZHOU}))
+    other.source_keys.cosign(supervisor, change.id, now=now)
+    with pytest.raises(InputRejected) as refused:
+        town.services.intake.submit(lab_batch(town, alice, town.keys["lab-1"], "old"), now=now)
+    assert refused.value.code == "batch.signature_invalid"
+    fresh = lab_batch(town, alice, new_key, "new")
+    assert town.services.intake.submit(fresh, now=now).accepted == 1
