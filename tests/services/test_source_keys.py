@@ -321,3 +321,21 @@ def test_a_key_of_small_order_which_anyone_could_sign_with_is_refused(town: Town
             "registry.invalid")  # fmt: skip
     assert counts(town) == before
     refused(lambda: town.services.intake.submit(forged, now=now), "batch.signature_invalid")
+
+
+def test_a_load_of_the_old_file_takes_kinds_a_co_signed_change_added_away_again(
+    town: Town,
+) -> None:
+    """docs/api.md, "Loading the registry": a file that still lists the old, fewer kinds is a
+    narrowing, loaded without a co-signature (the old key would be refused)."""
+    town.register_staff()
+    keys = town.services.source_keys
+    now = town.clock.now()
+    more = ["test_result", "recovery", "vaccination"]
+    change = keys.propose(None, "lab-1", public(town.keys["lab-1"]), more, now=now)
+    keys.cosign(zz("zz-sup-1", "supervisor"), change.id, now=now)
+    town.services.registry.load({"sources": [lab_entry(town)]}, now=now)
+    with town.services.db.read() as conn:
+        lab = registry_repo.source(conn, "lab-1")
+    assert lab is not None and sorted(lab.kinds) == ["recovery", "test_result"]
+    assert town.services.self_check.run(now=now, halt=False).ok
