@@ -203,7 +203,7 @@ class SelfCheck:
         malformed = lambda fault: report.add(str(fault))  # noqa: E731 (its entries: missing)
         sources = LoggedSources()
         for index, kind, body in log_bundles.iter_entries(conn, 0, end, malformed):
-            sources.see(index, kind, body)
+            sources.see(kind, body)
             if index != previous + 1:
                 report.add(f"entries {previous + 1}..{index - 1} are missing")
                 stored_tree = None

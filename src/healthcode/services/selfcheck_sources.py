@@ -36,8 +36,8 @@ class LoggedSources:
         self._sources: dict[str, _Logged] = {}
         self._proposed: dict[str, tuple[str, bytes | None, frozenset[str]]] = {}
 
-    def see(self, index: int, kind: str, body: bytes) -> None:
-        """Take entry ``index`` into account, if it sets a source (the others cost a test)."""
+    def see(self, kind: str, body: bytes) -> None:
+        """Take an entry into account, if it sets a source (the others cost a test)."""
         if kind not in KINDS:
             return
         try:
