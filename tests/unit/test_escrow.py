@@ -49,3 +49,37 @@ def test_an_escrow_written_before_envelopes_still_opens() -> None:
         plaintext, OVERSIGHT.public_key(), info=b"healthcode person log secret v1"
     )
     assert open_escrow(sealed, OVERSIGHT) == (key, SECRETS.secret(key))
+
+
+def test_the_opener_opens_each_envelope_once_and_both_formats(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Oversight opening a city's escrows: one HPKE an envelope, not one an escrow; an escrow
+    of before envelopes opens too; another key's escrows are None, not an error."""
+    from healthcode.services import escrow
+
+    sealed = SECRETS.seal_all(PEOPLE[:3]) + SECRETS.seal_all(PEOPLE[3:])
+    suite = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_128_GCM)
+    legacy_key = "0" * 32
+    sealed.append(suite.encrypt(
+        legacy_key.encode() + b":" + SECRETS.secret(legacy_key), OVERSIGHT.public_key(),
+        info=b"healthcode person log secret v1",
+    ))  # fmt: skip
+    calls: list[int] = []
+    decrypt = escrow._SUITE.decrypt
+
+    class Counting:
+        def decrypt(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append(1)
+            return decrypt(*args, **kwargs)
+
+    monkeypatch.setattr(escrow, "_SUITE", Counting())
+    opener = escrow.EscrowOpener(OVERSIGHT)
+    assert [opener.open(one) for one in sealed] == [
+        (key, SECRETS.secret(key)) for key in [*PEOPLE, legacy_key]
+    ]
+    assert len(calls) == 3  # two envelopes and the escrow of before
+    other = escrow.EscrowOpener(X25519PrivateKey.generate())
+    assert [other.open(one) for one in sealed] == [None] * len(sealed)
+    changed = sealed[0][:-1] + bytes([sealed[0][-1] ^ 1])
+    assert opener.open(changed) is None
