@@ -18,6 +18,7 @@ from healthcode.services.dcc_intake import DccIntake
 from healthcode.services.dcc_trust import DccTrust
 from healthcode.services.derivation import Derivation
 from healthcode.services.designations import Designations
+from healthcode.services.entry_opening import EntryOpening
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.explain import Explanations
 from healthcode.services.identity import LocalIdentityProvider
@@ -89,6 +90,7 @@ class Services:
     places: Places
     passes: Passes
     oversight: Oversight
+    entry_opening: EntryOpening
     retention: Retention
 
 
@@ -167,6 +169,7 @@ def build(
         future_skew=batch_policy.future_skew,
     )
     retention = Retention(db, rulebooks, policy_data.retention_policy())
+    access = Access(db, explanations, secrets)
     place_services = build_place_services(
         db, derivation, rulebooks, log_reader, secrets, keys.places_master
     )
@@ -195,7 +198,7 @@ def build(
         cosigning=Cosigning(db, log_reader, parse_witnesses(settings.witnesses), clock=clock),
         orders=orders,
         staff=Staff(db, tokens, SignInThrottle(db, keys.pseudonym_secret)),
-        access=Access(db, explanations, secrets),
+        access=access,
         sources=Sources(db, derivation),
         source_keys=SourceKeys(db, secrets, policy_data.key_change_lifetime()),
         proposals=RulebookProposals(db, rulebooks, secrets),
@@ -206,5 +209,6 @@ def build(
         places=place_services.places,
         passes=place_services.passes,
         oversight=Oversight(db, secrets, log_reader),
+        entry_opening=EntryOpening(db, access),
         retention=retention,
     )

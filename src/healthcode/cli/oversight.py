@@ -1,15 +1,21 @@
-"""``healthcode oversight``: run the detectors now, list the cases, move a case a step."""
+"""``healthcode oversight``: run the detectors now, list the cases, move a case a step, open
+log entries with oversight's key."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from healthcode.cli.context import console, errors, refusals_reported, services
+from healthcode.cli.language import cli_gettext
+from healthcode.errors import InputRejected
 from healthcode.oversight import load_detectors
 from healthcode.oversight.runner import DEFAULT_WINDOW
+from healthcode.services.entry_opening import MAX_ENTRIES, load_oversight_key
 
 app = typer.Typer(help="Oversight: detectors, findings and cases.", no_args_is_help=True)
 
@@ -88,3 +94,89 @@ def move(
         view = built.oversight.move(by, case, status, note, now=built.clock.now())
     step = view.steps[-1]
     console.print(f"case {view.case.id} is {view.case.status} (log entry {step.log_index})")
+
+
+@app.command("open-entry")
+def open_entry(
+    entries: list[str] = typer.Argument(..., help="Log indices, or ranges FIRST-LAST (inclusive)."),
+    key: Path = typer.Option(
+        ..., "--key", help="Oversight's X25519 private key file (never the server's master key)."
+    ),
+    auditor: str = typer.Option(
+        ..., "--auditor", help="Your auditor badge: each person named is shown this read."
+    ),
+    people: list[str] = typer.Option(
+        [], "--people", help="Try person tags against these person keys only (repeatable)."
+    ),
+) -> None:
+    """Open log entries with oversight's key: whom each person tag, actor tag and commitment
+    belongs to, from the escrows. Each person named gets an access record (oversight case)."""
+    _ = cli_gettext()
+    built = services()
+    with refusals_reported():
+        indices = _indices(entries)
+        private = load_oversight_key(_key_bytes(key))
+        opening = built.entry_opening.open(
+            indices, private, auditor=auditor, now=built.clock.now(), people=people or None
+        )
+    unopened = _("no escrow of the people given opens it") if people else _("no escrow opens it")
+    for entry in opening.entries:
+        console.print(_("entry %(index)d: %(kind)s") % {"index": entry.index, "kind": entry.kind})
+        if not entry.spots:
+            console.print("  " + _("names no one"))
+        for opened in entry.spots:
+            spot = opened.spot
+            owner = _owner(_, opened.owner) if opened.owner else unopened
+            if spot.role == "commitment":
+                owner = _("commitment under the secret of %(owner)s") % {"owner": owner}
+                if opened.opens_to:
+                    owner += " = " + opened.opens_to
+            console.print(
+                f"  {spot.field} {spot.value[:16]}… {owner}", soft_wrap=True, markup=False
+            )
+    console.print(
+        _("%(opened)d of %(tried)d escrows tried opened")
+        % {"opened": opening.escrows_opened, "tried": opening.escrows_tried}
+    )
+    if opening.access_entries:
+        logged = ", ".join(str(index) for index in opening.access_entries)
+        console.print(
+            _(
+                "recorded as %(auditor)s's read (oversight case) of each person named: access entries %(entries)s"
+            )
+            % {"auditor": auditor, "entries": logged},
+            soft_wrap=True,
+        )
+    else:
+        console.print(_("no person named: nothing recorded"))
+
+
+def _owner(_: Callable[[str], str], escrow_key: str) -> str:
+    kind, _sep, ident = escrow_key.partition(":")
+    if kind == "staff":
+        return _("staff %(id)s") % {"id": ident}
+    if kind == "finding":
+        return _("finding %(id)s") % {"id": ident}
+    return _("person %(key)s") % {"key": escrow_key}
+
+
+def _indices(given: list[str]) -> list[int]:
+    indices: list[int] = []
+    for text in given:
+        first, dash, last = text.partition("-")
+        if not (first.isdigit() and (not dash or last.isdigit())):
+            raise InputRejected("request.malformed", f"{text!r}: an index, or FIRST-LAST")
+        low, high = int(first), int(last) if dash else int(first)
+        if high < low or high - low >= MAX_ENTRIES:
+            raise InputRejected("request.too_large", f"{text!r}: at most {MAX_ENTRIES} entries")
+        indices += range(low, high + 1)
+    return indices
+
+
+def _key_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise InputRejected(
+            "oversight.key_malformed", f"cannot read it: {error.strerror}"
+        ) from None

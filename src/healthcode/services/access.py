@@ -6,6 +6,7 @@ exactly what the person sees, at the same checkpoint (A6); the person sees every
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -92,6 +93,45 @@ class Access:
                 "authority_id": reader.authority_id, "purpose": purpose, "at": now, "log_index": index,
             })  # fmt: skip
         return view
+
+    def record(
+        self, reader: Reader, person_keys: Sequence[str], purpose: str, *, now: datetime
+    ) -> list[int]:
+        """Record reads already made of these people's records (oversight opening log
+        entries: services/entry_opening.py), each a row and an entry as `read` writes, in one
+        transaction; the indices of the entries."""
+        if reader.role not in READERS:
+            raise Unauthorized("auth.forbidden")
+        if purpose not in purposes_for(reader.role):
+            raise InputRejected("access.purpose_invalid")
+        keys = sorted(set(person_keys))
+        if not keys:
+            return []
+        reader_key = staff_secret_key(reader.id)
+        reader_secret = self._secrets.secret(reader_key)
+        with self._db.write() as conn:
+            self._secrets.escrow_missing(conn, [*keys, reader_key], now)
+            indices = transparency.append(
+                conn,
+                [("access", self._entry(reader, key, reader_secret, purpose, now)) for key in keys],
+                now,
+            )
+            for key, index in zip(keys, indices, strict=True):
+                orders_repo.record_access(conn, {
+                    "person_key": key, "accessor_id": reader.id, "accessor_role": reader.role,
+                    "authority_id": reader.authority_id, "purpose": purpose, "at": now,
+                    "log_index": index,
+                })  # fmt: skip
+        return indices
+
+    def _entry(
+        self, reader: Reader, person_key: str, reader_secret: bytes, purpose: str, at: datetime
+    ) -> Callable[[int], bytes]:
+        person_secret = self._secrets.secret(person_key)
+        return lambda index: access_entry(
+            index=index, person_secret=person_secret, accessor_secret=reader_secret,
+            accessor_role=reader.role, authority_id=reader.authority_id, purpose=purpose, at=at,
+        )  # fmt: skip
 
     def _check_scope(self, reader: Reader, person_key: str) -> None:
         if reader.role == "auditor":

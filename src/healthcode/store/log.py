@@ -226,3 +226,37 @@ def escrow(conn: Connection, person_key: str) -> bytes | None:
         select(t.person_secrets.c.escrow).where(t.person_secrets.c.person_key == person_key)
     ).first()
     return None if row is None else bytes(row.escrow)
+
+
+# Escrows are keyed by a person key, "staff:<id>" (staff and venue devices) or "finding:<id>".
+STAFF_ESCROW, FINDING_ESCROW = "staff:", "finding:"
+
+
+def escrows_of_staff(conn: Connection) -> list[tuple[str, bytes]]:
+    """Every staff member's and venue device's escrow, as (escrow key, sealed)."""
+    key = t.person_secrets.c.person_key
+    query = select(key, t.person_secrets.c.escrow).where(key.like(STAFF_ESCROW + "%"))
+    return [(row[0], bytes(row[1])) for row in conn.execute(query)]
+
+
+def escrows_of_persons(
+    conn: Connection, person_keys: Sequence[str] | None = None
+) -> list[tuple[str, bytes]]:
+    """Every person's escrow (or only those of ``person_keys``), as (person key, sealed)."""
+    key, sealed = t.person_secrets.c.person_key, t.person_secrets.c.escrow
+    if person_keys is None:
+        query = select(key, sealed).where(
+            key.not_like(STAFF_ESCROW + "%"), key.not_like(FINDING_ESCROW + "%")
+        )
+        return [(row[0], bytes(row[1])) for row in conn.execute(query)]
+    keys = sorted(set(person_keys))
+    found: list[tuple[str, bytes]] = []
+    for start in range(0, len(keys), 500):
+        query = select(key, sealed).where(key.in_(keys[start : start + 500]))
+        found += [(row[0], bytes(row[1])) for row in conn.execute(query)]
+    return found
+
+
+def any_escrow(conn: Connection) -> bytes | None:
+    """One escrow, whichever: enough to tell whether a key is oversight's."""
+    return conn.scalar(select(t.person_secrets.c.escrow).limit(1))
