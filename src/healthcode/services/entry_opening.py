@@ -31,6 +31,7 @@ from healthcode.domain.log_entries import inputs_commitment
 from healthcode.errors import Detail, InputRejected, NotFound, StoreFault, Unauthorized
 from healthcode.services.access import Access, Reader
 from healthcode.services.escrow import EscrowOpener
+from healthcode.services.oversight import AUDITOR
 from healthcode.store import log as log_repo
 from healthcode.store import log_bundles
 from healthcode.store import oversight as oversight_repo
@@ -103,7 +104,7 @@ class EntryOpening:
             raise InputRejected("request.too_large", f"at most {MAX_ENTRIES} entries a run")
         with self._db.snapshot() as conn:
             member = staff_repo.find(conn, auditor)
-            if member is None or not member.active or member.role != "auditor":
+            if member is None or not member.active or member.role != AUDITOR:
                 raise Unauthorized("auth.forbidden", Detail("only an active auditor opens entries"))
             read = [(index, *_entry(conn, index)) for index in wanted]
             matcher = _Matcher(EscrowOpener(key), read)
@@ -119,7 +120,7 @@ class EntryOpening:
         entries = matcher.result()
         named = {s.owner for e in entries for s in e.spots if s.spot.role == "person" and s.owner}
         recorded = self._access.record(
-            Reader(auditor, "auditor", None, frozenset()), sorted(named), PURPOSE, now=now
+            Reader(auditor, AUDITOR, None, frozenset()), sorted(named), PURPOSE, now=now
         )
         return Opening(entries, matcher.tried, matcher.opened, tuple(recorded))
 
@@ -136,9 +137,8 @@ def _entry(conn: Connection, index: int) -> tuple[str, dict[str, object]]:
     except log_bundles.BundleFault as fault:
         raise StoreFault("log.tile_missing", str(fault)) from None
     if not found:
-        raise NotFound(
-            "log.not_found", f"no entry {index}: the log holds {log_bundles.next_index(conn)}"
-        )
+        size = log_bundles.next_index(conn)
+        raise NotFound("log.not_found", f"no entry {index}: the log holds entries 0 to {size - 1}")
     body = json.loads(found[0])
     return str(body["kind"]), dict(body["data"])
 
