@@ -375,3 +375,31 @@ def test_a_refused_answer_is_shown_on_its_appeal_with_what_was_typed(
         refused.text.index(f'action="/official/appeals/{elsewhere}/answer"') :
     ]
     assert "selected" not in other_form[: other_form.index("</form>")]
+
+
+def test_a_guardians_form_for_a_dependant_tags_the_dependants_appeals_not_their_own(
+    town: Town, client: TestClient
+) -> None:
+    """On /me/appeals?for=<child> the list is still the guardian's: their own appeal carries
+    no tag and the child's is named, as on /me (the tag compared with the form's person)."""
+    parent, child = town.person("段父", home=ERQI), town.person("段小红", home=ERQI)
+    town.services.identity.add_guardian(parent, child, now=town.clock.now())
+    own = quarantine(town, client, parent, contact(town, parent))
+    theirs = quarantine(town, client, child, contact(town, child))
+    assert file(client, town, parent, target="order", ref=own, ground="not_there").is_success
+    assert file(client, town, parent, target="order", ref=theirs, ground="not_there",
+                on_behalf_of=child).is_success  # fmt: skip
+    login(client, town, parent)
+
+    def tags(page: str) -> dict[str, str]:
+        """Each appeal's contested order -> the tag beside its title ("" for none)."""
+        found = {}
+        for article in page.split('<article class="appeal"')[1:]:
+            title, facts = article.split("</h3>", 1)
+            tag = re.search(r'<span class="tag">([^<]*)</span>', title)
+            found[re.findall(r"<code>(ord-[^<]*)</code>", facts)[0]] = tag[1] if tag else ""
+        return found
+
+    expected = {own: "", theirs: "for 段小红"}
+    assert tags(client.get("/me?lang=en").text) == expected
+    assert tags(client.get(f"/me/appeals?for={child}&lang=en").text) == expected

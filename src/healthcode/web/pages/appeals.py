@@ -48,7 +48,7 @@ def _person_page(
         request, "appeals.html", status_code=status, view=view,
         appeals=services.appeals.of_person(str(caller.subject), now=now),
         hours_minutes=hours_minutes, error=error_message(request, error) if error else None,
-        dependant_names=names, on_behalf_of=on_behalf_of,
+        dependant_names=names, on_behalf_of=on_behalf_of, caller_key=str(caller.subject),
         appellant=names.get(on_behalf_of), chosen=chosen or {},
         # An appeal against the colour contests an order or a record behind it: a code that
         # no input holds (green by default) offers nothing to contest.

@@ -108,5 +108,6 @@ def my_page(request: Request, claims: Annotated[Caller | None, Depends(PERSON_PA
         notices=services.notices.of_person(str(claims.subject)),
         dependants=dependants,
         dependant_names={d.key: d.name for d in dependants},
+        caller_key=str(claims.subject),
         hours_minutes=hours_minutes,
     )
