@@ -171,3 +171,16 @@ def test_the_log_page_names_entry_kinds_in_both_languages(town: Town) -> None:
     assert 'Status change <code class="small">status_change</code>' in english
     chinese = client.get("/public/log?lang=zh").text
     assert '健康码状态变更 <code class="small">status_change</code>' in chinese
+
+
+def test_the_log_pages_entry_box_says_open_not_in_progress_in_chinese(town: Town) -> None:
+    """The box's button shared the msgid "Open" with an appeal's or a case's status, whose
+    Chinese is 处理中 ("in progress"): the button read 处理中."""
+    town.test(town.person("pub"), town.clock.now(), "negative")
+    town.services.sequencer.integrate(now=town.clock.now())
+    client = TestClient(create_app(town.services, run_scheduler=False))
+    page = client.get("/public/log?lang=zh").text
+    box = page[page.index('<form class="inline"') :]
+    box = box[: box.index("</form>")]
+    assert "处理中" not in box and re.search(r"<button[^>]*>打开[^<]*</button>", box)
+    assert "按序号打开条目" in box
