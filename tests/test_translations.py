@@ -52,3 +52,23 @@ def test_a_receipt_is_called_one_thing_in_chinese() -> None:
     named = {m: s for m, s in zh.items() if "receipt" in m.lower()}
     assert len(named) >= 3
     assert [m for m, s in named.items() if "回执" not in s] == []
+
+
+def test_chinese_names_an_order_and_a_co_signature_one_way() -> None:
+    # A person reads 命令 on their page and in every refusal (errors.yaml); a refusal's
+    # reason in 指令 or 会签 reads as some other act than the one just refused.
+    zh = catalogue("zh")
+    orders = {m: s for m, s in zh.items() if re.search(r"\border", m, re.IGNORECASE)}
+    assert len(orders) > 20
+    assert {m: s for m, s in orders.items() if "指令" in s or "命令" not in s} == {}
+    signed = {m: s for m, s in zh.items() if re.search(r"\bco-sign", m, re.IGNORECASE)}
+    assert len(signed) > 5
+    assert {m: s for m, s in signed.items() if "会签" in s} == {}
+
+
+def test_a_detail_names_a_ground_as_the_appeal_form_does() -> None:
+    zh = catalogue("zh")
+    for code, label in (("order_expired", "The order has expired"), ("other", "Other")):
+        quoting = {m: s for m, s in zh.items() if f"`{code}`" in m}
+        assert quoting, code
+        assert {m: s for m, s in quoting.items() if f"“{zh[label]}”" not in s} == {}
