@@ -18,6 +18,7 @@ from healthcode.services.clock import FixedClock
 from healthcode.services.designations import DesignationRequest
 from healthcode.services.intake import IntakeReceipt
 from healthcode.services.rulebooks import default_edition_source
+from healthcode.services.tokens import SIGN_IN_AUDIENCE
 
 ZHONGYUAN, ERQI, ZHENGZHOU, PUDONG = "410102", "410103", "410100", "310115"
 SOURCE_KINDS = {
@@ -98,6 +99,15 @@ class Town:
         return self.services.tokens.mint(
             subject, role=role, now=self.clock.now() + timedelta(**delta), ttl=timedelta(minutes=15)
         )
+
+    def link(self, person: str) -> str:
+        """The token of a person's sign-in link (/login takes it once; it is no bearer token)."""
+        from datetime import timedelta
+
+        return self.services.tokens.mint(
+            person, role="person", audience=SIGN_IN_AUDIENCE, now=self.clock.now(),
+            ttl=timedelta(minutes=15),
+        )  # fmt: skip
 
     def person(
         self,

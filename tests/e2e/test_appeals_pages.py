@@ -13,7 +13,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from healthcode.services.appeals import Answer, AppealRequest
-from healthcode.services.tokens import PERSON_AUDIENCE
+from healthcode.services.tokens import SIGN_IN_AUDIENCE
 from healthcode.store.tables import metadata
 from tests.e2e.appeal_steps import (
     answer,
@@ -151,7 +151,7 @@ def test_a7_no_api_page_or_model_carries_a_condition(town: Town, client: TestCli
 
 def login(client: TestClient, town: Town, person: str) -> None:
     token = town.services.tokens.mint(
-        person, role="person", audience=PERSON_AUDIENCE, now=town.clock.now(),
+        person, role="person", audience=SIGN_IN_AUDIENCE, now=town.clock.now(),
         ttl=timedelta(hours=1),
     )  # fmt: skip
     assert client.get(f"/login?token={token}", follow_redirects=False).status_code == 303

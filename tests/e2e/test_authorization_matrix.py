@@ -109,7 +109,7 @@ def test_every_route_for_every_role(setup: tuple[Town, TestClient, str]) -> None
                 url += "?token=" + town.token("zz-off-1", "official")
             for who in (*ROLES, *BAD_TOKENS):
                 # A person's link signs in once: each caller opens a link of its own.
-                own = "?token=" + town.token(person, "person") if route.path == "/login" else ""
+                own = "?token=" + town.link(person) if route.path == "/login" else ""
                 answer = client.request(
                     method,
                     url + own,

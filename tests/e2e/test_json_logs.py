@@ -60,7 +60,7 @@ def test_the_log_lines_of_requests_about_a_person_hold_nothing_of_theirs(
     client = TestClient(create_app(town.services, run_scheduler=False))
     code = client.get("/api/v1/venue/place-code", headers={
         "Authorization": f"Bearer {town.token('station', 'venue')}"}).json()["text"]  # fmt: skip
-    login = town.token(person, "person")
+    login = town.link(person)
     assert client.get(f"/login?token={login}", follow_redirects=False).status_code == 303
     assert client.get("/me").status_code == 200
     assert client.get("/api/v1/me/status", headers=me).status_code == 200

@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from healthcode.bootstrap import Services
-from healthcode.services.tokens import PERSON_AUDIENCE
+from healthcode.services.tokens import SIGN_IN_AUDIENCE
 from healthcode.sim.city import build_city
 from healthcode.web.app import create_app
 from tests.town import Town
@@ -18,7 +18,7 @@ def login(client: TestClient, services: Services, person: str) -> None:
     token = services.tokens.mint(
         person,
         role="person",
-        audience=PERSON_AUDIENCE,
+        audience=SIGN_IN_AUDIENCE,
         now=services.clock.now(),
         ttl=timedelta(hours=1),
     )

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from healthcode.cli import app
+from healthcode.services.tokens import SIGN_IN_AUDIENCE
 from healthcode.web.app import create_app
 from tests.town import Town, days
 
@@ -21,7 +22,9 @@ def fresh(town: Town) -> TestClient:
 
 
 def link_for(town: Town, person: str) -> str:
-    return town.services.tokens.mint(person, role="person", now=town.clock.now(), ttl=days(1))
+    return town.services.tokens.mint(
+        person, role="person", audience=SIGN_IN_AUDIENCE, now=town.clock.now(), ttl=days(1)
+    )
 
 
 def test_a_link_signs_in_once_and_then_says_it_was_used(town: Town) -> None:
@@ -67,3 +70,23 @@ def test_the_cli_prints_a_bearer_token_and_a_link_of_its_own(
     assert client.get(f"/login?token={link.group(1)}", follow_redirects=False).status_code == 303
     status = client.get("/api/v1/me/status", headers={"Authorization": f"Bearer {bearer_token}"})
     assert status.status_code == 200 and status.json()["colour"] == "green"
+
+
+def test_a_links_token_is_no_bearer_token_and_a_bearer_token_no_link(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A link intercepted before its person opens it (a forwarded message) must not serve as
+    an API bearer token for as long as it is left unopened, unseen: only /login takes it, and
+    spending it there shows. Nor does /login spend the token a person's app holds."""
+    person = town.person("链接不是令牌")
+    monkeypatch.setattr("healthcode.cli.admin.services", lambda: town.services)
+    printed = CliRunner().invoke(app, ["admin", "token", person])
+    bearer_token, link_line = printed.output.split()[:2]
+    link = link_line.split("token=", 1)[1]
+    client = fresh(town)
+    as_bearer = client.get("/api/v1/me/status", headers={"Authorization": f"Bearer {link}"})
+    assert as_bearer.status_code == 401 and as_bearer.json()["code"] == "auth.invalid_token"
+    assert fresh(town).get(f"/login?token={bearer_token}").status_code == 401
+    status = client.get("/api/v1/me/status", headers={"Authorization": f"Bearer {bearer_token}"})
+    assert status.status_code == 200  # not spent by the attempt
+    assert client.get(f"/login?token={link}", follow_redirects=False).status_code == 303

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from healthcode.store import tables as t
 from healthcode.web.app import create_app
 from tests.counting import counts
-from tests.town import Town, days
+from tests.town import Town
 
 
 def app_client(town: Town) -> TestClient:
@@ -20,7 +20,7 @@ def app_client(town: Town) -> TestClient:
 def test_a_person_signing_out_ends_every_copy_of_the_session(town: Town) -> None:
     person = town.person("shared-phone")
     client = app_client(town)
-    link = town.services.tokens.mint(person, role="person", now=town.clock.now(), ttl=days(1))
+    link = town.link(person)
     assert client.get(f"/login?token={link}", follow_redirects=False).status_code == 303
     session = client.cookies["hc_session"]
     page = client.get("/me?lang=zh")

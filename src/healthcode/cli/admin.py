@@ -22,7 +22,7 @@ from healthcode.services.backup import BackupError
 from healthcode.services.backup import backup as backup_store
 from healthcode.services.backup import restore as restore_store
 from healthcode.services.rulebooks import default_edition_source
-from healthcode.services.tokens import PERSON_AUDIENCE
+from healthcode.services.tokens import PERSON_AUDIENCE, SIGN_IN_AUDIENCE
 from healthcode.store.database import Database
 
 app = typer.Typer(help="Operator commands.", no_args_is_help=True)
@@ -111,14 +111,14 @@ def token(
     hours: int = typer.Option(24, help="How long the token stays valid."),
 ) -> None:
     """Mint a person's bearer token (EdDSA JWT, for the API) and, apart, a login link: the
-    link signs in once, so it holds a token of its own."""
+    link signs in once and is no bearer token, so it holds a token of its own."""
     built = services()
     now = built.clock.now()
     bearer, link = (
         built.tokens.mint(
-            person, role="person", audience=PERSON_AUDIENCE, now=now, ttl=timedelta(hours=hours)
+            person, role="person", audience=audience, now=now, ttl=timedelta(hours=hours)
         )
-        for _ in range(2)
+        for audience in (PERSON_AUDIENCE, SIGN_IN_AUDIENCE)
     )
     console.print(bearer, soft_wrap=True)
     console.print(

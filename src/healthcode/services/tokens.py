@@ -1,8 +1,9 @@
 """Signed bearer tokens: JWTs with EdDSA (Ed25519), checked against an injected instant.
 
 Persons get them from the identity provider (``healthcode admin token`` for the demo) and the
-page exchanges one at a login link for an HttpOnly session cookie, once (`redeem`); staff and
-venue devices use the same format with their own audience. Only EdDSA is accepted, so ``alg: none`` and
+page exchanges one at a login link (audience ``SIGN_IN_AUDIENCE``, no bearer token) for an
+HttpOnly session cookie, once (`redeem`); staff and venue devices use the same format with
+their own audience. Only EdDSA is accepted, so ``alg: none`` and
 HMAC-confusion tokens fail. Keys rotate: tokens signed by a retired key still verify until they
 expire; a token can be revoked by its ``jti``.
 
@@ -36,6 +37,9 @@ from healthcode.services.batching import BatchWorker
 
 ISSUER = "healthcode"
 PERSON_AUDIENCE = "healthcode:person"
+# A person's sign-in link holds a token of this audience: only /login takes it, once, so a link
+# intercepted before its person opens it is no bearer token for the API meanwhile.
+SIGN_IN_AUDIENCE = "healthcode:person-sign-in"
 STAFF_AUDIENCE = "healthcode:staff"
 VENUE_AUDIENCE = "healthcode:venue"
 STAFF_ROLES = frozenset({"official", "supervisor", "hotline", "auditor"})

@@ -18,7 +18,7 @@ from rich.progress import Progress
 from sqlalchemy import func, select
 
 from healthcode.bootstrap import Services
-from healthcode.services.tokens import PERSON_AUDIENCE, VENUE_AUDIENCE
+from healthcode.services.tokens import SIGN_IN_AUDIENCE, VENUE_AUDIENCE
 from healthcode.sim import geography
 from healthcode.sim.abuse import plan
 from healthcode.sim.actions import Replayer
@@ -95,7 +95,7 @@ def summarise(services: Services, *, built: bool) -> CitySummary:
     base = f"http://{services.settings.host}:{services.settings.port}"
     for colour, key in sorted(examples.items()):
         token = services.tokens.mint(
-            key, role="person", audience=PERSON_AUDIENCE, now=now, ttl=timedelta(days=7)
+            key, role="person", audience=SIGN_IN_AUDIENCE, now=now, ttl=timedelta(days=7)
         )
         summary.login_links[colour] = f"{base}/login?token={token}"
     summary.staff_links = _staff_links(services, base, now)

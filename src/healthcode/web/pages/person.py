@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from healthcode.bootstrap import Services
 from healthcode.domain.status import Status
 from healthcode.errors import Unauthorized
-from healthcode.services.tokens import PERSON_AUDIENCE
+from healthcode.services.tokens import PERSON_AUDIENCE, SIGN_IN_AUDIENCE
 from healthcode.web.auth import PERSON_PAGE, PUBLIC_PAGE, SESSION_COOKIE, SIGNED_OUT, Caller
 from healthcode.web.pages.rendering import hours_minutes, render
 
@@ -49,7 +49,7 @@ def login(request: Request, token: str = "") -> Response:
     services = request.app.state.services
     now = services.clock.now()
     try:
-        claims = services.tokens.redeem(token, audience=PERSON_AUDIENCE, now=now)
+        claims = services.tokens.redeem(token, audience=SIGN_IN_AUDIENCE, now=now)
     except Unauthorized as refused:
         used = refused.detail == "already used"
         return render(request, "login_failed.html", status_code=401, used=used)
