@@ -48,7 +48,13 @@ def test_a_link_signs_in_once_and_then_says_it_was_used(town: Town) -> None:
 def test_two_browsers_opening_one_link_at_once_sign_in_one(town: Town) -> None:
     person = town.person("同时打开")
     link = link_for(town, person)
-    clients = [fresh(town), fresh(town)]
+    # Two browsers of one server, which has answered a request before: a fresh app builds its
+    # routes on its first request, and two apps doing so at once in two threads race on the
+    # process's warning filters (pydantic's UnsupportedFieldAttributeWarning escaped as an
+    # error now and then), which is no part of what is tested here.
+    served = create_app(town.services, run_scheduler=False)
+    clients = [TestClient(served), TestClient(served)]
+    assert clients[0].get("/").status_code == 200
     with ThreadPoolExecutor(2) as pool:
         answers = list(
             pool.map(lambda c: c.get(f"/login?token={link}", follow_redirects=False), clients)
