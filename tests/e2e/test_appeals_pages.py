@@ -154,7 +154,7 @@ def login(client: TestClient, town: Town, person: str) -> None:
         person, role="person", audience=SIGN_IN_AUDIENCE, now=town.clock.now(),
         ttl=timedelta(hours=1),
     )  # fmt: skip
-    assert client.get(f"/login?token={token}", follow_redirects=False).status_code == 303
+    assert client.post("/login", data={"token": token}, follow_redirects=False).status_code == 303
 
 
 def test_the_person_page_shows_the_appeal_its_holder_time_left_outcome_and_receipts(

@@ -61,7 +61,7 @@ def test_the_log_lines_of_requests_about_a_person_hold_nothing_of_theirs(
     code = client.get("/api/v1/venue/place-code", headers={
         "Authorization": f"Bearer {town.token('station', 'venue')}"}).json()["text"]  # fmt: skip
     login = town.link(person)
-    assert client.get(f"/login?token={login}", follow_redirects=False).status_code == 303
+    assert client.post("/login", data={"token": login}, follow_redirects=False).status_code == 303
     assert client.get("/me").status_code == 200
     assert client.get("/api/v1/me/status", headers=me).status_code == 200
     assert client.get(f"/api/v1/me/dependants/{child}/status", headers=me).status_code == 200
@@ -80,7 +80,7 @@ def test_the_log_lines_of_requests_about_a_person_hold_nothing_of_theirs(
     routes = [(line["method"], line["route"], line["status"]) for line in access]
     assert ("GET", "/api/v1/me/dependants/{person_key}/status", 200) in routes
     assert ("POST", "/api/v1/scans", 409) in routes
-    assert ("GET", "/login", 303) in routes
+    assert ("POST", "/login", 303) in routes
     assert ("GET", logs.UNMATCHED, 404) in routes
     text = lines.getvalue()
     for secret in (person, child, name, token, login, code, "?token", "/nowhere"):

@@ -22,7 +22,7 @@ def login(client: TestClient, services: Services, person: str) -> None:
         now=services.clock.now(),
         ttl=timedelta(hours=1),
     )
-    answer = client.get(f"/login?token={token}", follow_redirects=False)
+    answer = client.post("/login", data={"token": token}, follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"] == "/me"
     assert "httponly" in answer.headers["set-cookie"].lower()
 
@@ -59,7 +59,7 @@ def test_seeded_city_has_a_red_person_whose_page_explains_it(
     assert set(summary.login_links) >= {"red", "green"}
     client = TestClient(create_app(services, run_scheduler=False))
     token = summary.login_links["red"].split("token=", 1)[1]
-    assert client.get(f"/login?token={token}", follow_redirects=False).status_code == 303
+    assert client.post("/login", data={"token": token}, follow_redirects=False).status_code == 303
     page = client.get("/me").text
     assert "红码" in page
     status = client.get("/api/v1/me/status").json()

@@ -31,7 +31,7 @@ def test_a_link_signs_in_once_and_then_says_it_was_used(town: Town) -> None:
     person = town.person("一次性链接")
     link = link_for(town, person)
     first = fresh(town)
-    assert first.get(f"/login?token={link}", follow_redirects=False).status_code == 303
+    assert first.post("/login", data={"token": link}, follow_redirects=False).status_code == 303
     assert first.get("/me").status_code == 200
 
     again = fresh(town).get(f"/login?token={link}&lang=zh")
@@ -43,6 +43,26 @@ def test_a_link_signs_in_once_and_then_says_it_was_used(town: Town) -> None:
     # A link that is merely wrong says so, not that it was used.
     forged = fresh(town).get("/login?token=nonsense&lang=en")
     assert forged.status_code == 401 and "invalid or has expired" in forged.text
+
+
+def test_opening_a_link_spends_nothing_until_its_person_signs_in(town: Town) -> None:
+    """A chat app's link preview, a mail scanner or a browser's prefetch GETs the link: it
+    shows a page that asks to sign in, and only the form's POST spends the link."""
+    person = town.person("预览")
+    link = link_for(town, person)
+    preview = fresh(town)
+    for _ in range(3):
+        page = preview.get(f"/login?token={link}&lang=zh")
+        assert page.status_code == 200 and "此链接只能在本设备上登录一次" in page.text
+        assert page.headers["cache-control"] == "no-store"
+        assert page.headers["referrer-policy"] == "no-referrer"
+        assert 'action="/login"' in page.text and f'value="{link}"' in page.text
+        assert "hc_session" not in preview.cookies
+    person_browser = fresh(town)
+    signed_in = person_browser.post("/login", data={"token": link}, follow_redirects=False)
+    assert signed_in.status_code == 303 and person_browser.get("/me").status_code == 200
+    spent = fresh(town).post("/login?lang=en", data={"token": link})
+    assert spent.status_code == 401 and "already been used" in spent.text
 
 
 def test_two_browsers_opening_one_link_at_once_sign_in_one(town: Town) -> None:
@@ -57,7 +77,9 @@ def test_two_browsers_opening_one_link_at_once_sign_in_one(town: Town) -> None:
     assert clients[0].get("/").status_code == 200
     with ThreadPoolExecutor(2) as pool:
         answers = list(
-            pool.map(lambda c: c.get(f"/login?token={link}", follow_redirects=False), clients)
+            pool.map(
+                lambda c: c.post("/login", data={"token": link}, follow_redirects=False), clients
+            )
         )
     assert sorted(a.status_code for a in answers) == [303, 401]
 
@@ -73,7 +95,10 @@ def test_the_cli_prints_a_bearer_token_and_a_link_of_its_own(
     link = re.fullmatch(r"http://[^/]+/login\?token=(.+)", link_line)
     assert link is not None and link.group(1) != bearer_token
     client = fresh(town)
-    assert client.get(f"/login?token={link.group(1)}", follow_redirects=False).status_code == 303
+    assert (
+        client.post("/login", data={"token": link.group(1)}, follow_redirects=False).status_code
+        == 303
+    )
     status = client.get("/api/v1/me/status", headers={"Authorization": f"Bearer {bearer_token}"})
     assert status.status_code == 200 and status.json()["colour"] == "green"
 
@@ -95,4 +120,4 @@ def test_a_links_token_is_no_bearer_token_and_a_bearer_token_no_link(
     assert fresh(town).get(f"/login?token={bearer_token}").status_code == 401
     status = client.get("/api/v1/me/status", headers={"Authorization": f"Bearer {bearer_token}"})
     assert status.status_code == 200  # not spent by the attempt
-    assert client.get(f"/login?token={link}", follow_redirects=False).status_code == 303
+    assert client.post("/login", data={"token": link}, follow_redirects=False).status_code == 303

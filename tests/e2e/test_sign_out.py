@@ -21,7 +21,7 @@ def test_a_person_signing_out_ends_every_copy_of_the_session(town: Town) -> None
     person = town.person("shared-phone")
     client = app_client(town)
     link = town.link(person)
-    assert client.get(f"/login?token={link}", follow_redirects=False).status_code == 303
+    assert client.post("/login", data={"token": link}, follow_redirects=False).status_code == 303
     session = client.cookies["hc_session"]
     page = client.get("/me?lang=zh")
     assert page.status_code == 200 and "退出登录" in page.text

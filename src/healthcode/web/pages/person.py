@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from healthcode.bootstrap import Services
@@ -43,16 +43,31 @@ def home(request: Request) -> HTMLResponse:
 
 
 @router.get("/login", dependencies=[Depends(PUBLIC_PAGE)])
-def login(request: Request, token: str = "") -> Response:
-    """Exchange a signed token from a login link for an HttpOnly session cookie. A link signs
-    in once: its token is spent here (a person's app holds its own tokens)."""
+def login_page(request: Request, token: str = "") -> Response:
+    """A sign-in link opens a page that asks to sign in, and spends nothing: a link preview
+    (a chat app's, a mail scanner's) or a browser's prefetch fetches links by GET, and would
+    otherwise spend a link that signs in once before its person opens it."""
+    services = request.app.state.services
+    try:
+        services.tokens.verify(token, audience=SIGN_IN_AUDIENCE, now=services.clock.now())
+    except Unauthorized as refused:
+        # Spent, it is revoked: the page says the link was used rather than that it is wrong.
+        used = refused.detail == "revoked"
+        return _no_store(render(request, "login_failed.html", status_code=401, used=used))
+    return _no_store(render(request, "login.html", token=token))
+
+
+@router.post("/login", dependencies=[Depends(PUBLIC_PAGE)])
+def login(request: Request, token: Annotated[str, Form(max_length=4096)] = "") -> Response:
+    """Exchange the token of a sign-in link for an HttpOnly session cookie. A link signs in
+    once: its token is spent here (a person's app holds bearer tokens of its own)."""
     services = request.app.state.services
     now = services.clock.now()
     try:
         claims = services.tokens.redeem(token, audience=SIGN_IN_AUDIENCE, now=now)
     except Unauthorized as refused:
         used = refused.detail == "already used"
-        return render(request, "login_failed.html", status_code=401, used=used)
+        return _no_store(render(request, "login_failed.html", status_code=401, used=used))
     session = services.tokens.mint(
         str(claims.subject),
         role=claims.role,
@@ -68,6 +83,13 @@ def login(request: Request, token: str = "") -> Response:
         samesite="lax",
         max_age=services.settings.session_hours * 3600,
     )
+    return response
+
+
+def _no_store(response: Response) -> Response:
+    """A page that holds or judges a sign-in token: kept by no cache, sent to no other site."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
