@@ -38,7 +38,7 @@ from healthcode.domain.bulk_columns import (
     from_micros,
     to_micros,
 )
-from healthcode.domain.designations import RiskDesignation
+from healthcode.domain.designations import RiskDesignation, in_effect
 from healthcode.domain.evidence import EvidenceKind
 from healthcode.domain.orders import Order, OrderKind
 from healthcode.domain.rulebook import Colour, EvidenceTrigger, Rulebook
@@ -115,9 +115,10 @@ def evaluate(
     if at.tzinfo is None:
         raise ValueError("`at` must be an aware datetime")
     now = to_micros(at)
-    known_designations = [d for d in designations if d.recorded_at <= at]
     if columns.plan is not None:
-        columns.plan.check(rulebook, known_designations, at)
+        # The plan loaded each designation's whole period: its ends only ever cut it.
+        columns.plan.check(rulebook, [d for d in designations if d.recorded_at <= at], at)
+    known_designations = in_effect(designations, at)
     known = (columns.received_at <= now) & (columns.occurred_at <= now)
     _set_aside(known, columns, set_asides, at)
     parts = [

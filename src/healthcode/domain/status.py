@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
 
-from healthcode.domain.designations import RiskDesignation
+from healthcode.domain.designations import RiskDesignation, in_effect
 from healthcode.domain.evidence import MATCHABLE, Evidence, EvidenceKind, VenueVisit
 from healthcode.domain.orders import Order
 from healthcode.domain.rulebook import (
@@ -151,7 +151,7 @@ def _evidence_episodes(
 def episodes_at(inputs: StatusInputs, rulebook: Rulebook, at: datetime) -> list[Episode]:
     """Every episode of every rule, as far as the inputs known at ``at`` tell."""
     known = _known(inputs, at)
-    designations = [d for d in inputs.designations if d.recorded_at <= at]
+    designations = in_effect(inputs.designations, at)
     orders = [o for o in inputs.orders if o.recorded_at <= at]
     episodes: list[Episode] = []
     for index, rule in enumerate(rulebook.rules):
@@ -278,7 +278,7 @@ def can_start_episode(
     episode; evidence that cannot start one leaves their status as it is. The derivation uses
     this to skip recomputing them, with exactly the same outcome.
     """
-    known = [d for d in designations if d.recorded_at <= at]
+    known = in_effect(designations, at)
     for rule in rulebook.rules:
         trigger = rule.trigger
         if not isinstance(trigger, EvidenceTrigger) or not _matches(

@@ -1,6 +1,6 @@
 """Hypothesis strategies for the bulk evaluation's tests: small worlds of several people with
-evidence of every kind, designations (area- and venue-scoped, some recorded late), orders
-(some ended early), set-asides, and rulebooks (the default edition or random ones).
+evidence of every kind, designations (area- and venue-scoped, some recorded late, some cut
+short or withdrawn as made in error), orders (some ended early), set-asides, and rulebooks (the default edition or random ones).
 
 Times lie on a 6-hour grid (with the odd microsecond off it) so that windows, designations,
 orders and ``at`` meet exactly at their edges often.
@@ -14,7 +14,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from healthcode.domain.designations import RiskDesignation, RiskLevel
+from healthcode.domain.designations import END_REASONS, DesignationEnd, RiskDesignation, RiskLevel
 from healthcode.domain.evidence import (
     MATCHABLE,
     BorderEntry,
@@ -127,9 +127,23 @@ _FROM = instants(high=110)
 _TO = st.one_of(st.none(), instants(high=125))
 
 
+# Ends recorded after the designation, each cutting it to an instant (maybe before its start,
+# or past its end) or withdrawing it; the service records only earlier and earlier ends, but
+# what the rules read is defined for any.
+_DESIGNATION_ENDS = st.lists(
+    st.tuples(_INSTANT, st.integers(0, 12), st.sampled_from(sorted(END_REASONS))), max_size=2
+)
+
+
 @st.composite
 def _designation(draw: st.DrawFn) -> RiskDesignation:
     start = draw(_FROM)
+    recorded = start + draw(_RECORDED_LATE) * STEP
+    ends = sorted(
+        (DesignationEnd(ended, recorded + after * STEP, reason)
+         for ended, after, reason in draw(_DESIGNATION_ENDS)),
+        key=lambda end: end.recorded_at,
+    )  # fmt: skip
     return RiskDesignation(
         id="d",
         area=draw(_DESIGNATED),
@@ -139,8 +153,9 @@ def _designation(draw: st.DrawFn) -> RiskDesignation:
         authority_id="zz",
         case_count=3,
         basis="3 cases",
-        recorded_at=start + draw(_RECORDED_LATE) * STEP,
+        recorded_at=recorded,
         venue_id=draw(_SCOPE),
+        ends=tuple(ends),
     )
 
 
