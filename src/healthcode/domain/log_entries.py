@@ -126,6 +126,25 @@ def designation_cosign_entry(
     )
 
 
+def designation_end_entry(
+    *, index: int, official_secret: bytes, designation_id: str, authority_id: str,
+    ended_at: datetime, reason: str, recorded_at: datetime,
+) -> bytes:  # fmt: skip
+    """A designation ended early by an official: cut short to ``ended_at``, withdrawn as made
+    in error (it counts for no one from ``recorded_at``), or, pending, withdrawn."""
+    return encode_entry(
+        "designation_end",
+        {
+            "id": designation_id,
+            "authority": authority_id,
+            "official": actor_tag(official_secret, index),
+            "ended_at": _instant(ended_at),
+            "reason": reason,
+            "recorded_at": _instant(recorded_at),
+        },
+    )
+
+
 def rulebook_entry(
     *, version: int, digest: str, published_at: datetime, effective_from: datetime
 ) -> bytes:

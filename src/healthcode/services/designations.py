@@ -1,4 +1,5 @@
-"""Risk designations of areas or single venues, and the recompute of the people they touch."""
+"""Risk designations of areas or single venues: made, co-signed and ended by officials, and
+the recompute of the people they touch."""
 
 from __future__ import annotations
 
@@ -8,17 +9,29 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from healthcode.domain import areas
-from healthcode.domain.designations import RiskDesignation, RiskLevel, Span, reach
+from healthcode.domain.designations import (
+    END_REASONS,
+    RiskDesignation,
+    RiskLevel,
+    Span,
+    end_time,
+    reach,
+)
 from healthcode.domain.legal import OrderPolicy
-from healthcode.domain.log_entries import designation_cosign_entry, designation_entry
+from healthcode.domain.log_entries import (
+    designation_cosign_entry,
+    designation_end_entry,
+    designation_entry,
+)
 from healthcode.domain.orders import START_TOLERANCE
 from healthcode.errors import InputRejected, NotFound, Unauthorized
 from healthcode.services import transparency
 from healthcode.services.bulk_recompute import recompute_bulk
 from healthcode.services.derivation import Cause, Derivation
 from healthcode.services.escrow import PersonSecrets
-from healthcode.services.orders import Actor, staff_secret_key
+from healthcode.services.orders import ISSUERS, Actor, staff_secret_key
 from healthcode.services.rulebooks import Rulebooks
+from healthcode.store import designations as designations_repo
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import registry as registry_repo
 from healthcode.store import tables as t
@@ -46,6 +59,29 @@ class Designated:
     id: str
     pending: bool
     status_changes: int
+
+
+@dataclass(frozen=True)
+class Ended:
+    """What an end did: the designation as it stands now, whether it was withdrawn while
+    pending (it then never counted), and the status changes it caused."""
+
+    designation: RiskDesignation
+    withdrawn: bool
+    status_changes: int
+
+
+@dataclass(frozen=True)
+class AuthorityDesignation:
+    """One of an authority's designations and what it is now: `STATES`."""
+
+    designation: RiskDesignation
+    state: str
+
+
+# What a designation is at an instant, for its authority: waiting for a co-signature, withdrawn
+# before one, or, put in force, its phase (`RiskDesignation.phase`).
+STATES = ("pending", "withdrawn", "scheduled", "in_force", "ended")
 
 
 class Designations:
@@ -84,6 +120,8 @@ class Designations:
                 raise NotFound("designation.not_found")
             if row.activated_at is not None:
                 raise InputRejected("order.not_pending", "the designation is already in force")
+            if row.end_log_index is not None:
+                raise InputRejected("order.not_pending", "the designation was withdrawn")
             if row.designated_by == actor.id:
                 raise Unauthorized("order.cosign_self")
             # The co-signature puts it in force now, so it must be one that could be made now:
@@ -112,6 +150,75 @@ class Designations:
             )
             return Designated(designation_id, pending=False, status_changes=len(changes))
 
+    def end(
+        self, actor: Actor, designation_id: str, *, reason: str, ends_at: datetime | None,
+        now: datetime,
+    ) -> Ended:  # fmt: skip
+        """End a designation early, for one of `END_REASONS`, with the authority designating
+        needs (its authority, its jurisdiction covering the area): one in force or scheduled
+        now or at ``ends_at`` (before the end it has; it may be brought forward again until
+        then), or, `VOIDING`, as made in error, from now on, even once its period is over (a
+        visit during it still counts for the rules' look-back until then); a pending one is
+        withdrawn now. The people it covered are recomputed, and the end is its own log
+        entry, in the same transaction."""
+        if actor.role not in ISSUERS:
+            raise Unauthorized("auth.forbidden", "only officials end designations")
+        if reason not in END_REASONS:
+            raise InputRejected("request.malformed", f"reason must be one of {sorted(END_REASONS)}")
+        with self._db.write() as conn:
+            row = designations_repo.by_id(conn, designation_id)
+            if row is None:
+                raise NotFound("designation.not_found")
+            pending = row.activated_at is None
+            if row.authority_id != actor.authority_id or not areas.contained_in_any(
+                actor.jurisdiction, row.area_code
+            ):
+                # A pending designation is not public (docs/api.md): as for its co-signature,
+                # another authority is not told it exists.
+                if pending:
+                    raise NotFound("designation.not_found")
+                raise Unauthorized("designation.outside_jurisdiction")
+            [designation] = designations_repo.from_rows(conn, [row], as_recorded=pending)
+            end = end_time(designation, pending=pending, reason=reason, ends_at=ends_at, now=now)
+            secret = self._secrets.secret(staff_secret_key(actor.id))
+            self._secrets.escrow_missing(conn, [staff_secret_key(actor.id)], now)
+            [index] = transparency.append(conn, [("designation_end", lambda i: designation_end_entry(
+                index=i, official_secret=secret, designation_id=designation_id,
+                authority_id=row.authority_id, ended_at=end, reason=reason, recorded_at=now,
+            ))], now)  # fmt: skip
+            designations_repo.record_end(
+                conn, row, ended_at=end, recorded_at=now, reason=reason, ended_by=actor.id,
+                log_index=index,
+            )  # fmt: skip
+            changes = 0
+            if not pending:
+                # Everyone with a proven visit during the period as it stood: a cut changes no
+                # one now (every visit known lies before the new end, which is never before
+                # now); a withdrawal as made in error clears whoever it alone kept red or yellow.
+                before = designation.as_known_at(now)
+                assert before is not None  # `end_time` refuses to end a withdrawn one again
+                touched = evidence_repo.visitors(
+                    conn, areas.prefix(before.area), before.valid_from, before.valid_to
+                )
+                changes = len(recompute_bulk(
+                    conn, self._derivation, self._rulebooks, sorted(touched), now=now,
+                    cause=Cause.DESIGNATION,
+                ))  # fmt: skip
+            now_row = designations_repo.by_id(conn, designation_id)
+            assert now_row is not None
+            [ended] = designations_repo.from_rows(conn, [now_row], as_recorded=pending)
+            return Ended(ended, withdrawn=pending, status_changes=changes)
+
+    def of_authority(self, actor: Actor, *, now: datetime) -> list[AuthorityDesignation]:
+        """The actor's authority's designations, newest first, each with what it is at
+        ``now`` (`STATES`)."""
+        with self._db.read() as conn:
+            found = designations_repo.of_authority(conn, actor.authority_id)
+        return [
+            AuthorityDesignation(designation, _state(designation, row.activated_at, now))
+            for designation, row in found
+        ]
+
     def pending(self, authority_id: str, *, now: datetime) -> list[RiskDesignation]:
         """The supervisors' queue: designations waiting for a co-signature that could still be
         given at ``now`` (not started further back than the bound). The others stay recorded,
@@ -121,7 +228,7 @@ class Designations:
             return [
                 d
                 for d in evidence_repo.pending_designations(conn, authority_id)
-                if d.valid_from >= earliest
+                if d.valid_from >= earliest and not d.ends  # an end withdrew it
             ]
 
     def designate(self, request: DesignationRequest, *, now: datetime) -> int:
@@ -211,9 +318,14 @@ class Designations:
         limit = self._policy.bulk_threshold_people
         people = _visitors(conn, prefix, spans)
         since = now - self._policy.bulk_window
-        for earlier in evidence_repo.in_force_alone(conn, request.authority_id, since):
+        for made in evidence_repo.in_force_alone(conn, request.authority_id, since):
+            # As the rules read it now: cut short, or withdrawn as made in error (it then
+            # reaches no one).
+            earlier = made.as_known_at(now)
             if len(people) > limit:
                 break
+            if earlier is None:
+                continue
             # In force alone, it had an end and no later start than now's tolerance: a reach.
             earlier_spans = reach(earlier.valid_from, earlier.valid_to, now) or []
             people |= _visitors(conn, areas.prefix(earlier.area), earlier_spans)
@@ -231,3 +343,9 @@ def _visitors(conn: Connection, prefix: str, spans: list[Span]) -> set[str]:
     for since, until in spans:
         people |= evidence_repo.visitors(conn, prefix, since, until)
     return people
+
+
+def _state(designation: RiskDesignation, activated_at: datetime | None, now: datetime) -> str:
+    if activated_at is None:
+        return "withdrawn" if designation.ends else "pending"
+    return designation.phase(now)

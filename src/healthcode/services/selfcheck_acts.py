@@ -1,17 +1,20 @@
 """The entries the self-check expects for acts of officials: orders, co-signatures, ends of
-orders, reads of people's records, rulebook proposals and source key changes, rebuilt from
-their rows."""
+orders and of designations, reads of people's records, rulebook proposals and source key
+changes, rebuilt from their rows."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import datetime
 from itertools import pairwise
 
 from sqlalchemy import Connection, select
 
+from healthcode.domain.designations import VOIDING
 from healthcode.domain.log_entries import (
     access_entry,
+    designation_end_entry,
     order_cosign_entry,
     order_end_entry,
     order_entry,
@@ -20,6 +23,7 @@ from healthcode.domain.log_entries import (
 from healthcode.domain.source_keys import cosign_entry, proposal_entry, withdrawal_entry
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.orders import staff_secret_key
+from healthcode.store import designations as designations_repo
 from healthcode.store import orders as orders_repo
 from healthcode.store import source_keys as source_keys_repo
 from healthcode.store import tables as t
@@ -86,6 +90,24 @@ def expected_acts(conn: Connection, secrets: PersonSecrets) -> tuple[Expected, l
             digest=row.digest, authority_id=row.authority_id, effective_from=row.effective_from,
             proposed_at=row.proposed_at,
         ))  # fmt: skip
+    ended = conn.execute(
+        select(t.designations).where(t.designations.c.end_log_index.is_not(None))
+    ).all()
+    all_ends = designations_repo.ends_of(conn, ended)
+    for row in ended:
+        found = all_ends[row.id]
+        if not _designation_ends_follow(found, row.activated_at):
+            problems.append(
+                f"designation {row.id}: its ends do not follow one another (the row holds the"
+                " last recorded, each no later than the one it replaced, none after a"
+                " withdrawal, and no co-signature after one)"
+            )
+        for stored in found:
+            expected[stored.log_index] = ("designation_end", designation_end_entry(
+                index=stored.log_index, official_secret=staff(stored.ended_by), designation_id=row.id,
+                authority_id=row.authority_id, ended_at=stored.ended_at, reason=stored.reason,
+                recorded_at=stored.recorded_at,
+            ))  # fmt: skip
     expected.update(_key_changes(conn, staff))
     return expected, problems
 
@@ -124,5 +146,29 @@ def _successive(ends: list[orders_repo.EarlierEnd]) -> bool:
         return False
     return all(
         later.recorded_at >= earlier.recorded_at and later.ended_at < earlier.ended_at
+        for earlier, later in pairwise(ends)
+    )
+
+
+def _designation_ends_follow(
+    ends: list[designations_repo.StoredEnd], activated_at: datetime | None
+) -> bool:
+    """A designation's ends in the order of their entries (the row's last): each recorded no
+    earlier than the one before and cutting its period further (a withdrawal as made in error
+    may leave it where it was); nothing follows a withdrawal, made in error or while pending;
+    and a designation withdrawn while pending was never co-signed after."""
+    if [end.log_index for end in ends] != sorted(end.log_index for end in ends):
+        return False
+    if activated_at is None and len(ends) > 1:
+        return False
+    if activated_at is not None and activated_at > ends[0].recorded_at:
+        return False
+    return all(
+        earlier.reason != VOIDING
+        and later.recorded_at >= earlier.recorded_at
+        and (
+            later.ended_at < earlier.ended_at
+            or (later.reason == VOIDING and later.ended_at == earlier.ended_at)
+        )
         for earlier, later in pairwise(ends)
     )

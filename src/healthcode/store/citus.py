@@ -35,7 +35,7 @@ BY_OTHER = {
 # Small, read everywhere: copied to every node.
 REFERENCE = (
     "areas", "authorities", "authority_areas", "sources", "venues", "designations",
-    "rulebooks", "rulebook_proposals", "staff", "dcc_signers", "venue_keys", "trust_keys",
+    "designation_earlier_ends", "rulebooks", "rulebook_proposals", "staff", "dcc_signers", "venue_keys", "trust_keys",
     "trust_lists", "token_revocations", "oversight_findings", "oversight_case_steps",
     "source_key_changes",
     # These hold a person key on some rows only (NULL: a revoked source, a detector's case),

@@ -15,7 +15,8 @@ from sqlalchemy import Connection, Row, bindparam, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from healthcode.domain import evidence as ev
-from healthcode.domain.designations import RiskDesignation, RiskLevel
+from healthcode.domain.designations import RiskDesignation
+from healthcode.store import designations as designations_repo
 from healthcode.store import partitions, sqlite_rows
 from healthcode.store import tables as t
 from healthcode.store.copy import copy_rows
@@ -305,21 +306,6 @@ def designation_row(
     }
 
 
-def _designation(row: Row[Any], recorded_at: datetime) -> RiskDesignation:
-    return RiskDesignation(
-        id=row.id,
-        area=row.area_code,
-        level=RiskLevel(row.level),
-        valid_from=row.valid_from,
-        valid_to=row.valid_to,
-        authority_id=row.authority_id,
-        case_count=row.case_count,
-        basis=row.basis,
-        recorded_at=recorded_at,
-        venue_id=row.venue_id,
-    )
-
-
 _ACTIVE_DESIGNATIONS = (
     select(t.designations)
     .where(t.designations.c.activated_at.is_not(None))
@@ -328,22 +314,23 @@ _ACTIVE_DESIGNATIONS = (
 
 
 def all_designations(conn: Connection) -> list[RiskDesignation]:
-    """Designations in force, each counting from when it became active (co-signed)."""
-    rows = conn.execute(_ACTIVE_DESIGNATIONS).all()
-    return [_designation(row, row.activated_at) for row in rows]
+    """Designations in force (their ends included), each counting from when it became active
+    (co-signed)."""
+    return designations_repo.from_rows(conn, conn.execute(_ACTIVE_DESIGNATIONS).all())
 
 
 def designation_rows(conn: Connection) -> list[tuple[RiskDesignation, Row[Any]]]:
     """Every designation as recorded (pending ones too), with its row: for the self-check."""
     rows = conn.execute(select(t.designations).order_by(t.designations.c.valid_from)).all()
-    return [(_designation(row, row.recorded_at), row) for row in rows]
+    return list(zip(designations_repo.from_rows(conn, rows, as_recorded=True), rows, strict=True))
 
 
 def pending_designations(conn: Connection, authority_id: str) -> list[RiskDesignation]:
+    """This authority's designations never put in force, withdrawn ones too (their ends say)."""
     query = select(t.designations).where(
         t.designations.c.activated_at.is_(None), t.designations.c.authority_id == authority_id
     )
-    return [_designation(row, row.recorded_at) for row in conn.execute(query)]
+    return designations_repo.from_rows(conn, conn.execute(query).all(), as_recorded=True)
 
 
 def in_force_alone(conn: Connection, authority_id: str, since: datetime) -> list[RiskDesignation]:
@@ -355,4 +342,4 @@ def in_force_alone(conn: Connection, authority_id: str, since: datetime) -> list
         t.designations.c.cosigned_by.is_(None),
         t.designations.c.activated_at >= since,
     )
-    return [_designation(row, row.activated_at) for row in conn.execute(query)]
+    return designations_repo.from_rows(conn, conn.execute(query).all())

@@ -202,6 +202,27 @@ designations = Table(
     Column("activated_at", Instant),
     Column("cosigned_by", ID),
     Column("cosign_log_index", BigInteger),
+    # The last end recorded (cut short, withdrawn as made in error, or, pending, withdrawn):
+    # it may lie ahead. What the rules read at an instant is `domain.designations.in_effect`.
+    Column("ended_at", Instant),
+    Column("ended_recorded_at", Instant),
+    Column("end_reason", String(32)),
+    Column("ended_by", ID),
+    Column("end_log_index", BigInteger),
+)
+
+# A designation's ends before the one on its row, as `order_earlier_ends` for orders: each was
+# a log entry the self-check rebuilds, and what the rules read at an instant before the next.
+designation_earlier_ends = Table(
+    "designation_earlier_ends",
+    metadata,
+    Column("log_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("designation_id", ID, ForeignKey("designations.id"), nullable=False),
+    Column("ended_at", Instant, nullable=False),
+    Column("recorded_at", Instant, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("ended_by", ID, nullable=False),
+    Index("ix_designation_earlier_ends_designation", "designation_id"),
 )
 
 rulebooks = Table(

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
+from healthcode.domain.designations import END_REASONS as DESIGNATION_END_REASONS
 from healthcode.domain.designations import RiskLevel
 from healthcode.domain.evidence import AREA_CODE_PATTERN, RECORD_ID_PATTERN
 from healthcode.domain.orders import OrderKind
@@ -20,7 +21,16 @@ from healthcode.services.orders import END_REASONS, Actor, OrderRequest, PersonE
 from healthcode.services.sources import REASONS as SOURCE_REVOKE_REASONS
 from healthcode.store.orders import StoredOrder
 from healthcode.web.api.idempotency import IdempotencyKey
-from healthcode.web.api.schemas import ERRORS, Closed, OrderOut, Version, closed_list, order_out
+from healthcode.web.api.public import designation_out
+from healthcode.web.api.schemas import (
+    ERRORS,
+    Closed,
+    DesignationOut,
+    OrderOut,
+    Version,
+    closed_list,
+    order_out,
+)
 from healthcode.web.auth import Caller, access
 from healthcode.web.bodies import larger_body
 from healthcode.web.checkpoints import carry_checkpoint, latest_checkpoint
@@ -83,6 +93,20 @@ class DesignatedOut(ChangesOut):
 
     designation_id: str
     pending: bool
+
+
+class DesignationEndIn(Closed):
+    """``issued_in_error``: it should never have been, and counts for no one from now on; the
+    other reasons cut its period (to now, or to ``ends_at``), a visit during it still counting."""
+
+    reason: Annotated[
+        str, Field(max_length=32, json_schema_extra=closed_list(DESIGNATION_END_REASONS))
+    ]
+    ends_at: AwareDatetime | None = None
+
+
+class EndedDesignationOut(DesignationOut):
+    status_changes: int
 
 
 class ProposalIn(Closed):
@@ -211,6 +235,24 @@ def cosign_designation(
     return DesignatedOut(
         designation_id=done.id, pending=done.pending, status_changes=done.status_changes
     )
+
+
+@router.post(
+    "/designations/{designation_id}/end", response_model=EndedDesignationOut, responses=ERRORS
+)
+def end_designation(
+    request: Request, designation_id: str, body: DesignationEndIn,
+    caller: Annotated[Caller, Depends(OFFICIAL)],
+) -> EndedDesignationOut:  # fmt: skip
+    """End a designation of the caller's jurisdiction early, with a reason from the closed
+    list: now, or cut to ``ends_at``; as made in error, from now on; a pending one is withdrawn."""
+    services = request.app.state.services
+    now = services.clock.now()
+    ended = services.designations.end(
+        actor(caller), designation_id, reason=body.reason, ends_at=body.ends_at, now=now
+    )
+    shown = designation_out(ended.designation, now, "withdrawn" if ended.withdrawn else None)
+    return EndedDesignationOut(**shown.model_dump(), status_changes=ended.status_changes)
 
 
 @router.post("/rulebooks/proposals", response_model=ProposalOut, responses=ERRORS)

@@ -66,7 +66,7 @@ def status_out(view: StatusView) -> StatusOut:
         rulebook_version=status.rulebook_version,
         computed_at=status.at,
         evidence=[evidence_out(item) for item in view.evidence],
-        designations=[designation_out(d) for d in view.designations],
+        designations=[designation_out(d, status.at) for d in view.designations],
         orders=[
             PersonOrderOut(
                 id=o.id,

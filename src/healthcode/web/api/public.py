@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -61,7 +62,9 @@ def rulebook(request: Request, version: Version) -> RulebookOut:
     return _out(request.app.state.services.rulebooks.edition(version))
 
 
-def designation_out(d: RiskDesignation) -> DesignationOut:
+def designation_out(d: RiskDesignation, now: datetime, state: str | None = None) -> DesignationOut:
+    """``d`` as it stands at ``now``: its phase, unless ``state`` says what it is (pending)."""
+    end = d.last_end(now)
     return DesignationOut(
         id=d.id,
         area=d.area,
@@ -73,6 +76,9 @@ def designation_out(d: RiskDesignation) -> DesignationOut:
         case_count=d.case_count,
         basis=d.basis,
         recorded_at=d.recorded_at,
+        status=state or d.phase(now),
+        ended_at=end.ended_at if end else None,
+        end_reason=end.reason if end else None,
     )
 
 
@@ -83,13 +89,14 @@ def designations(
     status: Annotated[Literal["in_force", "scheduled", "ended", "all"], Query()] = "in_force",
 ) -> list[DesignationOut]:
     """The co-signed designations in force now; ``status=`` ``scheduled`` (starting later),
-    ``ended`` or ``all`` (the history /public/designations shows)."""
+    ``ended`` (its period over, cut short or withdrawn as made in error: ``end_reason``) or
+    ``all`` (the history /public/designations shows)."""
     services = request.app.state.services
     now = services.clock.now()
     with services.db.read() as conn:
         carry_checkpoint(response, services.log.checkpoint_at(conn))
         return [
-            designation_out(d)
+            designation_out(d, now)
             for d in services.designations.all(conn)
             if status == "all" or d.phase(now) == status
         ]

@@ -86,6 +86,10 @@ class RulebookOut(BaseModel):
 
 
 class DesignationOut(BaseModel):
+    """A designation as designated (``valid_to`` as stated) and as it stands: ``status``
+    (``scheduled``, ``in_force``, ``ended``; ``pending`` or ``withdrawn`` before a
+    co-signature) and the end in effect, if one was recorded (``ended_at``, ``end_reason``)."""
+
     id: str
     area: str
     venue_id: str | None
@@ -96,6 +100,9 @@ class DesignationOut(BaseModel):
     case_count: int
     basis: str
     recorded_at: datetime
+    status: str
+    ended_at: datetime | None
+    end_reason: str | None
 
 
 class EvidenceOut(BaseModel):

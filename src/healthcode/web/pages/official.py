@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from healthcode.domain.designations import RiskLevel
+from healthcode.domain.designations import VOIDING, RiskLevel
 from healthcode.domain.orders import OrderKind
 from healthcode.errors import HealthcodeError, InputRejected
 from healthcode.services.access import Reader, purposes_for
@@ -28,6 +28,11 @@ router = APIRouter(include_in_schema=False)
 OFFICIAL_PAGE = page("official", "supervisor", scope="jurisdiction")
 SUPERVISOR_PAGE = page("supervisor", scope="jurisdiction")
 READER_PAGE = page("hotline", "official", "supervisor", "auditor", scope="district")
+# The designations the console offers to end; an ended one may still be withdrawn as made in
+# error, through the API (docs/api.md, "Risk designations").
+ENDABLE = ("pending", "scheduled", "in_force")
+# The reasons to end one (`END_REASONS`), the least drastic first: the form's default.
+END_CHOICES = ("no_longer_needed", "shortened", VOIDING)
 
 
 def _console(
@@ -45,7 +50,11 @@ def _console(
         pending_designations=services.designations.pending(str(caller.authority_id), now=now),
         key_changes=[key_change_out(change, now) for change in services.source_keys.of_authority(
             str(caller.authority_id), now=now, state="pending")],
-        levels=list(RiskLevel),
+        endable_designations=[
+            d for d in services.designations.of_authority(actor(caller), now=now)
+            if d.state in ENDABLE
+        ],
+        end_reasons=END_CHOICES, levels=list(RiskLevel),
         bases=services.orders.bases, kinds=list(OrderKind), order_form=order_form or {},
         error=error_message(request, error) if error else None,
     )  # fmt: skip
@@ -214,6 +223,36 @@ def _decide_key_change(
         services.refusals.record(error, route=route, source_id=None, now=now)
         return _console(request, caller, error, error.spec.http_status)
     return RedirectResponse("/official#key-changes", status_code=303)
+
+
+@router.post("/official/designations/{designation_id}/end")
+def end_designation(
+    request: Request,
+    designation_id: str,
+    caller: Annotated[Caller | None, Depends(OFFICIAL_PAGE)],
+    reason: Annotated[str, Form(max_length=32)] = "",
+    ends_at: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """End one of the authority's designations now or at ``ends_at``, or withdraw a pending
+    one, with a reason from the closed list."""
+    if caller is None:
+        return render(request, "login_failed.html", status_code=401)
+    services = request.app.state.services
+    now, zone = services.clock.now(), services.settings.timezone
+    try:
+        try:
+            until = local_instant(ends_at, zone) if ends_at else None
+        except ValueError:
+            raise InputRejected("request.malformed", "ends_at") from None
+        services.designations.end(
+            actor(caller), designation_id, reason=reason, ends_at=until, now=now
+        )
+    except HealthcodeError as error:
+        services.refusals.record(
+            error, route="/official/designations/{designation_id}/end", source_id=None, now=now
+        )
+        return _console(request, caller, error, error.spec.http_status)
+    return RedirectResponse("/official", status_code=303)
 
 
 @router.get("/hotline")

@@ -50,6 +50,7 @@ def entry_kind_names(_: Callable[[str], str]) -> dict[str, str]:
         "evidence_batch": _("Evidence batch"),
         "designation": _("Risk designation"),
         "designation_cosign": _("Risk designation co-signed"),
+        "designation_end": _("Risk designation ended"),
         "rulebook": _("Rulebook edition"),
         "rulebook_proposal": _("Rulebook edition proposed"),
         "registry": _("Registration"),
@@ -217,7 +218,8 @@ def _diff(before: dict[str, object], after: dict[str, object]) -> str:
 
 @router.get("/public/designations")
 def designations_page(request: Request) -> HTMLResponse:
-    """Risk designations in force and past: area, level, period, the authority and its basis."""
+    """Risk designations in force and past: area, level, period, the authority and its basis,
+    and how each ended if it was ended early (cut short, or withdrawn as made in error)."""
     services = request.app.state.services
     now = services.clock.now()
     with services.db.read() as conn:
@@ -229,8 +231,7 @@ def designations_page(request: Request) -> HTMLResponse:
         names = registry_repo.venue_names(conn, venue_ids) if venue_ids else {}
         places = registry_repo.venue_areas(conn, venue_ids) if venue_ids else {}
     venues = {key: (name, areas.get(places.get(key, ""))) for key, name in names.items()}
-    rows = sorted(designations, key=lambda d: (d.valid_to is not None and d.valid_to <= now,
-                                               -d.valid_from.timestamp()))  # fmt: skip
+    rows = sorted(designations, key=lambda d: (d.phase(now) == "ended", -d.valid_from.timestamp()))
     return render(
         request, "public_designations.html", designations=rows, areas=areas,
         authorities=authorities, venues=venues, now=now,
