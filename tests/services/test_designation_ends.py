@@ -13,12 +13,13 @@ from sqlalchemy import select
 
 from healthcode.domain.designations import RiskLevel
 from healthcode.errors import HealthcodeError
+from healthcode.services.cohort import count_cells
 from healthcode.services.designations import DesignationRequest
 from healthcode.services.orders import Actor
 from healthcode.store import tables as t
 from tests.counting import counts
 from tests.log_rows import stored
-from tests.town import ERQI, ZHENGZHOU, Town, days
+from tests.town import ERQI, ZHENGZHOU, ZHONGYUAN, Town, days
 
 OFFICIAL = Actor("zz-off-1", "official", "zz-health", frozenset({ZHENGZHOU}))
 SUPERVISOR = Actor("zz-sup-1", "supervisor", "zz-health", frozenset({ZHENGZHOU}))
@@ -255,3 +256,33 @@ def test_the_self_check_rebuilds_every_end_and_finds_one_out_of_order(town: Town
         " recorded, each no later than the one it replaced, none after a withdrawal, and no"
         " co-signature after one)"
     ]
+
+
+def test_oversight_cohorts_and_public_counts_read_the_ends_known_then(town: Town) -> None:
+    """The cohort test's exposures and the public count of designations in force per day are
+    SQL of their own: they read a designation as its ends known at their instant leave it."""
+    now = town.clock.now()
+    town.designate(ERQI, RiskLevel.HIGH, now - days(3), now + days(5), id="d-err")
+    town.designate(ZHONGYUAN, RiskLevel.MEDIUM, now - days(3), now + days(5), id="d-cut")
+    wrongly, before_cut, after_cut = (town.person(n) for n in ("wrongly", "before", "after"))
+    town.visit(wrongly, now - days(1))  # the station, in Erqi
+    town.visit(before_cut, now - days(1), venue="market")
+    town.clock.advance(days=1.5)
+    end(town, "d-err", "issued_in_error")
+    end(town, "d-cut", "no_longer_needed")
+    town.clock.advance(hours=1)
+    town.visit(after_cut, town.clock.now(), venue="market")
+    at = town.clock.now()
+    with town.services.db.read() as conn:
+        cells, _ = count_cells(conn, [wrongly, before_cut, after_cut], since=at - days(30), now=at)
+        earlier, _ = count_cells(conn, [wrongly], since=now - days(30), now=now)
+    exposures = {exposure for (_, exposure, _), n in cells.items() if n}
+    # Wrongly: red until the withdrawal, no exposure now; before the cut: a designated visit.
+    assert sorted((exposure, level) for (_, exposure, level), n in cells.items() if n) == [
+        ("designated_visit", 1), ("none", 0), ("none", 2),
+    ]  # fmt: skip
+    assert exposures == {"designated_visit", "none"}
+    assert [exposure for (_, exposure, _), n in earlier.items() if n] == ["designated_visit"]
+    days_ = town.services.public_stats.compute(at).acts.designation_days
+    assert days_["high"][-1] == 0 and days_["medium"][-1] == 0
+    assert days_["high"][-2] == 1 and days_["medium"][-2] == 1  # as the day before ended

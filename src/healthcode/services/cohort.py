@@ -64,6 +64,7 @@ from healthcode.domain.appeals import suppress
 from healthcode.domain.oversight.cohort import CohortComparison, CohortTooSmall, Stratum, compare
 from healthcode.errors import Detail, InputRejected
 from healthcode.services.log_reader import CheckpointRef, LogReader
+from healthcode.store import designations as designations_repo
 from healthcode.store import tables as t
 from healthcode.store.database import Database
 
@@ -247,6 +248,7 @@ def _exposures(since: datetime, now: datetime, keys: Any) -> Any:
         e.area_code >= d.area_code, e.area_code < cast(cast(d.area_code, Integer) + step, String),
         e.occurred_at >= d.valid_from, or_(d.valid_to.is_(None), e.occurred_at < d.valid_to),
         or_(d.venue_id.is_(None), d.venue_id == e.venue_id),
+        designations_repo.counts_at(e.occurred_at, now),  # as its ends known now leave it
     )  # fmt: skip
     parts = union_all(
         select(e.person_key, rank("positive_test"))

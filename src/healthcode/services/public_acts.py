@@ -30,6 +30,7 @@ from healthcode.domain.disclosure import (
     table_values,
 )
 from healthcode.services.public_days import Window
+from healthcode.store import designations as designations_repo
 from healthcode.store import tables as t
 
 OUTCOMES = tuple(status.value for status in AppealStatus)  # open, upheld, ..., lapsed
@@ -116,7 +117,7 @@ def _designations(conn: Connection, window: Window) -> Table | None:
 
 def _designations_in_force(conn: Connection, window: Window) -> dict[str, tuple[int, ...]]:
     """Per level, the designations in force as each day ended (today: now): co-signed and
-    begun before that instant and not ended by it. One sum per day in a single query grouped
+    begun before that instant and not ended by it (nor by an end recorded by then). One sum per day in a single query grouped
     by level; the designations themselves stay in the database."""
     d = t.designations
 
@@ -125,6 +126,8 @@ def _designations_in_force(conn: Connection, window: Window) -> dict[str, tuple[
             d.c.activated_at < end,
             d.c.valid_from < end,
             or_(d.c.valid_to.is_(None), d.c.valid_to >= end),
+            # Not cut short or withdrawn as made in error by then, as known then.
+            designations_repo.counts_at(end, end),
         )
         return func.sum(case((held, 1), else_=0))
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import ColumnElement, Connection, Row, and_, exists, not_, or_, select
 
-from healthcode.domain.designations import DesignationEnd, RiskDesignation, RiskLevel
+from healthcode.domain.designations import VOIDING, DesignationEnd, RiskDesignation, RiskLevel
 from healthcode.store import tables as t
 
 
@@ -79,6 +79,27 @@ def from_rows(
         )
         for row in rows
     ]
+
+
+def counts_at(
+    occurred: ColumnElement[datetime] | datetime, at: ColumnElement[datetime] | datetime
+) -> ColumnElement[bool]:
+    """SQL over `t.designations`: whether the ends recorded by ``at`` leave a visit at
+    ``occurred`` inside the period (before each of those ends) and the designation not
+    withdrawn as made in error (`RiskDesignation.as_known_at`; its own start and `valid_to` are
+    the caller's to compare). A withdrawal is always the row's end: nothing follows one."""
+    d, earlier = t.designations.c, t.designation_earlier_ends.c
+    row_end_unknown = or_(d.ended_recorded_at.is_(None), d.ended_recorded_at > at)
+    return and_(
+        or_(row_end_unknown, and_(d.end_reason != VOIDING, d.ended_at > occurred)),
+        not_(
+            exists().where(
+                earlier.designation_id == d.id,
+                earlier.recorded_at <= at,
+                earlier.ended_at <= occurred,
+            )
+        ),
+    )
 
 
 def by_id(conn: Connection, designation_id: str) -> Row[Any] | None:
