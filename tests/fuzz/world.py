@@ -16,8 +16,10 @@ from hypothesis import strategies as st
 from healthcode.bootstrap import Services
 from healthcode.domain.appeals import AppealTarget, Ground, Outcome
 from healthcode.domain.batches import sign_batch
+from healthcode.domain.designations import RiskLevel
 from healthcode.services.appeals import Answer, AppealRequest
 from healthcode.services.clock import FixedClock
+from healthcode.services.designations import DesignationRequest
 from healthcode.services.orders import Actor, OrderRequest, PersonEvidence
 from healthcode.store import status as status_repo
 from healthcode.web.auth import Policy
@@ -137,6 +139,14 @@ def build_world(role: str, services: Services, clock: FixedClock) -> World:
     # A key change waiting for a supervisor (of border-1: the source role signs with lab-1's).
     change = services.source_keys.propose(OFFICIAL, "border-1", base64.b64encode(b"k" * 32).decode(),
                                           None, now=now)  # fmt: skip
+    # A designation in force and one waiting for a co-signature, to be co-signed or ended.
+    town.designate(ERQI, RiskLevel.HIGH, now - days(1), now + days(5), id="des-fuzz")
+    services.designations.designate_as(
+        OFFICIAL,
+        DesignationRequest(id="des-fuzz-pending", area=ERQI, level=RiskLevel.MEDIUM, valid_from=now,
+                           valid_to=None, authority_id="zz-health", case_count=2, basis="2 cases"),
+        now=now,
+    )  # fmt: skip
     code = services.places.current_code("station", now).text
     scan = services.places.scan(person, code, now)
     services.places.seal_due(now, everything=True)
@@ -150,6 +160,7 @@ def build_world(role: str, services: Services, clock: FixedClock) -> World:
         "log_index": [*indexes, open_appeal.log_index, upheld.log_index],
         "order_id": [order.id],
         "request_id": [order.request_id],
+        "designation_id": ["des-fuzz", "des-fuzz-pending"],
         "record_id": [scan.record_id],
         "case_id": [case.id],
         "change_id": [change.id],
