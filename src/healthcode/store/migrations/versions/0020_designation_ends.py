@@ -20,8 +20,8 @@ from healthcode.store.instants import Instant
 from healthcode.store.schema import ID
 from healthcode.store.tables import metadata
 
-revision = "0019"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
