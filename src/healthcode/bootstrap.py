@@ -25,6 +25,7 @@ from healthcode.services.identity import LocalIdentityProvider
 from healthcode.services.intake import Intake
 from healthcode.services.log_reader import LogReader
 from healthcode.services.notifications import Outbox
+from healthcode.services.order_refusals import OrderRefusals
 from healthcode.services.orders import Orders
 from healthcode.services.oversight import Oversight
 from healthcode.services.passes import Passes
@@ -76,6 +77,7 @@ class Services:
     self_check: SelfCheck
     cosigning: Cosigning
     orders: Orders
+    order_refusals: OrderRefusals
     staff: Staff
     access: Access
     sources: Sources
@@ -197,6 +199,7 @@ def build(
         self_check=SelfCheck(db, secrets, log_signer.verifier(), settings.log_origin),
         cosigning=Cosigning(db, log_reader, parse_witnesses(settings.witnesses), clock=clock),
         orders=orders,
+        order_refusals=OrderRefusals(db, secrets, outbox),
         staff=Staff(db, tokens, SignInThrottle(db, keys.pseudonym_secret)),
         access=access,
         sources=Sources(db, derivation),

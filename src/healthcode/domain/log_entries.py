@@ -224,6 +224,25 @@ def order_cosign_entry(
     )
 
 
+def order_refusal_entry(
+    *, index: int, supervisor_secret: bytes, request_id: str, authority_id: str, reason: str,
+    orders: Sequence[str], at: datetime,
+) -> bytes:  # fmt: skip
+    """A supervisor's refusal of a pending request: the orders named end at ``at``, never
+    having counted, by this one entry (not an ``order_end`` each)."""
+    return encode_entry(
+        "order_refusal",
+        {
+            "request": request_id,
+            "authority": authority_id,
+            "supervisor": actor_tag(supervisor_secret, index),
+            "reason": reason,
+            "orders": sorted(orders),
+            "at": instant_text(at),
+        },
+    )
+
+
 def order_end_entry(
     *, index: int, official_secret: bytes, order_id: str, authority_id: str,
     ended_at: datetime, reason: str, recorded_at: datetime,

@@ -14,6 +14,13 @@ from enum import StrEnum
 # Anything earlier would claim a period already past (invariant 1: history is not rewritten).
 START_TOLERANCE = timedelta(minutes=5)
 
+# Why a supervisor refuses a pending bulk request (`services/order_refusals.py`): each of its
+# orders still pending ends with the reason as its end reason, so these never meet the reasons
+# an official or an appeal ends one order for (a refused order is told from its reason alone).
+REFUSAL_REASONS = frozenset(
+    {"evidence_insufficient", "not_proportionate", "legal_basis_wrong", "request_in_error"}
+)
+
 
 class OrderKind(StrEnum):
     CLOSE_CONTACT_QUARANTINE = "close_contact_quarantine"

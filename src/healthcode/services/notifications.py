@@ -27,7 +27,7 @@ class Notice:
     person_key: str
     kind: NoticeKind
     # status: the new colour; appeal: filed, upheld, overturned, corrected, lapsed, escalated;
-    # order: pending, issued, activated, ended
+    # order: pending, issued, activated, refused (its request, by a supervisor), ended
     step: str
     at: datetime
     subject: str | None = None  # the appeal's or the order's id

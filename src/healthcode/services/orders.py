@@ -290,6 +290,8 @@ class Orders:
                 raise NotFound("order.not_found")
             if any(order.official_id == actor.id for order in orders):
                 raise Unauthorized("order.cosign_self")
+            if any(order.refused for order in orders):  # services/order_refusals.py
+                raise InputRejected("order.request_refused")
             # The request's orders still pending: one withdrawn, or all expired before anyone
             # co-signed, are not put in force.
             orders = [order for order in orders if order.state(now) == "pending"]

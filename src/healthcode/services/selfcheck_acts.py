@@ -1,6 +1,6 @@
-"""The entries the self-check expects for acts of officials: orders, co-signatures, ends of
-orders and of designations, reads of people's records, rulebook proposals and source key
-changes, rebuilt from their rows."""
+"""The entries the self-check expects for acts of officials: orders, co-signatures, refusals
+and ends of orders, ends of designations, reads of people's records, rulebook proposals and
+source key changes, rebuilt from their rows."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ from healthcode.domain.log_entries import (
     order_cosign_entry,
     order_end_entry,
     order_entry,
+    order_refusal_entry,
     rulebook_proposal_entry,
 )
+from healthcode.domain.orders import REFUSAL_REASONS
 from healthcode.domain.source_keys import cosign_entry, proposal_entry, withdrawal_entry
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.orders import staff_secret_key
@@ -41,6 +43,7 @@ def expected_acts(conn: Connection, secrets: PersonSecrets) -> tuple[Expected, l
         return secrets.secret(staff_secret_key(staff_id))
 
     cosigns: dict[int, list[orders_repo.StoredOrder]] = defaultdict(list)
+    refusals: dict[int, list[orders_repo.StoredOrder]] = defaultdict(list)
     for order in orders_repo.select_orders(conn, select(t.orders)):
         # Pending when issued: not in force yet, or put in force by a co-signature (which may
         # come at the same instant, so the times alone cannot tell).
@@ -55,6 +58,10 @@ def expected_acts(conn: Connection, secrets: PersonSecrets) -> tuple[Expected, l
         ))  # fmt: skip
         if order.cosign_log_index is not None:
             cosigns[order.cosign_log_index].append(order)
+        if order.end_reason in REFUSAL_REASONS:
+            # Ended by its request's refusal, one entry for all its orders, rebuilt below.
+            refusals[-1 if order.end_log_index is None else order.end_log_index].append(order)
+            continue
         ends = list(order.earlier_ends)
         if order.end_log_index is not None:
             assert order.ended_at is not None and order.ended_recorded_at is not None
@@ -78,6 +85,12 @@ def expected_acts(conn: Connection, secrets: PersonSecrets) -> tuple[Expected, l
             index=index, supervisor_secret=staff(str(first.cosigned_by)), request_id=first.request_id,
             authority_id=first.authority_id, orders=[o.id for o in orders], at=first.activated_at,
         ))  # fmt: skip
+    for index, orders in refusals.items():
+        entry, problem = _refusal(index, orders, staff)
+        if entry is not None:
+            expected[index] = entry
+        if problem is not None:
+            problems.append(problem)
     for row in conn.execute(select(t.access_log)):
         expected[row.log_index] = ("access", access_entry(
             index=row.log_index, person_secret=secrets.secret(row.person_key),
@@ -110,6 +123,31 @@ def expected_acts(conn: Connection, secrets: PersonSecrets) -> tuple[Expected, l
             ))  # fmt: skip
     expected.update(_key_changes(conn, staff))
     return expected, problems
+
+
+def _refusal(
+    index: int, orders: list[orders_repo.StoredOrder], staff: Callable[[str], bytes]
+) -> tuple[tuple[str, bytes] | None, str | None]:
+    """A refusal's entry, from the orders it ended; and a problem if their rows do not tell
+    one refusal (one request and reason, one supervisor and instant, orders never in force,
+    no other end): the entry is rebuilt from the first, so any other's row must agree."""
+    first = orders[0]
+    at = first.ended_recorded_at
+    if index < 0 or at is None or first.ended_by is None:
+        return None, f"order {first.id}: refused with no refusal entry recorded"
+    one = {(o.request_id, o.authority_id, o.end_reason, o.ended_by, o.ended_at, o.ended_recorded_at)
+           for o in orders}  # fmt: skip
+    problem = None
+    # Refused at the instant recorded (the entry's ``at``), and never in force before.
+    if len(one) > 1 or any(
+        o.ended_at != at or o.activated_at is not None or o.earlier_ends for o in orders
+    ):
+        problem = f"order refusal {index}: its orders' rows do not tell one refusal"
+    return ("order_refusal", order_refusal_entry(
+        index=index, supervisor_secret=staff(first.ended_by), request_id=first.request_id,
+        authority_id=first.authority_id, reason=str(first.end_reason),
+        orders=[o.id for o in orders], at=at,
+    )), problem  # fmt: skip
 
 
 def _key_changes(conn: Connection, staff: Callable[[str], bytes]) -> Expected:

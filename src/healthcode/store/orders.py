@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, not_, or_, select
 
-from healthcode.domain.orders import Order, OrderKind
+from healthcode.domain.orders import REFUSAL_REASONS, Order, OrderKind
 from healthcode.store import tables as t
 from healthcode.store.keysets import text_keys, text_keys_in
 
@@ -70,6 +70,12 @@ class StoredOrder:
         if self.activated_at is None:
             return "pending" if self.ended_at is None and self.valid_until > now else "ended"
         return "active" if self.ends > now else "ended"
+
+    @property
+    def refused(self) -> bool:
+        """Withdrawn, never in force, because a supervisor refused its request: its state is
+        ``ended``, and its end reason says why (`REFUSAL_REASONS`)."""
+        return self.activated_at is None and self.end_reason in REFUSAL_REASONS
 
     def as_input(self) -> Order | None:
         """The order as a rule reads it; None while it is pending (it does not count)."""
@@ -212,6 +218,25 @@ def record_end(
         conn, order.id, status="ended", ended_at=ended_at, ended_recorded_at=recorded_at,
         end_reason=reason, ended_by=ended_by, end_log_index=log_index,
     )  # fmt: skip
+
+
+def refuse_pending(
+    conn: Connection, orders: Sequence[StoredOrder], *, reason: str, refused_by: str,
+    at: datetime, log_index: int,
+) -> None:  # fmt: skip
+    """End pending ``orders`` at ``at``, all by one refusal (one entry, ``log_index``): a
+    pending order has no end yet, so none becomes an earlier end."""
+    assert all(order.end_log_index is None for order in orders)
+    ids = [order.id for order in orders]
+    for start in range(0, len(ids), 500):
+        conn.execute(
+            t.orders.update()
+            .where(t.orders.c.id.in_(ids[start : start + 500]))
+            .values(
+                status="ended", ended_at=at, ended_recorded_at=at, end_reason=reason,
+                ended_by=refused_by, end_log_index=log_index,
+            )
+        )  # fmt: skip
 
 
 def update(conn: Connection, order_id: str, **values: Any) -> None:

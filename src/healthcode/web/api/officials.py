@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from healthcode.domain.designations import END_REASONS as DESIGNATION_END_REASONS
 from healthcode.domain.designations import RiskLevel
 from healthcode.domain.evidence import AREA_CODE_PATTERN, RECORD_ID_PATTERN
-from healthcode.domain.orders import OrderKind
+from healthcode.domain.orders import REFUSAL_REASONS, OrderKind
 from healthcode.domain.people import PERSON_KEY_PATTERN
 from healthcode.errors import Unauthorized
 from healthcode.services import policy
@@ -65,6 +65,22 @@ class OrderIn(Closed):
 class IssuedOut(BaseModel):
     request_id: str
     pending: bool
+    orders: list[OrderOut]
+
+
+class RefuseIn(Closed):
+    reason: Annotated[str, Field(max_length=32, json_schema_extra=closed_list(REFUSAL_REASONS))]
+
+
+class RefusedOut(BaseModel):
+    """A refused request: every order of it, those it withdrew ``ended`` with ``reason`` as
+    their ``end_reason``; ``log_index`` is the refusal's ``order_refusal`` entry."""
+
+    request_id: str
+    reason: str
+    refused_by: str
+    refused_at: datetime
+    log_index: int
     orders: list[OrderOut]
 
 
@@ -190,6 +206,23 @@ def cosign_orders(
     now = services.clock.now()
     orders = services.orders.cosign(actor(caller), request_id, now=now)
     return _issued(orders, request_id, False, now)
+
+
+@router.post("/orders/requests/{request_id}/refuse", response_model=RefusedOut, responses=ERRORS)
+def refuse_orders(
+    request: Request, request_id: str, body: RefuseIn,
+    caller: Annotated[Caller, Depends(SUPERVISOR)],
+) -> RefusedOut:  # fmt: skip
+    """Refuse a pending bulk request with a reason from the closed list: its orders still
+    pending are withdrawn, all in one act; nobody's colour changes (they never counted)."""
+    services = request.app.state.services
+    now = services.clock.now()
+    refused = services.order_refusals.refuse(actor(caller), request_id, reason=body.reason, now=now)
+    return RefusedOut(
+        request_id=refused.request_id, reason=refused.reason, refused_by=refused.refused_by,
+        refused_at=refused.refused_at, log_index=refused.log_index,
+        orders=[order_out(o, now) for o in refused.orders],
+    )  # fmt: skip
 
 
 @router.post("/orders/{order_id}/end", response_model=OrderOut, responses=ERRORS)

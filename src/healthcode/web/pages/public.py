@@ -60,6 +60,7 @@ def entry_kind_names(_: Callable[[str], str]) -> dict[str, str]:
         "status_change": _("Status change"),
         "order": _("Order"),
         "order_cosign": _("Order co-signed"),
+        "order_refusal": _("Bulk request refused"),
         "order_end": _("Order ended"),
         "access": _("Record read by staff"),
         "appeal_filed": _("Appeal filed"),
