@@ -1,5 +1,5 @@
 """The official's console (issue orders and designations, see them, the co-sign queues of
-orders, designations and source key changes) and
+orders (co-sign or refuse), designations and source key changes) and
 the read-only view hotline staff, officials and oversight use to answer a person (status, who
 is accountable, how to appeal). Pages for staff signed in with the ``hc_staff`` cookie (``/staff/login``)."""
 
@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from healthcode.domain.designations import VOIDING, RiskLevel
-from healthcode.domain.orders import OrderKind
+from healthcode.domain.orders import REFUSAL_REASONS, OrderKind
 from healthcode.errors import HealthcodeError, InputRejected
 from healthcode.services.access import Reader, purposes_for
 from healthcode.services.designations import DesignationRequest
@@ -54,7 +54,7 @@ def _console(
             d for d in services.designations.of_authority(actor(caller), now=now)
             if d.state in ENDABLE
         ],
-        end_reasons=END_CHOICES, levels=list(RiskLevel),
+        end_reasons=END_CHOICES, levels=list(RiskLevel), refusal_reasons=sorted(REFUSAL_REASONS),
         bases=services.orders.bases, kinds=list(OrderKind), order_form=order_form or {},
         error=error_message(request, error) if error else None,
     )  # fmt: skip
@@ -132,6 +132,26 @@ def cosign(
             route="/official/orders/{request_id}/cosign",
             source_id=None,
             now=services.clock.now(),
+        )
+        return _console(request, caller, error, error.spec.http_status)
+    return RedirectResponse("/official", status_code=303)
+
+
+@router.post("/official/orders/{request_id}/refuse")
+def refuse(
+    request: Request, request_id: str, caller: Annotated[Caller | None, Depends(SUPERVISOR_PAGE)],
+    reason: Annotated[str, Form(max_length=32)] = "",
+) -> Response:  # fmt: skip
+    """Refuse a pending request, for a reason of the closed list: its orders are withdrawn."""
+    if caller is None:
+        return render(request, "login_failed.html", status_code=401)
+    services = request.app.state.services
+    now = services.clock.now()
+    try:
+        services.order_refusals.refuse(actor(caller), request_id, reason=reason, now=now)
+    except HealthcodeError as error:
+        services.refusals.record(
+            error, route="/official/orders/{request_id}/refuse", source_id=None, now=now
         )
         return _console(request, caller, error, error.spec.http_status)
     return RedirectResponse("/official", status_code=303)
