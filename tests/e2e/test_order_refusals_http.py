@@ -9,7 +9,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from healthcode.services.orders import Actor
+from healthcode.web.app import create_app
 from tests.counting import counts
+from tests.e2e.test_person_page import login
 from tests.e2e.test_staff_pages import contacts, staff_client
 from tests.http import bearer
 from tests.services.test_order_refusals import SUPERVISOR_1, bulk
@@ -120,3 +122,17 @@ def test_the_console_refuses_and_the_official_sees_why_in_both_languages(town: T
         f"/official/orders/{request_id}/refuse?lang=zh", data={"reason": "not_proportionate"}
     )
     assert again.status_code == 409 and "该请求已被主管拒绝" in again.text
+
+
+def test_the_person_is_told_the_order_was_refused_and_stays_as_they_were(
+    town: Town, client: TestClient
+) -> None:
+    request_id, [person, *_] = bulk(town)
+    before = town.status(person)
+    answer = refuse(client, town, request_id, ("zz-sup-2", "supervisor"), reason="request_in_error")
+    assert answer.status_code == 200
+    assert town.status(person) == before
+    page = TestClient(create_app(town.services, run_scheduler=False))
+    login(page, town.services, person)
+    assert "被第二名官员拒绝，从未生效" in page.get("/me?lang=zh").text
+    assert "refused by a second official; it never took effect" in page.get("/me?lang=en").text

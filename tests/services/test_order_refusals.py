@@ -15,6 +15,8 @@ from sqlalchemy import update
 from healthcode.domain.log_entries import actor_tag
 from healthcode.domain.orders import REFUSAL_REASONS
 from healthcode.errors import HealthcodeError
+from healthcode.oversight.detectors.bursts import ActBursts
+from healthcode.oversight.runner import run_detectors
 from healthcode.services.orders import (
     APPEAL_REASONS,
     END_REASONS,
@@ -244,3 +246,18 @@ def test_the_self_check_finds_a_refusal_whose_rows_were_changed(
     assert town.services.self_check.run(now=town.clock.now()).ok
     problems = _tampered(town, done.orders[-1], **values)
     assert any(found in problem for problem in problems), problems
+
+
+def test_a_refused_request_still_counts_in_its_officials_act_bursts(town: Town) -> None:
+    """Refusing a list (DESIGN A1) does not erase that it was asked for: oversight's
+    ``act_bursts`` counts the refused orders as the official's acts of that day."""
+    town.register_staff()
+    town.clock.advance(days=8)  # a week of quiet before: the baseline is its floor
+    request_id, _ = bulk(town)
+    town.services.order_refusals.refuse(
+        SUPERVISOR_2, request_id, reason="evidence_insufficient", now=town.clock.now()
+    )
+    with town.services.db.read() as conn:
+        [run] = run_detectors(conn, now=town.clock.now() + days(1), detectors=[ActBursts()])
+    [finding] = run.findings
+    assert finding.subject == "official:zz-off-1" and len(finding.records) == 21
