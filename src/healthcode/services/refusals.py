@@ -7,6 +7,9 @@ from datetime import datetime
 from healthcode.errors import HealthcodeError
 from healthcode.store import refusals as repo
 from healthcode.store.database import Database
+from healthcode.store.refusals import RefusedStaff
+
+__all__ = ["Refusals", "RefusedStaff"]
 
 
 class Refusals:
@@ -14,8 +17,13 @@ class Refusals:
         self._db = db
 
     def record(
-        self, error: HealthcodeError, *, route: str, source_id: str | None, now: datetime
-    ) -> None:
+        self, error: HealthcodeError, *, route: str, source_id: str | None, now: datetime,
+        by: RefusedStaff | None = None,
+    ) -> None:  # fmt: skip
+        """``by``: the staff member whose act this was (never a person: their refusals stay
+        anonymous), so oversight can see who keeps trying what the checks refuse."""
         # Its own transaction: the refused write has already rolled back, whole.
         with self._db.write() as conn:
-            repo.record(conn, at=now, code=error.code, route=route[:128], source_id=source_id)
+            repo.record(
+                conn, at=now, code=error.code, route=route[:128], source_id=source_id, by=by
+            )

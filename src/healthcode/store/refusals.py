@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, func, select
@@ -9,8 +10,26 @@ from sqlalchemy import Connection, func, select
 from healthcode.store import tables as t
 
 
-def record(conn: Connection, *, at: datetime, code: str, route: str, source_id: str | None) -> None:
-    conn.execute(t.refusals.insert().values(at=at, code=code, route=route, source_id=source_id))
+@dataclass(frozen=True)
+class RefusedStaff:
+    """The authenticated staff member whose act was refused: accountable, so named
+    (invariant 4); never a person, whose refusals name nobody."""
+
+    id: str
+    role: str
+    authority_id: str | None
+
+
+def record(
+    conn: Connection, *, at: datetime, code: str, route: str, source_id: str | None,
+    by: RefusedStaff | None = None,
+) -> None:  # fmt: skip
+    actor = {}
+    if by is not None:
+        actor = {"actor_id": by.id, "actor_role": by.role, "actor_authority": by.authority_id}
+    conn.execute(
+        t.refusals.insert().values(at=at, code=code, route=route, source_id=source_id, **actor)
+    )
 
 
 def count(conn: Connection, code: str | None = None) -> int:

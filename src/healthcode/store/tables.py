@@ -296,7 +296,9 @@ households = Table(
     Index("ix_households_household", "household_id"),
 )
 
-# Refused input: what was refused and why, never who or what it said about anyone.
+# Refused input: what was refused and why, never what it said about anyone. A staff member's
+# refused act names them (invariant 4: officials are accountable, their badge is no resident's
+# personal data); a person's refusal names nobody.
 refusals = Table(
     "refusals",
     metadata,
@@ -305,6 +307,17 @@ refusals = Table(
     Column("code", String(64), nullable=False),
     Column("route", String(128), nullable=False),
     Column("source_id", ID),
+    Column("actor_id", ID),
+    Column("actor_role", String(16)),
+    Column("actor_authority", ID),
+    # Only staff refusals: few beside the persons' and the sources' (the `refused_acts` detector).
+    Index(
+        "ix_refusals_actor",
+        "actor_id",
+        "at",
+        sqlite_where=text("actor_id IS NOT NULL"),
+        postgresql_where=text("actor_id IS NOT NULL"),
+    ),
 )
 
 # Notices to people (their colour changed, an appeal or an order concerning them moved), written

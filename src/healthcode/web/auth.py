@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import Request
 
 from healthcode.errors import Unauthorized
+from healthcode.services.refusals import RefusedStaff
 from healthcode.services.tokens import (
     PERSON_AUDIENCE,
     STAFF_AUDIENCE,
@@ -55,6 +56,14 @@ class Caller:
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
+
+
+def refused_by(caller: Caller | None) -> RefusedStaff | None:
+    """Whom a refusal of this caller's act names: a staff member (accountable, invariant 4);
+    nobody for a person, a venue or an anonymous caller."""
+    if caller is None or not caller.is_staff or caller.subject is None:
+        return None
+    return RefusedStaff(caller.subject, caller.role, caller.authority_id)
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,9 @@ def authenticate(request: Request, roles: frozenset[str]) -> Caller:
         # not allowed here".
         if member is None or not member.active or member.role != claims.role:
             raise Unauthorized("auth.invalid_token", "no such active staff member")
+        # Signed in as this member from here on: a refusal of what they try names them
+        # (web/errors.py), a role's overreach (`auth.forbidden`) included.
+        request.state.refused_staff = RefusedStaff(member.id, member.role, member.authority_id)
         if claims.role not in roles:
             raise forbidden
         if member.authority_id is not None:

@@ -1,6 +1,7 @@
 """Mapping errors to answers: ``{"code", "message": {"zh", "en"}}`` with the catalogue's status.
 
-Refused writes are recorded in the refusal table (code, route, source; never the content).
+Refused writes are recorded in the refusal table (code, route, source, and the staff member
+whose act it was; never the content).
 """
 
 from __future__ import annotations
@@ -38,12 +39,14 @@ def _record(request: Request, error: HealthcodeError) -> None:
     if request.method not in _WRITES:
         return
     services = request.app.state.services
-    source_id = request.state.__dict__.get("source_id")
+    # `getattr`: Starlette's `State` keeps its attributes in a dict of its own, not `__dict__`.
+    source_id = getattr(request.state, "source_id", None)
     if error.code == "source.unknown":
         source_id = None  # an unregistered name is the caller's text, not ours to keep
     services.refusals.record(
-        error, route=_route(request), source_id=source_id, now=services.clock.now()
-    )
+        error, route=_route(request), source_id=source_id, now=services.clock.now(),
+        by=getattr(request.state, "refused_staff", None),  # set by `auth.authenticate`
+    )  # fmt: skip
 
 
 def error_response(error: HealthcodeError) -> JSONResponse:

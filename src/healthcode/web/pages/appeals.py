@@ -19,7 +19,7 @@ from healthcode.services.appeals import Answer, AppealRequest
 from healthcode.services.tokens import STAFF_AUDIENCE
 from healthcode.web.api.appeals import stats_out
 from healthcode.web.api.officials import actor
-from healthcode.web.auth import COOKIES, PERSON_PAGE, PUBLIC_PAGE, Caller, page
+from healthcode.web.auth import COOKIES, PERSON_PAGE, PUBLIC_PAGE, Caller, page, refused_by
 from healthcode.web.i18n import local_instant
 from healthcode.web.pages.person import dependants_of
 from healthcode.web.pages.rendering import error_message, hours_minutes, render
@@ -206,7 +206,7 @@ def answer_page(
     except HealthcodeError as error:
         services.refusals.record(
             error, route="/official/appeals/{appeal_id}/answer", source_id=None,
-            now=services.clock.now(),
+            now=services.clock.now(), by=refused_by(caller),
         )  # fmt: skip
         typed = {"id": appeal_id, "outcome": outcome, "evidence": evidence, "ends_at": ends_at}
         return _queue_page(request, caller, error=error, status=error.spec.http_status, typed=typed)

@@ -15,7 +15,7 @@ from healthcode.domain.people import PERSON_KEY_PATTERN
 from healthcode.errors import HealthcodeError, InputRejected
 from healthcode.services.cohort import COHORT_MAX, DEFAULT_WINDOW, WINDOW_MAX, CohortTests
 from healthcode.web.api.cohort import EXPOSURE_NAMES, MAX_BODY_BYTES
-from healthcode.web.auth import Caller, page
+from healthcode.web.auth import Caller, page, refused_by
 from healthcode.web.bodies import larger_body
 from healthcode.web.pages.rendering import error_message, render
 
@@ -82,7 +82,9 @@ async def cohort_result(
             parse_keys(text), now=now, window=timedelta(days=window_days)
         )
     except HealthcodeError as error:
-        services.refusals.record(error, route="/oversight/cohort", source_id=None, now=now)
+        services.refusals.record(
+            error, route="/oversight/cohort", source_id=None, now=now, by=refused_by(caller)
+        )
         return _form(request, caller, status=error.spec.http_status,
                      error=error_message(request, error),
                      window_days=window_days, persons=persons)  # fmt: skip

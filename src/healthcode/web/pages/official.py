@@ -20,7 +20,7 @@ from healthcode.services.orders import OrderRequest, PersonEvidence
 from healthcode.store.orders import StoredOrder
 from healthcode.web.api.officials import actor
 from healthcode.web.api.source_keys import key_change_out
-from healthcode.web.auth import Caller, page
+from healthcode.web.auth import Caller, page, refused_by
 from healthcode.web.i18n import local_instant
 from healthcode.web.pages.rendering import error_message, render
 
@@ -109,7 +109,11 @@ def issue_order(
         )
     except HealthcodeError as error:
         services.refusals.record(
-            error, route="/official/orders", source_id=None, now=services.clock.now()
+            error,
+            route="/official/orders",
+            source_id=None,
+            now=services.clock.now(),
+            by=refused_by(caller),
         )
         typed = {"kind": kind, "legal_basis": legal_basis, "persons": persons,
                  "valid_until": valid_until}  # fmt: skip
@@ -132,6 +136,7 @@ def cosign(
             route="/official/orders/{request_id}/cosign",
             source_id=None,
             now=services.clock.now(),
+            by=refused_by(caller),
         )
         return _console(request, caller, error, error.spec.http_status)
     return RedirectResponse("/official", status_code=303)
@@ -188,7 +193,9 @@ def designate(
             raise InputRejected("request.malformed", "level, times or case count") from None
         services.designations.designate_as(actor(caller), designation, now=now)
     except HealthcodeError as error:
-        services.refusals.record(error, route="/official/designations", source_id=None, now=now)
+        services.refusals.record(
+            error, route="/official/designations", source_id=None, now=now, by=refused_by(caller)
+        )
         return _console(request, caller, error, error.spec.http_status)
     return RedirectResponse("/official", status_code=303)
 
@@ -207,7 +214,11 @@ def cosign_designation(
         services.designations.cosign(actor(caller), designation_id, now=now)
     except HealthcodeError as error:
         services.refusals.record(
-            error, route="/official/designations/{designation_id}/cosign", source_id=None, now=now
+            error,
+            route="/official/designations/{designation_id}/cosign",
+            source_id=None,
+            now=now,
+            by=refused_by(caller),
         )
         return _console(request, caller, error, error.spec.http_status)
     return RedirectResponse("/official", status_code=303)
@@ -240,7 +251,7 @@ def _decide_key_change(
         decide(actor(caller), change_id, now=now)
     except HealthcodeError as error:
         route = f"/official/key-changes/{{change_id}}/{step}"
-        services.refusals.record(error, route=route, source_id=None, now=now)
+        services.refusals.record(error, route=route, source_id=None, now=now, by=refused_by(caller))
         return _console(request, caller, error, error.spec.http_status)
     return RedirectResponse("/official#key-changes", status_code=303)
 

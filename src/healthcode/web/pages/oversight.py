@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from healthcode.domain.oversight.cases import NOTE_MAX, TRANSITIONS, CaseStatus
 from healthcode.errors import HealthcodeError
 from healthcode.oversight.api import detector_titles
-from healthcode.web.auth import Caller, page
+from healthcode.web.auth import Caller, page, refused_by
 from healthcode.web.pages.rendering import error_message, render
 
 router = APIRouter(include_in_schema=False)
@@ -90,7 +90,11 @@ def move_page(
         services.oversight.move(str(caller.subject), case_id, status, note, now=now)
     except HealthcodeError as error:
         services.refusals.record(
-            error, route="/oversight/cases/{case_id}/steps", source_id=None, now=now
+            error,
+            route="/oversight/cases/{case_id}/steps",
+            source_id=None,
+            now=now,
+            by=refused_by(caller),
         )
         try:
             return _case_page(
