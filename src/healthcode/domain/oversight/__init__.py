@@ -3,7 +3,7 @@ and the stored records that support it, named by reference so anyone holding the
 check them (docs/oversight.md).
 
 A record reference is ``<kind>:<id>``: ``order:<order id>``, ``evidence:<source>/<record>``,
-``designation:<id>``, ``appeal:<id>``. The judging functions beside this module are pure: the
+``designation:<id>``, ``appeal:<id>``, ``refusal:<row id>`` (a refused staff act). The judging functions beside this module are pure: the
 detectors in ``healthcode.oversight`` gather compact facts from the store and hand them here.
 """
 
@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-RECORD_KINDS = ("order", "evidence", "designation", "appeal")
+RECORD_KINDS = ("order", "evidence", "designation", "appeal", "refusal")
 
 
 def order_ref(order_id: str) -> str:
@@ -31,6 +31,10 @@ def designation_ref(designation_id: str) -> str:
 
 def appeal_ref(appeal_id: str) -> str:
     return f"appeal:{appeal_id}"
+
+
+def refusal_ref(refusal_id: int) -> str:
+    return f"refusal:{refusal_id}"
 
 
 @dataclass(frozen=True)
