@@ -1,6 +1,7 @@
 """The simulated city with abuse attempts, replayed through the services on SQLite and
-PostgreSQL: attempts the API refuses are refused, every one that lands is flagged, and the
-findings point at attempts (issue #8; `healthcode sim evaluate` runs more seeds)."""
+PostgreSQL: attempts the API refuses are refused (and a refused one of many acts is flagged by
+the refusals naming its official), every one that lands is flagged, and the findings point at
+attempts (issue #8; `healthcode sim evaluate` runs more seeds)."""
 
 import pytest
 
@@ -25,6 +26,10 @@ def test_every_landed_attempt_is_flagged_and_findings_point_at_attempts(
         runs = run_detectors(conn, now=NOW)
     result = score(7, 1500, 30, attempts, applied, runs)
     assert result.landed == 6
+    # The two refused attempts of many acts leave an official with as many refusals, each
+    # naming them: `refused_acts` flags both (the single relative_evidence order may not be).
+    assert result.kinds["list_order"].refused_flagged == 1
+    assert result.kinds["wrong_basis"].refused_flagged == 1
     assert result.missed == [] and result.recall == 1.0
     assert result.precision >= 0.95, result.false
     # The honest city itself is not refused anywhere.

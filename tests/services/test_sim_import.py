@@ -1,16 +1,19 @@
 """The NDJSON import format: actions replayed through the services, refusals counted by code
-and nothing written for them (docs/oversight.md)."""
+and nothing written for them but a refusal record, naming the official for a staff act
+(docs/oversight.md)."""
 
 import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from healthcode.cli import app
 from healthcode.cli import sim as sim_cli
 from healthcode.services.clock import FixedClock
 from healthcode.sim.actions import Replayer
+from healthcode.store.tables import refusals
 from tests.counting import counts
 from tests.town import ERQI, Town, days
 
@@ -53,6 +56,13 @@ def test_a_replayed_file_lands_what_is_allowed_and_refuses_the_rest(town: Town) 
     assert outcomes[1].refs == [f"order:{replayer.orders['o1'][0]}"]
     assert outcomes[3].refs == [f"appeal:{replayer.appeals['a1']}"]
     assert town.status(daughter)[0] == "green"
+    # The refused order is recorded as the API records it, naming the official who tried it.
+    with town.services.db.read() as conn:
+        [row] = conn.execute(select(refusals)).mappings().all()
+    assert outcomes[2].refs == [f"refusal:{row['id']}"]
+    assert (row["code"], row["route"], row["actor_id"], row["actor_role"]) == (
+        "order.evidence_not_theirs", "/api/v1/orders", "zz-off-1", "official",
+    )  # fmt: skip
 
 
 def test_the_command_reports_counts_by_outcome(

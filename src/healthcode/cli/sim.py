@@ -40,12 +40,13 @@ def evaluate(
         console.print_json(json.dumps(body[0] if len(body) == 1 else body))
         return
     for result in results:
-        table = Table("attempt kind", "seed abuse", "attempts", "refused by the API", "landed",
-                      "flagged", title=f"seed {result.seed}: {result.people} people, "
+        table = Table("attempt kind", "seed abuse", "attempts", "refused by the API",
+                      "refused, flagged", "landed", "flagged", title=f"seed {result.seed}: {result.people} people, "
                       f"{result.days} days", title_justify="left")  # fmt: skip
         for kind in result.kinds.values():
             table.add_row(kind.kind, kind.abuse, *(str(n) for n in (
-                kind.attempts, kind.refused, kind.landed, kind.flagged)))  # fmt: skip
+                kind.attempts, kind.refused, kind.refused_flagged, kind.landed,
+                kind.flagged)))  # fmt: skip
         console.print(table)
         detectors = Table("detector", "findings", "about an attempt")
         for name, (found, true) in sorted(result.by_detector.items()):
@@ -68,7 +69,8 @@ def import_actions(
     """Replay an action file through the services: every line checked like real traffic.
 
     The whole file is read first: a line that is not an action stops it before anything is
-    replayed. Each action is then its own write; a refused one writes nothing.
+    replayed. Each action is then its own write; a refused one writes nothing but its refusal record
+    (naming the official, for a staff act).
     """
     from healthcode.sim.actions import Replayer, read_actions
 

@@ -19,11 +19,11 @@ class Refusals:
     def record(
         self, error: HealthcodeError, *, route: str, source_id: str | None, now: datetime,
         by: RefusedStaff | None = None,
-    ) -> None:  # fmt: skip
-        """``by``: the staff member whose act this was (never a person: their refusals stay
+    ) -> int:  # fmt: skip
+        """The refusal's row id. ``by``: the staff member whose act this was (never a person: their refusals stay
         anonymous), so oversight can see who keeps trying what the checks refuse."""
         # Its own transaction: the refused write has already rolled back, whole.
         with self._db.write() as conn:
-            repo.record(
+            return repo.record(
                 conn, at=now, code=error.code, route=route[:128], source_id=source_id, by=by
             )

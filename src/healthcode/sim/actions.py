@@ -16,7 +16,9 @@ attempt left in the store. docs/oversight.md documents every action type; in sho
   ``code_at`` (earlier than ``at``: a forwarded screenshot);
 - ``tick``: the scheduler runs (due status changes, appeals lapsing at their deadline).
 
-Every line has ``at``, the instant it happens; lines are replayed in file order.
+Every line has ``at``, the instant it happens; lines are replayed in file order. A refused
+staff act (``designation``, ``order``, ``answer``) is recorded as the API records it: one row of
+``refusals`` naming the staff member who tried it, which the outcome returns as its reference.
 """
 
 from __future__ import annotations
@@ -32,14 +34,27 @@ from healthcode.bootstrap import Services
 from healthcode.domain.appeals import AppealTarget, Ground, Outcome
 from healthcode.domain.designations import RiskLevel
 from healthcode.domain.orders import OrderKind
-from healthcode.domain.oversight import appeal_ref, designation_ref, evidence_ref, order_ref
+from healthcode.domain.oversight import (
+    appeal_ref,
+    designation_ref,
+    evidence_ref,
+    order_ref,
+    refusal_ref,
+)
 from healthcode.errors import HealthcodeError
 from healthcode.services.appeals import Answer, AppealRequest
 from healthcode.services.designations import DesignationRequest
 from healthcode.services.orders import Actor, OrderRequest, PersonEvidence
+from healthcode.services.refusals import RefusedStaff
 from healthcode.store import staff as staff_repo
 
 TYPES = ("evidence", "designation", "order", "appeal", "answer", "scan", "tick")
+# The staff acts, by the API route a refusal of each is recorded under.
+STAFF_ROUTES = {
+    "designation": "/api/v1/designations",
+    "order": "/api/v1/orders",
+    "answer": "/api/v1/appeals/{appeal_id}/answer",
+}
 
 
 @dataclass
@@ -48,7 +63,7 @@ class Applied:
 
     type: str
     refused: str | None = None  # the error code
-    refs: list[str] = field(default_factory=list)
+    refs: list[str] = field(default_factory=list)  # created, or the refusal of a staff act
 
     @property
     def landed(self) -> bool:
@@ -70,8 +85,11 @@ class Replayer:
         self.orders: dict[str, list[str]] = {}  # ref -> order ids
         self.appeals: dict[str, str] = {}  # ref -> appeal id
         self._actors: dict[str, Actor] = {}
+        self._acting: Actor | None = None  # whose act the action's latest call was
 
     def actor(self, badge: str) -> Actor:
+        """The staff member ``badge``, about to act: an action's calls each take their actor
+        from here just before the call, so a refused call's actor is the last one given."""
         if badge not in self._actors:
             member = self.services.staff.find(badge)
             if member is None or member.authority_id is None:
@@ -79,17 +97,27 @@ class Replayer:
             with self.services.db.read() as conn:
                 areas = staff_repo.jurisdiction(conn, member.authority_id)
             self._actors[badge] = Actor(member.id, member.role, member.authority_id, areas)
-        return self._actors[badge]
+        self._acting = self._actors[badge]
+        return self._acting
 
     def apply(self, action: dict[str, Any]) -> Applied:
         kind = action.get("type")
         if kind not in TYPES:
             raise ValueError(f"unknown action type {kind!r}")
         outcome = Applied(kind)
+        self._acting = None
+        now = _instant(action["at"])
         try:
-            outcome.refs = getattr(self, f"_{kind}")(action, _instant(action["at"]))
+            outcome.refs = getattr(self, f"_{kind}")(action, now)
         except HealthcodeError as refused:
             outcome.refused = refused.code
+            acting = self._acting
+            if kind in STAFF_ROUTES and acting is not None:
+                by = RefusedStaff(acting.id, acting.role, acting.authority_id)
+                row = self.services.refusals.record(
+                    refused, route=STAFF_ROUTES[kind], source_id=None, now=now, by=by
+                )
+                outcome.refs = [refusal_ref(row)]
         return outcome
 
     def replay(self, action: dict[str, Any]) -> None:

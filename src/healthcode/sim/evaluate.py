@@ -2,7 +2,9 @@
 the findings against the ground truth.
 
 An attempt *landed* when at least one of its actions was accepted; it is *flagged* when a
-true finding names at least one record it left. A finding is *true* when at least half of the
+true finding names at least one record it left. An attempt refused whole leaves only the
+refusals of its acts, naming the official; it is *flagged* too when a true finding names one of
+them (`refused_acts`), counted apart (``refused_flagged``): recall is over landed attempts. A finding is *true* when at least half of the
 records it names belong to injected attempts (a burst names every order of the official's day,
 honest ones included). Recall = flagged landed attempts / landed attempts; precision = true
 findings / findings.
@@ -41,6 +43,7 @@ class KindScore:
     refused: int = 0
     landed: int = 0
     flagged: int = 0
+    refused_flagged: int = 0  # refused whole, and a finding names its refusals
 
 
 @dataclass
@@ -112,7 +115,7 @@ def score(
         # (an action due after the simulated month's end never happened: it is not in applied)
         outcomes = [applied[i] for i in attempt.actions if i in applied]
         left[attempt.id] = {ref for o in outcomes if o.landed for ref in o.refs}
-        for ref in left[attempt.id]:
+        for ref in (ref for o in outcomes for ref in o.refs):  # its refusals too
             owner[ref] = attempt.id
     evaluation = Evaluation(seed, people, days, kinds, findings=0, true_findings=0)
     flagged: set[str] = set()
@@ -135,6 +138,7 @@ def score(
         kind.attempts += 1
         if not left[attempt.id]:
             kind.refused += 1
+            kind.refused_flagged += attempt.id in flagged
             continue
         kind.landed += 1
         if attempt.id in flagged:

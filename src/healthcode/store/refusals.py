@@ -23,13 +23,17 @@ class RefusedStaff:
 def record(
     conn: Connection, *, at: datetime, code: str, route: str, source_id: str | None,
     by: RefusedStaff | None = None,
-) -> None:  # fmt: skip
+) -> int:  # fmt: skip
+    """Insert one refusal; its row id (a finding names it as ``refusal:<id>``)."""
     actor = {}
     if by is not None:
         actor = {"actor_id": by.id, "actor_role": by.role, "actor_authority": by.authority_id}
-    conn.execute(
+    inserted = conn.execute(
         t.refusals.insert().values(at=at, code=code, route=route, source_id=source_id, **actor)
     )
+    key = inserted.inserted_primary_key
+    assert key is not None  # an insert of one row, its key generated
+    return int(key[0])
 
 
 def count(conn: Connection, code: str | None = None) -> int:
