@@ -4,9 +4,9 @@ the findings against the ground truth.
 An attempt *landed* when at least one of its actions was accepted; it is *flagged* when a
 true finding names at least one record it left. An attempt refused whole leaves only the
 refusals of its acts, naming the official; it is *flagged* too when a true finding names one of
-them (`refused_acts`), counted apart (``refused_flagged``): recall is over landed attempts. A finding is *true* when at least half of the
-records it names belong to injected attempts (a burst names every order of the official's day,
-honest ones included). Recall = flagged landed attempts / landed attempts; precision = true
+them (`refused_acts`), counted apart (``refused_flagged``): recall is over landed attempts.
+A finding is *true* when at least half of the records it names belong to injected attempts (a
+burst names every order of the official's day, honest ones included). Recall = flagged landed attempts / landed attempts; precision = true
 findings / findings.
 """
 
