@@ -138,9 +138,9 @@ def designation_end_entry(
             "id": designation_id,
             "authority": authority_id,
             "official": actor_tag(official_secret, index),
-            "ended_at": _instant(ended_at),
+            "ended_at": instant_text(ended_at),
             "reason": reason,
-            "recorded_at": _instant(recorded_at),
+            "recorded_at": instant_text(recorded_at),
         },
     )
 

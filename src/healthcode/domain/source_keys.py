@@ -20,7 +20,7 @@ from typing import Literal
 from healthcode.domain import areas
 from healthcode.domain.batches import SourceRegistration
 from healthcode.domain.evidence import EvidenceKind
-from healthcode.domain.log_entries import actor_tag, encode_entry
+from healthcode.domain.log_entries import actor_tag, encode_entry, instant_text
 from healthcode.errors import InputRejected
 
 State = Literal["pending", "cosigned", "withdrawn", "expired"]
@@ -95,10 +95,6 @@ def b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
-def _instant(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
 def _kinds(kinds: Iterable[str]) -> list[str]:
     return sorted(str(kind) for kind in kinds)
 
@@ -116,8 +112,8 @@ def proposal_entry(change: KeyChange, *, index: int, proposer_secret: bytes | No
             "previous_key": b64(change.previous_key),
             "previous_kinds": _kinds(change.previous_kinds),
             "proposer": OPERATOR if proposer_secret is None else actor_tag(proposer_secret, index),
-            "proposed_at": _instant(change.proposed_at),
-            "expires_at": _instant(change.expires_at),
+            "proposed_at": instant_text(change.proposed_at),
+            "expires_at": instant_text(change.expires_at),
         },
     )
 
@@ -134,7 +130,7 @@ def cosign_entry(
             "source": source_id,
             "authority": authority_id,
             "supervisor": actor_tag(supervisor_secret, index),
-            "at": _instant(at),
+            "at": instant_text(at),
         },
     )
 
@@ -152,6 +148,6 @@ def withdrawal_entry(
             "by": OPERATOR
             if withdrawn_by_secret is None
             else actor_tag(withdrawn_by_secret, index),
-            "at": _instant(at),
+            "at": instant_text(at),
         },
     )

@@ -19,7 +19,7 @@ from alembic import op
 from healthcode.store.schema import ID
 
 revision = "0021"
-down_revision = "0019"  # 0020 is taken on another branch; renumbered when merged
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
