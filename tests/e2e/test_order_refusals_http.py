@@ -8,11 +8,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from healthcode.services.orders import Actor
 from healthcode.web.app import create_app
 from tests.counting import counts
 from tests.e2e.test_person_page import login
-from tests.e2e.test_staff_pages import contacts, staff_client
+from tests.e2e.test_staff_pages import pending_request, staff_client
 from tests.http import bearer
 from tests.services.test_order_refusals import SUPERVISOR_1, bulk
 from tests.town import Town
@@ -81,17 +80,7 @@ def test_refusals_of_a_refusal_write_nothing(town: Town, client: TestClient) -> 
 
 def test_the_console_refuses_and_the_official_sees_why_in_both_languages(town: Town) -> None:
     town.register_staff()
-    _, lines = contacts(town, 21)
-    form = {"kind": "close_contact_quarantine", "legal_basis": "idl-art-41-quarantine",
-            "persons": lines, "valid_until": "2026-06-05T08:00"}  # fmt: skip
-    official = staff_client(town, "zz-off-1", "official")
-    assert official.post("/official/orders", data=form, follow_redirects=False).status_code == 303
-    [request_id] = {
-        o.request_id
-        for o in town.services.orders.of_authority(
-            Actor("zz-sup-1", "supervisor", "zz-health", frozenset()), town.clock.now(), "pending"
-        )
-    }
+    official, request_id = pending_request(town)
     supervisor = staff_client(town, "zz-sup-1", "supervisor")
     en = supervisor.get("/official?lang=en").text
     action = f'action="/official/orders/{request_id}/refuse"'

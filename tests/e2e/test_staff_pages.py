@@ -232,8 +232,9 @@ def test_a_refused_order_comes_back_with_the_form_as_typed(town: Town) -> None:
     assert '<option value="ephr-art-44-monitoring" selected>' in refused.text
 
 
-def test_the_cosign_queue_shows_each_request_once_with_its_people(town: Town) -> None:
-    town.register_staff()
+def pending_request(town: Town) -> tuple[TestClient, str]:
+    """An official's console, and the request it filed from its form for 21 close contacts:
+    one over the bulk threshold, pending a supervisor."""
     _, lines = contacts(town, 21)
     form = {"kind": "close_contact_quarantine", "legal_basis": "idl-art-41-quarantine",
             "persons": lines, "valid_until": "2026-06-05T08:00"}  # fmt: skip
@@ -245,6 +246,12 @@ def test_the_cosign_queue_shows_each_request_once_with_its_people(town: Town) ->
             Actor("zz-sup-1", "supervisor", "zz-health", frozenset()), town.clock.now(), "pending"
         )
     }
+    return official, request_id
+
+
+def test_the_cosign_queue_shows_each_request_once_with_its_people(town: Town) -> None:
+    town.register_staff()
+    _, request_id = pending_request(town)
     queue = staff_client(town, "zz-sup-1", "supervisor").get("/official?lang=en").text
     # One co-signature puts all 21 in force: one row, one button, and the number it stands for.
     assert queue.count(f'action="/official/orders/{request_id}/cosign"') == 1
