@@ -6,8 +6,8 @@ end it replaced becomes a row of ``designation_earlier_ends``, so the self-check
 revision no designation could end early, so there is nothing to move. Where migration 0013
 distributed the schema (Citus), the new table is a reference table, as ``designations`` is.
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 """
 
 from __future__ import annotations

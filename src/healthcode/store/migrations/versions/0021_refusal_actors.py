@@ -8,7 +8,7 @@ index covers staff rows only. ``refusals`` stays on the coordinator where migrat
 distributed the schema (store/citus.py): new columns on a local table need nothing of Citus.
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 """
 
 from __future__ import annotations

@@ -1,0 +1,81 @@
+"""Migrations 0019 (source key changes), 0020 (designation ends) and 0021 (refusal actors),
+written on three branches and merged one after another: from a store at 0018 holding a
+designation and a refusal, up to the head, down to 0018 and up again, on SQLite and
+PostgreSQL. The rows stay, and the designations keep the triggers that renew the reference
+stamp (a copy of the table on the way would drop them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+
+from healthcode.store.database import Database
+from healthcode.store.migrate import alembic_config
+
+AT = 1_780_000_000_000_000  # an instant, as stored (microseconds)
+
+
+def _stamp(db: Database) -> str:
+    with db.read() as conn:
+        return str(conn.scalar(text("SELECT stamp FROM reference_stamp WHERE id = 1")))
+
+
+def _columns(db: Database, table: str) -> set[str]:
+    with db.engine.connect() as conn:
+        return {column["name"] for column in inspect(conn).get_columns(table)}
+
+
+def test_the_merged_revisions_form_one_line(tmp_path: Path) -> None:
+    script = ScriptDirectory.from_config(alembic_config(Database(f"sqlite:///{tmp_path / 'm.db'}")))
+    assert script.get_heads() == ["0021"]
+    chain = [script.get_revision(rev) for rev in ("0019", "0020", "0021")]
+    assert [(r.revision, r.down_revision) for r in chain if r is not None] == [
+        ("0019", "0018"),
+        ("0020", "0019"),
+        ("0021", "0020"),
+    ]
+    # Each file says what it revises, as Alembic reads it.
+    for revision in chain:
+        assert revision is not None and revision.doc is not None
+        assert f"Revision ID: {revision.revision}" in (revision.module.__doc__ or "")
+        assert f"Revises: {revision.down_revision}" in (revision.module.__doc__ or "")
+
+
+def test_from_0018_with_rows_up_down_and_up_again(empty: Database) -> None:
+    db = empty
+    config = alembic_config(db)
+    command.upgrade(config, "0018")
+    with db.write() as conn:
+        conn.execute(text("INSERT INTO areas (code, name_zh, name_en) "
+                          "VALUES ('410102', 'zz', 'zz')"))  # fmt: skip
+        conn.execute(text("INSERT INTO authorities (id, name_zh, name_en) "
+                          "VALUES ('zz-health', 'zz', 'zz')"))  # fmt: skip
+        conn.execute(text("INSERT INTO designations (id, area_code, level, valid_from, "
+                          "authority_id, case_count, basis, recorded_at, log_index) VALUES "
+                          "('d-1', '410102', 'high', :at, 'zz-health', 3, 'cases', :at, 7)"),
+                     {"at": AT})  # fmt: skip
+        conn.execute(text("INSERT INTO refusals (at, code, route) "
+                          "VALUES (:at, 'order.cosign_self', '/api/v1/orders')"), {"at": AT})  # fmt: skip
+    command.upgrade(config, "head")
+    assert "end_log_index" in _columns(db, "designations")
+    with db.read() as conn:
+        row = conn.execute(text("SELECT id, ended_at, end_log_index FROM designations")).one()
+    assert tuple(row) == ("d-1", None, None)
+    command.downgrade(config, "0018")
+    assert "ended_at" not in _columns(db, "designations")
+    assert "source_key_changes" not in set(inspect(db.engine).get_table_names())
+    with db.read() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM designations")) == 1
+        assert conn.scalar(text("SELECT count(*) FROM refusals")) == 1
+    before = _stamp(db)
+    with db.write() as conn:
+        conn.execute(text("UPDATE designations SET case_count = 4 WHERE id = 'd-1'"))
+    assert _stamp(db) != before  # the trigger on designations is still there
+    command.upgrade(config, "head")
+    before = _stamp(db)
+    with db.write() as conn:
+        conn.execute(text("UPDATE designations SET end_reason = 'shortened' WHERE id = 'd-1'"))
+    assert _stamp(db) != before
