@@ -9,12 +9,14 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from healthcode.domain.designations import RiskLevel
 from healthcode.store.tables import refusals
 from healthcode.web.app import create_app
 from tests.counting import counts
 from tests.e2e.test_orders_http import contact, order
 from tests.http import bearer
-from tests.town import Town
+from tests.services.test_order_refusals import SUPERVISOR_1, bulk
+from tests.town import ERQI, Town, days
 
 
 def refusal_rows(town: Town) -> list[dict[str, Any]]:
@@ -93,3 +95,35 @@ def test_a_refused_batch_names_its_source(town: Town, client: TestClient) -> Non
     assert (row["code"], row["source_id"], row["actor_id"]) == (
         "batch.signature_invalid", "lab-1", None,
     )  # fmt: skip
+
+
+def _console(town: Town, staff_id: str, role: str) -> TestClient:
+    town.register_staff()
+    console = TestClient(create_app(town.services, run_scheduler=False))
+    console.cookies.set("hc_staff", town.token(staff_id, role))
+    return console
+
+
+def test_a_refused_designation_end_from_the_console_names_the_official(town: Town) -> None:
+    now = town.clock.now()
+    town.designate(ERQI, RiskLevel.HIGH, now - days(1), now + days(5), id="d-zz")
+    console = _console(town, "sh-off-1", "official")
+    answer = console.post("/official/designations/d-zz/end", data={"reason": "issued_in_error"})
+    assert answer.status_code == 403
+    assert refusal_rows(town) == [{
+        "code": "designation.outside_jurisdiction",
+        "route": "/official/designations/{designation_id}/end", "source_id": None,
+        "actor_id": "sh-off-1", "actor_role": "official", "actor_authority": "sh-health",
+    }]  # fmt: skip
+
+
+def test_a_refused_request_refusal_from_the_console_names_the_supervisor(town: Town) -> None:
+    console = _console(town, "zz-sup-1", "supervisor")
+    own, _ = bulk(town, by=SUPERVISOR_1)
+    answer = console.post(f"/official/orders/{own}/refuse", data={"reason": "not_proportionate"})
+    assert answer.status_code == 403
+    assert refusal_rows(town) == [{
+        "code": "order.refuse_self", "route": "/official/orders/{request_id}/refuse",
+        "source_id": None,
+        "actor_id": "zz-sup-1", "actor_role": "supervisor", "actor_authority": "zz-health",
+    }]  # fmt: skip

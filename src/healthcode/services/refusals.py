@@ -18,10 +18,12 @@ class Refusals:
 
     def record(
         self, error: HealthcodeError, *, route: str, source_id: str | None, now: datetime,
-        by: RefusedStaff | None = None,
+        by: RefusedStaff | None,
     ) -> int:  # fmt: skip
         """The refusal's row id. ``by``: the staff member whose act this was (never a person: their refusals stay
-        anonymous), so oversight can see who keeps trying what the checks refuse."""
+        anonymous), so oversight can see who keeps trying what the checks refuse. It has no
+        default: two console forms written beside it left it out, and their refusals named
+        nobody (`refused_acts` never saw them)."""
         # Its own transaction: the refused write has already rolled back, whole.
         with self._db.write() as conn:
             return repo.record(

@@ -99,7 +99,7 @@ class RegionalCheckpoints:
             refused = Collected(region, "refused", refusal=error)
         assert refused.refusal is not None
         self._refusals.record(
-            refused.refusal, route=f"log collect {region.url}", source_id=None, now=now
+            refused.refusal, route=f"log collect {region.url}", source_id=None, now=now, by=None
         )
         return refused
 

@@ -96,7 +96,7 @@ def file_appeal_page(
         )  # fmt: skip
     except HealthcodeError as error:
         services.refusals.record(
-            error, route="/me/appeals", source_id=None, now=services.clock.now()
+            error, route="/me/appeals", source_id=None, now=services.clock.now(), by=None
         )
         return _person_page(
             request, caller, error=error, status=error.spec.http_status,
@@ -117,7 +117,7 @@ def escalate_page(
     except HealthcodeError as error:
         services.refusals.record(
             error, route="/me/appeals/{appeal_id}/escalate", source_id=None,
-            now=services.clock.now(),
+            now=services.clock.now(), by=None,  # a person's appeal: it names nobody
         )  # fmt: skip
         return _person_page(request, caller, error=error, status=error.spec.http_status)
     return RedirectResponse("/me/appeals", status_code=303)

@@ -156,7 +156,11 @@ def refuse(
         services.order_refusals.refuse(actor(caller), request_id, reason=reason, now=now)
     except HealthcodeError as error:
         services.refusals.record(
-            error, route="/official/orders/{request_id}/refuse", source_id=None, now=now
+            error,
+            route="/official/orders/{request_id}/refuse",
+            source_id=None,
+            now=now,
+            by=refused_by(caller),
         )
         return _console(request, caller, error, error.spec.http_status)
     return RedirectResponse("/official", status_code=303)
@@ -280,7 +284,11 @@ def end_designation(
         )
     except HealthcodeError as error:
         services.refusals.record(
-            error, route="/official/designations/{designation_id}/end", source_id=None, now=now
+            error,
+            route="/official/designations/{designation_id}/end",
+            source_id=None,
+            now=now,
+            by=refused_by(caller),
         )
         return _console(request, caller, error, error.spec.http_status)
     return RedirectResponse("/official", status_code=303)

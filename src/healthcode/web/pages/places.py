@@ -79,7 +79,7 @@ def _refused(
     route = request.scope.get("route")
     services.refusals.record(
         error, route=getattr(route, "path", request.url.path), source_id=None,
-        now=services.clock.now(),
+        now=services.clock.now(), by=None,  # a person's or a venue's: it names nobody
     )  # fmt: skip
     return render(request, template, status_code=error.spec.http_status, error=error, **context)
 
