@@ -180,28 +180,6 @@ def test_a_scheduled_designation_cut_before_its_start_never_comes_into_force(tow
     assert town.status(person) == GREEN
 
 
-def test_a_slice_withdrawn_as_made_in_error_no_longer_counts_towards_the_two_person_rule(
-    town: Town,
-) -> None:
-    """The two-person rule sums what the authority's designations reach now: one withdrawn as
-    made in error reaches no one."""
-    town.register_staff()
-    now = town.clock.now()
-    for n in range(12):
-        town.visit(town.person(f"a{n}"), now - days(1.8))
-        town.visit(town.person(f"b{n}"), now - days(1.2))
-
-    def slice_(id: str, start: float, end: float) -> bool:
-        request = DesignationRequest(id=id, area=ERQI, level=RiskLevel.HIGH, valid_from=now - days(start),
-                                     valid_to=now - days(end), authority_id="zz-health", case_count=4, basis="4")  # fmt: skip
-        return town.services.designations.designate_as(OFFICIAL, request, now=now).pending
-
-    assert not slice_("d-one", 2, 1.5)
-    assert slice_("d-two", 1.5, 1)  # 12 and 12 more: over the threshold together
-    end(town, "d-one", "issued_in_error")
-    assert not slice_("d-three", 1.5, 1)
-
-
 def test_the_self_check_rebuilds_every_end_and_finds_one_out_of_order(town: Town) -> None:
     now = town.clock.now()
     town.designate(ERQI, RiskLevel.HIGH, now - days(1), now + days(6), id="d-log")

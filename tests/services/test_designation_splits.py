@@ -148,3 +148,32 @@ def test_a_designation_whose_period_is_over_may_still_be_co_signed(town: Town) -
     assert pending_ids(town) == ["d-bulk"]
     cosigned = town.services.designations.cosign(SUPERVISOR, "d-bulk", now=town.clock.now())
     assert not cosigned.pending and cosigned.status_changes == len(visitors)
+
+
+def test_a_slice_withdrawn_as_made_in_error_still_counts_as_an_order_issued_in_error_does(
+    town: Town,
+) -> None:
+    """Reviewer: designate 12 people red alone, withdraw it "as made in error", designate 12
+    others alone, and so on: 24 people made red within the window by one official, each slice
+    alone, where 20 needs a supervisor. An order issued in error and ended still counts
+    towards its authority's bulk threshold (`store.orders.people_touched`); a designation
+    reached whoever visited while it was in force just the same."""
+    town.register_staff()
+    now = town.clock.now()
+    for n in range(12):
+        town.visit(town.person(f"a{n}"), now - days(1.8))
+        town.visit(town.person(f"b{n}"), now - days(1.2))
+    first = town.services.designations.designate_as(
+        OFFICIAL, request("d-one", now - days(2), now - days(1.5)), now=now
+    )
+    assert not first.pending
+    assert town.status(town.person("a0"))[0] == "red"
+    town.services.designations.end(
+        OFFICIAL, "d-one", reason="issued_in_error", ends_at=None, now=now
+    )
+    assert town.status(town.person("a0"))[0] == "green"
+    second = town.services.designations.designate_as(
+        OFFICIAL, request("d-two", now - days(1.5), now - days(1)), now=now
+    )
+    assert second.pending  # 12 and 12 more: over the threshold together
+    assert town.status(town.person("b0"))[0] == "green"

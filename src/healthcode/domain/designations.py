@@ -70,11 +70,19 @@ class RiskDesignation:
         """The designation as the rules read it at ``at``, by the ends recorded by then: None
         once withdrawn as made in error, else its period cut to the earliest end (ends only
         ever bring it forward, so that is the last recorded)."""
+        if any(end.voids for end in self.ends if end.recorded_at <= at):
+            return None
+        return self.as_in_force_by(at)
+
+    def as_in_force_by(self, at: datetime) -> RiskDesignation:
+        """The designation as it was in force up to ``at``: its period cut to the earliest end
+        recorded by then, a withdrawal as made in error included (it is cut to the instant it
+        was withdrawn). What it reached while it counted, for the two-person rule: withdrawing
+        one as made in error un-reaches no one, as an order issued in error and ended still
+        counts towards its authority's bulk threshold."""
         known = [end for end in self.ends if end.recorded_at <= at]
         if not known:
             return self
-        if any(end.voids for end in known):
-            return None
         cut = min(end.ended_at for end in known)
         if self.valid_to is not None and self.valid_to <= cut:
             return self

@@ -319,13 +319,11 @@ class Designations:
         people = _visitors(conn, prefix, spans)
         since = now - self._policy.bulk_window
         for made in evidence_repo.in_force_alone(conn, request.authority_id, since):
-            # As the rules read it now: cut short, or withdrawn as made in error (it then
-            # reaches no one).
-            earlier = made.as_known_at(now)
             if len(people) > limit:
                 break
-            if earlier is None:
-                continue
+            # As it was in force: cut short, or cut where it was withdrawn as made in error
+            # (whom it reached until then it reached: an order issued in error counts too).
+            earlier = made.as_in_force_by(now)
             # In force alone, it had an end and no later start than now's tolerance: a reach.
             earlier_spans = reach(earlier.valid_from, earlier.valid_to, now) or []
             people |= _visitors(conn, areas.prefix(earlier.area), earlier_spans)
