@@ -64,6 +64,20 @@ def test_chinese_names_an_order_and_a_co_signature_one_way() -> None:
     signed = {m: s for m, s in zh.items() if re.search(r"\bco-sign", m, re.IGNORECASE)}
     assert len(signed) > 5
     assert {m: s for m, s in signed.items() if "会签" in s} == {}
+    # ... and says 联签 (a notice said 已复核, "reviewed", for an order a supervisor co-signed).
+    assert {m: s for m, s in signed.items() if "联签" not in s} == {}
+
+
+def test_chinese_names_a_designation_and_a_supervisor_one_way() -> None:
+    # The public log lists 风险区划定已提前结束 beside the co-signature's entry, which said
+    # 风险区域认定; a supervisor is 主管 everywhere (the rules page said 督导员).
+    zh = catalogue("zh")
+    designations = {m: s for m, s in zh.items() if re.search(r"designat", m, re.IGNORECASE)}
+    assert len(designations) > 10
+    assert {m: s for m, s in designations.items() if "划定" not in s or "认定" in s} == {}
+    supervisors = {m: s for m, s in zh.items() if re.search(r"supervisor", m, re.IGNORECASE)}
+    assert len(supervisors) > 5
+    assert {m: s for m, s in supervisors.items() if "主管" not in s} == {}
 
 
 def test_a_detail_names_a_ground_as_the_appeal_form_does() -> None:
