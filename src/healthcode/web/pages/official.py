@@ -60,6 +60,19 @@ def _console(
     )  # fmt: skip
 
 
+def _refused(
+    request: Request, caller: Caller, error: HealthcodeError, route: str,
+    order_form: dict[str, str] | None = None,
+) -> Response:  # fmt: skip
+    """A refused form: its refusal recorded naming the staff member whose act it was (what
+    `refused_acts` counts), then the console again, with the error."""
+    services = request.app.state.services
+    services.refusals.record(
+        error, route=route, source_id=None, now=services.clock.now(), by=refused_by(caller)
+    )
+    return _console(request, caller, error, error.spec.http_status, order_form=order_form)
+
+
 def _requests(orders: list[StoredOrder]) -> list[tuple[StoredOrder, int]]:
     """The co-sign queue: one row per request (a co-signature puts a whole request in force,
     a bulk one naming up to 5,000 people), as its first order and how many people it names."""
@@ -108,16 +121,9 @@ def issue_order(
             now=services.clock.now(),
         )
     except HealthcodeError as error:
-        services.refusals.record(
-            error,
-            route="/official/orders",
-            source_id=None,
-            now=services.clock.now(),
-            by=refused_by(caller),
-        )
         typed = {"kind": kind, "legal_basis": legal_basis, "persons": persons,
                  "valid_until": valid_until}  # fmt: skip
-        return _console(request, caller, error, error.spec.http_status, order_form=typed)
+        return _refused(request, caller, error, "/official/orders", order_form=typed)
     return RedirectResponse("/official", status_code=303)
 
 
@@ -131,14 +137,7 @@ def cosign(
     try:
         services.orders.cosign(actor(caller), request_id, now=services.clock.now())
     except HealthcodeError as error:
-        services.refusals.record(
-            error,
-            route="/official/orders/{request_id}/cosign",
-            source_id=None,
-            now=services.clock.now(),
-            by=refused_by(caller),
-        )
-        return _console(request, caller, error, error.spec.http_status)
+        return _refused(request, caller, error, "/official/orders/{request_id}/cosign")
     return RedirectResponse("/official", status_code=303)
 
 
@@ -155,14 +154,7 @@ def refuse(
     try:
         services.order_refusals.refuse(actor(caller), request_id, reason=reason, now=now)
     except HealthcodeError as error:
-        services.refusals.record(
-            error,
-            route="/official/orders/{request_id}/refuse",
-            source_id=None,
-            now=now,
-            by=refused_by(caller),
-        )
-        return _console(request, caller, error, error.spec.http_status)
+        return _refused(request, caller, error, "/official/orders/{request_id}/refuse")
     return RedirectResponse("/official", status_code=303)
 
 
@@ -197,10 +189,7 @@ def designate(
             raise InputRejected("request.malformed", "level, times or case count") from None
         services.designations.designate_as(actor(caller), designation, now=now)
     except HealthcodeError as error:
-        services.refusals.record(
-            error, route="/official/designations", source_id=None, now=now, by=refused_by(caller)
-        )
-        return _console(request, caller, error, error.spec.http_status)
+        return _refused(request, caller, error, "/official/designations")
     return RedirectResponse("/official", status_code=303)
 
 
@@ -217,14 +206,7 @@ def cosign_designation(
     try:
         services.designations.cosign(actor(caller), designation_id, now=now)
     except HealthcodeError as error:
-        services.refusals.record(
-            error,
-            route="/official/designations/{designation_id}/cosign",
-            source_id=None,
-            now=now,
-            by=refused_by(caller),
-        )
-        return _console(request, caller, error, error.spec.http_status)
+        return _refused(request, caller, error, "/official/designations/{designation_id}/cosign")
     return RedirectResponse("/official", status_code=303)
 
 
@@ -255,8 +237,7 @@ def _decide_key_change(
         decide(actor(caller), change_id, now=now)
     except HealthcodeError as error:
         route = f"/official/key-changes/{{change_id}}/{step}"
-        services.refusals.record(error, route=route, source_id=None, now=now, by=refused_by(caller))
-        return _console(request, caller, error, error.spec.http_status)
+        return _refused(request, caller, error, route)
     return RedirectResponse("/official#key-changes", status_code=303)
 
 
@@ -283,14 +264,7 @@ def end_designation(
             actor(caller), designation_id, reason=reason, ends_at=until, now=now
         )
     except HealthcodeError as error:
-        services.refusals.record(
-            error,
-            route="/official/designations/{designation_id}/end",
-            source_id=None,
-            now=now,
-            by=refused_by(caller),
-        )
-        return _console(request, caller, error, error.spec.http_status)
+        return _refused(request, caller, error, "/official/designations/{designation_id}/end")
     return RedirectResponse("/official", status_code=303)
 
 
