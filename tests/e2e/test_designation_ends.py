@@ -173,6 +173,8 @@ def test_the_console_offers_an_end_form_for_what_can_still_be_ended(town: Town) 
     )  # fmt: skip
     assert cut.status_code == 303
     assert row(town, "d-now").ended_at.isoformat() == "2026-06-03T00:00:00+00:00"
+    # Its entry says the same instant as its row, in UTC: the self-check rebuilds it.
+    assert town.services.self_check.run(now=town.clock.now()).ok
     before = counts(town.services.db)
     bad = official.post("/official/designations/d-now/end?lang=en", data={"reason": "lifted"})
     assert bad.status_code == 422 and "The request is malformed." in bad.text
