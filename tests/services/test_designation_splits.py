@@ -177,3 +177,27 @@ def test_a_slice_withdrawn_as_made_in_error_still_counts_as_an_order_issued_in_e
     )
     assert second.pending  # 12 and 12 more: over the threshold together
     assert town.status(town.person("b0"))[0] == "green"
+
+
+def test_public_statistics_count_only_designations_that_are_public(town: Town) -> None:
+    """The page says each designation counted is public on the designations page, so their
+    counts are shown in full; a pending one is not public (another authority asking about it
+    is told it does not exist), nor one withdrawn while pending, which never will be."""
+    town.register_staff()
+    now = town.clock.now()
+    for n in range(25):
+        town.visit(town.person(f"v{n}"), now - timedelta(hours=3))
+    for id in ("d-waits", "d-withdrawn", "d-cosigned"):
+        made = town.services.designations.designate_as(
+            OFFICIAL, request(id, now - days(1), now + days(2)), now=now
+        )
+        assert made.pending
+    town.services.designations.end(
+        OFFICIAL, "d-withdrawn", reason="no_longer_needed", ends_at=None, now=now
+    )
+    assert town.services.public_stats.compute(now).acts.designations is None
+    town.services.designations.cosign(SUPERVISOR, "d-cosigned", now=now)
+    public = [d.id for d in town.services.designations.all()]
+    table = town.services.public_stats.compute(now).acts.designations
+    assert public == ["d-cosigned"]
+    assert table is not None and table.cell("zz-health", "high") == 1

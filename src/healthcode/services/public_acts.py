@@ -46,7 +46,7 @@ class Acts:
 
     orders: Table | None  # authority x legal basis, recorded in the window
     order_days: tuple[Count, ...]  # orders recorded each day
-    designations: Table | None  # authority x level, recorded in the window; never hidden
+    designations: Table | None  # authority x level, put in force in the window; never hidden
     designation_days: dict[str, tuple[int, ...]]  # level -> in force at the end of each day
     appeals: Table | None  # authority x outcome, every appeal so far
     findings: Table | None  # detector x "found", every finding so far
@@ -102,11 +102,14 @@ def _orders(
 
 
 def _designations(conn: Connection, window: Window) -> Table | None:
-    """Designations recorded in the window per authority and level (pending ones too)."""
+    """Designations put in force in the window per authority and level: those the
+    designations page shows, so the counts are never hidden. Not a pending one, which is not
+    public (another authority asking is told it does not exist), nor one withdrawn while
+    pending: it never will be."""
     d = t.designations
     rows = conn.execute(
         select(d.c.authority_id, d.c.level, func.count())
-        .where(d.c.recorded_at >= window.start)
+        .where(d.c.activated_at >= window.start, d.c.activated_at <= window.now)
         .group_by(d.c.authority_id, d.c.level)
     ).all()
     counts = {(authority, level): n for authority, level, n in rows}
