@@ -18,11 +18,13 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from typer.testing import CliRunner
 
 from healthcode.cli import app
+from healthcode.domain.designations import RiskLevel
 from healthcode.domain.oversight import Finding
 from healthcode.oversight.api import DetectorContext
 from healthcode.services.orders import Actor, OrderRequest, PersonEvidence
 from tests.counting import counts
 from tests.log_rows import stored
+from tests.services.test_order_refusals import SUPERVISOR_2, bulk
 from tests.town import ERQI, ZHENGZHOU, Town, days
 
 ZZ_OFFICIAL = Actor("zz-off-1", "official", "zz-health", frozenset({ZHENGZHOU}))
@@ -225,3 +227,32 @@ def test_a_wrong_key_is_refused_after_a_few_escrows_not_a_citys(
     ])  # fmt: skip
     assert refused.exit_code == 2 and "oversight.key_wrong" in refused.output
     assert "none of the 8 escrows tried" in refused.output
+
+
+def test_a_designation_end_and_a_request_refusal_open_to_their_staff(
+    cli: CliRunner, town: Town, key: Path
+) -> None:
+    """Both kinds came from branches beside `entry_tags`: oversight could not say which official
+    ended a designation, or which supervisor refused a request."""
+    town.register_staff()
+    now = town.clock.now()
+    town.designate(ERQI, RiskLevel.HIGH, now - days(1), now + days(5), id="d-open")
+    town.services.designations.end(
+        ZZ_OFFICIAL, "d-open", reason="no_longer_needed", ends_at=None, now=now
+    )
+    ended = last(town, "designation_end")
+    request_id, _ = bulk(town)
+    town.services.order_refusals.refuse(
+        SUPERVISOR_2, request_id, reason="not_proportionate", now=town.clock.now()
+    )
+    refused = last(town, "order_refusal")
+    opened = cli.invoke(app, [
+        "oversight", "open-entry", str(ended), str(refused), "--key", str(key),
+        "--auditor", "auditor-1",
+    ])  # fmt: skip
+    assert opened.exit_code == 0, opened.output
+    blocks = {
+        int(block.split(":")[0]): block for block in opened.output.split("entry ")[1:] if block
+    }
+    assert "staff zz-off-1" in blocks[ended]
+    assert "staff zz-sup-2" in blocks[refused]
