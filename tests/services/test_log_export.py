@@ -4,6 +4,8 @@ directory that holds another log."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -115,7 +117,11 @@ def test_export_refuses_a_directory_holding_another_log(
     out = tmp_path / "export"
     export_log(town.services.log, out)
     before = _files(out)
-    # Another deployment (its own key) pointed at the same directory.
+    # Another deployment (its own log key) pointed at the same directory. A store that has
+    # signed refuses to start without its key files (keys.missing): the other's are this one's
+    # but for the log's signing key.
+    shutil.copytree(tmp_path / "data" / "keys", tmp_path / "other-data" / "keys")
+    (tmp_path / "other-data" / "keys" / "log-signing.ed25519").write_bytes(os.urandom(32))
     other = make_services(database, clock, tmp_path / "other-data")
     with pytest.raises(InputRejected) as caught:
         export_log(other.log, out)
