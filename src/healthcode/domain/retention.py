@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from healthcode.domain.canonical import canonical
-from healthcode.domain.log_entries import encode_entry
+from healthcode.domain.log_entries import encode_entry, instant_text
 from healthcode.domain.rulebook import EvidenceTrigger, Rulebook
 
 
@@ -215,11 +215,6 @@ def removed_digest(leaves: Iterable[tuple[str, str, int, bytes]]) -> bytes:
     return hashlib.sha256(canonical(listed)).digest()
 
 
-def _instant(value: datetime) -> str:
-    # In UTC, as the self-check rebuilds it from the stored rows (domain/log_entries.py).
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 @dataclass(frozen=True)
 class PurgeCounts:
     evidence: int = 0
@@ -246,8 +241,8 @@ def retention_purge_entry(
     return encode_entry(
         "retention_purge",
         {
-            "purged_at": _instant(purged_at),
-            "cutoff": _instant(cutoff),
+            "purged_at": instant_text(purged_at),
+            "cutoff": instant_text(cutoff),
             "days": days,
             "counts": {
                 "evidence": counts.evidence,
