@@ -20,6 +20,7 @@ from secrets import token_hex
 
 from sqlalchemy import Connection
 
+from healthcode.domain.batches import SourceRegistration
 from healthcode.domain.dcc import DCC_AUTHORITY
 from healthcode.domain.evidence import EvidenceKind
 from healthcode.domain.source_keys import (
@@ -29,7 +30,7 @@ from healthcode.domain.source_keys import (
     proposal_entry,
     withdrawal_entry,
 )
-from healthcode.errors import InputRejected, NotFound, Unauthorized
+from healthcode.errors import Detail, InputRejected, NotFound, Unauthorized
 from healthcode.services import transparency
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.orders import Actor, staff_secret_key
@@ -58,18 +59,18 @@ class SourceKeys:
         try:
             wanted = None if kinds is None else frozenset(EvidenceKind(k) for k in kinds)
         except ValueError:
-            raise InputRejected("request.malformed", "kinds: not evidence kinds") from None
+            raise InputRejected("request.malformed", Detail("kinds: not evidence kinds")) from None
         if wanted is not None and not wanted:
-            raise InputRejected("request.malformed", "kinds: at least one")
+            raise InputRejected("request.malformed", Detail("kinds: at least one"))
         with self._db.write() as conn:
             source = registry_repo.source(conn, source_id)
             if source is None:
                 raise NotFound("source.not_found")
             if proposer is not None and source.authority_id != proposer.authority_id:
-                raise Unauthorized("auth.forbidden", "the source belongs to another authority")
-            if source.authority_id == DCC_AUTHORITY or source_id == scan_source_id(
-                source.authority_id
-            ):
+                raise Unauthorized(
+                    "auth.forbidden", Detail("the source belongs to another authority")
+                )
+            if _server_owned(source):
                 raise InputRejected("source_key.server_owned")
             if not source.active:
                 raise InputRejected("source.inactive")
@@ -142,6 +143,13 @@ class SourceKeys:
             repo.decide(conn, change)
         return change
 
+    def proposable_sources(self, authority_id: str) -> list[SourceRegistration]:
+        """The authority's sources a proposal may name (the console's choice): active ones
+        with a key of their own, not the server's."""
+        with self._db.read() as conn:
+            found = registry_repo.sources_of_authority(conn, authority_id)
+        return [source for source in found if source.active and not _server_owned(source)]
+
     def of_authority(
         self, authority_id: str, *, now: datetime, state: State | None = None
     ) -> list[KeyChange]:
@@ -158,7 +166,7 @@ class SourceKeys:
         if change is None:
             raise NotFound("source_key.not_found")
         if actor is not None and change.authority_id != actor.authority_id:
-            raise Unauthorized("auth.forbidden", "the source belongs to another authority")
+            raise Unauthorized("auth.forbidden", Detail("the source belongs to another authority"))
         state = change.state(now)
         if state == "expired":
             raise InputRejected("source_key.expired")
@@ -173,3 +181,8 @@ class SourceKeys:
         key = staff_secret_key(staff_id)
         self._secrets.escrow_missing(conn, [key], now)
         return self._secrets.secret(key)
+
+
+def _server_owned(source: SourceRegistration) -> bool:
+    """A source whose key is not its own: the server's scans, or an EU DCC country's."""
+    return source.authority_id == DCC_AUTHORITY or source.id == scan_source_id(source.authority_id)

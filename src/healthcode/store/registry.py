@@ -129,6 +129,14 @@ def sources(conn: Connection) -> dict[str, SourceRegistration]:
     return {row.id: _registration(row) for row in conn.execute(select(t.sources))}
 
 
+def sources_of_authority(conn: Connection, authority_id: str) -> list[SourceRegistration]:
+    """The authority's sources, by id."""
+    query = (
+        select(t.sources).where(t.sources.c.authority_id == authority_id).order_by(t.sources.c.id)
+    )
+    return [_registration(row) for row in conn.execute(query)]
+
+
 def _registration(row: Row[Any]) -> SourceRegistration:
     return SourceRegistration(
         id=row.id,

@@ -1,17 +1,19 @@
-"""The official's console (issue orders and designations, see them, the co-sign queues of
-orders (co-sign or refuse), designations and source key changes) and
+"""The official's console (issue orders and designations, propose source key changes, see
+them, the co-sign queues of orders (co-sign or refuse), designations and source key changes) and
 the read-only view hotline staff, officials and oversight use to answer a person (status, who
 is accountable, how to appeal). Pages for staff signed in with the ``hc_staff`` cookie (``/staff/login``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from secrets import token_hex
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from healthcode.domain.designations import VOIDING, RiskLevel
+from healthcode.domain.evidence import EvidenceKind
 from healthcode.domain.orders import REFUSAL_REASONS, OrderKind
 from healthcode.errors import HealthcodeError, InputRejected
 from healthcode.services.access import Reader, purposes_for
@@ -35,21 +37,38 @@ ENDABLE = ("pending", "scheduled", "in_force")
 END_CHOICES = ("no_longer_needed", "shortened", VOIDING)
 
 
+@dataclass(frozen=True)
+class KeyForm:
+    """What the key change form held: shown again after a refusal, a 44-character key
+    pasted from the source's operator is not typed twice."""
+
+    source_id: str = ""
+    public_key: str = ""
+    kinds: tuple[str, ...] = ()
+
+
 def _console(
     request: Request, caller: Caller, error: HealthcodeError | None = None, status: int = 200,
-    order_form: dict[str, str] | None = None,
+    order_form: dict[str, str] | None = None, key_form: KeyForm | None = None,
+    proposed: str = "",
 ) -> Response:  # fmt: skip
     """The console; after a refused order, ``order_form`` holds what the official typed, so
-    the form comes back filled in (a request may name thousands of people) to be corrected."""
+    the form comes back filled in (a request may name thousands of people) to be corrected;
+    ``key_form`` likewise for a key change. ``proposed``: the key change the caller just
+    proposed, shown with where it is co-signed while it is pending."""
     services = request.app.state.services
     now = services.clock.now()
     orders = services.orders.of_authority(actor(caller), now)
+    key_changes = [key_change_out(change, now) for change in services.source_keys.of_authority(
+        str(caller.authority_id), now=now, state="pending")]  # fmt: skip
     return render(
         request, "official.html", status_code=status, caller=caller, now=now,
         pending=_requests([o for o in orders if o.state(now) == "pending"]), recent=orders[:50],
         pending_designations=services.designations.pending(str(caller.authority_id), now=now),
-        key_changes=[key_change_out(change, now) for change in services.source_keys.of_authority(
-            str(caller.authority_id), now=now, state="pending")],
+        key_changes=key_changes,
+        proposed_change=next((c for c in key_changes if proposed and c.id == proposed), None),
+        key_sources=services.source_keys.proposable_sources(str(caller.authority_id)),
+        evidence_kinds=list(EvidenceKind), key_form=key_form or KeyForm(),
         endable_designations=[
             d for d in services.designations.of_authority(actor(caller), now=now)
             if d.state in ENDABLE
@@ -62,7 +81,7 @@ def _console(
 
 def _refused(
     request: Request, caller: Caller, error: HealthcodeError, route: str,
-    order_form: dict[str, str] | None = None,
+    order_form: dict[str, str] | None = None, key_form: KeyForm | None = None,
 ) -> Response:  # fmt: skip
     """A refused form: its refusal recorded naming the staff member whose act it was (what
     `refused_acts` counts), then the console again, with the error."""
@@ -70,7 +89,9 @@ def _refused(
     services.refusals.record(
         error, route=route, source_id=None, now=services.clock.now(), by=refused_by(caller)
     )
-    return _console(request, caller, error, error.spec.http_status, order_form=order_form)
+    return _console(
+        request, caller, error, error.spec.http_status, order_form=order_form, key_form=key_form
+    )
 
 
 def _requests(orders: list[StoredOrder]) -> list[tuple[StoredOrder, int]]:
@@ -84,10 +105,14 @@ def _requests(orders: list[StoredOrder]) -> list[tuple[StoredOrder, int]]:
 
 
 @router.get("/official")
-def console(request: Request, caller: Annotated[Caller | None, Depends(OFFICIAL_PAGE)]) -> Response:
+def console(
+    request: Request, caller: Annotated[Caller | None, Depends(OFFICIAL_PAGE)],
+    proposed: Annotated[str, Query(max_length=64)] = "",
+) -> Response:  # fmt: skip
+    """``?proposed=<change id>``: where a key change form lands, to show the change."""
     if caller is None:
         return render(request, "login_failed.html", status_code=401)
-    return _console(request, caller)
+    return _console(request, caller, proposed=proposed)
 
 
 @router.post("/official/orders")
@@ -208,6 +233,30 @@ def cosign_designation(
     except HealthcodeError as error:
         return _refused(request, caller, error, "/official/designations/{designation_id}/cosign")
     return RedirectResponse("/official", status_code=303)
+
+
+@router.post("/official/key-changes")
+def propose_key_change(
+    request: Request,
+    caller: Annotated[Caller | None, Depends(OFFICIAL_PAGE)],
+    source_id: Annotated[str, Form(max_length=64)] = "",
+    public_key: Annotated[str, Form(max_length=200)] = "",
+    kinds: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Propose a new key (and kinds) for a source of the caller's authority, as
+    `POST /api/v1/sources/{source_id}/key-changes` does; no kind ticked keeps the source's."""
+    if caller is None:
+        return render(request, "login_failed.html", status_code=401)
+    services = request.app.state.services
+    typed = KeyForm(source_id, public_key, tuple(kinds or ()))
+    try:
+        change = services.source_keys.propose(
+            actor(caller), source_id, public_key.strip(), list(typed.kinds) or None,
+            now=services.clock.now(),
+        )  # fmt: skip
+    except HealthcodeError as error:
+        return _refused(request, caller, error, "/official/key-changes", key_form=typed)
+    return RedirectResponse(f"/official?proposed={change.id}#proposed", status_code=303)
 
 
 @router.post("/official/key-changes/{change_id}/cosign")
