@@ -2,6 +2,8 @@
 
 The status is computed first and the access record appended after it, so the reader sees
 exactly what the person sees, at the same checkpoint (A6); the person sees every access (A5).
+A guardian reading a dependant's code (their page, their app) is such a reader too: each read
+is recorded as staff reads are, none left out or merged, since the dependant is owed every one.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import datetime
 
 from healthcode.domain import areas
 from healthcode.domain.log_entries import access_entry
-from healthcode.errors import InputRejected, NotFound, Unauthorized
+from healthcode.errors import Detail, InputRejected, NotFound, Unauthorized
 from healthcode.services import transparency
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.explain import Explanations, Named, StatusView
@@ -20,6 +22,7 @@ from healthcode.services.orders import staff_secret_key
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import orders as orders_repo
 from healthcode.store import registry as registry_repo
+from healthcode.store import staff as staff_repo
 from healthcode.store.database import Database
 
 PURPOSES = {
@@ -29,9 +32,14 @@ PURPOSES = {
     "hotline_request": ("热线咨询", "hotline request"),
     # A venue device exchanging a printed identity card for the colour (services/passes.py).
     "identity_card_check": ("场所核验身份卡", "identity card check at a venue"),
+    # A guardian looking at a dependant's code, reason and pass (`read_dependants`).
+    "guardianship": ("监护人照看", "care by a guardian"),
 }
-VENUE_PURPOSES = frozenset({"identity_card_check"})  # recorded by venues, never chosen by staff
+GUARDIAN_PURPOSE = "guardianship"
+# Recorded by venues and guardians, never chosen by staff.
+UNCHOSEN_PURPOSES = frozenset({"identity_card_check", GUARDIAN_PURPOSE})
 READERS = frozenset({"hotline", "official", "supervisor", "auditor"})
+GUARDIAN = "guardian"  # the role a guardian's reads are recorded under
 
 
 def purposes_for(role: str) -> tuple[str, ...]:
@@ -39,7 +47,7 @@ def purposes_for(role: str) -> tuple[str, ...]:
     accepts, so a form offers exactly these and no purpose the server would refuse."""
     if role not in READERS:
         return ()
-    return tuple(purpose for purpose in PURPOSES if purpose not in VENUE_PURPOSES)
+    return tuple(purpose for purpose in PURPOSES if purpose not in UNCHOSEN_PURPOSES)
 
 
 @dataclass(frozen=True)
@@ -58,8 +66,9 @@ class AccessRecord:
     purpose: str
     at: datetime
     log_index: int
-    # The reader and its authority as the person knows them: a venue by its name, staff by
-    # their id (what an order names too); None for what the registry does not hold.
+    # The reader and its authority as the person knows them: a venue by its name, a guardian
+    # by theirs, staff by their id (what an order names too); None for what the registry
+    # does not hold.
     accessor_name: Named | None = None
     authority: Named | None = None
 
@@ -104,6 +113,30 @@ class Access:
             raise Unauthorized("auth.forbidden")
         if purpose not in purposes_for(reader.role):
             raise InputRejected("access.purpose_invalid")
+        return self._append(reader, person_keys, purpose, now)
+
+    def read_dependants(self, guardian: str, *, now: datetime) -> list[tuple[str, StatusView]]:
+        """Every dependant's status as their guardian is shown it, each read recorded."""
+        with self._db.read() as conn:
+            keys = staff_repo.dependants(conn, guardian)
+        views = [(key, self._explanations.explain(key, now=now)) for key in keys]
+        self._append(_guardian(guardian), keys, GUARDIAN_PURPOSE, now)
+        return views
+
+    def read_dependant(self, guardian: str, person_key: str, *, now: datetime) -> StatusView:
+        """One dependant's status as their guardian is shown it, the read recorded; anyone
+        else's is refused."""
+        with self._db.read() as conn:
+            if not staff_repo.is_guardian(conn, guardian, person_key):
+                raise Unauthorized("auth.forbidden", Detail("not your dependant"))
+        view = self._explanations.explain(person_key, now=now)
+        self._append(_guardian(guardian), [person_key], GUARDIAN_PURPOSE, now)
+        return view
+
+    def _append(
+        self, reader: Reader, person_keys: Sequence[str], purpose: str, now: datetime
+    ) -> list[int]:
+        """Access rows and their entries for these reads, in one transaction."""
         keys = sorted(set(person_keys))
         if not keys:
             return []
@@ -158,10 +191,15 @@ class Access:
             authorities = (
                 registry_repo.authority_names(conn, authority_ids) if authority_ids else {}
             )
+            guardians: dict[str, tuple[str, str]] = {}
+            for key in {r.accessor_id for r in rows if r.accessor_role == GUARDIAN}:
+                found = registry_repo.person(conn, key)
+                if found is not None:  # a guardian's name is one, in both languages
+                    guardians[key] = (found[0], found[0])
         return [
             AccessRecord(
                 r.accessor_id, r.accessor_role, r.authority_id, r.purpose, r.at, r.log_index,
-                accessor_name=_named(r.accessor_id, venues),
+                accessor_name=_named(r.accessor_id, guardians if r.accessor_role == GUARDIAN else venues),
                 authority=_named(r.authority_id, authorities),
             )
             for r in rows
@@ -171,3 +209,10 @@ class Access:
 def _named(key: str | None, names: dict[str, tuple[str, str]]) -> Named | None:
     found = names.get(key) if key else None
     return Named(key, *found) if key and found else None
+
+
+def _guardian(person_key: str) -> Reader:
+    """A guardian as a reader: no authority and no area. They are tagged in the log by an
+    actor secret of their own (``staff:<person key>``, as a venue device is), apart from their
+    person secret, so that oversight opens their reads as it does any reader's."""
+    return Reader(person_key, GUARDIAN, None, frozenset())

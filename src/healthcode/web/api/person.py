@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
-from healthcode.errors import NotFound, Unauthorized
+from healthcode.errors import NotFound
 from healthcode.services.access import PURPOSES
 from healthcode.services.explain import EvidenceView, Named, StatusView
 from healthcode.store import status as status_repo
@@ -166,8 +166,8 @@ def my_dependants(
     services = request.app.state.services
     carry_checkpoint(response, latest_checkpoint(services))  # before each dependant's status
     found = []
-    for key in services.identity.dependants(str(person.subject)):
-        view = services.explanations.explain(key, now=services.clock.now())
+    # Each dependant's code read is recorded and shown to them (invariant 7).
+    for key, view in services.access.read_dependants(str(person.subject), now=services.clock.now()):
         record = services.identity.lookup(key)
         found.append(DependantOut(person_key=key, name=record.display_name if record else "",
                                   colour=str(view.status.colour), rule_id=view.status.rule_id))  # fmt: skip
@@ -183,8 +183,8 @@ def dependant_status(
 ) -> StatusOut:
     """A dependant's own status, from their own evidence only (A4)."""
     services = request.app.state.services
-    if person_key not in services.identity.dependants(str(person.subject)):
-        raise Unauthorized("auth.forbidden", "not your dependant")
-    view = services.explanations.explain(person_key, now=services.clock.now())
+    view = services.access.read_dependant(  # recorded, and shown to them (invariant 7)
+        str(person.subject), person_key, now=services.clock.now()
+    )
     carry_checkpoint(response, view.checkpoint)
     return status_out(view)

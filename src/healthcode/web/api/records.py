@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from healthcode.services.access import PURPOSES, VENUE_PURPOSES, Reader
+from healthcode.services.access import PURPOSES, UNCHOSEN_PURPOSES, Reader
 from healthcode.web.api.person import status_out
 from healthcode.web.api.schemas import ERRORS, StatusOut, closed_list
 from healthcode.web.auth import Caller, access
@@ -24,7 +24,7 @@ def person_status(
     person_key: str,
     caller: Annotated[Caller, Depends(READER)],
     purpose: Annotated[
-        str | None, Query(json_schema_extra=closed_list(set(PURPOSES) - VENUE_PURPOSES))
+        str | None, Query(json_schema_extra=closed_list(set(PURPOSES) - UNCHOSEN_PURPOSES))
     ] = None,
 ) -> StatusOut:
     """The status exactly as the person sees it, with who is accountable and how to appeal."""

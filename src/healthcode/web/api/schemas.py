@@ -238,5 +238,5 @@ class AccessOut(BaseModel):
     purpose_name: Bilingual
     at: datetime
     log_index: int
-    accessor_name: Bilingual | None = None  # a venue's name (staff are named by their id)
+    accessor_name: Bilingual | None = None  # a venue's or guardian's name (staff: their id)
     authority_name: Bilingual | None = None

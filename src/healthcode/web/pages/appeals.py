@@ -21,7 +21,7 @@ from healthcode.web.api.appeals import stats_out
 from healthcode.web.api.officials import actor
 from healthcode.web.auth import COOKIES, PERSON_PAGE, PUBLIC_PAGE, Caller, page, refused_by
 from healthcode.web.i18n import local_instant
-from healthcode.web.pages.person import dependants_of
+from healthcode.web.pages.person import dependant_names
 from healthcode.web.pages.rendering import error_message, hours_minutes, render
 
 router = APIRouter(include_in_schema=False)
@@ -39,11 +39,13 @@ def _person_page(
     refused form held (item, ground, text), shown again so that nothing is typed twice."""
     services = request.app.state.services
     now = services.clock.now()
-    dependants = dependants_of(services, str(caller.subject), now)
-    names = {d.key: d.name for d in dependants}
+    names = dependant_names(services, str(caller.subject))
     if on_behalf_of and on_behalf_of not in names:
         error, status, on_behalf_of = Unauthorized("appeal.not_guardian"), 403, ""
-    view = services.explanations.explain(on_behalf_of or str(caller.subject), now=now)
+    if on_behalf_of:  # the dependant's code, orders and evidence: a read of their record
+        view = services.access.read_dependant(str(caller.subject), on_behalf_of, now=now)
+    else:
+        view = services.explanations.explain(str(caller.subject), now=now)
     return render(
         request, "appeals.html", status_code=status, view=view,
         appeals=services.appeals.of_person(str(caller.subject), now=now),

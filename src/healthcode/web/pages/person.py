@@ -29,12 +29,22 @@ class Dependant:
 
 
 def dependants_of(services: Services, guardian: str, now: datetime) -> list[Dependant]:
+    """The guardian's dependants with their codes: each one a read of the dependant's record,
+    recorded and shown to them (invariant 7, services/access.py)."""
     found = []
-    for key in services.identity.dependants(guardian):
-        record = services.identity.lookup(key)
-        status = services.explanations.explain(key, now=now).status
-        found.append(Dependant(key, record.display_name if record else key, status))
+    for key, view in services.access.read_dependants(guardian, now=now):
+        found.append(Dependant(key, dependant_name(services, key), view.status))
     return found
+
+
+def dependant_names(services: Services, guardian: str) -> dict[str, str]:
+    """The guardian's dependants by name only: no code is read, so none is recorded."""
+    return {key: dependant_name(services, key) for key in services.identity.dependants(guardian)}
+
+
+def dependant_name(services: Services, key: str) -> str:
+    record = services.identity.lookup(key)
+    return record.display_name if record else key
 
 
 @router.get("/", dependencies=[Depends(PUBLIC_PAGE)])

@@ -62,7 +62,7 @@ def entry_kind_names(_: Callable[[str], str]) -> dict[str, str]:
         "order_cosign": _("Order co-signed"),
         "order_refusal": _("Bulk request refused"),
         "order_end": _("Order ended"),
-        "access": _("Record read by staff"),
+        "access": _("Record read by someone else"),
         "appeal_filed": _("Appeal filed"),
         "appeal_answered": _("Appeal answered"),
         "appeal_lapsed": _("Appeal lapsed unanswered"),
