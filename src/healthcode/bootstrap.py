@@ -23,6 +23,7 @@ from healthcode.services.escrow import PersonSecrets
 from healthcode.services.explain import Explanations
 from healthcode.services.identity import LocalIdentityProvider
 from healthcode.services.intake import Intake
+from healthcode.services.jurisdiction_changes import JurisdictionChanges
 from healthcode.services.log_reader import LogReader
 from healthcode.services.notifications import Outbox
 from healthcode.services.order_refusals import OrderRefusals
@@ -82,6 +83,7 @@ class Services:
     access: Access
     sources: Sources
     source_keys: SourceKeys
+    jurisdiction_changes: JurisdictionChanges
     proposals: RulebookProposals
     dcc_trust: DccTrust
     dcc: DccIntake
@@ -185,7 +187,7 @@ def build(
         derivation=derivation,
         intake=Intake(db, derivation, batch_policy, ReferenceCache(rulebooks)),
         designations=Designations(db, derivation, rulebooks, secrets, order_policy),
-        registry=Registry(db),
+        registry=Registry(db, policy_data.key_change_lifetime()),
         explanations=explanations,
         refusals=Refusals(db),
         identity=LocalIdentityProvider(db, keys.pseudonym_secret),
@@ -204,6 +206,7 @@ def build(
         access=access,
         sources=Sources(db, derivation),
         source_keys=SourceKeys(db, secrets, policy_data.key_change_lifetime()),
+        jurisdiction_changes=JurisdictionChanges(db, secrets),
         proposals=RulebookProposals(db, rulebooks, secrets),
         dcc_trust=dcc_trust,
         dcc=dcc,

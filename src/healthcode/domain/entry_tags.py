@@ -49,6 +49,9 @@ _PERSON_ENTRIES: dict[str, tuple[tuple[str, Role, str | None], ...]] = {
     "source_key_proposal": (("proposer", "actor", None),),
     "source_key_cosign": (("supervisor", "actor", None),),
     "source_key_withdrawal": (("by", "actor", None),),
+    "jurisdiction_proposal": (("proposer", "actor", None),),  # "operator": a load proposes
+    "jurisdiction_cosign": (("supervisor", "actor", None),),
+    "jurisdiction_withdrawal": (("by", "actor", None),),
     "access": (("person", "person", None), ("accessor", "actor", None)),
     "appeal_filed": (
         ("person", "person", None),
@@ -64,7 +67,7 @@ _PERSON_ENTRIES: dict[str, tuple[tuple[str, Role, str | None], ...]] = {
     "appeal_escalated": (("person", "person", None),),
     "oversight_case_step": (("auditor", "actor", None), ("note", "commitment", "auditor")),
 }
-OPERATOR = "operator"  # a key change made from the command line: no one's tag
+OPERATOR = "operator"  # a change made from the command line: no one's tag
 
 
 def tag_spots(kind: str, data: Mapping[str, Any]) -> list[TagSpot]:

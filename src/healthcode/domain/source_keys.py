@@ -7,6 +7,10 @@ So loading the registry may register a source and may narrow it (fewer kinds, a 
 a new name), but never give it another key, more kinds, another authority or a wider area:
 a new key or new kinds are proposed, and take effect only once a supervisor of the source's
 authority other than the proposer co-signs, before the proposal expires.
+
+A new source is as dangerous as a new key (a fake lab's positive tests turn people red), so once
+its authority has a supervisor a load does not register it either: it proposes it, as a change
+of a source with no key yet (`NewSource`), and the co-signature registers it.
 """
 
 from __future__ import annotations
@@ -64,15 +68,25 @@ def check_reload(stored: SourceRegistration, loaded: SourceRegistration) -> None
 
 
 @dataclass(frozen=True)
+class NewSource:
+    """What a registration holds besides the key and kinds, for a source not registered yet."""
+
+    name: str
+    area: str
+
+
+@dataclass(frozen=True)
 class KeyChange:
-    """A proposed new key and kinds of a source; in effect once co-signed."""
+    """A proposed new key and kinds of a source; in effect once co-signed. With ``new_source``
+    the source is not registered yet (no previous key, no previous kinds): the co-signature
+    registers it."""
 
     id: str
     source_id: str
     authority_id: str
     public_key: bytes
     kinds: frozenset[EvidenceKind]
-    previous_key: bytes
+    previous_key: bytes | None  # None: a new source
     previous_kinds: frozenset[EvidenceKind]
     proposed_by: str | None  # a staff id; None: the operator
     proposed_at: datetime
@@ -82,6 +96,7 @@ class KeyChange:
     decided_at: datetime | None
     log_index: int
     decision_log_index: int | None
+    new_source: NewSource | None = None
 
     def state(self, now: datetime) -> State:
         """A pending proposal not co-signed by its expiry is expired: no entry needs to say
@@ -100,22 +115,24 @@ def _kinds(kinds: Iterable[str]) -> list[str]:
 
 
 def proposal_entry(change: KeyChange, *, index: int, proposer_secret: bytes | None) -> bytes:
-    """``proposer_secret``: the proposing staff member's; None for the operator."""
-    return encode_entry(
-        "source_key_proposal",
-        {
-            "change": change.id,
-            "source": change.source_id,
-            "authority": change.authority_id,
-            "public_key": b64(change.public_key),
-            "kinds": _kinds(change.kinds),
-            "previous_key": b64(change.previous_key),
-            "previous_kinds": _kinds(change.previous_kinds),
-            "proposer": OPERATOR if proposer_secret is None else actor_tag(proposer_secret, index),
-            "proposed_at": instant_text(change.proposed_at),
-            "expires_at": instant_text(change.expires_at),
-        },
-    )
+    """``proposer_secret``: the proposing staff member's; None for the operator. A new
+    source's proposal also names the source and its area, as its registration would (and a
+    null previous key); a key change's entry is as it always was."""
+    data: dict[str, object] = {
+        "change": change.id,
+        "source": change.source_id,
+        "authority": change.authority_id,
+        "public_key": b64(change.public_key),
+        "kinds": _kinds(change.kinds),
+        "previous_key": None if change.previous_key is None else b64(change.previous_key),
+        "previous_kinds": _kinds(change.previous_kinds),
+        "proposer": OPERATOR if proposer_secret is None else actor_tag(proposer_secret, index),
+        "proposed_at": instant_text(change.proposed_at),
+        "expires_at": instant_text(change.expires_at),
+    }
+    if change.new_source is not None:
+        data |= {"name": change.new_source.name, "area": change.new_source.area}
+    return encode_entry("source_key_proposal", data)
 
 
 def cosign_entry(

@@ -4,14 +4,19 @@ A deployment and the demo city are bootstrapped the same way, with ``healthcode 
 Loading is idempotent: each entry is inserted or updated by its id. A registered source is
 never given another key, more kinds, another authority or a wider area by a load (the whole
 file is refused): a key or kinds change is proposed and co-signed (`services/source_keys.py`).
+Once an authority has a supervisor, a new source of it or a wider jurisdiction for it is not
+applied either but proposed, for that supervisor to co-sign (`services/registry_proposals.py`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
-from typing import Annotated
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -19,11 +24,18 @@ from healthcode.domain import areas as area_codes
 from healthcode.domain.areas import Area
 from healthcode.domain.batches import SourceRegistration
 from healthcode.domain.evidence import AREA_CODE_PATTERN, RECORD_ID_PATTERN, EvidenceKind
+from healthcode.domain.jurisdiction_changes import JurisdictionChange, widened
 from healthcode.domain.log_entries import registry_entry
-from healthcode.domain.source_keys import check_reload, unusable_key
+from healthcode.domain.source_keys import KeyChange, check_reload, unusable_key
 from healthcode.errors import InputRejected
 from healthcode.services import transparency
+from healthcode.services.registry_proposals import (
+    needs_cosignature,
+    propose_jurisdiction,
+    propose_source,
+)
 from healthcode.store import registry as repo
+from healthcode.store import staff as staff_repo
 from healthcode.store.database import Database
 
 _Code = Annotated[str, Field(pattern=AREA_CODE_PATTERN)]
@@ -94,31 +106,34 @@ def public_key_bytes(value: str, where: str, code: str = "registry.invalid") -> 
     return raw
 
 
-class Registry:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+@dataclass(frozen=True)
+class LoadResult:
+    """How many of each the file listed, and what it proposed instead of applying: a new
+    source or a wider jurisdiction of an authority with a supervisor, each awaiting that
+    supervisor's co-signature (`services/registry_proposals.py`)."""
 
-    def load(self, data: object, *, now: datetime) -> dict[str, int]:
-        """Insert or update everything in the config, in one transaction."""
+    counts: dict[str, int]
+    proposed: list[KeyChange | JurisdictionChange]
+
+
+class Registry:
+    def __init__(self, db: Database, proposal_lifetime: timedelta) -> None:
+        self._db = db
+        self._lifetime = proposal_lifetime
+
+    def load(self, data: object, *, now: datetime) -> LoadResult:
+        """Insert or update everything in the config, in one transaction; propose what needs
+        a supervisor's co-signature."""
         config = parse_config(data)
+        lifetime = self._lifetime
         with self._db.write() as conn:
-            # Every registration (and every key) is logged, in this same transaction.
-            transparency.append(
-                conn,
-                [
-                    ("registry", registry_entry(what, item.model_dump(mode="json"), now))
-                    for what, items in (
-                        ("area", config.areas),
-                        ("authority", config.authorities),
-                        ("source", config.sources),
-                        ("venue", config.venues),
-                    )
-                    for item in items
-                ],
-                now,
-            )
+            # What is registered, as its entries say it (the jurisdiction kept, if a wider one
+            # is proposed); every registration and proposal is logged in this transaction.
+            logged: list[tuple[str, dict[str, Any]]] = []
+            proposals: list[Callable[[], KeyChange | JurisdictionChange | None]] = []
             for area in config.areas:
                 repo.save_area(conn, Area(area.code, area.zh, area.en))
+                logged.append(("area", area.model_dump(mode="json")))
             known = repo.area_codes(conn)
 
             def require_area(code: str, where: str) -> None:
@@ -128,9 +143,18 @@ class Registry:
             for authority in config.authorities:
                 for code in authority.jurisdiction:
                     require_area(code, f"authority {authority.id}")
-                repo.save_authority(
-                    conn, authority.id, authority.zh, authority.en, authority.jurisdiction
-                )
+                record = authority.model_dump(mode="json")
+                current = staff_repo.jurisdiction(conn, authority.id)
+                kept = authority.jurisdiction
+                if widened(current, kept) and needs_cosignature(conn, authority.id):
+                    proposals.append(partial(
+                        propose_jurisdiction, conn, authority.id, kept, current, now=now,
+                        lifetime=lifetime,
+                    ))  # fmt: skip
+                    kept = sorted(current)
+                    record["jurisdiction"] = kept
+                logged.append(("authority", record))
+                repo.save_authority(conn, authority.id, authority.zh, authority.en, kept)
             authorities = set(repo.authority_names(conn))
             registered = repo.sources(conn)
             for source in config.sources:
@@ -147,7 +171,14 @@ class Registry:
                 )
                 if source.id in registered:  # an earlier entry of this file too
                     check_reload(registered[source.id], registration)
+                elif needs_cosignature(conn, source.authority):
+                    proposals.append(partial(
+                        propose_source, conn, registration, source.name, now=now,
+                        lifetime=lifetime,
+                    ))  # fmt: skip
+                    continue
                 registered[source.id] = registration
+                logged.append(("source", source.model_dump(mode="json")))
                 repo.save_source(conn, registration, source.name, now)
             for venue in config.venues:
                 where = f"venue {venue.id}"
@@ -156,10 +187,20 @@ class Registry:
                     raise InputRejected("registry.invalid", f"{where}: a venue lies in a district")
                 if venue.authority not in authorities:
                     raise InputRejected("registry.invalid", f"{where}: unknown authority")
+                logged.append(("venue", venue.model_dump(mode="json")))
                 repo.save_venue(conn, venue.id, venue.zh, venue.en, venue.area, venue.authority)
-        return {
+            transparency.append(
+                conn,
+                [("registry", registry_entry(what, record, now)) for what, record in logged],
+                now,
+            )
+            # After the registrations, so a proposal's entry follows those of the areas and
+            # authorities it names; a conflicting pending proposal refuses the whole file.
+            proposed = [change for change in (propose() for propose in proposals) if change]
+        counts = {
             "areas": len(config.areas),
             "authorities": len(config.authorities),
             "sources": len(config.sources),
             "venues": len(config.venues),
         }
+        return LoadResult(counts, proposed)

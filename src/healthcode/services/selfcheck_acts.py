@@ -1,6 +1,6 @@
 """The entries the self-check expects for acts of officials: orders, co-signatures, refusals
 and ends of orders, ends of designations, reads of people's records, rulebook proposals and
-source key changes, rebuilt from their rows."""
+source key and jurisdiction changes, rebuilt from their rows."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from itertools import pairwise
 
 from sqlalchemy import Connection, select
 
+from healthcode.domain import jurisdiction_changes as jurisdictions
 from healthcode.domain.designations import VOIDING
 from healthcode.domain.log_entries import (
     access_entry,
@@ -26,6 +27,7 @@ from healthcode.domain.source_keys import cosign_entry, proposal_entry, withdraw
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.orders import staff_secret_key
 from healthcode.store import designations as designations_repo
+from healthcode.store import jurisdiction_changes as jurisdiction_repo
 from healthcode.store import orders as orders_repo
 from healthcode.store import source_keys as source_keys_repo
 from healthcode.store import tables as t
@@ -122,6 +124,7 @@ def expected_acts(conn: Connection, secrets: PersonSecrets) -> tuple[Expected, l
                 recorded_at=stored.recorded_at,
             ))  # fmt: skip
     expected.update(_key_changes(conn, staff))
+    expected.update(_jurisdiction_changes(conn, staff))
     return expected, problems
 
 
@@ -173,6 +176,29 @@ def _key_changes(conn: Connection, staff: Callable[[str], bytes]) -> Expected:
             expected[index] = ("source_key_withdrawal", withdrawal_entry(
                 index=index, change_id=change.id, source_id=change.source_id,
                 authority_id=change.authority_id, withdrawn_by_secret=by, at=at,
+            ))  # fmt: skip
+    return expected
+
+
+def _jurisdiction_changes(conn: Connection, staff: Callable[[str], bytes]) -> Expected:
+    """Each jurisdiction change's entries (that each authority's jurisdiction is the one its
+    last registration or co-signed change logged is `selfcheck_sources`'s check)."""
+    expected: Expected = {}
+    for change in jurisdiction_repo.every(conn):
+        expected[change.log_index] = ("jurisdiction_proposal", jurisdictions.proposal_entry(change))
+        index, at = change.decision_log_index, change.decided_at
+        if index is None or at is None:
+            continue
+        if change.status == "cosigned":
+            expected[index] = ("jurisdiction_cosign", jurisdictions.cosign_entry(
+                index=index, change_id=change.id, authority_id=change.authority_id,
+                supervisor_secret=staff(str(change.decided_by)), at=at,
+            ))  # fmt: skip
+        else:
+            by = None if change.decided_by is None else staff(change.decided_by)
+            expected[index] = ("jurisdiction_withdrawal", jurisdictions.withdrawal_entry(
+                index=index, change_id=change.id, authority_id=change.authority_id,
+                withdrawn_by_secret=by, at=at,
             ))  # fmt: skip
     return expected
 

@@ -1,10 +1,12 @@
-"""Each evidence source as the log says it is: the key, kinds, authority and area of its last
-registration, or the key and kinds of its last co-signed change (docs/api.md, "Source keys").
+"""Each evidence source and each authority's jurisdiction as the log says it is: the key,
+kinds, authority and area of a source's last registration, or of its last co-signed change (a
+new source's proposal names all four), and the jurisdiction of an authority's last
+registration or co-signed jurisdiction change (docs/api.md, "Source keys").
 
-The self-check reads every entry once; this keeps the few that set a source as they stream by,
-then compares the stored sources with them. A source's row is changed only in the transaction
-that logs the change, so any other difference was made by other means (SQL): most sources
-never have a co-signed change, and without this their key could be swapped unnoticed.
+The self-check reads every entry once; this keeps the few that set a source or a jurisdiction
+as they stream by, then compares the stored rows with them. Those rows are changed only in the
+transaction that logs the change, so any other difference was made by other means (SQL): most
+sources never have a co-signed change, and without this their key could be swapped unnoticed.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ from typing import Any
 from sqlalchemy import Connection
 
 from healthcode.domain import areas
+from healthcode.domain.jurisdiction_changes import widened
 from healthcode.store import registry as registry_repo
 
-KINDS = frozenset({"registry", "source_key_proposal", "source_key_cosign"})
+KINDS = frozenset({
+    "registry", "source_key_proposal", "source_key_cosign", "jurisdiction_proposal",
+    "jurisdiction_cosign",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,10 @@ class _Logged:
 class LoggedSources:
     def __init__(self) -> None:
         self._sources: dict[str, _Logged] = {}
-        self._proposed: dict[str, tuple[str, bytes | None, frozenset[str]]] = {}
+        # A change's source and what it proposes; a new source's proposal is its registration.
+        self._proposed: dict[str, tuple[str, _Logged, bool]] = {}
+        self._jurisdictions: dict[str, frozenset[str]] = {}
+        self._widenings: dict[str, tuple[str, frozenset[str]]] = {}
 
     def see(self, kind: str, body: bytes) -> None:
         """Take an entry into account, if it sets a source (the others cost a test)."""
@@ -50,26 +59,41 @@ class LoggedSources:
 
     def _take(self, kind: str, data: dict[str, Any]) -> None:
         if kind == "registry":
-            if data["what"] != "source":
-                return
             record = data["record"]
-            self._sources[record["id"]] = _Logged(
-                _key(record["public_key"]), frozenset(record["kinds"]),
-                record["authority"], record["area"],
-            )  # fmt: skip
+            if data["what"] == "authority":
+                self._jurisdictions[record["id"]] = frozenset(record["jurisdiction"])
+            elif data["what"] == "source":
+                self._sources[record["id"]] = _Logged(
+                    _key(record["public_key"]), frozenset(record["kinds"]),
+                    record["authority"], record["area"],
+                )  # fmt: skip
         elif kind == "source_key_proposal":
-            self._proposed[data["change"]] = (
-                data["source"], _key(data["public_key"]), frozenset(data["kinds"]),
+            new = data["previous_key"] is None
+            self._proposed[data["change"]] = (data["source"], _Logged(
+                _key(data["public_key"]), frozenset(data["kinds"]), data["authority"],
+                data["area"] if new else "",
+            ), new)  # fmt: skip
+        elif kind == "source_key_cosign":
+            source_id, proposed, new = self._proposed[data["change"]]
+            logged = self._sources.get(source_id)
+            if new:
+                self._sources[source_id] = proposed
+            elif logged is not None:
+                self._sources[source_id] = replace(
+                    logged, public_key=proposed.public_key, kinds=proposed.kinds
+                )
+        elif kind == "jurisdiction_proposal":
+            self._widenings[data["change"]] = (
+                data["authority"], frozenset(data["jurisdiction"])
             )  # fmt: skip
         else:
-            source_id, key, kinds = self._proposed[data["change"]]
-            logged = self._sources.get(source_id)
-            if logged is not None:
-                self._sources[source_id] = replace(logged, public_key=key, kinds=kinds)
+            authority_id, jurisdiction = self._widenings[data["change"]]
+            self._jurisdictions[authority_id] = jurisdiction
 
     def problems(self, conn: Connection) -> list[str]:
         """Each source no entry registers, or whose key or authority are not the logged ones,
-        or whose kinds or area are more than logged (fewer would take power away, not add it)."""
+        or whose kinds or area are more than logged (fewer would take power away, not add it);
+        each authority whose jurisdiction no entry registers, or wider than logged."""
         found = []
         for source_id, source in sorted(registry_repo.sources(conn).items()):
             logged = self._sources.get(source_id)
@@ -84,6 +108,15 @@ class LoggedSources:
                 found.append(
                     f"source {source_id}: its key, kinds, authority or area are not those its"
                     " last registration or co-signed key change logged"
+                )
+        for authority_id, stored in sorted(registry_repo.jurisdictions(conn).items()):
+            held = self._jurisdictions.get(authority_id)
+            if held is None:
+                found.append(f"authority {authority_id}: no entry registers it")
+            elif widened(held, stored):
+                found.append(
+                    f"authority {authority_id}: its jurisdiction is wider than its last"
+                    " registration or co-signed jurisdiction change logged"
                 )
         return found
 

@@ -1,7 +1,9 @@
 """A source's new key or kinds: proposed by the operator or an official of its authority, in
 effect only once a different supervisor of that authority co-signs it (DESIGN, users:
 "Supervisor — co-signs ... key changes"), before it expires. Each step is logged in the
-transaction that records it (docs/api.md, "Source keys").
+transaction that records it (docs/api.md, "Source keys"). A new source a registry load
+proposed (`services/registry_proposals.py`) is such a change of a source with no key yet: its
+co-signature registers it.
 
 From the co-signature on, a batch verifies with the new key alone. A batch carries no signing
 time, and its records' times are the signer's word: trusting them to pick the old key would let
@@ -95,7 +97,8 @@ class SourceKeys:
         return change
 
     def cosign(self, actor: Actor, change_id: str, *, now: datetime) -> KeyChange:
-        """Put a pending change in effect from now: the source's key and kinds are replaced."""
+        """Put a pending change in effect from now: the source's key and kinds are replaced,
+        or a new source (proposed by a load, `services/registry_proposals.py`) registered."""
         if actor.role != "supervisor":
             raise Unauthorized("auth.forbidden", "only supervisors co-sign a key change")
         with self._db.write() as conn:
@@ -103,10 +106,13 @@ class SourceKeys:
             if change.proposed_by == actor.id:
                 raise Unauthorized("source_key.cosign_self")
             source = registry_repo.source(conn, change.source_id)
-            assert source is not None  # a foreign key
-            if not source.active:
+            if change.new_source is not None:
+                # Registered meanwhile, by a load while the authority had no supervisor.
+                if source is not None:
+                    raise InputRejected("source_key.stale")
+            elif source is None or not source.active:
                 raise InputRejected("source.inactive")
-            if (source.public_key, source.kinds, source.authority_id) != (
+            elif (source.public_key, source.kinds, source.authority_id) != (
                 change.previous_key, change.previous_kinds, change.authority_id
             ):  # fmt: skip
                 raise InputRejected("source_key.stale")
@@ -120,7 +126,16 @@ class SourceKeys:
                 change, status="cosigned", decided_by=actor.id, decided_at=now,
                 decision_log_index=index,
             )  # fmt: skip
-            registry_repo.set_source_key(conn, change.source_id, change.public_key, change.kinds)
+            if change.new_source is None:
+                registry_repo.set_source_key(
+                    conn, change.source_id, change.public_key, change.kinds
+                )
+            else:
+                registration = SourceRegistration(
+                    id=change.source_id, authority_id=change.authority_id,
+                    public_key=change.public_key, kinds=change.kinds, area=change.new_source.area,
+                )  # fmt: skip
+                registry_repo.save_source(conn, registration, change.new_source.name, now)
             repo.decide(conn, change)
         return change
 
@@ -175,12 +190,19 @@ class SourceKeys:
         return change
 
     def _staff_secret(self, conn: Connection, staff_id: str | None, now: datetime) -> bytes | None:
-        """The staff member's secret (escrowed if it is not yet), for their actor tag."""
-        if staff_id is None:
-            return None
-        key = staff_secret_key(staff_id)
-        self._secrets.escrow_missing(conn, [key], now)
-        return self._secrets.secret(key)
+        return staff_secret(self._secrets, conn, staff_id, now)
+
+
+def staff_secret(
+    secrets: PersonSecrets, conn: Connection, staff_id: str | None, now: datetime
+) -> bytes | None:
+    """The staff member's secret (escrowed if it is not yet), for their actor tag; None for
+    the operator."""
+    if staff_id is None:
+        return None
+    key = staff_secret_key(staff_id)
+    secrets.escrow_missing(conn, [key], now)
+    return secrets.secret(key)
 
 
 def _server_owned(source: SourceRegistration) -> bool:

@@ -45,11 +45,25 @@ def save_authority(
     conn: Connection, authority_id: str, name_zh: str, name_en: str, jurisdiction: Iterable[str]
 ) -> None:
     upsert(conn, t.authorities, {"id": authority_id, "name_zh": name_zh, "name_en": name_en})
+    set_jurisdiction(conn, authority_id, jurisdiction)
+
+
+def set_jurisdiction(conn: Connection, authority_id: str, jurisdiction: Iterable[str]) -> None:
+    """Replace the authority's jurisdiction (a load, or a co-signed widening,
+    `services/jurisdiction_changes.py`)."""
     conn.execute(t.authority_areas.delete().where(t.authority_areas.c.authority_id == authority_id))
     conn.execute(
         t.authority_areas.insert(),
         [{"authority_id": authority_id, "area_code": code} for code in sorted(set(jurisdiction))],
     )
+
+
+def jurisdictions(conn: Connection) -> dict[str, frozenset[str]]:
+    """Every authority's jurisdiction, by id (the self-check's)."""
+    found: dict[str, set[str]] = {}
+    for row in conn.execute(select(t.authority_areas)):
+        found.setdefault(row.authority_id, set()).add(row.area_code)
+    return {authority: frozenset(codes) for authority, codes in found.items()}
 
 
 def authority_names(

@@ -2,7 +2,9 @@
 
 One row per proposal, written with its ``source_key_proposal`` entry; its co-signature or
 withdrawal is written on the same row with that entry's index, so the self-check rebuilds both
-entries from the row. The source's own row changes only in the co-signature's transaction.
+entries from the row. The source's own row changes only in the co-signature's transaction. A
+new source's proposal has no previous key and holds the name and area its registration will
+have; its source has no row until the co-signature, so ``source_id`` is no foreign key.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlalchemy import (
 )
 
 from healthcode.domain.evidence import EvidenceKind
-from healthcode.domain.source_keys import KeyChange
+from healthcode.domain.source_keys import KeyChange, NewSource
 from healthcode.store.instants import Instant
 from healthcode.store.schema import ID, metadata
 
@@ -32,13 +34,16 @@ source_key_changes = Table(
     "source_key_changes",
     metadata,
     Column("id", ID, primary_key=True),
-    Column("source_id", ID, ForeignKey("sources.id"), nullable=False),
+    Column("source_id", ID, nullable=False),  # not yet registered, for a new source
     Column("authority_id", ID, ForeignKey("authorities.id"), nullable=False),
     Column("public_key", LargeBinary(32), nullable=False),
     Column("kinds", Text, nullable=False),  # space-separated, as `sources.kinds`
     # The source's key and kinds when proposed: a co-signature applies to exactly those.
-    Column("previous_key", LargeBinary(32), nullable=False),
+    Column("previous_key", LargeBinary(32)),  # NULL: a new source
     Column("previous_kinds", Text, nullable=False),
+    # A new source's registration besides its key and kinds; NULL for a key change.
+    Column("name", Text),
+    Column("area_code", String(6), ForeignKey("areas.code")),
     Column("proposed_by", ID, ForeignKey("staff.id")),  # NULL: the operator
     Column("proposed_at", Instant, nullable=False),
     Column("expires_at", Instant, nullable=False),
@@ -59,6 +64,8 @@ def insert(conn: Connection, change: KeyChange) -> None:
             id=change.id, source_id=change.source_id, authority_id=change.authority_id,
             public_key=change.public_key, kinds=_joined(change.kinds),
             previous_key=change.previous_key, previous_kinds=_joined(change.previous_kinds),
+            name=None if change.new_source is None else change.new_source.name,
+            area_code=None if change.new_source is None else change.new_source.area,
             proposed_by=change.proposed_by, proposed_at=change.proposed_at,
             expires_at=change.expires_at, status=change.status, log_index=change.log_index,
         )
@@ -114,9 +121,11 @@ def _change(row: Row[Any]) -> KeyChange:
     return KeyChange(
         id=row.id, source_id=row.source_id, authority_id=row.authority_id,
         public_key=bytes(row.public_key), kinds=_kinds(row.kinds),
-        previous_key=bytes(row.previous_key), previous_kinds=_kinds(row.previous_kinds),
+        previous_key=None if row.previous_key is None else bytes(row.previous_key),
+        previous_kinds=_kinds(row.previous_kinds),
         proposed_by=row.proposed_by, proposed_at=row.proposed_at, expires_at=row.expires_at,
         status=row.status, decided_by=row.decided_by, decided_at=row.decided_at,
         log_index=int(row.log_index),
         decision_log_index=None if row.decision_log_index is None else int(row.decision_log_index),
+        new_source=None if row.area_code is None else NewSource(str(row.name), row.area_code),
     )  # fmt: skip

@@ -62,6 +62,16 @@ def of_authority(conn: Connection, authority_id: str) -> list[StaffMember]:
     ]
 
 
+def has_active_supervisor(conn: Connection, authority_id: str) -> bool:
+    """Whether the authority has a supervisor to co-sign (`services/registry_proposals.py`)."""
+    query = select(t.staff.c.id).where(
+        t.staff.c.authority_id == authority_id,
+        t.staff.c.role == "supervisor",
+        t.staff.c.active.is_(True),
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
 def jurisdiction(conn: Connection, authority_id: str) -> frozenset[str]:
     query = select(t.authority_areas.c.area_code).where(
         t.authority_areas.c.authority_id == authority_id

@@ -23,6 +23,7 @@ from sqlalchemy import (
 # named here, so `metadata` is the whole schema and `tables.NAME` reaches every table.
 from healthcode.store.idempotency import idempotency_keys as idempotency_keys
 from healthcode.store.instants import Instant
+from healthcode.store.jurisdiction_changes import jurisdiction_changes as jurisdiction_changes
 from healthcode.store.reference_stamp import reference_stamp as reference_stamp
 from healthcode.store.regions import regional_checkpoints as regional_checkpoints
 from healthcode.store.schema import ID as ID
