@@ -72,3 +72,31 @@ def test_load_refuses_a_new_key_then_propose_and_withdraw(
     assert cli.invoke(app, ["admin", "load", str(registry)]).exit_code == 0
     bad = cli.invoke(app, ["admin", "propose-key", "lab-1", "bm90IGEga2V5"])
     assert bad.exit_code == 2 and "source_key.invalid_key" in bad.output
+
+
+def test_load_proposes_a_new_source_and_a_wider_jurisdiction_of_an_authority_with_a_supervisor(
+    cli: CliRunner, town: Town, tmp_path: Path
+) -> None:
+    """docs/cli.md: the first load (the town's, before any staff) registered everything
+    directly; with supervisors registered, the next one proposes."""
+    town.register_staff()
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(yaml.safe_dump({
+        "authorities": [{"id": "zz-health", "zh": "郑州市卫健委", "en": "Zhengzhou Health Commission",
+                         "jurisdiction": [ZHENGZHOU, "310100"]}],
+        "sources": [{"id": "lab-2", "authority": "zz-health", "name": "lab-2", "public_key": NEW_PUBLIC,
+                     "kinds": ["test_result"], "area": ZHENGZHOU}],
+    }, allow_unicode=True))  # fmt: skip
+    loaded = cli.invoke(app, ["admin", "load", str(registry)], env={"LANG": "C"})
+    assert loaded.exit_code == 0, loaded.output
+    [source] = town.services.source_keys.of_authority("zz-health", now=town.clock.now())
+    [widening] = town.services.jurisdiction_changes.of_authority("zz-health", now=town.clock.now())
+    assert f"proposed {source.id}, new source lab-2" in loaded.output
+    assert f"proposed {widening.id}, wider jurisdiction 310100 {ZHENGZHOU}" in loaded.output
+    # Loaded again: nothing more proposed; the operator withdraws the jurisdiction change.
+    again = cli.invoke(app, ["admin", "load", str(registry)], env={"LANG": "C"})
+    assert again.exit_code == 0 and "proposed" not in again.output
+    withdrawn = cli.invoke(app, ["admin", "withdraw-jurisdiction", widening.id], env={"LANG": "C"})
+    assert withdrawn.exit_code == 0 and widening.id in withdrawn.output
+    twice = cli.invoke(app, ["admin", "withdraw-jurisdiction", widening.id], env={"LANG": "C"})
+    assert twice.exit_code == 2 and "jurisdiction_change.not_pending" in twice.output

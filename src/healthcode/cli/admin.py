@@ -1,5 +1,5 @@
-"""``healthcode admin``: set up a deployment, load the registry, propose source keys, mint
-tokens."""
+"""``healthcode admin``: set up a deployment, load the registry (proposing what needs a
+supervisor's co-signature), propose source keys, mint tokens."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from healthcode.cli.context import (
     services,
     settings_from_env,
 )
+from healthcode.cli.language import cli_gettext
+from healthcode.domain.source_keys import KeyChange
 from healthcode.services.backup import BackupError
 from healthcode.services.backup import backup as backup_store
 from healthcode.services.backup import restore as restore_store
@@ -41,14 +43,31 @@ def init() -> None:
 
 @app.command()
 def load(config: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
-    """Register areas, authorities, sources and venues from a YAML config file."""
+    """Register areas, authorities, sources and venues from a YAML config file. Once an
+    authority has a supervisor, a new source of it or a wider jurisdiction for it is proposed
+    instead, and counts once a supervisor of the authority co-signs it."""
+    _ = cli_gettext()
     built = services()
     data = yaml.safe_load(config.read_text())
     staff = data.pop("staff", []) if isinstance(data, dict) else []
     with refusals_reported():
-        counts = built.registry.load(data, now=built.clock.now())
+        # The registry first: staff the file adds co-sign nothing this file proposes.
+        loaded = built.registry.load(data, now=built.clock.now())
+        counts = loaded.counts
         counts["staff"] = built.staff.register(staff, now=built.clock.now()) if staff else 0
     console.print(", ".join(f"{count} {name}" for name, count in counts.items()))
+    for change in loaded.proposed:
+        what = (
+            _("new source %(source)s") % {"source": change.source_id}
+            if isinstance(change, KeyChange)
+            else _("wider jurisdiction %(codes)s")
+            % {"codes": " ".join(sorted(change.jurisdiction))}
+        )
+        console.print(
+            _("proposed %(change)s, %(what)s: it counts once a supervisor of %(authority)s co-signs it, before %(expires)s")
+            % {"change": change.id, "what": what, "authority": change.authority_id,
+               "expires": change.expires_at.isoformat()}
+        )  # fmt: skip
 
 
 @app.command("propose-key")
@@ -78,6 +97,21 @@ def withdraw_key(change: str = typer.Argument(..., help="The key change's id."))
     with refusals_reported():
         withdrawn = built.source_keys.withdraw(None, change, now=built.clock.now())
     console.print(f"withdrew {withdrawn.id} ({withdrawn.source_id})")
+
+
+@app.command("withdraw-jurisdiction")
+def withdraw_jurisdiction(
+    change: str = typer.Argument(..., help="The jurisdiction change's id."),
+) -> None:
+    """Withdraw a pending wider jurisdiction a load proposed (logged)."""
+    _ = cli_gettext()
+    built = services()
+    with refusals_reported():
+        withdrawn = built.jurisdiction_changes.withdraw(None, change, now=built.clock.now())
+    console.print(
+        _("withdrew %(change)s (%(authority)s)")
+        % {"change": withdrawn.id, "authority": withdrawn.authority_id}
+    )
 
 
 @app.command("staff-token")

@@ -18,6 +18,7 @@ from healthcode.web import errors, logs
 from healthcode.web.api import appeals, evidence, officials, person, public, records, staff_auth
 from healthcode.web.api import cohort as cohort_api
 from healthcode.web.api import dcc as dcc_api
+from healthcode.web.api import jurisdiction_changes as jurisdiction_changes_api
 from healthcode.web.api import log as log_api
 from healthcode.web.api import oversight as oversight_api
 from healthcode.web.api import passes as passes_api
@@ -161,6 +162,7 @@ def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     app.include_router(passes_api.pass_router)
     app.include_router(officials.router)
     app.include_router(source_keys_api.router)
+    app.include_router(jurisdiction_changes_api.router)
     app.include_router(records.router)
     app.include_router(staff_auth.router)
     app.include_router(log_api.router)

@@ -32,16 +32,21 @@ class KeyChangeIn(Closed):
 
 
 class KeyChangeOut(BaseModel):
-    """``proposed_by`` is null when the operator proposed it (``healthcode admin propose-key``);
-    ``decided_by``: the co-signing supervisor, or who withdrew it."""
+    """``proposed_by`` is null when the operator proposed it (``healthcode admin propose-key``,
+    or a registry load proposing a new source); ``decided_by``: the co-signing supervisor, or
+    who withdrew it. A new source, which the co-signature registers, has no ``previous_key``
+    and no ``previous_kinds``, and has the ``name`` and ``area`` it will be registered with
+    (null for a key change)."""
 
     id: str
     source_id: str
     authority_id: str
     public_key: str
     kinds: list[str]
-    previous_key: str
+    previous_key: str | None
     previous_kinds: list[str]
+    name: str | None
+    area: str | None
     proposed_by: str | None
     proposed_at: datetime
     expires_at: datetime
@@ -54,7 +59,10 @@ def key_change_out(change: KeyChange, now: datetime) -> KeyChangeOut:
     return KeyChangeOut(
         id=change.id, source_id=change.source_id, authority_id=change.authority_id,
         public_key=b64(change.public_key), kinds=sorted(change.kinds),
-        previous_key=b64(change.previous_key), previous_kinds=sorted(change.previous_kinds),
+        previous_key=None if change.previous_key is None else b64(change.previous_key),
+        previous_kinds=sorted(change.previous_kinds),
+        name=None if change.new_source is None else change.new_source.name,
+        area=None if change.new_source is None else change.new_source.area,
         proposed_by=change.proposed_by, proposed_at=change.proposed_at,
         expires_at=change.expires_at, state=change.state(now), decided_by=change.decided_by,
         decided_at=change.decided_at,
@@ -97,7 +105,8 @@ def list_key_changes(
 def cosign_key_change(
     request: Request, change_id: ChangeId, caller: Annotated[Caller, Depends(SUPERVISOR)]
 ) -> KeyChangeOut:
-    """Put a pending key change in effect now: from now on only the new key signs."""
+    """Put a pending key change in effect now: from now on only the new key signs (a new
+    source is registered, with its key)."""
     services = request.app.state.services
     now = services.clock.now()
     return key_change_out(services.source_keys.cosign(actor(caller), change_id, now=now), now)

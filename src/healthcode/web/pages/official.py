@@ -1,5 +1,6 @@
 """The official's console (issue orders and designations, propose source key changes, see
-them, the co-sign queues of orders (co-sign or refuse), designations and source key changes) and
+them, the co-sign queues of orders (co-sign or refuse), designations, source key changes and
+wider jurisdictions) and
 the read-only view hotline staff, officials and oversight use to answer a person (status, who
 is accountable, how to appeal). Pages for staff signed in with the ``hc_staff`` cookie (``/staff/login``)."""
 
@@ -20,6 +21,7 @@ from healthcode.services.access import Reader, purposes_for
 from healthcode.services.designations import DesignationRequest
 from healthcode.services.orders import OrderRequest, PersonEvidence
 from healthcode.store.orders import StoredOrder
+from healthcode.web.api.jurisdiction_changes import jurisdiction_change_out
 from healthcode.web.api.officials import actor
 from healthcode.web.api.source_keys import key_change_out
 from healthcode.web.auth import Caller, page, refused_by
@@ -69,6 +71,9 @@ def _console(
         proposed_change=next((c for c in key_changes if proposed and c.id == proposed), None),
         key_sources=services.source_keys.proposable_sources(str(caller.authority_id)),
         evidence_kinds=list(EvidenceKind), key_form=key_form or KeyForm(),
+        jurisdiction_changes=[jurisdiction_change_out(change, now) for change in
+                              services.jurisdiction_changes.of_authority(
+                                  str(caller.authority_id), now=now, state="pending")],
         endable_designations=[
             d for d in services.designations.of_authority(actor(caller), now=now)
             if d.state in ENDABLE
@@ -288,6 +293,37 @@ def _decide_key_change(
         route = f"/official/key-changes/{{change_id}}/{step}"
         return _refused(request, caller, error, route)
     return RedirectResponse("/official#key-changes", status_code=303)
+
+
+@router.post("/official/jurisdiction-changes/{change_id}/cosign")
+def cosign_jurisdiction_change(
+    request: Request, change_id: str, caller: Annotated[Caller | None, Depends(SUPERVISOR_PAGE)]
+) -> Response:
+    return _decide_jurisdiction_change(request, caller, change_id, "cosign")
+
+
+@router.post("/official/jurisdiction-changes/{change_id}/withdraw")
+def withdraw_jurisdiction_change(
+    request: Request, change_id: str, caller: Annotated[Caller | None, Depends(SUPERVISOR_PAGE)]
+) -> Response:
+    return _decide_jurisdiction_change(request, caller, change_id, "withdraw")
+
+
+def _decide_jurisdiction_change(
+    request: Request, caller: Caller | None, change_id: str, step: Literal["cosign", "withdraw"]
+) -> Response:
+    """A wider jurisdiction of the supervisor's authority, co-signed or withdrawn."""
+    if caller is None:
+        return render(request, "login_failed.html", status_code=401)
+    services = request.app.state.services
+    changes = services.jurisdiction_changes
+    decide = changes.cosign if step == "cosign" else changes.withdraw
+    try:
+        decide(actor(caller), change_id, now=services.clock.now())
+    except HealthcodeError as error:
+        route = f"/official/jurisdiction-changes/{{change_id}}/{step}"
+        return _refused(request, caller, error, route)
+    return RedirectResponse("/official#jurisdiction-changes", status_code=303)
 
 
 @router.post("/official/designations/{designation_id}/end")
