@@ -1,8 +1,7 @@
 """The official's console (issue orders and designations, propose source key changes, see
 them, the co-sign queues of orders (co-sign or refuse), designations, source key changes and
-wider jurisdictions) and
-the read-only view hotline staff, officials and oversight use to answer a person (status, who
-is accountable, how to appeal). Pages for staff signed in with the ``hc_staff`` cookie (``/staff/login``)."""
+wider jurisdictions) and the read-only view hotline staff, officials and oversight use to
+answer a person (status, who is accountable, how to appeal). Pages for staff signed in with the ``hc_staff`` cookie (``/staff/login``)."""
 
 from __future__ import annotations
 
