@@ -1,10 +1,12 @@
-"""Tokens: expiry against the injected clock, audience, key rotation and revocation."""
+"""Tokens: expiry against the injected clock, audience, key rotation and revocation, and the
+claim of a token the operator issued."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -27,6 +29,19 @@ def test_a_token_of_a_retired_key_verifies_until_it_expires() -> None:
         rotated.verify(token, audience=STAFF_AUDIENCE, now=NOW + timedelta(minutes=15))
     with pytest.raises(Unauthorized):  # a key neither current nor retired
         Tokens(new_key).verify(token, audience=STAFF_AUDIENCE, now=NOW)
+
+
+def test_an_operator_issued_token_says_so_and_a_sign_in_token_does_not() -> None:
+    tokens = Tokens(Ed25519PrivateKey.generate())
+    issued = tokens.mint(
+        "zz-sup-1", role="supervisor", now=NOW, ttl=timedelta(minutes=15), token_id="ab" * 16,
+        operator=True,
+    )  # fmt: skip
+    claims = tokens.verify(issued, audience=STAFF_AUDIENCE, now=NOW)
+    assert (claims.operator_issued, claims.token_id) == (True, "ab" * 16)
+    assert jwt.decode(issued, options={"verify_signature": False})["issued_by"] == "operator"
+    signed_in = tokens.mint("zz-sup-1", role="supervisor", now=NOW, ttl=timedelta(minutes=15))
+    assert not tokens.verify(signed_in, audience=STAFF_AUDIENCE, now=NOW).operator_issued
 
 
 def test_a_revoked_token_is_refused() -> None:

@@ -3,7 +3,9 @@
 Persons get them from the identity provider (``healthcode admin token`` for the demo) and the
 page exchanges one at a login link (audience ``SIGN_IN_AUDIENCE``, no bearer token) for an
 HttpOnly session cookie, once (`redeem`); staff and venue devices use the same format with
-their own audience. Only EdDSA is accepted, so ``alg: none`` and
+their own audience. A staff token the operator mints rather than a sign-in (``healthcode admin
+staff-token``, services/staff_tokens.py) carries ``issued_by: operator``, so whatever is done
+with it can be told apart from the member's own acts. Only EdDSA is accepted, so ``alg: none`` and
 HMAC-confusion tokens fail. Keys rotate: tokens signed by a retired key still verify until they
 expire; a token can be revoked by its ``jti``.
 
@@ -42,6 +44,8 @@ PERSON_AUDIENCE = "healthcode:person"
 SIGN_IN_AUDIENCE = "healthcode:person-sign-in"
 STAFF_AUDIENCE = "healthcode:staff"
 VENUE_AUDIENCE = "healthcode:venue"
+# The ``issued_by`` claim of a token the operator minted for a member of staff: no sign-in.
+OPERATOR_ISSUED = "operator"
 STAFF_ROLES = frozenset({"official", "supervisor", "hotline", "auditor"})
 VERIFIED_CACHE = 8192  # tokens whose signature and claims were checked, most recent first
 REVOCATION_BATCH = 500  # token ids looked up in one statement at most
@@ -69,6 +73,7 @@ class Claims:
     issued_at: datetime
     expires_at: datetime
     token_id: str
+    operator_issued: bool = False  # minted by the operator, not given at a sign-in
 
 
 class Tokens:
@@ -98,8 +103,11 @@ class Tokens:
         )
 
     def mint(
-        self, subject: str, *, role: str, now: datetime, ttl: timedelta, audience: str | None = None
-    ) -> str:
+        self, subject: str, *, role: str, now: datetime, ttl: timedelta,
+        audience: str | None = None, token_id: str | None = None, operator: bool = False,
+    ) -> str:  # fmt: skip
+        """A signed token; ``token_id`` is its ``jti`` (random unless given: an operator's
+        mint logs it first); ``operator`` marks it ``issued_by: operator``."""
         payload: dict[str, Any] = {
             "iss": ISSUER,
             "sub": subject,
@@ -107,8 +115,10 @@ class Tokens:
             "role": role,
             "iat": int(now.timestamp()),
             "exp": int((now + ttl).timestamp()),
-            "jti": secrets.token_hex(16),
+            "jti": token_id or secrets.token_hex(16),
         }
+        if operator:
+            payload["issued_by"] = OPERATOR_ISSUED
         return jwt.encode(payload, self._key, algorithm="EdDSA", headers={"kid": self.key_id})
 
     def verify(self, token: str, *, audience: str | Sequence[str], now: datetime) -> Claims:
@@ -121,7 +131,7 @@ class Tokens:
     def check(self, token: str, *, audience: str | Sequence[str], now: datetime) -> Claims:
         """Everything `verify` checks but revocation (`revoked_later`), in the same order."""
         audiences = audience if isinstance(audience, str) else tuple(audience)
-        subject, role, aud, issued, expires, token_id = self._checked(token, audiences)
+        subject, role, aud, issued, expires, token_id, operator = self._checked(token, audiences)
         # Expiry is checked against the injected clock, not the machine's, on every call.
         expires_at = datetime.fromtimestamp(expires, now.tzinfo)
         if now >= expires_at:
@@ -133,6 +143,7 @@ class Tokens:
             issued_at=datetime.fromtimestamp(issued, now.tzinfo),
             expires_at=expires_at,
             token_id=token_id,
+            operator_issued=operator,
         )
 
     def sign_out(self, token: str, *, audience: str, now: datetime) -> bool:
@@ -171,9 +182,10 @@ class Tokens:
 
     def _check(
         self, token: str, audience: str | tuple[str, ...]
-    ) -> tuple[str, str, str, Any, Any, str]:
+    ) -> tuple[str, str, str, Any, Any, str, bool]:
         """The signature, algorithm, issuer, audience and required claims: what does not
-        depend on the instant or the store. (subject, role, audience, iat, exp, jti)."""
+        depend on the instant or the store. (subject, role, audience, iat, exp, jti,
+        whether the operator issued it)."""
         try:
             header = jwt.get_unverified_header(token)
             key = self._verifiers.get(str(header.get("kid")))
@@ -197,4 +209,5 @@ class Tokens:
             payload["iat"],
             payload["exp"],
             str(payload["jti"]),
+            payload.get("issued_by") == OPERATOR_ISSUED,
         )
