@@ -202,7 +202,7 @@ def build(
         cosigning=Cosigning(db, log_reader, parse_witnesses(settings.witnesses), clock=clock),
         orders=orders,
         order_refusals=OrderRefusals(db, secrets, outbox),
-        staff=Staff(db, tokens, SignInThrottle(db, keys.pseudonym_secret)),
+        staff=Staff(db, tokens, SignInThrottle(db, keys.pseudonym_secret), secrets),
         access=access,
         sources=Sources(db, derivation),
         source_keys=SourceKeys(db, secrets, policy_data.key_change_lifetime()),

@@ -11,7 +11,7 @@ from sqlalchemy import inspect, text
 from healthcode.store.database import Database
 from healthcode.store.migrate import alembic_config
 
-BEFORE = "0021"
+BEFORE = "0022"
 AT = 1_780_000_000_000_000  # an instant, as stored (microseconds)
 ROW = ("INSERT INTO source_key_changes (id, source_id, authority_id, public_key, kinds, "
        "previous_key, previous_kinds, proposed_at, expires_at, status, log_index{extra}) "

@@ -52,6 +52,7 @@ _PERSON_ENTRIES: dict[str, tuple[tuple[str, Role, str | None], ...]] = {
     "jurisdiction_proposal": (("proposer", "actor", None),),  # "operator": a load proposes
     "jurisdiction_cosign": (("supervisor", "actor", None),),
     "jurisdiction_withdrawal": (("by", "actor", None),),
+    "staff_token": (("staff", "actor", None),),
     "access": (("person", "person", None), ("accessor", "actor", None)),
     "appeal_filed": (
         ("person", "person", None),

@@ -25,7 +25,7 @@ from healthcode.domain.log_entries import (
 )
 from healthcode.domain.orders import START_TOLERANCE
 from healthcode.errors import InputRejected, NotFound, Unauthorized
-from healthcode.services import transparency
+from healthcode.services import staff_tokens, transparency
 from healthcode.services.bulk_recompute import recompute_bulk
 from healthcode.services.derivation import Cause, Derivation
 from healthcode.services.escrow import PersonSecrets
@@ -134,6 +134,10 @@ class Designations:
             [index] = transparency.append(conn, [("designation_cosign", lambda i: designation_cosign_entry(
                 index=i, supervisor_secret=secret, designation_id=designation_id, at=now,
             ))], now)  # fmt: skip
+            staff_tokens.record_use(
+                conn, actor.operator_token, staff_id=actor.id, act_index=index,
+                act="designation_cosign", now=now,
+            )  # fmt: skip
             conn.execute(t.designations.update().where(t.designations.c.id == designation_id).values(
                 activated_at=now, cosigned_by=actor.id, cosign_log_index=index,
             ))  # fmt: skip

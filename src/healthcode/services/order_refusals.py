@@ -18,7 +18,7 @@ from datetime import datetime
 from healthcode.domain.log_entries import order_refusal_entry
 from healthcode.domain.orders import REFUSAL_REASONS
 from healthcode.errors import Detail, InputRejected, NotFound, Unauthorized
-from healthcode.services import transparency
+from healthcode.services import staff_tokens, transparency
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.notifications import Notice, Notifier
 from healthcode.services.orders import Actor, staff_secret_key
@@ -78,6 +78,10 @@ class OrderRefusals:
                 authority_id=actor.authority_id, reason=reason, orders=[o.id for o in pending],
                 at=now,
             ))], now)  # fmt: skip
+            staff_tokens.record_use(
+                conn, actor.operator_token, staff_id=actor.id, act_index=index,
+                act="order_refusal", now=now,
+            )  # fmt: skip
             orders_repo.refuse_pending(
                 conn, pending, reason=reason, refused_by=actor.id, at=now, log_index=index
             )

@@ -20,7 +20,7 @@ from healthcode.domain.log_entries import order_cosign_entry, order_end_entry, o
 from healthcode.domain.orders import START_TOLERANCE, OrderKind
 from healthcode.domain.status import SetAside
 from healthcode.errors import Detail, InputRejected, NotFound, Unauthorized
-from healthcode.services import crashpoints, transparency
+from healthcode.services import crashpoints, staff_tokens, transparency
 from healthcode.services.derivation import Cause, Derivation
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.idempotency import Keyed
@@ -52,6 +52,9 @@ class Actor:
     role: str
     authority_id: str
     jurisdiction: frozenset[str]
+    # Set when the caller's token is one the operator issued (services/staff_tokens.py): the
+    # acts of `domain.staff_tokens.ACTS` it makes are logged as made with it.
+    operator_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -303,6 +306,10 @@ class Orders:
                 index=i, supervisor_secret=secret, request_id=request_id,
                 authority_id=actor.authority_id, orders=[o.id for o in orders], at=now,
             ))], now)  # fmt: skip
+            staff_tokens.record_use(
+                conn, actor.operator_token, staff_id=actor.id, act_index=index,
+                act="order_cosign", now=now,
+            )  # fmt: skip
             for order in orders:
                 orders_repo.update(
                     conn,

@@ -30,7 +30,7 @@ from healthcode.domain.oversight.entries import (
 from healthcode.errors import Detail, NotFound, Unauthorized
 from healthcode.oversight.api import Detector, detector_names
 from healthcode.oversight.runner import DEFAULT_WINDOW, run_detectors
-from healthcode.services import transparency
+from healthcode.services import staff_tokens, transparency
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.log_reader import CheckpointRef, LogReader
 from healthcode.services.orders import staff_secret_key
@@ -214,9 +214,13 @@ class Oversight:
 
     # --- the lifecycle -------------------------------------------------------------------
 
-    def move(self, by: str, case_id: str, status: str, note: str, *, now: datetime) -> CaseView:
+    def move(
+        self, by: str, case_id: str, status: str, note: str, *, now: datetime,
+        operator_token: str | None = None,
+    ) -> CaseView:  # fmt: skip
         """An auditor (badge ``by``) takes a case one step; closing needs the conclusion as
-        the note. A refused step writes nothing."""
+        the note. A refused step writes nothing. ``operator_token``: the id of the token the
+        auditor acts with when the operator issued it (the step is logged as made with it)."""
         with self._db.write() as conn:
             member = staff_repo.find(conn, by)
             if member is None or not member.active or member.role != AUDITOR:
@@ -232,6 +236,10 @@ class Oversight:
                 index=i, auditor_secret=secret, case_id=case.id, seq=seq, previous=case.status,
                 status=new.value, note=note, at=now,
             ))], now)  # fmt: skip
+            staff_tokens.record_use(
+                conn, operator_token, staff_id=by, act_index=index, act="oversight_case_step",
+                now=now,
+            )  # fmt: skip
             oversight_repo.insert_step(conn, {
                 "case_id": case.id, "seq": seq, "status": new.value, "by_id": by, "at": now,
                 "note": note, "log_index": index,

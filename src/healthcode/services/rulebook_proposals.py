@@ -13,7 +13,7 @@ from sqlalchemy import select
 from healthcode.domain.canonical import canonical
 from healthcode.domain.log_entries import rulebook_proposal_entry
 from healthcode.errors import InputRejected, Unauthorized
-from healthcode.services import transparency
+from healthcode.services import staff_tokens, transparency
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.orders import Actor, staff_secret_key
 from healthcode.services.rulebooks import Edition, Rulebooks, parse_source
@@ -93,6 +93,14 @@ class RulebookProposals:
             edition = self._rulebooks.publish(
                 conn, json.loads(row.source), now=now, effective_from=row.effective_from
             )
+            if actor.operator_token is not None:  # the edition's own entry is the act
+                published = conn.execute(
+                    select(t.rulebooks.c.log_index).where(t.rulebooks.c.version == version)
+                ).scalar_one()
+                staff_tokens.record_use(
+                    conn, actor.operator_token, staff_id=actor.id, act_index=int(published),
+                    act="rulebook", now=now,
+                )  # fmt: skip
             conn.execute(
                 t.rulebook_proposals.update()
                 .where(t.rulebook_proposals.c.version == version)

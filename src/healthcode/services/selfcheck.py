@@ -30,6 +30,7 @@ from healthcode.services.selfcheck_oversight import expected_oversight
 from healthcode.services.selfcheck_regions import expected_regional
 from healthcode.services.selfcheck_retention import check_batch, expected_purges, load_ledger
 from healthcode.services.selfcheck_sources import LoggedSources
+from healthcode.services.selfcheck_tokens import acts_named, expected_tokens
 from healthcode.services.status_steps import status_change_entry_for
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import log as log_repo
@@ -155,6 +156,10 @@ class SelfCheck:
         regional_entries, regional_problems = expected_regional(conn)
         expected.update(regional_entries)
         for problem in regional_problems:
+            report.add(problem)
+        token_entries, token_problems, token_acts = expected_tokens(conn, self._secrets)
+        expected.update(token_entries)
+        for problem in token_problems + acts_named(token_acts, expected):
             report.add(problem)
         return expected
 

@@ -33,7 +33,7 @@ from healthcode.domain.source_keys import (
     withdrawal_entry,
 )
 from healthcode.errors import Detail, InputRejected, NotFound, Unauthorized
-from healthcode.services import transparency
+from healthcode.services import staff_tokens, transparency
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.orders import Actor, staff_secret_key
 from healthcode.services.registry import public_key_bytes
@@ -122,6 +122,10 @@ class SourceKeys:
                 index=i, change_id=change.id, source_id=change.source_id,
                 authority_id=change.authority_id, supervisor_secret=secret, at=now,
             ))], now)  # fmt: skip
+            staff_tokens.record_use(
+                conn, actor.operator_token, staff_id=actor.id, act_index=index,
+                act="source_key_cosign", now=now,
+            )  # fmt: skip
             change = replace(
                 change, status="cosigned", decided_by=actor.id, decided_at=now,
                 decision_log_index=index,

@@ -1,12 +1,16 @@
 """Staff: officials, supervisors, hotline staff and oversight auditors, and their sign-in.
 
 Registrations are logged (without password hashes); passwords are hashed with argon2 and
-exchanged for a short-lived bearer token (OAuth2 password flow).
+exchanged for a short-lived bearer token (OAuth2 password flow). A token the operator issues
+instead (``healthcode admin staff-token``, the demo's links) is logged when it is made and says
+so in its claims (`issue_token`, domain/staff_tokens.py); there is no other way here to mint a
+staff token without a password.
 """
 
 from __future__ import annotations
 
 import re
+import secrets as token_secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
@@ -17,14 +21,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from healthcode.domain.evidence import AREA_CODE_PATTERN, RECORD_ID_PATTERN
 from healthcode.domain.log_entries import registry_entry
-from healthcode.errors import InputRejected, Unauthorized
+from healthcode.domain.staff_tokens import staff_token_entry, validity
+from healthcode.errors import InputRejected, NotFound, Unauthorized
 from healthcode.services import transparency
+from healthcode.services.escrow import PersonSecrets
+from healthcode.services.orders import staff_secret_key
 from healthcode.services.sign_in_throttle import SignInThrottle
 from healthcode.services.tokens import Tokens
 from healthcode.store import registry as registry_repo
 from healthcode.store import staff as staff_repo
+from healthcode.store import staff_tokens as staff_tokens_repo
 from healthcode.store.database import Database
 from healthcode.store.staff import StaffMember
+from healthcode.store.staff_tokens import IssuedToken
 
 STAFF_TOKEN_TTL = timedelta(minutes=15)
 _hasher = PasswordHasher()
@@ -43,9 +52,12 @@ class StaffIn(BaseModel):
 
 
 class Staff:
-    def __init__(self, db: Database, tokens: Tokens, throttle: SignInThrottle) -> None:
+    def __init__(
+        self, db: Database, tokens: Tokens, throttle: SignInThrottle, secrets: PersonSecrets
+    ) -> None:
         self._db = db
         self._tokens = tokens
+        self._secrets = secrets
         self.throttle = throttle
 
     def register(self, entries: Sequence[object], *, now: datetime) -> int:
@@ -113,10 +125,39 @@ class Staff:
             self.throttle.failed(staff_id, address, now=now)
             raise Unauthorized("auth.invalid_token", "unknown badge or wrong password") from None
         self.throttle.succeeded(staff_id, now=now)
-        return self.token(member, now=now)
+        return self._tokens.mint(member.id, role=member.role, now=now, ttl=STAFF_TOKEN_TTL)
 
-    def token(self, member: StaffMember, *, now: datetime, ttl: timedelta = STAFF_TOKEN_TTL) -> str:
-        return self._tokens.mint(member.id, role=member.role, now=now, ttl=ttl)
+    def issue_token(self, staff_id: str, *, now: datetime, ttl: timedelta = STAFF_TOKEN_TTL) -> str:
+        """A token of an active member's role that the operator issues without their password
+        (its claims say ``issued_by: operator``), lasting ``ttl``: logged as a ``staff_token``
+        entry, with its row, in one transaction before the token exists, so no one holds a
+        member's role unseen; what is done with it is logged as done with it
+        (services/staff_tokens.py)."""
+        valid_from, valid_until = validity(now, ttl)
+        token_id = token_secrets.token_hex(16)
+        with self._db.write() as conn:
+            member = (
+                staff_repo.find(conn, staff_id)
+                if re.fullmatch(RECORD_ID_PATTERN, staff_id)
+                else None
+            )
+            if member is None or not member.active:
+                raise NotFound("staff_token.member_unknown", staff_id)
+            secret_key = staff_secret_key(member.id)
+            secret = self._secrets.secret(secret_key)
+            self._secrets.escrow_missing(conn, [secret_key], now)
+            [index] = transparency.append(conn, [("staff_token", lambda i: staff_token_entry(
+                index=i, staff_secret=secret, role=member.role, authority_id=member.authority_id,
+                valid_from=valid_from, valid_until=valid_until,
+            ))], now)  # fmt: skip
+            staff_tokens_repo.insert(conn, IssuedToken(
+                token_id, member.id, member.role, member.authority_id, valid_from, valid_until,
+                index,
+            ))  # fmt: skip
+        return self._tokens.mint(
+            member.id, role=member.role, now=valid_from, ttl=valid_until - valid_from,
+            token_id=token_id, operator=True,
+        )  # fmt: skip
 
     def find(self, staff_id: str) -> StaffMember | None:
         with self._db.read() as conn:

@@ -50,6 +50,8 @@ from healthcode.store.tables_orders import order_evidence as order_evidence
 from healthcode.store.tables_orders import orders as orders
 from healthcode.store.tables_orders import set_asides as set_asides
 from healthcode.store.tables_orders import staff as staff
+from healthcode.store.tables_orders import staff_token_uses as staff_token_uses
+from healthcode.store.tables_orders import staff_tokens as staff_tokens
 from healthcode.store.tables_orders import token_revocations as token_revocations
 from healthcode.store.tables_places import identity_cards as identity_cards
 from healthcode.store.tables_places import scan_batches as scan_batches

@@ -1,5 +1,5 @@
 """The tables of people who act and what they order: staff and their roles, guardians, revoked
-tokens, orders on a legal basis with per-person evidence, set-asides, and the access log.
+tokens, staff tokens the operator issued and the acts made with them, orders on a legal basis with per-person evidence, set-asides, and the access log.
 
 Declared here, registered in ``metadata`` and named by ``store/tables.py``.
 """
@@ -47,6 +47,33 @@ token_revocations = Table(
     metadata,
     Column("jti", String(64), primary_key=True),
     Column("revoked_at", Instant, nullable=False),
+)
+
+# A staff token the operator minted instead of a sign-in (services/staff_tokens.py): each the
+# row behind a `staff_token` log entry, so no one holds a member's role unseen.
+staff_tokens = Table(
+    "staff_tokens",
+    metadata,
+    Column("token_id", String(64), primary_key=True),  # the token's jti
+    Column("staff_id", ID, ForeignKey("staff.id"), nullable=False),
+    Column("role", String(16), nullable=False),  # the member's, as the token states it
+    Column("authority_id", ID),  # the member's when it was minted; none for an auditor
+    Column("valid_from", Instant, nullable=False),
+    Column("valid_until", Instant, nullable=False),
+    Column("log_index", BigInteger, nullable=False, unique=True),
+)
+
+# An act made with such a token (a co-signature, a refusal, a case step): the row behind a
+# `staff_token_use` entry naming the act's own entry (`act_index`), for oversight.
+staff_token_uses = Table(
+    "staff_token_uses",
+    metadata,
+    Column("log_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("token_id", String(64), ForeignKey("staff_tokens.token_id"), nullable=False),
+    Column("act_index", BigInteger, nullable=False, unique=True),
+    Column("act", String(32), nullable=False),  # the act's entry kind
+    Column("at", Instant, nullable=False),
+    Index("ix_staff_token_uses_token", "token_id"),
 )
 
 # --- orders: issued by accountable officials, on a legal basis, with per-person evidence ----

@@ -52,6 +52,9 @@ class Caller:
     subject: str | None = None  # person key, staff id or venue id
     authority_id: str | None = None
     jurisdiction: frozenset[str] = field(default_factory=frozenset)
+    # The id of the staff token the caller holds when the operator issued it, not a sign-in:
+    # the acts it makes are logged as made with it (services/staff_tokens.py).
+    operator_token: str | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -118,7 +121,8 @@ def authenticate(request: Request, roles: frozenset[str]) -> Caller:
             area = frozenset()
         if member.role == "hotline" and member.area_code:
             area = frozenset({member.area_code})
-        return Caller(member.role, member.id, member.authority_id, area)
+        operator_token = claims.token_id if claims.operator_issued else None
+        return Caller(member.role, member.id, member.authority_id, area, operator_token)
 
 
 async def authenticate_person(request: Request) -> Caller:

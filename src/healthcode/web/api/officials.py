@@ -45,7 +45,10 @@ SUPERVISOR = access("supervisor", scope="jurisdiction")
 def actor(caller: Caller) -> Actor:
     if caller.subject is None or caller.authority_id is None:
         raise Unauthorized("auth.forbidden")
-    return Actor(caller.subject, caller.role, caller.authority_id, caller.jurisdiction)
+    return Actor(
+        caller.subject, caller.role, caller.authority_id, caller.jurisdiction,
+        caller.operator_token,
+    )  # fmt: skip
 
 
 class PersonEvidenceIn(Closed):

@@ -185,7 +185,8 @@ def move_case(
     open or investigating); closing needs the conclusion as the note."""
     services = request.app.state.services
     view = services.oversight.move(
-        str(caller.subject), case_id, body.status.value, body.note, now=services.clock.now()
-    )
+        str(caller.subject), case_id, body.status.value, body.note, now=services.clock.now(),
+        operator_token=caller.operator_token,
+    )  # fmt: skip
     carry_checkpoint(response, view.checkpoint)
     return case_detail_out(view)

@@ -87,7 +87,10 @@ def move_page(
     services = request.app.state.services
     now = services.clock.now()
     try:
-        services.oversight.move(str(caller.subject), case_id, status, note, now=now)
+        services.oversight.move(
+            str(caller.subject), case_id, status, note, now=now,
+            operator_token=caller.operator_token,
+        )  # fmt: skip
     except HealthcodeError as error:
         services.refusals.record(
             error,

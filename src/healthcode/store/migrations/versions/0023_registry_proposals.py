@@ -10,11 +10,8 @@ Where migration 0013 distributed the schema (Citus), the new table is a referenc
 ``authorities`` is. Downgrading deletes the proposals of new sources (their entries are then
 reported by the self-check as having no stored record).
 
-Numbered 0023 and written beside another branch's 0022: merged after it, ``down_revision``
-becomes "0022".
-
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 """
 
 from __future__ import annotations
@@ -28,7 +25,7 @@ from healthcode.store.schema import ID
 from healthcode.store.tables import metadata
 
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

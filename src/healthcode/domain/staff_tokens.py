@@ -1,0 +1,71 @@
+"""Staff tokens the operator issues instead of a sign-in, and their log entries
+(docs/transparency-log.md).
+
+Staff sign in with their own password. A token the operator mints for a member of staff
+(``healthcode admin staff-token``, the demo's links) lets whoever holds it act as that member:
+with a supervisor's, the operator could co-sign their own bulk orders, rulebook editions and
+key changes, and every two-person rule would be met by one person. So each such token is a
+``staff_token`` entry when it is made, naming the member as an actor tag (their badge is no
+resident's personal data, but their acts are named by tags, openable by oversight, and so is
+this), their role and authority in the clear, the token's validity and that the operator
+issued it; and each act made with it is a ``staff_token_use`` entry naming the act's entry, so
+the act is attributable to the operator's token, not taken for the member's own
+(``operator_tokens``, docs/oversight.md). No I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from healthcode.domain.log_entries import actor_tag, encode_entry, instant_text
+from healthcode.errors import InputRejected
+
+OPERATOR = "operator"  # who issued it: never a sign-in
+# Long enough for an operator's errand, or a demo's afternoon; a token for longer would be a
+# standing second identity of the member.
+SHORTEST = timedelta(minutes=1)
+LONGEST = timedelta(hours=12)
+# The acts recorded as made with such a token, by their entry's kind: each decision that one
+# person alone may not take (a co-signature, a refusal of a bulk request) and each step of an
+# oversight case.
+ACTS = frozenset({
+    "order_cosign", "order_refusal", "designation_cosign", "rulebook", "source_key_cosign",
+    "oversight_case_step",
+})  # fmt: skip
+
+
+def validity(now: datetime, ttl: timedelta) -> tuple[datetime, datetime]:
+    """The token's validity as it states it (whole seconds, UTC), for a lifetime ``ttl``;
+    refused outside `SHORTEST`..`LONGEST`."""
+    if not SHORTEST <= ttl <= LONGEST:
+        raise InputRejected("staff_token.ttl_invalid", f"{ttl.total_seconds():g} s")
+    start = datetime.fromtimestamp(int(now.timestamp()), UTC)
+    return start, datetime.fromtimestamp(int((now + ttl).timestamp()), UTC)
+
+
+def staff_token_entry(
+    *, index: int, staff_secret: bytes, role: str, authority_id: str | None,
+    valid_from: datetime, valid_until: datetime,
+) -> bytes:  # fmt: skip
+    """The operator issued a token of ``role`` to the member whose secret is
+    ``staff_secret``, valid from ``valid_from`` until ``valid_until``."""
+    return encode_entry(
+        "staff_token",
+        {
+            "staff": actor_tag(staff_secret, index),
+            "role": role,
+            "authority": authority_id,
+            "issued_by": OPERATOR,
+            "valid_from": instant_text(valid_from),
+            "valid_until": instant_text(valid_until),
+        },
+    )
+
+
+def staff_token_use_entry(*, token_index: int, act_index: int, act: str, at: datetime) -> bytes:
+    """The act logged as entry ``act_index`` (of kind ``act``) was made with the token the
+    operator issued in entry ``token_index``."""
+    return encode_entry(
+        "staff_token_use",
+        {"token": token_index, "entry": act_index, "act": act, "at": instant_text(at)},
+    )

@@ -1,0 +1,53 @@
+"""What the self-check expects of staff tokens the operator issued: each ``staff_token`` entry
+rebuilt from its row, each ``staff_token_use`` from its row and its token's, and each use
+naming an act of the kind it says (checked once every other act's entry is expected)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from healthcode.domain.staff_tokens import staff_token_entry, staff_token_use_entry
+from healthcode.services.escrow import PersonSecrets
+from healthcode.services.orders import staff_secret_key
+from healthcode.store import staff_tokens as repo
+
+Expected = dict[int, tuple[str, bytes]]
+
+
+def expected_tokens(
+    conn: Connection, secrets: PersonSecrets
+) -> tuple[Expected, list[str], dict[int, str]]:
+    """(index -> (kind, bytes)), the problems, and each use's act (act index -> kind), for
+    `acts_named` to check against the other entries expected."""
+    expected: Expected = {}
+    problems: list[str] = []
+    issued = {token.token_id: token for token in repo.every(conn)}
+    for token in issued.values():
+        expected[token.log_index] = ("staff_token", staff_token_entry(
+            index=token.log_index, staff_secret=secrets.secret(staff_secret_key(token.staff_id)),
+            role=token.role, authority_id=token.authority_id, valid_from=token.valid_from,
+            valid_until=token.valid_until,
+        ))  # fmt: skip
+    acts: dict[int, str] = {}
+    for use in repo.every_use(conn):
+        token = issued[use.token_id]  # a foreign key
+        expected[use.log_index] = ("staff_token_use", staff_token_use_entry(
+            token_index=token.log_index, act_index=use.act_index, act=use.act, at=use.at,
+        ))  # fmt: skip
+        if not token.valid_from <= use.at < token.valid_until:
+            problems.append(
+                f"staff token use {use.log_index}: made at {use.at.isoformat()}, outside its"
+                " token's validity"
+            )
+        acts[use.act_index] = use.act
+    return expected, problems, acts
+
+
+def acts_named(acts: dict[int, str], expected: Expected) -> list[str]:
+    """A use whose act is not an entry of the kind it names, as the other rows rebuild them
+    (a use moved onto another entry would pin the operator's token on someone else's act)."""
+    return [
+        f"a staff token use names entry {index} as its act ({act}), which the records do not"
+        for index, act in sorted(acts.items())
+        if expected.get(index, ("",))[0] != act
+    ]

@@ -1,0 +1,40 @@
+"""Acts made with a staff token the operator issued: each one logged as such, in the act's own
+transaction, so oversight can tell them from the member's own (``operator_tokens``).
+
+The token is minted by `Staff.issue_token` (services/staff.py); whoever authenticates with it
+carries its id (``Actor.operator_token``, web/auth.py), and each service whose act is one of
+`domain.staff_tokens.ACTS` calls `record_use` right after appending the act's entry.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from healthcode.domain.staff_tokens import ACTS, staff_token_use_entry
+from healthcode.errors import Unauthorized
+from healthcode.services import transparency
+from healthcode.store import staff_tokens as repo
+from healthcode.store.staff_tokens import TokenUse
+
+
+def record_use(
+    conn: Connection, token_id: str | None, *, staff_id: str, act_index: int, act: str,
+    now: datetime,
+) -> None:  # fmt: skip
+    """Log that the act of entry ``act_index`` was made by ``staff_id`` with the operator's
+    token ``token_id`` (nothing for a signed-in member's, ``None``). A token that claims the
+    operator issued it but was never logged, or was issued to someone else, acts for no one:
+    the act is refused with the rest of its transaction."""
+    if token_id is None:
+        return
+    if act not in ACTS:
+        raise ValueError(f"{act!r} is not an act recorded with an operator's token")
+    issued = repo.find(conn, token_id)
+    if issued is None or issued.staff_id != staff_id:
+        raise Unauthorized("auth.invalid_token", "an operator's token that was never logged")
+    [index] = transparency.append(conn, [("staff_token_use", staff_token_use_entry(
+        token_index=issued.log_index, act_index=act_index, act=act, at=now,
+    ))], now)  # fmt: skip
+    repo.insert_use(conn, TokenUse(index, token_id, act_index, act, now))

@@ -1,0 +1,171 @@
+"""Staff tokens the operator issues (`Staff.issue_token`, ``healthcode admin staff-token``):
+each is a ``staff_token`` entry logged with its row in one transaction, naming the member by
+an actor tag oversight opens, their role, the token's validity and that the operator issued
+it; its claims say so; each co-signature, refusal or case step made with it is a
+``staff_token_use`` entry naming the act's; the self-check rebuilds both from their rows and
+catches an edited one. On SQLite and PostgreSQL (the ``town`` fixture runs on both)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, update
+
+from healthcode.domain.log_entries import actor_tag, instant_text
+from healthcode.errors import HealthcodeError
+from healthcode.services.entry_opening import load_oversight_key
+from healthcode.services.orders import staff_secret_key
+from healthcode.services.tokens import STAFF_AUDIENCE, Claims
+from healthcode.store import tables as t
+from tests.counting import counts
+from tests.services.test_order_refusals import SUPERVISOR_2, bulk, entries_after, log_size
+from tests.town import Town, days
+
+
+def issue(town: Town, badge: str = "zz-sup-2", minutes: float = 15) -> Claims:
+    token = town.services.staff.issue_token(
+        badge, now=town.clock.now(), ttl=timedelta(minutes=minutes)
+    )
+    return town.services.tokens.verify(token, audience=STAFF_AUDIENCE, now=town.clock.now())
+
+
+def problems(town: Town) -> list[str]:
+    return town.services.self_check.run(now=town.clock.now(), halt=False).problems
+
+
+def test_an_issued_token_is_logged_with_its_row_and_says_the_operator_issued_it(
+    town: Town,
+) -> None:
+    town.register_staff()
+    size = log_size(town)
+    claims = issue(town, "zz-sup-1")
+    assert (claims.subject, claims.role, claims.operator_issued) == ("zz-sup-1", "supervisor", True)
+    [(index, kind, body)] = entries_after(town, size)
+    secret = town.services.secrets.secret(staff_secret_key("zz-sup-1"))
+    assert kind == "staff_token"
+    assert json.loads(body)["data"] == {
+        "staff": actor_tag(secret, index), "role": "supervisor", "authority": "zz-health",
+        "issued_by": "operator", "valid_from": instant_text(claims.issued_at),
+        "valid_until": instant_text(claims.expires_at),
+    }  # fmt: skip
+    assert claims.expires_at - claims.issued_at == timedelta(minutes=15)
+    assert b"zz-sup-1" not in body  # the member only as a tag, as in their acts' entries
+    with town.services.db.read() as conn:
+        row = conn.execute(t.staff_tokens.select()).one()
+    assert (row.token_id, row.staff_id, row.log_index) == (claims.token_id, "zz-sup-1", index)
+    assert problems(town) == []
+    # Oversight, with its own key, learns whose token it was from the escrows alone.
+    key = town.services.settings.data_dir / "keys" / "oversight-escrow.x25519"
+    opened = town.services.entry_opening.open(
+        [index], load_oversight_key(key.read_bytes()), auditor="auditor-1", now=town.clock.now()
+    )
+    [spot] = opened.entries[0].spots
+    assert (spot.spot.field, spot.owner) == ("staff", staff_secret_key("zz-sup-1"))
+    # A member's own sign-in is no operator's token, and is not logged as one.
+    signed_in = town.services.staff.sign_in("zz-off-1", "correct horse 1", now=town.clock.now())
+    verified = town.services.tokens.verify(signed_in, audience=STAFF_AUDIENCE, now=town.clock.now())
+    assert not verified.operator_issued and log_size(town) == index + 1
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("role", "official"),
+        ("staff_id", "zz-sup-1"),
+        ("valid_until", "later"),
+    ],
+)
+def test_the_self_check_catches_an_edited_token_row(town: Town, column: str, value: str) -> None:
+    town.register_staff()
+    claims = issue(town)
+    edited = claims.expires_at + days(30) if value == "later" else value
+    with town.services.db.write() as conn:
+        conn.execute(update(t.staff_tokens).values({column: edited}))
+    assert any("(staff_token) does not match the record it logs" in p for p in problems(town))
+
+
+def test_the_self_check_catches_a_token_row_deleted(town: Town) -> None:
+    town.register_staff()
+    issue(town)
+    with town.services.db.write() as conn:
+        conn.execute(delete(t.staff_tokens))
+    assert any("(staff_token) has no stored record" in p for p in problems(town))
+
+
+@pytest.mark.parametrize(
+    ("badge", "minutes", "code"),
+    [
+        ("zz-nobody", 15, "staff_token.member_unknown"),
+        ("not a badge\x00", 15, "staff_token.member_unknown"),
+        ("zz-sup-1", 0, "staff_token.ttl_invalid"),
+        ("zz-sup-1", 12 * 60 + 1, "staff_token.ttl_invalid"),
+        ("zz-sup-1", -5, "staff_token.ttl_invalid"),
+    ],
+)
+def test_an_unknown_badge_or_a_lifetime_out_of_bounds_is_refused_with_nothing_written(
+    town: Town, badge: str, minutes: int, code: str
+) -> None:
+    town.register_staff()
+    before = counts(town.services.db)
+    with pytest.raises(HealthcodeError) as refused:
+        issue(town, badge, minutes)
+    assert refused.value.code == code
+    assert counts(town.services.db) == before
+
+
+def test_a_co_signature_made_with_it_is_logged_as_made_with_it(
+    town: Town,
+) -> None:
+    town.register_staff()
+    request_id, _ = bulk(town)
+    claims = issue(town)
+    size = log_size(town)
+    operator = replace(SUPERVISOR_2, operator_token=claims.token_id)
+    town.services.orders.cosign(operator, request_id, now=town.clock.now())
+    logged = entries_after(town, size)
+    [cosign] = [index for index, kind, _ in logged if kind == "order_cosign"]
+    [(use, _, body)] = [entry for entry in logged if entry[1] == "staff_token_use"]
+    with town.services.db.read() as conn:
+        token_index = (
+            conn.execute(
+                t.staff_tokens.select().where(t.staff_tokens.c.token_id == claims.token_id)
+            )
+            .one()
+            .log_index
+        )
+    assert json.loads(body)["data"] == {
+        "token": token_index, "entry": cosign, "act": "order_cosign",
+        "at": instant_text(town.clock.now()),
+    }  # fmt: skip
+    assert use > cosign and problems(town) == []
+    assert problems(town) == []
+
+
+def test_the_self_check_catches_a_use_moved_onto_another_act_or_deleted(town: Town) -> None:
+    town.register_staff()
+    request_id, _ = bulk(town)
+    claims = issue(town)
+    operator = replace(SUPERVISOR_2, operator_token=claims.token_id)
+    town.services.orders.cosign(operator, request_id, now=town.clock.now())
+    with town.services.db.write() as conn:
+        conn.execute(update(t.staff_token_uses).values(act_index=0))
+    found = problems(town)
+    assert any("(staff_token_use) does not match the record it logs" in p for p in found)
+    assert any("names entry 0 as its act (order_cosign)" in p for p in found)
+    with town.services.db.write() as conn:
+        conn.execute(delete(t.staff_token_uses))
+    assert any("(staff_token_use) has no stored record" in p for p in problems(town))
+
+
+def test_an_operator_token_never_logged_acts_for_no_one(town: Town) -> None:
+    town.register_staff()
+    request_id, _ = bulk(town)
+    before = counts(town.services.db)
+    forged = replace(SUPERVISOR_2, operator_token="0" * 32)
+    with pytest.raises(HealthcodeError) as refused:
+        town.services.orders.cosign(forged, request_id, now=town.clock.now())
+    assert refused.value.code == "auth.invalid_token"
+    assert counts(town.services.db) == before  # the co-signature rolled back with it
