@@ -1,8 +1,8 @@
 """`healthcode admin staff-token BADGE`: the operator's token for a member of staff is logged
 (a ``staff_token`` entry) and marked operator-issued; a co-signature made with it over the API
 and a case step made with it in the console are each logged as made with it
-(``staff_token_use``); an unknown badge or a lifetime out of bounds is refused, exit 2,
-nothing written. On SQLite and PostgreSQL."""
+(``staff_token_use``), and ``operator_tokens`` opens a case about each member; an unknown badge
+or a lifetime out of bounds is refused, exit 2, nothing written. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from healthcode.cli import app
+from healthcode.oversight.detectors.staff_tokens import OperatorTokens
 from healthcode.services.tokens import STAFF_AUDIENCE
 from healthcode.store import tables as t
 from healthcode.web.app import create_app
 from tests.counting import counts
 from tests.services.test_order_refusals import bulk
 from tests.services.test_oversight_cases import HandMade, finding
-from tests.town import Town
+from tests.town import Town, days
 
 
 @pytest.fixture
@@ -68,7 +69,12 @@ def test_its_token_is_logged_and_what_it_does_is_the_operators(
     assert [(u.staff_id, u.act) for u in uses] == [
         ("zz-sup-2", "order_cosign"), ("auditor-1", "oversight_case_step"),
     ]  # fmt: skip
-    assert town.services.self_check.run(now=town.clock.now(), halt=False).ok
+    now = town.clock.now() + days(1)
+    summary = town.services.oversight.run(now, detectors=[OperatorTokens()])
+    subjects = {c.finding.subject for c in town.services.oversight.cases() if c.finding}
+    assert len(summary.new_cases) == 2
+    assert {"official:zz-sup-2", "official:auditor-1"} <= subjects
+    assert town.services.self_check.run(now=now, halt=False).ok
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,8 @@ each is a ``staff_token`` entry logged with its row in one transaction, naming t
 an actor tag oversight opens, their role, the token's validity and that the operator issued
 it; its claims say so; each co-signature, refusal or case step made with it is a
 ``staff_token_use`` entry naming the act's; the self-check rebuilds both from their rows and
-catches an edited one. On SQLite and PostgreSQL (the ``town`` fixture runs on both)."""
+catches an edited one; and ``operator_tokens`` opens a case for a token used to act, none for
+one left unused. On SQLite and PostgreSQL (the ``town`` fixture runs on both)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ import pytest
 from sqlalchemy import delete, update
 
 from healthcode.domain.log_entries import actor_tag, instant_text
+from healthcode.domain.oversight import staff_token_ref
 from healthcode.errors import HealthcodeError
+from healthcode.oversight.detectors.staff_tokens import OperatorTokens
+from healthcode.oversight.runner import run_detectors
 from healthcode.services.entry_opening import load_oversight_key
 from healthcode.services.orders import staff_secret_key
 from healthcode.services.tokens import STAFF_AUDIENCE, Claims
@@ -116,11 +120,12 @@ def test_an_unknown_badge_or_a_lifetime_out_of_bounds_is_refused_with_nothing_wr
     assert counts(town.services.db) == before
 
 
-def test_a_co_signature_made_with_it_is_logged_as_made_with_it(
+def test_a_co_signature_made_with_it_is_logged_as_made_with_it_and_opens_a_case(
     town: Town,
 ) -> None:
     town.register_staff()
     request_id, _ = bulk(town)
+    unused = issue(town, "zz-sup-1")  # issued, never used: in the log, no case
     claims = issue(town)
     size = log_size(town)
     operator = replace(SUPERVISOR_2, operator_token=claims.token_id)
@@ -141,6 +146,19 @@ def test_a_co_signature_made_with_it_is_logged_as_made_with_it(
         "at": instant_text(town.clock.now()),
     }  # fmt: skip
     assert use > cosign and problems(town) == []
+    now = town.clock.now() + days(1)
+    with town.services.db.read() as conn:
+        [run] = run_detectors(conn, now=now, detectors=[OperatorTokens()])
+    [finding] = run.findings
+    assert finding.subject == "official:zz-sup-2" and finding.score == 1.0
+    assert finding.records == (staff_token_ref(claims.token_id),)
+    assert staff_token_ref(unused.token_id) not in finding.records
+    assert "order_cosign × 1" in finding.summary_en
+    summary = town.services.oversight.run(now, detectors=[OperatorTokens()])
+    assert len(summary.new_cases) == 1
+    [case] = town.services.oversight.cases()
+    assert case.finding is not None and case.finding.detector == "operator_tokens"
+    assert town.services.oversight.run(now, detectors=[OperatorTokens()]).new_cases == []
     assert problems(town) == []
 
 

@@ -10,8 +10,8 @@ from healthcode.oversight import api
 from healthcode.oversight.api import GROUP, DetectorContext, load_detectors
 
 BUILT_IN = {
-    "act_bursts", "appeal_outcomes", "impossible_travel", "linked_persons", "refused_acts",
-    "remote_scans", "source_reach", "unsupported_designations",
+    "act_bursts", "appeal_outcomes", "impossible_travel", "linked_persons", "operator_tokens",
+    "refused_acts", "remote_scans", "source_reach", "unsupported_designations",
 }  # fmt: skip
 
 

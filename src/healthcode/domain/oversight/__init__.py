@@ -3,8 +3,10 @@ and the stored records that support it, named by reference so anyone holding the
 check them (docs/oversight.md).
 
 A record reference is ``<kind>:<id>``: ``order:<order id>``, ``evidence:<source>/<record>``,
-``designation:<id>``, ``appeal:<id>``, ``refusal:<row id>`` (a refused staff act). The judging functions beside this module are pure: the
-detectors in ``healthcode.oversight`` gather compact facts from the store and hand them here.
+``designation:<id>``, ``appeal:<id>``, ``refusal:<row id>`` (a refused staff act),
+``staff_token:<token id>`` (a staff token the operator issued). The judging functions beside
+this module are pure: the detectors in ``healthcode.oversight`` gather compact facts from the
+store and hand them here.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-RECORD_KINDS = ("order", "evidence", "designation", "appeal", "refusal")
+RECORD_KINDS = ("order", "evidence", "designation", "appeal", "refusal", "staff_token")
 
 
 def order_ref(order_id: str) -> str:
@@ -35,6 +37,10 @@ def appeal_ref(appeal_id: str) -> str:
 
 def refusal_ref(refusal_id: int) -> str:
     return f"refusal:{refusal_id}"
+
+
+def staff_token_ref(token_id: str) -> str:
+    return f"staff_token:{token_id}"
 
 
 @dataclass(frozen=True)
