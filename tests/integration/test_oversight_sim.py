@@ -1,7 +1,7 @@
 """The simulated city with abuse attempts, replayed through the services on SQLite and
 PostgreSQL: attempts the API refuses are refused (and a refused one of many acts is flagged by
-the refusals naming its official), every one that lands is flagged, and the findings point at
-attempts (issue #8; `healthcode sim evaluate` runs more seeds)."""
+the refusals naming its official), every one that lands is flagged (the operator's
+co-signature with a token they issued by that token), and the findings point at attempts (issue #8; `healthcode sim evaluate` runs more seeds)."""
 
 import pytest
 
@@ -25,7 +25,11 @@ def test_every_landed_attempt_is_flagged_and_findings_point_at_attempts(
     with services.db.read() as conn:
         runs = run_detectors(conn, now=NOW)
     result = score(7, 1500, 30, attempts, applied, runs)
-    assert result.landed == 6
+    assert result.landed == 7
+    # The operator's co-signature with a supervisor's token they issued is found by that token.
+    assert result.kinds["operator_cosign"].flagged == 1
+    [token_finding] = [f for r in runs if r.detector.name == "operator_tokens" for f in r.findings]
+    assert token_finding.subject.endswith("-supervisor-2")
     # The two refused attempts of many acts leave an official with as many refusals, each
     # naming them: `refused_acts` flags both (the single relative_evidence order may not be).
     assert result.kinds["list_order"].refused_flagged == 1

@@ -2,6 +2,7 @@
 and nothing written for them but a refusal record, naming the official for a staff act
 (docs/oversight.md)."""
 
+import base64
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from healthcode.cli import app
 from healthcode.cli import sim as sim_cli
 from healthcode.services.clock import FixedClock
 from healthcode.sim.actions import Replayer
-from healthcode.store.tables import refusals
+from healthcode.store.tables import refusals, staff_token_uses
 from tests.counting import counts
 from tests.town import ERQI, Town, days
 
@@ -89,3 +90,24 @@ def test_a_broken_line_stops_the_import_with_its_number(
     result = CliRunner().invoke(app, ["sim", "import", str(path)])
     assert result.exit_code == 2 and "line 2" in result.output
     assert counts(town.services.db) == before
+
+
+def test_a_co_signature_with_the_operators_token_is_replayed_as_made_with_it(town: Town) -> None:
+    town.register_staff()
+    at = town.clock.now()
+    replayer = Replayer(town.services)
+    lines = [
+        {"type": "staff_token", "at": at.isoformat(), "ref": "t1", "badge": "zz-sup-2",
+         "minutes": 15},
+        {"type": "key_change", "at": (at + days(0.001)).isoformat(), "by": "zz-off-1",
+         "source": "cdc-1", "public_key": base64.b64encode(town.keys["cdc-1"].public_key().public_bytes_raw()).decode(),
+         "kinds": ["close_contact", "quarantine_completed", "test_result"],
+         "cosign_by": "zz-sup-2", "cosign_token": "t1"},
+    ]  # fmt: skip
+    minted, changed = [replayer.apply(line) for line in lines]
+    assert minted.landed and changed.landed
+    assert minted.refs == [f"staff_token:{replayer.tokens['t1']}"]
+    with town.services.db.read() as conn:
+        [use] = conn.execute(select(staff_token_uses)).mappings().all()
+    assert (use["token_id"], use["act"]) == (replayer.tokens["t1"], "source_key_cosign")
+    assert town.services.self_check.run(now=town.clock.now(), halt=False).ok

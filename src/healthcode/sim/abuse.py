@@ -29,7 +29,12 @@ KINDS = {
     "relative_evidence": "A4",  # a child ordered on a parent's evidence: refused
     "order_burst": "A5",  # one official orders a crowd in a day
     "appeal_lapse": "A8",  # an authority stops answering appeals
+    "operator_cosign": "A8",  # the operator co-signs as a supervisor, with a token they issued
 }
+# Attempts drawn from a generator of their own (seeded by the world's seed and their kind), not
+# the city's: added after the others were measured, they leave the honest city and every other
+# attempt exactly as they were (docs/oversight.md's tables).
+OWN_DRAWS = frozenset({"operator_cosign"})
 CITIES = [code for code, _, _ in geography.CITIES]
 LAPSED = 8  # appeals an authority lets lapse, at least
 
@@ -54,8 +59,10 @@ def plan(world: World, rng: random.Random) -> tuple[list[Attempt], Planner]:
     if world.days < 14:
         return [], lambda world, day: None
     attempts = []
+    draws = {kind: random.Random(f"{world.seed}:{kind}") for kind in OWN_DRAWS}
     for number, kind in enumerate(KINDS, 1):
-        city, day = rng.choice(CITIES), rng.randrange(8, world.days - 3)
+        drawn = draws.get(kind, rng)
+        city, day = drawn.choice(CITIES), drawn.randrange(8, world.days - 3)
         if kind == "appeal_lapse":
             day = rng.randrange(8, 11)
         attempts.append(Attempt(f"att-{number:02d}-{kind}", kind, city, day))
@@ -63,7 +70,7 @@ def plan(world: World, rng: random.Random) -> tuple[list[Attempt], Planner]:
     def planner(world: World, day: int) -> None:
         for attempt in attempts:
             if attempt.day == day:
-                _MAKERS[attempt.kind](world, rng, attempt)
+                _MAKERS[attempt.kind](world, draws.get(attempt.kind, rng), attempt)
 
     return attempts, planner
 
@@ -232,6 +239,27 @@ def _order_burst(world: World, rng: random.Random, attempt: Attempt) -> None:
                kind="home_health_monitoring", basis="ephr-art-44-monitoring")  # fmt: skip
 
 
+def _operator_cosign(world: World, rng: random.Random, attempt: Attempt) -> None:
+    """The operator issues a token of the city's second supervisor (who co-signs nothing
+    otherwise) and with it co-signs the official's proposal that the city's tracing source may
+    sign test results too: one person meets the two-person rule, and a compromised tracing
+    source could make anyone red by a positive test (A1, A8). Nothing else changes: its key
+    stays, and so does every honest batch."""
+    source = next(s for s in geography.sources(world.seed) if s.id == f"cdc-{attempt.city}")
+    at = _at(world, attempt.day, rng.uniform(19, 22))
+    token = _add(world, attempt, {
+        "type": "staff_token", "at": at.isoformat(), "badge": f"{attempt.city}-supervisor-2",
+        "minutes": 15,
+    })  # fmt: skip
+    token["ref"] = token["id"]
+    _add(world, attempt, {
+        "type": "key_change", "at": (at + timedelta(minutes=2)).isoformat(),
+        "by": f"{attempt.city}-official", "source": source.id,
+        "public_key": source.public_key_b64(), "kinds": [*source.kinds, "test_result"],
+        "cosign_by": f"{attempt.city}-supervisor-2", "cosign_token": token["ref"],
+    })  # fmt: skip
+
+
 def _appeal_lapse(world: World, rng: random.Random, attempt: Attempt) -> None:
     """From today the busiest authority answers none of its next 8-12 appeals: they lapse."""
     attempt.city = max(CITIES, key=lambda city: world.appeals_filed[city])
@@ -248,4 +276,5 @@ _MAKERS = {
     "relative_evidence": _relative_evidence,
     "order_burst": _order_burst,
     "appeal_lapse": _appeal_lapse,
+    "operator_cosign": _operator_cosign,
 }

@@ -10,14 +10,20 @@ attempt left in the store. docs/oversight.md documents every action type; in sho
   valid_to, case_count, basis, venue_id), ``cosign_by`` (a supervisor, when it waits for one);
 - ``order``: ``ref`` (a name later lines use), ``by``, ``request`` (kind, legal_basis,
   persons: [{person, evidence: ["source/record", ...]}], valid_until), ``cosign_by``;
+- ``staff_token``: ``ref``, ``badge``, ``minutes``: the operator issues that member a token
+  (``healthcode admin staff-token``);
+- ``key_change``: ``by``, ``source``, ``public_key`` (base64), ``kinds``, ``cosign_by``: a
+  source's new key or kinds, proposed and co-signed;
 - ``appeal``: ``ref``, ``person``, ``target`` (order), ``order`` (an order's ``ref``), ``ground``;
 - ``answer``: ``appeal`` (an appeal's ``ref``), ``by``, ``outcome``, ``evidence``;
 - ``scan``: ``person``, ``venue``, ``code_at``: the person scans the code the venue showed at
   ``code_at`` (earlier than ``at``: a forwarded screenshot);
 - ``tick``: the scheduler runs (due status changes, appeals lapsing at their deadline).
 
-Every line has ``at``, the instant it happens; lines are replayed in file order. A refused
-staff act (``designation``, ``order``, ``answer``) is recorded as the API records it: one row of
+A co-signature of a ``designation``, ``order`` or ``key_change`` is made with the token of a
+``staff_token`` line when the line names it (``cosign_token``, its ``ref``), not as the
+member's own sign-in. Every line has ``at``, the instant it happens; lines are replayed in file
+order. A refused staff act (``designation``, ``order``, ``answer``) is recorded as the API records it: one row of
 ``refusals`` naming the staff member who tried it, which the outcome returns as its reference.
 """
 
@@ -25,8 +31,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -40,20 +46,26 @@ from healthcode.domain.oversight import (
     evidence_ref,
     order_ref,
     refusal_ref,
+    staff_token_ref,
 )
 from healthcode.errors import HealthcodeError
 from healthcode.services.appeals import Answer, AppealRequest
 from healthcode.services.designations import DesignationRequest
 from healthcode.services.orders import Actor, OrderRequest, PersonEvidence
 from healthcode.services.refusals import RefusedStaff
+from healthcode.services.tokens import STAFF_AUDIENCE
 from healthcode.store import staff as staff_repo
 
-TYPES = ("evidence", "designation", "order", "appeal", "answer", "scan", "tick")
+TYPES = (
+    "evidence", "designation", "order", "appeal", "answer", "scan", "tick", "staff_token",
+    "key_change",
+)  # fmt: skip
 # The staff acts, by the API route a refusal of each is recorded under.
 STAFF_ROUTES = {
     "designation": "/api/v1/designations",
     "order": "/api/v1/orders",
     "answer": "/api/v1/appeals/{appeal_id}/answer",
+    "key_change": "/api/v1/sources/{source_id}/key-changes",
 }
 
 
@@ -84,6 +96,7 @@ class Replayer:
         self.services = services
         self.orders: dict[str, list[str]] = {}  # ref -> order ids
         self.appeals: dict[str, str] = {}  # ref -> appeal id
+        self.tokens: dict[str, str] = {}  # ref -> the id of a token the operator issued
         self._actors: dict[str, Actor] = {}
         self._acting: Actor | None = None  # whose act the action's latest call was
 
@@ -99,6 +112,15 @@ class Replayer:
             self._actors[badge] = Actor(member.id, member.role, member.authority_id, areas)
         self._acting = self._actors[badge]
         return self._acting
+
+    def cosigner(self, action: dict[str, Any]) -> Actor:
+        """The action's co-signer, acting with the operator's token of ``cosign_token`` if it
+        names one."""
+        made = self.actor(action["cosign_by"])
+        if action.get("cosign_token"):
+            made = replace(made, operator_token=self.tokens[action["cosign_token"]])
+            self._acting = made  # a refusal names the member all the same
+        return made
 
     def apply(self, action: dict[str, Any]) -> Applied:
         kind = action.get("type")
@@ -140,7 +162,7 @@ class Replayer:
         )  # fmt: skip
         made = self.services.designations.designate_as(self.actor(action["by"]), request, now=now)
         if action.get("cosign_by") and made.pending:
-            self.services.designations.cosign(self.actor(action["cosign_by"]), request.id, now=now)
+            self.services.designations.cosign(self.cosigner(action), request.id, now=now)
         return [designation_ref(request.id)]
 
     def _order(self, action: dict[str, Any], now: datetime) -> list[str]:
@@ -155,7 +177,7 @@ class Replayer:
         )
         issued = self.services.orders.issue(self.actor(action["by"]), request, now=now)
         if issued.pending and action.get("cosign_by"):
-            self.services.orders.cosign(self.actor(action["cosign_by"]), issued.request_id, now=now)
+            self.services.orders.cosign(self.cosigner(action), issued.request_id, now=now)
         ids = [order.id for order in issued.orders]
         if action.get("ref"):
             self.orders[action["ref"]] = ids
@@ -184,6 +206,25 @@ class Replayer:
         code = self.services.places.current_code(action["venue"], _instant(action["code_at"]))
         result = self.services.places.scan(action["person"], code.text, now)
         return [evidence_ref(result.source_id, result.record_id)]
+
+    def _staff_token(self, action: dict[str, Any], now: datetime) -> list[str]:
+        issued = self.services.staff.issue_token(
+            action["badge"], now=now, ttl=timedelta(minutes=action.get("minutes", 15))
+        )
+        claims = self.services.tokens.verify(issued, audience=STAFF_AUDIENCE, now=now)
+        if action.get("ref"):
+            self.tokens[action["ref"]] = claims.token_id
+        return [staff_token_ref(claims.token_id)]
+
+    def _key_change(self, action: dict[str, Any], now: datetime) -> list[str]:
+        keys = self.services.source_keys
+        change = keys.propose(
+            self.actor(action["by"]), action["source"], action["public_key"], action.get("kinds"),
+            now=now,
+        )  # fmt: skip
+        if action.get("cosign_by"):
+            keys.cosign(self.cosigner(action), change.id, now=now)
+        return []  # a key change is no record a finding names (its token is)
 
     def _tick(self, action: dict[str, Any], now: datetime) -> list[str]:
         self.services.ticker.tick(now=now)
