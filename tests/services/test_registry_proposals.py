@@ -5,12 +5,14 @@ keys"). Before that (a deployment's first load, the town's) the load applies the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, update
 
 from healthcode.domain.batches import sign_batch
+from healthcode.services.tokens import STAFF_AUDIENCE
 from healthcode.store import registry as registry_repo
 from healthcode.store import staff as staff_repo
 from healthcode.store import tables as t
@@ -217,3 +219,25 @@ def test_the_self_check_rebuilds_the_proposals_and_finds_a_jurisdiction_widened_
             conn.execute(update(t.sources).where(t.sources.c.id == "lab-2")
                          .values(area_code=ZHENGZHOU))  # fmt: skip
         assert self_check.run(now=now, halt=False).ok
+
+
+def test_a_wider_jurisdiction_co_signed_with_an_operators_token_is_logged_as_such(
+    town: Town,
+) -> None:
+    # A wider jurisdiction is a two-person decision like a key change: met with a supervisor's
+    # token the operator issued, it is a staff_token_use naming the co-signature (the
+    # operator_tokens detector's input), which the self-check rebuilds.
+    town.register_staff()
+    now = town.clock.now()
+    token = town.services.staff.issue_token("zz-sup-1", now=now, ttl=timedelta(minutes=15))
+    claims = town.services.tokens.verify(token, audience=STAFF_AUDIENCE, now=now)
+    [widening] = town.services.registry.load(
+        {"authorities": [zz_health(ZHENGZHOU, SHANGHAI)]}, now=now
+    ).proposed
+    operator = replace(zz("zz-sup-1", "supervisor"), operator_token=claims.token_id)
+    town.services.jurisdiction_changes.cosign(operator, widening.id, now=now)
+    with town.services.db.read() as conn:
+        [use] = conn.execute(t.staff_token_uses.select()).all()
+    assert use.act == "jurisdiction_cosign"
+    assert kinds_of_log(town)[-2:] == ["jurisdiction_cosign", "staff_token_use"]
+    assert town.services.self_check.run(now=now, halt=False).ok

@@ -30,7 +30,7 @@ LONGEST = timedelta(hours=12)
 # oversight case.
 ACTS = frozenset({
     "order_cosign", "order_refusal", "designation_cosign", "rulebook", "source_key_cosign",
-    "oversight_case_step",
+    "jurisdiction_cosign", "oversight_case_step",
 })  # fmt: skip
 
 

@@ -18,7 +18,7 @@ from healthcode.domain.jurisdiction_changes import (
 )
 from healthcode.domain.source_keys import State
 from healthcode.errors import InputRejected, NotFound, Unauthorized
-from healthcode.services import transparency
+from healthcode.services import staff_tokens, transparency
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.orders import Actor
 from healthcode.services.source_keys import staff_secret
@@ -49,6 +49,10 @@ class JurisdictionChanges:
                 index=i, change_id=change.id, authority_id=change.authority_id,
                 supervisor_secret=secret, at=now,
             ))], now)  # fmt: skip
+            staff_tokens.record_use(
+                conn, actor.operator_token, staff_id=actor.id, act_index=index,
+                act="jurisdiction_cosign", now=now,
+            )  # fmt: skip
             change = replace(
                 change, status="cosigned", decided_by=actor.id, decided_at=now,
                 decision_log_index=index,
