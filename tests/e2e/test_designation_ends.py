@@ -135,7 +135,7 @@ def test_a_pending_designation_is_withdrawn_and_another_authority_is_not_told_it
         lambda: client.post(
             "/api/v1/designations/d-wait/cosign", headers=headers(town, "zz-sup-1", "supervisor")
         ),
-        "order.not_pending", 409,
+        "designation.not_pending", 409,
     )  # fmt: skip
     assert client.get("/api/v1/designations?status=all").json() == []
     assert town.services.self_check.run(now=town.clock.now()).ok

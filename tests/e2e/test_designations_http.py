@@ -31,6 +31,11 @@ def test_a_future_designation_answers_pending_until_a_supervisor_co_signs(town: 
         "/api/v1/designations/d-2027/cosign", headers=official(town, "zz-sup-1", "supervisor")
     )
     assert cosigned.json() == {"designation_id": "d-2027", "pending": False, "status_changes": 0}
+    # Co-signed already: the designation's own code, not an order's (`order.not_pending`).
+    again = client.post(
+        "/api/v1/designations/d-2027/cosign", headers=official(town, "zz-sup-2", "supervisor")
+    )
+    assert (again.status_code, again.json()["code"]) == (409, "designation.not_pending")
     assert client.get("/api/v1/designations").json() == []  # not in force before 2027
     [scheduled] = client.get("/api/v1/designations?status=scheduled").json()
     assert scheduled["id"] == "d-2027"

@@ -139,7 +139,7 @@ def test_a_pending_designation_is_withdrawn_and_leaves_the_queue(town: Town) -> 
         town.services.designations.cosign(
             Actor("zz-sup-2", "supervisor", "zz-health", frozenset({ZHENGZHOU})), "d-open", now=now
         )
-    assert caught.value.code == "order.not_pending"
+    assert caught.value.code == "designation.not_pending"
     refused(town, "designation.not_in_force", "d-open", "issued_in_error")
     states = {d.designation.id: d.state for d in town.services.designations.of_authority(
         OFFICIAL, now=now)}  # fmt: skip

@@ -119,9 +119,11 @@ class Designations:
             if row is None or row.authority_id != actor.authority_id:
                 raise NotFound("designation.not_found")
             if row.activated_at is not None:
-                raise InputRejected("order.not_pending", "the designation is already in force")
+                raise InputRejected(
+                    "designation.not_pending", "co-signed already, or it needed no co-signature"
+                )
             if row.end_log_index is not None:
-                raise InputRejected("order.not_pending", "the designation was withdrawn")
+                raise InputRejected("designation.not_pending", "the designation was withdrawn")
             if row.designated_by == actor.id:
                 raise Unauthorized("order.cosign_self")
             # The co-signature puts it in force now, so it must be one that could be made now:
