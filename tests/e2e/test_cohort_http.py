@@ -124,6 +124,9 @@ def test_other_roles_are_refused(town: Town, client: TestClient) -> None:
         ({}, "request.malformed", 422),
         ({"persons": [STRANGER], "window_days": 0}, "request.malformed", 422),
         ({"persons": [STRANGER], "window_days": 400}, "request.malformed", 422),
+        # A JSON number, not text, and not a flag (lax, true was a window of one day).
+        ({"persons": [STRANGER], "window_days": "30"}, "request.malformed", 422),
+        ({"persons": [STRANGER], "window_days": True}, "request.malformed", 422),
         ({"persons": [STRANGER], "colour": "red"}, "request.malformed", 422),  # closed body
         ({"persons": [STRANGER] * 3}, "cohort.too_small", 422),
         ({"persons": [f"{n:032x}" for n in range(100_001)]}, "cohort.too_large", 413),

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from healthcode.domain.designations import RiskLevel
 from healthcode.web.app import create_app
+from tests.counting import counts, refusal_codes
 from tests.town import ERQI, Town, days
 
 
@@ -77,3 +78,28 @@ def test_the_public_list_holds_the_designations_in_force_now(town: Town) -> None
         and 'id="d-now"' in page
         and 'href="/api/v1/designations?status=all"' in page
     )
+
+
+def test_a_case_count_that_is_no_json_number_is_refused_and_changes_nothing(town: Town) -> None:
+    """A published case count is what the official sent: text ("3") or a flag (true, read
+    laxly as 1) is refused as malformed, not turned into a number."""
+    town.register_staff()
+    client = TestClient(create_app(town.services, run_scheduler=False))
+    body = {"id": "d-count", "area": ERQI, "level": "medium", "basis": "3 cases",
+            "valid_from": town.clock.now().isoformat(), "valid_to": (town.clock.now() + days(7)).isoformat()}  # fmt: skip
+    before = counts(town.services.db)
+    for count in ("3", True, 2.5):
+        refused = client.post(
+            "/api/v1/designations", json={**body, "case_count": count},
+            headers=official(town, "zz-off-1", "official"),
+        )  # fmt: skip
+        assert (refused.status_code, refused.json()["code"]) == (422, "request.malformed")
+    assert counts(town.services.db) == before
+    assert refusal_codes(town.services.db)[-3:] == ["request.malformed"] * 3
+    made = client.post(
+        "/api/v1/designations", json={**body, "case_count": 3.0},  # the JSON number 3
+        headers=official(town, "zz-off-1", "official"),
+    )  # fmt: skip
+    assert made.status_code == 200, made.text
+    [listed] = client.get("/api/v1/designations").json()
+    assert listed["case_count"] == 3

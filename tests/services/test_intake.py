@@ -127,6 +127,9 @@ def _bad_cases(town: Town) -> dict[str, tuple[str, Callable[[], object]]]:
         "empty records": ("batch.malformed", signed([])),
         "second record bad": ("batch.malformed", signed([good, {**good, "record_id": "other", "result": "maybe"}])),
         "repeated record id": ("batch.malformed", signed([good, good])),
+        # A signed "false" is text, not a flag: read as one, it would say what was not signed.
+        "flag as text": ("batch.malformed", signed([town.record("border_entry", P1, now, port="PEK", quarantine_required="false")], "border-1")),
+        "flag as a number": ("batch.malformed", signed([town.record("border_entry", P1, now, port="PEK", quarantine_required=0)], "border-1")),
         "unknown venue": ("evidence.venue_unknown", signed([town.record("venue_visit", P1, now, area=ERQI, venue_id="nowhere", presence="proven")], "scan-1")),
         "batch id reused with other content": ("batch.conflict", reused_batch_id),
     }  # fmt: skip
@@ -137,7 +140,7 @@ CASES = [
     "outside the source's area", "unregistered area", "future beyond skew", "too many records",
     "not an object", "missing signature", "unknown field", "server field", "naive time",
     "bad person key", "unknown kind", "empty records", "second record bad", "repeated record id",
-    "unknown venue", "batch id reused with other content",
+    "flag as text", "flag as a number", "unknown venue", "batch id reused with other content",
 ]  # fmt: skip
 
 

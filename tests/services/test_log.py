@@ -3,12 +3,14 @@ finds any tampering with entries or with the rows they record."""
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 
+from healthcode.domain import batches, evidence
 from healthcode.domain.designations import RiskLevel
 from healthcode.errors import StoreFault
 from healthcode.services.escrow import open_escrow
@@ -304,3 +306,22 @@ def test_the_self_check_names_an_evidence_row_whose_columns_left_its_signed_byte
         )
     report = town.services.self_check.run(now=town.clock.now(), halt=False)
     assert report.problems == [f"evidence {source}/{record}: its columns are not its signed bytes"]
+
+
+def test_the_self_check_reads_a_record_stored_before_intake_was_strict(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Intake read ``"true"`` as a flag before it was strict: a store holding such a record
+    is not made to fail its self-check (and halt) by the stricter intake."""
+    with monkeypatch.context() as lax_intake:
+        lax_intake.setattr(
+            batches, "parse_evidence_all", functools.partial(evidence.parse_evidence_all, lax=True)
+        )
+        town.submit("border-1", [
+            town.record("border_entry", town.person("ann"), town.clock.now(), port="PEK",
+                        quarantine_required="true"),
+        ])  # fmt: skip
+    with town.services.db.read() as conn:
+        assert conn.execute(select(t.evidence.c.quarantine_required)).scalars().all() == [True]
+    report = town.services.self_check.run(now=town.clock.now(), halt=False)
+    assert report.ok, report.problems

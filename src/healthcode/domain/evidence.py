@@ -11,8 +11,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    TypeAdapter,
+    ValidationError,
+)
 
+from healthcode.domain.json_values import WHOLE
 from healthcode.domain.people import PERSON_KEY_PATTERN
 
 RECORD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
@@ -49,6 +59,9 @@ class Presence(StrEnum):
 
 
 class _EvidenceBase(BaseModel):
+    # Lax, so that instants arrive as ISO 8601 text; the numbers and flags are strict field by
+    # field (`JsonInt`, `StrictBool`): a signed "false" is text, and read as a flag it would
+    # say what the source did not sign.
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
     source_id: str
@@ -72,13 +85,13 @@ class TestResult(_EvidenceBase):
 class Vaccination(_EvidenceBase):
     kind: Literal[EvidenceKind.VACCINATION] = EvidenceKind.VACCINATION
     vaccine: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL_PATTERN)]
-    dose: Annotated[int, Field(ge=1, le=20)]
+    dose: Annotated[int, Strict(), Field(ge=1, le=20), WHOLE]
 
 
 class BorderEntry(_EvidenceBase):
     kind: Literal[EvidenceKind.BORDER_ENTRY] = EvidenceKind.BORDER_ENTRY
     port: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL_PATTERN)]
-    quarantine_required: bool
+    quarantine_required: StrictBool
 
 
 class VenueVisit(_EvidenceBase):
@@ -156,25 +169,31 @@ def parse_evidence(record: dict[str, Any], *, source_id: str, received_at: datet
 
 
 def parse_evidence_all(
-    records: list[Any], *, source_id: str, received_at: datetime
+    records: list[Any], *, source_id: str, received_at: datetime, lax: bool = False
 ) -> list[Evidence] | None:
     """`parse_evidence` of every record, in one validation (the loop over the records runs in
     pydantic's core, not in Python); ``None`` if any record would raise EvidenceFormatError,
-    which `parse_evidence` of each in turn then names."""
+    which `parse_evidence` of each in turn then names.
+
+    ``lax``: records stored already, read as intake read them before its numbers and flags
+    were strict (``"true"`` a flag, ``"2"`` a dose), so that a store's self-check still finds
+    such a record's columns to be what intake made of its bytes. Never for new input."""
     merged = []
     for record in records:
         if not isinstance(record, dict) or not SERVER_FIELDS.isdisjoint(record):
             return None
         merged.append({**record, "source_id": source_id, "received_at": received_at})
     try:
-        return _EVIDENCE_LIST.validate_python(merged)
+        # ``strict=False`` for the call lifts the fields' own strictness; None keeps it.
+        return _EVIDENCE_LIST.validate_python(merged, strict=False if lax else None)
     except ValidationError:
         return None
 
 
 def load_evidence(row: dict[str, Any]) -> Evidence:
-    """Rebuild evidence from a trusted stored row (already validated at intake)."""
-    return _EVIDENCE.validate_python(row)
+    """Rebuild evidence from a trusted stored row (already validated at intake, perhaps before
+    its numbers and flags were strict: read laxly, as `parse_evidence_all`'s ``lax``)."""
+    return _EVIDENCE.validate_python(row, strict=False)
 
 
 def submitted_fields(evidence: Evidence) -> dict[str, Any]:

@@ -15,11 +15,12 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, ValidationError
 
 from healthcode.domain.canonical import canonical
 from healthcode.domain.designations import RiskLevel
 from healthcode.domain.evidence import MATCHABLE, EvidenceKind, Presence
+from healthcode.domain.json_values import WHOLE, JsonInt
 from healthcode.domain.orders import OrderKind
 
 
@@ -118,6 +119,8 @@ class Rulebook:
 _ID = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,47}$")]
 _Text = Annotated[str, Field(min_length=1, max_length=400)]
 _ParamRef = Annotated[str, Field(pattern=r"^\$[a-z_]{1,40}$")]
+# A value a rule matches: text (an enum's value) or a JSON boolean, never 1 read as true.
+_Matched = str | StrictBool
 
 
 class _Strict(BaseModel):
@@ -130,20 +133,21 @@ class _ReasonIn(_Strict):
 
 
 class _DurationIn(_Strict):
-    days: int | _ParamRef | None = None
-    hours: int | _ParamRef | None = None
+    # Numbers as JSON holds them (domain/json_values.py): lax, `true` was one day.
+    days: JsonInt | _ParamRef | None = None
+    hours: JsonInt | _ParamRef | None = None
 
 
 class _TriggerIn(_Strict):
     evidence: EvidenceKind | None = None
-    match: dict[str, str | bool] = Field(default_factory=dict)
+    match: dict[str, _Matched] = Field(default_factory=dict)
     designation: list[RiskLevel] = Field(default_factory=list)
     order: list[OrderKind] = Field(default_factory=list)
 
 
 class _ClearingIn(_Strict):
     evidence: EvidenceKind
-    match: dict[str, str | bool] = Field(default_factory=dict)
+    match: dict[str, _Matched] = Field(default_factory=dict)
 
 
 class _RuleIn(_Strict):
@@ -161,9 +165,9 @@ class _DefaultIn(_Strict):
 
 
 class _RulebookIn(_Strict):
-    edition: Annotated[int, Field(ge=1)]
+    edition: Annotated[int, Strict(), Field(ge=1), WHOLE]
     title: _ReasonIn
-    parameters: dict[Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")], int] = Field(
+    parameters: dict[Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")], JsonInt] = Field(
         default_factory=dict
     )
     default: _DefaultIn
@@ -283,15 +287,20 @@ def _reason(spec: _ReasonIn, parameters: dict[str, int], where: str) -> Reason:
         raise RulebookError(f"{where}: reason names an unknown parameter ({exc})") from None
 
 
-def load_rulebook(source: dict[str, Any]) -> Rulebook:
-    """Validate a rulebook's source data and build it, or raise RulebookError."""
+def load_rulebook(source: dict[str, Any], *, lax: bool = False) -> Rulebook:
+    """Validate a rulebook's source data and build it, or raise RulebookError.
+
+    ``lax``: an edition published already, read as the loader read it before its numbers and
+    flags were strict (``"14"`` a number of days), so that a stored edition keeps counting as
+    it did. Never for a new edition."""
     if not isinstance(source, dict):
         raise RulebookError("a rulebook is an object")
     named = _find_people(source)
     if named:
         raise RulebookError(f"{named}: rules may not name people", names_people=True)
     try:
-        spec = _RulebookIn.model_validate(source)
+        # ``strict=False`` for the call lifts the fields' own strictness; None keeps it.
+        spec = _RulebookIn.model_validate(source, strict=False if lax else None)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])

@@ -6,7 +6,9 @@ result, the presence, the person, the instant), not the bytes: a row whose ``res
 edited from positive to negative keeps its bytes and its root while it turns a red code
 yellow. So each row's columns are rebuilt from its bytes, through the same validation and the
 same row builder intake uses (`parse_evidence_all`, `evidence_rows`: a dose sent as ``2.0``
-is the stored 2, as at intake), and compared. ``received_at`` is the server's, not in the
+is the stored 2, as at intake), and compared. The bytes are read laxly (``lax``), as intake
+read them before its numbers and flags were strict: a record it stored then (``"true"`` for
+a flag) is still the row it made, not a problem that would halt the log. ``received_at`` is the server's, not in the
 bytes; the batch entry logs the batch's own. A certificate's leaf also names its signer
 (`dcc_intake.SIGNER_FIELD`), which is no column.
 """
@@ -60,7 +62,9 @@ def check_rows(rows: Sequence[Row[Any]], report: Callable[[str], None]) -> None:
         return
     first = rows[0]
     parsed = (
-        parse_evidence_all(records, source_id=first.source_id, received_at=first.received_at)
+        parse_evidence_all(
+            records, source_id=first.source_id, received_at=first.received_at, lax=True
+        )
         if records
         else None
     )

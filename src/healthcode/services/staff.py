@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from healthcode.domain.evidence import AREA_CODE_PATTERN, RECORD_ID_PATTERN
 from healthcode.domain.log_entries import registry_entry
@@ -48,7 +48,8 @@ class StaffIn(BaseModel):
     authority: Annotated[str, Field(pattern=RECORD_ID_PATTERN)] | None = None
     area: Annotated[str, Field(pattern=AREA_CODE_PATTERN)] | None = None
     password: Annotated[str, Field(min_length=8, max_length=200)] | None = None
-    active: bool = True
+    # A YAML or JSON boolean: the text "false" (a quoted YAML value) is refused, not read as one.
+    active: StrictBool = True
 
 
 class Staff:

@@ -85,6 +85,8 @@ SPOILERS: dict[str, Any] = {
     "unknown venue": lambda r: r | {"venue_id": "nowhere"} if r["kind"] == "venue_visit" else r,
     "venue elsewhere": lambda r: r | {"venue_id": "station"} if r["kind"] == "venue_visit" else r,
     "dose as text": lambda r: r | {"dose": "2"} if r["kind"] == "vaccination" else r,
+    "dose as a flag": lambda r: r | {"dose": True} if r["kind"] == "vaccination" else r,
+    "dose as a whole float": lambda r: r | {"dose": 2.0} if r["kind"] == "vaccination" else r,
     "dose too high": lambda r: r | {"dose": 21} if r["kind"] == "vaccination" else r,
     "repeated record id": lambda r: r | {"record_id": "r0"},
 }

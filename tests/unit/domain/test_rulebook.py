@@ -72,3 +72,34 @@ def test_invalid_editions_are_refused_with_a_reason(change: Any, says: str) -> N
         load_rulebook(edited(change))
     assert not refused.value.names_people
     assert says in str(refused.value)
+
+
+def _border_rule(source: dict[str, Any]) -> dict[str, Any]:
+    return next(r for r in source["rules"] if r["trigger"].get("evidence") == "border_entry")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s: s["rules"][3]["lasts"].__setitem__("days", True),  # lax: one day
+        lambda s: s["rules"][3]["lasts"].__setitem__("days", "14"),
+        lambda s: s["parameters"].__setitem__("inbound_days", "14"),
+        lambda s: s["parameters"].__setitem__("inbound_days", True),
+        lambda s: s.__setitem__("edition", "1"),
+        lambda s: _border_rule(s)["trigger"]["match"].__setitem__("quarantine_required", 1),
+    ],
+    ids=["days true", "days text", "parameter text", "parameter true", "edition text", "flag 1"],
+)
+def test_numbers_and_flags_are_json_numbers_and_flags(change: Any) -> None:
+    """The published source is what people read: it must say what the engine counts."""
+    with pytest.raises(RulebookError):
+        load_rulebook(edited(change))
+
+
+def test_a_published_edition_is_read_back_as_it_was_accepted() -> None:
+    """An edition stored before the loader was strict is read as it was then (``lax``)."""
+    source = edited(lambda s: s["parameters"].__setitem__("high_risk_visit_days", "14"))
+    high = load_rulebook(source, lax=True).rule("high-risk-visit")
+    assert high is not None and high.lasts is not None and high.lasts.days == 14
+    whole = edited(lambda s: s["parameters"].__setitem__("high_risk_visit_days", 14.0))
+    assert load_rulebook(whole).rule("high-risk-visit") == high

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, Strict
 
+from healthcode.domain.json_values import WHOLE
 from healthcode.domain.oversight.cohort import CohortComparison
 from healthcode.domain.people import PERSON_KEY_PATTERN
 from healthcode.services.cohort import DEFAULT_WINDOW, WINDOW_MAX, CohortReport, CohortTests
@@ -45,8 +46,9 @@ class CohortIn(Closed):
     persons: Annotated[list[PersonKey], Field(min_length=1)] = Field(
         description="person keys; at most 100,000 (duplicates count once)"
     )
-    window_days: int = Field(
-        default=DEFAULT_WINDOW.days, ge=1, le=WINDOW_MAX.days, description="days before now"
+    # A JSON integer (domain/json_values.py): read laxly, `true` was a window of one day.
+    window_days: Annotated[int, Strict(), Field(ge=1, le=WINDOW_MAX.days), WHOLE] = Field(
+        default=DEFAULT_WINDOW.days, description="days before now"
     )
 
 

@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, Strict
 
 from healthcode.domain.designations import END_REASONS as DESIGNATION_END_REASONS
 from healthcode.domain.designations import RiskLevel
 from healthcode.domain.evidence import AREA_CODE_PATTERN, RECORD_ID_PATTERN
+from healthcode.domain.json_values import WHOLE
 from healthcode.domain.orders import REFUSAL_REASONS, OrderKind
 from healthcode.domain.people import PERSON_KEY_PATTERN
 from healthcode.errors import Unauthorized
@@ -98,7 +99,8 @@ class DesignationIn(Closed):
     level: RiskLevel
     valid_from: AwareDatetime
     valid_to: AwareDatetime | None = None
-    case_count: Annotated[int, Field(ge=0, le=10_000_000)]
+    # Published as sent: a JSON integer, never text or a flag (domain/json_values.py).
+    case_count: Annotated[int, Strict(), Field(ge=0, le=10_000_000), WHOLE]
     basis: Annotated[str, Field(min_length=1, max_length=400)]
     venue_id: Annotated[str, Field(pattern=RECORD_ID_PATTERN)] | None = None
 
