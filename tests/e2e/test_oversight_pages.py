@@ -151,3 +151,29 @@ def test_a_findings_score_reads_the_same_on_the_list_and_its_case(town: Town) ->
     shown = client.get(f"/oversight/cases/{case_id}?lang=en").text
     assert "<td>0.0063</td>" in listed and "<dd>0.0063</dd>" in shown
     assert "<td>0.0</td>" not in listed
+
+
+def test_an_unknown_status_filter_is_refused_not_ignored(town: Town) -> None:
+    """`/oversight?status=bogus` showed every case as if filtered; it is refused (422) with the
+    catalogue's message in the page's language, and the filter's links to choose again. The
+    API twin refuses it as malformed, as any closed list."""
+    town.register_staff()
+    detector = HandMade([finding(town, "venue:station", "evidence:scan-1/r7")])
+    [case_id] = town.services.oversight.run(town.clock.now(), detectors=[detector]).new_cases
+    client = signed_in(town, "auditor-1", "auditor")
+    assert '<table class="cases">' in client.get("/oversight?status=open").text
+    for lang, says in (
+        ("zh", "案件状态必须是待处理、调查中、已移交或已结案之一。"),
+        ("en", "status is one of open, investigating, referred, closed."),
+    ):
+        page = client.get(f"/oversight?status=bogus&lang={lang}")
+        assert page.status_code == 422 and says in page.text, lang
+        assert '<table class="cases">' not in page.text  # no list passed off as filtered
+        assert 'href="/oversight?status=closed"' in page.text
+        assert '<a href="/oversight">' in page.text  # "All" is not marked as what is shown
+    api = client.get(
+        "/api/v1/oversight/cases?status=bogus",
+        headers={"Authorization": f"Bearer {town.token('auditor-1', 'auditor')}"},
+    )
+    assert (api.status_code, api.json()["code"]) == (422, "request.malformed")
+    assert case_id in client.get("/oversight").text

@@ -30,15 +30,21 @@ STATUSES = [s.value for s in CaseStatus]
 def oversight_page(
     request: Request, caller: Annotated[Caller | None, Depends(AUDITOR_PAGE)], status: str = ""
 ) -> Response:
+    """Every case, or those in ``status``; a status not on the closed list is refused (422,
+    ``oversight.status_unknown``) where the list would be, rather than ignored: the page
+    would show every case as if they were the ones asked for."""
     if caller is None:
         return render(request, "login_failed.html", status_code=401)
     services = request.app.state.services
-    wanted = status if status in STATUSES else None
-    cases = services.oversight.cases(wanted)
+    try:
+        cases, error = services.oversight.cases(status or None), None
+    except HealthcodeError as refused:  # the service checks the closed list
+        cases, error = [], refused
     return render(
-        request, "oversight.html", caller=caller, cases=cases, status=wanted,
-        statuses=STATUSES, findings=services.oversight.findings(limit=100),
-        detector_titles=detector_titles(),
+        request, "oversight.html", status_code=error.spec.http_status if error else 200,
+        caller=caller, cases=cases, status=None if error else status or None, statuses=STATUSES,
+        error=error_message(request, error) if error else None,
+        findings=services.oversight.findings(limit=100), detector_titles=detector_titles(),
     )  # fmt: skip
 
 
