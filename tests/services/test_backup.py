@@ -224,3 +224,25 @@ def test_a_backup_into_a_folder_that_does_not_exist_is_a_clear_refusal(
     out = " ".join(done.output.split())  # as one line, whatever the terminal's width
     assert done.exit_code == 1, out
     assert "backup failed" in out and "does not exist; create it first" in out
+
+
+def test_backup_and_restore_speak_the_operator_s_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As every other command's own messages (cli/language.py): Chinese when the locale asks
+    for it, English otherwise; what a tool or the driver said is quoted as it said it."""
+    monkeypatch.setenv("HEALTHCODE_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    sqlite3.connect(tmp_path / "healthcode.db").close()
+    missing = tmp_path / "missing" / "b.db"
+    zh, en = (CliRunner(env={"LC_ALL": f"{lang}.UTF-8"}) for lang in ("zh_CN", "en_US"))
+    backed = zh.invoke(cli_app, ["admin", "backup", str(missing)])
+    assert backed.exit_code == 1
+    assert f"备份失败：文件夹 {missing.parent} 不存在，请先创建" in backed.output, backed.output
+    other = ["admin", "restore", str(tmp_path / "healthcode.db"), "--to", "mysql://db/x"]
+    restored = zh.invoke(cli_app, other)
+    assert restored.exit_code == 1
+    assert "恢复失败：只能恢复到 sqlite:///NEW-FILE" in restored.output, restored.output
+    assert "restore failed: restore to sqlite:///NEW-FILE" in en.invoke(cli_app, other).output
+    made = zh.invoke(cli_app, ["admin", "backup", str(tmp_path / "b.db")])
+    assert made.exit_code == 0 and "已将 sqlite 存储备份到" in made.output, made.output

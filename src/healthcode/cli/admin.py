@@ -4,12 +4,14 @@ operator's, services/staff.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import typer
 import yaml
+from rich.markup import escape
 
 from healthcode.bootstrap import build
 from healthcode.cli.context import (
@@ -163,22 +165,39 @@ def token(
     )
 
 
+def _reason(error: BackupError, _: Callable[[str], str]) -> dict[str, str]:
+    """Why, in the operator's language: `BackupError.detail` is a Detail, its template in
+    the catalogues and its parameters (a path, what a tool said) filled in after."""
+    detail = error.detail
+    said = _(detail.template)
+    return {"reason": said % detail.params if detail.params else said}
+
+
 @app.command()
 def backup(
     path: Path = typer.Argument(..., help="Where to write the backup (must not exist)."),
 ) -> None:
     """Back up the store while the server runs: SQLite's online backup API, or pg_dump."""
+    _ = cli_gettext()
     settings = settings_from_env()
     db = Database(settings.database_url)
     try:
         made = backup_store(db, path)
     except BackupError as error:
-        errors.print(f"[red]backup failed[/red]: {error}")
+        # Not markup: a path or a tool's words may hold what rich would read as markup.
+        errors.print(
+            _("backup failed: %(reason)s") % _reason(error, _), markup=False, soft_wrap=True
+        )
         raise typer.Exit(1) from None
     finally:
         db.dispose()
-    schema = f" (schema {made.schema})" if made.schema else ""
-    console.print(f"backed up the {made.backend} store{schema} to {made.path}: {made.size} bytes")
+    where = {"backend": made.backend, "path": made.path, "size": made.size, "schema": made.schema}
+    done = (
+        _("backed up the %(backend)s store (schema %(schema)s) to %(path)s: %(size)d bytes")
+        if made.schema
+        else _("backed up the %(backend)s store to %(path)s: %(size)d bytes")
+    )
+    console.print(done % where, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -189,10 +208,13 @@ def restore(
     ),
 ) -> None:
     """Restore a backup into a new store, then run the log self-check on the copy."""
+    _ = cli_gettext()
     try:
         restore_store(path, to)
     except BackupError as error:
-        errors.print(f"[red]restore failed[/red]: {error}")
+        errors.print(
+            _("restore failed: %(reason)s") % _reason(error, _), markup=False, soft_wrap=True
+        )
         raise typer.Exit(1) from None
     settings = replace(settings_from_env(), database_url=to)
     with refusals_reported():  # e.g. the key files not restored beside the copy
@@ -202,11 +224,13 @@ def restore(
     finally:
         restored.db.dispose()
     if not report.ok:
-        for problem in report.problems:
-            errors.print(f"[red]{problem}[/red]")
-        errors.print("the restored copy does not pass the self-check")
+        for problem in report.problems:  # the self-check's findings, for operators
+            errors.print(f"[red]{escape(problem)}[/red]")
+        errors.print(_("the restored copy does not pass the self-check"))
         raise typer.Exit(1)
     console.print(
-        f"restored to {to}: self-check passed, {report.entries} entries, "
-        f"checkpoint size {report.checkpoint_size}"
+        _("restored to %(url)s: self-check passed, %(entries)d entries, checkpoint size %(size)d")
+        % {"url": to, "entries": report.entries, "size": report.checkpoint_size},
+        markup=False,
+        soft_wrap=True,
     )

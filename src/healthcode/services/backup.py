@@ -26,13 +26,20 @@ from pathlib import Path
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import ArgumentError, OperationalError
 
+from healthcode.errors import Detail
 from healthcode.store.database import Database
 
 _TOC_SCHEMA = re.compile(r"^\d+; \d+ \d+ (?:SCHEMA - |COMMENT - SCHEMA )(?P<schema>\S+) ")
 
 
 class BackupError(Exception):
-    """A backup or restore that could not be made; nothing was left at the target."""
+    """A backup or restore that could not be made; nothing was left at the target. Its
+    ``detail`` is a `Detail`, so the command line says it in the operator's language; what a
+    tool or the driver said is one of its parameters, quoted as it was said."""
+
+    def __init__(self, detail: Detail) -> None:
+        super().__init__(str(detail))
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -47,9 +54,11 @@ def sqlite_path(url: str) -> Path:
     try:
         database = make_url(url).database
     except ArgumentError:
-        raise BackupError(f"not a database URL: {url.split(':', 1)[0]}:...") from None
+        raise BackupError(
+            Detail("not a database URL: %(scheme)s:...", scheme=url.split(":", 1)[0])
+        ) from None
     if not database or database == ":memory:":
-        raise BackupError(f"not an SQLite file: {url}")
+        raise BackupError(Detail("not an SQLite file: %(url)s", url=url))
     return Path(database)
 
 
@@ -62,7 +71,11 @@ def _tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
         raise BackupError(
-            f"{name} is not installed (Debian: apt-get install postgresql-client; `make pgclient`)"
+            Detail(
+                "%(tool)s is not installed (Debian: apt-get install postgresql-client; "
+                "`make pgclient`)",
+                tool=name,
+            )
         )
     return found
 
@@ -70,14 +83,18 @@ def _tool(name: str) -> str:
 def _run(command: list[str]) -> str:
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise BackupError(f"{Path(command[0]).name} failed: {done.stderr.strip()}")
+        raise BackupError(
+            Detail(
+                "%(tool)s failed: %(said)s", tool=Path(command[0]).name, said=done.stderr.strip()
+            )
+        )
     return done.stdout
 
 
 def backup(db: Database, path: Path) -> BackupResult:
     """Write a consistent copy of the store to ``path`` (which must not exist)."""
     if path.exists():
-        raise BackupError(f"{path} exists; a backup never overwrites")
+        raise BackupError(Detail("%(path)s exists; a backup never overwrites", path=str(path)))
     _folder_exists(path)
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)
@@ -98,13 +115,15 @@ def backup(db: Database, path: Path) -> BackupResult:
 def _folder_exists(path: Path) -> None:
     # Checked first: sqlite3 says only "unable to open database file", pg_dump no better.
     if not path.parent.is_dir():
-        raise BackupError(f"the folder {path.parent} does not exist; create it first")
+        raise BackupError(
+            Detail("the folder %(folder)s does not exist; create it first", folder=str(path.parent))
+        )
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:
     """Copy ``source`` to a new single-file database ``target`` by the online backup API."""
     if not source.exists():
-        raise BackupError(f"{source} does not exist")
+        raise BackupError(Detail("%(path)s does not exist", path=str(source)))
     try:
         src, dest = sqlite3.connect(source), sqlite3.connect(target)
         try:
@@ -116,10 +135,12 @@ def _sqlite_copy(source: Path, target: Path) -> None:
             src.close()
     except sqlite3.Error as error:  # not a database, a folder not writable, a full disk
         target.unlink(missing_ok=True)
-        raise BackupError(f"the copy could not be made: {error}") from None
+        raise BackupError(Detail("the copy could not be made: %(said)s", said=str(error))) from None
     if verdict != "ok":
         target.unlink(missing_ok=True)
-        raise BackupError(f"the copy failed SQLite's integrity check: {verdict}")
+        raise BackupError(
+            Detail("the copy failed SQLite's integrity check: %(said)s", said=str(verdict))
+        )
 
 
 def _pg_dump(db: Database, target: Path) -> str:
@@ -136,11 +157,13 @@ def restore(path: Path, target_url: str) -> None:
     """Restore the backup at ``path`` into the new store ``target_url``: a file that must not
     exist (SQLite), or an existing database without healthcode tables (PostgreSQL)."""
     if not path.is_file():
-        raise BackupError(f"no backup at {path}")
+        raise BackupError(Detail("no backup at %(path)s", path=str(path)))
     if target_url.startswith("sqlite"):
         target = sqlite_path(target_url)
         if target.exists():
-            raise BackupError(f"{target} exists; a restore goes to a new file")
+            raise BackupError(
+                Detail("%(path)s exists; a restore goes to a new file", path=str(target))
+            )
         _folder_exists(target)
         partial = target.with_name(target.name + ".partial")
         partial.unlink(missing_ok=True)
@@ -152,7 +175,7 @@ def restore(path: Path, target_url: str) -> None:
         return
     if not target_url.startswith("postgresql"):
         raise BackupError(
-            "restore to sqlite:///NEW-FILE or postgresql+psycopg://.../EMPTY-DATABASE"
+            Detail("restore to sqlite:///NEW-FILE or postgresql+psycopg://.../EMPTY-DATABASE")
         )
     _pg_restore(path, target_url)
 
@@ -162,7 +185,7 @@ def _pg_restore(path: Path, target_url: str) -> None:
     try:
         engine = create_engine(target_url)
     except ArgumentError:
-        raise BackupError("not a database URL: postgresql+psycopg://...") from None
+        raise BackupError(Detail("not a database URL: postgresql+psycopg://...")) from None
     try:
         with engine.connect() as conn:
             taken = conn.scalar(
@@ -173,11 +196,13 @@ def _pg_restore(path: Path, target_url: str) -> None:
             existing = set(conn.scalars(text("SELECT nspname FROM pg_namespace")))
     except OperationalError as error:
         # Most often the database was not created first (createdb); the driver says which.
-        raise BackupError(f"cannot connect to the target database: {error.orig}") from None
+        raise BackupError(
+            Detail("cannot connect to the target database: %(said)s", said=str(error.orig))
+        ) from None
     finally:
         engine.dispose()
     if taken:
-        raise BackupError("the target database already holds a healthcode store")
+        raise BackupError(Detail("the target database already holds a healthcode store"))
     # A schema the target already has (`public` in a new database) is not created again.
     listing = [
         line
