@@ -34,7 +34,7 @@ from healthcode.store.appeals import StoredAppeal
 from healthcode.web.api.idempotency import IdempotencyKey
 from healthcode.web.api.officials import actor
 from healthcode.web.api.oversight import CaseOut, case_out
-from healthcode.web.api.schemas import ERRORS, Bilingual, Closed, EvidenceOut
+from healthcode.web.api.schemas import ERRORS, HALTED, Bilingual, Closed, EvidenceOut
 from healthcode.web.auth import PERSON, PUBLIC, Caller, access
 from healthcode.web.checkpoints import carry_checkpoint, latest_checkpoint
 
@@ -302,7 +302,7 @@ def escalate_appeal(
 @person_router.get(
     "/appeals/{appeal_id}/receipts/{log_index}",
     response_class=PlainTextResponse,
-    responses=ERRORS,
+    responses=ERRORS | HALTED,
 )
 def my_appeal_receipt(
     request: Request, appeal_id: str, log_index: int, person: Annotated[Caller, Depends(PERSON)]

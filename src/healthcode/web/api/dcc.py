@@ -21,7 +21,7 @@ from healthcode.services.dcc_trust import REMOVE_REASONS, SignerCertificate
 from healthcode.services.qr import MAX_IMAGE_BYTES
 from healthcode.store.dcc import StoredSigner
 from healthcode.web.api.officials import SUPERVISOR
-from healthcode.web.api.schemas import ERRORS, Closed, closed_list
+from healthcode.web.api.schemas import ERRORS, Closed, ErrorBody, closed_list
 from healthcode.web.auth import PERSON, PUBLIC, Caller
 from healthcode.web.bodies import BodyTooLarge, larger_body, read_json
 from healthcode.web.checkpoints import carry_checkpoint, latest_checkpoint
@@ -32,6 +32,10 @@ MAX_TEXT_CHARS = 16_384
 MAX_BODY_BYTES = MAX_IMAGE_BYTES + 64 * 1024
 MAX_JSON_BYTES = 6 * MAX_TEXT_CHARS + 1024  # a character may arrive as \uXXXX
 _Key = Annotated[str, Field(pattern=PERSON_KEY_PATTERN)]
+# A deployment without the DCC schemas (HEALTHCODE_DCC_SCHEMAS) refuses every certificate.
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorBody, "description": "Certificates are not set up here (dcc.unavailable)"}
+}
 
 
 class DccIn(Closed):
@@ -148,7 +152,7 @@ async def _upload(request: Request) -> tuple[DccUploadIn, bytes | None]:
 @router.post(
     "/me/dcc",
     response_model=DccReceiptOut,
-    responses=ERRORS,
+    responses=ERRORS | UNAVAILABLE,
     openapi_extra=larger_body(
         MAX_BODY_BYTES,
         {

@@ -12,7 +12,7 @@ from fastapi.responses import PlainTextResponse, Response
 
 from healthcode.errors import InputRejected, NotFound
 from healthcode.tlog import TlogError
-from healthcode.web.api.schemas import BINARY, ERRORS, LogIndex
+from healthcode.web.api.schemas import BINARY, ERRORS, STORE_FAULT, LogIndex
 from healthcode.web.auth import PUBLIC
 from healthcode.web.errors import error_response
 
@@ -98,7 +98,12 @@ def checkpoint(request: Request) -> Response:
 @router.get(
     "/tile/{path:path}",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": BINARY}}, 400: {}, 404: {}},
+    responses={
+        200: {"content": {"application/octet-stream": BINARY}},
+        400: {},
+        404: {},
+        **STORE_FAULT,
+    },
 )
 def tile(
     request: Request, path: Annotated[str, Path(json_schema_extra={"pattern": TILE_PATH})]

@@ -16,6 +16,7 @@ from healthcode.store import status as status_repo
 from healthcode.web.api.public import designation_out
 from healthcode.web.api.schemas import (
     ERRORS,
+    HALTED,
     AccessOut,
     Bilingual,
     EvidenceOut,
@@ -118,7 +119,7 @@ async def my_status(
     return status_out(view)
 
 
-@router.get("/receipts/{log_index}", response_class=PlainTextResponse, responses=ERRORS)
+@router.get("/receipts/{log_index}", response_class=PlainTextResponse, responses=ERRORS | HALTED)
 def my_receipt(
     request: Request, log_index: int, person: Annotated[Caller, Depends(PERSON)]
 ) -> PlainTextResponse:

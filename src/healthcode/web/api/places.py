@@ -26,6 +26,7 @@ from healthcode.services.qr import read_qr_texts
 from healthcode.services.scan_proofs import ScanProof
 from healthcode.web.api.schemas import (
     ERRORS,
+    HALTED,
     PICTURES,
     Bilingual,
     Closed,
@@ -318,7 +319,9 @@ async def scan(
 
 
 @person_router.get(
-    "/me/scans/{record_id}/proof", response_model=ScanProofOut, responses=ERRORS | {409: {}}
+    "/me/scans/{record_id}/proof",
+    response_model=ScanProofOut,
+    responses=ERRORS | {409: {}} | HALTED,
 )
 def scan_proof(
     request: Request, record_id: str, person: Annotated[Caller, Depends(PERSON)]

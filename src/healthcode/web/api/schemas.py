@@ -168,8 +168,19 @@ class StatusOut(BaseModel):
     orders: list[PersonOrderOut]
 
 
+# The server's faults are answered as every refusal is, an ErrorBody with its code: a store
+# that lost part of its log (`errors.StoreFault`) answers 500, `log.tile_missing` to a read of
+# it and `log.entries_missing` to a write, and every write appends to the log (invariant 5).
+STORE_FAULT: dict[int | str, dict[str, Any]] = {
+    500: {"model": ErrorBody, "description": "The store lacks part of the log (a server fault)"}
+}
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody} for status in (401, 403, 404, 409, 413, 422)
+    **{status: {"model": ErrorBody} for status in (401, 403, 404, 409, 413, 422)},
+    **STORE_FAULT,
+}
+# A receipt or proof that only a checkpoint would give, once the log has halted (`log.halted`).
+HALTED: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorBody, "description": "The log has halted: it signs no more checkpoints"}
 }
 
 # A QR code, a card or a log tile as bytes, besides (or instead of) the JSON answer.
