@@ -60,7 +60,7 @@ class Presence(StrEnum):
 
 class _EvidenceBase(BaseModel):
     # Lax, so that instants arrive as ISO 8601 text; the numbers and flags are strict field by
-    # field (`JsonInt`, `StrictBool`): a signed "false" is text, and read as a flag it would
+    # field (domain/json_values.py): a signed "false" is text, and read as a flag it would
     # say what the source did not sign.
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
