@@ -187,3 +187,25 @@ def test_an_operator_token_never_logged_acts_for_no_one(town: Town) -> None:
         town.services.orders.cosign(forged, request_id, now=town.clock.now())
     assert refused.value.code == "auth.invalid_token"
     assert counts(town.services.db) == before  # the co-signature rolled back with it
+
+
+@pytest.mark.parametrize("when", ["at_expiry", "before_issue"])
+def test_an_act_outside_its_tokens_logged_validity_is_refused_with_nothing_written(
+    town: Town, when: str
+) -> None:
+    """The token is checked when the request comes in, the act is dated a moment later (and
+    another host's clock may run behind the one that issued it): an act dated outside the
+    validity its ``staff_token`` entry states is refused, not logged as a use the self-check
+    then reports (and halts the log for)."""
+    town.register_staff()
+    request_id, _ = bulk(town)
+    town.clock.advance(minutes=5)  # issued after the rulebook and the request
+    claims = issue(town)
+    operator = replace(SUPERVISOR_2, operator_token=claims.token_id)
+    at = claims.expires_at if when == "at_expiry" else claims.issued_at - timedelta(seconds=1)
+    before = counts(town.services.db)
+    with pytest.raises(HealthcodeError) as refused:
+        town.services.orders.cosign(operator, request_id, now=at)
+    assert refused.value.code == "auth.invalid_token"
+    assert counts(town.services.db) == before
+    assert problems(town) == []

@@ -25,8 +25,9 @@ def record_use(
 ) -> None:  # fmt: skip
     """Log that the act of entry ``act_index`` was made by ``staff_id`` with the operator's
     token ``token_id`` (nothing for a signed-in member's, ``None``). A token that claims the
-    operator issued it but was never logged, or was issued to someone else, acts for no one:
-    the act is refused with the rest of its transaction."""
+    operator issued it but was never logged, or was issued to someone else, acts for no one,
+    nor does one at an instant outside the validity its entry states: the act is refused with
+    the rest of its transaction."""
     if token_id is None:
         return
     if act not in ACTS:
@@ -34,6 +35,11 @@ def record_use(
     issued = repo.find(conn, token_id)
     if issued is None or issued.staff_id != staff_id:
         raise Unauthorized("auth.invalid_token", "an operator's token that was never logged")
+    # The token was checked when the request came in, against that instant and that host's
+    # clock; the act is dated `now`. One dated outside the validity its entry states would be
+    # a use the self-check reports (and halts the log for): refused, as an expired token is.
+    if not issued.valid_from <= now < issued.valid_until:
+        raise Unauthorized("auth.invalid_token", "outside the operator's token's validity")
     [index] = transparency.append(conn, [("staff_token_use", staff_token_use_entry(
         token_index=issued.log_index, act_index=act_index, act=act, at=now,
     ))], now)  # fmt: skip
