@@ -2,8 +2,9 @@
 transaction, so oversight can tell them from the member's own (``operator_tokens``).
 
 The token is minted by `Staff.issue_token` (services/staff.py); whoever authenticates with it
-carries its id (``Actor.operator_token``, web/auth.py), and each service whose act is one of
-`domain.staff_tokens.ACTS` calls `record_use` right after appending the act's entry.
+carries its id (``Caller.operator_token``, web/auth.py, handed to the services as
+``Actor.operator_token``), and each service whose act is one of `domain.staff_tokens.ACTS`
+calls `record_use` right after appending the act's entry.
 """
 
 from __future__ import annotations
