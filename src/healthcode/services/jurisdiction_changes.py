@@ -17,7 +17,7 @@ from healthcode.domain.jurisdiction_changes import (
     withdrawal_entry,
 )
 from healthcode.domain.source_keys import State
-from healthcode.errors import InputRejected, NotFound, Unauthorized
+from healthcode.errors import Detail, InputRejected, NotFound, Unauthorized
 from healthcode.services import staff_tokens, transparency
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.orders import Actor
@@ -38,7 +38,9 @@ class JurisdictionChanges:
         by the proposed one. The operator proposed it, so any supervisor of the authority
         co-signs it."""
         if actor.role != "supervisor":
-            raise Unauthorized("auth.forbidden", "only supervisors co-sign a jurisdiction change")
+            raise Unauthorized(
+                "auth.forbidden", Detail("only supervisors co-sign a jurisdiction change")
+            )
         with self._db.write() as conn:
             change = _pending(conn, actor, change_id, now)
             if staff_repo.jurisdiction(conn, change.authority_id) != change.previous:
@@ -65,7 +67,7 @@ class JurisdictionChanges:
         """Withdraw a pending widening: a supervisor of the authority, or (``actor`` None)
         the operator."""
         if actor is not None and actor.role != "supervisor":
-            raise Unauthorized("auth.forbidden", "only a supervisor or the operator")
+            raise Unauthorized("auth.forbidden", Detail("only a supervisor or the operator"))
         with self._db.write() as conn:
             change = _pending(conn, actor, change_id, now)
             by = None if actor is None else actor.id
@@ -98,7 +100,7 @@ def _pending(
     if change is None:
         raise NotFound("jurisdiction_change.not_found")
     if actor is not None and change.authority_id != actor.authority_id:
-        raise Unauthorized("auth.forbidden", "the change is another authority's")
+        raise Unauthorized("auth.forbidden", Detail("the change is another authority's"))
     state = change.state(now)
     if state == "expired":
         raise InputRejected("jurisdiction_change.expired")
