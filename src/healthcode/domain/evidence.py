@@ -190,12 +190,6 @@ def parse_evidence_all(
         return None
 
 
-def load_evidence(row: dict[str, Any]) -> Evidence:
-    """Rebuild evidence from a trusted stored row (already validated at intake, perhaps before
-    its numbers and flags were strict: read laxly, as `parse_evidence_all`'s ``lax``)."""
-    return _EVIDENCE.validate_python(row, strict=False)
-
-
 def submitted_fields(evidence: Evidence) -> dict[str, Any]:
     """The record as a source submits it: everything but the fields the server sets."""
     return evidence.model_dump(mode="json", exclude=set(SERVER_FIELDS))
