@@ -49,19 +49,21 @@ def test_load_refuses_a_new_key_then_propose_and_withdraw(
     )
     assert counts(town.services.db) == before
     proposed = cli.invoke(
-        app, ["admin", "propose-key", "lab-1", NEW_PUBLIC, "--kinds", "test_result,recovery"]
+        app,
+        ["admin", "propose-key", "lab-1", NEW_PUBLIC, "--kinds", "test_result,recovery"],
+        env={"LANG": "zh_CN.UTF-8"},
     )
     assert proposed.exit_code == 0, proposed.output
     [change] = town.services.source_keys.of_authority("zz-health", now=town.clock.now())
     assert (
-        change.id in proposed.output
+        f"已提出 {change.id}：lab-1 须在" in proposed.output
         and change.proposed_by is None
         and change.state(town.clock.now()) == "pending"
     )
     twice = cli.invoke(app, ["admin", "propose-key", "lab-1", NEW_PUBLIC])
     assert twice.exit_code == 2 and "source_key.pending_exists" in twice.output
-    withdrawn = cli.invoke(app, ["admin", "withdraw-key", change.id])
-    assert withdrawn.exit_code == 0 and change.id in withdrawn.output
+    withdrawn = cli.invoke(app, ["admin", "withdraw-key", change.id], env={"LANG": "C"})
+    assert withdrawn.exit_code == 0 and f"withdrew {change.id} (lab-1)" in withdrawn.output
     # Proposed again and co-signed: the file with the new key now loads (nothing changes).
     cli.invoke(app, ["admin", "propose-key", "lab-1", NEW_PUBLIC])
     pending = town.services.source_keys.of_authority(

@@ -36,12 +36,15 @@ app = typer.Typer(help="Operator commands.", no_args_is_help=True)
 @app.command()
 def init() -> None:
     """Create or migrate the schema and publish the default rulebook if none is published."""
+    _ = cli_gettext()
     built = services()
     with refusals_reported(), built.db.write() as conn:
         if not built.rulebooks.editions(conn):
             edition = built.rulebooks.publish(conn, default_edition_source(), now=built.clock.now())
-            console.print(f"published rulebook edition {edition.rulebook.version}")
-    console.print(f"store ready: {built.db.dialect}")
+            console.print(
+                _("published rulebook edition %(version)s") % {"version": edition.rulebook.version}
+            )
+    console.print(_("store ready: %(dialect)s") % {"dialect": built.db.dialect})
 
 
 @app.command()
@@ -58,7 +61,10 @@ def load(config: Path = typer.Argument(..., exists=True, dir_okay=False)) -> Non
         loaded = built.registry.load(data, now=built.clock.now())
         counts = loaded.counts
         counts["staff"] = built.staff.register(staff, now=built.clock.now()) if staff else 0
-    console.print(", ".join(f"{count} {name}" for name, count in counts.items()))
+    console.print(
+        _("%(areas)d areas, %(authorities)d authorities, %(sources)d sources, %(venues)d venues, %(staff)d staff")
+        % counts
+    )  # fmt: skip
     for change in loaded.proposed:
         what = (
             _("new source %(source)s") % {"source": change.source_id}
@@ -83,23 +89,29 @@ def propose_key(
 ) -> None:
     """Propose a source's new key (and kinds): it counts once a supervisor of the source's
     authority co-signs it, in the console or the API, before it expires."""
+    _ = cli_gettext()
     built = services()
     wanted = [kind for kind in kinds.replace(",", " ").split() if kind] or None
     with refusals_reported():
         change = built.source_keys.propose(None, source, public_key, wanted, now=built.clock.now())
     console.print(
-        f"proposed {change.id}: {change.source_id} awaits the co-signature of a supervisor of "
-        f"{change.authority_id} until {change.expires_at.isoformat()}"
-    )
+        _("proposed %(change)s: %(source)s awaits the co-signature of a supervisor of %(authority)s until %(expires)s")
+        % {"change": change.id, "source": change.source_id, "authority": change.authority_id,
+           "expires": change.expires_at.isoformat()}
+    )  # fmt: skip
 
 
 @app.command("withdraw-key")
 def withdraw_key(change: str = typer.Argument(..., help="The key change's id.")) -> None:
     """Withdraw a pending key change (logged)."""
+    _ = cli_gettext()
     built = services()
     with refusals_reported():
         withdrawn = built.source_keys.withdraw(None, change, now=built.clock.now())
-    console.print(f"withdrew {withdrawn.id} ({withdrawn.source_id})")
+    console.print(
+        _("withdrew %(change)s (%(source)s)")
+        % {"change": withdrawn.id, "source": withdrawn.source_id}
+    )
 
 
 @app.command("withdraw-jurisdiction")
@@ -139,9 +151,10 @@ def guardian(
     dependant_key: str = typer.Argument(..., help="The dependant's person key."),
 ) -> None:
     """Record that a person is guardian of a dependant (a child, a relative without a phone)."""
+    _ = cli_gettext()
     built = services()
     built.identity.add_guardian(guardian_key, dependant_key, now=built.clock.now())
-    console.print("recorded")
+    console.print(_("recorded"))
 
 
 @app.command()
