@@ -267,7 +267,7 @@ def propose_key_change(
 def cosign_key_change(
     request: Request, change_id: str, caller: Annotated[Caller | None, Depends(SUPERVISOR_PAGE)]
 ) -> Response:
-    return _decide_key_change(request, caller, change_id, "cosign")
+    return _decide_change(request, caller, change_id, "cosign", "key-changes")
 
 
 @router.post("/official/key-changes/{change_id}/withdraw")
@@ -275,54 +275,39 @@ def withdraw_key_change(
     request: Request, change_id: str, caller: Annotated[Caller | None, Depends(OFFICIAL_PAGE)]
 ) -> Response:
     """Its proposer, or a supervisor of the source's authority."""
-    return _decide_key_change(request, caller, change_id, "withdraw")
+    return _decide_change(request, caller, change_id, "withdraw", "key-changes")
 
 
-def _decide_key_change(
-    request: Request, caller: Caller | None, change_id: str, step: Literal["cosign", "withdraw"]
-) -> Response:
+def _decide_change(
+    request: Request, caller: Caller | None, change_id: str, step: Literal["cosign", "withdraw"],
+    kind: Literal["key-changes", "jurisdiction-changes"],
+) -> Response:  # fmt: skip
+    """A pending key change or wider jurisdiction of the caller's authority, co-signed or
+    withdrawn; back to its list on the console, or the console with the refusal."""
     if caller is None:
         return render(request, "login_failed.html", status_code=401)
     services = request.app.state.services
-    now = services.clock.now()
-    decide = services.source_keys.cosign if step == "cosign" else services.source_keys.withdraw
+    changes = services.source_keys if kind == "key-changes" else services.jurisdiction_changes
+    decide = changes.cosign if step == "cosign" else changes.withdraw
     try:
-        decide(actor(caller), change_id, now=now)
+        decide(actor(caller), change_id, now=services.clock.now())
     except HealthcodeError as error:
-        route = f"/official/key-changes/{{change_id}}/{step}"
-        return _refused(request, caller, error, route)
-    return RedirectResponse("/official#key-changes", status_code=303)
+        return _refused(request, caller, error, f"/official/{kind}/{{change_id}}/{step}")
+    return RedirectResponse(f"/official#{kind}", status_code=303)
 
 
 @router.post("/official/jurisdiction-changes/{change_id}/cosign")
 def cosign_jurisdiction_change(
     request: Request, change_id: str, caller: Annotated[Caller | None, Depends(SUPERVISOR_PAGE)]
 ) -> Response:
-    return _decide_jurisdiction_change(request, caller, change_id, "cosign")
+    return _decide_change(request, caller, change_id, "cosign", "jurisdiction-changes")
 
 
 @router.post("/official/jurisdiction-changes/{change_id}/withdraw")
 def withdraw_jurisdiction_change(
     request: Request, change_id: str, caller: Annotated[Caller | None, Depends(SUPERVISOR_PAGE)]
 ) -> Response:
-    return _decide_jurisdiction_change(request, caller, change_id, "withdraw")
-
-
-def _decide_jurisdiction_change(
-    request: Request, caller: Caller | None, change_id: str, step: Literal["cosign", "withdraw"]
-) -> Response:
-    """A wider jurisdiction of the supervisor's authority, co-signed or withdrawn."""
-    if caller is None:
-        return render(request, "login_failed.html", status_code=401)
-    services = request.app.state.services
-    changes = services.jurisdiction_changes
-    decide = changes.cosign if step == "cosign" else changes.withdraw
-    try:
-        decide(actor(caller), change_id, now=services.clock.now())
-    except HealthcodeError as error:
-        route = f"/official/jurisdiction-changes/{{change_id}}/{step}"
-        return _refused(request, caller, error, route)
-    return RedirectResponse("/official#jurisdiction-changes", status_code=303)
+    return _decide_change(request, caller, change_id, "withdraw", "jurisdiction-changes")
 
 
 @router.post("/official/designations/{designation_id}/end")
