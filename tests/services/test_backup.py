@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import subprocess
 import threading
 import time
 import uuid
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,7 +24,7 @@ from sqlalchemy import create_engine, make_url, text
 from typer.testing import CliRunner
 
 from healthcode.cli import app as cli_app
-from healthcode.services.backup import BackupError, backup, restore
+from healthcode.services.backup import BackupError, backup, libpq_target, restore
 from healthcode.services.monitor import verify_log
 from healthcode.store.database import Database
 from healthcode.web.app import create_app
@@ -136,12 +138,47 @@ def test_the_admin_commands_back_up_and_restore(
         made = CliRunner().invoke(cli_app, ["admin", "backup", str(path)])
         assert made.exit_code == 0, made.output
         assert "backed up the" in made.output and path.is_file()
-        target = url if connect_args is None else f"{url}?options=-csearch_path%3D{_schema(db)}"
+        if connect_args is not None:
+            # A password the server's trust authentication does not ask for, given in the URL
+            # as an operator would: pg_restore's arguments and the output never show it.
+            url = make_url(url).set(password=PASSWORD).render_as_string(hide_password=False)
+            target = f"{url}?options=-csearch_path%3D{_schema(db)}"
+        else:
+            target = url
+        commands = spy_on_commands(monkeypatch)
         done = CliRunner().invoke(cli_app, ["admin", "restore", str(path), "--to", target])
         assert done.exit_code == 0, done.output
         assert "self-check passed" in done.output
+        assert PASSWORD not in done.output and PASSWORD not in repr(commands)
+        if connect_args is not None:
+            assert "***" in done.output and commands, "pg_restore ran, told the password apart"
         again = CliRunner().invoke(cli_app, ["admin", "restore", str(path), "--to", target])
         assert again.exit_code == 1 and "restore failed" in again.output
+
+
+PASSWORD = "s3cret-in-the-url"
+
+
+def spy_on_commands(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The argument lists of the tools the backup runs (pg_dump, pg_restore), as it runs them."""
+    seen: list[list[str]] = []
+    run = subprocess.run
+
+    def recording(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        seen.append(list(command))
+        return run(command, **kwargs)
+
+    monkeypatch.setattr("healthcode.services.backup.subprocess.run", recording)
+    return seen
+
+
+def test_the_database_password_goes_to_the_tools_environment_not_their_arguments() -> None:
+    uri, env = libpq_target(f"postgresql+psycopg://healthcode:{PASSWORD}@db.example:5432/city")
+    assert uri == "postgresql://healthcode@db.example:5432/city"
+    assert env["PGPASSWORD"] == PASSWORD
+    # Without one in the URL, the tools see the environment as it is (a PGPASSWORD set there).
+    _, env = libpq_target("postgresql+psycopg://healthcode@db.example/city")
+    assert env.get("PGPASSWORD") == os.environ.get("PGPASSWORD")
 
 
 def test_a_backup_taken_during_writes_is_one_consistent_state(town: Town, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 import yaml
 from rich.markup import escape
+from sqlalchemy import make_url
 
 from healthcode.bootstrap import build
 from healthcode.cli.context import (
@@ -241,9 +242,11 @@ def restore(
             errors.print(f"[red]{escape(problem)}[/red]")
         errors.print(_("the restored copy does not pass the self-check"))
         raise typer.Exit(1)
+    # The URL as given may hold the database's password: it is shown masked (***).
+    shown = make_url(to).render_as_string(hide_password=True)
     console.print(
         _("restored to %(url)s: self-check passed, %(entries)d entries, checkpoint size %(size)d")
-        % {"url": to, "entries": report.entries, "size": report.checkpoint_size},
+        % {"url": shown, "entries": report.entries, "size": report.checkpoint_size},
         markup=False,
         soft_wrap=True,
     )

@@ -15,6 +15,7 @@ public key alone, and the restored copy's self-check needs the same keys as the 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sqlite3
@@ -23,7 +24,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import URL, create_engine, make_url, text
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from healthcode.errors import Detail
@@ -62,9 +63,20 @@ def sqlite_path(url: str) -> Path:
     return Path(database)
 
 
-def libpq_url(url: str) -> str:
-    """The SQLAlchemy URL as a libpq connection URI (for pg_dump, pg_restore)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+def libpq_target(url: str) -> tuple[str, dict[str, str]]:
+    """The SQLAlchemy URL as a libpq connection URI for pg_dump and pg_restore, and the
+    environment to run them in. The password goes in ``PGPASSWORD``, not in the URI: a
+    command's arguments can be read by every user of the machine (``ps``, /proc)."""
+    parsed = make_url(url).set(drivername="postgresql")
+    env = dict(os.environ)
+    if parsed.password is not None:
+        env["PGPASSWORD"] = str(parsed.password)
+    # `URL.set(password=None)` would keep the password: None there means "unchanged".
+    bare = URL.create(
+        parsed.drivername, parsed.username, None, parsed.host, parsed.port, parsed.database,
+        parsed.query,
+    )  # fmt: skip
+    return bare.render_as_string(hide_password=False), env
 
 
 def _tool(name: str) -> str:
@@ -80,8 +92,8 @@ def _tool(name: str) -> str:
     return found
 
 
-def _run(command: list[str]) -> str:
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+def _run(command: list[str], env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise BackupError(
             Detail(
@@ -146,10 +158,11 @@ def _sqlite_copy(source: Path, target: Path) -> None:
 def _pg_dump(db: Database, target: Path) -> str:
     with db.read() as conn:
         schema = str(conn.scalar(text("SELECT current_schema()")))
+    dbname, env = libpq_target(db.url)
     _run([
         _tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-        f"--schema={schema}", f"--file={target}", f"--dbname={libpq_url(db.url)}",
-    ])  # fmt: skip
+        f"--schema={schema}", f"--file={target}", f"--dbname={dbname}",
+    ], env)  # fmt: skip
     return schema
 
 
@@ -212,10 +225,11 @@ def _pg_restore(path: Path, target_url: str) -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".toc", delete=False) as file:
         file.write("\n".join(listing) + "\n")
         toc = Path(file.name)
+    dbname, env = libpq_target(target_url)
     try:
         _run([
             pg_restore, "--exit-on-error", "--single-transaction", "--no-owner",
-            "--no-privileges", f"--use-list={toc}", f"--dbname={libpq_url(target_url)}", str(path),
-        ])  # fmt: skip
+            "--no-privileges", f"--use-list={toc}", f"--dbname={dbname}", str(path),
+        ], env)  # fmt: skip
     finally:
         toc.unlink(missing_ok=True)
