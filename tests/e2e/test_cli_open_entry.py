@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from typer.testing import CliRunner
 
 from healthcode.cli import app
+from healthcode.cli.oversight import PASSWORD_VARIABLE
 from healthcode.domain.designations import RiskLevel
 from healthcode.domain.oversight import Finding
 from healthcode.oversight.api import DetectorContext
@@ -51,10 +52,19 @@ class Logged:
     official: int  # a finding about zz-off-1: their actor tag
 
 
+AUDITOR_PASSWORD = "correct horse 1"  # also zz-off-1's: a refusal of them is for their role
+
+
 @pytest.fixture
 def cli(town: Town, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setattr("healthcode.cli.oversight.services", lambda: town.services)
-    return CliRunner(env={"LC_ALL": "en_US.UTF-8"})  # the assertions read the English lines
+    # The auditor signs in (`register_staff` later keeps the password set here).
+    town.services.staff.register(
+        [{"id": "auditor-1", "role": "auditor", "name": "监督员", "password": AUDITOR_PASSWORD}],
+        now=town.clock.now(),
+    )
+    # The assertions read the English lines.
+    return CliRunner(env={"LC_ALL": "en_US.UTF-8", PASSWORD_VARIABLE: AUDITOR_PASSWORD})
 
 
 @pytest.fixture
@@ -162,6 +172,7 @@ def test_people_narrow_the_search_and_only_those_named_are_recorded(
         ("unknown index", "log.not_found"),
         ("not an index", "request.malformed"),
         ("not an auditor", "auth.forbidden"),
+        ("wrong password", "auth.invalid_token"),
     ],
 )
 def test_refusals_write_nothing(
@@ -184,14 +195,19 @@ def test_refusals_write_nothing(
         index = "100000"
     elif given == "not an index":
         index = "7-x"
-    else:
+    elif given == "not an auditor":
         auditor = "zz-off-1"
+    password = "a guess" if given == "wrong password" else AUDITOR_PASSWORD
     before = counts(town.services.db)
     refused = cli.invoke(
-        app, ["oversight", "open-entry", index, "--key", key_file, "--auditor", auditor]
+        app,
+        ["oversight", "open-entry", index, "--key", key_file, "--auditor", auditor],
+        env={PASSWORD_VARIABLE: password},
     )
     assert refused.exit_code == 2 and code in refused.output, refused.output
     assert "entry " not in refused.output.split(code)[0]  # nothing opened was printed
+    if given == "wrong password":  # counted against the badge, as the sign-in route counts it
+        before["sign_in_failures"] += 1
     assert counts(town.services.db) == before
 
 

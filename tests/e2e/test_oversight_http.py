@@ -15,12 +15,15 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from healthcode.cli import app as cli_app
+from healthcode.cli.oversight import PASSWORD_VARIABLE
 from healthcode.store.database import Database
 from tests.conftest import make_services
 from tests.counting import counts
 from tests.http import bearer
 from tests.services.test_oversight_cases import HandMade, finding, upheld_and_escalated
 from tests.town import Town
+
+AUDITOR_PASSWORD = "correct horse a"
 
 STEPS = "/api/v1/oversight/cases/{}/steps"
 OTHERS = {"person": None, "venue": "station", "hotline": "hl-erqi", "official": "zz-off-1",
@@ -168,6 +171,11 @@ def cli_town(
     monkeypatch.setattr("healthcode.cli.oversight.services", lambda: services)
     town = Town.register(services, clock)
     town.register_staff()
+    # The auditor signs in to move a case: their password, asked for or in the environment.
+    services.staff.register(
+        [{"id": "auditor-1", "role": "auditor", "name": "监督员", "password": AUDITOR_PASSWORD}],
+        now=clock.now(),
+    )
     return town
 
 
@@ -183,14 +191,28 @@ def test_the_commands_run_list_and_move(cli_town: Town, monkeypatch: pytest.Monk
     [view] = cli_town.services.oversight.cases()
     listed = runner.invoke(cli_app, ["oversight", "cases", "--status", "open"])
     assert listed.exit_code == 0 and view.case.id in listed.output
-    bad = runner.invoke(cli_app, ["oversight", "move", view.case.id, "closed", "--by", "auditor-1"])
+    move = ["oversight", "move", view.case.id]
+    # Whoever runs the command (the operator) cannot move a case in an auditor's name: the
+    # auditor's password is asked for, unseen; a wrong one moves nothing.
+    before = counts(cli_town.services.db)
+    guessed = runner.invoke(
+        cli_app, [*move, "closed", "--by", "auditor-1", "--note", "x"], input="a guess\n"
+    )
+    assert guessed.exit_code == 2 and "auth.invalid_token" in guessed.output, guessed.output
+    assert "password of auditor-1" in guessed.output and "a guess" not in guessed.output
+    before["sign_in_failures"] += 1  # counted against the badge, as the sign-in route does
+    assert counts(cli_town.services.db) == before
+    typed = f"{AUDITOR_PASSWORD}\n"
+    bad = runner.invoke(cli_app, [*move, "closed", "--by", "auditor-1"], input=typed)
     assert bad.exit_code == 2 and "oversight.conclusion_missing" in bad.output
     not_auditor = runner.invoke(
-        cli_app, ["oversight", "move", view.case.id, "investigating", "--by", "zz-off-1"]
+        cli_app, [*move, "investigating", "--by", "zz-off-1"], input="correct horse 1\n"
     )
     assert not_auditor.exit_code == 2 and "auth.forbidden" in not_auditor.output
-    moved = runner.invoke(cli_app, ["oversight", "move", view.case.id, "closed", "--by",
-                                    "auditor-1", "--note", "a busy station, nothing more"])  # fmt: skip
+    moved = runner.invoke(
+        cli_app, [*move, "closed", "--by", "auditor-1", "--note", "a busy station, nothing more"],
+        env={PASSWORD_VARIABLE: AUDITOR_PASSWORD},
+    )  # fmt: skip
     assert moved.exit_code == 0, moved.output
     assert f"case {view.case.id} is closed" in moved.output
     assert runner.invoke(cli_app, ["oversight", "cases", "--status", "nope"]).exit_code == 2

@@ -3,6 +3,7 @@ log entries with oversight's key."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -10,12 +11,15 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from healthcode.bootstrap import Services
 from healthcode.cli.context import console, errors, refusals_reported, services
 from healthcode.cli.language import cli_gettext
 from healthcode.errors import InputRejected
 from healthcode.oversight import load_detectors
 from healthcode.oversight.runner import DEFAULT_WINDOW
 from healthcode.services.entry_opening import MAX_ENTRIES, load_oversight_key
+
+PASSWORD_VARIABLE = "HEALTHCODE_STAFF_PASSWORD"
 
 app = typer.Typer(help="Oversight: detectors, findings and cases.", no_args_is_help=True)
 
@@ -88,9 +92,11 @@ def move(
     by: str = typer.Option(..., "--by", help="The auditor's badge id."),
     note: str = typer.Option("", "--note", help="What was done; to close: the conclusion."),
 ) -> None:
-    """Move a case one step (open -> investigating -> referred -> closed); logged."""
+    """Move a case one step (open -> investigating -> referred -> closed); logged. The auditor
+    signs in: their password is asked for (or read from HEALTHCODE_STAFF_PASSWORD)."""
     built = services()
     with refusals_reported():
+        signed_in(built, by)
         view = built.oversight.move(by, case, status, note, now=built.clock.now())
     step = view.steps[-1]
     console.print(f"case {view.case.id} is {view.case.status} (log entry {step.log_index})")
@@ -110,10 +116,12 @@ def open_entry(
     ),
 ) -> None:
     """Open log entries with oversight's key: whom each person tag, actor tag and commitment
-    belongs to, from the escrows. Each person named gets an access record (oversight case)."""
+    belongs to, from the escrows. Each person named gets an access record (oversight case).
+    The auditor signs in: their password is asked for (or read from HEALTHCODE_STAFF_PASSWORD)."""
     _ = cli_gettext()
     built = services()
     with refusals_reported():
+        signed_in(built, auditor)
         indices = _indices(entries)
         private = load_oversight_key(_key_bytes(key))
         opening = built.entry_opening.open(
@@ -149,6 +157,19 @@ def open_entry(
         )
     else:
         console.print(_("no person named: nothing recorded"))
+
+
+def signed_in(built: Services, badge: str) -> None:
+    """Check the password of the member of staff ``badge`` a command acts as, as the sign-in
+    route does (throttled; `auth.invalid_token` if wrong): a case step or a read is logged as
+    theirs, and whoever can run the command (the operator) must not make one in their name.
+    The password is asked for, unseen, or read from HEALTHCODE_STAFF_PASSWORD (for scripts;
+    never an argument, which every user of the machine can read)."""
+    _ = cli_gettext()
+    password = os.environ.get(PASSWORD_VARIABLE)
+    if password is None:
+        password = typer.prompt(_("password of %(badge)s") % {"badge": badge}, hide_input=True)
+    built.staff.sign_in(badge, password, now=built.clock.now())
 
 
 def _owner(_: Callable[[str], str], escrow_key: str) -> str:
