@@ -10,23 +10,41 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
+from healthcode.domain.designations import RiskLevel
 from healthcode.domain.log_entries import actor_tag, instant_text
+from healthcode.domain.orders import OrderKind
 from healthcode.domain.oversight import staff_token_ref
 from healthcode.errors import HealthcodeError
 from healthcode.oversight.detectors.staff_tokens import OperatorTokens
 from healthcode.oversight.runner import run_detectors
+from healthcode.services.access import Reader
+from healthcode.services.designations import DesignationRequest
 from healthcode.services.entry_opening import load_oversight_key
-from healthcode.services.orders import staff_secret_key
+from healthcode.services.orders import (
+    Actor,
+    IssuedOrders,
+    OrderRequest,
+    PersonEvidence,
+    staff_secret_key,
+)
 from healthcode.services.tokens import STAFF_AUDIENCE, Claims
 from healthcode.store import tables as t
 from tests.counting import counts
-from tests.services.test_order_refusals import SUPERVISOR_2, bulk, entries_after, log_size
-from tests.town import Town, days
+from tests.dcc_cases import signer_of
+from tests.log_rows import stored
+from tests.services.test_order_refusals import (
+    OFFICIAL,
+    SUPERVISOR_2,
+    bulk,
+    entries_after,
+    log_size,
+)
+from tests.town import ERQI, Town, days
 
 
 def issue(town: Town, badge: str = "zz-sup-2", minutes: float = 15) -> Claims:
@@ -208,4 +226,138 @@ def test_an_act_outside_its_tokens_logged_validity_is_refused_with_nothing_writt
         town.services.orders.cosign(operator, request_id, now=at)
     assert refused.value.code == "auth.invalid_token"
     assert counts(town.services.db) == before
+    assert problems(town) == []
+
+
+def contact(town: Town) -> PersonEvidence:
+    """A person (p-1) named with a contact record of their own, for an order."""
+    person = town.person("p-1", home=ERQI)
+    record = town.record(
+        "close_contact", person, town.clock.now() - timedelta(hours=2), area=ERQI, case_ref="c-1"
+    )
+    town.submit("cdc-1", [record])
+    return PersonEvidence(person, (f"cdc-1/{record['record_id']}",))
+
+
+def one_order(town: Town, by: Actor, named: PersonEvidence, at: datetime) -> IssuedOrders:
+    """An order for one person (in force at once)."""
+    request = OrderRequest(
+        kind=OrderKind.CLOSE_CONTACT_QUARANTINE, legal_basis="idl-art-41-quarantine",
+        persons=(named,), valid_until=at + days(10),
+    )  # fmt: skip
+    return town.services.orders.issue(by, request, now=at)
+
+
+def test_a_token_used_only_to_issue_an_order_opens_a_case(town: Town) -> None:
+    """An order is the official's own act, no two-person decision: made with the operator's
+    token, it is the operator's all the same."""
+    town.register_staff()
+    claims = issue(town, "zz-off-1")
+    named = contact(town)
+    size = log_size(town)
+    official = replace(OFFICIAL, operator_token=claims.token_id)
+    [order] = one_order(town, official, named, town.clock.now()).orders
+    [(use, _, body)] = [
+        entry for entry in entries_after(town, size) if entry[1] == "staff_token_use"
+    ]
+    assert json.loads(body)["data"]["entry"] == order.log_index and use == order.log_index + 1
+    now = town.clock.now() + days(1)
+    with town.services.db.read() as conn:
+        [run] = run_detectors(conn, now=now, detectors=[OperatorTokens()])
+    [finding] = run.findings
+    assert finding.subject == "official:zz-off-1" and "order × 1" in finding.summary_en
+    assert finding.records == (staff_token_ref(claims.token_id),)
+    assert len(town.services.oversight.run(now, detectors=[OperatorTokens()]).new_cases) == 1
+    assert problems(town) == []
+
+
+@pytest.mark.parametrize("act", ["order", "designation", "access"])
+@pytest.mark.parametrize("token", ["never_logged", "another_members", "expired"])
+def test_an_operators_token_the_log_does_not_back_acts_for_no_one(
+    town: Town, act: str, token: str
+) -> None:
+    """The rules of a co-signature hold for every act: a token never logged, one issued to
+    another member, or used outside its logged validity is refused with its act (an order, a
+    designation, a read of a record), nothing written."""
+    town.register_staff()
+    named = contact(town)
+    at = town.clock.now()
+    if token == "never_logged":
+        token_id = "0" * 32
+    else:
+        claims = issue(town, "zz-sup-1" if token == "another_members" else "zz-off-1")
+        token_id = claims.token_id
+        at = claims.expires_at if token == "expired" else at
+    official = replace(OFFICIAL, operator_token=token_id)
+    before = counts(town.services.db)
+    with pytest.raises(HealthcodeError) as refused:
+        if act == "order":
+            one_order(town, official, named, at)
+        elif act == "designation":
+            town.services.designations.designate_as(official, DesignationRequest(
+                id="d-op", area=ERQI, level=RiskLevel.MEDIUM, valid_from=at,
+                valid_to=at + days(1), authority_id="zz-health", case_count=1, basis="1 case",
+            ), now=at)  # fmt: skip
+        else:
+            reader = Reader(official.id, official.role, official.authority_id,
+                            official.jurisdiction, token_id)  # fmt: skip
+            town.services.access.read(reader, named.person, "contact_tracing", now=at)
+    assert refused.value.code == "auth.invalid_token"
+    assert counts(town.services.db) == before
+    assert problems(town) == []
+
+
+def test_the_self_check_catches_a_registry_use_moved_onto_another_registration(
+    town: Town,
+) -> None:
+    """The self-check rebuilds no registration; a use naming a ``registry`` act is checked
+    against the rows that name one (here a source revoked), so it cannot be moved onto the
+    registration of another."""
+    town.register_staff()
+    claims = issue(town)
+    operator = replace(SUPERVISOR_2, operator_token=claims.token_id)
+    town.services.sources.revoke(operator, "scan-1", reason="decommissioned", now=town.clock.now())
+    assert problems(town) == []
+    with town.services.db.read() as conn:
+        registration = min(i for i, kind, _ in stored(conn) if kind == "registry")
+    with town.services.db.write() as conn:
+        conn.execute(update(t.staff_token_uses).values(act_index=registration))
+    assert any(f"names entry {registration} as its act (registry)" in p for p in problems(town))
+
+
+def test_a_supervisors_registry_acts_are_logged_as_made_with_it(town: Town) -> None:
+    """A DCC signer trusted and removed, an issuer key revoked: each ``registry`` entry of the
+    act has its use; what the act causes (the country's source registered, a new issuer key,
+    the trust list republished) has none, and the self-check rebuilds every use."""
+    town.register_staff()
+    town.services.passes.issue_pass(town.person("p-1", home=ERQI), town.clock.now())
+    with town.services.db.read() as conn:
+        key_id = conn.scalar(
+            select(t.trust_keys.c.key_id).where(t.trust_keys.c.issuer == "zz-health")
+        )
+    claims = issue(town)
+    size = log_size(town)
+    signer = signer_of("common/2DCode/raw/CO12.json", "AT")
+    dcc, now = town.services.dcc_trust, town.clock.now()
+    [added], _ = dcc.add([signer], by="zz-sup-2", authority="zz-health", now=now,
+                         operator_token=claims.token_id)  # fmt: skip
+    dcc.remove(added.kid, reason="superseded", by="zz-sup-2", authority="zz-health", now=now,
+               operator_token=claims.token_id)  # fmt: skip
+    operator = replace(SUPERVISOR_2, operator_token=claims.token_id)
+    town.services.trust_lists.revoke(operator, key_id, reason="superseded", now=now)
+    logged = entries_after(town, size)
+    named = {
+        json.loads(body)["data"]["entry"]: json.loads(body)["data"]["act"]
+        for _, kind, body in logged
+        if kind == "staff_token_use"
+    }
+    acts = {
+        index: json.loads(body)["data"]["what"]
+        for index, kind, body in logged
+        if kind == "registry"
+    }
+    assert sorted(acts[index] for index in named) == [
+        "dcc_signer", "dcc_signer_removal", "trust_key_revocation",
+    ]  # fmt: skip
+    assert set(named.values()) == {"registry"} and len(acts) > len(named)
     assert problems(town) == []

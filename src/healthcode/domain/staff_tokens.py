@@ -4,13 +4,15 @@
 Staff sign in with their own password. A token the operator mints for a member of staff
 (``healthcode admin staff-token``, the demo's links) lets whoever holds it act as that member:
 with a supervisor's, the operator could co-sign their own bulk orders, rulebook editions and
-key changes, and every two-person rule would be met by one person. So each such token is a
+key changes, and every two-person rule would be met by one person; with an official's, issue
+orders, answer appeals and read people's records as that official. So each such token is a
 ``staff_token`` entry when it is made, naming the member as an actor tag (their badge is no
 resident's personal data, but their acts are named by tags, openable by oversight, and so is
 this), their role and authority in the clear, the token's validity and that the operator
-issued it; and each act made with it is a ``staff_token_use`` entry naming the act's entry, so
-the act is attributable to the operator's token, not taken for the member's own
-(``operator_tokens``, docs/oversight.md). No I/O, no clock.
+issued it; and each act made with it over the API or in the console (`ACTS`: every entry a
+member of staff writes) is a ``staff_token_use`` entry naming the act's entry, one for each
+(each order of a request too), so the act is attributable to the operator's token, not taken
+for the member's own (``operator_tokens``, docs/oversight.md). No I/O, no clock.
 """
 
 from __future__ import annotations
@@ -25,12 +27,20 @@ OPERATOR = "operator"  # who issued it: never a sign-in
 # standing second identity of the member.
 SHORTEST = timedelta(minutes=1)
 LONGEST = timedelta(hours=12)
-# The acts recorded as made with such a token, by their entry's kind: each decision that one
-# person alone may not take (a co-signature, a refusal of a bulk request) and each step of an
-# oversight case.
+# The acts recorded as made with such a token, by their entry's kind: every entry a member of
+# staff writes through the API or the console. The decisions one person alone may not take (a
+# co-signature, a refusal of a bulk request), each step of an oversight case, and each act of
+# the member's own: an order (each order of a batch is one), its end, a designation, its end,
+# an appeal's answer (with the order it ends or replaces), a proposal (a rulebook edition, a
+# key change), a withdrawal, a read of a person's record, and the ``registry`` entry of a
+# supervisor's revocation (a source, an issuer key) or change to the DCC signers. What an act
+# causes (status changes, the trust list republished) is no act of its own.
 ACTS = frozenset({
     "order_cosign", "order_refusal", "designation_cosign", "rulebook", "source_key_cosign",
     "jurisdiction_cosign", "oversight_case_step",
+    "order", "order_end", "designation", "designation_end", "appeal_answered",
+    "rulebook_proposal", "source_key_proposal", "source_key_withdrawal",
+    "jurisdiction_withdrawal", "access", "registry",
 })  # fmt: skip
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from healthcode.domain import areas
 from healthcode.domain.log_entries import access_entry
 from healthcode.errors import Detail, InputRejected, NotFound, Unauthorized
-from healthcode.services import transparency
+from healthcode.services import staff_tokens, transparency
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.explain import Explanations, Named, StatusView
 from healthcode.services.orders import staff_secret_key
@@ -56,6 +56,9 @@ class Reader:
     role: str
     authority_id: str | None
     scope: frozenset[str]  # area codes; empty with role auditor means everything
+    # Set when the reader's token is one the operator issued (services/staff_tokens.py): the
+    # read is logged as made with it, as an official's other acts are.
+    operator_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,10 @@ class Access:
                 index=i, person_secret=person_secret, accessor_secret=reader_secret,
                 accessor_role=reader.role, authority_id=reader.authority_id, purpose=str(purpose), at=now,
             ))], now)  # fmt: skip
+            staff_tokens.record_use(
+                conn, reader.operator_token, staff_id=reader.id, act_index=index, act="access",
+                now=now,
+            )  # fmt: skip
             orders_repo.record_access(conn, {
                 "person_key": person_key, "accessor_id": reader.id, "accessor_role": reader.role,
                 "authority_id": reader.authority_id, "purpose": purpose, "at": now, "log_index": index,

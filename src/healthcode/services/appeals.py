@@ -40,7 +40,13 @@ from healthcode.domain.appeals import (
 )
 from healthcode.domain.orders import OrderKind
 from healthcode.errors import Detail, InputRejected, NotFound, Unauthorized
-from healthcode.services import appeal_targets, appeal_views, crashpoints, transparency
+from healthcode.services import (
+    appeal_targets,
+    appeal_views,
+    crashpoints,
+    staff_tokens,
+    transparency,
+)
 from healthcode.services.appeal_targets import order_in_force, pair
 from healthcode.services.appeal_views import AppealView
 from healthcode.services.derivation import Derivation
@@ -236,6 +242,10 @@ class Appeals:
                 evidence=answer.evidence, ends_at=ends_at, replacement_order=replacement,
                 set_aside=set_aside, answered_at=now,
             ))], now)  # fmt: skip
+            staff_tokens.record_use(
+                conn, actor.operator_token, staff_id=actor.id, act_index=index,
+                act="appeal_answered", now=now,
+            )  # fmt: skip
             appeals_repo.insert_citations(conn, appeal.id, appeal.person_key, answer.evidence)
             appeals_repo.update(
                 conn, appeal.id, status=str(answer.outcome), answered_at=now, answered_by=actor.id,
@@ -281,7 +291,8 @@ class Appeals:
         if answer.outcome is Outcome.OVERTURNED:
             if order_in_force(order, now):  # already over: the outcome is recorded all the same
                 self._orders.end_in(conn, order, actor_id=actor.id, reason="appeal_overturned",
-                                    ends_at=None, now=now)  # fmt: skip
+                                    ends_at=None, now=now,
+                                    operator_token=actor.operator_token)  # fmt: skip
             return None, None
         if not order_in_force(order, now):
             raise InputRejected(
@@ -305,7 +316,8 @@ class Appeals:
             ), now=now)  # fmt: skip
             replacement = issued.orders[0].id
             self._orders.end_in(conn, order, actor_id=actor.id, reason="appeal_corrected",
-                                ends_at=None, now=now)  # fmt: skip
+                                ends_at=None, now=now,
+                                operator_token=actor.operator_token)  # fmt: skip
             return answer.ends_at, replacement
         assert answer.ends_at is not None
         if answer.ends_at >= order.ends:
@@ -313,7 +325,8 @@ class Appeals:
                 "appeal.answer_invalid", Detail("a correction ends the order earlier")
             )
         ended = self._orders.end_in(conn, order, actor_id=actor.id, reason="appeal_corrected",
-                                    ends_at=answer.ends_at, now=now)  # fmt: skip
+                                    ends_at=answer.ends_at, now=now,
+                                    operator_token=actor.operator_token)  # fmt: skip
         return ended.ended_at, None
 
     def _set_aside_for_person(

@@ -33,7 +33,7 @@ from healthcode.domain.batches import SourceRegistration
 from healthcode.domain.evidence import EvidenceKind
 from healthcode.domain.log_entries import registry_entry
 from healthcode.errors import InputRejected, NotFound
-from healthcode.services import transparency
+from healthcode.services import staff_tokens, transparency
 from healthcode.store import dcc as repo
 from healthcode.store import registry as registry_repo
 from healthcode.store.database import Database
@@ -150,10 +150,12 @@ class DccTrust:
     # --- changing ------------------------------------------------------------------------
 
     def add(
-        self, items: Iterable[SignerCertificate], *, by: str, authority: str | None, now: datetime
-    ) -> tuple[list[StoredSigner], int]:
+        self, items: Iterable[SignerCertificate], *, by: str, authority: str | None,
+        now: datetime, operator_token: str | None = None,
+    ) -> tuple[list[StoredSigner], int]:  # fmt: skip
         """Trust the certificates (all or nothing); returns every one's row and how many were
-        new. A certificate already trusted changes nothing and is not logged again."""
+        new. A certificate already trusted changes nothing and is not logged again.
+        ``operator_token``: a supervisor's `Actor.operator_token` (services/staff_tokens.py)."""
         parsed = [_parse(item) for item in items]
         added = 0
         with self._db.write() as conn:
@@ -179,6 +181,9 @@ class DccTrust:
                 index = transparency.append_one(
                     conn, "registry", registry_entry("dcc_signer", record, now), now
                 )
+                staff_tokens.record_use(
+                    conn, operator_token, staff_id=by, act_index=index, act="registry", now=now
+                )
                 repo.save_signer(
                     conn, fingerprint=fingerprint, kid=signer.kid.hex(), country=country,
                     source_id=source_id, certificate=signer.der, not_before=signer.not_before,
@@ -190,10 +195,11 @@ class DccTrust:
         return [row for row in rows if row is not None], added
 
     def remove(
-        self, kid: str, *, reason: str, by: str, authority: str | None, now: datetime
-    ) -> list[StoredSigner]:
+        self, kid: str, *, reason: str, by: str, authority: str | None, now: datetime,
+        operator_token: str | None = None,
+    ) -> list[StoredSigner]:  # fmt: skip
         """Stop trusting the signer(s) with this kid (hex or base64; a 64-hex fingerprint
-        names one certificate if two ever share a kid)."""
+        names one certificate if two ever share a kid). ``operator_token`` as for `add`."""
         if reason not in REMOVE_REASONS:
             raise InputRejected(
                 "request.malformed", f"reason must be one of {sorted(REMOVE_REASONS)}"
@@ -217,6 +223,9 @@ class DccTrust:
                 }
                 index = transparency.append_one(
                     conn, "registry", registry_entry("dcc_signer_removal", record, now), now
+                )
+                staff_tokens.record_use(
+                    conn, operator_token, staff_id=by, act_index=index, act="registry", now=now
                 )
                 repo.remove_signer(
                     conn, signer.fingerprint, at=now, by=by, reason=reason, log_index=index

@@ -107,7 +107,9 @@ class Designations:
             actor.jurisdiction, request.area
         ):
             raise Unauthorized("designation.outside_jurisdiction")
-        return self._record(request, now=now, official_id=actor.id)
+        return self._record(
+            request, now=now, official_id=actor.id, operator_token=actor.operator_token
+        )
 
     def cosign(self, actor: Actor, designation_id: str, *, now: datetime) -> Designated:
         if actor.role != "supervisor":
@@ -192,6 +194,10 @@ class Designations:
                 index=i, official_secret=secret, designation_id=designation_id,
                 authority_id=row.authority_id, ended_at=end, reason=reason, recorded_at=now,
             ))], now)  # fmt: skip
+            staff_tokens.record_use(
+                conn, actor.operator_token, staff_id=actor.id, act_index=index,
+                act="designation_end", now=now,
+            )  # fmt: skip
             designations_repo.record_end(
                 conn, row, ended_at=end, recorded_at=now, reason=reason, ended_by=actor.id,
                 log_index=index,
@@ -243,10 +249,12 @@ class Designations:
         return self._record(request, now=now, official_id=None).status_changes
 
     def _record(
-        self, request: DesignationRequest, *, now: datetime, official_id: str | None
-    ) -> Designated:
+        self, request: DesignationRequest, *, now: datetime, official_id: str | None,
+        operator_token: str | None = None,
+    ) -> Designated:  # fmt: skip
         """Record a designation and recompute everyone with a proven visit it covers, unless
-        an official's designation waits for a co-signature."""
+        an official's designation waits for a co-signature. ``operator_token``: the
+        official's `Actor.operator_token`."""
         if request.valid_to is not None and request.valid_to <= request.valid_from:
             raise InputRejected("designation.invalid", "valid_to must follow valid_from")
         if request.case_count < 0:
@@ -283,6 +291,11 @@ class Designations:
             index = transparency.append_one(
                 conn, "designation", designation_entry(designation), now
             )
+            if official_id is not None:  # the operator's own designation is no staff act
+                staff_tokens.record_use(
+                    conn, operator_token, staff_id=official_id, act_index=index,
+                    act="designation", now=now,
+                )  # fmt: skip
             row = evidence_repo.designation_row(designation, index, active=active)
             conn.execute(t.designations.insert().values({**row, "designated_by": official_id}))
             if not active:

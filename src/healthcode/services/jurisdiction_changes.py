@@ -76,6 +76,11 @@ class JurisdictionChanges:
                 index=i, change_id=change.id, authority_id=change.authority_id,
                 withdrawn_by_secret=secret, at=now,
             ))], now)  # fmt: skip
+            if actor is not None:
+                staff_tokens.record_use(
+                    conn, actor.operator_token, staff_id=actor.id, act_index=index,
+                    act="jurisdiction_withdrawal", now=now,
+                )  # fmt: skip
             change = replace(
                 change, status="withdrawn", decided_by=by, decided_at=now, decision_log_index=index
             )

@@ -261,6 +261,10 @@ class Orders:
             ],
             now,
         )
+        staff_tokens.record_uses(
+            conn, actor.operator_token, staff_id=actor.id, act_indices=indices, act="order",
+            now=now,
+        )  # fmt: skip
         rows, cited = [], []
         for order_id, named, index in zip(ids, request.persons, indices, strict=True):
             rows.append({
@@ -339,16 +343,18 @@ class Orders:
             if order is None or order.authority_id != actor.authority_id:
                 raise NotFound("order.not_found")
             return self.end_in(
-                conn, order, actor_id=actor.id, reason=reason, ends_at=ends_at, now=now
-            )
+                conn, order, actor_id=actor.id, reason=reason, ends_at=ends_at, now=now,
+                operator_token=actor.operator_token,
+            )  # fmt: skip
 
     def end_in(
         self, conn: Connection, order: StoredOrder, *, actor_id: str, reason: str,
-        ends_at: datetime | None, now: datetime,
+        ends_at: datetime | None, now: datetime, operator_token: str | None = None,
     ) -> StoredOrder:  # fmt: skip
         """End an order inside the caller's write transaction (also used by appeals): an
         active one now or at ``ends_at``, before the end it has (it may be shortened again,
-        lifted, or ended by an appeal until then); a pending one is withdrawn, now."""
+        lifted, or ended by an appeal until then); a pending one is withdrawn, now.
+        ``operator_token``: the actor's `Actor.operator_token`."""
         if reason not in END_REASONS | APPEAL_REASONS:
             raise ValueError(f"an order ends for a reason of the closed list, not {reason!r}")
         state = order.state(now)
@@ -365,6 +371,9 @@ class Orders:
             index=i, official_secret=secret, order_id=order.id, authority_id=order.authority_id,
             ended_at=end, reason=reason, recorded_at=now,
         ))], now)  # fmt: skip
+        staff_tokens.record_use(
+            conn, operator_token, staff_id=actor_id, act_index=index, act="order_end", now=now
+        )
         orders_repo.record_end(
             conn, order, ended_at=end, recorded_at=now, reason=reason, ended_by=actor_id,
             log_index=index,

@@ -65,6 +65,10 @@ class RulebookProposals:
                 index=i, official_secret=secret, version=rulebook.version, digest=digest,
                 authority_id=actor.authority_id, effective_from=effective, proposed_at=now,
             ))], now)  # fmt: skip
+            staff_tokens.record_use(
+                conn, actor.operator_token, staff_id=actor.id, act_index=index,
+                act="rulebook_proposal", now=now,
+            )  # fmt: skip
             conn.execute(t.rulebook_proposals.insert().values(
                 version=rulebook.version, source=encoded.decode(), digest=digest,
                 authority_id=actor.authority_id, proposed_by=actor.id, proposed_at=now,

@@ -1,6 +1,7 @@
 """What the self-check expects of staff tokens the operator issued: each ``staff_token`` entry
 rebuilt from its row, each ``staff_token_use`` from its row and its token's, and each use
-naming an act of the kind it says (checked once every other act's entry is expected)."""
+naming an act of the kind it says (checked once every other act's entry is expected; a
+``registry`` act, which the self-check does not rebuild, against the rows that name one)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def expected_tokens(
             valid_until=token.valid_until,
         ))  # fmt: skip
     acts: dict[int, str] = {}
+    registry: set[int] | None = None
     for use in repo.every_use(conn):
         token = issued[use.token_id]  # a foreign key
         expected[use.log_index] = ("staff_token_use", staff_token_use_entry(
@@ -39,7 +41,12 @@ def expected_tokens(
                 f"staff token use {use.log_index}: made at {use.at.isoformat()}, outside its"
                 " token's validity"
             )
-        acts[use.act_index] = use.act
+        if use.act == "registry":  # no registration is rebuilt: the rows name these
+            registry = repo.registry_acts(conn) if registry is None else registry
+            if use.act_index not in registry:
+                problems.append(_not_named(use.act_index, use.act))
+        else:
+            acts[use.act_index] = use.act
     return expected, problems, acts
 
 
@@ -47,7 +54,11 @@ def acts_named(acts: dict[int, str], expected: Expected) -> list[str]:
     """A use whose act is not an entry of the kind it names, as the other rows rebuild them
     (a use moved onto another entry would pin the operator's token on someone else's act)."""
     return [
-        f"a staff token use names entry {index} as its act ({act}), which the records do not"
+        _not_named(index, act)
         for index, act in sorted(acts.items())
         if expected.get(index, ("",))[0] != act
     ]
+
+
+def _not_named(index: int, act: str) -> str:
+    return f"a staff token use names entry {index} as its act ({act}), which the records do not"

@@ -92,6 +92,11 @@ class SourceKeys:
             [index] = transparency.append(conn, [("source_key_proposal", lambda i: proposal_entry(
                 change, index=i, proposer_secret=secret,
             ))], now)  # fmt: skip
+            if proposer is not None:
+                staff_tokens.record_use(
+                    conn, proposer.operator_token, staff_id=proposer.id, act_index=index,
+                    act="source_key_proposal", now=now,
+                )  # fmt: skip
             change = replace(change, log_index=index)
             repo.insert(conn, change)
         return change
@@ -156,6 +161,11 @@ class SourceKeys:
                 index=i, change_id=change.id, source_id=change.source_id,
                 authority_id=change.authority_id, withdrawn_by_secret=secret, at=now,
             ))], now)  # fmt: skip
+            if actor is not None:
+                staff_tokens.record_use(
+                    conn, actor.operator_token, staff_id=actor.id, act_index=index,
+                    act="source_key_withdrawal", now=now,
+                )  # fmt: skip
             change = replace(
                 change, status="withdrawn", decided_by=by, decided_at=now, decision_log_index=index
             )

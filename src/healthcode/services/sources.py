@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from healthcode.domain.log_entries import registry_entry
 from healthcode.errors import InputRejected, NotFound, Unauthorized
-from healthcode.services import transparency
+from healthcode.services import staff_tokens, transparency
 from healthcode.services.derivation import Cause, Derivation
 from healthcode.services.orders import Actor
 from healthcode.store import registry as registry_repo
@@ -50,6 +50,10 @@ class Sources:
             index = transparency.append_one(
                 conn, "registry", registry_entry("source_revocation", record, now), now
             )
+            staff_tokens.record_use(
+                conn, actor.operator_token, staff_id=actor.id, act_index=index, act="registry",
+                now=now,
+            )  # fmt: skip
             conn.execute(t.sources.update().where(t.sources.c.id == source_id).values(active=False))
             set_aside_repo.insert(
                 conn, person_key=None, source_id=source_id, record_id=None, effective_at=effective,

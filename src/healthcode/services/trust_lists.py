@@ -39,7 +39,7 @@ from healthcode.credentials.passes import (
 from healthcode.domain import areas
 from healthcode.domain.log_entries import registry_entry
 from healthcode.errors import InputRejected, NotFound, Unauthorized
-from healthcode.services import transparency
+from healthcode.services import staff_tokens, transparency
 from healthcode.services.orders import Actor
 from healthcode.services.place_keys import DerivedKeys
 from healthcode.services.places_policy import PlacesPolicy
@@ -301,6 +301,10 @@ class TrustLists:
             index = transparency.append_one(
                 conn, "registry", registry_entry("trust_key_revocation", record, now), now
             )
+            staff_tokens.record_use(
+                conn, actor.operator_token, staff_id=actor.id, act_index=index, act="registry",
+                now=now,
+            )  # fmt: skip
             repo.revoke_trust_key(
                 conn, row.key_id, at=at, reason=why.value, by=actor.id, log_index=index
             )

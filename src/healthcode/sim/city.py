@@ -110,8 +110,8 @@ def _staff_links(services: Services, base: str, now: datetime) -> dict[str, str]
     tokens, so each link is issued as the operator's (`Staff.issue_token`) and logged as one,
     like any other. An unlogged way kept for the demo would be the very hole that closes.
     Issuing them opens no case: ``operator_tokens`` flags a token only once it is used to act
-    (a co-signature, a refusal, a case step), which in the demo is the one running it doing
-    what that detector is there to show."""
+    (any logged act: an order, a co-signature, a read of a record, a case step), which in the
+    demo is the one running it doing what that detector is there to show."""
     links: dict[str, str] = {}
     for role, badge in (("official", "410100-official"), ("supervisor", "410100-supervisor-1"),
                         ("hotline", "410100-hotline"), ("auditor", "oversight-auditor")):  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -40,8 +41,8 @@ def find(conn: Connection, token_id: str) -> IssuedToken | None:
     return None if row is None else _issued(row)
 
 
-def insert_use(conn: Connection, use: TokenUse) -> None:
-    conn.execute(t.staff_token_uses.insert().values(asdict(use)))
+def insert_uses(conn: Connection, uses: Sequence[TokenUse]) -> None:
+    conn.execute(t.staff_token_uses.insert(), [asdict(use) for use in uses])
 
 
 def every(conn: Connection) -> list[IssuedToken]:
@@ -57,6 +58,21 @@ def every_use(conn: Connection) -> list[TokenUse]:
         TokenUse(row.log_index, row.token_id, row.act_index, row.act, row.at)
         for row in conn.execute(query)
     ]
+
+
+def registry_acts(conn: Connection) -> set[int]:
+    """The ``registry`` entries a member of staff may write (`domain.staff_tokens.ACTS`), as
+    their rows name them: a source revoked, an issuer key revoked, a DCC signer trusted or
+    no longer trusted. The self-check rebuilds no registration (it compares the sources with
+    the log), so a use naming one is checked against these."""
+    s, k, d = t.set_asides, t.trust_keys, t.dcc_signers
+    queries = [
+        select(s.c.log_index).where(s.c.person_key.is_(None), s.c.record_id.is_(None)),
+        select(k.c.revocation_log_index).where(k.c.revocation_log_index.is_not(None)),
+        select(d.c.log_index),
+        select(d.c.remove_log_index).where(d.c.remove_log_index.is_not(None)),
+    ]
+    return {int(index) for query in queries for index in conn.scalars(query)}
 
 
 def _issued(row: Row[Any]) -> IssuedToken:

@@ -3,11 +3,13 @@
 A token the operator mints for a member of staff (``healthcode admin staff-token``) holds that
 member's role without their password: with a supervisor's, one operator meets a two-person
 rule alone (co-signing their own bulk orders, rulebook editions, key changes and wider
-jurisdictions); with an auditor's, they move oversight's own cases. Every such token is a
+jurisdictions); with an auditor's, they move oversight's own cases; with an official's, they
+issue orders, answer appeals and read people's records as that official. Every such token is a
 public ``staff_token`` log entry, which anyone can count; a token made for an errand and never
-used changes nothing. What oversight must see is the act made with one: each co-signature, refusal of a bulk request or
-case step made with it is recorded as such (``staff_token_uses``), and a token with any is a
-finding about its member, naming the token.
+used changes nothing. What oversight must see is the act made with one: each act made with it
+(``domain.staff_tokens.ACTS``: a co-signature, a refusal of a bulk request, a case step, an
+order, a read of a record, ...) is recorded as such (``staff_token_uses``), and a token with
+any is a finding about its member, naming the token.
 """
 
 from __future__ import annotations

@@ -225,6 +225,7 @@ def add_signer(
         by=str(caller.subject),
         authority=caller.authority_id,
         now=services.clock.now(),
+        operator_token=caller.operator_token,
     )
     return signer_out(rows[0])
 
@@ -241,5 +242,6 @@ def remove_signer(
         by=str(caller.subject),
         authority=caller.authority_id,
         now=services.clock.now(),
+        operator_token=caller.operator_token,
     )
     return [signer_out(s) for s in removed]

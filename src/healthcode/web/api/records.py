@@ -29,7 +29,10 @@ def person_status(
 ) -> StatusOut:
     """The status exactly as the person sees it, with who is accountable and how to appeal."""
     services = request.app.state.services
-    reader = Reader(str(caller.subject), caller.role, caller.authority_id, caller.jurisdiction)
+    reader = Reader(
+        str(caller.subject), caller.role, caller.authority_id, caller.jurisdiction,
+        caller.operator_token,
+    )  # fmt: skip
     view = services.access.read(reader, person_key, purpose, now=services.clock.now())
     carry_checkpoint(response, view.checkpoint)
     return status_out(view)

@@ -352,8 +352,9 @@ def hotline(
     if person:
         try:
             reader = Reader(
-                str(caller.subject), caller.role, caller.authority_id, caller.jurisdiction
-            )
+                str(caller.subject), caller.role, caller.authority_id, caller.jurisdiction,
+                caller.operator_token,
+            )  # fmt: skip
             view = services.access.read(reader, person, purpose or None, now=services.clock.now())
         except HealthcodeError as failure:
             error = failure
