@@ -1,6 +1,6 @@
 """Migrations 0019 (source key changes), 0020 (designation ends) and 0021 (refusal actors),
 written on three branches and merged one after another, then 0022 (staff tokens) and 0023 (registry proposals),
-written beside each other and merged in that order: from a
+written beside each other and merged in that order, then 0024 (staff registrations): from a
 store at 0018 holding a designation and a refusal, up to the head, down to 0018 and up again,
 on SQLite and PostgreSQL. The rows stay, and the designations keep the triggers that renew the reference
 stamp (a copy of the table on the way would drop them)."""
@@ -31,14 +31,15 @@ def _columns(db: Database, table: str) -> set[str]:
 
 def test_the_merged_revisions_form_one_line(tmp_path: Path) -> None:
     script = ScriptDirectory.from_config(alembic_config(Database(f"sqlite:///{tmp_path / 'm.db'}")))
-    assert script.get_heads() == ["0023"]
-    chain = [script.get_revision(rev) for rev in ("0019", "0020", "0021", "0022", "0023")]
+    assert script.get_heads() == ["0024"]
+    chain = [script.get_revision(rev) for rev in ("0019", "0020", "0021", "0022", "0023", "0024")]
     assert [(r.revision, r.down_revision) for r in chain if r is not None] == [
         ("0019", "0018"),
         ("0020", "0019"),
         ("0021", "0020"),
         ("0022", "0021"),
         ("0023", "0022"),
+        ("0024", "0023"),
     ]
     # Each file says what it revises, as Alembic reads it.
     for revision in chain:
@@ -67,11 +68,11 @@ def test_from_0018_with_rows_up_down_and_up_again(empty: Database) -> None:
     with db.read() as conn:
         row = conn.execute(text("SELECT id, ended_at, end_log_index FROM designations")).one()
     assert tuple(row) == ("d-1", None, None)
+    assert "staff_registrations" in inspect(db.engine).get_table_names()
     command.downgrade(config, "0018")
     assert "ended_at" not in _columns(db, "designations")
-    assert not {"source_key_changes", "staff_tokens", "staff_token_uses"} & set(
-        inspect(db.engine).get_table_names()
-    )
+    gone = {"source_key_changes", "staff_tokens", "staff_token_uses", "staff_registrations"}
+    assert not gone & set(inspect(db.engine).get_table_names())
     with db.read() as conn:
         assert conn.scalar(text("SELECT count(*) FROM designations")) == 1
         assert conn.scalar(text("SELECT count(*) FROM refusals")) == 1

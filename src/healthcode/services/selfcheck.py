@@ -30,6 +30,7 @@ from healthcode.services.selfcheck_oversight import expected_oversight
 from healthcode.services.selfcheck_regions import expected_regional
 from healthcode.services.selfcheck_retention import check_batch, expected_purges, load_ledger
 from healthcode.services.selfcheck_sources import LoggedSources
+from healthcode.services.selfcheck_staff import expected_staff, unrecorded
 from healthcode.services.selfcheck_tokens import acts_named, expected_tokens
 from healthcode.services.status_steps import status_change_entry_for
 from healthcode.store import evidence as evidence_repo
@@ -157,6 +158,10 @@ class SelfCheck:
         expected.update(regional_entries)
         for problem in regional_problems:
             report.add(problem)
+        staff_entries, staff_problems = expected_staff(conn)
+        expected.update(staff_entries)
+        for problem in staff_problems:
+            report.add(problem)
         token_entries, token_problems, token_acts = expected_tokens(conn, self._secrets)
         expected.update(token_entries)
         for problem in token_problems + acts_named(token_acts, expected):
@@ -223,6 +228,9 @@ class SelfCheck:
             if wanted is None:
                 if kind != "registry":  # registrations: checked against the sources (`sources`)
                     report.add(f"entry {index} ({kind}) has no stored record")
+                else:  # and staff's since migration 0024 against their rows
+                    for problem in unrecorded([(index, body)]):
+                        report.add(problem)
             elif wanted != (kind, body):
                 report.add(f"entry {index} ({kind}) does not match the record it logs")
         for problem in sources.problems(conn):

@@ -1,6 +1,8 @@
 """Staff: officials, supervisors, hotline staff and oversight auditors, and their sign-in.
 
-Registrations are logged (without password hashes); passwords are hashed with argon2 and
+Registrations are logged with a row each (never a password or its hash: whether the load set
+one, how the member stood before, and their authority's supervisors, for oversight's
+``staff_registry``; `_log_registration`); passwords are hashed with argon2 and
 exchanged for a short-lived bearer token (OAuth2 password flow). A token the operator issues
 instead (``healthcode admin staff-token``, the demo's links) is logged when it is made and says
 so in its claims (`issue_token`, domain/staff_tokens.py); there is no other way here to mint a
@@ -12,15 +14,22 @@ from __future__ import annotations
 import re
 import secrets as token_secrets
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+from sqlalchemy import Connection
 
 from healthcode.domain.evidence import AREA_CODE_PATTERN, RECORD_ID_PATTERN
-from healthcode.domain.log_entries import registry_entry
+from healthcode.domain.staff_registry import (
+    StaffRegistration,
+    Standing,
+    password_state,
+    staff_registry_entry,
+)
 from healthcode.domain.staff_tokens import staff_token_entry, validity
 from healthcode.errors import InputRejected, NotFound, Unauthorized
 from healthcode.services import transparency
@@ -30,6 +39,7 @@ from healthcode.services.sign_in_throttle import SignInThrottle
 from healthcode.services.tokens import Tokens
 from healthcode.store import registry as registry_repo
 from healthcode.store import staff as staff_repo
+from healthcode.store import staff_registrations as registrations_repo
 from healthcode.store import staff_tokens as staff_tokens_repo
 from healthcode.store.database import Database
 from healthcode.store.staff import StaffMember
@@ -71,6 +81,7 @@ class Staff:
             ) from None
         with self._db.write() as conn:
             authorities = set(registry_repo.authority_names(conn))
+            supervisors = _Supervisors(staff_repo.active_supervisors(conn))
             for member in members:
                 needs_authority = member.role in ("official", "supervisor", "hotline")
                 if needs_authority != (member.authority is not None) or (
@@ -84,8 +95,6 @@ class Staff:
                     raise InputRejected(
                         "registry.invalid", f"staff {member.id}: a hotline serves one district"
                     )
-                record = member.model_dump(mode="json", exclude={"password"})
-                transparency.append_one(conn, "registry", registry_entry("staff", record, now), now)
                 existing = staff_repo.find(conn, member.id)
                 password_hash = (
                     _hasher.hash(member.password)
@@ -105,6 +114,7 @@ class Staff:
                     ),
                     now,
                 )
+                _log_registration(conn, member, existing, supervisors, now)
         return len(members)
 
     def sign_in(
@@ -163,3 +173,59 @@ class Staff:
     def find(self, staff_id: str) -> StaffMember | None:
         with self._db.read() as conn:
             return staff_repo.find(conn, staff_id)
+
+
+class _Supervisors:
+    """Each authority's active supervisors before a load and as it goes: a load that sets up an
+    authority's first supervisors adds none beside others; one that ends two of them leaves
+    none after the second (`domain/oversight/staff_registry.py`)."""
+
+    def __init__(self, before: dict[str, set[str]]) -> None:
+        self._before = {authority: frozenset(ids) for authority, ids in before.items()}
+        self._now = before
+
+    def before(self, authority_id: str | None, staff_id: str) -> int | None:
+        if authority_id is None:
+            return None
+        return len(self._before.get(authority_id, frozenset()) - {staff_id})
+
+    def apply(self, member: StaffIn, was: Standing | None) -> int | None:
+        """Take the registration into account; how many active supervisors the member's
+        former authority has left, if it ends their being one of them."""
+        for ids in self._now.values():
+            ids.discard(member.id)
+        if member.role == "supervisor" and member.active and member.authority is not None:
+            self._now.setdefault(member.authority, set()).add(member.id)
+        if was is None or not was.supervises(was.authority_id) or was.authority_id is None:
+            return None
+        if was.supervises(member.authority) and member.role == "supervisor" and member.active:
+            return None
+        return len(self._now.get(was.authority_id, set()))
+
+
+def _log_registration(
+    conn: Connection,
+    member: StaffIn,
+    existing: StaffMember | None,
+    supervisors: _Supervisors,
+    now: datetime,
+) -> None:
+    """The member's ``registry`` entry and its row (`store/staff_registrations.py`): whether
+    this load set their password, never the password or its hash."""
+    was = None
+    if existing is not None:
+        was = Standing(
+            existing.role, existing.authority_id, existing.active,
+            existing.password_hash is not None,
+        )  # fmt: skip
+    supervisors_before = supervisors.before(member.authority, member.id)
+    supervisors_left = supervisors.apply(member, was)
+    registration = StaffRegistration(
+        0, member.id, member.role, member.name, member.authority, member.area, member.active,
+        password_state(member.password is not None, was is not None and was.had_password),
+        was, supervisors_before, supervisors_left, now,
+    )  # fmt: skip
+    [index] = transparency.append(conn, [(
+        "registry", lambda i: staff_registry_entry(replace(registration, log_index=i)),
+    )], now)  # fmt: skip
+    registrations_repo.insert(conn, replace(registration, log_index=index))

@@ -106,7 +106,8 @@ def _staff_links(services: Services, base: str, now: datetime) -> dict[str, str]
     """Sign-in links for the demo's staff of Zhengzhou, oversight's auditor and one of
     Zhengzhou's venues' devices.
 
-    The demo's staff have no passwords: whoever runs it is the operator, handing out their
+    These staff have no passwords (each city's second supervisor has one no one keeps,
+    `sim/world.py`): whoever runs it is the operator, handing out their
     tokens, so each link is issued as the operator's (`Staff.issue_token`) and logged as one,
     like any other. An unlogged way kept for the demo would be the very hole that closes.
     Issuing them opens no case: ``operator_tokens`` flags a token only once it is used to act

@@ -72,6 +72,19 @@ def has_active_supervisor(conn: Connection, authority_id: str) -> bool:
     return conn.execute(query.limit(1)).first() is not None
 
 
+def active_supervisors(conn: Connection) -> dict[str, set[str]]:
+    """Each authority's active supervisors, by badge (a handful per authority): what a staff
+    load compares its registrations with (`domain/staff_registry.py`)."""
+    query = select(t.staff.c.authority_id, t.staff.c.id).where(
+        t.staff.c.role == "supervisor", t.staff.c.active.is_(True)
+    )
+    found: dict[str, set[str]] = {}
+    for authority_id, staff_id in conn.execute(query):
+        if authority_id is not None:
+            found.setdefault(authority_id, set()).add(staff_id)
+    return found
+
+
 def jurisdiction(conn: Connection, authority_id: str) -> frozenset[str]:
     query = select(t.authority_areas.c.area_code).where(
         t.authority_areas.c.authority_id == authority_id

@@ -11,7 +11,7 @@ from healthcode.oversight.api import GROUP, DetectorContext, load_detectors
 
 BUILT_IN = {
     "act_bursts", "appeal_outcomes", "impossible_travel", "linked_persons", "operator_tokens",
-    "refused_acts", "remote_scans", "source_reach", "unsupported_designations",
+    "refused_acts", "remote_scans", "source_reach", "staff_registry", "unsupported_designations",
 }  # fmt: skip
 
 

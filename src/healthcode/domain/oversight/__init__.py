@@ -4,7 +4,8 @@ check them (docs/oversight.md).
 
 A record reference is ``<kind>:<id>``: ``order:<order id>``, ``evidence:<source>/<record>``,
 ``designation:<id>``, ``appeal:<id>``, ``refusal:<row id>`` (a refused staff act),
-``staff_token:<token id>`` (a staff token the operator issued). The judging functions beside
+``staff_token:<token id>`` (a staff token the operator issued),
+``staff_registration:<entry index>`` (a registration of a member of staff). The judging functions beside
 this module are pure: the detectors in ``healthcode.oversight`` gather compact facts from the
 store and hand them here.
 """
@@ -16,7 +17,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-RECORD_KINDS = ("order", "evidence", "designation", "appeal", "refusal", "staff_token")
+RECORD_KINDS = (
+    "order", "evidence", "designation", "appeal", "refusal", "staff_token", "staff_registration",
+)  # fmt: skip
 
 
 def order_ref(order_id: str) -> str:
@@ -41,6 +44,10 @@ def refusal_ref(refusal_id: int) -> str:
 
 def staff_token_ref(token_id: str) -> str:
     return f"staff_token:{token_id}"
+
+
+def staff_registration_ref(log_index: int) -> str:
+    return f"staff_registration:{log_index}"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,71 @@
+"""What the self-check expects of staff registrations since migration 0024: each ``registry``
+entry of ``what: staff`` rebuilt from its row of ``staff_registrations``; each row's "before"
+the member as their previous row left them; each member's last row the member as ``staff``
+holds them; and no such entry without its row (one deleted would hide a password reset from
+oversight's ``staff_registry``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, select
+
+from healthcode.domain.staff_registry import StaffRegistration, Standing, staff_registry_entry
+from healthcode.store import staff_registrations as repo
+from healthcode.store import tables as t
+
+Expected = dict[int, tuple[str, bytes]]
+
+
+def expected_staff(conn: Connection) -> tuple[Expected, list[str]]:
+    """(index -> (kind, bytes)) and the problems."""
+    expected: Expected = {}
+    problems: list[str] = []
+    last: dict[str, StaffRegistration] = {}
+    for registration in repo.every(conn):
+        index = registration.log_index
+        expected[index] = ("registry", staff_registry_entry(registration))
+        previous = last.get(registration.staff_id)
+        if previous is not None and registration.before != _standing(previous):
+            problems.append(
+                f"staff registration {index}: the member before it is not as their"
+                f" registration {previous.log_index} left them"
+            )
+        last[registration.staff_id] = registration
+    for row in conn.execute(select(t.staff).where(t.staff.c.id.in_(sorted(last)))):
+        logged = last[row.id]
+        held = (row.role, row.authority_id, row.area_code, row.name, bool(row.active))
+        if held != (
+            logged.role,
+            logged.authority_id,
+            logged.area_code,
+            logged.name,
+            logged.active,
+        ) or (row.password_hash is not None) != (logged.password != "none"):
+            problems.append(
+                f"staff {row.id}: not as their last registration ({logged.log_index}) logged"
+            )
+    return expected, problems
+
+
+def unrecorded(entries: Iterable[tuple[int, bytes]]) -> list[str]:
+    """Each staff registration entry written since migration 0024 (it has ``before``) that no
+    row rebuilds: ``entries`` are the registry entries the expected ones left over."""
+    found = []
+    for index, body in entries:
+        try:
+            data = json.loads(body)["data"]
+            rowed = data["what"] == "staff" and "before" in data
+        except (ValueError, KeyError, TypeError):
+            continue  # not a staff registration the self-check can read: as before
+        if rowed:
+            found.append(f"entry {index} (registry) registers staff, and has no stored record")
+    return found
+
+
+def _standing(registration: StaffRegistration) -> Standing:
+    return Standing(
+        registration.role, registration.authority_id, registration.active,
+        registration.password != "none",
+    )  # fmt: skip
