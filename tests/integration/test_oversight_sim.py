@@ -1,7 +1,8 @@
 """The simulated city with abuse attempts, replayed through the services on SQLite and
 PostgreSQL: attempts the API refuses are refused (and a refused one of many acts is flagged by
 the refusals naming its official), every one that lands is flagged (the operator's
-co-signature with a token they issued by that token), and the findings point at attempts (issue #8; `healthcode sim evaluate` runs more seeds)."""
+co-signature with a token they issued by that token, a supervisor's password they reset by
+that registration), and the findings point at attempts (issue #8; `healthcode sim evaluate` runs more seeds)."""
 
 import pytest
 
@@ -25,11 +26,15 @@ def test_every_landed_attempt_is_flagged_and_findings_point_at_attempts(
     with services.db.read() as conn:
         runs = run_detectors(conn, now=NOW)
     result = score(7, 1500, 30, attempts, applied, runs)
-    assert result.landed == 7
+    assert result.landed == 8
     # The operator's co-signature with a supervisor's token they issued is found by that token.
     assert result.kinds["operator_cosign"].flagged == 1
     [token_finding] = [f for r in runs if r.detector.name == "operator_tokens" for f in r.findings]
     assert token_finding.subject.endswith("-supervisor-2")
+    # A supervisor's password the operator reset, then co-signed with, by that registration.
+    assert result.kinds["password_reset"].flagged == 1
+    [reset] = [f for r in runs if r.detector.name == "staff_registry" for f in r.findings]
+    assert reset.subject.endswith("-supervisor-2") and "new password" in reset.summary_en
     # The two refused attempts of many acts leave an official with as many refusals, each
     # naming them: `refused_acts` flags both (the single relative_evidence order may not be).
     assert result.kinds["list_order"].refused_flagged == 1

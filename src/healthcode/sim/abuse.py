@@ -30,11 +30,12 @@ KINDS = {
     "order_burst": "A5",  # one official orders a crowd in a day
     "appeal_lapse": "A8",  # an authority stops answering appeals
     "operator_cosign": "A8",  # the operator co-signs as a supervisor, with a token they issued
+    "password_reset": "A8",  # the operator sets a supervisor's password, then co-signs as them
 }
 # Attempts drawn from a generator of their own (seeded by the world's seed and their kind), not
 # the city's: added after the others were measured, they leave the honest city and every other
 # attempt exactly as they were (docs/oversight.md's tables).
-OWN_DRAWS = frozenset({"operator_cosign"})
+OWN_DRAWS = frozenset({"operator_cosign", "password_reset"})
 CITIES = [code for code, _, _ in geography.CITIES]
 LAPSED = 8  # appeals an authority lets lapse, at least
 
@@ -260,6 +261,26 @@ def _operator_cosign(world: World, rng: random.Random, attempt: Attempt) -> None
     })  # fmt: skip
 
 
+def _password_reset(world: World, rng: random.Random, attempt: Attempt) -> None:
+    """The operator re-registers the city's second supervisor with a password they know (a
+    plain registration to anyone reading the log before `staff_registry`), and signed in as
+    them co-signs the official's proposal that the city's vaccination clinics may sign test
+    results too: one person meets the two-person rule, and no token of theirs is in the log."""
+    source = next(s for s in geography.sources(world.seed) if s.id == f"clinic-{attempt.city}")
+    at = _at(world, attempt.day, rng.uniform(19, 22))
+    member = next(m for m in geography.staff() if m["id"] == f"{attempt.city}-supervisor-2")
+    _add(world, attempt, {
+        "type": "staff", "at": at.isoformat(),
+        "members": [{**member, "password": f"reset-{_made_up(rng)}"}],
+    })  # fmt: skip
+    _add(world, attempt, {
+        "type": "key_change", "at": (at + timedelta(minutes=5)).isoformat(),
+        "by": f"{attempt.city}-official", "source": source.id,
+        "public_key": source.public_key_b64(), "kinds": [*source.kinds, "test_result"],
+        "cosign_by": member["id"],
+    })  # fmt: skip
+
+
 def _appeal_lapse(world: World, rng: random.Random, attempt: Attempt) -> None:
     """From today the busiest authority answers none of its next 8-12 appeals: they lapse."""
     attempt.city = max(CITIES, key=lambda city: world.appeals_filed[city])
@@ -277,4 +298,5 @@ _MAKERS = {
     "order_burst": _order_burst,
     "appeal_lapse": _appeal_lapse,
     "operator_cosign": _operator_cosign,
+    "password_reset": _password_reset,
 }

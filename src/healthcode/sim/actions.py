@@ -12,6 +12,8 @@ attempt left in the store. docs/oversight.md documents every action type; in sho
   persons: [{person, evidence: ["source/record", ...]}], valid_until), ``cosign_by``;
 - ``staff_token``: ``ref``, ``badge``, ``minutes``: the operator issues that member a token
   (``healthcode admin staff-token``);
+- ``staff``: ``members``: staff as ``healthcode admin load`` registers them (a ``password``
+  given is set; the operator knows it);
 - ``key_change``: ``by``, ``source``, ``public_key`` (base64), ``kinds``, ``cosign_by``: a
   source's new key or kinds, proposed and co-signed;
 - ``appeal``: ``ref``, ``person``, ``target`` (order), ``order`` (an order's ``ref``), ``ground``;
@@ -46,6 +48,7 @@ from healthcode.domain.oversight import (
     evidence_ref,
     order_ref,
     refusal_ref,
+    staff_registration_ref,
     staff_token_ref,
 )
 from healthcode.errors import HealthcodeError
@@ -55,10 +58,11 @@ from healthcode.services.orders import Actor, OrderRequest, PersonEvidence
 from healthcode.services.refusals import RefusedStaff
 from healthcode.services.tokens import STAFF_AUDIENCE
 from healthcode.store import staff as staff_repo
+from healthcode.store import staff_registrations as registrations_repo
 
 TYPES = (
     "evidence", "designation", "order", "appeal", "answer", "scan", "tick", "staff_token",
-    "key_change",
+    "key_change", "staff",
 )  # fmt: skip
 # The staff acts, by the API route a refusal of each is recorded under.
 STAFF_ROUTES = {
@@ -215,6 +219,14 @@ class Replayer:
         if action.get("ref"):
             self.tokens[action["ref"]] = claims.token_id
         return [staff_token_ref(claims.token_id)]
+
+    def _staff(self, action: dict[str, Any], now: datetime) -> list[str]:
+        members = action["members"]
+        self.services.staff.register(members, now=now)
+        self._actors.clear()  # a member's role or authority may have changed
+        with self.services.db.read() as conn:
+            found = [registrations_repo.latest_index(conn, m["id"]) for m in members]
+        return [staff_registration_ref(index) for index in found if index is not None]
 
     def _key_change(self, action: dict[str, Any], now: datetime) -> list[str]:
         keys = self.services.source_keys
