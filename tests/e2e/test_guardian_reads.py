@@ -60,9 +60,12 @@ def test_a_guardians_view_of_me_is_a_read_the_dependant_sees(
     assert "段父" in row and "监护人" in row and "监护人照看" in row and parent not in zh
     en = own.get("/me?lang=en").text
     assert "段父 (guardian)" in en and "care by a guardian" in en
-    [listed, _] = own.get("/api/v1/me/accesses").json()
+    listing = own.get("/api/v1/me/accesses")
+    [listed, _] = listing.json()
     assert (listed["accessor_role"], listed["accessor_name"], listed["purpose_name"]) == (
         "guardian", {"zh": "段父", "en": "段父"}, {"zh": "监护人照看", "en": "care by a guardian"})  # fmt: skip
+    # Named, not identified: the guardian's person key is another person's pseudonym.
+    assert listed["accessor_id"] is None and parent not in listing.text
 
 
 def test_the_appeal_form_for_a_dependant_and_the_api_record_the_read(
@@ -87,3 +90,36 @@ def test_the_appeal_form_for_a_dependant_and_the_api_record_the_read(
     assert (refused.status_code, refused.json()["code"]) == (403, "auth.forbidden")
     assert reads(town, stranger) == []
     assert {read[1:] for read in reads(town, child)} == {("guardian", None, "guardianship")}
+
+
+def test_a_guardians_fetch_of_a_dependants_pass_or_card_is_a_read_the_dependant_sees(
+    town: Town, client: TestClient
+) -> None:
+    parent, child = town.person("段父", home=ERQI), town.person("段小红", home=ERQI)
+    stranger = town.person("路人", home=ERQI)
+    town.services.identity.add_guardian(parent, child, now=town.clock.now())
+    bearer = {"Authorization": f"Bearer {town.token(parent, 'person')}"}
+    assert client.get(f"/api/v1/me/dependants/{child}/pass", headers=bearer).status_code == 200
+    assert reads(town, child) == [(parent, "guardian", None, "guardianship")]
+    # The QR picture the guardian's /me page shows, and the card it links to, are reads too.
+    assert client.get(f"/api/v1/me/dependants/{child}/pass?format=svg", headers=bearer).is_success
+    card = client.get(f"/api/v1/me/dependants/{child}/card?format=json", headers=bearer)
+    assert card.status_code == 200 and card.json()["text"].startswith("HCI1:")
+    assert reads(town, child) == [(parent, "guardian", None, "guardianship")] * 3
+    assert len(access_entries(town)) == 3
+    # The guardian's own pass and card are no one else's read.
+    assert client.get("/api/v1/me/pass", headers=bearer).is_success
+    assert client.get("/api/v1/me/card?format=json", headers=bearer).is_success
+    assert reads(town, parent) == []
+    for path in ("pass", "card?format=json"):
+        refused = client.get(f"/api/v1/me/dependants/{stranger}/{path}", headers=bearer)
+        assert (refused.status_code, refused.json()["code"]) == (403, "auth.forbidden")
+    assert reads(town, stranger) == [] and len(access_entries(town)) == 3
+
+    mine = {"Authorization": f"Bearer {town.token(child, 'person')}"}
+    listed = client.get("/api/v1/me/accesses", headers=mine).json()
+    assert [(a["accessor_id"], a["accessor_role"], a["purpose"], a["accessor_name"]) for a in listed] == [
+        (None, "guardian", "guardianship", {"zh": "段父", "en": "段父"})] * 3  # fmt: skip
+    town.services.sequencer.integrate(now=town.clock.now())
+    report = town.services.self_check.run(now=town.clock.now(), halt=False)
+    assert report.ok, report.problems

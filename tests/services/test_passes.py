@@ -170,6 +170,35 @@ def test_an_identity_card_is_exchanged_for_the_colour_and_the_read_is_shown(town
     assert report.ok, report.problems
 
 
+def test_a_guardians_card_is_issued_with_its_read_recorded_or_not_at_all(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = town.services
+    parent, child = town.person("段父", home=ERQI), town.person("段小红", home=ERQI)
+    services.identity.add_guardian(parent, child, now=town.clock.now())
+
+    def log_down(*args: object) -> list[int]:
+        raise RuntimeError("the log refused the entry")
+
+    monkeypatch.setattr("healthcode.services.passes.record_reads", log_down)
+    with pytest.raises(RuntimeError):
+        services.passes.identity_card(child, town.clock.now(), guardian=parent)
+    with services.db.read() as conn:
+        assert places_repo.identity_card(conn, child) is None
+    monkeypatch.undo()
+    services.passes.identity_card(child, town.clock.now(), guardian=parent)
+    with services.db.read() as conn:
+        assert places_repo.identity_card(conn, child) is not None
+    assert [(r.accessor_id, r.purpose) for r in services.access.of_person(child)] == [
+        (parent, "guardianship")
+    ]
+    with pytest.raises(HealthcodeError) as stranger:  # and no one else's card is theirs
+        services.passes.identity_card(
+            town.person("路人", home=ERQI), town.clock.now(), guardian=parent
+        )
+    assert stranger.value.code == "auth.forbidden"
+
+
 def _signed(town: Town, payload: bytes) -> str:
     key = town.services.trust_lists.issuer_key("zz-health", town.clock.now())
     return PASS_PREFIX + encode_base45(compress(cose.sign(payload, key.signing_key, key.key_id)))

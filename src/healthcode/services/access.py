@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Connection
+
 from healthcode.domain import areas
 from healthcode.domain.log_entries import access_entry
 from healthcode.errors import Detail, InputRejected, NotFound, Unauthorized
@@ -75,6 +77,13 @@ class AccessRecord:
     accessor_name: Named | None = None
     authority: Named | None = None
 
+    @property
+    def shown_id(self) -> str | None:
+        """The reader's id as the person is shown it: none for a guardian, whose id is their
+        person key, another person's pseudonym that the dependant has no use for and should
+        not hold; the dependant knows them by their name (``accessor_name``)."""
+        return None if self.accessor_role == GUARDIAN else self.accessor_id
+
 
 class Access:
     def __init__(self, db: Database, explanations: Explanations, secrets: PersonSecrets) -> None:
@@ -127,7 +136,7 @@ class Access:
         with self._db.read() as conn:
             keys = staff_repo.dependants(conn, guardian)
         views = [(key, self._explanations.explain(key, now=now)) for key in keys]
-        self._append(_guardian(guardian), keys, GUARDIAN_PURPOSE, now)
+        self._append(guardian_reader(guardian), keys, GUARDIAN_PURPOSE, now)
         return views
 
     def read_dependant(self, guardian: str, person_key: str, *, now: datetime) -> StatusView:
@@ -137,41 +146,17 @@ class Access:
             if not staff_repo.is_guardian(conn, guardian, person_key):
                 raise Unauthorized("auth.forbidden", Detail("not your dependant"))
         view = self._explanations.explain(person_key, now=now)
-        self._append(_guardian(guardian), [person_key], GUARDIAN_PURPOSE, now)
+        self._append(guardian_reader(guardian), [person_key], GUARDIAN_PURPOSE, now)
         return view
 
     def _append(
         self, reader: Reader, person_keys: Sequence[str], purpose: str, now: datetime
     ) -> list[int]:
         """Access rows and their entries for these reads, in one transaction."""
-        keys = sorted(set(person_keys))
-        if not keys:
+        if not person_keys:
             return []
-        reader_key = staff_secret_key(reader.id)
-        reader_secret = self._secrets.secret(reader_key)
         with self._db.write() as conn:
-            self._secrets.escrow_missing(conn, [*keys, reader_key], now)
-            indices = transparency.append(
-                conn,
-                [("access", self._entry(reader, key, reader_secret, purpose, now)) for key in keys],
-                now,
-            )
-            for key, index in zip(keys, indices, strict=True):
-                orders_repo.record_access(conn, {
-                    "person_key": key, "accessor_id": reader.id, "accessor_role": reader.role,
-                    "authority_id": reader.authority_id, "purpose": purpose, "at": now,
-                    "log_index": index,
-                })  # fmt: skip
-        return indices
-
-    def _entry(
-        self, reader: Reader, person_key: str, reader_secret: bytes, purpose: str, at: datetime
-    ) -> Callable[[int], bytes]:
-        person_secret = self._secrets.secret(person_key)
-        return lambda index: access_entry(
-            index=index, person_secret=person_secret, accessor_secret=reader_secret,
-            accessor_role=reader.role, authority_id=reader.authority_id, purpose=purpose, at=at,
-        )  # fmt: skip
+            return record_reads(conn, self._secrets, reader, person_keys, purpose, now)
 
     def _check_scope(self, reader: Reader, person_key: str) -> None:
         if reader.role == "auditor":
@@ -218,7 +203,50 @@ def _named(key: str | None, names: dict[str, tuple[str, str]]) -> Named | None:
     return Named(key, *found) if key and found else None
 
 
-def _guardian(person_key: str) -> Reader:
+def record_reads(
+    conn: Connection,
+    secrets: PersonSecrets,
+    reader: Reader,
+    person_keys: Sequence[str],
+    purpose: str,
+    now: datetime,
+) -> list[int]:
+    """Access rows and their entries for reads of these people's records, in the caller's
+    transaction: a read that writes too (a guardian's fetch of a dependant's card, a venue's
+    card check: services/passes.py) commits with its record or not at all. The indices."""
+    keys = sorted(set(person_keys))
+    reader_key = staff_secret_key(reader.id)
+    reader_secret = secrets.secret(reader_key)
+    secrets.escrow_missing(conn, [*keys, reader_key], now)
+    indices = transparency.append(
+        conn,
+        [("access", _entry(secrets, reader, key, reader_secret, purpose, now)) for key in keys],
+        now,
+    )
+    for key, index in zip(keys, indices, strict=True):
+        orders_repo.record_access(conn, {
+            "person_key": key, "accessor_id": reader.id, "accessor_role": reader.role,
+            "authority_id": reader.authority_id, "purpose": purpose, "at": now, "log_index": index,
+        })  # fmt: skip
+    return indices
+
+
+def _entry(
+    secrets: PersonSecrets,
+    reader: Reader,
+    person_key: str,
+    reader_secret: bytes,
+    purpose: str,
+    at: datetime,
+) -> Callable[[int], bytes]:
+    person_secret = secrets.secret(person_key)
+    return lambda index: access_entry(
+        index=index, person_secret=person_secret, accessor_secret=reader_secret,
+        accessor_role=reader.role, authority_id=reader.authority_id, purpose=purpose, at=at,
+    )  # fmt: skip
+
+
+def guardian_reader(person_key: str) -> Reader:
     """A guardian as a reader: no authority and no area. They are tagged in the log by an
     actor secret of their own (``staff:<person key>``, as a venue device is), apart from their
     person secret, so that oversight opens their reads as it does any reader's."""

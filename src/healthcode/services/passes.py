@@ -9,7 +9,8 @@ per pass, so venues cannot link two passes of one person (passes/README decision
 An identity card carries no colour: a venue device exchanges it online for the current
 colour. Its commitment is random once and kept (`identity_cards`), so a lost card is
 replaced by issuing a new one. Every exchange is a read of the person's record by someone
-else: it is recorded (access log, log entry) and shown to the person (invariant 7).
+else: it is recorded (access log, log entry) and shown to the person (invariant 7). So is a
+guardian's fetch of a dependant's pass or card: it carries the dependant's colour or name.
 
 A venue learns a colour, a validity and a masked name, nothing else (`VenueAnswer`).
 """
@@ -30,20 +31,18 @@ from healthcode.credentials.passes import (
     verify_identity_card,
     verify_pass,
 )
-from healthcode.domain.log_entries import access_entry
 from healthcode.domain.people import mask_name
-from healthcode.errors import NotFound
-from healthcode.services import transparency
+from healthcode.errors import Detail, NotFound, Unauthorized
+from healthcode.services.access import GUARDIAN_PURPOSE, Reader, guardian_reader, record_reads
 from healthcode.services.derivation import Derivation
 from healthcode.services.escrow import PersonSecrets
-from healthcode.services.orders import staff_secret_key
 from healthcode.services.pass_refusals import PassRefused, refused
 from healthcode.services.place_codes import VenueInfo
 from healthcode.services.places_policy import PlacesPolicy
 from healthcode.services.trust_lists import IssuerKey, TrustLists, whole_second
-from healthcode.store import orders as orders_repo
 from healthcode.store import places as repo
 from healthcode.store import registry as registry_repo
+from healthcode.store import staff as staff_repo
 from healthcode.store.database import Database
 
 VENUE_PURPOSE = "identity_card_check"
@@ -102,8 +101,19 @@ class Passes:
                 raise NotFound("person.unknown")
             return masked(found[0]), self._trust.issuer_for_area(conn, found[1])
 
-    def issue_pass(self, person_key: str, now: datetime) -> IssuedPass:
-        """A pass of the person's status computed now (afresh, like every read)."""
+    def _check_guardian(self, guardian: str | None, person_key: str) -> None:
+        if guardian is None:
+            return
+        with self._db.read() as conn:
+            if not staff_repo.is_guardian(conn, guardian, person_key):
+                raise Unauthorized("auth.forbidden", Detail("not your dependant"))
+
+    def issue_pass(
+        self, person_key: str, now: datetime, *, guardian: str | None = None
+    ) -> IssuedPass:
+        """A pass of the person's status computed now (afresh, like every read); one their
+        ``guardian`` fetches is a read of their record, recorded (`services/access.py`)."""
+        self._check_guardian(guardian, person_key)
         name, issuer = self._person(person_key)
         with self._db.read() as conn:
             status = self._derivation.status_at(conn, person_key, now)
@@ -124,10 +134,18 @@ class Passes:
             valid_until=valid_until,
         )
         text = issue_pass(claims, key.signing_key, key.key_id)
+        if guardian is not None:
+            with self._db.write() as conn:
+                record_reads(conn, self._secrets, guardian_reader(guardian), [person_key],
+                             GUARDIAN_PURPOSE, now)  # fmt: skip
         return IssuedPass(text, str(status.colour), valid_until, name, issuer)
 
-    def identity_card(self, person_key: str, now: datetime) -> IssuedCard:
-        """The person's printable card: kept while valid and signed by a usable key."""
+    def identity_card(
+        self, person_key: str, now: datetime, *, guardian: str | None = None
+    ) -> IssuedCard:
+        """The person's printable card: kept while valid and signed by a usable key. One their
+        ``guardian`` fetches is a read, recorded with the card's issue or not at all."""
+        self._check_guardian(guardian, person_key)
         name, issuer = self._person(person_key)
         key = self._trust.issuer_key(issuer, now)
         with self._db.write() as conn:
@@ -153,6 +171,9 @@ class Passes:
                      "key_id": key.key_id.hex(), "issued_at": issued_at, "valid_until": valid_until},
                     new=card is None,
                 )  # fmt: skip
+            if guardian is not None:
+                record_reads(conn, self._secrets, guardian_reader(guardian), [person_key],
+                             GUARDIAN_PURPOSE, now)  # fmt: skip
         return IssuedCard(
             _card_text(key, name, bytes.fromhex(commitment), issued_at, valid_until),
             name,
@@ -195,21 +216,9 @@ class Passes:
         return VenueAnswer(str(status.colour), valid_until, card.masked_name)
 
     def _record_read(self, venue: VenueInfo, person_key: str, now: datetime) -> None:
-        person_secret = self._secrets.secret(person_key)
-        reader = staff_secret_key(venue.id)
-        reader_secret = self._secrets.secret(reader)
+        reader = Reader(venue.id, "venue", venue.authority_id, frozenset())
         with self._db.write() as conn:
-            self._secrets.escrow_missing(conn, [person_key, reader], now)
-            [index] = transparency.append(conn, [("access", lambda i: access_entry(
-                index=i, person_secret=person_secret, accessor_secret=reader_secret,
-                accessor_role="venue", authority_id=venue.authority_id, purpose=VENUE_PURPOSE,
-                at=now,
-            ))], now)  # fmt: skip
-            orders_repo.record_access(conn, {
-                "person_key": person_key, "accessor_id": venue.id, "accessor_role": "venue",
-                "authority_id": venue.authority_id, "purpose": VENUE_PURPOSE, "at": now,
-                "log_index": index,
-            })  # fmt: skip
+            record_reads(conn, self._secrets, reader, [person_key], VENUE_PURPOSE, now)
 
 
 def _card_text(

@@ -143,7 +143,7 @@ def my_accesses(
     carry_checkpoint(response, latest_checkpoint(request.app.state.services))
     return [
         AccessOut(
-            accessor_id=a.accessor_id, accessor_role=a.accessor_role, authority_id=a.authority_id,
+            accessor_id=a.shown_id, accessor_role=a.accessor_role, authority_id=a.authority_id,
             purpose=a.purpose, purpose_name=Bilingual(zh=PURPOSES[a.purpose][0], en=PURPOSES[a.purpose][1]),
             at=a.at, log_index=a.log_index, accessor_name=maybe_bilingual(a.accessor_name),
             authority_name=maybe_bilingual(a.authority),

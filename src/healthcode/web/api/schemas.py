@@ -242,7 +242,8 @@ def order_out(order: StoredOrder, now: datetime) -> OrderOut:
 
 
 class AccessOut(BaseModel):
-    accessor_id: str
+    # Null for a guardian: their id is their person key, not the dependant's to hold.
+    accessor_id: str | None
     accessor_role: str
     authority_id: str | None
     purpose: str
