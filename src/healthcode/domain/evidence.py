@@ -22,7 +22,7 @@ from pydantic import (
     ValidationError,
 )
 
-from healthcode.domain.json_values import WHOLE
+from healthcode.domain.json_values import WHOLE, JsonInstant
 from healthcode.domain.people import PERSON_KEY_PATTERN
 
 RECORD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
@@ -59,17 +59,17 @@ class Presence(StrEnum):
 
 
 class _EvidenceBase(BaseModel):
-    # Lax, so that instants arrive as ISO 8601 text; the numbers and flags are strict field by
-    # field (domain/json_values.py): a signed "false" is text, and read as a flag it would
-    # say what the source did not sign.
+    # Lax, so that kinds and enums arrive as JSON text; the instants, numbers and flags are
+    # strict field by field (domain/json_values.py): a signed "false" is text, and read as a
+    # flag it would say what the source did not sign; a signed 1700000000 is no instant.
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
     source_id: str
     record_id: Annotated[str, Field(pattern=RECORD_ID_PATTERN)]
     person: Annotated[str, Field(pattern=PERSON_KEY_PATTERN)]
     area: Annotated[str, Field(pattern=AREA_CODE_PATTERN)]
-    occurred_at: AwareDatetime
-    received_at: AwareDatetime
+    occurred_at: JsonInstant
+    received_at: AwareDatetime  # set by the server, never submitted (SERVER_FIELDS)
 
     @property
     def ref(self) -> str:

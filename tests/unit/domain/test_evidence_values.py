@@ -66,3 +66,25 @@ def test_the_published_schema_keeps_the_dose_s_bounds() -> None:
     # which JSON Schema does not know (domain/json_values.py).
     dose = TypeAdapter(ev.Evidence).json_schema()["$defs"]["Vaccination"]["properties"]["dose"]
     assert (dose["type"], dose["minimum"], dose["maximum"]) == ("integer", 1, 20)
+
+
+@pytest.mark.parametrize(
+    "instant", [1_780_300_800, 1_780_300_800.0, True, "1780300800", "2026-06-01 08:00:00Z"]
+)
+def test_an_instant_that_is_not_iso_date_time_text_is_refused(instant: object) -> None:
+    record = {**DOSE, "occurred_at": instant}
+    with pytest.raises(ev.EvidenceFormatError, match="occurred_at"):
+        _parsed(record)
+    assert _each(record) is None
+
+
+def test_an_instant_is_iso_text_with_its_offset() -> None:
+    for text in ("2026-06-01T16:00:00+08:00", "2026-06-01T08:00:00Z", "2026-06-01T08:00:00.000Z"):
+        assert _parsed({**DOSE, "occurred_at": text}).occurred_at == AT
+    with pytest.raises(ev.EvidenceFormatError, match="occurred_at: timezone_aware"):
+        _parsed({**DOSE, "occurred_at": "2026-06-01T08:00:00"})
+
+
+def test_an_instant_stored_before_intake_was_strict_is_read_as_it_was_then() -> None:
+    read = _each({**DOSE, "occurred_at": 1_780_300_800}, lax=True)
+    assert read is not None and read[0].occurred_at == AT

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from healthcode.bootstrap import Services
 from healthcode.domain.appeals import (
@@ -25,6 +25,7 @@ from healthcode.domain.appeals import (
     Ground,
     Outcome,
 )
+from healthcode.domain.json_values import JsonInstant
 from healthcode.domain.oversight.cases import CaseStatus
 from healthcode.domain.people import PERSON_KEY_PATTERN
 from healthcode.services.appeal_views import AppealView
@@ -84,7 +85,7 @@ class AnswerIn(Closed):
         default_factory=list,
         description="upheld: the evidence supporting the decision; corrected: the replacement",
     )
-    ends_at: AwareDatetime | None = Field(
+    ends_at: JsonInstant | None = Field(
         default=None, description="corrected: the order's new, earlier end"
     )
 

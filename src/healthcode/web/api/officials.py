@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import AwareDatetime, BaseModel, Field, Strict
+from pydantic import BaseModel, Field, Strict
 
 from healthcode.domain.designations import END_REASONS as DESIGNATION_END_REASONS
 from healthcode.domain.designations import RiskLevel
 from healthcode.domain.evidence import AREA_CODE_PATTERN, RECORD_ID_PATTERN
-from healthcode.domain.json_values import WHOLE
+from healthcode.domain.json_values import WHOLE, JsonInstant
 from healthcode.domain.orders import REFUSAL_REASONS, OrderKind
 from healthcode.domain.people import PERSON_KEY_PATTERN
 from healthcode.errors import Unauthorized
@@ -61,8 +61,8 @@ class OrderIn(Closed):
     kind: OrderKind
     legal_basis: Annotated[str, Field(max_length=64, json_schema_extra=closed_list(LEGAL_BASES))]
     persons: Annotated[list[PersonEvidenceIn], Field(min_length=1, max_length=5000)]
-    valid_until: AwareDatetime
-    valid_from: AwareDatetime | None = None
+    valid_until: JsonInstant
+    valid_from: JsonInstant | None = None
     extends: Annotated[str, Field(pattern=RECORD_ID_PATTERN)] | None = None
 
 
@@ -90,15 +90,15 @@ class RefusedOut(BaseModel):
 
 class EndIn(Closed):
     reason: Annotated[str, Field(max_length=32, json_schema_extra=closed_list(END_REASONS))]
-    ends_at: AwareDatetime | None = None
+    ends_at: JsonInstant | None = None
 
 
 class DesignationIn(Closed):
     id: Annotated[str, Field(pattern=RECORD_ID_PATTERN)]
     area: Annotated[str, Field(pattern=AREA_CODE_PATTERN)]
     level: RiskLevel
-    valid_from: AwareDatetime
-    valid_to: AwareDatetime | None = None
+    valid_from: JsonInstant
+    valid_to: JsonInstant | None = None
     # Published as sent: a JSON integer, never text or a flag (domain/json_values.py).
     case_count: Annotated[int, Strict(), Field(ge=0, le=10_000_000), WHOLE]
     basis: Annotated[str, Field(min_length=1, max_length=400)]
@@ -123,7 +123,7 @@ class DesignationEndIn(Closed):
     reason: Annotated[
         str, Field(max_length=32, json_schema_extra=closed_list(DESIGNATION_END_REASONS))
     ]
-    ends_at: AwareDatetime | None = None
+    ends_at: JsonInstant | None = None
 
 
 class EndedDesignationOut(DesignationOut):
@@ -132,7 +132,7 @@ class EndedDesignationOut(DesignationOut):
 
 class ProposalIn(Closed):
     source: dict[str, object]
-    effective_from: AwareDatetime | None = None
+    effective_from: JsonInstant | None = None
 
 
 class ProposalOut(BaseModel):
