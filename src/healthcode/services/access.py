@@ -102,21 +102,7 @@ class Access:
         self._check_scope(reader, person_key)
         view = self._explanations.explain(person_key, now=now)
         with self._db.write() as conn:
-            person_secret = self._secrets.secret(person_key)
-            reader_secret = self._secrets.secret(staff_secret_key(reader.id))
-            self._secrets.escrow_missing(conn, [person_key, staff_secret_key(reader.id)], now)
-            [index] = transparency.append(conn, [("access", lambda i: access_entry(
-                index=i, person_secret=person_secret, accessor_secret=reader_secret,
-                accessor_role=reader.role, authority_id=reader.authority_id, purpose=str(purpose), at=now,
-            ))], now)  # fmt: skip
-            staff_tokens.record_use(
-                conn, reader.operator_token, staff_id=reader.id, act_index=index, act="access",
-                now=now,
-            )  # fmt: skip
-            orders_repo.record_access(conn, {
-                "person_key": person_key, "accessor_id": reader.id, "accessor_role": reader.role,
-                "authority_id": reader.authority_id, "purpose": purpose, "at": now, "log_index": index,
-            })  # fmt: skip
+            record_reads(conn, self._secrets, reader, [person_key], str(purpose), now)
         return view
 
     def record(
@@ -213,7 +199,9 @@ def record_reads(
 ) -> list[int]:
     """Access rows and their entries for reads of these people's records, in the caller's
     transaction: a read that writes too (a guardian's fetch of a dependant's card, a venue's
-    card check: services/passes.py) commits with its record or not at all. The indices."""
+    card check: services/passes.py) commits with its record or not at all; a staff reader's
+    with an operator-issued token, with a use of it each (services/staff_tokens.py). The
+    indices of the access entries."""
     keys = sorted(set(person_keys))
     reader_key = staff_secret_key(reader.id)
     reader_secret = secrets.secret(reader_key)
@@ -223,6 +211,11 @@ def record_reads(
         [("access", _entry(secrets, reader, key, reader_secret, purpose, now)) for key in keys],
         now,
     )
+    # Read with a token the operator issued: each read is logged as made with it.
+    staff_tokens.record_uses(
+        conn, reader.operator_token, staff_id=reader.id, act_indices=indices, act="access",
+        now=now,
+    )  # fmt: skip
     for key, index in zip(keys, indices, strict=True):
         orders_repo.record_access(conn, {
             "person_key": key, "accessor_id": reader.id, "accessor_role": reader.role,
