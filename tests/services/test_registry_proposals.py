@@ -104,16 +104,29 @@ def test_a_new_source_withdrawn_expired_or_registered_meanwhile(town: Town) -> N
     refused(lambda: keys.cosign(zz("zz-sup-1", "supervisor"), second.id, now=now + days(7)),
             "source_key.expired")  # fmt: skip
     [third] = registry.load({"sources": [lab_2(town)]}, now=now + days(7)).proposed
-    # Every supervisor made inactive, a load registers the source directly (nobody could
-    # co-sign it); the pending proposal no longer applies.
+    # Every supervisor made inactive, a load still registers nothing: the proposal stays
+    # pending (test_supervisors_deactivated_or_demoted_do_not_lift_the_two_person_rule).
+    later = now + days(7)
     inactive = [{"id": s, "role": "supervisor", "authority": "zz-health", "name": s,
                  "active": False} for s in ("zz-sup-1", "zz-sup-2")]  # fmt: skip
-    town.services.staff.register(inactive, now=now + days(7))
-    assert registry.load({"sources": [lab_2(town)]}, now=now + days(7)).proposed == []
-    town.services.staff.register([s | {"active": True} for s in inactive], now=now + days(7))
-    refused(lambda: keys.cosign(zz("zz-sup-1", "supervisor"), third.id, now=now + days(7)),
+    town.services.staff.register(inactive, now=later)
+    assert registry.load({"sources": [lab_2(town)]}, now=later).proposed == []
+    with town.services.db.read() as conn:
+        assert registry_repo.source(conn, "lab-2") is None
+    town.services.staff.register([s | {"active": True} for s in inactive], now=later)
+    # Registered meanwhile for an authority that never had a supervisor (so directly): the
+    # pending proposal no longer applies.
+    cdc = {
+        "id": "zz-cdc",
+        "zh": "郑州市疾控中心",
+        "en": "Zhengzhou CDC",
+        "jurisdiction": [ZHENGZHOU],
+    }
+    assert registry.load({"authorities": [cdc], "sources": [lab_2(town, authority="zz-cdc")]},
+                         now=later).proposed == []  # fmt: skip
+    refused(lambda: keys.cosign(zz("zz-sup-1", "supervisor"), third.id, now=later),
             "source_key.stale")  # fmt: skip
-    assert town.services.self_check.run(now=now + days(7), halt=False).ok
+    assert town.services.self_check.run(now=later, halt=False).ok
 
 
 def test_a_wider_jurisdiction_counts_only_once_co_signed(town: Town) -> None:
@@ -240,4 +253,26 @@ def test_a_wider_jurisdiction_co_signed_with_an_operators_token_is_logged_as_suc
         [use] = conn.execute(t.staff_token_uses.select()).all()
     assert use.act == "jurisdiction_cosign"
     assert kinds_of_log(town)[-2:] == ["jurisdiction_cosign", "staff_token_use"]
+    assert town.services.self_check.run(now=now, halt=False).ok
+
+
+def test_supervisors_deactivated_or_demoted_do_not_lift_the_two_person_rule(town: Town) -> None:
+    """The operator deactivates zz-health's supervisors, or makes them officials, then loads a
+    new source: it is still proposed, not registered, and waits for a supervisor."""
+    town.register_staff()
+    now = town.clock.now()
+    staff = town.services.staff
+    off = [{"id": badge, "role": "supervisor", "authority": "zz-health", "name": name,
+            "active": False} for badge, name in (("zz-sup-1", "李娜"), ("zz-sup-2", "王芳"))]  # fmt: skip
+    staff.register(off, now=now)
+    [change] = town.services.registry.load({"sources": [lab_2(town)]}, now=now).proposed
+    with town.services.db.read() as conn:
+        assert registry_repo.source(conn, "lab-2") is None
+    town.services.source_keys.withdraw(None, change.id, now=now)
+    demoted = [member | {"role": "official", "active": True} for member in off]
+    staff.register(demoted, now=now)
+    [again] = town.services.registry.load({"sources": [lab_2(town)]}, now=now).proposed
+    assert again.id != change.id
+    with town.services.db.read() as conn:
+        assert registry_repo.source(conn, "lab-2") is None
     assert town.services.self_check.run(now=now, halt=False).ok

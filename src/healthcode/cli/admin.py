@@ -51,7 +51,7 @@ def init() -> None:
 @app.command()
 def load(config: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
     """Register areas, authorities, sources and venues from a YAML config file. Once an
-    authority has a supervisor, a new source of it or a wider jurisdiction for it is proposed
+    authority has had a supervisor, a new source of it or a wider jurisdiction for it is proposed
     instead, and counts once a supervisor of the authority co-signs it."""
     _ = cli_gettext()
     built = services()

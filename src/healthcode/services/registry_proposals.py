@@ -1,7 +1,7 @@
 """What a registry load proposes instead of applying: a new source, or a wider jurisdiction, of
 an authority that has a supervisor (docs/api.md, "Source keys").
 
-Before an authority has an active supervisor nobody could co-sign anything for it, so a load
+Before an authority has ever had a supervisor nobody could co-sign anything for it, so a load
 sets it up directly (a deployment's, the demo's and the tests' first load). From then on a new
 source is proposed as a key change of a source with no key yet (`services/source_keys.py`
 co-signs it and so registers it), and a wider jurisdiction as a jurisdiction change
@@ -30,8 +30,12 @@ from healthcode.store import staff as staff_repo
 
 
 def needs_cosignature(conn: Connection, authority_id: str) -> bool:
-    """Whether a new source or a wider jurisdiction of this authority waits for a supervisor."""
-    return staff_repo.has_active_supervisor(conn, authority_id)
+    """Whether a new source or a wider jurisdiction of this authority waits for a supervisor:
+    once it has had one, whether or not one is active now. Else the operator could deactivate
+    its supervisors (or demote them), load, and bring them back; the load then waits for a
+    supervisor to be active again (oversight's ``staff_registry`` flags the last one's going
+    and a member brought back)."""
+    return staff_repo.has_had_supervisor(conn, authority_id)
 
 
 def propose_source(

@@ -62,14 +62,18 @@ def of_authority(conn: Connection, authority_id: str) -> list[StaffMember]:
     ]
 
 
-def has_active_supervisor(conn: Connection, authority_id: str) -> bool:
-    """Whether the authority has a supervisor to co-sign (`services/registry_proposals.py`)."""
-    query = select(t.staff.c.id).where(
-        t.staff.c.authority_id == authority_id,
-        t.staff.c.role == "supervisor",
-        t.staff.c.active.is_(True),
+def has_had_supervisor(conn: Connection, authority_id: str) -> bool:
+    """Whether the authority has, or ever had, a supervisor (`services/registry_proposals.py`):
+    a member who is one, active or not, or a registration since migration 0024 that made one
+    of it (the member since demoted or moved)."""
+    member = select(t.staff.c.id).where(
+        t.staff.c.authority_id == authority_id, t.staff.c.role == "supervisor"
     )
-    return conn.execute(query.limit(1)).first() is not None
+    registered = select(t.staff_registrations.c.log_index).where(
+        t.staff_registrations.c.authority_id == authority_id,
+        t.staff_registrations.c.role == "supervisor",
+    )
+    return any(conn.execute(query.limit(1)).first() is not None for query in (member, registered))
 
 
 def active_supervisors(conn: Connection) -> dict[str, set[str]]:
