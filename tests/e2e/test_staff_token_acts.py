@@ -1,7 +1,8 @@
 """Every act a member of staff makes over the API or in the console with a token the operator
 issued (``healthcode admin staff-token``) is logged as made with it: an order (each of a
 batch), its end, a designation, its end, a read of a person's record, an appeal's answer, a
-key change proposed and withdrawn, a source revoked; each a ``staff_token_use`` entry naming
+key change proposed and withdrawn, a source revoked, a rulebook edition proposed and
+co-signed, a wider jurisdiction withdrawn; each a ``staff_token_use`` entry naming
 the act's entry, written with it, and the self-check rebuilds them all. A member's own sign-in
 writes none. On SQLite and PostgreSQL (the ``town`` fixture runs on both)."""
 
@@ -18,7 +19,9 @@ from healthcode.store import staff_tokens
 from healthcode.web.app import create_app
 from tests.counting import counts
 from tests.e2e.appeal_steps import contact, file, quarantine
+from tests.e2e.test_registry_proposals_http import WIDER
 from tests.e2e.test_source_keys_http import NEW_PUBLIC
+from tests.services.test_authority_acts import edition_2
 from tests.services.test_order_refusals import entries_after, log_size
 from tests.town import ERQI, Town, days
 
@@ -167,3 +170,33 @@ def test_a_members_own_sign_in_is_no_operators_token_and_writes_no_use(town: Tow
         operator_token(town, "zz-off-1"))  # fmt: skip
     assert [data["act"] for _, data in uses(town, size).values()] == ["access"]
     assert counts(town.services.db)["staff_token_uses"] == 1
+
+
+def test_a_rulebook_proposal_its_publication_and_a_jurisdiction_withdrawal_with_operators_tokens(
+    town: Town,
+) -> None:
+    """The acts the first test leaves out: an official's rulebook proposal, a supervisor's
+    co-signature publishing it, and a supervisor's withdrawal of a wider jurisdiction a load
+    proposed; each with the operator's token, each logged as made with it."""
+    town.register_staff()
+    client = TestClient(create_app(town.services, run_scheduler=False))
+    official, supervisor = operator_token(town, "zz-off-1"), operator_token(town, "zz-sup-1")
+    [widening] = town.services.registry.load(
+        {"authorities": [WIDER]}, now=town.clock.now()
+    ).proposed
+    size = log_size(town)
+    act(client, "POST", "/api/v1/rulebooks/proposals", official, source=edition_2(),
+        effective_from=(town.clock.now() + days(1)).isoformat())  # fmt: skip
+    act(client, "POST", "/api/v1/rulebooks/proposals/2/cosign", supervisor)
+    act(client, "POST", f"/api/v1/jurisdiction-changes/{widening.id}/withdraw", supervisor)
+    acts = {index: kind for index, kind, _ in entries_after(town, size)
+            if kind in ("rulebook_proposal", "rulebook", "jurisdiction_withdrawal")}  # fmt: skip
+    assert sorted(acts.values()) == ["jurisdiction_withdrawal", "rulebook", "rulebook_proposal"]
+    made = uses(town, size)
+    assert sorted(made) == sorted(acts)
+    for index, kind in acts.items():
+        holder = official if kind == "rulebook_proposal" else supervisor
+        assert (made[index][1]["act"], made[index][1]["token"]) == (
+            kind, token_entry(town, holder)
+        )  # fmt: skip
+    assert town.services.self_check.run(now=town.clock.now(), halt=False).problems == []
