@@ -30,6 +30,7 @@ from healthcode.services.order_refusals import OrderRefusals
 from healthcode.services.orders import Orders
 from healthcode.services.oversight import Oversight
 from healthcode.services.passes import Passes
+from healthcode.services.person_tokens import PersonTokens
 from healthcode.services.places import Places
 from healthcode.services.places_setup import build_place_services
 from healthcode.services.public_stats import PublicStatistics
@@ -80,6 +81,7 @@ class Services:
     orders: Orders
     order_refusals: OrderRefusals
     staff: Staff
+    person_tokens: PersonTokens
     access: Access
     sources: Sources
     source_keys: SourceKeys
@@ -203,6 +205,7 @@ def build(
         orders=orders,
         order_refusals=OrderRefusals(db, secrets, outbox),
         staff=Staff(db, tokens, SignInThrottle(db, keys.pseudonym_secret), secrets),
+        person_tokens=PersonTokens(db, tokens, secrets),
         access=access,
         sources=Sources(db, derivation),
         source_keys=SourceKeys(db, secrets, policy_data.key_change_lifetime()),

@@ -68,6 +68,11 @@ def test_seeded_city_has_a_red_person_whose_page_explains_it(
     )
     english = client.get("/me?lang=en").text
     assert status["reason"]["en"] in english and "Red code" in english
+    # The demo's link is the operator's, logged and listed on the resident's page, spent.
+    [issued] = client.get("/api/v1/me/tokens").json()
+    assert issued["kind"] == "login_link" and issued["revoked_at"] is not None
+    assert "sign-in link (signs in once)" in english
+    assert services.self_check.run(now=services.clock.now(), halt=False).ok
     assert set(summary.staff_links) >= {"official", "supervisor", "hotline", "auditor"}
     auditor = summary.staff_links["auditor"].split("token=", 1)[1]
     signed_in = client.get(f"/staff/login?token={auditor}", follow_redirects=False)

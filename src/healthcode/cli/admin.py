@@ -1,6 +1,6 @@
 """``healthcode admin``: set up a deployment, load the registry (proposing what needs a
-supervisor's co-signature), propose source keys, mint tokens (a staff member's logged as the
-operator's, services/staff.py)."""
+supervisor's co-signature), propose source keys, mint tokens (each logged as the operator's:
+a staff member's, services/staff.py; a person's, services/person_tokens.py)."""
 
 from __future__ import annotations
 
@@ -23,12 +23,12 @@ from healthcode.cli.context import (
     settings_from_env,
 )
 from healthcode.cli.language import cli_gettext
+from healthcode.domain.person_tokens import BEARER, LOGIN_LINK
 from healthcode.domain.source_keys import KeyChange
 from healthcode.services.backup import BackupError
 from healthcode.services.backup import backup as backup_store
 from healthcode.services.backup import restore as restore_store
 from healthcode.services.rulebooks import default_edition_source
-from healthcode.services.tokens import PERSON_AUDIENCE, SIGN_IN_AUDIENCE
 from healthcode.store.database import Database
 
 app = typer.Typer(help="Operator commands.", no_args_is_help=True)
@@ -161,18 +161,18 @@ def guardian(
 @app.command()
 def token(
     person: str = typer.Argument(..., help="The person key."),
-    hours: int = typer.Option(24, help="How long the token stays valid."),
+    hours: int = typer.Option(24, help="How long the tokens stay valid (1 to 168 hours)."),
 ) -> None:
-    """Mint a person's bearer token (EdDSA JWT, for the API) and, apart, a login link: the
-    link signs in once and is no bearer token, so it holds a token of its own."""
+    """Issue a registered person's bearer token (EdDSA JWT, for the API) and, apart, a login
+    link (it signs in once and is no bearer token, so it holds a token of its own): each is
+    logged as a person_token entry, marked operator-issued, and listed on the person's page."""
     built = services()
-    now = built.clock.now()
-    bearer, link = (
-        built.tokens.mint(
-            person, role="person", audience=audience, now=now, ttl=timedelta(hours=hours)
+    # A number of hours no timedelta holds is refused like any other out of bounds.
+    ttl = timedelta(hours=max(-(10**6), min(hours, 10**6)))
+    with refusals_reported():
+        bearer, link = built.person_tokens.issue(
+            person, [BEARER, LOGIN_LINK], now=built.clock.now(), ttl=ttl
         )
-        for audience in (PERSON_AUDIENCE, SIGN_IN_AUDIENCE)
-    )
     console.print(bearer, soft_wrap=True)
     console.print(
         f"http://{built.settings.host}:{built.settings.port}/login?token={link}", soft_wrap=True

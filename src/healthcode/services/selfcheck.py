@@ -27,6 +27,7 @@ from healthcode.services.selfcheck_acts import expected_acts
 from healthcode.services.selfcheck_appeals import expected_appeals
 from healthcode.services.selfcheck_evidence import check_rows, evidence_rows_query
 from healthcode.services.selfcheck_oversight import expected_oversight
+from healthcode.services.selfcheck_person_tokens import expected_person_tokens
 from healthcode.services.selfcheck_regions import expected_regional
 from healthcode.services.selfcheck_retention import check_batch, expected_purges, load_ledger
 from healthcode.services.selfcheck_sources import LoggedSources
@@ -166,6 +167,7 @@ class SelfCheck:
         expected.update(token_entries)
         for problem in token_problems + acts_named(token_acts, expected):
             report.add(problem)
+        expected.update(expected_person_tokens(conn, self._secrets))
         return expected
 
     @staticmethod

@@ -18,7 +18,8 @@ from rich.progress import Progress
 from sqlalchemy import func, select
 
 from healthcode.bootstrap import Services
-from healthcode.services.tokens import SIGN_IN_AUDIENCE, VENUE_AUDIENCE
+from healthcode.domain.person_tokens import LOGIN_LINK
+from healthcode.services.tokens import VENUE_AUDIENCE
 from healthcode.sim import geography
 from healthcode.sim.abuse import plan
 from healthcode.sim.actions import Replayer
@@ -94,9 +95,9 @@ def summarise(services: Services, *, built: bool) -> CitySummary:
     now = services.clock.now()
     base = f"http://{services.settings.host}:{services.settings.port}"
     for colour, key in sorted(examples.items()):
-        token = services.tokens.mint(
-            key, role="person", audience=SIGN_IN_AUDIENCE, now=now, ttl=timedelta(days=7)
-        )
+        # Issued as the operator's and logged, as `healthcode admin token` does: the one running
+        # the demo is the operator, and the person's page lists the link.
+        [token] = services.person_tokens.issue(key, [LOGIN_LINK], now=now, ttl=timedelta(days=7))
         summary.login_links[colour] = f"{base}/login?token={token}"
     summary.staff_links = _staff_links(services, base, now)
     return summary

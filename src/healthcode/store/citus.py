@@ -26,6 +26,7 @@ BY_PERSON = (
     "persons", "person_status", "status_changes", "households", "person_secrets",
     "guardianships", "person_identities", "identity_cards", "notices", "access_log", "orders",
     "order_evidence", "order_earlier_ends", "appeals", "appeal_citations", "evidence",
+    "person_tokens",
 )  # fmt: skip
 # Distributed by another column, each its own colocation group.
 BY_OTHER = {

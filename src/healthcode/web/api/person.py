@@ -21,6 +21,7 @@ from healthcode.web.api.schemas import (
     Bilingual,
     EvidenceOut,
     PersonOrderOut,
+    PersonTokenOut,
     StatusChangeOut,
     StatusOut,
 )
@@ -149,6 +150,31 @@ def my_accesses(
             authority_name=maybe_bilingual(a.authority),
         )
         for a in request.app.state.services.access.of_person(str(person.subject))
+    ]  # fmt: skip
+
+
+# The kinds' names, as the person's page gives them (web/templates/labels.html).
+TOKEN_KINDS = {
+    "bearer": Bilingual(zh="持有者令牌（供应用使用）", en="bearer token (for an app)"),
+    "login_link": Bilingual(zh="登录链接（仅可登录一次）", en="sign-in link (signs in once)"),
+}
+
+
+@router.get("/tokens", response_model=list[PersonTokenOut], responses=ERRORS)
+def my_tokens(
+    request: Request, response: Response, person: Annotated[Caller, Depends(PERSON)]
+) -> list[PersonTokenOut]:
+    """Every token the operator issued for me (bearer tokens, sign-in links), newest first:
+    when, of which kind, until when, whether spent or revoked, and its log entry."""
+    services = request.app.state.services
+    carry_checkpoint(response, latest_checkpoint(services))
+    return [
+        PersonTokenOut(
+            kind=t.issued.kind, kind_name=TOKEN_KINDS[t.issued.kind],
+            valid_from=t.issued.valid_from, valid_until=t.issued.valid_until,
+            revoked_at=t.revoked_at, log_index=t.issued.log_index,
+        )
+        for t in services.person_tokens.of_person(str(person.subject))
     ]  # fmt: skip
 
 

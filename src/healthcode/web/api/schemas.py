@@ -252,3 +252,14 @@ class AccessOut(BaseModel):
     log_index: int
     accessor_name: Bilingual | None = None  # a venue's or guardian's name (staff: their id)
     authority_name: Bilingual | None = None
+
+
+class PersonTokenOut(BaseModel):
+    """A token the operator issued for the caller (services/person_tokens.py)."""
+
+    kind: str  # bearer | login_link
+    kind_name: Bilingual
+    valid_from: datetime  # when it was issued
+    valid_until: datetime
+    revoked_at: datetime | None  # a link spent, a token revoked
+    log_index: int  # its person_token entry

@@ -1,0 +1,55 @@
+"""Person tokens the operator issues, and their log entries (docs/transparency-log.md).
+
+Persons have no identity provider of their own here: the operator mints their bearer tokens
+and sign-in links (``healthcode admin token``, the demo's links). Whoever holds one sees the
+person's code, pass, records and dependants and can appeal as them, so each is a
+``person_token`` entry when it is made, naming the person only by a person tag (keyed by their
+secret, as their status changes are: they can find it, oversight can open it, no one else can
+link it to them), the token's kind and validity and that the operator issued it; and the
+person's page lists every one (web/pages/person.py). A session a sign-in link opens is that
+link spent, not a new issuance. No I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from healthcode.domain.log_entries import encode_entry, instant_text, person_tag
+from healthcode.errors import InputRejected
+
+OPERATOR = "operator"  # who issued it: persons sign in with nothing of their own here
+TokenKind = Literal["bearer", "login_link"]
+BEARER: TokenKind = "bearer"  # for the API: a person's app
+LOGIN_LINK: TokenKind = "login_link"  # signs in at /login, once (no bearer token)
+KINDS: tuple[TokenKind, ...] = (BEARER, LOGIN_LINK)
+# A person's app renews its token daily; the demo's links last a week. Longer would be a
+# standing second key to the person's record in the operator's hands.
+SHORTEST = timedelta(minutes=1)
+LONGEST = timedelta(days=7)
+
+
+def validity(now: datetime, ttl: timedelta) -> tuple[datetime, datetime]:
+    """The token's validity as it states it (whole seconds, UTC), for a lifetime ``ttl``;
+    refused outside `SHORTEST`..`LONGEST`."""
+    if not SHORTEST <= ttl <= LONGEST:
+        raise InputRejected("person_token.ttl_invalid", f"{ttl.total_seconds():g} s")
+    start = datetime.fromtimestamp(int(now.timestamp()), UTC)
+    return start, datetime.fromtimestamp(int((now + ttl).timestamp()), UTC)
+
+
+def person_token_entry(
+    *, index: int, person_secret: bytes, kind: str, valid_from: datetime, valid_until: datetime
+) -> bytes:
+    """The operator issued a token of ``kind`` for the person whose secret is
+    ``person_secret``, valid from ``valid_from`` until ``valid_until``."""
+    return encode_entry(
+        "person_token",
+        {
+            "person": person_tag(person_secret, index),
+            "token": kind,
+            "issued_by": OPERATOR,
+            "valid_from": instant_text(valid_from),
+            "valid_until": instant_text(valid_until),
+        },
+    )
