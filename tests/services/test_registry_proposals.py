@@ -276,3 +276,25 @@ def test_supervisors_deactivated_or_demoted_do_not_lift_the_two_person_rule(town
     with town.services.db.read() as conn:
         assert registry_repo.source(conn, "lab-2") is None
     assert town.services.self_check.run(now=now, halt=False).ok
+
+
+def test_a_supervisor_registered_before_0024_demoted_or_moved_still_holds_the_rule(
+    town: Town,
+) -> None:
+    """A supervisor registered before migration 0024 has no ``staff_registrations`` row that
+    made them one. Demoted, or moved to another authority, the registration that does it is
+    the authority's only trace of them (its ``before``): a load of a new source still waits
+    for a supervisor, as it does after a deactivation."""
+    town.register_staff()
+    now = town.clock.now()
+    with town.services.db.write() as conn:  # as a deployment upgraded to 0024 holds them
+        conn.execute(delete(t.staff_registrations))
+    staff = town.services.staff
+    staff.register([
+        {"id": "zz-sup-1", "role": "official", "authority": "zz-health", "name": "李娜"},
+        {"id": "zz-sup-2", "role": "supervisor", "authority": "sh-health", "name": "王芳"},
+    ], now=now)  # fmt: skip
+    [change] = town.services.registry.load({"sources": [lab_2(town)]}, now=now).proposed
+    assert change.source_id == "lab-2"
+    with town.services.db.read() as conn:
+        assert registry_repo.source(conn, "lab-2") is None

@@ -65,15 +65,21 @@ def of_authority(conn: Connection, authority_id: str) -> list[StaffMember]:
 def has_had_supervisor(conn: Connection, authority_id: str) -> bool:
     """Whether the authority has, or ever had, a supervisor (`services/registry_proposals.py`):
     a member who is one, active or not, or a registration since migration 0024 that made one
-    of it (the member since demoted or moved)."""
+    of it or found one of it (``before``: the member since demoted or moved, registered as a
+    supervisor before 0024 and so with no row that made them one)."""
+    r = t.staff_registrations
     member = select(t.staff.c.id).where(
         t.staff.c.authority_id == authority_id, t.staff.c.role == "supervisor"
     )
-    registered = select(t.staff_registrations.c.log_index).where(
-        t.staff_registrations.c.authority_id == authority_id,
-        t.staff_registrations.c.role == "supervisor",
+    registered = select(r.c.log_index).where(
+        r.c.authority_id == authority_id, r.c.role == "supervisor"
     )
-    return any(conn.execute(query.limit(1)).first() is not None for query in (member, registered))
+    found = select(r.c.log_index).where(
+        r.c.before_authority_id == authority_id, r.c.before_role == "supervisor"
+    )
+    return any(
+        conn.execute(query.limit(1)).first() is not None for query in (member, registered, found)
+    )
 
 
 def active_supervisors(conn: Connection) -> dict[str, set[str]]:
