@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from healthcode.domain.designations import RiskLevel
 from healthcode.domain.log_entries import actor_tag, instant_text
@@ -361,3 +361,30 @@ def test_a_supervisors_registry_acts_are_logged_as_made_with_it(town: Town) -> N
     ]  # fmt: skip
     assert set(named.values()) == {"registry"} and len(acts) > len(named)
     assert problems(town) == []
+
+
+def test_a_dcc_signer_trusted_again_keeps_the_earlier_uses_its_acts(town: Town) -> None:
+    """A signer trusted, removed and trusted again with the operator's token: its row now
+    names only the last ``dcc_signer`` entry, but the first trust and the removal were acts
+    too, and their uses still name them (no false report from the self-check); a use moved
+    onto a registry entry that is no such act is still reported."""
+    town.register_staff()
+    claims = issue(town)
+    signer = signer_of("common/2DCode/raw/CO12.json", "AT")
+    dcc, now = town.services.dcc_trust, town.clock.now()
+    for _ in range(2):
+        [added], _n = dcc.add([signer], by="zz-sup-2", authority="zz-health", now=now,
+                              operator_token=claims.token_id)  # fmt: skip
+        dcc.remove(added.kid, reason="superseded", by="zz-sup-2", authority="zz-health",
+                   now=now, operator_token=claims.token_id)  # fmt: skip
+    assert problems(town) == []
+    with town.services.db.read() as conn:
+        registration = min(i for i, kind, _ in stored(conn) if kind == "registry")
+    with town.services.db.write() as conn:
+        first = conn.scalar(select(func.min(t.staff_token_uses.c.log_index)))
+        conn.execute(
+            update(t.staff_token_uses)
+            .where(t.staff_token_uses.c.log_index == first)
+            .values(act_index=registration)
+        )
+    assert any(f"names entry {registration} as its act (registry)" in p for p in problems(town))

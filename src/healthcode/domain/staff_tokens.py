@@ -17,6 +17,7 @@ for the member's own (``operator_tokens``, docs/oversight.md). No I/O, no clock.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from healthcode.domain.log_entries import actor_tag, encode_entry, instant_text
@@ -42,6 +43,28 @@ ACTS = frozenset({
     "rulebook_proposal", "source_key_proposal", "source_key_withdrawal",
     "jurisdiction_withdrawal", "access", "registry",
 })  # fmt: skip
+# The ``registry`` entries (by ``what``) that are a member of staff's act: a supervisor's
+# revocation of their authority's source or issuer key, or change to the DCC signers. Each
+# names the authority that made it (``record.by_authority``).
+REGISTRY_ACTS = frozenset({
+    "source_revocation", "trust_key_revocation", "dcc_signer", "dcc_signer_removal",
+})  # fmt: skip
+
+
+def is_registry_act(body: bytes, authority_id: str | None) -> bool:
+    """Whether the log entry ``body`` is a `REGISTRY_ACTS` entry made by a member of
+    ``authority_id`` (what a use of an operator's token of that authority may name)."""
+    try:
+        entry = json.loads(body)
+        data = entry["data"]
+        return (
+            entry["kind"] == "registry"
+            and data["what"] in REGISTRY_ACTS
+            and authority_id is not None
+            and data["record"]["by_authority"] == authority_id
+        )
+    except (ValueError, KeyError, TypeError):
+        return False
 
 
 def validity(now: datetime, ttl: timedelta) -> tuple[datetime, datetime]:

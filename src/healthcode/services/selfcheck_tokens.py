@@ -1,15 +1,22 @@
 """What the self-check expects of staff tokens the operator issued: each ``staff_token`` entry
 rebuilt from its row, each ``staff_token_use`` from its row and its token's, and each use
 naming an act of the kind it says (checked once every other act's entry is expected; a
-``registry`` act, which the self-check does not rebuild, against the rows that name one)."""
+``registry`` act, which the self-check does not rebuild, against its entry: one of
+`domain.staff_tokens.REGISTRY_ACTS` by the token's authority. A signer's row names only its
+last trust, so rows cannot tell an earlier one, or its removal, from any registration)."""
 
 from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from healthcode.domain.staff_tokens import staff_token_entry, staff_token_use_entry
+from healthcode.domain.staff_tokens import (
+    is_registry_act,
+    staff_token_entry,
+    staff_token_use_entry,
+)
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.orders import staff_secret_key
+from healthcode.store import log_bundles
 from healthcode.store import staff_tokens as repo
 
 Expected = dict[int, tuple[str, bytes]]
@@ -30,7 +37,6 @@ def expected_tokens(
             valid_until=token.valid_until,
         ))  # fmt: skip
     acts: dict[int, str] = {}
-    registry: set[int] | None = None
     for use in repo.every_use(conn):
         token = issued[use.token_id]  # a foreign key
         expected[use.log_index] = ("staff_token_use", staff_token_use_entry(
@@ -41,9 +47,8 @@ def expected_tokens(
                 f"staff token use {use.log_index}: made at {use.at.isoformat()}, outside its"
                 " token's validity"
             )
-        if use.act == "registry":  # no registration is rebuilt: the rows name these
-            registry = repo.registry_acts(conn) if registry is None else registry
-            if use.act_index not in registry:
+        if use.act == "registry":  # no registration is rebuilt: its entry says what it is
+            if not is_registry_act(_body(conn, use.act_index), token.authority_id):
                 problems.append(_not_named(use.act_index, use.act))
         else:
             acts[use.act_index] = use.act
@@ -62,3 +67,13 @@ def acts_named(acts: dict[int, str], expected: Expected) -> list[str]:
 
 def _not_named(index: int, act: str) -> str:
     return f"a staff token use names entry {index} as its act ({act}), which the records do not"
+
+
+def _body(conn: Connection, index: int) -> bytes:
+    """Entry ``index`` as stored (the tree over it is checked with every other entry), or
+    nothing if it is not."""
+    try:
+        found = log_bundles.entries(conn, index, index + 1)
+    except LookupError:
+        return b""
+    return found[0] if found else b""

@@ -60,21 +60,6 @@ def every_use(conn: Connection) -> list[TokenUse]:
     ]
 
 
-def registry_acts(conn: Connection) -> set[int]:
-    """The ``registry`` entries a member of staff may write (`domain.staff_tokens.ACTS`), as
-    their rows name them: a source revoked, an issuer key revoked, a DCC signer trusted or
-    no longer trusted. The self-check rebuilds no registration (it compares the sources with
-    the log), so a use naming one is checked against these."""
-    s, k, d = t.set_asides, t.trust_keys, t.dcc_signers
-    queries = [
-        select(s.c.log_index).where(s.c.person_key.is_(None), s.c.record_id.is_(None)),
-        select(k.c.revocation_log_index).where(k.c.revocation_log_index.is_not(None)),
-        select(d.c.log_index),
-        select(d.c.remove_log_index).where(d.c.remove_log_index.is_not(None)),
-    ]
-    return {int(index) for query in queries for index in conn.scalars(query)}
-
-
 def _issued(row: Row[Any]) -> IssuedToken:
     return IssuedToken(
         row.token_id, row.staff_id, row.role, row.authority_id, row.valid_from, row.valid_until,
