@@ -185,9 +185,19 @@ def test_a_rulebook_proposal_its_publication_and_a_jurisdiction_withdrawal_with_
         {"authorities": [WIDER]}, now=town.clock.now()
     ).proposed
     size = log_size(town)
-    act(client, "POST", "/api/v1/rulebooks/proposals", official, source=edition_2(),
-        effective_from=(town.clock.now() + days(1)).isoformat())  # fmt: skip
-    act(client, "POST", "/api/v1/rulebooks/proposals/2/cosign", supervisor)
+    proposed = client.post("/api/v1/rulebooks/proposals", headers=headers(official), json={
+        "source": edition_2(), "effective_from": (town.clock.now() + days(1)).isoformat(),
+    })  # fmt: skip
+    assert proposed.status_code == 200, proposed.text
+    town.clock.advance(minutes=10)  # within the tokens' hour
+    published = client.post("/api/v1/rulebooks/proposals/2/cosign", headers=headers(supervisor))
+    assert published.status_code == 200, published.text
+    # The answer names the proposal's official and hour, not the co-signer's.
+    assert (published.json()["proposed_by"], published.json()["status"]) == (
+        "zz-off-1",
+        "published",
+    )
+    assert published.json()["proposed_at"] == proposed.json()["proposed_at"]
     act(client, "POST", f"/api/v1/jurisdiction-changes/{widening.id}/withdraw", supervisor)
     acts = {index: kind for index, kind, _ in entries_after(town, size)
             if kind in ("rulebook_proposal", "rulebook", "jurisdiction_withdrawal")}  # fmt: skip

@@ -7,8 +7,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from healthcode.domain.canonical import canonical
 from healthcode.domain.log_entries import rulebook_proposal_entry
@@ -120,15 +121,19 @@ class RulebookProposals:
                     t.rulebook_proposals.c.status == "pending",
                 )
             ).all()
-        return [
-            Proposal(
-                r.version,
-                r.digest,
-                r.authority_id,
-                r.proposed_by,
-                r.proposed_at,
-                r.effective_from,
-                r.status,
-            )
-            for r in rows
-        ]
+        return [_proposal(r) for r in rows]
+
+    def find(self, version: int) -> Proposal | None:
+        """The proposal of edition ``version``, whatever became of it."""
+        with self._db.read() as conn:
+            row = conn.execute(
+                select(t.rulebook_proposals).where(t.rulebook_proposals.c.version == version)
+            ).first()
+        return None if row is None else _proposal(row)
+
+
+def _proposal(row: Row[Any]) -> Proposal:
+    return Proposal(
+        row.version, row.digest, row.authority_id, row.proposed_by, row.proposed_at,
+        row.effective_from, row.status,
+    )  # fmt: skip

@@ -320,11 +320,11 @@ def cosign_rulebook(
     request: Request, version: Version, caller: Annotated[Caller, Depends(SUPERVISOR)]
 ) -> ProposalOut:
     services = request.app.state.services
-    edition = services.proposals.cosign(actor(caller), version, now=services.clock.now())
-    return ProposalOut(
-        version=edition.rulebook.version, digest=edition.rulebook.digest, proposed_by=str(caller.subject),
-        proposed_at=edition.published_at, effective_from=edition.effective_from, status="published",
-    )  # fmt: skip
+    services.proposals.cosign(actor(caller), version, now=services.clock.now())
+    # The proposal as it now stands: who proposed it and when, not the co-signer and the hour.
+    published = services.proposals.find(version)
+    assert published is not None  # co-signed just now: its row is there
+    return ProposalOut(**{k: getattr(published, k) for k in ProposalOut.model_fields})
 
 
 @router.post("/sources/{source_id}/revoke", response_model=ChangesOut, responses=ERRORS)
