@@ -49,6 +49,7 @@ from healthcode.services.sources import Sources
 from healthcode.services.staff import Staff
 from healthcode.services.tokens import Tokens
 from healthcode.services.trust_lists import TrustLists
+from healthcode.services.venue_tokens import VenueTokens
 from healthcode.settings import Settings
 from healthcode.store import keyfiles
 from healthcode.store import log as log_repo
@@ -82,6 +83,7 @@ class Services:
     order_refusals: OrderRefusals
     staff: Staff
     person_tokens: PersonTokens
+    venue_tokens: VenueTokens
     access: Access
     sources: Sources
     source_keys: SourceKeys
@@ -206,6 +208,7 @@ def build(
         order_refusals=OrderRefusals(db, secrets, outbox),
         staff=Staff(db, tokens, SignInThrottle(db, keys.pseudonym_secret), secrets),
         person_tokens=PersonTokens(db, tokens, secrets),
+        venue_tokens=VenueTokens(db, tokens),
         access=access,
         sources=Sources(db, derivation),
         source_keys=SourceKeys(db, secrets, policy_data.key_change_lifetime()),

@@ -8,8 +8,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from healthcode.bootstrap import Services
-from healthcode.services.tokens import SIGN_IN_AUDIENCE
+from healthcode.services.tokens import SIGN_IN_AUDIENCE, VENUE_AUDIENCE
 from healthcode.sim.city import build_city
+from healthcode.store import tables as t
 from healthcode.web.app import create_app
 from tests.town import Town
 
@@ -77,5 +78,18 @@ def test_seeded_city_has_a_red_person_whose_page_explains_it(
     auditor = summary.staff_links["auditor"].split("token=", 1)[1]
     signed_in = client.get(f"/staff/login?token={auditor}", follow_redirects=False)
     assert signed_in.headers["location"].startswith("/oversight")
+    # The venue device's link is the operator's too: logged, listed on the venue's page.
+    [(label, link)] = [(k, v) for k, v in summary.staff_links.items() if k.startswith("venue")]
+    device = link.split("token=", 1)[1]
+    claims = services.tokens.verify(device, audience=VENUE_AUDIENCE, now=services.clock.now())
+    with services.db.read() as conn:
+        [row] = conn.execute(t.venue_tokens.select()).all()
+    assert claims.operator_issued and (claims.token_id, claims.subject) == (
+        row.token_id, row.venue_id,
+    ) and row.venue_id in label  # fmt: skip
+    assert client.get(f"/venue/login?token={device}", follow_redirects=False).status_code == 303
+    venue_page = client.get("/venue?lang=en").text
+    assert "Device sign-ins issued for this venue" in venue_page
+    assert f'<a href="/public/log/{row.log_index}">' in venue_page
     again = build_city(services, people=400, seed=7)
     assert not again.built  # an existing city is never rebuilt over

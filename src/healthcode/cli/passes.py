@@ -1,5 +1,6 @@
 """``healthcode pass`` (verify passes offline, export the trust list) and ``healthcode venue``
-(a venue device's token, a printable static code, registering place keys up front)."""
+(a venue device's token, logged as the operator's, services/venue_tokens.py; a printable
+static code; registering place keys up front)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from healthcode.services.offline import anchors_of, read_trust_list, verify_offl
 from healthcode.services.pass_refusals import PassRefused
 from healthcode.services.place_keys import DerivedKeys
 from healthcode.services.qr import read_qr_texts
-from healthcode.services.tokens import VENUE_AUDIENCE
 from healthcode.services.trust_lists import b64url
 from healthcode.settings import Settings
 from healthcode.store import places as places_repo
@@ -140,16 +140,18 @@ def export_trust_list(
 @venue_app.command("token")
 def venue_token(
     venue_id: str = typer.Argument(..., help="The venue's id."),
-    hours: int = typer.Option(24 * 30, help="How long the device stays signed in."),
+    hours: int = typer.Option(
+        24 * 30, help="How long the device stays signed in (1 minute to 90 days, in hours)."
+    ),
 ) -> None:
-    """Mint a venue device's token and print the link that signs the device in at /venue."""
+    """Issue a registered venue's device token and print the link that signs the device in at
+    /venue: logged as a venue_token entry, marked operator-issued, and listed on the venue's
+    page."""
     built = services()
-    now = built.clock.now()
+    # A number of hours no timedelta holds is refused like any other out of bounds.
+    ttl = timedelta(hours=max(-(10**6), min(hours, 10**6)))
     with refusals_reported():
-        built.places.venue(venue_id, now)
-    token = built.tokens.mint(
-        venue_id, role="venue", audience=VENUE_AUDIENCE, now=now, ttl=timedelta(hours=hours)
-    )
+        token = built.venue_tokens.issue(venue_id, now=built.clock.now(), ttl=ttl)
     console.print(token, soft_wrap=True)
     console.print(
         f"http://{built.settings.host}:{built.settings.port}/venue/login?token={token}",

@@ -33,6 +33,7 @@ from healthcode.services.selfcheck_retention import check_batch, expected_purges
 from healthcode.services.selfcheck_sources import LoggedSources
 from healthcode.services.selfcheck_staff import expected_staff, unrecorded
 from healthcode.services.selfcheck_tokens import acts_named, expected_tokens
+from healthcode.services.selfcheck_venue_tokens import expected_venue_tokens
 from healthcode.services.status_steps import status_change_entry_for
 from healthcode.store import evidence as evidence_repo
 from healthcode.store import log as log_repo
@@ -168,6 +169,7 @@ class SelfCheck:
         for problem in token_problems + acts_named(token_acts, expected):
             report.add(problem)
         expected.update(expected_person_tokens(conn, self._secrets))
+        expected.update(expected_venue_tokens(conn))
         return expected
 
     @staticmethod

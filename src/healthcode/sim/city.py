@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 
 from healthcode.bootstrap import Services
 from healthcode.domain.person_tokens import LOGIN_LINK
-from healthcode.services.tokens import VENUE_AUDIENCE
 from healthcode.sim import geography
 from healthcode.sim.abuse import plan
 from healthcode.sim.actions import Replayer
@@ -109,8 +108,8 @@ def _staff_links(services: Services, base: str, now: datetime) -> dict[str, str]
 
     These staff have no passwords (each city's second supervisor has one no one keeps,
     `sim/world.py`): whoever runs it is the operator, handing out their
-    tokens, so each link is issued as the operator's (`Staff.issue_token`) and logged as one,
-    like any other. An unlogged way kept for the demo would be the very hole that closes.
+    tokens, so each link is issued as the operator's (`Staff.issue_token`; the venue's,
+    `VenueTokens.issue`, listed on the venue's page) and logged as one, like any other. An unlogged way kept for the demo would be the very hole that closes.
     Issuing them opens no case: ``operator_tokens`` flags a token only once it is used to act
     (any logged act: an order, a co-signature, a read of a record, a case step), which in the
     demo is the one running it doing what that detector is there to show."""
@@ -126,8 +125,6 @@ def _staff_links(services: Services, base: str, now: datetime) -> dict[str, str]
             select(t.venues.c.id).where(t.venues.c.area_code.startswith("4101")).limit(1)
         )
     if venue is not None:
-        token = services.tokens.mint(
-            venue, role="venue", audience=VENUE_AUDIENCE, now=now, ttl=timedelta(days=7)
-        )
+        token = services.venue_tokens.issue(venue, now=now, ttl=timedelta(days=7))
         links[f"venue device ({venue})"] = f"{base}/venue/login?token={token}"
     return links

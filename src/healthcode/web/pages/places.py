@@ -45,7 +45,8 @@ def venue_login(request: Request, token: str = "") -> Response:
 def venue_page(
     request: Request, venue: Annotated[Caller | None, Depends(VENUE_PAGE)]
 ) -> HTMLResponse:
-    """Full screen: the venue's current place code, refreshed every few seconds."""
+    """Full screen: the venue's current place code, refreshed every few seconds; below it,
+    every device sign-in the operator issued for the venue."""
     if venue is None:
         return render(request, "venue_login.html", status_code=401)
     services = request.app.state.services
@@ -57,6 +58,7 @@ def venue_page(
         view=view,
         svg=Markup(qr_svg(view.text, scale=8).decode()),  # segno's own SVG, trusted
         refresh=refresh,
+        issued_tokens=services.venue_tokens.of_venue(str(venue.subject)),
         until=view.valid_until.astimezone(ZoneInfo(services.settings.timezone)).strftime(
             "%H:%M:%S"
         ),

@@ -69,6 +69,7 @@ def entry_kind_names(_: Callable[[str], str]) -> dict[str, str]:
         "staff_token": _("Staff token issued by the operator"),
         "staff_token_use": _("Act made with a staff token the operator issued"),
         "person_token": _("Person token issued by the operator"),
+        "venue_token": _("Venue device token issued by the operator"),
         "appeal_filed": _("Appeal filed"),
         "appeal_answered": _("Appeal answered"),
         "appeal_lapsed": _("Appeal lapsed unanswered"),

@@ -1,0 +1,47 @@
+"""Venue device tokens the operator issues, and their log entries (docs/transparency-log.md).
+
+A venue's device signs in with a token the operator mints (``healthcode venue token``, the
+demo's venue link). Whoever holds one shows the venue's place codes and checks identity cards
+in the venue's name, and each card check is a read of a person's record recorded as the
+venue's access: an operator minting one quietly could read cards as the venue. So each is a
+``venue_token`` entry when it is made, naming the venue in the clear (venues are registered
+and public, no person's data), the token's validity and that the operator issued it; and the
+venue's own page lists every one (web/pages/places.py). No I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from healthcode.domain.log_entries import encode_entry, instant_text
+from healthcode.errors import InputRejected
+
+OPERATOR = "operator"  # who issued it: a venue's device has no sign-in of its own here
+# A device is left signed in at its venue (a tablet by the door): a month by default, so it
+# is not re-linked every day, and at most a season (90 days), so a token lost with a device
+# stops working within one. Under a minute it could not even be opened.
+SHORTEST = timedelta(minutes=1)
+LONGEST = timedelta(days=90)
+
+
+def validity(now: datetime, ttl: timedelta) -> tuple[datetime, datetime]:
+    """The token's validity as it states it (whole seconds, UTC), for a lifetime ``ttl``;
+    refused outside `SHORTEST`..`LONGEST`."""
+    if not SHORTEST <= ttl <= LONGEST:
+        raise InputRejected("venue_token.ttl_invalid", f"{ttl.total_seconds():g} s")
+    start = datetime.fromtimestamp(int(now.timestamp()), UTC)
+    return start, datetime.fromtimestamp(int((now + ttl).timestamp()), UTC)
+
+
+def venue_token_entry(*, venue_id: str, valid_from: datetime, valid_until: datetime) -> bytes:
+    """The operator issued a device token for venue ``venue_id``, valid from ``valid_from``
+    until ``valid_until``."""
+    return encode_entry(
+        "venue_token",
+        {
+            "venue": venue_id,
+            "issued_by": OPERATOR,
+            "valid_from": instant_text(valid_from),
+            "valid_until": instant_text(valid_until),
+        },
+    )
