@@ -14,7 +14,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import ForeignKeyConstraint, MetaData, PrimaryKeyConstraint, UniqueConstraint
+from sqlalchemy import (
+    Connection,
+    ForeignKeyConstraint,
+    MetaData,
+    PrimaryKeyConstraint,
+    UniqueConstraint,
+    text,
+)
 
 from healthcode.store.partitions import evidence_ids
 
@@ -79,6 +86,21 @@ def placed_later(metadata: MetaData, name: str) -> list[Statement]:
     refuses a key from a table not distributed to one that is)."""
     _, rekeyed, relinked, calls = _parts(metadata, {name})
     return rekeyed + calls + relinked
+
+
+def place_beside(conn: Connection, metadata: MetaData, name: str, beside: str) -> None:
+    """Run `placed_later` for table ``name``, which a revision after 0013 creates, where 0013
+    placed the table ``beside`` (its reference or colocation partner): on PostgreSQL with the
+    Citus extension and ``beside`` placed; nothing anywhere else."""
+    if conn.dialect.name != "postgresql":
+        return
+    if conn.scalar(text("SELECT 1 FROM pg_extension WHERE extname = 'citus'")) is None:
+        return
+    # `beside` is a table name of the code's, never input.
+    query = f"SELECT 1 FROM pg_dist_partition WHERE logicalrelid = '{beside}'::regclass"
+    if conn.scalar(text(query)) is not None:
+        for statement in placed_later(metadata, name):
+            conn.execute(text(statement.sql))
 
 
 def _parts(

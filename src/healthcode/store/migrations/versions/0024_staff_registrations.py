@@ -53,18 +53,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("log_index", name=op.f("pk_staff_registrations")),
     )
     op.create_index("ix_staff_registrations_recorded_at", TABLE, ["recorded_at"])
-    conn = op.get_bind()
-    if conn.dialect.name != "postgresql":
-        return
-    if conn.scalar(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'citus'")) is None:
-        return
     # Only where 0013 placed `staff` (a reference table) is the new one placed beside it.
-    placed = conn.scalar(
-        sa.text("SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'staff'::regclass")
-    )
-    if placed is not None:
-        for statement in citus.placed_later(metadata, TABLE):
-            conn.execute(sa.text(statement.sql))
+    citus.place_beside(op.get_bind(), metadata, TABLE, "staff")
 
 
 def downgrade() -> None:

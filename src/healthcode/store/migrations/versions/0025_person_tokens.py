@@ -41,18 +41,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("log_index", name=op.f("uq_person_tokens_log_index")),
     )
     op.create_index("ix_person_tokens_person", TABLE, ["person_key", "valid_from"])
-    conn = op.get_bind()
-    if conn.dialect.name != "postgresql":
-        return
-    if conn.scalar(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'citus'")) is None:
-        return
     # Only where 0013 placed `persons` is the new table distributed beside it.
-    placed = conn.scalar(
-        sa.text("SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'persons'::regclass")
-    )
-    if placed is not None:
-        for statement in citus.placed_later(metadata, TABLE):
-            conn.execute(sa.text(statement.sql))
+    citus.place_beside(op.get_bind(), metadata, TABLE, "persons")
 
 
 def downgrade() -> None:
