@@ -138,6 +138,7 @@ def test_an_unknown_person_or_a_lifetime_out_of_bounds_is_refused_with_nothing_w
             person, ["bearer", "login_link"], now=town.clock.now(), ttl=ttl
         )
     assert refused.value.code == code
+    assert person not in str(refused.value)  # no person key in the refusal (personal data)
     assert counts(town.services.db) == before
 
 

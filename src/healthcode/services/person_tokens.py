@@ -50,7 +50,9 @@ class PersonTokens:
             # A key no person can have is not looked up: PostgreSQL refuses text with a NUL.
             known = re.fullmatch(PERSON_KEY_PATTERN, person_key) is not None
             if not known or registry_repo.person(conn, person_key) is None:
-                raise NotFound("person_token.person_unknown", person_key[:64])
+                # No detail: a person key is personal data (errors.HealthcodeError), and the
+                # refusal's text reaches whatever logs the command's output.
+                raise NotFound("person_token.person_unknown")
             secret = self._secrets.secret(person_key)
             self._secrets.escrow_missing(conn, [person_key], now)
             indices = transparency.append(
