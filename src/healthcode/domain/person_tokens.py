@@ -12,11 +12,11 @@ link spent, not a new issuance. No I/O, no clock.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from healthcode.domain.log_entries import encode_entry, instant_text, person_tag
-from healthcode.errors import InputRejected
+from healthcode.domain.token_validity import stated_validity
 
 OPERATOR = "operator"  # who issued it: persons sign in with nothing of their own here
 TokenKind = Literal["bearer", "login_link"]
@@ -30,12 +30,10 @@ LONGEST = timedelta(days=7)
 
 
 def validity(now: datetime, ttl: timedelta) -> tuple[datetime, datetime]:
-    """The token's validity as it states it (whole seconds, UTC), for a lifetime ``ttl``;
-    refused outside `SHORTEST`..`LONGEST`."""
-    if not SHORTEST <= ttl <= LONGEST:
-        raise InputRejected("person_token.ttl_invalid", f"{ttl.total_seconds():g} s")
-    start = datetime.fromtimestamp(int(now.timestamp()), UTC)
-    return start, datetime.fromtimestamp(int((now + ttl).timestamp()), UTC)
+    """The token's validity as it states it, refused outside `SHORTEST`..`LONGEST`."""
+    return stated_validity(
+        now, ttl, shortest=SHORTEST, longest=LONGEST, refusal="person_token.ttl_invalid"
+    )
 
 
 def person_token_entry(

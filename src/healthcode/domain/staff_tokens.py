@@ -18,10 +18,10 @@ for the member's own (``operator_tokens``, docs/oversight.md). No I/O, no clock.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from healthcode.domain.log_entries import actor_tag, encode_entry, instant_text
-from healthcode.errors import InputRejected
+from healthcode.domain.token_validity import stated_validity
 
 OPERATOR = "operator"  # who issued it: never a sign-in
 # Long enough for an operator's errand, or a demo's afternoon; a token for longer would be a
@@ -68,12 +68,10 @@ def is_registry_act(body: bytes, authority_id: str | None) -> bool:
 
 
 def validity(now: datetime, ttl: timedelta) -> tuple[datetime, datetime]:
-    """The token's validity as it states it (whole seconds, UTC), for a lifetime ``ttl``;
-    refused outside `SHORTEST`..`LONGEST`."""
-    if not SHORTEST <= ttl <= LONGEST:
-        raise InputRejected("staff_token.ttl_invalid", f"{ttl.total_seconds():g} s")
-    start = datetime.fromtimestamp(int(now.timestamp()), UTC)
-    return start, datetime.fromtimestamp(int((now + ttl).timestamp()), UTC)
+    """The token's validity as it states it, refused outside `SHORTEST`..`LONGEST`."""
+    return stated_validity(
+        now, ttl, shortest=SHORTEST, longest=LONGEST, refusal="staff_token.ttl_invalid"
+    )
 
 
 def staff_token_entry(

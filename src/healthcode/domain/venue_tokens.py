@@ -11,10 +11,10 @@ venue's own page lists every one (web/pages/places.py). No I/O, no clock.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from healthcode.domain.log_entries import encode_entry, instant_text
-from healthcode.errors import InputRejected
+from healthcode.domain.token_validity import stated_validity
 
 OPERATOR = "operator"  # who issued it: a venue's device has no sign-in of its own here
 # A device is left signed in at its venue (a tablet by the door): a month by default, so it
@@ -25,12 +25,10 @@ LONGEST = timedelta(days=90)
 
 
 def validity(now: datetime, ttl: timedelta) -> tuple[datetime, datetime]:
-    """The token's validity as it states it (whole seconds, UTC), for a lifetime ``ttl``;
-    refused outside `SHORTEST`..`LONGEST`."""
-    if not SHORTEST <= ttl <= LONGEST:
-        raise InputRejected("venue_token.ttl_invalid", f"{ttl.total_seconds():g} s")
-    start = datetime.fromtimestamp(int(now.timestamp()), UTC)
-    return start, datetime.fromtimestamp(int((now + ttl).timestamp()), UTC)
+    """The token's validity as it states it, refused outside `SHORTEST`..`LONGEST`."""
+    return stated_validity(
+        now, ttl, shortest=SHORTEST, longest=LONGEST, refusal="venue_token.ttl_invalid"
+    )
 
 
 def venue_token_entry(*, venue_id: str, valid_from: datetime, valid_until: datetime) -> bytes:
