@@ -141,7 +141,7 @@ def export_trust_list(
 def venue_token(
     venue_id: str = typer.Argument(..., help="The venue's id."),
     hours: int = typer.Option(
-        24 * 30, help="How long the device stays signed in (1 minute to 90 days, in hours)."
+        24 * 30, help="How long the device stays signed in, in hours (1 to 2160: 90 days)."
     ),
 ) -> None:
     """Issue a registered venue's device token and print the link that signs the device in at
