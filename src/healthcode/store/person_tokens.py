@@ -57,11 +57,6 @@ def insert(conn: Connection, issued: IssuedPersonToken) -> None:
     conn.execute(_T.insert().values(asdict(issued)))
 
 
-def find(conn: Connection, token_id: str) -> IssuedPersonToken | None:
-    row = conn.execute(select(_T).where(_T.c.token_id == token_id)).first()
-    return None if row is None else _issued(row)
-
-
 def of_person(conn: Connection, person_key: str) -> list[PersonTokenView]:
     """Every token issued for the person, the newest first."""
     r = token_revocations
