@@ -21,6 +21,7 @@ from healthcode.services.designations import Designations
 from healthcode.services.entry_opening import EntryOpening
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.explain import Explanations
+from healthcode.services.guardianships import Guardianships
 from healthcode.services.identity import LocalIdentityProvider
 from healthcode.services.intake import Intake
 from healthcode.services.jurisdiction_changes import JurisdictionChanges
@@ -72,6 +73,7 @@ class Services:
     explanations: Explanations
     refusals: Refusals
     identity: LocalIdentityProvider
+    guardianships: Guardianships
     tokens: Tokens
     ticker: Ticker
     sequencer: Sequencer
@@ -178,6 +180,7 @@ def build(
     )
     retention = Retention(db, rulebooks, policy_data.retention_policy())
     access = Access(db, explanations, secrets)
+    guardianships = Guardianships(db, secrets)
     place_services = build_place_services(
         db, derivation, rulebooks, log_reader, secrets, keys.places_master
     )
@@ -194,7 +197,8 @@ def build(
         registry=Registry(db, policy_data.key_change_lifetime()),
         explanations=explanations,
         refusals=Refusals(db),
-        identity=LocalIdentityProvider(db, keys.pseudonym_secret),
+        identity=LocalIdentityProvider(db, keys.pseudonym_secret, guardianships),
+        guardianships=guardianships,
         tokens=tokens,
         ticker=Ticker(
             db, derivation, rulebooks, lapse_appeals=appeals.lapse_due, purge=retention.purge_due

@@ -2,7 +2,7 @@
 written on three branches and merged one after another, then 0022 (staff tokens) and 0023 (registry proposals),
 written beside each other and merged in that order, then 0024 (staff registrations) and 0025
 (person tokens), written beside each other and merged in that order, then 0026 (venue
-tokens): from a
+tokens) and 0027 (guardianship entries), also written beside each other: from a
 store at 0018 holding a designation and a refusal, up to the head, down to 0018 and up again,
 on SQLite and PostgreSQL. The rows stay, and the designations keep the triggers that renew the reference
 stamp (a copy of the table on the way would drop them)."""
@@ -33,10 +33,10 @@ def _columns(db: Database, table: str) -> set[str]:
 
 def test_the_merged_revisions_form_one_line(tmp_path: Path) -> None:
     script = ScriptDirectory.from_config(alembic_config(Database(f"sqlite:///{tmp_path / 'm.db'}")))
-    assert script.get_heads() == ["0026"]
+    assert script.get_heads() == ["0027"]
     chain = [
         script.get_revision(rev)
-        for rev in ("0019", "0020", "0021", "0022", "0023", "0024", "0025", "0026")
+        for rev in ("0019", "0020", "0021", "0022", "0023", "0024", "0025", "0026", "0027")
     ]
     assert [(r.revision, r.down_revision) for r in chain if r is not None] == [
         ("0019", "0018"),
@@ -47,6 +47,7 @@ def test_the_merged_revisions_form_one_line(tmp_path: Path) -> None:
         ("0024", "0023"),
         ("0025", "0024"),
         ("0026", "0025"),
+        ("0027", "0026"),
     ]
     # Each file says what it revises, as Alembic reads it.
     for revision in chain:
@@ -76,6 +77,7 @@ def test_from_0018_with_rows_up_down_and_up_again(empty: Database) -> None:
         row = conn.execute(text("SELECT id, ended_at, end_log_index FROM designations")).one()
     assert tuple(row) == ("d-1", None, None)
     assert "staff_registrations" in inspect(db.engine).get_table_names()
+    assert "log_index" in _columns(db, "guardianships")
     command.downgrade(config, "0018")
     assert "ended_at" not in _columns(db, "designations")
     gone = {
@@ -85,6 +87,7 @@ def test_from_0018_with_rows_up_down_and_up_again(empty: Database) -> None:
         "staff_registrations",
         "person_tokens",
         "venue_tokens",
+        "guardianship_ends",
     }
     assert not gone & set(inspect(db.engine).get_table_names())
     with db.read() as conn:

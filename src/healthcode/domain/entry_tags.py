@@ -55,6 +55,8 @@ _PERSON_ENTRIES: dict[str, tuple[tuple[str, Role, str | None], ...]] = {
     "staff_token": (("staff", "actor", None),),
     "person_token": (("person", "person", None),),
     "access": (("person", "person", None), ("accessor", "actor", None)),
+    "guardianship": (("guardian", "person", None), ("dependant", "person", None)),
+    "guardianship_end": (("guardian", "person", None), ("dependant", "person", None)),
     "appeal_filed": (
         ("person", "person", None),
         ("evidence", "commitment", "person"),

@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from healthcode.domain.dcc import HolderIdentity, icao_standardise
 from healthcode.domain.people import person_key_for
+from healthcode.services.guardianships import Guardianships
 from healthcode.store import dcc as dcc_repo
 from healthcode.store import registry as repo
 from healthcode.store import staff as staff_repo
@@ -26,9 +27,10 @@ class PersonRecord:
 
 
 class LocalIdentityProvider:
-    def __init__(self, db: Database, pseudonym_secret: bytes) -> None:
+    def __init__(self, db: Database, pseudonym_secret: bytes, guardianships: Guardianships) -> None:
         self._db = db
         self._secret = pseudonym_secret
+        self._guardianships = guardianships
 
     def person_key(self, identity_id: str) -> str:
         return person_key_for(identity_id, self._secret)
@@ -80,9 +82,9 @@ class LocalIdentityProvider:
         with self._db.read() as conn:
             return dcc_repo.identity(conn, person_key)
 
-    def add_guardian(self, guardian: str, dependant: str, *, now: datetime) -> None:
-        with self._db.write() as conn:
-            staff_repo.add_guardian(conn, dependant, guardian, now)
+    def add_guardian(self, guardian: str, dependant: str, *, now: datetime) -> bool:
+        """Record a guardianship, logged (`Guardianships.record`); False if it was already."""
+        return self._guardianships.record(guardian, dependant, now=now)
 
     def dependants(self, guardian: str) -> list[str]:
         with self._db.read() as conn:

@@ -26,6 +26,7 @@ from healthcode.services.orders import staff_secret_key
 from healthcode.services.selfcheck_acts import expected_acts
 from healthcode.services.selfcheck_appeals import expected_appeals
 from healthcode.services.selfcheck_evidence import check_rows, evidence_rows_query
+from healthcode.services.selfcheck_guardianships import expected_guardianships
 from healthcode.services.selfcheck_oversight import expected_oversight
 from healthcode.services.selfcheck_person_tokens import expected_person_tokens
 from healthcode.services.selfcheck_regions import expected_regional
@@ -163,6 +164,10 @@ class SelfCheck:
         staff_entries, staff_problems = expected_staff(conn)
         expected.update(staff_entries)
         for problem in staff_problems:
+            report.add(problem)
+        guardian_entries, guardian_problems = expected_guardianships(conn, self._secrets)
+        expected.update(guardian_entries)
+        for problem in guardian_problems:
             report.add(problem)
         token_entries, token_problems, token_acts = expected_tokens(conn, self._secrets)
         expected.update(token_entries)

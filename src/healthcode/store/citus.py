@@ -31,7 +31,8 @@ ANCHOR = "persons"  # the colocation group every person-scoped table joins
 # Person-scoped: distributed by `person_key`, colocated with `persons`.
 BY_PERSON = (
     "persons", "person_status", "status_changes", "households", "person_secrets",
-    "guardianships", "person_identities", "identity_cards", "notices", "access_log", "orders",
+    "guardianships", "guardianship_ends", "person_identities", "identity_cards", "notices",
+    "access_log", "orders",
     "order_evidence", "order_earlier_ends", "appeals", "appeal_citations", "evidence",
     "person_tokens",
 )  # fmt: skip

@@ -102,15 +102,8 @@ def jurisdiction(conn: Connection, authority_id: str) -> frozenset[str]:
     return frozenset(conn.scalars(query))
 
 
-def add_guardian(conn: Connection, dependant: str, guardian: str, at: datetime) -> None:
-    upsert(
-        conn,
-        t.guardianships,
-        {"person_key": dependant, "guardian_key": guardian, "since": at},
-        keep=("since",),
-    )
-
-
+# Guardianships are recorded and ended in store/guardianships.py, each with its log entry;
+# ``guardianships`` holds those in force only, so these two grant nothing once one ends.
 def dependants(conn: Connection, guardian: str) -> list[str]:
     query = select(t.guardianships.c.person_key).where(t.guardianships.c.guardian_key == guardian)
     return sorted(conn.scalars(query))

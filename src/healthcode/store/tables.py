@@ -46,6 +46,7 @@ from healthcode.store.tables_log import log_halts as log_halts
 from healthcode.store.tables_log import log_tiles as log_tiles
 from healthcode.store.tables_log import person_secrets as person_secrets
 from healthcode.store.tables_orders import access_log as access_log
+from healthcode.store.tables_orders import guardianship_ends as guardianship_ends
 from healthcode.store.tables_orders import guardianships as guardianships
 from healthcode.store.tables_orders import order_earlier_ends as order_earlier_ends
 from healthcode.store.tables_orders import order_evidence as order_evidence

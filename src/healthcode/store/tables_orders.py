@@ -40,6 +40,24 @@ guardianships = Table(
     Column("person_key", String(32), primary_key=True),  # the dependant
     Column("guardian_key", String(32), primary_key=True),
     Column("since", Instant, nullable=False),
+    # Its ``guardianship`` entry (services/guardianships.py); NULL only for one recorded before
+    # migration 0025, unlogged, which the self-check reports until it is recorded again.
+    Column("log_index", BigInteger),
+)
+
+# Guardianships ended (`healthcode admin guardian --end`): the row moved here from
+# ``guardianships``, which holds the current ones only (what every read checks), with both
+# its entries, so the self-check rebuilds them; a pair may be recorded again afterwards.
+guardianship_ends = Table(
+    "guardianship_ends",
+    metadata,
+    Column("log_index", BigInteger, primary_key=True, autoincrement=False),  # the end's entry
+    Column("person_key", String(32), nullable=False),  # the dependant
+    Column("guardian_key", String(32), nullable=False),
+    Column("since", Instant, nullable=False),
+    Column("start_log_index", BigInteger),  # NULL: recorded before 0025, never logged
+    Column("until", Instant, nullable=False),
+    Index("ix_guardianship_ends_person", "person_key"),
 )
 
 token_revocations = Table(
