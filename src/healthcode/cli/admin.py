@@ -150,12 +150,20 @@ def staff_token(
 def guardian(
     guardian_key: str = typer.Argument(..., help="The guardian's person key."),
     dependant_key: str = typer.Argument(..., help="The dependant's person key."),
+    end: bool = typer.Option(False, "--end", help="End the guardianship instead."),
 ) -> None:
-    """Record that a person is guardian of a dependant (a child, a relative without a phone)."""
+    """Record that a person is guardian of a dependant (a child, a relative without a phone),
+    or with --end end it: either is a log entry naming both, and the dependant sees it."""
     _ = cli_gettext()
     built = services()
-    built.identity.add_guardian(guardian_key, dependant_key, now=built.clock.now())
-    console.print(_("recorded"))
+    with refusals_reported():
+        if end:
+            built.guardianships.end(guardian_key, dependant_key, now=built.clock.now())
+            console.print(_("guardianship ended (logged)"))
+        elif built.guardianships.record(guardian_key, dependant_key, now=built.clock.now()):
+            console.print(_("guardianship recorded (logged)"))
+        else:
+            console.print(_("guardianship already recorded: nothing written"))
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -176,6 +177,26 @@ def my_tokens(
         )
         for t in services.person_tokens.of_person(str(person.subject))
     ]  # fmt: skip
+
+
+class GuardianOut(BaseModel):
+    # By name only: a guardian's person key is another person's pseudonym (as in AccessOut).
+    name: str
+    since: datetime
+    log_index: int | None  # the `guardianship` entry; null for one recorded before it was logged
+
+
+@router.get("/guardians", response_model=list[GuardianOut], responses=ERRORS)
+def my_guardians(
+    request: Request, response: Response, person: Annotated[Caller, Depends(PERSON)]
+) -> list[GuardianOut]:
+    """Who is recorded as my guardian (and so may read my record and appeal for me), since when."""
+    services = request.app.state.services
+    carry_checkpoint(response, latest_checkpoint(services))
+    return [
+        GuardianOut(name=g.name, since=g.since, log_index=g.log_index)
+        for g in services.guardianships.guardians_of(str(person.subject))
+    ]
 
 
 class DependantOut(BaseModel):

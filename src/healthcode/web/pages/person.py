@@ -137,6 +137,7 @@ def my_page(request: Request, claims: Annotated[Caller | None, Depends(PERSON_PA
         log_secret=services.secrets.secret(str(claims.subject)).hex(),
         accesses=services.access.of_person(str(claims.subject)),
         issued_tokens=services.person_tokens.of_person(str(claims.subject)),
+        guardians=services.guardianships.guardians_of(str(claims.subject)),
         appeals=services.appeals.of_person(str(claims.subject), now=now),
         notices=services.notices.of_person(str(claims.subject)),
         dependants=dependants,

@@ -66,6 +66,8 @@ def entry_kind_names(_: Callable[[str], str]) -> dict[str, str]:
         "order_refusal": _("Bulk request refused"),
         "order_end": _("Order ended"),
         "access": _("Record read by someone else"),
+        "guardianship": _("Guardian recorded by the operator"),
+        "guardianship_end": _("Guardianship ended by the operator"),
         "staff_token": _("Staff token issued by the operator"),
         "staff_token_use": _("Act made with a staff token the operator issued"),
         "person_token": _("Person token issued by the operator"),
