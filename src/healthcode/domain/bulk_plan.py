@@ -198,5 +198,9 @@ def plan_load(
             levels = frozenset().union(*(use.levels or () for use in here))
             windows = tuple(Window.of(d) for d in designations if d.level in levels)
         needs.append(KindNeed(kind, tuple(Term(m, a) for m, a in terms.items()), windows))
-    venues = tuple(sorted({w.venue_id for need in needs for w in need.windows or () if w.venue_id}))
+    # Every venue a rule's designations are drawn around is coded, whether or not its windows
+    # cut the load: a kind one use reads at any level (no windows) has another use that reads
+    # only under designations, and evaluating that one needs their venues' codes.
+    read = frozenset().union(*(use.levels for use in uses if use.levels is not None))
+    venues = tuple(sorted({d.venue_id for d in designations if d.venue_id and d.level in read}))
     return LoadPlan(tuple(needs), venues, bound)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -18,8 +19,9 @@ from healthcode.domain.designations import RiskDesignation, RiskLevel
 from healthcode.domain.evidence import TestResult as LabResult
 from healthcode.domain.evidence import VenueVisit
 from healthcode.domain.orders import Order, OrderKind
-from healthcode.domain.rulebook import Colour
+from healthcode.domain.rulebook import Colour, load_rulebook
 from healthcode.domain.status import SetAside, can_start_episode, could_start_episodes
+from healthcode.services.rulebooks import default_edition_source
 
 DAY = timedelta(days=1)
 
@@ -191,3 +193,21 @@ def test_could_start_episodes_decides_as_can_start_episode_item_by_item(world: W
         could_start_episodes(world.evidence, world.rulebook, world.designations, world.at)
         == expected
     )
+
+
+def test_a_plan_codes_a_designated_venue_even_when_any_visit_is_also_read() -> None:
+    """A rulebook that reads visits at any level too (no windows cut the visits loaded) still
+    has a rule that reads them only under designations, whose venues must be coded: the plan
+    listed none, and evaluating the loaded rows failed on the venue (found by Hypothesis)."""
+    source = copy.deepcopy(default_edition_source())
+    source["rules"].append({
+        "id": "any-visit", "colour": "yellow",
+        "trigger": {"evidence": "venue_visit", "match": {"presence": "proven"}},
+        "lasts": {"days": 1}, "reason": {"zh": "到访任何场所。", "en": "Any visit."},
+    })  # fmt: skip
+    rulebook = load_rulebook(source)
+    at_station = RiskDesignation(id="d1", area="410103", level=RiskLevel.HIGH, valid_from=T0,
+                                 valid_to=None, authority_id="zz", case_count=3, basis="3",
+                                 recorded_at=T0, venue_id="station")  # fmt: skip
+    plan = plan_load(rulebook, [at_station])
+    assert plan.venues == ("station",)
