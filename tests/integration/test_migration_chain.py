@@ -71,13 +71,18 @@ def test_from_0018_with_rows_up_down_and_up_again(empty: Database) -> None:
                      {"at": AT})  # fmt: skip
         conn.execute(text("INSERT INTO refusals (at, code, route) "
                           "VALUES (:at, 'order.cosign_self', '/api/v1/orders')"), {"at": AT})  # fmt: skip
+        conn.execute(text("INSERT INTO guardianships (person_key, guardian_key, since) "
+                          "VALUES (:child, :parent, :at)"),
+                     {"child": "c" * 32, "parent": "p" * 32, "at": AT})  # fmt: skip
     command.upgrade(config, "head")
     assert "end_log_index" in _columns(db, "designations")
     with db.read() as conn:
         row = conn.execute(text("SELECT id, ended_at, end_log_index FROM designations")).one()
     assert tuple(row) == ("d-1", None, None)
     assert "staff_registrations" in inspect(db.engine).get_table_names()
-    assert "log_index" in _columns(db, "guardianships")
+    with db.read() as conn:  # found by 0027: marked as recorded before logging, not tampered
+        row = conn.execute(text("SELECT log_index, before_logging FROM guardianships")).one()
+    assert (row[0], bool(row[1])) == (None, True)
     command.downgrade(config, "0018")
     assert "ended_at" not in _columns(db, "designations")
     gone = {

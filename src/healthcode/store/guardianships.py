@@ -16,7 +16,9 @@ class Guardianship:
     dependant: str
     guardian: str
     since: datetime
-    log_index: int | None  # None: recorded before migration 0025, never logged
+    log_index: int | None  # None: recorded before migration 0027, not logged yet
+    # Marked by migration 0027 as found then, so its want of an entry is no tampering.
+    before_logging: bool = False
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,9 @@ class EndedGuardianship:
 
 def _current(row: Row[Any]) -> Guardianship:
     index = None if row.log_index is None else int(row.log_index)
-    return Guardianship(row.person_key, row.guardian_key, row.since, index)
+    return Guardianship(
+        row.person_key, row.guardian_key, row.since, index, bool(row.before_logging)
+    )
 
 
 def find(conn: Connection, guardian: str, dependant: str) -> Guardianship | None:
@@ -51,7 +55,7 @@ def insert(conn: Connection, found: Guardianship) -> None:
 
 
 def set_logged(conn: Connection, guardian: str, dependant: str, log_index: int) -> None:
-    """Give a guardianship recorded before migration 0025 the entry that now logs it."""
+    """Give a guardianship recorded before migration 0027 the entry that now logs it."""
     conn.execute(
         t.guardianships.update()
         .where(

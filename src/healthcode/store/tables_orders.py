@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from healthcode.store.instants import Instant
@@ -40,9 +41,13 @@ guardianships = Table(
     Column("person_key", String(32), primary_key=True),  # the dependant
     Column("guardian_key", String(32), primary_key=True),
     Column("since", Instant, nullable=False),
-    # Its ``guardianship`` entry (services/guardianships.py); NULL only for one recorded before
-    # migration 0025, unlogged, which the self-check reports until it is recorded again.
+    # Its ``guardianship`` entry (services/guardianships.py); NULL for one recorded before
+    # migration 0027 (nothing could log it then) until it is recorded again.
     Column("log_index", BigInteger),
+    # Set by migration 0027 on the rows it found: unlogged by then, not by tampering. A row
+    # without an entry and without this mark was written outside the service: the self-check
+    # reports it (and halts the log), where an upgrade's own rows must not.
+    Column("before_logging", Boolean, nullable=False, server_default=false()),
 )
 
 # Guardianships ended (`healthcode admin guardian --end`): the row moved here from

@@ -4,8 +4,9 @@ A guardianship's row gets the index of its ``guardianship`` entry; one ended mov
 ``guardianship_ends`` with the index of its ``guardianship_end`` entry, so ``guardianships``
 still holds exactly the guardianships in force (what every read checks) and the self-check
 rebuilds both entries. Rows recorded before this revision have no entry (NULL): nothing here
-can write one (it needs the people's secrets), so the self-check reports each until the
-operator records it again (``healthcode admin guardian``, which logs it) or ends it. Where
+can write one (it needs the people's secrets), so they are marked ``before_logging``, which
+the self-check accepts where it reports a row without an entry written since (by hand, not by
+the service); the operator logs each by recording it again (``healthcode admin guardian``). Where
 migration 0013 distributed the schema (Citus), the new table is distributed by person with
 the guardianships.
 
@@ -33,6 +34,12 @@ TABLE = "guardianship_ends"
 def upgrade() -> None:
     conn = op.get_bind()
     op.add_column("guardianships", sa.Column("log_index", sa.BigInteger(), nullable=True))
+    op.add_column(
+        "guardianships",
+        sa.Column("before_logging", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    # Every row there is now was recorded before guardianships were logged.
+    op.execute(sa.text("UPDATE guardianships SET before_logging = TRUE"))
     op.create_table(
         TABLE,
         sa.Column("log_index", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -61,4 +68,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_guardianship_ends_person", table_name=TABLE)
     op.drop_table(TABLE)
-    op.drop_column("guardianships", "log_index")  # SQLite 3.35 or later
+    op.drop_column("guardianships", "before_logging")  # SQLite 3.35 or later
+    op.drop_column("guardianships", "log_index")
