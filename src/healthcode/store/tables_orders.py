@@ -60,7 +60,7 @@ guardianship_ends = Table(
     Column("person_key", String(32), nullable=False),  # the dependant
     Column("guardian_key", String(32), nullable=False),
     Column("since", Instant, nullable=False),
-    Column("start_log_index", BigInteger),  # NULL: recorded before 0025, never logged
+    Column("start_log_index", BigInteger),  # NULL: recorded before 0027, never logged
     Column("until", Instant, nullable=False),
     Index("ix_guardianship_ends_person", "person_key"),
 )
