@@ -108,9 +108,10 @@ def public_key_bytes(value: str, where: str, code: str = "registry.invalid") -> 
 
 @dataclass(frozen=True)
 class LoadResult:
-    """How many of each the file listed, and what it proposed instead of applying: a new
-    source or a wider jurisdiction of an authority with a supervisor, each awaiting that
-    supervisor's co-signature (`services/registry_proposals.py`)."""
+    """How many of each the file listed (its sources less those proposed), and what it
+    proposed instead of applying: a new source or a wider jurisdiction of an authority that
+    has had a supervisor, each awaiting a supervisor's co-signature
+    (`services/registry_proposals.py`)."""
 
     counts: dict[str, int]
     proposed: list[KeyChange | JurisdictionChange]
@@ -157,6 +158,7 @@ class Registry:
                 repo.save_authority(conn, authority.id, authority.zh, authority.en, kept)
             authorities = set(repo.authority_names(conn))
             registered = repo.sources(conn)
+            deferred = 0  # sources proposed, not registered
             for source in config.sources:
                 where = f"source {source.id}"
                 require_area(source.area, where)
@@ -172,6 +174,7 @@ class Registry:
                 if source.id in registered:  # an earlier entry of this file too
                     check_reload(registered[source.id], registration)
                 elif needs_cosignature(conn, source.authority):
+                    deferred += 1
                     proposals.append(partial(
                         propose_source, conn, registration, source.name, now=now,
                         lifetime=lifetime,
@@ -200,7 +203,9 @@ class Registry:
         counts = {
             "areas": len(config.areas),
             "authorities": len(config.authorities),
-            "sources": len(config.sources),
+            # A proposed source is not registered until co-signed: not counted (a new proposal
+            # is listed apart; one pending already, loaded again, is neither).
+            "sources": len(config.sources) - deferred,
             "venues": len(config.venues),
         }
         return LoadResult(counts, proposed)
