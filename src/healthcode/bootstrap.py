@@ -180,7 +180,7 @@ def build(
     )
     retention = Retention(db, rulebooks, policy_data.retention_policy())
     access = Access(db, explanations, secrets)
-    guardianships = Guardianships(db, secrets)
+    guardianships = Guardianships(db, secrets, outbox)
     place_services = build_place_services(
         db, derivation, rulebooks, log_reader, secrets, keys.places_master
     )
@@ -211,7 +211,7 @@ def build(
         orders=orders,
         order_refusals=OrderRefusals(db, secrets, outbox),
         staff=Staff(db, tokens, SignInThrottle(db, keys.pseudonym_secret), secrets),
-        person_tokens=PersonTokens(db, tokens, secrets),
+        person_tokens=PersonTokens(db, tokens, secrets, outbox),
         venue_tokens=VenueTokens(db, tokens),
         access=access,
         sources=Sources(db, derivation),

@@ -7,11 +7,14 @@ those ended are kept apart, in ``guardianship_ends``). Making someone a guardian
 upsert: the operator could make any person key they hold the guardian of anyone and read
 their record, with nothing in the log and nothing shown to them. Now both people must be
 registered, no one is their own guardian, and the dependant's page names their guardians.
+The dependant is notified of each one recorded or ended, in its own transaction (a
+``guardianship`` notice: step ``added`` or ``ended``, the entry's log index as subject, which
+``names_by_entry`` turns into the guardian's name for the dependant's page alone).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +28,7 @@ from healthcode.domain.guardianships import (
 from healthcode.errors import NotFound
 from healthcode.services import transparency
 from healthcode.services.escrow import PersonSecrets
+from healthcode.services.notifications import Notice, Notifier
 from healthcode.store import guardianships as repo
 from healthcode.store import registry as registry_repo
 from healthcode.store.database import Database
@@ -42,14 +46,16 @@ class GuardianOf:
 
 
 class Guardianships:
-    def __init__(self, db: Database, secrets: PersonSecrets) -> None:
+    def __init__(self, db: Database, secrets: PersonSecrets, notifier: Notifier) -> None:
         self._db = db
         self._secrets = secrets
+        self._notifier = notifier
 
     def record(self, guardian: str, dependant: str, *, now: datetime) -> bool:
         """Record ``guardian`` as guardian of ``dependant`` from ``now``, with its entry; False
         if it is recorded already, when nothing is written (one recorded before guardianships
-        were logged is logged now, keeping its date)."""
+        were logged is logged now, keeping its date, and the dependant told of it: they were
+        not before)."""
         check_pair(guardian, dependant)
         with self._db.write() as conn:
             _check_people(conn, guardian, dependant)
@@ -64,6 +70,7 @@ class Guardianships:
                 repo.insert(conn, Guardianship(dependant, guardian, since, index))
             else:
                 repo.set_logged(conn, guardian, dependant, index)
+            self._tell(conn, dependant, "added", index, now)
         return True
 
     def end(self, guardian: str, dependant: str, *, now: datetime) -> None:
@@ -80,6 +87,7 @@ class Guardianships:
                 )
             ))  # fmt: skip
             repo.end(conn, found, index, now)
+            self._tell(conn, dependant, "ended", index, now)
 
     def guardians_of(self, dependant: str) -> list[GuardianOf]:
         """The dependant's guardians in force, by name."""
@@ -90,6 +98,19 @@ class Guardianships:
             GuardianOf(named[0] if (named := names[g.guardian]) else "", g.since, g.log_index)
             for g in found
         ]
+
+    def names_by_entry(self, dependant: str, indices: Iterable[int]) -> dict[int, str]:
+        """The guardian's name by the log index of a guardianship's entry or its end's, for
+        the dependant's guardianships only: their notices name the guardian this way."""
+        with self._db.read() as conn:
+            keys = repo.guardians_by_entry(conn, dependant, set(indices))
+            names = {key: registry_repo.person(conn, key) for key in set(keys.values())}
+        return {i: named[0] for i, key in keys.items() if (named := names[key])}
+
+    def _tell(self, conn: Connection, dependant: str, step: str, index: int, now: datetime) -> None:
+        """Notify the dependant only: the guardian made no change to their own record."""
+        notice = Notice(dependant, "guardianship", step, now, subject=str(index))
+        self._notifier.notify(conn, [notice])
 
     def _append(
         self, conn: Connection, kind: str, guardian: str, dependant: str, now: datetime,

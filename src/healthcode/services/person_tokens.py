@@ -5,7 +5,9 @@ token``, the demo's links): each is a ``person_token`` entry naming the person b
 tag, with its row, in one transaction before the token exists, and its claims say
 ``issued_by: operator`` and carry the row's id (``jti``). The person's page and
 ``GET /api/v1/me/tokens`` list them, so no one holds a key to a person's record that the
-person cannot see was made (domain/person_tokens.py).
+person cannot see was made (domain/person_tokens.py). Each also notifies the person in the
+same transaction (a ``token`` notice, its entry's log index as subject), so one they did not
+ask for is noticed at once, not only if they look at their page.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from healthcode.domain.person_tokens import KINDS, TokenKind, person_token_entry
 from healthcode.errors import NotFound
 from healthcode.services import transparency
 from healthcode.services.escrow import PersonSecrets
+from healthcode.services.notifications import Notice, Notifier
 from healthcode.services.tokens import PERSON_AUDIENCE, SIGN_IN_AUDIENCE, Tokens
 from healthcode.store import person_tokens as repo
 from healthcode.store import registry as registry_repo
@@ -31,10 +34,13 @@ AUDIENCES: dict[TokenKind, str] = {"bearer": PERSON_AUDIENCE, "login_link": SIGN
 
 
 class PersonTokens:
-    def __init__(self, db: Database, tokens: Tokens, secrets: PersonSecrets) -> None:
+    def __init__(
+        self, db: Database, tokens: Tokens, secrets: PersonSecrets, notifier: Notifier
+    ) -> None:
         self._db = db
         self._tokens = tokens
         self._secrets = secrets
+        self._notifier = notifier
 
     def issue(
         self, person_key: str, kinds: Sequence[TokenKind], *, now: datetime, ttl: timedelta
@@ -65,6 +71,10 @@ class PersonTokens:
                 repo.insert(conn, IssuedPersonToken(
                     token_id, person_key, kind, valid_from, valid_until, index,
                 ))  # fmt: skip
+            self._notifier.notify(conn, [
+                Notice(person_key, "token", f"{kind}_issued", now, subject=str(index))
+                for kind, index in zip(kinds, indices, strict=True)
+            ])  # fmt: skip
         return [
             self._tokens.mint(
                 person_key, role="person", audience=AUDIENCES[kind], now=valid_from,

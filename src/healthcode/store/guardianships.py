@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, or_, select
 
 from healthcode.store import tables as t
 
@@ -87,6 +87,24 @@ def guardians_of(conn: Connection, dependant: str) -> list[Guardianship]:
         .order_by(t.guardianships.c.since, t.guardianships.c.guardian_key)
     )
     return [_current(row) for row in conn.execute(query)]
+
+
+def guardians_by_entry(conn: Connection, dependant: str, indices: set[int]) -> dict[int, str]:
+    """The guardian's key by the log index of the dependant's guardianship entries among
+    ``indices``: of those in force, and of those ended (their start's and their end's)."""
+    if not indices:
+        return {}
+    g, e = t.guardianships.c, t.guardianship_ends.c
+    in_force = select(g.log_index, g.guardian_key).where(
+        g.person_key == dependant, g.log_index.in_(indices)
+    )
+    found = {int(index): key for index, key in conn.execute(in_force)}
+    ended = select(e.log_index, e.start_log_index, e.guardian_key).where(
+        e.person_key == dependant, or_(e.log_index.in_(indices), e.start_log_index.in_(indices))
+    )
+    for end, start, key in conn.execute(ended):
+        found.update({int(i): key for i in (end, start) if i is not None and int(i) in indices})
+    return found
 
 
 def every(conn: Connection) -> list[Guardianship]:

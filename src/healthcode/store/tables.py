@@ -334,8 +334,9 @@ notices = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("person_key", String(32), nullable=False),
-    Column("kind", String(16), nullable=False),  # status | appeal | order
-    Column("subject", ID),  # the appeal's or order's id
+    # status | appeal | order | token | guardianship (services/notifications.py)
+    Column("kind", String(16), nullable=False),
+    Column("subject", ID),  # the appeal's or order's id; a token's or guardianship's log index
     Column("step", String(32), nullable=False),  # the colour, or the step the appeal/order took
     Column("at", Instant, nullable=False),
     Column("delivered_at", Instant),
