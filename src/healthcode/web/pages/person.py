@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from healthcode.bootstrap import Services
 from healthcode.domain.status import Status
 from healthcode.errors import Unauthorized
+from healthcode.services.notifications import Notice
 from healthcode.services.tokens import PERSON_AUDIENCE, SIGN_IN_AUDIENCE
 from healthcode.web.auth import PERSON_PAGE, PUBLIC_PAGE, SESSION_COOKIE, SIGNED_OUT, Caller
 from healthcode.web.pages.rendering import hours_minutes, render
@@ -35,6 +36,15 @@ def dependants_of(services: Services, guardian: str, now: datetime) -> list[Depe
     for key, view in services.access.read_dependants(guardian, now=now):
         found.append(Dependant(key, dependant_name(services, key), view.status))
     return found
+
+
+def guardian_names(services: Services, dependant: str, notices: list[Notice]) -> dict[str, str]:
+    """The guardian's name by the subject of each of the dependant's guardianship notices."""
+    indices = [int(n.subject) for n in notices if n.kind == "guardianship" and n.subject]
+    return {
+        str(i): name
+        for i, name in services.guardianships.names_by_entry(dependant, indices).items()
+    }
 
 
 def dependant_names(services: Services, guardian: str) -> dict[str, str]:
@@ -128,6 +138,8 @@ def my_page(request: Request, claims: Annotated[Caller | None, Depends(PERSON_PA
     view = services.explanations.explain(str(claims.subject), now=now)
     dependants = dependants_of(services, str(claims.subject), now)
     record = services.identity.lookup(str(claims.subject))
+    issued_tokens = services.person_tokens.of_person(str(claims.subject))
+    notices = services.notices.of_person(str(claims.subject))
     return render(
         request,
         "person.html",
@@ -136,10 +148,13 @@ def my_page(request: Request, claims: Annotated[Caller | None, Depends(PERSON_PA
         person=record,
         log_secret=services.secrets.secret(str(claims.subject)).hex(),
         accesses=services.access.of_person(str(claims.subject)),
-        issued_tokens=services.person_tokens.of_person(str(claims.subject)),
+        issued_tokens=issued_tokens,
         guardians=services.guardianships.guardians_of(str(claims.subject)),
         appeals=services.appeals.of_person(str(claims.subject), now=now),
-        notices=services.notices.of_person(str(claims.subject)),
+        notices=notices,
+        # What a notice's subject (an entry's log index) stands for: no person key reaches it.
+        token_until={str(t.issued.log_index): t.issued.valid_until for t in issued_tokens},
+        guardian_names=guardian_names(services, str(claims.subject), notices),
         dependants=dependants,
         dependant_names={d.key: d.name for d in dependants},
         caller_key=str(claims.subject),
