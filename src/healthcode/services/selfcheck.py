@@ -141,34 +141,19 @@ class SelfCheck:
                 received_at=row.received_at,
             )
             expected[int(row.log_index)] = ("evidence_batch", body)
-        act_entries, act_problems = expected_acts(conn, self._secrets)
-        expected.update(act_entries)
-        for problem in act_problems:
-            report.add(problem)
-        appeal_entries, appeal_problems = expected_appeals(conn, self._secrets)
-        expected.update(appeal_entries)
-        for problem in appeal_problems:
-            report.add(problem)
-        oversight_entries, oversight_problems = expected_oversight(conn, self._secrets)
-        expected.update(oversight_entries)
-        for problem in oversight_problems:
-            report.add(problem)
-        purge_entries, purge_problems = expected_purges(ledger)
-        expected.update(purge_entries)
-        for problem in purge_problems:
-            report.add(problem)
-        regional_entries, regional_problems = expected_regional(conn)
-        expected.update(regional_entries)
-        for problem in regional_problems:
-            report.add(problem)
-        staff_entries, staff_problems = expected_staff(conn)
-        expected.update(staff_entries)
-        for problem in staff_problems:
-            report.add(problem)
-        guardian_entries, guardian_problems = expected_guardianships(conn, self._secrets)
-        expected.update(guardian_entries)
-        for problem in guardian_problems:
-            report.add(problem)
+        # Each kind's entries as its rows say them, and what its rows alone show is wrong.
+        for entries, problems in (
+            expected_acts(conn, self._secrets),
+            expected_appeals(conn, self._secrets),
+            expected_oversight(conn, self._secrets),
+            expected_purges(ledger),
+            expected_regional(conn),
+            expected_staff(conn),
+            expected_guardianships(conn, self._secrets),
+        ):
+            expected.update(entries)
+            for problem in problems:
+                report.add(problem)
         token_entries, token_problems, token_acts = expected_tokens(conn, self._secrets)
         expected.update(token_entries)
         for problem in token_problems + acts_named(token_acts, expected):
