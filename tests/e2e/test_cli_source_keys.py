@@ -102,3 +102,25 @@ def test_load_proposes_a_new_source_and_a_wider_jurisdiction_of_an_authority_wit
     assert withdrawn.exit_code == 0 and widening.id in withdrawn.output
     twice = cli.invoke(app, ["admin", "withdraw-jurisdiction", widening.id], env={"LANG": "C"})
     assert twice.exit_code == 2 and "jurisdiction_change.not_pending" in twice.output
+
+
+def test_load_refusing_a_member_of_the_file_leaves_none_of_the_file_behind(
+    cli: CliRunner, town: Town, tmp_path: Path
+) -> None:
+    """The file's areas, authorities, sources and venues and its staff are one transaction: a
+    member refused (here, of an authority nobody registered) refuses the whole file."""
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(yaml.safe_dump({
+        "areas": [{"code": "410106", "zh": "上街区", "en": "Shangjie"}],
+        "authorities": [{"id": "sj-health", "zh": "上街区卫健委", "en": "Shangjie Health Commission",
+                         "jurisdiction": ["410106"]}],
+        "staff": [
+            {"id": "sj-off-1", "role": "official", "name": "Official", "authority": "sj-health"},
+            {"id": "xx-off-1", "role": "official", "name": "Official", "authority": "nowhere"},
+        ],
+    }, allow_unicode=True))  # fmt: skip
+    before = counts(town.services.db)
+    loaded = cli.invoke(app, ["admin", "load", str(registry)], env={"LANG": "C"})
+    assert loaded.exit_code == 2 and "registry.invalid" in loaded.output
+    assert "staff xx-off-1" in loaded.output
+    assert counts(town.services.db) == before

@@ -57,11 +57,13 @@ def load(config: Path = typer.Argument(..., exists=True, dir_okay=False)) -> Non
     built = services()
     data = yaml.safe_load(config.read_text())
     staff = data.pop("staff", []) if isinstance(data, dict) else []
-    with refusals_reported():
-        # The registry first: staff the file adds co-sign nothing this file proposes.
-        loaded = built.registry.load(data, now=built.clock.now())
+    now = built.clock.now()
+    # One transaction: a member refused leaves none of the file's registrations behind. The
+    # registry first, so staff the file adds co-sign nothing this file proposes.
+    with refusals_reported(), built.db.write() as conn:
+        loaded = built.registry.load_in(conn, data, now=now)
         counts = loaded.counts
-        counts["staff"] = built.staff.register(staff, now=built.clock.now()) if staff else 0
+        counts["staff"] = built.staff.register_in(conn, staff, now=now) if staff else 0
     console.print(
         _("%(areas)d areas, %(authorities)d authorities, %(sources)d sources, %(venues)d venues, %(staff)d staff")
         % counts

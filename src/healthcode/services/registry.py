@@ -19,6 +19,7 @@ from functools import partial
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Connection
 
 from healthcode.domain import areas as area_codes
 from healthcode.domain.areas import Area
@@ -125,81 +126,86 @@ class Registry:
     def load(self, data: object, *, now: datetime) -> LoadResult:
         """Insert or update everything in the config, in one transaction; propose what needs
         a supervisor's co-signature."""
+        with self._db.write() as conn:
+            return self.load_in(conn, data, now=now)
+
+    def load_in(self, conn: Connection, data: object, *, now: datetime) -> LoadResult:
+        """`load` in the caller's transaction (``admin load`` registers the file's staff in
+        the same one: a refused member leaves nothing of the file behind)."""
         config = parse_config(data)
         lifetime = self._lifetime
-        with self._db.write() as conn:
-            # What is registered, as its entries say it (the jurisdiction kept, if a wider one
-            # is proposed); every registration and proposal is logged in this transaction.
-            logged: list[tuple[str, dict[str, Any]]] = []
-            proposals: list[Callable[[], KeyChange | JurisdictionChange | None]] = []
-            for area in config.areas:
-                repo.save_area(conn, Area(area.code, area.zh, area.en))
-                logged.append(("area", area.model_dump(mode="json")))
-            known = repo.area_codes(conn)
+        # What is registered, as its entries say it (the jurisdiction kept, if a wider one
+        # is proposed); every registration and proposal is logged in this transaction.
+        logged: list[tuple[str, dict[str, Any]]] = []
+        proposals: list[Callable[[], KeyChange | JurisdictionChange | None]] = []
+        for area in config.areas:
+            repo.save_area(conn, Area(area.code, area.zh, area.en))
+            logged.append(("area", area.model_dump(mode="json")))
+        known = repo.area_codes(conn)
 
-            def require_area(code: str, where: str) -> None:
-                if code not in known:
-                    raise InputRejected("registry.invalid", f"{where}: unknown area {code}")
+        def require_area(code: str, where: str) -> None:
+            if code not in known:
+                raise InputRejected("registry.invalid", f"{where}: unknown area {code}")
 
-            for authority in config.authorities:
-                for code in authority.jurisdiction:
-                    require_area(code, f"authority {authority.id}")
-                record = authority.model_dump(mode="json")
-                current = staff_repo.jurisdiction(conn, authority.id)
-                kept = authority.jurisdiction
-                if widened(current, kept) and needs_cosignature(conn, authority.id):
-                    proposals.append(partial(
-                        propose_jurisdiction, conn, authority.id, kept, current, now=now,
-                        lifetime=lifetime,
-                    ))  # fmt: skip
-                    kept = sorted(current)
-                    record["jurisdiction"] = kept
-                logged.append(("authority", record))
-                repo.save_authority(conn, authority.id, authority.zh, authority.en, kept)
-            authorities = set(repo.authority_names(conn))
-            registered = repo.sources(conn)
-            deferred = 0  # sources proposed, not registered
-            for source in config.sources:
-                where = f"source {source.id}"
-                require_area(source.area, where)
-                if source.authority not in authorities:
-                    raise InputRejected("registry.invalid", f"{where}: unknown authority")
-                registration = SourceRegistration(
-                    id=source.id,
-                    authority_id=source.authority,
-                    public_key=public_key_bytes(source.public_key, where),
-                    kinds=frozenset(source.kinds),
-                    area=source.area,
-                )
-                if source.id in registered:  # an earlier entry of this file too
-                    check_reload(registered[source.id], registration)
-                elif needs_cosignature(conn, source.authority):
-                    deferred += 1
-                    proposals.append(partial(
-                        propose_source, conn, registration, source.name, now=now,
-                        lifetime=lifetime,
-                    ))  # fmt: skip
-                    continue
-                registered[source.id] = registration
-                logged.append(("source", source.model_dump(mode="json")))
-                repo.save_source(conn, registration, source.name, now)
-            for venue in config.venues:
-                where = f"venue {venue.id}"
-                require_area(venue.area, where)
-                if area_codes.level_of(venue.area) is not area_codes.AreaLevel.DISTRICT:
-                    raise InputRejected("registry.invalid", f"{where}: a venue lies in a district")
-                if venue.authority not in authorities:
-                    raise InputRejected("registry.invalid", f"{where}: unknown authority")
-                logged.append(("venue", venue.model_dump(mode="json")))
-                repo.save_venue(conn, venue.id, venue.zh, venue.en, venue.area, venue.authority)
-            transparency.append(
-                conn,
-                [("registry", registry_entry(what, record, now)) for what, record in logged],
-                now,
+        for authority in config.authorities:
+            for code in authority.jurisdiction:
+                require_area(code, f"authority {authority.id}")
+            record = authority.model_dump(mode="json")
+            current = staff_repo.jurisdiction(conn, authority.id)
+            kept = authority.jurisdiction
+            if widened(current, kept) and needs_cosignature(conn, authority.id):
+                proposals.append(partial(
+                    propose_jurisdiction, conn, authority.id, kept, current, now=now,
+                    lifetime=lifetime,
+                ))  # fmt: skip
+                kept = sorted(current)
+                record["jurisdiction"] = kept
+            logged.append(("authority", record))
+            repo.save_authority(conn, authority.id, authority.zh, authority.en, kept)
+        authorities = set(repo.authority_names(conn))
+        registered = repo.sources(conn)
+        deferred = 0  # sources proposed, not registered
+        for source in config.sources:
+            where = f"source {source.id}"
+            require_area(source.area, where)
+            if source.authority not in authorities:
+                raise InputRejected("registry.invalid", f"{where}: unknown authority")
+            registration = SourceRegistration(
+                id=source.id,
+                authority_id=source.authority,
+                public_key=public_key_bytes(source.public_key, where),
+                kinds=frozenset(source.kinds),
+                area=source.area,
             )
-            # After the registrations, so a proposal's entry follows those of the areas and
-            # authorities it names; a conflicting pending proposal refuses the whole file.
-            proposed = [change for change in (propose() for propose in proposals) if change]
+            if source.id in registered:  # an earlier entry of this file too
+                check_reload(registered[source.id], registration)
+            elif needs_cosignature(conn, source.authority):
+                deferred += 1
+                proposals.append(partial(
+                    propose_source, conn, registration, source.name, now=now,
+                    lifetime=lifetime,
+                ))  # fmt: skip
+                continue
+            registered[source.id] = registration
+            logged.append(("source", source.model_dump(mode="json")))
+            repo.save_source(conn, registration, source.name, now)
+        for venue in config.venues:
+            where = f"venue {venue.id}"
+            require_area(venue.area, where)
+            if area_codes.level_of(venue.area) is not area_codes.AreaLevel.DISTRICT:
+                raise InputRejected("registry.invalid", f"{where}: a venue lies in a district")
+            if venue.authority not in authorities:
+                raise InputRejected("registry.invalid", f"{where}: unknown authority")
+            logged.append(("venue", venue.model_dump(mode="json")))
+            repo.save_venue(conn, venue.id, venue.zh, venue.en, venue.area, venue.authority)
+        transparency.append(
+            conn,
+            [("registry", registry_entry(what, record, now)) for what, record in logged],
+            now,
+        )
+        # After the registrations, so a proposal's entry follows those of the areas and
+        # authorities it names; a conflicting pending proposal refuses the whole file.
+        proposed = [change for change in (propose() for propose in proposals) if change]
         counts = {
             "areas": len(config.areas),
             "authorities": len(config.authorities),

@@ -72,6 +72,12 @@ class Staff:
         self.throttle = throttle
 
     def register(self, entries: Sequence[object], *, now: datetime) -> int:
+        with self._db.write() as conn:
+            return self.register_in(conn, entries, now=now)
+
+    def register_in(self, conn: Connection, entries: Sequence[object], *, now: datetime) -> int:
+        """`register` in the caller's transaction (``admin load`` registers the file's
+        areas, authorities, sources and venues in the same one, before its staff)."""
         try:
             members = [StaffIn.model_validate(entry) for entry in entries]
         except ValidationError as exc:
@@ -79,42 +85,41 @@ class Staff:
             raise InputRejected(
                 "registry.invalid", f"staff.{'.'.join(map(str, first['loc']))}: {first['msg']}"
             ) from None
-        with self._db.write() as conn:
-            authorities = set(registry_repo.authority_names(conn))
-            supervisors = _Supervisors(staff_repo.active_supervisors(conn))
-            for member in members:
-                needs_authority = member.role in ("official", "supervisor", "hotline")
-                if needs_authority != (member.authority is not None) or (
-                    member.authority and member.authority not in authorities
-                ):
-                    raise InputRejected(
-                        "registry.invalid",
-                        f"staff {member.id}: auditors belong to no authority; others to a registered one",
-                    )
-                if (member.role == "hotline") != (member.area is not None):
-                    raise InputRejected(
-                        "registry.invalid", f"staff {member.id}: a hotline serves one district"
-                    )
-                existing = staff_repo.find(conn, member.id)
-                password_hash = (
-                    _hasher.hash(member.password)
-                    if member.password
-                    else (existing.password_hash if existing else None)
+        authorities = set(registry_repo.authority_names(conn))
+        supervisors = _Supervisors(staff_repo.active_supervisors(conn))
+        for member in members:
+            needs_authority = member.role in ("official", "supervisor", "hotline")
+            if needs_authority != (member.authority is not None) or (
+                member.authority and member.authority not in authorities
+            ):
+                raise InputRejected(
+                    "registry.invalid",
+                    f"staff {member.id}: auditors belong to no authority; others to a registered one",
                 )
-                staff_repo.save(
-                    conn,
-                    StaffMember(
-                        member.id,
-                        member.role,
-                        member.authority,
-                        member.area,
-                        member.name,
-                        password_hash,
-                        member.active,
-                    ),
-                    now,
+            if (member.role == "hotline") != (member.area is not None):
+                raise InputRejected(
+                    "registry.invalid", f"staff {member.id}: a hotline serves one district"
                 )
-                _log_registration(conn, member, existing, supervisors, now)
+            existing = staff_repo.find(conn, member.id)
+            password_hash = (
+                _hasher.hash(member.password)
+                if member.password
+                else (existing.password_hash if existing else None)
+            )
+            staff_repo.save(
+                conn,
+                StaffMember(
+                    member.id,
+                    member.role,
+                    member.authority,
+                    member.area,
+                    member.name,
+                    password_hash,
+                    member.active,
+                ),
+                now,
+            )
+            _log_registration(conn, member, existing, supervisors, now)
         return len(members)
 
     def sign_in(
