@@ -48,6 +48,7 @@ from healthcode.services.sign_in_throttle import SignInThrottle
 from healthcode.services.source_keys import SourceKeys
 from healthcode.services.sources import Sources
 from healthcode.services.staff import Staff
+from healthcode.services.staff_passwords import StaffPasswords
 from healthcode.services.tokens import Tokens
 from healthcode.services.trust_lists import TrustLists
 from healthcode.services.venue_tokens import VenueTokens
@@ -84,6 +85,7 @@ class Services:
     orders: Orders
     order_refusals: OrderRefusals
     staff: Staff
+    staff_passwords: StaffPasswords
     person_tokens: PersonTokens
     venue_tokens: VenueTokens
     access: Access
@@ -181,6 +183,7 @@ def build(
     retention = Retention(db, rulebooks, policy_data.retention_policy())
     access = Access(db, explanations, secrets)
     guardianships = Guardianships(db, secrets, outbox)
+    throttle = SignInThrottle(db, keys.pseudonym_secret)  # one count for both ways in
     place_services = build_place_services(
         db, derivation, rulebooks, log_reader, secrets, keys.places_master
     )
@@ -210,7 +213,8 @@ def build(
         cosigning=Cosigning(db, log_reader, parse_witnesses(settings.witnesses), clock=clock),
         orders=orders,
         order_refusals=OrderRefusals(db, secrets, outbox),
-        staff=Staff(db, tokens, SignInThrottle(db, keys.pseudonym_secret), secrets),
+        staff=Staff(db, tokens, throttle, secrets),
+        staff_passwords=StaffPasswords(db, secrets, throttle),
         person_tokens=PersonTokens(db, tokens, secrets, outbox),
         venue_tokens=VenueTokens(db, tokens),
         access=access,

@@ -53,6 +53,7 @@ _PERSON_ENTRIES: dict[str, tuple[tuple[str, Role, str | None], ...]] = {
     "jurisdiction_cosign": (("supervisor", "actor", None),),
     "jurisdiction_withdrawal": (("by", "actor", None),),
     "staff_token": (("staff", "actor", None),),
+    "staff_password": (("staff", "actor", None),),
     "person_token": (("person", "person", None),),
     "access": (("person", "person", None), ("accessor", "actor", None)),
     "guardianship": (("guardian", "person", None), ("dependant", "person", None)),

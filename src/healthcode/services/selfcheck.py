@@ -32,7 +32,7 @@ from healthcode.services.selfcheck_person_tokens import expected_person_tokens
 from healthcode.services.selfcheck_regions import expected_regional
 from healthcode.services.selfcheck_retention import check_batch, expected_purges, load_ledger
 from healthcode.services.selfcheck_sources import LoggedSources
-from healthcode.services.selfcheck_staff import expected_staff, unrecorded
+from healthcode.services.selfcheck_staff import expected_passwords, expected_staff, unrecorded
 from healthcode.services.selfcheck_tokens import acts_named, expected_tokens
 from healthcode.services.selfcheck_venue_tokens import expected_venue_tokens
 from healthcode.services.status_steps import status_change_entry_for
@@ -149,6 +149,7 @@ class SelfCheck:
             expected_purges(ledger),
             expected_regional(conn),
             expected_staff(conn),
+            expected_passwords(conn, self._secrets),
             expected_guardianships(conn, self._secrets),
         ):
             expected.update(entries)

@@ -2,7 +2,8 @@
 entry of ``what: staff`` rebuilt from its row of ``staff_registrations``; each row's "before"
 the member as their previous row left them; each member's last row the member as ``staff``
 holds them; and no such entry without its row (one deleted would hide a password reset from
-oversight's ``staff_registry``)."""
+oversight's ``staff_registry``). And each ``staff_password`` entry (a member's own password,
+since migration 0028) rebuilt from its row of ``staff_password_changes``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, select
 
+from healthcode.domain.staff_passwords import staff_password_entry
 from healthcode.domain.staff_registry import StaffRegistration, Standing, staff_registry_entry
+from healthcode.services.escrow import PersonSecrets
+from healthcode.services.orders import staff_secret_key
+from healthcode.store import staff_passwords as passwords_repo
 from healthcode.store import staff_registrations as repo
 from healthcode.store import tables as t
 
@@ -47,6 +52,18 @@ def expected_staff(conn: Connection) -> tuple[Expected, list[str]]:
                 f"staff {row.id}: not as their last registration ({logged.log_index}) logged"
             )
     return expected, problems
+
+
+def expected_passwords(conn: Connection, secrets: PersonSecrets) -> tuple[Expected, list[str]]:
+    """(index -> ("staff_password", bytes)) of every member's change of their own password,
+    and no problems of their own (a row edited or deleted no longer matches the log)."""
+    return {
+        change.log_index: ("staff_password", staff_password_entry(
+            index=change.log_index, staff_secret=secrets.secret(staff_secret_key(change.staff_id)),
+            role=change.role, authority_id=change.authority_id, changed_at=change.changed_at,
+        ))
+        for change in passwords_repo.every(conn)
+    }, []  # fmt: skip
 
 
 def unrecorded(entries: Iterable[tuple[int, bytes]]) -> list[str]:

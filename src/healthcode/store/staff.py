@@ -43,6 +43,13 @@ def save(conn: Connection, member: StaffMember, at: datetime) -> None:
     )
 
 
+def set_password_hash(conn: Connection, staff_id: str, password_hash: str) -> None:
+    """The member's own password (services/staff_passwords.py), nothing else of them."""
+    conn.execute(
+        t.staff.update().where(t.staff.c.id == staff_id).values(password_hash=password_hash)
+    )
+
+
 def find(conn: Connection, staff_id: str) -> StaffMember | None:
     row = conn.execute(select(t.staff).where(t.staff.c.id == staff_id)).first()
     if row is None:

@@ -31,6 +31,7 @@ from healthcode.store.schema import ID as ID
 from healthcode.store.schema import metadata as metadata
 from healthcode.store.sign_in_failures import sign_in_failures as sign_in_failures
 from healthcode.store.source_keys import source_key_changes as source_key_changes
+from healthcode.store.staff_passwords import staff_password_changes as staff_password_changes
 from healthcode.store.staff_registrations import staff_registrations as staff_registrations
 from healthcode.store.tables_appeals import appeal_citations as appeal_citations
 from healthcode.store.tables_appeals import appeals as appeals

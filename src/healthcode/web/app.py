@@ -35,6 +35,7 @@ from healthcode.web.pages import oversight as oversight_pages
 from healthcode.web.pages import person as person_pages
 from healthcode.web.pages import places as place_pages
 from healthcode.web.pages import public as public_pages
+from healthcode.web.pages import staff_account as staff_account_pages
 
 log = logging.getLogger("healthcode.web")
 
@@ -169,6 +170,7 @@ def create_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     app.include_router(dcc_api.router)
     app.include_router(person_pages.router)
     app.include_router(official_pages.router)
+    app.include_router(staff_account_pages.router)
     for router in (places_api.venue_router, passes_api.trust_router, place_pages.router,
                    public_pages.router):  # fmt: skip
         app.include_router(router)

@@ -1,16 +1,20 @@
-"""Staff sign in with badge id and password (OAuth2 password flow) for a short-lived token."""
+"""Staff sign in with badge id and password (OAuth2 password flow) for a short-lived token,
+and replace the password the operator set with one of their own."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
+from healthcode.services.tokens import STAFF_ROLES
 from healthcode.web.api.schemas import ERRORS
-from healthcode.web.auth import PUBLIC
+from healthcode.web.auth import PUBLIC, Caller, access
 
 router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
+MEMBER = access(*sorted(STAFF_ROLES), scope="own")
+THROTTLED = ERRORS | {429: {"description": "Too many failed attempts (Retry-After)"}}
 
 
 class TokenOut(BaseModel):
@@ -22,7 +26,7 @@ class TokenOut(BaseModel):
 @router.post(
     "/token",
     response_model=TokenOut,
-    responses=ERRORS | {429: {"description": "Too many failed attempts (Retry-After)"}},
+    responses=THROTTLED,
     dependencies=[Depends(PUBLIC)],
 )
 def sign_in(
@@ -37,3 +41,31 @@ def sign_in(
     address = request.client.host if request.client else None
     token = services.staff.sign_in(username, password, now=services.clock.now(), address=address)
     return TokenOut(access_token=token, token_type="bearer", expires_in=15 * 60)
+
+
+class PasswordChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: Annotated[str, Field(min_length=1, max_length=200)]
+    # 8 to 200 characters and not the current one: checked by the service, one code for both.
+    new_password: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PasswordChangeOut(BaseModel):
+    log_index: int  # the change's `staff_password` entry
+
+
+@router.post("/password", response_model=PasswordChangeOut, responses=THROTTLED)
+def change_password(
+    request: Request, body: PasswordChangeIn, member: Annotated[Caller, Depends(MEMBER)]
+) -> PasswordChangeOut:
+    """Replace my password (the one the operator set, or my own) with one only I know,
+    giving the current one; logged as a `staff_password` entry. Refused for a token the
+    operator issued; a wrong current password counts as a failed sign-in."""
+    services = request.app.state.services
+    index = services.staff_passwords.change(
+        str(member.subject), body.current_password, body.new_password,
+        now=services.clock.now(), operator_token=member.operator_token,
+        address=request.client.host if request.client else None,
+    )  # fmt: skip
+    return PasswordChangeOut(log_index=index)

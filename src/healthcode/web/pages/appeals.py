@@ -19,14 +19,14 @@ from healthcode.services.appeals import Answer, AppealRequest
 from healthcode.services.tokens import STAFF_AUDIENCE
 from healthcode.web.api.appeals import stats_out
 from healthcode.web.api.officials import actor
-from healthcode.web.auth import COOKIES, PERSON_PAGE, PUBLIC_PAGE, Caller, page, refused_by
+from healthcode.web.auth import PERSON_PAGE, PUBLIC_PAGE, Caller, page, refused_by
 from healthcode.web.i18n import local_instant
 from healthcode.web.pages.person import dependant_names
 from healthcode.web.pages.rendering import error_message, hours_minutes, render
+from healthcode.web.pages.staff_account import signed_in
 
 router = APIRouter(include_in_schema=False)
 STAFF_PAGE = page("official", "supervisor", scope="jurisdiction")
-STAFF_COOKIE = COOKIES[STAFF_AUDIENCE]
 FormText = Annotated[str, Form(max_length=400)]
 
 
@@ -138,15 +138,7 @@ def staff_login(request: Request, token: str = "") -> Response:
         claims = services.tokens.verify(token, audience=STAFF_AUDIENCE, now=now)
     except Unauthorized:
         return render(request, "login_failed.html", status_code=401)
-    # Each role lands on its own page: officials and supervisors on their appeals queue,
-    # auditors on their cases.
-    landing = {"hotline": "/hotline", "auditor": "/oversight"}.get(claims.role, "/official/appeals")
-    response = RedirectResponse(landing, status_code=303)
-    response.set_cookie(
-        STAFF_COOKIE, token, httponly=True, samesite="lax",
-        max_age=max(0, int(claims.expires_at.timestamp() - now.timestamp())),
-    )  # fmt: skip
-    return response
+    return signed_in(token, claims.role, int(claims.expires_at.timestamp() - now.timestamp()))
 
 
 def _queue_page(

@@ -70,6 +70,7 @@ def entry_kind_names(_: Callable[[str], str]) -> dict[str, str]:
         "guardianship_end": _("Guardianship ended by the operator"),
         "staff_token": _("Staff token issued by the operator"),
         "staff_token_use": _("Act made with a staff token the operator issued"),
+        "staff_password": _("Staff member chose their own password"),
         "person_token": _("Person token issued by the operator"),
         "venue_token": _("Venue device token issued by the operator"),
         "appeal_filed": _("Appeal filed"),

@@ -1,0 +1,95 @@
+"""A member of staff replaces the password the operator set, over the API and on the pages,
+and signs in on the pages with their badge and password (web/api/staff_auth.py,
+web/pages/staff_account.py). On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+
+from healthcode.store import tables as t
+from tests.counting import counts, refusal_codes
+from tests.town import Town
+
+BADGE, FIRST, OWN = "zz-off-1", "correct horse 1", "only I know this 1"
+
+
+def signed_in(client: TestClient, password: str) -> dict[str, str]:
+    answer = client.post("/api/v1/staff/token", data={"username": BADGE, "password": password})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def test_over_the_api(town: Town, client: TestClient) -> None:
+    headers = signed_in(client, FIRST)
+    before = counts(town.services.db)
+    wrong = client.post(
+        "/api/v1/staff/password", headers=headers,
+        json={"current_password": "a wrong one", "new_password": OWN},
+    )  # fmt: skip
+    assert wrong.status_code == 403 and wrong.json()["code"] == "staff_password.current_wrong"
+    assert refusal_codes(town.services.db)[-1] == "staff_password.current_wrong"
+    short = client.post(
+        "/api/v1/staff/password", headers=headers,
+        json={"current_password": FIRST, "new_password": "short"},
+    )  # fmt: skip
+    assert short.status_code == 422 and short.json()["code"] == "staff_password.invalid"
+    after = counts(town.services.db)
+    assert after["staff_password_changes"] == before["staff_password_changes"] == 0
+    assert after["log entries"] == before["log entries"]
+    changed = client.post(
+        "/api/v1/staff/password", headers=headers,
+        json={"current_password": FIRST, "new_password": OWN},
+    )  # fmt: skip
+    assert changed.status_code == 200, changed.text
+    index = changed.json()["log_index"]
+    with town.services.db.read() as conn:
+        [row] = conn.execute(t.staff_password_changes.select()).all()
+    assert (row.log_index, row.staff_id) == (index, BADGE)
+    signed_in(client, OWN)
+    old = client.post("/api/v1/staff/token", data={"username": BADGE, "password": FIRST})
+    assert old.status_code == 401
+
+
+def test_a_token_the_operator_issued_cannot_change_it(town: Town, client: TestClient) -> None:
+    token = town.services.staff.issue_token(BADGE, now=town.clock.now(), ttl=timedelta(hours=1))
+    answer = client.post(
+        "/api/v1/staff/password", headers={"Authorization": f"Bearer {token}"},
+        json={"current_password": FIRST, "new_password": OWN},
+    )  # fmt: skip
+    assert answer.status_code == 403 and answer.json()["code"] == "staff_password.operator_token"
+    page = client.get("/staff/password?lang=en", headers={"Authorization": f"Bearer {token}"})
+    assert "signed in with a token the operator issued" in page.text
+    assert 'action="/staff/password"' not in page.text
+
+
+def test_sign_in_and_change_it_on_the_pages(town: Town, client: TestClient) -> None:
+    form = client.get("/staff/sign-in?lang=zh")
+    assert form.status_code == 200 and "工号" in form.text and 'type="password"' in form.text
+    empty = client.post("/staff/sign-in?lang=en", data={})
+    assert empty.status_code == 422
+    wrong = client.post("/staff/sign-in?lang=en", data={"badge": BADGE, "password": "nope"})
+    assert wrong.status_code == 401 and "The token is invalid" in wrong.text
+    assert f'value="{BADGE}"' in wrong.text  # the badge is not typed twice
+    landed = client.post(
+        "/staff/sign-in", data={"badge": BADGE, "password": FIRST}, follow_redirects=False
+    )
+    assert landed.status_code == 303 and landed.headers["location"] == "/official/appeals"
+    assert "hc_staff" in landed.cookies
+    page = client.get("/staff/password?lang=en")
+    assert "still the one the operator set" in page.text
+    assert 'href="/staff/password" aria-current="page"' in page.text
+    mismatch = client.post(
+        "/staff/password?lang=zh", data={"current": FIRST, "new": OWN, "again": OWN + "x"}
+    )
+    assert mismatch.status_code == 422 and "两次输入的新密码不一致" in mismatch.text
+    done = client.post("/staff/password?lang=en", data={"current": FIRST, "new": OWN, "again": OWN})
+    assert done.status_code == 200 and "only you know it now" in done.text
+    assert "Your password is one you chose." in client.get("/staff/password?lang=en").text
+    client.cookies.clear()
+    assert client.get("/staff/password").status_code == 401
+    again = client.post(
+        "/staff/sign-in", data={"badge": BADGE, "password": OWN}, follow_redirects=False
+    )
+    assert again.status_code == 303
