@@ -278,7 +278,7 @@ def test_the_registered_detectors_over_the_simulated_city_open_logged_cases(
 
     build(services, seed=7, people=1500, days=30)
     first = services.oversight.run(NOW)
-    assert len(first.detectors) == 10 and first.new_cases  # the landed attempts are found
+    assert len(first.detectors) == 11 and first.new_cases  # the landed attempts are found
     assert services.oversight.run(NOW).new_cases == []
     logged = entries_of(services, "oversight_finding")
     assert len(logged) == len(first.new_cases)

@@ -10,8 +10,9 @@ from healthcode.oversight import api
 from healthcode.oversight.api import GROUP, DetectorContext, load_detectors
 
 BUILT_IN = {
-    "act_bursts", "appeal_outcomes", "impossible_travel", "linked_persons", "operator_tokens",
-    "refused_acts", "remote_scans", "source_reach", "staff_registry", "unsupported_designations",
+    "act_bursts", "appeal_outcomes", "guardianships", "impossible_travel", "linked_persons",
+    "operator_tokens", "refused_acts", "remote_scans", "source_reach", "staff_registry",
+    "unsupported_designations",
 }  # fmt: skip
 
 

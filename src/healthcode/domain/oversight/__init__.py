@@ -5,9 +5,10 @@ check them (docs/oversight.md).
 A record reference is ``<kind>:<id>``: ``order:<order id>``, ``evidence:<source>/<record>``,
 ``designation:<id>``, ``appeal:<id>``, ``refusal:<row id>`` (a refused staff act),
 ``staff_token:<token id>`` (a staff token the operator issued),
-``staff_registration:<entry index>`` (a registration of a member of staff). The judging functions beside
-this module are pure: the detectors in ``healthcode.oversight`` gather compact facts from the
-store and hand them here.
+``staff_registration:<entry index>`` (a registration of a member of staff),
+``guardianship:<entry index>`` (a guardianship, by its ``guardianship`` entry). The judging
+functions beside this module are pure: the detectors in ``healthcode.oversight`` gather compact
+facts from the store and hand them here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import datetime
 
 RECORD_KINDS = (
     "order", "evidence", "designation", "appeal", "refusal", "staff_token", "staff_registration",
+    "guardianship",
 )  # fmt: skip
 
 
@@ -50,10 +52,18 @@ def staff_registration_ref(log_index: int) -> str:
     return f"staff_registration:{log_index}"
 
 
+def guardianship_ref(log_index: int) -> str:
+    """A guardianship by the index of its ``guardianship`` entry: the entry oversight opens to
+    learn whom it names (its row, in force or ended, holds the same index)."""
+    return f"guardianship:{log_index}"
+
+
 @dataclass(frozen=True)
 class Finding:
     detector: str
-    subject: str  # "<what>:<id>": official:<badge>, authority:<id>, venue:<id>, source:<id>, ...
+    # "<what>:<id>": official:<badge>, authority:<id>, venue:<id>, source:<id>,
+    # guardian:<entry index>, ...
+    subject: str
     summary_zh: str
     summary_en: str
     score: float  # how far from the baseline, in the detector's own unit (docs/oversight.md)
