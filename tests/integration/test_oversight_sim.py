@@ -2,7 +2,8 @@
 PostgreSQL: attempts the API refuses are refused (and a refused one of many acts is flagged by
 the refusals naming its official), every one that lands is flagged (the operator's
 co-signature with a token they issued by that token, a supervisor's password they reset by
-that registration), and the findings point at attempts (issue #8; `healthcode sim evaluate` runs more seeds)."""
+that registration, a person made guardian of many for minutes by those guardianships), and
+the findings point at attempts (issue #8; `healthcode sim evaluate` runs more seeds)."""
 
 import pytest
 
@@ -26,7 +27,7 @@ def test_every_landed_attempt_is_flagged_and_findings_point_at_attempts(
     with services.db.read() as conn:
         runs = run_detectors(conn, now=NOW)
     result = score(7, 1500, 30, attempts, applied, runs)
-    assert result.landed == 8
+    assert result.landed == 9
     # The operator's co-signature with a supervisor's token they issued is found by that token.
     assert result.kinds["operator_cosign"].flagged == 1
     [token_finding] = [f for r in runs if r.detector.name == "operator_tokens" for f in r.findings]
@@ -35,6 +36,16 @@ def test_every_landed_attempt_is_flagged_and_findings_point_at_attempts(
     assert result.kinds["password_reset"].flagged == 1
     [reset] = [f for r in runs if r.detector.name == "staff_registry" for f in r.findings]
     assert reset.subject.endswith("-supervisor-2") and "new password" in reset.summary_en
+    # One person made guardian of many, each guardianship ended within the hour: both shapes,
+    # each naming the guardianship entries, the guardian by an entry index.
+    assert result.kinds["guardian_of_many"].flagged == 1
+    wide, short = sorted(
+        (f for r in runs if r.detector.name == "guardianships" for f in r.findings),
+        key=lambda f: "ended" in f.summary_en,
+    )
+    assert "was guardian of" in wide.summary_en and "within 24 hours" in short.summary_en
+    assert wide.subject == short.subject and wide.subject.startswith("guardian:")
+    assert wide.records == short.records
     # The two refused attempts of many acts leave an official with as many refusals, each
     # naming them: `refused_acts` flags both (the single relative_evidence order may not be).
     assert result.kinds["list_order"].refused_flagged == 1

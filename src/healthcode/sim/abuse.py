@@ -31,11 +31,12 @@ KINDS = {
     "appeal_lapse": "A8",  # an authority stops answering appeals
     "operator_cosign": "A8",  # the operator co-signs as a supervisor, with a token they issued
     "password_reset": "A8",  # the operator sets a supervisor's password, then co-signs as them
+    "guardian_of_many": "A8",  # the operator makes one person guardian of many, briefly
 }
 # Attempts drawn from a generator of their own (seeded by the world's seed and their kind), not
 # the city's: added after the others were measured, they leave the honest city and every other
 # attempt exactly as they were (docs/oversight.md's tables).
-OWN_DRAWS = frozenset({"operator_cosign", "password_reset"})
+OWN_DRAWS = frozenset({"operator_cosign", "password_reset", "guardian_of_many"})
 CITIES = [code for code, _, _ in geography.CITIES]
 LAPSED = 8  # appeals an authority lets lapse, at least
 
@@ -281,6 +282,32 @@ def _password_reset(world: World, rng: random.Random, attempt: Attempt) -> None:
     })  # fmt: skip
 
 
+def _guardian_of_many(world: World, rng: random.Random, attempt: Attempt) -> None:
+    """The operator makes one resident of the city (a corrupt official's contact) guardian of
+    8-14 residents of other households, one a minute in the evening; the guardian reads each
+    one's code, and each guardianship is ended 10-40 minutes after it was recorded: every read
+    is recorded, but as a guardian's, and by morning no guardianship is left to see."""
+    in_city = [r for r in world.residents if geography.city_of(r.home) == attempt.city]
+    if not in_city:
+        return
+    guardian = rng.choice(in_city)
+    others = [
+        r.key
+        for r in world.residents
+        if r.key != guardian.key
+        and (guardian.household is None or r.household != guardian.household)
+    ]
+    start = _at(world, attempt.day, rng.uniform(19, 21))
+    for number, dependant in enumerate(rng.sample(others, min(len(others), rng.randint(8, 14)))):
+        at = start + timedelta(minutes=number)
+        pair = {"guardian": guardian.key, "dependant": dependant}
+        _add(world, attempt, {"type": "guardian", "at": at.isoformat(), **pair})
+        read = at + timedelta(seconds=rng.uniform(10, 50))
+        _add(world, attempt, {"type": "guardian_read", "at": read.isoformat(), **pair})
+        end = at + timedelta(minutes=rng.uniform(10, 40))
+        _add(world, attempt, {"type": "guardian", "at": end.isoformat(), "end": True, **pair})
+
+
 def _appeal_lapse(world: World, rng: random.Random, attempt: Attempt) -> None:
     """From today the busiest authority answers none of its next 8-12 appeals: they lapse."""
     attempt.city = max(CITIES, key=lambda city: world.appeals_filed[city])
@@ -299,4 +326,5 @@ _MAKERS = {
     "appeal_lapse": _appeal_lapse,
     "operator_cosign": _operator_cosign,
     "password_reset": _password_reset,
+    "guardian_of_many": _guardian_of_many,
 }

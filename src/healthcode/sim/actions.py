@@ -20,6 +20,9 @@ attempt left in the store. docs/oversight.md documents every action type; in sho
 - ``answer``: ``appeal`` (an appeal's ``ref``), ``by``, ``outcome``, ``evidence``;
 - ``scan``: ``person``, ``venue``, ``code_at``: the person scans the code the venue showed at
   ``code_at`` (earlier than ``at``: a forwarded screenshot);
+- ``guardian``: ``guardian``, ``dependant`` (person keys), ``end``: the operator records the
+  guardianship (``healthcode admin guardian``), or with ``end`` true ends it (``--end``);
+- ``guardian_read``: ``guardian``, ``dependant``: the guardian reads the dependant's code;
 - ``tick``: the scheduler runs (due status changes, appeals lapsing at their deadline).
 
 A co-signature of a ``designation``, ``order`` or ``key_change`` is made with the token of a
@@ -46,6 +49,7 @@ from healthcode.domain.oversight import (
     appeal_ref,
     designation_ref,
     evidence_ref,
+    guardianship_ref,
     order_ref,
     refusal_ref,
     staff_registration_ref,
@@ -57,12 +61,13 @@ from healthcode.services.designations import DesignationRequest
 from healthcode.services.orders import Actor, OrderRequest, PersonEvidence
 from healthcode.services.refusals import RefusedStaff
 from healthcode.services.tokens import STAFF_AUDIENCE
+from healthcode.store import guardianships as guardianships_repo
 from healthcode.store import staff as staff_repo
 from healthcode.store import staff_registrations as registrations_repo
 
 TYPES = (
     "evidence", "designation", "order", "appeal", "answer", "scan", "tick", "staff_token",
-    "key_change", "staff",
+    "key_change", "staff", "guardian", "guardian_read",
 )  # fmt: skip
 # The staff acts, by the API route a refusal of each is recorded under.
 STAFF_ROUTES = {
@@ -237,6 +242,24 @@ class Replayer:
         if action.get("cosign_by"):
             keys.cosign(self.cosigner(action), change.id, now=now)
         return []  # a key change is no record a finding names (its token is)
+
+    def _guardian(self, action: dict[str, Any], now: datetime) -> list[str]:
+        """Recorded or ended, the guardianship is named by its ``guardianship`` entry."""
+        guardian, dependant = action["guardian"], action["dependant"]
+        if action.get("end"):
+            with self.services.db.read() as conn:
+                found = guardianships_repo.find(conn, guardian, dependant)
+            self.services.guardianships.end(guardian, dependant, now=now)
+        else:
+            self.services.guardianships.record(guardian, dependant, now=now)
+            with self.services.db.read() as conn:
+                found = guardianships_repo.find(conn, guardian, dependant)
+        index = None if found is None else found.log_index
+        return [] if index is None else [guardianship_ref(index)]
+
+    def _guardian_read(self, action: dict[str, Any], now: datetime) -> list[str]:
+        self.services.access.read_dependant(action["guardian"], action["dependant"], now=now)
+        return []  # a read is no record a finding names (the guardianship is)
 
     def _tick(self, action: dict[str, Any], now: datetime) -> list[str]:
         self.services.ticker.tick(now=now)
