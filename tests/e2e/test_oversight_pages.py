@@ -8,10 +8,12 @@ from dataclasses import replace
 
 from fastapi.testclient import TestClient
 
+from healthcode.oversight.detectors.guardianships import GuardianReach
 from healthcode.web.app import create_app
 from tests.counting import counts
+from tests.services.test_guardianship_oversight import people, record_all
 from tests.services.test_oversight_cases import HandMade, finding, upheld_and_escalated
-from tests.town import Town
+from tests.town import ERQI, Town, days
 
 
 def signed_in(town: Town, staff_id: str, role: str) -> TestClient:
@@ -177,3 +179,21 @@ def test_an_unknown_status_filter_is_refused_not_ignored(town: Town) -> None:
     )
     assert (api.status_code, api.json()["code"]) == (422, "request.malformed")
     assert case_id in client.get("/oversight").text
+
+
+def test_a_guardian_of_many_is_shown_by_entry_with_its_guardianships(town: Town) -> None:
+    """A ``guardianships`` finding on the case page: its title in each language, the guardian
+    by an entry index, each guardianship by its entry, and no person key anywhere."""
+    town.register_staff()
+    broker = town.person("中介", home=ERQI)
+    dependants = people(town, "储户", 7)
+    indices = record_all(town, broker, dependants)
+    now = town.clock.now() + days(1)
+    [case_id] = town.services.oversight.run(now, detectors=[GuardianReach()]).new_cases
+    client = signed_in(town, "auditor-1", "auditor")
+    zh = client.get(f"/oversight/cases/{case_id}?lang=zh").text
+    en = client.get(f"/oversight/cases/{case_id}?lang=en").text
+    assert "一人监护多人" in zh and "one guardian of many" in en
+    assert f"guardian:{indices[0]}" in en and f"log entry {indices[0]}" in en
+    assert all(f"guardianship:{i}" in en for i in indices)
+    assert not any(key in zh + en for key in [broker, *dependants])
