@@ -5,7 +5,10 @@ page exchanges one at a login link (audience ``SIGN_IN_AUDIENCE``, no bearer tok
 HttpOnly session cookie, once (`redeem`); staff and venue devices use the same format with
 their own audience. A staff token the operator mints rather than a sign-in (``healthcode admin
 staff-token``, services/staff_tokens.py) carries ``issued_by: operator``, so whatever is done
-with it can be told apart from the member's own acts. Only EdDSA is accepted, so ``alg: none`` and
+with it can be told apart from the member's own acts; so does a person's the operator mints
+(services/person_tokens.py), and a session opened with an operator's sign-in link carries the
+link's id (``opened_with``), so the acts made in it are the link's too
+(services/person_token_uses.py). Only EdDSA is accepted, so ``alg: none`` and
 HMAC-confusion tokens fail. Keys rotate: tokens signed by a retired key still verify until they
 expire; a token can be revoked by its ``jti``.
 
@@ -44,8 +47,11 @@ PERSON_AUDIENCE = "healthcode:person"
 SIGN_IN_AUDIENCE = "healthcode:person-sign-in"
 STAFF_AUDIENCE = "healthcode:staff"
 VENUE_AUDIENCE = "healthcode:venue"
-# The ``issued_by`` claim of a token the operator minted for a member of staff: no sign-in.
+# The ``issued_by`` claim of a token the operator minted (for a member of staff, a person, a
+# venue device): no sign-in.
 OPERATOR_ISSUED = "operator"
+# The claim of a person's session naming the operator's sign-in link it was opened with.
+OPENED_WITH = "opened_with"
 STAFF_ROLES = frozenset({"official", "supervisor", "hotline", "auditor"})
 VERIFIED_CACHE = 8192  # tokens whose signature and claims were checked, most recent first
 REVOCATION_BATCH = 500  # token ids looked up in one statement at most
@@ -74,6 +80,14 @@ class Claims:
     expires_at: datetime
     token_id: str
     operator_issued: bool = False  # minted by the operator, not given at a sign-in
+    # A session's: the id of the operator's sign-in link it was opened with (`OPENED_WITH`).
+    opened_with: str | None = None
+
+    @property
+    def operator_token(self) -> str | None:
+        """The id of the token the operator issued that this one acts with: itself, or the
+        sign-in link its session was opened with; None for a token given at a sign-in."""
+        return self.token_id if self.operator_issued else self.opened_with
 
 
 class Tokens:
@@ -105,9 +119,11 @@ class Tokens:
     def mint(
         self, subject: str, *, role: str, now: datetime, ttl: timedelta,
         audience: str | None = None, token_id: str | None = None, operator: bool = False,
+        opened_with: str | None = None,
     ) -> str:  # fmt: skip
         """A signed token; ``token_id`` is its ``jti`` (random unless given: an operator's
-        mint logs it first); ``operator`` marks it ``issued_by: operator``."""
+        mint logs it first); ``operator`` marks it ``issued_by: operator``; ``opened_with``
+        names the operator's sign-in link a session is opened with."""
         payload: dict[str, Any] = {
             "iss": ISSUER,
             "sub": subject,
@@ -119,6 +135,8 @@ class Tokens:
         }
         if operator:
             payload["issued_by"] = OPERATOR_ISSUED
+        if opened_with is not None:
+            payload[OPENED_WITH] = opened_with
         return jwt.encode(payload, self._key, algorithm="EdDSA", headers={"kid": self.key_id})
 
     def verify(self, token: str, *, audience: str | Sequence[str], now: datetime) -> Claims:
@@ -131,7 +149,9 @@ class Tokens:
     def check(self, token: str, *, audience: str | Sequence[str], now: datetime) -> Claims:
         """Everything `verify` checks but revocation (`revoked_later`), in the same order."""
         audiences = audience if isinstance(audience, str) else tuple(audience)
-        subject, role, aud, issued, expires, token_id, operator = self._checked(token, audiences)
+        subject, role, aud, issued, expires, token_id, operator, opened_with = self._checked(
+            token, audiences
+        )
         # Expiry is checked against the injected clock, not the machine's, on every call.
         expires_at = datetime.fromtimestamp(expires, now.tzinfo)
         if now >= expires_at:
@@ -144,6 +164,7 @@ class Tokens:
             expires_at=expires_at,
             token_id=token_id,
             operator_issued=operator,
+            opened_with=opened_with,
         )
 
     def sign_out(self, token: str, *, audience: str, now: datetime) -> bool:
@@ -182,10 +203,10 @@ class Tokens:
 
     def _check(
         self, token: str, audience: str | tuple[str, ...]
-    ) -> tuple[str, str, str, Any, Any, str, bool]:
+    ) -> tuple[str, str, str, Any, Any, str, bool, str | None]:
         """The signature, algorithm, issuer, audience and required claims: what does not
         depend on the instant or the store. (subject, role, audience, iat, exp, jti,
-        whether the operator issued it)."""
+        whether the operator issued it, the sign-in link a session was opened with)."""
         try:
             header = jwt.get_unverified_header(token)
             key = self._verifiers.get(str(header.get("kid")))
@@ -210,4 +231,5 @@ class Tokens:
             payload["exp"],
             str(payload["jti"]),
             payload.get("issued_by") == OPERATOR_ISSUED,
+            None if payload.get(OPENED_WITH) is None else str(payload[OPENED_WITH]),
         )

@@ -52,8 +52,9 @@ class Caller:
     subject: str | None = None  # person key, staff id or venue id
     authority_id: str | None = None
     jurisdiction: frozenset[str] = field(default_factory=frozenset)
-    # The id of the staff token the caller holds when the operator issued it, not a sign-in:
-    # the acts it makes are logged as made with it (services/staff_tokens.py).
+    # The id of the token the caller holds when the operator issued it, not a sign-in: the
+    # acts it makes are logged as made with it (staff: services/staff_tokens.py; a person:
+    # services/person_token_uses.py, for a session the sign-in link it was opened with).
     operator_token: str | None = None
 
     @property
@@ -99,7 +100,7 @@ def authenticate(request: Request, roles: frozenset[str]) -> Caller:
     if claims.role in ("person", "venue") and claims.role not in roles:
         raise forbidden
     if claims.role == "person":
-        return Caller("person", claims.subject)
+        return Caller("person", claims.subject, operator_token=claims.operator_token)
     with services.db.read() as conn:
         if claims.role == "venue":
             if claims.subject not in registry_repo.venue_areas(conn, [claims.subject]):
@@ -141,7 +142,9 @@ async def authenticate_person(request: Request) -> Caller:
         raise Unauthorized("auth.invalid_token", "revoked")
     if claims.role != "person":
         raise Unauthorized("auth.forbidden", f"{claims.role} may not do this")
-    return Caller("person", claims.subject)
+    # From the claims alone: a token the operator issued is checked against its row only
+    # when it acts (services/person_token_uses.py), never on this path.
+    return Caller("person", claims.subject, operator_token=claims.operator_token)
 
 
 def access(*roles: str, scope: str) -> Callable[[Request], Any]:
