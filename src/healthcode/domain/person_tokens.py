@@ -7,7 +7,10 @@ person's code, pass, records and dependants and can appeal as them, so each is a
 secret, as their status changes are: they can find it, oversight can open it, no one else can
 link it to them), the token's kind and validity and that the operator issued it; and the
 person's page lists every one (web/pages/person.py). A session a sign-in link opens is that
-link spent, not a new issuance. No I/O, no clock.
+link spent, not a new issuance, and acts with the link. Each act made with such a token (`ACTS`)
+is a ``person_token_use`` entry naming the token's entry and the act's, so oversight and the
+person can tell an appeal the person filed from one filed by whoever held the operator's
+token; a use names no person (the token's entry does, by a tag). No I/O, no clock.
 """
 
 from __future__ import annotations
@@ -27,6 +30,14 @@ KINDS: tuple[TokenKind, ...] = (BEARER, LOGIN_LINK)
 # standing second key to the person's record in the operator's hands.
 SHORTEST = timedelta(minutes=1)
 LONGEST = timedelta(days=7)
+# The acts recorded as made with such a token, by their entry's kind: every entry a person
+# (or a guardian, for a dependant) writes over the API or the pages. An appeal filed, one taken
+# to oversight, an EU DCC submitted (its own batch), and a guardian's read of a dependant's
+# record. What an act causes (status changes, notices) is no act of its own, and the person's
+# reads of their own record write no entry, so none is recorded (there would be one for every
+# request). A scan is written into a batch whose entry is sealed later, with other people's
+# scans: not an act with an entry of its own (docs/transparency-log.md).
+ACTS = frozenset({"appeal_filed", "appeal_escalated", "evidence_batch", "access"})
 
 
 def validity(now: datetime, ttl: timedelta) -> tuple[datetime, datetime]:
@@ -50,4 +61,13 @@ def person_token_entry(
             "valid_from": instant_text(valid_from),
             "valid_until": instant_text(valid_until),
         },
+    )
+
+
+def person_token_use_entry(*, token_index: int, act_index: int, act: str, at: datetime) -> bytes:
+    """The act logged as entry ``act_index`` (of kind ``act``) was made at ``at`` with the
+    person token the operator issued in entry ``token_index``."""
+    return encode_entry(
+        "person_token_use",
+        {"token": token_index, "entry": act_index, "act": act, "at": instant_text(at)},
     )

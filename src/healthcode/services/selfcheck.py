@@ -159,7 +159,10 @@ class SelfCheck:
         expected.update(token_entries)
         for problem in token_problems + acts_named(token_acts, expected):
             report.add(problem)
-        expected.update(expected_person_tokens(conn, self._secrets))
+        person_entries, person_problems, person_acts = expected_person_tokens(conn, self._secrets)
+        expected.update(person_entries)
+        for problem in person_problems + acts_named(person_acts, expected, "person"):
+            report.add(problem)
         expected.update(expected_venue_tokens(conn))
         return expected
 

@@ -55,18 +55,19 @@ def expected_tokens(
     return expected, problems, acts
 
 
-def acts_named(acts: dict[int, str], expected: Expected) -> list[str]:
+def acts_named(acts: dict[int, str], expected: Expected, holder: str = "staff") -> list[str]:
     """A use whose act is not an entry of the kind it names, as the other rows rebuild them
-    (a use moved onto another entry would pin the operator's token on someone else's act)."""
+    (a use moved onto another entry would pin the operator's token on someone else's act);
+    ``holder``: whose tokens, staff's or persons' (selfcheck_person_tokens.py)."""
     return [
-        _not_named(index, act)
+        _not_named(index, act, holder)
         for index, act in sorted(acts.items())
         if expected.get(index, ("",))[0] != act
     ]
 
 
-def _not_named(index: int, act: str) -> str:
-    return f"a staff token use names entry {index} as its act ({act}), which the records do not"
+def _not_named(index: int, act: str, holder: str = "staff") -> str:
+    return f"a {holder} token use names entry {index} as its act ({act}), which the records do not"
 
 
 def _body(conn: Connection, index: int) -> bytes:

@@ -34,7 +34,7 @@ BY_PERSON = (
     "guardianships", "guardianship_ends", "person_identities", "identity_cards", "notices",
     "access_log", "orders",
     "order_evidence", "order_earlier_ends", "appeals", "appeal_citations", "evidence",
-    "person_tokens",
+    "person_tokens", "person_token_uses",
 )  # fmt: skip
 # Distributed by another column, each its own colocation group.
 BY_OTHER = {

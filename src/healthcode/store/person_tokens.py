@@ -1,12 +1,14 @@
-"""Person tokens the operator issued: the table and its queries.
+"""Person tokens the operator issued and the acts made with them: the tables and their queries.
 
 One row per token (bearer or sign-in link), written with its ``person_token`` entry
-(services/person_tokens.py), found by the token's ``jti`` or by its person; the self-check
-rebuilds each entry from its row.
+(services/person_tokens.py), found by the token's ``jti`` or by its person; one per act made
+with one, written with its ``person_token_use`` entry (services/person_token_uses.py); the
+self-check rebuilds each entry from its row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -31,7 +33,22 @@ person_tokens = Table(
     Index("ix_person_tokens_person", "person_key", "valid_from"),
 )
 
+person_token_uses = Table(
+    "person_token_uses",
+    metadata,
+    Column("log_index", BigInteger, primary_key=True, autoincrement=False),  # the use's entry
+    # Whose token: the row is the person's (on Citus, beside their tokens). No foreign key to
+    # `person_tokens`, for the same reason; the self-check finds a use whose token is gone.
+    Column("person_key", String(32), nullable=False),
+    Column("token_id", ID, nullable=False),
+    Column("act_index", BigInteger, nullable=False, unique=True),  # the act's own entry
+    Column("act", String(32), nullable=False),  # its kind
+    Column("at", Instant, nullable=False),
+    Index("ix_person_token_uses_token", "person_key", "token_id"),
+)
+
 _T = person_tokens
+_U = person_token_uses
 
 
 @dataclass(frozen=True)
@@ -45,20 +62,40 @@ class IssuedPersonToken:
 
 
 @dataclass(frozen=True)
+class PersonTokenUse:
+    log_index: int  # the `person_token_use` entry's
+    person_key: str  # the token's person
+    token_id: str
+    act_index: int  # the act's own entry
+    act: str  # its kind
+    at: datetime
+
+
+@dataclass(frozen=True)
 class PersonTokenView:
     """A token as its person's page lists it: with when it was spent (a link opened) or
-    revoked (a session signed out), if it was."""
+    revoked (a session signed out), if it was, and the acts made with it, the newest first."""
 
     issued: IssuedPersonToken
     revoked_at: datetime | None
+    uses: tuple[PersonTokenUse, ...] = ()
 
 
 def insert(conn: Connection, issued: IssuedPersonToken) -> None:
     conn.execute(_T.insert().values(asdict(issued)))
 
 
+def find(conn: Connection, token_id: str) -> IssuedPersonToken | None:
+    row = conn.execute(select(_T).where(_T.c.token_id == token_id)).first()
+    return None if row is None else _issued(row)
+
+
+def insert_uses(conn: Connection, uses: Sequence[PersonTokenUse]) -> None:
+    conn.execute(_U.insert(), [asdict(use) for use in uses])
+
+
 def of_person(conn: Connection, person_key: str) -> list[PersonTokenView]:
-    """Every token issued for the person, the newest first."""
+    """Every token issued for the person, the newest first, each with its acts."""
     r = token_revocations
     query = (
         select(_T, r.c.revoked_at)
@@ -66,12 +103,37 @@ def of_person(conn: Connection, person_key: str) -> list[PersonTokenView]:
         .where(_T.c.person_key == person_key)
         .order_by(_T.c.log_index.desc())
     )
-    return [PersonTokenView(_issued(row), row.revoked_at) for row in conn.execute(query)]
+    uses: dict[str, list[PersonTokenUse]] = {}
+    for use in _uses(conn, select(_U).where(_U.c.person_key == person_key)):
+        uses.setdefault(use.token_id, []).append(use)
+    return [
+        PersonTokenView(_issued(row), row.revoked_at, tuple(reversed(uses.get(row.token_id, []))))
+        for row in conn.execute(query)
+    ]
+
+
+def use_of_act(conn: Connection, person_key: str, act_index: int) -> PersonTokenUse | None:
+    """The use of one of the person's tokens that made the act of entry ``act_index``, if
+    one did."""
+    query = select(_U).where(_U.c.person_key == person_key, _U.c.act_index == act_index)
+    return next(iter(_uses(conn, query)), None)
 
 
 def every(conn: Connection) -> list[IssuedPersonToken]:
     """Every token issued, in the order of their entries."""
     return [_issued(row) for row in conn.execute(select(_T).order_by(_T.c.log_index))]
+
+
+def every_use(conn: Connection) -> list[PersonTokenUse]:
+    """Every act made with one, in the order of their entries."""
+    return _uses(conn, select(_U))
+
+
+def _uses(conn: Connection, query: Any) -> list[PersonTokenUse]:
+    return [
+        PersonTokenUse(row.log_index, row.person_key, row.token_id, row.act_index, row.act, row.at)
+        for row in conn.execute(query.order_by(_U.c.log_index))
+    ]
 
 
 def _issued(row: Row[Any]) -> IssuedPersonToken:

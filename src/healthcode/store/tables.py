@@ -24,6 +24,7 @@ from sqlalchemy import (
 from healthcode.store.idempotency import idempotency_keys as idempotency_keys
 from healthcode.store.instants import Instant
 from healthcode.store.jurisdiction_changes import jurisdiction_changes as jurisdiction_changes
+from healthcode.store.person_tokens import person_token_uses as person_token_uses
 from healthcode.store.person_tokens import person_tokens as person_tokens
 from healthcode.store.reference_stamp import reference_stamp as reference_stamp
 from healthcode.store.regions import regional_checkpoints as regional_checkpoints
