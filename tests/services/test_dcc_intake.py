@@ -4,6 +4,7 @@ a tampered one and an unknown signer's are refused with specific codes and chang
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from healthcode.domain.dcc import DCC_AREA, DCC_AUTHORITY
 from healthcode.errors import HealthcodeError, InputRejected
 from healthcode.services.clock import FixedClock
 from healthcode.services.dcc_trust import OPERATOR, SignerCertificate
+from healthcode.services.tokens import PERSON_AUDIENCE
 from healthcode.sim.identities import demo_identity
 from healthcode.store import tables as t
 from tests.counting import counts
@@ -29,6 +31,7 @@ from tests.dcc_cases import (
     with_signature_flipped,
 )
 from tests.log_rows import stored
+from tests.services.test_order_refusals import entries_after, log_size
 from tests.town import Town
 
 AT_VACCINATION, AT_RECOVERY, AT_TEST = (f"AT/2DCode/raw/{n}.json" for n in (1, 2, 3))
@@ -306,3 +309,31 @@ def test_demo_residents_are_registered_with_what_a_dcc_is_matched_on(town: Town)
     text = issuer.issue(dcc, issued=DATA_EPOCH + timedelta(days=2))
     refused(town, "dcc.not_holder", lambda: submit(town, keys[0], text))
     assert submit(town, keys[1], text).kind == "test_result"
+
+
+def test_a_dcc_submitted_with_an_operators_token_is_logged_as_made_with_it(town: Town) -> None:
+    """The certificate's batch is the act (services/person_token_uses.py): one
+    ``person_token_use`` names its entry; the same certificate again is no act, and writes
+    nothing; a token never logged submits nothing."""
+    trust(town, AT_TEST, "AT")
+    town.clock.set(clock_of(AT_TEST))
+    person = holder(town, AT_TEST)
+    [token] = town.services.person_tokens.issue(
+        person, ["bearer"], now=town.clock.now(), ttl=timedelta(hours=1)
+    )
+    claims = town.services.tokens.check(token, audience=PERSON_AUDIENCE, now=town.clock.now())
+    refused(town, "auth.invalid_token", lambda: submit(
+        town, person, text_of(AT_TEST), operator_token="0" * 32
+    ))  # fmt: skip
+    size = log_size(town)
+    submit(town, person, text_of(AT_TEST), operator_token=claims.operator_token)
+    logged = {kind: (index, body) for index, kind, body in entries_after(town, size)}
+    use = json.loads(logged["person_token_use"][1])["data"]
+    assert (use["entry"], use["act"]) == (logged["evidence_batch"][0], "evidence_batch")
+    before = counts(town.services.db)
+    assert submit(
+        town, person, text_of(AT_TEST), operator_token=claims.operator_token
+    ).already_present
+    assert counts(town.services.db) == before
+    town.services.sequencer.integrate(now=town.clock.now())
+    assert town.services.self_check.run(now=town.clock.now(), halt=False).ok

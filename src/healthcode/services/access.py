@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from healthcode.domain import areas
 from healthcode.domain.log_entries import access_entry
 from healthcode.errors import Detail, InputRejected, NotFound, Unauthorized
-from healthcode.services import staff_tokens, transparency
+from healthcode.services import person_token_uses, staff_tokens, transparency
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.explain import Explanations, Named, StatusView
 from healthcode.services.orders import staff_secret_key
@@ -58,8 +58,9 @@ class Reader:
     role: str
     authority_id: str | None
     scope: frozenset[str]  # area codes; empty with role auditor means everything
-    # Set when the reader's token is one the operator issued (services/staff_tokens.py): the
-    # read is logged as made with it, as an official's other acts are.
+    # Set when the reader's token is one the operator issued: the read is logged as made with
+    # it, as the reader's other acts are (staff: services/staff_tokens.py; a guardian, whose
+    # token is a person's: services/person_token_uses.py).
     operator_token: str | None = None
 
 
@@ -117,22 +118,27 @@ class Access:
             raise InputRejected("access.purpose_invalid")
         return self._append(reader, person_keys, purpose, now)
 
-    def read_dependants(self, guardian: str, *, now: datetime) -> list[tuple[str, StatusView]]:
-        """Every dependant's status as their guardian is shown it, each read recorded."""
+    def read_dependants(
+        self, guardian: str, *, now: datetime, operator_token: str | None = None
+    ) -> list[tuple[str, StatusView]]:
+        """Every dependant's status as their guardian is shown it, each read recorded (made
+        with ``operator_token``, the guardian's token if the operator issued it)."""
         with self._db.read() as conn:
             keys = staff_repo.dependants(conn, guardian)
         views = [(key, self._explanations.explain(key, now=now)) for key in keys]
-        self._append(guardian_reader(guardian), keys, GUARDIAN_PURPOSE, now)
+        self._append(guardian_reader(guardian, operator_token), keys, GUARDIAN_PURPOSE, now)
         return views
 
-    def read_dependant(self, guardian: str, person_key: str, *, now: datetime) -> StatusView:
+    def read_dependant(
+        self, guardian: str, person_key: str, *, now: datetime, operator_token: str | None = None
+    ) -> StatusView:
         """One dependant's status as their guardian is shown it, the read recorded; anyone
-        else's is refused."""
+        else's is refused. ``operator_token`` as for `read_dependants`."""
         with self._db.read() as conn:
             if not staff_repo.is_guardian(conn, guardian, person_key):
                 raise Unauthorized("auth.forbidden", Detail("not your dependant"))
         view = self._explanations.explain(person_key, now=now)
-        self._append(guardian_reader(guardian), [person_key], GUARDIAN_PURPOSE, now)
+        self._append(guardian_reader(guardian, operator_token), [person_key], GUARDIAN_PURPOSE, now)
         return view
 
     def _append(
@@ -200,8 +206,8 @@ def record_reads(
     """Access rows and their entries for reads of these people's records, in the caller's
     transaction: a read that writes too (a guardian's fetch of a dependant's card, a venue's
     card check: services/passes.py) commits with its record or not at all; a staff reader's
-    with an operator-issued token, with a use of it each (services/staff_tokens.py). The
-    indices of the access entries."""
+    with an operator-issued token, with a use of it each (services/staff_tokens.py), and a
+    guardian's likewise (services/person_token_uses.py). The indices of the access entries."""
     keys = sorted(set(person_keys))
     reader_key = staff_secret_key(reader.id)
     reader_secret = secrets.secret(reader_key)
@@ -212,10 +218,16 @@ def record_reads(
         now,
     )
     # Read with a token the operator issued: each read is logged as made with it.
-    staff_tokens.record_uses(
-        conn, reader.operator_token, staff_id=reader.id, act_indices=indices, act="access",
-        now=now,
-    )  # fmt: skip
+    if reader.role == GUARDIAN:
+        person_token_uses.record_uses(
+            conn, reader.operator_token, person_key=reader.id, act_indices=indices, act="access",
+            now=now,
+        )  # fmt: skip
+    else:
+        staff_tokens.record_uses(
+            conn, reader.operator_token, staff_id=reader.id, act_indices=indices, act="access",
+            now=now,
+        )  # fmt: skip
     for key, index in zip(keys, indices, strict=True):
         orders_repo.record_access(conn, {
             "person_key": key, "accessor_id": reader.id, "accessor_role": reader.role,
@@ -239,8 +251,9 @@ def _entry(
     )  # fmt: skip
 
 
-def guardian_reader(person_key: str) -> Reader:
+def guardian_reader(person_key: str, operator_token: str | None = None) -> Reader:
     """A guardian as a reader: no authority and no area. They are tagged in the log by an
     actor secret of their own (``staff:<person key>``, as a venue device is), apart from their
-    person secret, so that oversight opens their reads as it does any reader's."""
-    return Reader(person_key, GUARDIAN, None, frozenset())
+    person secret, so that oversight opens their reads as it does any reader's.
+    ``operator_token``: their token's id if the operator issued it."""
+    return Reader(person_key, GUARDIAN, None, frozenset(), operator_token)

@@ -16,6 +16,7 @@ from healthcode.services.explain import EvidenceView, Named
 from healthcode.services.log_reader import CheckpointRef, LogReader
 from healthcode.store import appeals as appeals_repo
 from healthcode.store import evidence as evidence_repo
+from healthcode.store import person_tokens as person_tokens_repo
 from healthcode.store import registry as registry_repo
 from healthcode.store import staff as staff_repo
 from healthcode.store.appeals import StoredAppeal, StoredCase
@@ -42,6 +43,9 @@ class AppealView:
     case: StoredCase | None
     receipts: list[Receipt]
     checkpoint: CheckpointRef | None  # the log checkpoint it was read at
+    # Filed with a token the operator issued, not the filer's own: that use's entry
+    # (services/person_token_uses.py); None otherwise.
+    filed_with_operator_token: int | None = None
 
 
 _DETAILS = ("method", "result", "presence", "venue_id", "quarantine_required", "vaccine", "dose",
@@ -69,6 +73,7 @@ def view(conn: Connection, log: LogReader, appeal: StoredAppeal, now: datetime) 
     if appeal.evidence_ref is not None:
         refs.append(pair(appeal.evidence_ref))
     views = {item.ref: item for item in _evidence_views(conn, refs)}
+    use = person_tokens_repo.use_of_act(conn, appeal.filed_by, appeal.log_index)
     if case is not None:
         where = "with_oversight"
     elif appeal.status == AppealStatus.LAPSED:
@@ -89,6 +94,7 @@ def view(conn: Connection, log: LogReader, appeal: StoredAppeal, now: datetime) 
         case=case,
         receipts=receipts(appeal, case),
         checkpoint=log.checkpoint_at(conn),
+        filed_with_operator_token=None if use is None else use.log_index,
     )
 
 

@@ -44,6 +44,7 @@ from healthcode.services import (
     appeal_targets,
     appeal_views,
     crashpoints,
+    person_token_uses,
     staff_tokens,
     transparency,
 )
@@ -105,11 +106,12 @@ class Appeals:
 
     def file(
         self, filer: str, request: AppealRequest, *, now: datetime,
-        idempotency_key: str | None = None,
+        idempotency_key: str | None = None, operator_token: str | None = None,
     ) -> StoredAppeal:  # fmt: skip
         """File an appeal for oneself, or (``on_behalf_of``) for a dependant; with
         ``idempotency_key`` (services/idempotency.py) a retry of the same request answers with
-        the appeal the first one filed, and writes nothing."""
+        the appeal the first one filed, and writes nothing. ``operator_token``: the filer's
+        token's id if the operator issued it (services/person_token_uses.py)."""
         person = request.on_behalf_of or filer
         check_ground(request.target, request.ground, request.text)
         keyed = Keyed.of(filer, idempotency_key, "appeals", request)
@@ -134,6 +136,8 @@ class Appeals:
                 colour=contested.colour, rule_id=contested.rule_id, ground=str(request.ground),
                 text=request.text, authority_id=contested.authority_id, filed_at=now, deadline=deadline,
             ))], now)  # fmt: skip
+            person_token_uses.record_uses(conn, operator_token, person_key=filer,
+                                          act_indices=[index], act="appeal_filed", now=now)  # fmt: skip
             appeals_repo.insert(conn, {
                 "id": appeal_id, "person_key": person, "filed_by": filer, "target": str(request.target),
                 "order_id": order_id,
@@ -177,8 +181,11 @@ class Appeals:
             )
         return proof
 
-    def escalate(self, caller: str, appeal_id: str, *, now: datetime) -> StoredCase:
-        """Take an upheld appeal to oversight: a case opens (oversight sets no colour either)."""
+    def escalate(
+        self, caller: str, appeal_id: str, *, now: datetime, operator_token: str | None = None
+    ) -> StoredCase:
+        """Take an upheld appeal to oversight: a case opens (oversight sets no colour either).
+        ``operator_token`` as for `file`."""
         with self._db.write() as conn:
             appeal = appeal_views.mine(conn, caller, appeal_id)
             if appeal.status != AppealStatus.UPHELD:
@@ -191,6 +198,8 @@ class Appeals:
                 index=i, person_secret=secret, appeal_id=appeal.id, case_id=case_id,
                 authority_id=appeal.authority_id, at=now,
             ))], now)  # fmt: skip
+            person_token_uses.record_uses(conn, operator_token, person_key=caller,
+                                          act_indices=[index], act="appeal_escalated", now=now)  # fmt: skip
             appeals_repo.insert_case(conn, {
                 "id": case_id, "appeal_id": appeal.id, "person_key": appeal.person_key,
                 "status": "open", "opened_at": now, "log_index": index,

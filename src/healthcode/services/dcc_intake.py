@@ -34,12 +34,14 @@ from healthcode.domain.evidence import (
     parse_evidence,
 )
 from healthcode.errors import CATALOGUE, InputRejected, Unauthorized
+from healthcode.services import person_token_uses
 from healthcode.services.dcc_conformance import load_schemas
 from healthcode.services.dcc_trust import DccTrust
 from healthcode.services.derivation import Derivation
 from healthcode.services.intake import commit_records
 from healthcode.services.qr import read_qr_texts
 from healthcode.store import dcc as dcc_repo
+from healthcode.store import evidence as evidence_repo
 from healthcode.store import registry as registry_repo
 from healthcode.store import staff as staff_repo
 from healthcode.store.database import Database
@@ -128,18 +130,24 @@ class DccIntake:
             return self._schemas
 
     def submit_image(
-        self, submitter: str, image: bytes, *, now: datetime, holder: str | None = None
-    ) -> DccReceipt:
+        self, submitter: str, image: bytes, *, now: datetime, holder: str | None = None,
+        operator_token: str | None = None,
+    ) -> DccReceipt:  # fmt: skip
         """A photo or screenshot of the certificate's QR code (decoded with zxing-cpp)."""
         texts = [text for text in read_qr_texts(image) if text.startswith("HC1:")]
         if len(texts) != 1:
             raise InputRejected("dcc.no_code", f"{len(texts)} DCC codes found")
-        return self.submit(submitter, texts[0], now=now, holder=holder)
+        return self.submit(
+            submitter, texts[0], now=now, holder=holder, operator_token=operator_token
+        )
 
     def submit(
-        self, submitter: str, text: str, *, now: datetime, holder: str | None = None
-    ) -> DccReceipt:
-        """Submit the HC1 text for the submitter, or (``holder``) for one of their dependants."""
+        self, submitter: str, text: str, *, now: datetime, holder: str | None = None,
+        operator_token: str | None = None,
+    ) -> DccReceipt:  # fmt: skip
+        """Submit the HC1 text for the submitter, or (``holder``) for one of their dependants;
+        ``operator_token``: the submitter's token's id if the operator issued it, whose use
+        is logged with the certificate's batch (services/person_token_uses.py)."""
         person = holder or submitter
         if person != submitter:
             with self._db.read() as conn:
@@ -196,6 +204,14 @@ class DccIntake:
                 if error.code == "batch.conflict":
                     raise InputRejected("dcc.conflict") from None
                 raise
+            if operator_token is not None:  # the batch's entry is the act, if it is a new one
+                batch = (
+                    evidence_repo.batch(conn, source_id, record_id) if receipt.accepted else None
+                )
+                person_token_uses.record_uses(
+                    conn, operator_token, person_key=submitter, now=now, act="evidence_batch",
+                    act_indices=[] if batch is None else [int(batch.log_index)],
+                )  # fmt: skip
         return DccReceipt(
             person_key=person,
             source_id=source_id,

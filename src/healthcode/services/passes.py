@@ -109,10 +109,12 @@ class Passes:
                 raise Unauthorized("auth.forbidden", Detail("not your dependant"))
 
     def issue_pass(
-        self, person_key: str, now: datetime, *, guardian: str | None = None
-    ) -> IssuedPass:
+        self, person_key: str, now: datetime, *, guardian: str | None = None,
+        operator_token: str | None = None,
+    ) -> IssuedPass:  # fmt: skip
         """A pass of the person's status computed now (afresh, like every read); one their
-        ``guardian`` fetches is a read of their record, recorded (`services/access.py`)."""
+        ``guardian`` fetches is a read of their record, recorded (`services/access.py`), made
+        with ``operator_token``, the guardian's token's id if the operator issued it."""
         self._check_guardian(guardian, person_key)
         name, issuer = self._person(person_key)
         with self._db.read() as conn:
@@ -136,15 +138,17 @@ class Passes:
         text = issue_pass(claims, key.signing_key, key.key_id)
         if guardian is not None:
             with self._db.write() as conn:
-                record_reads(conn, self._secrets, guardian_reader(guardian), [person_key],
-                             GUARDIAN_PURPOSE, now)  # fmt: skip
+                record_reads(conn, self._secrets, guardian_reader(guardian, operator_token),
+                             [person_key], GUARDIAN_PURPOSE, now)  # fmt: skip
         return IssuedPass(text, str(status.colour), valid_until, name, issuer)
 
     def identity_card(
-        self, person_key: str, now: datetime, *, guardian: str | None = None
-    ) -> IssuedCard:
+        self, person_key: str, now: datetime, *, guardian: str | None = None,
+        operator_token: str | None = None,
+    ) -> IssuedCard:  # fmt: skip
         """The person's printable card: kept while valid and signed by a usable key. One their
-        ``guardian`` fetches is a read, recorded with the card's issue or not at all."""
+        ``guardian`` fetches is a read, recorded with the card's issue or not at all
+        (``operator_token`` as for `issue_pass`)."""
         self._check_guardian(guardian, person_key)
         name, issuer = self._person(person_key)
         key = self._trust.issuer_key(issuer, now)
@@ -172,8 +176,8 @@ class Passes:
                     new=card is None,
                 )  # fmt: skip
             if guardian is not None:
-                record_reads(conn, self._secrets, guardian_reader(guardian), [person_key],
-                             GUARDIAN_PURPOSE, now)  # fmt: skip
+                record_reads(conn, self._secrets, guardian_reader(guardian, operator_token),
+                             [person_key], GUARDIAN_PURPOSE, now)  # fmt: skip
         return IssuedCard(
             _card_text(key, name, bytes.fromhex(commitment), issued_at, valid_until),
             name,

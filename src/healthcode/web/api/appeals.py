@@ -135,6 +135,8 @@ class AppealOut(BaseModel):
     cited_evidence: list[EvidenceOut]
     case: CaseRefOut | None
     receipts: list[ReceiptOut]
+    # Filed with a token the operator issued: its `person_token_use` entry; null if not.
+    filed_with_operator_token: int | None = None
 
 
 class QueueItemOut(BaseModel):
@@ -231,6 +233,7 @@ def appeal_out(view: AppealView) -> AppealOut:
                        receipt_url=f"/api/v1/me/appeals/{appeal.id}/receipts/{r.log_index}")
             for r in view.receipts
         ],
+        filed_with_operator_token=view.filed_with_operator_token,
     )  # fmt: skip
 
 
@@ -258,7 +261,7 @@ def file_appeal(
         str(person.subject),
         AppealRequest(target=body.target, ground=body.ground, ref=body.ref, text=body.text,
                       on_behalf_of=body.on_behalf_of),
-        now=now, idempotency_key=idempotency_key,
+        now=now, idempotency_key=idempotency_key, operator_token=person.operator_token,
     )  # fmt: skip
     view = services.appeals.view(str(person.subject), filed.id, now=now)
     carry_checkpoint(response, view.checkpoint)
@@ -294,7 +297,9 @@ def escalate_appeal(
     """Take an upheld appeal to oversight, which opens a case."""
     services = request.app.state.services
     now = services.clock.now()
-    services.appeals.escalate(str(person.subject), appeal_id, now=now)
+    services.appeals.escalate(
+        str(person.subject), appeal_id, now=now, operator_token=person.operator_token
+    )
     view = services.appeals.view(str(person.subject), appeal_id, now=now)
     carry_checkpoint(response, view.checkpoint)
     return appeal_out(view)

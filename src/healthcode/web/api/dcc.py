@@ -184,12 +184,14 @@ async def submit_dcc(request: Request, person: Annotated[Caller, Depends(PERSON)
     submitter = str(person.subject)
     if image is not None:
         receipt = await run_in_threadpool(
-            services.dcc.submit_image, submitter, image, now=now, holder=body.on_behalf_of
-        )
+            services.dcc.submit_image, submitter, image, now=now, holder=body.on_behalf_of,
+            operator_token=person.operator_token,
+        )  # fmt: skip
     else:
         receipt = await run_in_threadpool(
-            services.dcc.submit, submitter, str(body.text), now=now, holder=body.on_behalf_of
-        )
+            services.dcc.submit, submitter, str(body.text), now=now, holder=body.on_behalf_of,
+            operator_token=person.operator_token,
+        )  # fmt: skip
     return receipt_out(receipt)
 
 

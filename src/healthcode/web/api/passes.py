@@ -79,10 +79,13 @@ def _b64url(data: bytes) -> str:
 
 
 def _pass(
-    request: Request, response: Response, person_key: str, fmt: Format, guardian: str | None
+    request: Request, response: Response, person_key: str, fmt: Format, guardian: Caller | None
 ) -> Any:
     services = request.app.state.services
-    issued = services.passes.issue_pass(person_key, services.clock.now(), guardian=guardian)
+    issued = services.passes.issue_pass(
+        person_key, services.clock.now(), guardian=None if guardian is None else str(guardian.subject),
+        operator_token=None if guardian is None else guardian.operator_token,
+    )  # fmt: skip
     body = PassOut(
         text=issued.text,
         colour=issued.colour,
@@ -122,7 +125,7 @@ def dependant_pass(
 ) -> Any:
     """A dependant's pass, from their own status only (A4): a read of their record, recorded
     and shown to them (invariant 7)."""
-    return _pass(request, response, person_key, format, guardian=str(person.subject))
+    return _pass(request, response, person_key, format, guardian=person)
 
 
 Language = Literal["zh", "en"]
@@ -136,10 +139,13 @@ def _card(
     person_key: str,
     fmt: Literal["png", "json"],
     lang: Language | None,
-    guardian: str | None,
+    guardian: Caller | None,
 ) -> Any:
     services = request.app.state.services
-    card = services.passes.identity_card(person_key, services.clock.now(), guardian=guardian)
+    card = services.passes.identity_card(
+        person_key, services.clock.now(), guardian=None if guardian is None else str(guardian.subject),
+        operator_token=None if guardian is None else guardian.operator_token,
+    )  # fmt: skip
     if fmt == "json":
         return CardOut(
             text=card.text,
@@ -187,7 +193,7 @@ def dependant_card(
 ) -> Any:
     """A dependant's printable identity card (a child, a relative without a phone): a read of
     their record, recorded and shown to them (invariant 7)."""
-    return _card(request, person_key, format, lang, guardian=str(person.subject))
+    return _card(request, person_key, format, lang, guardian=person)
 
 
 # --- the trust list -------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from healthcode.web.api.schemas import (
     EvidenceOut,
     PersonOrderOut,
     PersonTokenOut,
+    PersonTokenUseOut,
     StatusChangeOut,
     StatusOut,
 )
@@ -166,7 +167,8 @@ def my_tokens(
     request: Request, response: Response, person: Annotated[Caller, Depends(PERSON)]
 ) -> list[PersonTokenOut]:
     """Every token the operator issued for me (bearer tokens, sign-in links), newest first:
-    when, of which kind, until when, whether spent or revoked, and its log entry."""
+    when, of which kind, until when, whether spent or revoked, its log entry, and the acts
+    made with it (each with its act's entry and its own)."""
     services = request.app.state.services
     carry_checkpoint(response, latest_checkpoint(services))
     return [
@@ -174,6 +176,8 @@ def my_tokens(
             kind=t.issued.kind, kind_name=TOKEN_KINDS[t.issued.kind],
             valid_from=t.issued.valid_from, valid_until=t.issued.valid_until,
             revoked_at=t.revoked_at, log_index=t.issued.log_index,
+            uses=[PersonTokenUseOut(act=u.act, act_index=u.act_index, at=u.at, log_index=u.log_index)
+                  for u in t.uses],
         )
         for t in services.person_tokens.of_person(str(person.subject))
     ]  # fmt: skip
@@ -215,7 +219,9 @@ def my_dependants(
     carry_checkpoint(response, latest_checkpoint(services))  # before each dependant's status
     found = []
     # Each dependant's code read is recorded and shown to them (invariant 7).
-    for key, view in services.access.read_dependants(str(person.subject), now=services.clock.now()):
+    for key, view in services.access.read_dependants(
+        str(person.subject), now=services.clock.now(), operator_token=person.operator_token
+    ):
         record = services.identity.lookup(key)
         found.append(DependantOut(person_key=key, name=record.display_name if record else "",
                                   colour=str(view.status.colour), rule_id=view.status.rule_id))  # fmt: skip
@@ -232,7 +238,8 @@ def dependant_status(
     """A dependant's own status, from their own evidence only (A4)."""
     services = request.app.state.services
     view = services.access.read_dependant(  # recorded, and shown to them (invariant 7)
-        str(person.subject), person_key, now=services.clock.now()
-    )
+        str(person.subject), person_key, now=services.clock.now(),
+        operator_token=person.operator_token,
+    )  # fmt: skip
     carry_checkpoint(response, view.checkpoint)
     return status_out(view)

@@ -254,6 +254,15 @@ class AccessOut(BaseModel):
     authority_name: Bilingual | None = None
 
 
+class PersonTokenUseOut(BaseModel):
+    """An act made with a token the operator issued (services/person_token_uses.py)."""
+
+    act: str  # the act's entry kind: appeal_filed, appeal_escalated, evidence_batch, access
+    act_index: int  # the act's own entry
+    at: datetime
+    log_index: int  # its person_token_use entry
+
+
 class PersonTokenOut(BaseModel):
     """A token the operator issued for the caller (services/person_tokens.py)."""
 
@@ -263,3 +272,6 @@ class PersonTokenOut(BaseModel):
     valid_until: datetime
     revoked_at: datetime | None  # a link spent, a token revoked
     log_index: int  # its person_token entry
+    uses: list[
+        PersonTokenUseOut
+    ] = []  # the acts made with it (a link's: in its session), newest first

@@ -43,7 +43,9 @@ def _person_page(
     if on_behalf_of and on_behalf_of not in names:
         error, status, on_behalf_of = Unauthorized("appeal.not_guardian"), 403, ""
     if on_behalf_of:  # the dependant's code, orders and evidence: a read of their record
-        view = services.access.read_dependant(str(caller.subject), on_behalf_of, now=now)
+        view = services.access.read_dependant(
+            str(caller.subject), on_behalf_of, now=now, operator_token=caller.operator_token
+        )
     else:
         view = services.explanations.explain(str(caller.subject), now=now)
     return render(
@@ -94,7 +96,7 @@ def file_appeal_page(
             str(caller.subject),
             AppealRequest(target=AppealTarget(kind), ground=Ground(ground), ref=ref or None,
                           text=text.strip() or None, on_behalf_of=on_behalf_of or None),
-            now=services.clock.now(),
+            now=services.clock.now(), operator_token=caller.operator_token,
         )  # fmt: skip
     except HealthcodeError as error:
         services.refusals.record(
@@ -115,7 +117,10 @@ def escalate_page(
         return render(request, "login_failed.html", status_code=401)
     services = request.app.state.services
     try:
-        services.appeals.escalate(str(caller.subject), appeal_id, now=services.clock.now())
+        services.appeals.escalate(
+            str(caller.subject), appeal_id, now=services.clock.now(),
+            operator_token=caller.operator_token,
+        )  # fmt: skip
     except HealthcodeError as error:
         services.refusals.record(
             error, route="/me/appeals/{appeal_id}/escalate", source_id=None,

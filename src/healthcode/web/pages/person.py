@@ -29,11 +29,16 @@ class Dependant:
     status: Status  # from their own evidence only (A4)
 
 
-def dependants_of(services: Services, guardian: str, now: datetime) -> list[Dependant]:
+def dependants_of(
+    services: Services, guardian: str, now: datetime, operator_token: str | None = None
+) -> list[Dependant]:
     """The guardian's dependants with their codes: each one a read of the dependant's record,
-    recorded and shown to them (invariant 7, services/access.py)."""
+    recorded and shown to them (invariant 7, services/access.py), made with ``operator_token``
+    (the guardian's, if the operator issued it)."""
     found = []
-    for key, view in services.access.read_dependants(guardian, now=now):
+    for key, view in services.access.read_dependants(
+        guardian, now=now, operator_token=operator_token
+    ):
         found.append(Dependant(key, dependant_name(services, key), view.status))
     return found
 
@@ -88,12 +93,19 @@ def login(request: Request, token: Annotated[str, Form(max_length=4096)] = "") -
     except Unauthorized as refused:
         used = refused.detail == "already used"
         return _no_store(render(request, "login_failed.html", status_code=401, used=used))
+    ttl = timedelta(hours=services.settings.session_hours)
+    if claims.operator_issued:
+        # The session acts with the operator's link (services/person_token_uses.py), so it
+        # carries the link's id, and ends when the link's logged validity does: an act after
+        # it would be refused as one outside that validity.
+        ttl = min(ttl, claims.expires_at - now)
     session = services.tokens.mint(
         str(claims.subject),
         role=claims.role,
         audience=PERSON_AUDIENCE,
         now=now,
-        ttl=timedelta(hours=services.settings.session_hours),
+        ttl=ttl,
+        opened_with=claims.token_id if claims.operator_issued else None,
     )
     response = RedirectResponse("/me", status_code=303)
     response.set_cookie(
@@ -101,7 +113,7 @@ def login(request: Request, token: Annotated[str, Form(max_length=4096)] = "") -
         session,
         httponly=True,
         samesite="lax",
-        max_age=services.settings.session_hours * 3600,
+        max_age=int(ttl.total_seconds()),
     )
     return response
 
@@ -136,7 +148,7 @@ def my_page(request: Request, claims: Annotated[Caller | None, Depends(PERSON_PA
     services = request.app.state.services
     now = services.clock.now()
     view = services.explanations.explain(str(claims.subject), now=now)
-    dependants = dependants_of(services, str(claims.subject), now)
+    dependants = dependants_of(services, str(claims.subject), now, claims.operator_token)
     record = services.identity.lookup(str(claims.subject))
     issued_tokens = services.person_tokens.of_person(str(claims.subject))
     notices = services.notices.of_person(str(claims.subject))

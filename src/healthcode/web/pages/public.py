@@ -72,6 +72,7 @@ def entry_kind_names(_: Callable[[str], str]) -> dict[str, str]:
         "staff_token_use": _("Act made with a staff token the operator issued"),
         "staff_password": _("Staff member chose their own password"),
         "person_token": _("Person token issued by the operator"),
+        "person_token_use": _("Act made with a person token the operator issued"),
         "venue_token": _("Venue device token issued by the operator"),
         "appeal_filed": _("Appeal filed"),
         "appeal_answered": _("Appeal answered"),
