@@ -1,6 +1,6 @@
 """A member of staff replaces the password the operator set, over the API and on the pages,
-and signs in on the pages with their badge and password (web/api/staff_auth.py,
-web/pages/staff_account.py). On SQLite and PostgreSQL."""
+signs in on the pages with their badge and password, and sees their sign-ins
+(web/api/staff_auth.py, web/pages/staff_account.py). On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def test_a_token_the_operator_issued_cannot_change_it(town: Town, client: TestCl
         json={"current_password": FIRST, "new_password": OWN},
     )  # fmt: skip
     assert answer.status_code == 403 and answer.json()["code"] == "staff_password.operator_token"
-    page = client.get("/staff/password?lang=en", headers={"Authorization": f"Bearer {token}"})
+    page = client.get("/staff/account?lang=en", headers={"Authorization": f"Bearer {token}"})
     assert "signed in with a token the operator issued" in page.text
     assert 'action="/staff/password"' not in page.text
 
@@ -77,18 +77,21 @@ def test_sign_in_and_change_it_on_the_pages(town: Town, client: TestClient) -> N
     )
     assert landed.status_code == 303 and landed.headers["location"] == "/official/appeals"
     assert "hc_staff" in landed.cookies
-    page = client.get("/staff/password?lang=en")
+    page = client.get("/staff/account?lang=en")
     assert "still the one the operator set" in page.text
-    assert 'href="/staff/password" aria-current="page"' in page.text
+    assert 'href="/staff/account" aria-current="page"' in page.text
+    # The sign-in just made is listed, with its log entry.
+    [sign_in] = town.services.staff.sign_ins(BADGE)
+    assert f'<a href="/public/log/{sign_in.log_index}">' in page.text
     mismatch = client.post(
         "/staff/password?lang=zh", data={"current": FIRST, "new": OWN, "again": OWN + "x"}
     )
     assert mismatch.status_code == 422 and "两次输入的新密码不一致" in mismatch.text
     done = client.post("/staff/password?lang=en", data={"current": FIRST, "new": OWN, "again": OWN})
     assert done.status_code == 200 and "only you know it now" in done.text
-    assert "Your password is one you chose." in client.get("/staff/password?lang=en").text
+    assert "Your password is one you chose." in client.get("/staff/account?lang=en").text
     client.cookies.clear()
-    assert client.get("/staff/password").status_code == 401
+    assert client.get("/staff/account").status_code == 401
     again = client.post(
         "/staff/sign-in", data={"badge": BADGE, "password": OWN}, follow_redirects=False
     )

@@ -3,7 +3,8 @@ written on three branches and merged one after another, then 0022 (staff tokens)
 written beside each other and merged in that order, then 0024 (staff registrations) and 0025
 (person tokens), written beside each other and merged in that order, then 0026 (venue
 tokens) and 0027 (guardianship entries), also written beside each other, then 0028 (staff
-passwords) and 0029 (person token uses), written beside each other: from a
+passwords) and 0029 (person token uses), written beside each other, then 0030 (staff
+sign-ins): from a
 store at 0018 holding a designation and a refusal, up to the head, down to 0018 and up again,
 on SQLite and PostgreSQL. The rows stay, and the designations keep the triggers that renew the reference
 stamp (a copy of the table on the way would drop them)."""
@@ -34,9 +35,10 @@ def _columns(db: Database, table: str) -> set[str]:
 
 def test_the_merged_revisions_form_one_line(tmp_path: Path) -> None:
     script = ScriptDirectory.from_config(alembic_config(Database(f"sqlite:///{tmp_path / 'm.db'}")))
-    assert script.get_heads() == ["0029"]
+    assert script.get_heads() == ["0030"]
     revisions = (
         "0019", "0020", "0021", "0022", "0023", "0024", "0025", "0026", "0027", "0028", "0029",
+        "0030",
     )  # fmt: skip
     chain = [script.get_revision(rev) for rev in revisions]
     assert [(r.revision, r.down_revision) for r in chain if r is not None] == [
@@ -51,6 +53,7 @@ def test_the_merged_revisions_form_one_line(tmp_path: Path) -> None:
         ("0027", "0026"),
         ("0028", "0027"),
         ("0029", "0028"),
+        ("0030", "0029"),
     ]
     # Each file says what it revises, as Alembic reads it.
     for revision in chain:
@@ -98,6 +101,7 @@ def test_from_0018_with_rows_up_down_and_up_again(empty: Database) -> None:
         "guardianship_ends",
         "staff_password_changes",
         "person_token_uses",
+        "staff_sign_ins",
     }
     assert not gone & set(inspect(db.engine).get_table_names())
     with db.read() as conn:

@@ -101,3 +101,30 @@ def test_the_self_check_catches_an_edited_or_deleted_change(town: Town) -> None:
         conn.execute(delete(c))
     found = town.services.self_check.run(now=town.clock.now(), halt=False).problems
     assert any("(staff_password) has no stored record" in p for p in found)
+
+
+def test_each_sign_in_with_the_password_is_logged_and_listed(town: Town) -> None:
+    town.register_staff()
+    size = log_size(town)
+    town.services.staff.sign_in(BADGE, FIRST, now=town.clock.now())
+    [(index, kind, body)] = entries_after(town, size)
+    assert kind == "staff_sign_in"
+    secret = town.services.secrets.secret(staff_secret_key(BADGE))
+    data = json.loads(body)["data"]
+    assert data == {
+        "staff": actor_tag(secret, index), "role": "official", "authority": "zz-health",
+        "with": "password", "at": data["at"],
+    }  # fmt: skip
+    assert BADGE not in body.decode()
+    with pytest.raises(HealthcodeError):  # a failed one is the throttle's, not the log's
+        town.services.staff.sign_in(BADGE, "wrong", now=town.clock.now())
+    assert log_size(town) == index + 1
+    town.services.staff.sign_in(BADGE, FIRST, now=town.clock.now())
+    latest = town.services.staff.sign_ins(BADGE)
+    assert [s.log_index for s in latest] == [index + 1, index]
+    assert town.services.staff.sign_ins("zz-sup-1") == []
+    assert town.services.self_check.run(now=town.clock.now(), halt=False).problems == []
+    with town.services.db.write() as conn:
+        conn.execute(delete(t.staff_sign_ins).where(t.staff_sign_ins.c.log_index == index))
+    found = town.services.self_check.run(now=town.clock.now(), halt=False).problems
+    assert any(f"entry {index} (staff_sign_in) has no stored record" in p for p in found)

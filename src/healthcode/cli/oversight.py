@@ -169,7 +169,7 @@ def signed_in(built: Services, badge: str) -> None:
     password = os.environ.get(PASSWORD_VARIABLE)
     if password is None:
         password = typer.prompt(_("password of %(badge)s") % {"badge": badge}, hide_input=True)
-    built.staff.sign_in(badge, password, now=built.clock.now())
+    built.staff.authenticate(badge, password, now=built.clock.now())
 
 
 def _owner(_: Callable[[str], str], escrow_key: str) -> str:

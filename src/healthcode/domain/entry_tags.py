@@ -54,6 +54,7 @@ _PERSON_ENTRIES: dict[str, tuple[tuple[str, Role, str | None], ...]] = {
     "jurisdiction_withdrawal": (("by", "actor", None),),
     "staff_token": (("staff", "actor", None),),
     "staff_password": (("staff", "actor", None),),
+    "staff_sign_in": (("staff", "actor", None),),
     "person_token": (("person", "person", None),),
     "access": (("person", "person", None), ("accessor", "actor", None)),
     "guardianship": (("guardian", "person", None), ("dependant", "person", None)),

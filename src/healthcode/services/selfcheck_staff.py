@@ -3,7 +3,8 @@ entry of ``what: staff`` rebuilt from its row of ``staff_registrations``; each r
 the member as their previous row left them; each member's last row the member as ``staff``
 holds them; and no such entry without its row (one deleted would hide a password reset from
 oversight's ``staff_registry``). And each ``staff_password`` entry (a member's own password,
-since migration 0028) rebuilt from its row of ``staff_password_changes``."""
+since migration 0028) and ``staff_sign_in`` entry (since 0030) rebuilt from its row of
+``staff_password_changes`` and ``staff_sign_ins``."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from sqlalchemy import Connection, select
 
 from healthcode.domain.staff_passwords import staff_password_entry
 from healthcode.domain.staff_registry import StaffRegistration, Standing, staff_registry_entry
+from healthcode.domain.staff_sign_ins import staff_sign_in_entry
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.orders import staff_secret_key
 from healthcode.store import staff_passwords as passwords_repo
 from healthcode.store import staff_registrations as repo
+from healthcode.store import staff_sign_ins as sign_ins_repo
 from healthcode.store import tables as t
 
 Expected = dict[int, tuple[str, bytes]]
@@ -55,15 +58,23 @@ def expected_staff(conn: Connection) -> tuple[Expected, list[str]]:
 
 
 def expected_passwords(conn: Connection, secrets: PersonSecrets) -> tuple[Expected, list[str]]:
-    """(index -> ("staff_password", bytes)) of every member's change of their own password,
-    and no problems of their own (a row edited or deleted no longer matches the log)."""
-    return {
-        change.log_index: ("staff_password", staff_password_entry(
-            index=change.log_index, staff_secret=secrets.secret(staff_secret_key(change.staff_id)),
-            role=change.role, authority_id=change.authority_id, changed_at=change.changed_at,
-        ))
-        for change in passwords_repo.every(conn)
-    }, []  # fmt: skip
+    """(index -> (kind, bytes)) of every member's change of their own password and of every
+    sign-in with it, and no problems of their own (a row edited or deleted no longer matches
+    the log)."""
+    expected: Expected = {}
+    for change in passwords_repo.every(conn):
+        secret = secrets.secret(staff_secret_key(change.staff_id))
+        expected[change.log_index] = ("staff_password", staff_password_entry(
+            index=change.log_index, staff_secret=secret, role=change.role,
+            authority_id=change.authority_id, changed_at=change.changed_at,
+        ))  # fmt: skip
+    for sign_in in sign_ins_repo.every(conn):
+        secret = secrets.secret(staff_secret_key(sign_in.staff_id))
+        expected[sign_in.log_index] = ("staff_sign_in", staff_sign_in_entry(
+            index=sign_in.log_index, staff_secret=secret, role=sign_in.role,
+            authority_id=sign_in.authority_id, at=sign_in.signed_in_at,
+        ))  # fmt: skip
+    return expected, []
 
 
 def unrecorded(entries: Iterable[tuple[int, bytes]]) -> list[str]:

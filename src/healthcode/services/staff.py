@@ -3,10 +3,11 @@
 Registrations are logged with a row each (never a password or its hash: whether the load set
 one, how the member stood before, and their authority's supervisors, for oversight's
 ``staff_registry``; `_log_registration`); passwords are hashed with argon2 and
-exchanged for a short-lived bearer token (OAuth2 password flow). A token the operator issues
-instead (``healthcode admin staff-token``, the demo's links) is logged when it is made and says
-so in its claims (`issue_token`, domain/staff_tokens.py); there is no other way here to mint a
-staff token without a password.
+exchanged for a short-lived bearer token (OAuth2 password flow), each sign-in a
+``staff_sign_in`` entry with its row, which the member's page lists (`_log_sign_in`). A token
+the operator issues instead (``healthcode admin staff-token``, the demo's links) is logged when
+it is made and says so in its claims (`issue_token`, domain/staff_tokens.py); there is no other
+way here to mint a staff token without a password.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from healthcode.domain.staff_registry import (
     password_state,
     staff_registry_entry,
 )
+from healthcode.domain.staff_sign_ins import staff_sign_in_entry
 from healthcode.domain.staff_tokens import staff_token_entry, validity
 from healthcode.errors import InputRejected, NotFound, Unauthorized
 from healthcode.services import transparency
@@ -40,9 +42,11 @@ from healthcode.services.tokens import Tokens
 from healthcode.store import registry as registry_repo
 from healthcode.store import staff as staff_repo
 from healthcode.store import staff_registrations as registrations_repo
+from healthcode.store import staff_sign_ins as sign_ins_repo
 from healthcode.store import staff_tokens as staff_tokens_repo
 from healthcode.store.database import Database
 from healthcode.store.staff import StaffMember
+from healthcode.store.staff_sign_ins import SignIn
 from healthcode.store.staff_tokens import IssuedToken
 
 STAFF_TOKEN_TTL = timedelta(minutes=15)
@@ -125,8 +129,18 @@ class Staff:
     def sign_in(
         self, staff_id: str, password: str, *, now: datetime, address: str | None = None
     ) -> str:
-        """Exchange a badge id and password for a short-lived bearer token; throttled per
-        badge id and per client ``address`` (services/sign_in_throttle.py)."""
+        """Exchange a badge id and password for a short-lived bearer token, the sign-in
+        logged; throttled per badge id and per client ``address`` (`authenticate`)."""
+        member = self.authenticate(staff_id, password, now=now, address=address)
+        self._log_sign_in(member, now)
+        return self._tokens.mint(member.id, role=member.role, now=now, ttl=STAFF_TOKEN_TTL)
+
+    def authenticate(
+        self, staff_id: str, password: str, *, now: datetime, address: str | None = None
+    ) -> StaffMember:
+        """The active member whose password this is, or `auth.invalid_token`; throttled per
+        badge id and per client ``address`` (services/sign_in_throttle.py). No sign-in: a
+        command that acts as the member checks their password with it, and logs the act."""
         self.throttle.check(staff_id, address, now=now)
         # A name no badge can have is not looked up: PostgreSQL refuses text with a NUL in it.
         member = None
@@ -141,7 +155,27 @@ class Staff:
             self.throttle.failed(staff_id, address, now=now)
             raise Unauthorized("auth.invalid_token", "unknown badge or wrong password") from None
         self.throttle.succeeded(staff_id, now=now)
-        return self._tokens.mint(member.id, role=member.role, now=now, ttl=STAFF_TOKEN_TTL)
+        return member
+
+    def _log_sign_in(self, member: StaffMember, now: datetime) -> None:
+        """A ``staff_sign_in`` entry with its row, before the token exists: the member's page
+        lists it (domain/staff_sign_ins.py)."""
+        secret_key = staff_secret_key(member.id)
+        secret = self._secrets.secret(secret_key)
+        with self._db.write() as conn:
+            self._secrets.escrow_missing(conn, [secret_key], now)
+            [index] = transparency.append(conn, [("staff_sign_in", lambda i: staff_sign_in_entry(
+                index=i, staff_secret=secret, role=member.role, authority_id=member.authority_id,
+                at=now,
+            ))], now)  # fmt: skip
+            sign_ins_repo.insert(
+                conn, SignIn(index, member.id, member.role, member.authority_id, now)
+            )
+
+    def sign_ins(self, staff_id: str, *, limit: int = 20) -> list[SignIn]:
+        """The member's last ``limit`` sign-ins with their password, the newest first."""
+        with self._db.read() as conn:
+            return sign_ins_repo.latest(conn, staff_id, limit)
 
     def issue_token(self, staff_id: str, *, now: datetime, ttl: timedelta = STAFF_TOKEN_TTL) -> str:
         """A token of an active member's role that the operator issues without their password

@@ -34,6 +34,7 @@ from healthcode.store.sign_in_failures import sign_in_failures as sign_in_failur
 from healthcode.store.source_keys import source_key_changes as source_key_changes
 from healthcode.store.staff_passwords import staff_password_changes as staff_password_changes
 from healthcode.store.staff_registrations import staff_registrations as staff_registrations
+from healthcode.store.staff_sign_ins import staff_sign_ins as staff_sign_ins
 from healthcode.store.tables_appeals import appeal_citations as appeal_citations
 from healthcode.store.tables_appeals import appeals as appeals
 from healthcode.store.tables_appeals import oversight_case_steps as oversight_case_steps

@@ -71,6 +71,7 @@ def entry_kind_names(_: Callable[[str], str]) -> dict[str, str]:
         "staff_token": _("Staff token issued by the operator"),
         "staff_token_use": _("Act made with a staff token the operator issued"),
         "staff_password": _("Staff member chose their own password"),
+        "staff_sign_in": _("Staff member signed in with their password"),
         "person_token": _("Person token issued by the operator"),
         "person_token_use": _("Act made with a person token the operator issued"),
         "venue_token": _("Venue device token issued by the operator"),

@@ -1,5 +1,5 @@
-"""Staff sign in on the pages with their badge and password, and replace the password the
-operator set with one of their own (services/staff_passwords.py).
+"""Staff sign in on the pages with their badge and password, see their latest sign-ins, and
+replace the password the operator set with one of their own (services/staff_passwords.py).
 
 Until now a member reached the console only through a link with a token the operator minted
 (``/staff/login``); signing in with a password the member chose is the way in no one else
@@ -76,28 +76,30 @@ def sign_in(request: Request, badge: FormText = "", password: FormText = "") -> 
     return signed_in(token, claims.role, int((claims.expires_at - now).total_seconds()))
 
 
-def _password_page(
+def _account_page(
     request: Request, caller: Caller, *, error: HealthcodeError | None = None,
     changed: int | None = None,
 ) -> HTMLResponse:  # fmt: skip
+    """The member's sign-ins with their password, newest first, and the password form."""
     services = request.app.state.services
     context = {
+        "sign_ins": services.staff.sign_ins(str(caller.subject)),
         "operator_knows": services.staff_passwords.operator_knows(str(caller.subject)),
         "operator_token": caller.operator_token is not None,
         "changed": changed,
     }
     if error is not None:
-        return _refused(request, "staff_password.html", error, caller, **context)
-    return render(request, "staff_password.html", caller=caller, **context)
+        return _refused(request, "staff_account.html", error, caller, **context)
+    return render(request, "staff_account.html", caller=caller, **context)
 
 
-@router.get("/staff/password")
-def password_page(
+@router.get("/staff/account")
+def account_page(
     request: Request, caller: Annotated[Caller | None, Depends(MEMBER_PAGE)]
 ) -> Response:
     if caller is None:
         return render(request, "staff_sign_in.html", status_code=401, badge="")
-    return _password_page(request, caller)
+    return _account_page(request, caller)
 
 
 @router.post("/staff/password")
@@ -122,5 +124,5 @@ def change_password(
             address=request.client.host if request.client else None,
         )  # fmt: skip
     except HealthcodeError as error:
-        return _password_page(request, caller, error=error)
-    return _password_page(request, caller, changed=index)
+        return _account_page(request, caller, error=error)
+    return _account_page(request, caller, changed=index)
