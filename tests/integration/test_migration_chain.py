@@ -4,7 +4,7 @@ written beside each other and merged in that order, then 0024 (staff registratio
 (person tokens), written beside each other and merged in that order, then 0026 (venue
 tokens) and 0027 (guardianship entries), also written beside each other, then 0028 (staff
 passwords) and 0029 (person token uses), written beside each other, then 0030 (staff
-sign-ins): from a
+sign-ins) and 0031 (card checks made with venue device tokens), also beside each other: from a
 store at 0018 holding a designation and a refusal, up to the head, down to 0018 and up again,
 on SQLite and PostgreSQL. The rows stay, and the designations keep the triggers that renew the reference
 stamp (a copy of the table on the way would drop them)."""
@@ -35,12 +35,11 @@ def _columns(db: Database, table: str) -> set[str]:
 
 def test_the_merged_revisions_form_one_line(tmp_path: Path) -> None:
     script = ScriptDirectory.from_config(alembic_config(Database(f"sqlite:///{tmp_path / 'm.db'}")))
-    assert script.get_heads() == ["0030"]
-    revisions = (
-        "0019", "0020", "0021", "0022", "0023", "0024", "0025", "0026", "0027", "0028", "0029",
-        "0030",
-    )  # fmt: skip
-    chain = [script.get_revision(rev) for rev in revisions]
+    assert script.get_heads() == ["0031"]
+    chain = [
+        script.get_revision(rev)
+        for rev in (f"{n:04}" for n in range(19, 32))  # 0019 to 0031
+    ]
     assert [(r.revision, r.down_revision) for r in chain if r is not None] == [
         ("0019", "0018"),
         ("0020", "0019"),
@@ -54,6 +53,7 @@ def test_the_merged_revisions_form_one_line(tmp_path: Path) -> None:
         ("0028", "0027"),
         ("0029", "0028"),
         ("0030", "0029"),
+        ("0031", "0030"),
     ]
     # Each file says what it revises, as Alembic reads it.
     for revision in chain:
@@ -85,7 +85,7 @@ def test_from_0018_with_rows_up_down_and_up_again(empty: Database) -> None:
     with db.read() as conn:
         row = conn.execute(text("SELECT id, ended_at, end_log_index FROM designations")).one()
     assert tuple(row) == ("d-1", None, None)
-    assert "staff_registrations" in inspect(db.engine).get_table_names()
+    assert {"staff_registrations", "venue_token_uses"} <= set(inspect(db.engine).get_table_names())
     with db.read() as conn:  # found by 0027: marked as recorded before logging, not tampered
         row = conn.execute(text("SELECT log_index, before_logging FROM guardianships")).one()
     assert (row[0], bool(row[1])) == (None, True)
@@ -102,6 +102,7 @@ def test_from_0018_with_rows_up_down_and_up_again(empty: Database) -> None:
         "staff_password_changes",
         "person_token_uses",
         "staff_sign_ins",
+        "venue_token_uses",
     }
     assert not gone & set(inspect(db.engine).get_table_names())
     with db.read() as conn:

@@ -5,8 +5,10 @@ demo's venue link). Whoever holds one shows the venue's place codes and checks i
 in the venue's name, and each card check is a read of a person's record recorded as the
 venue's access: an operator minting one quietly could read cards as the venue. So each is a
 ``venue_token`` entry when it is made, naming the venue in the clear (venues are registered
-and public, no person's data), the token's validity and that the operator issued it; and the
-venue's own page lists every one (web/pages/places.py). No I/O, no clock.
+and public, no person's data), the token's validity and that the operator issued it; each
+card check made with it is a ``venue_token_use`` entry naming the check's ``access`` entry, so
+the reads are the token's, not taken for the venue's own; and the venue's own page lists every
+token with the checks made with it (web/pages/places.py). No I/O, no clock.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ OPERATOR = "operator"  # who issued it: a venue's device has no sign-in of its o
 # stops working within one. Under a minute it could not even be opened.
 SHORTEST = timedelta(minutes=1)
 LONGEST = timedelta(days=90)
+# The acts recorded as made with such a token, by their entry's kind: a card check, the only
+# read of a person's record a venue's device makes (services/passes.py). Showing the place code
+# reads no one's record and writes nothing.
+ACTS = frozenset({"access"})
 
 
 def validity(now: datetime, ttl: timedelta) -> tuple[datetime, datetime]:
@@ -42,4 +48,14 @@ def venue_token_entry(*, venue_id: str, valid_from: datetime, valid_until: datet
             "valid_from": instant_text(valid_from),
             "valid_until": instant_text(valid_until),
         },
+    )
+
+
+def venue_token_use_entry(*, token_index: int, act_index: int, act: str, at: datetime) -> bytes:
+    """The act logged as entry ``act_index`` (of kind ``act``: a card check's ``access``) was
+    made with the device token the operator issued in entry ``token_index``. No tag: the
+    act's entry names the venue, and this one only says which token made it."""
+    return encode_entry(
+        "venue_token_use",
+        {"token": token_index, "entry": act_index, "act": act, "at": instant_text(at)},
     )

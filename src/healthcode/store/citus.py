@@ -48,6 +48,7 @@ REFERENCE = (
     "trust_lists", "token_revocations", "oversight_findings", "oversight_case_steps",
     "source_key_changes", "staff_tokens", "staff_token_uses", "jurisdiction_changes",
     "staff_registrations", "venue_tokens", "staff_password_changes", "staff_sign_ins",
+    "venue_token_uses",
     # These hold a person key on some rows only (NULL: a revoked source, a detector's case),
     # and Citus refuses NULL in a distribution column; both are small.
     "set_asides", "oversight_cases",

@@ -64,6 +64,7 @@ from healthcode.store.tables_places import scan_batches as scan_batches
 from healthcode.store.tables_places import trust_keys as trust_keys
 from healthcode.store.tables_places import trust_lists as trust_lists
 from healthcode.store.tables_places import venue_keys as venue_keys
+from healthcode.store.venue_tokens import venue_token_uses as venue_token_uses
 from healthcode.store.venue_tokens import venue_tokens as venue_tokens
 
 areas = Table(
