@@ -159,7 +159,7 @@ def test_an_identity_card_is_exchanged_for_the_colour_and_the_read_is_shown(town
     assert services.passes.identity_card(grandmother, town.clock.now()).text == card.text
     town.test(grandmother, town.clock.now() - timedelta(hours=2), "positive")
     venue = services.places.venue("mall", town.clock.now())
-    answer = services.passes.check_card(venue, card.text, town.clock.now())
+    answer = services.passes.check_card(venue, card.text, town.clock.now(), device_token=None)
     assert (answer.colour, answer.masked_name) == ("red", "张**奶")
     reads = services.access.of_person(grandmother)
     assert [(r.accessor_id, r.accessor_role, r.purpose) for r in reads] == [

@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from healthcode.domain import areas
 from healthcode.domain.log_entries import access_entry
 from healthcode.errors import Detail, InputRejected, NotFound, Unauthorized
-from healthcode.services import person_token_uses, staff_tokens, transparency
+from healthcode.services import person_token_uses, staff_tokens, transparency, venue_tokens
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.explain import Explanations, Named, StatusView
 from healthcode.services.orders import staff_secret_key
@@ -42,6 +42,7 @@ GUARDIAN_PURPOSE = "guardianship"
 UNCHOSEN_PURPOSES = frozenset({"identity_card_check", GUARDIAN_PURPOSE})
 READERS = frozenset({"hotline", "official", "supervisor", "auditor"})
 GUARDIAN = "guardian"  # the role a guardian's reads are recorded under
+VENUE = "venue"  # and a venue device's card checks (services/passes.py)
 
 
 def purposes_for(role: str) -> tuple[str, ...]:
@@ -60,7 +61,8 @@ class Reader:
     scope: frozenset[str]  # area codes; empty with role auditor means everything
     # Set when the reader's token is one the operator issued: the read is logged as made with
     # it, as the reader's other acts are (staff: services/staff_tokens.py; a guardian, whose
-    # token is a person's: services/person_token_uses.py).
+    # token is a person's: services/person_token_uses.py; a venue device's card check:
+    # services/venue_tokens.py).
     operator_token: str | None = None
 
 
@@ -205,9 +207,10 @@ def record_reads(
 ) -> list[int]:
     """Access rows and their entries for reads of these people's records, in the caller's
     transaction: a read that writes too (a guardian's fetch of a dependant's card, a venue's
-    card check: services/passes.py) commits with its record or not at all; a staff reader's
-    with an operator-issued token, with a use of it each (services/staff_tokens.py), and a
-    guardian's likewise (services/person_token_uses.py). The indices of the access entries."""
+    card check: services/passes.py) commits with its record or not at all; a reader's with an
+    operator-issued token, with a use of it each (a staff member's: services/staff_tokens.py;
+    a guardian's: services/person_token_uses.py; a venue device's: services/venue_tokens.py).
+    The indices of the access entries."""
     keys = sorted(set(person_keys))
     reader_key = staff_secret_key(reader.id)
     reader_secret = secrets.secret(reader_key)
@@ -217,10 +220,16 @@ def record_reads(
         [("access", _entry(secrets, reader, key, reader_secret, purpose, now)) for key in keys],
         now,
     )
-    # Read with a token the operator issued: each read is logged as made with it.
+    # Read with a token the operator issued: each read is logged as made with it, against the
+    # tokens of the reader's kind (a venue's id is no staff badge, nor the reverse).
     if reader.role == GUARDIAN:
         person_token_uses.record_uses(
             conn, reader.operator_token, person_key=reader.id, act_indices=indices, act="access",
+            now=now,
+        )  # fmt: skip
+    elif reader.role == VENUE:
+        venue_tokens.record_uses(
+            conn, reader.operator_token, venue_id=reader.id, act_indices=indices, act="access",
             now=now,
         )  # fmt: skip
     else:

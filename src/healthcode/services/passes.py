@@ -33,7 +33,13 @@ from healthcode.credentials.passes import (
 )
 from healthcode.domain.people import mask_name
 from healthcode.errors import Detail, NotFound, Unauthorized
-from healthcode.services.access import GUARDIAN_PURPOSE, Reader, guardian_reader, record_reads
+from healthcode.services.access import (
+    GUARDIAN_PURPOSE,
+    VENUE,
+    Reader,
+    guardian_reader,
+    record_reads,
+)
 from healthcode.services.derivation import Derivation
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.pass_refusals import PassRefused, refused
@@ -198,8 +204,14 @@ class Passes:
             raise refused(error) from None
         return VenueAnswer(str(verified.colour), verified.valid_until, verified.masked_name)
 
-    def check_card(self, venue: VenueInfo, text: str, now: datetime) -> VenueAnswer:
-        """Exchange an identity card for the holder's current colour; the read is recorded."""
+    def check_card(
+        self, venue: VenueInfo, text: str, now: datetime, *, device_token: str | None
+    ) -> VenueAnswer:
+        """Exchange an identity card for the holder's current colour; the read is recorded,
+        and, made with the device token the operator issued (its id, ``device_token``; None
+        for a device whose token carries none), logged as made with it
+        (services/venue_tokens.py): a token the log does not back refuses the check, nothing
+        written."""
         published = self._trust.current()
         if published is None:
             raise PassRefused("pass.unknown_key", "no trust list has been published yet")
@@ -216,11 +228,13 @@ class Passes:
         valid_until = now + self._policy.pass_lifetime
         if status.valid_until is not None:
             valid_until = min(valid_until, status.valid_until)
-        self._record_read(venue, person_key, now)
+        self._record_read(venue, person_key, now, device_token)
         return VenueAnswer(str(status.colour), valid_until, card.masked_name)
 
-    def _record_read(self, venue: VenueInfo, person_key: str, now: datetime) -> None:
-        reader = Reader(venue.id, "venue", venue.authority_id, frozenset())
+    def _record_read(
+        self, venue: VenueInfo, person_key: str, now: datetime, device_token: str | None
+    ) -> None:
+        reader = Reader(venue.id, VENUE, venue.authority_id, frozenset(), device_token)
         with self._db.write() as conn:
             record_reads(conn, self._secrets, reader, [person_key], VENUE_PURPOSE, now)
 

@@ -151,6 +151,7 @@ class SelfCheck:
             expected_staff(conn),
             expected_passwords(conn, self._secrets),
             expected_guardianships(conn, self._secrets),
+            expected_venue_tokens(conn),
         ):
             expected.update(entries)
             for problem in problems:
@@ -163,7 +164,6 @@ class SelfCheck:
         expected.update(person_entries)
         for problem in person_problems + acts_named(person_acts, expected, "person"):
             report.add(problem)
-        expected.update(expected_venue_tokens(conn))
         return expected
 
     @staticmethod

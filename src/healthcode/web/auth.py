@@ -54,7 +54,8 @@ class Caller:
     jurisdiction: frozenset[str] = field(default_factory=frozenset)
     # The id of the token the caller holds when the operator issued it, not a sign-in: the
     # acts it makes are logged as made with it (staff: services/staff_tokens.py; a person:
-    # services/person_token_uses.py, for a session the sign-in link it was opened with).
+    # services/person_token_uses.py, for a session the sign-in link it was opened with; a
+    # venue device token's card checks: services/venue_tokens.py).
     operator_token: str | None = None
 
     @property
@@ -105,7 +106,12 @@ def authenticate(request: Request, roles: frozenset[str]) -> Caller:
         if claims.role == "venue":
             if claims.subject not in registry_repo.venue_areas(conn, [claims.subject]):
                 raise Unauthorized("auth.invalid_token", "unknown venue")
-            return Caller("venue", claims.subject)
+            # Every venue token the code mints is the operator's (services/venue_tokens.py, the
+            # CLI's and the demo's alike), so this is its logged id; one without the claim was
+            # minted with the signing key outside the code (the tests' own devices), and with
+            # no row behind it there is no token to name.
+            operator_token = claims.token_id if claims.operator_issued else None
+            return Caller("venue", claims.subject, operator_token=operator_token)
         member = staff_repo.find(conn, claims.subject)
         # Whether the member still is one first: one deactivated is not told "signed in, but
         # not allowed here".

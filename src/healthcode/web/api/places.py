@@ -286,13 +286,16 @@ async def identity_check(
     request: Request, response: Response, venue: Annotated[Caller, Depends(VENUE)]
 ) -> VenueAnswerOut:
     """Exchange a printed identity card (JSON `card`, or a multipart `card` or `image`) for
-    the holder's current colour; the read is recorded and shown to the holder."""
+    the holder's current colour; the read is recorded and shown to the holder, and logged as
+    made with the device token the operator issued (a `venue_token_use` entry)."""
     services = request.app.state.services
     text = await text_or_image(request, "card", ("HCI1:",))
     now = services.clock.now()
     carry_checkpoint(response, await run_in_threadpool(latest_checkpoint, services))
     where = await run_in_threadpool(services.places.venue, str(venue.subject), now)
-    answer = await run_in_threadpool(services.passes.check_card, where, text, now)
+    answer = await run_in_threadpool(
+        services.passes.check_card, where, text, now, device_token=venue.operator_token
+    )
     return venue_answer(answer)
 
 

@@ -99,7 +99,9 @@ async def venue_check(
         text = await _form_text(request, "text", ("HCP1:", "HCI1:"))
         if text.startswith("HCI1:"):
             where = await run_in_threadpool(services.places.venue, str(venue.subject), now)
-            answer = await run_in_threadpool(services.passes.check_card, where, text, now)
+            answer = await run_in_threadpool(
+                services.passes.check_card, where, text, now, device_token=venue.operator_token
+            )
         else:
             answer = await run_in_threadpool(services.passes.check_pass, text, now)
     except HealthcodeError as error:

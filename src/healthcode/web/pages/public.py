@@ -75,6 +75,7 @@ def entry_kind_names(_: Callable[[str], str]) -> dict[str, str]:
         "person_token": _("Person token issued by the operator"),
         "person_token_use": _("Act made with a person token the operator issued"),
         "venue_token": _("Venue device token issued by the operator"),
+        "venue_token_use": _("Identity card checked with a venue device token"),
         "appeal_filed": _("Appeal filed"),
         "appeal_answered": _("Appeal answered"),
         "appeal_lapsed": _("Appeal lapsed unanswered"),
