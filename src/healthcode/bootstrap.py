@@ -183,7 +183,7 @@ def build(
     retention = Retention(db, rulebooks, policy_data.retention_policy())
     access = Access(db, explanations, secrets)
     guardianships = Guardianships(db, secrets, outbox)
-    throttle = SignInThrottle(db, keys.pseudonym_secret)  # one count for both ways in
+    staff = Staff(db, tokens, SignInThrottle(db, keys.pseudonym_secret), secrets)
     place_services = build_place_services(
         db, derivation, rulebooks, log_reader, secrets, keys.places_master
     )
@@ -213,8 +213,8 @@ def build(
         cosigning=Cosigning(db, log_reader, parse_witnesses(settings.witnesses), clock=clock),
         orders=orders,
         order_refusals=OrderRefusals(db, secrets, outbox),
-        staff=Staff(db, tokens, throttle, secrets),
-        staff_passwords=StaffPasswords(db, secrets, throttle),
+        staff=staff,
+        staff_passwords=StaffPasswords(db, secrets, staff),
         person_tokens=PersonTokens(db, tokens, secrets, outbox),
         venue_tokens=VenueTokens(db, tokens),
         access=access,

@@ -4,7 +4,8 @@ written beside each other and merged in that order, then 0024 (staff registratio
 (person tokens), written beside each other and merged in that order, then 0026 (venue
 tokens) and 0027 (guardianship entries), also written beside each other, then 0028 (staff
 passwords) and 0029 (person token uses), written beside each other, then 0030 (staff
-sign-ins) and 0031 (card checks made with venue device tokens), also beside each other: from a
+sign-ins) and 0031 (card checks made with venue device tokens), also beside each other, then
+0032 (when a staff password was set): from a
 store at 0018 holding a designation and a refusal, up to the head, down to 0018 and up again,
 on SQLite and PostgreSQL. The rows stay, and the designations keep the triggers that renew the reference
 stamp (a copy of the table on the way would drop them)."""
@@ -35,10 +36,10 @@ def _columns(db: Database, table: str) -> set[str]:
 
 def test_the_merged_revisions_form_one_line(tmp_path: Path) -> None:
     script = ScriptDirectory.from_config(alembic_config(Database(f"sqlite:///{tmp_path / 'm.db'}")))
-    assert script.get_heads() == ["0031"]
+    assert script.get_heads() == ["0032"]
     chain = [
         script.get_revision(rev)
-        for rev in (f"{n:04}" for n in range(19, 32))  # 0019 to 0031
+        for rev in (f"{n:04}" for n in range(19, 33))  # 0019 to 0032
     ]
     assert [(r.revision, r.down_revision) for r in chain if r is not None] == [
         ("0019", "0018"),
@@ -54,6 +55,7 @@ def test_the_merged_revisions_form_one_line(tmp_path: Path) -> None:
         ("0029", "0028"),
         ("0030", "0029"),
         ("0031", "0030"),
+        ("0032", "0031"),
     ]
     # Each file says what it revises, as Alembic reads it.
     for revision in chain:
@@ -82,6 +84,7 @@ def test_from_0018_with_rows_up_down_and_up_again(empty: Database) -> None:
                      {"child": "c" * 32, "parent": "p" * 32, "at": AT})  # fmt: skip
     command.upgrade(config, "head")
     assert "end_log_index" in _columns(db, "designations")
+    assert "password_set_at" in _columns(db, "staff")
     with db.read() as conn:
         row = conn.execute(text("SELECT id, ended_at, end_log_index FROM designations")).one()
     assert tuple(row) == ("d-1", None, None)
@@ -91,6 +94,7 @@ def test_from_0018_with_rows_up_down_and_up_again(empty: Database) -> None:
     assert (row[0], bool(row[1])) == (None, True)
     command.downgrade(config, "0018")
     assert "ended_at" not in _columns(db, "designations")
+    assert "password_set_at" not in _columns(db, "staff")
     gone = {
         "source_key_changes",
         "staff_tokens",

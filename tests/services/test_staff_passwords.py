@@ -12,6 +12,7 @@ from sqlalchemy import delete, update
 from healthcode.domain.log_entries import actor_tag
 from healthcode.errors import HealthcodeError, TooManyAttempts
 from healthcode.services.orders import staff_secret_key
+from healthcode.services.staff_passwords import PasswordState
 from healthcode.store import tables as t
 from tests.counting import counts
 from tests.services.test_order_refusals import entries_after, log_size
@@ -40,8 +41,8 @@ def refused(town: Town, code: str, current: str, new: str, **kwargs: object) -> 
 def test_the_change_is_logged_and_the_new_password_signs_in(town: Town) -> None:
     town.register_staff()
     passwords = town.services.staff_passwords
-    assert passwords.operator_knows(BADGE)
-    assert not passwords.operator_knows("zz-sup-1")  # no password: tokens only
+    assert passwords.state(BADGE) == PasswordState(operator_knows=True, last_change=None)
+    assert not passwords.state("zz-sup-1").operator_knows  # no password: tokens only
     size = log_size(town)
     index = change(town, FIRST, OWN)
     [(at, kind, body)] = entries_after(town, size)
@@ -53,7 +54,9 @@ def test_the_change_is_logged_and_the_new_password_signs_in(town: Town) -> None:
         "proven_by": "current_password", "changed_at": data["changed_at"],
     }  # fmt: skip
     assert BADGE not in body.decode() and "argon2" not in body.decode()
-    assert not passwords.operator_knows(BADGE)
+    state = passwords.state(BADGE)
+    assert not state.operator_knows and state.last_change is not None
+    assert (state.last_change.log_index, state.last_change.staff_id) == (index, BADGE)
     town.services.staff.sign_in(BADGE, OWN, now=town.clock.now())
     with pytest.raises(HealthcodeError):
         town.services.staff.sign_in(BADGE, FIRST, now=town.clock.now())
@@ -62,7 +65,7 @@ def test_the_change_is_logged_and_the_new_password_signs_in(town: Town) -> None:
         [{"id": BADGE, "role": "official", "authority": "zz-health", "name": "张伟",
           "password": "the operator's 2"}], now=town.clock.now(),
     )  # fmt: skip
-    assert passwords.operator_knows(BADGE)
+    assert passwords.state(BADGE).operator_knows
     assert town.services.self_check.run(now=town.clock.now(), halt=False).problems == []
 
 

@@ -58,12 +58,14 @@ def load(config: Path = typer.Argument(..., exists=True, dir_okay=False)) -> Non
     data = yaml.safe_load(config.read_text())
     staff = data.pop("staff", []) if isinstance(data, dict) else []
     now = built.clock.now()
-    # One transaction: a member refused leaves none of the file's registrations behind. The
-    # registry first, so staff the file adds co-sign nothing this file proposes.
-    with refusals_reported(), built.db.write() as conn:
-        loaded = built.registry.load_in(conn, data, now=now)
-        counts = loaded.counts
-        counts["staff"] = built.staff.register_in(conn, staff, now=now) if staff else 0
+    with refusals_reported():
+        members = built.staff.prepare(staff)  # checked and hashed before the write lock
+        # One transaction: a member refused leaves none of the file's registrations behind.
+        # The registry first, so staff the file adds co-sign nothing this file proposes.
+        with built.db.write() as conn:
+            loaded = built.registry.load_in(conn, data, now=now)
+            counts = loaded.counts
+            counts["staff"] = built.staff.register_in(conn, members, now=now)
     console.print(
         _("%(areas)d areas, %(authorities)d authorities, %(sources)d sources, %(venues)d venues, %(staff)d staff")
         % counts

@@ -16,8 +16,7 @@ from datetime import datetime
 
 from healthcode.domain.log_entries import actor_tag, encode_entry, instant_text
 
-# As long as the operator's first password may be (services/staff.py): a member's own is no
-# shorter than the one they replace.
+# The bounds of the operator's first password (services/staff.py), a member's own alike.
 SHORTEST = 8
 LONGEST = 200
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import secrets as token_secrets
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 from sqlalchemy import Connection
 
 from healthcode.domain.evidence import AREA_CODE_PATTERN, RECORD_ID_PATTERN
+from healthcode.domain.staff_passwords import LONGEST, SHORTEST
 from healthcode.domain.staff_registry import (
     StaffRegistration,
     Standing,
@@ -61,9 +62,17 @@ class StaffIn(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     authority: Annotated[str, Field(pattern=RECORD_ID_PATTERN)] | None = None
     area: Annotated[str, Field(pattern=AREA_CODE_PATTERN)] | None = None
-    password: Annotated[str, Field(min_length=8, max_length=200)] | None = None
+    password: Annotated[str, Field(min_length=SHORTEST, max_length=LONGEST)] | None = None
     # A YAML or JSON boolean: the text "false" (a quoted YAML value) is refused, not read as one.
     active: StrictBool = True
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A member to register, checked, with their password's hash (None: none given)."""
+
+    member: StaffIn
+    password_hash: str | None
 
 
 class Staff:
@@ -76,12 +85,13 @@ class Staff:
         self.throttle = throttle
 
     def register(self, entries: Sequence[object], *, now: datetime) -> int:
+        prepared = self.prepare(entries)
         with self._db.write() as conn:
-            return self.register_in(conn, entries, now=now)
+            return self.register_in(conn, prepared, now=now)
 
-    def register_in(self, conn: Connection, entries: Sequence[object], *, now: datetime) -> int:
-        """`register` in the caller's transaction (``admin load`` registers the file's
-        areas, authorities, sources and venues in the same one, before its staff)."""
+    def prepare(self, entries: Sequence[object]) -> list[Prepared]:
+        """The entries checked and their passwords hashed, before any transaction: argon2 is
+        slow on purpose, and a write transaction holds the store's one write lock."""
         try:
             members = [StaffIn.model_validate(entry) for entry in entries]
         except ValidationError as exc:
@@ -89,9 +99,19 @@ class Staff:
             raise InputRejected(
                 "registry.invalid", f"staff.{'.'.join(map(str, first['loc']))}: {first['msg']}"
             ) from None
+        return [
+            Prepared(member, self.hash_password(member.password) if member.password else None)
+            for member in members
+        ]
+
+    def register_in(self, conn: Connection, members: Sequence[Prepared], *, now: datetime) -> int:
+        """`register` in the caller's transaction, of members `prepare` made (``admin load``
+        registers the file's areas, authorities, sources and venues in the same one, before
+        its staff)."""
         authorities = set(registry_repo.authority_names(conn))
         supervisors = _Supervisors(staff_repo.active_supervisors(conn))
-        for member in members:
+        for prepared in members:
+            member = prepared.member
             needs_authority = member.role in ("official", "supervisor", "hotline")
             if needs_authority != (member.authority is not None) or (
                 member.authority and member.authority not in authorities
@@ -105,26 +125,23 @@ class Staff:
                     "registry.invalid", f"staff {member.id}: a hotline serves one district"
                 )
             existing = staff_repo.find(conn, member.id)
-            password_hash = (
-                _hasher.hash(member.password)
-                if member.password
-                else (existing.password_hash if existing else None)
-            )
-            staff_repo.save(
-                conn,
-                StaffMember(
-                    member.id,
-                    member.role,
-                    member.authority,
-                    member.area,
-                    member.name,
-                    password_hash,
-                    member.active,
-                ),
-                now,
-            )
+            password_hash: str | None
+            set_at: datetime | None
+            if prepared.password_hash is not None:  # set now: earlier sign-ins act no more
+                password_hash, set_at = prepared.password_hash, now
+            elif existing is not None:
+                password_hash, set_at = existing.password_hash, existing.password_set_at
+            else:
+                password_hash, set_at = None, None
+            staff_repo.save(conn, StaffMember(
+                member.id, member.role, member.authority, member.area, member.name,
+                password_hash, member.active, set_at,
+            ), now)  # fmt: skip
             _log_registration(conn, member, existing, supervisors, now)
         return len(members)
+
+    def hash_password(self, password: str) -> str:
+        return _hasher.hash(password)
 
     def sign_in(
         self, staff_id: str, password: str, *, now: datetime, address: str | None = None

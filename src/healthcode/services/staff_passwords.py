@@ -3,18 +3,19 @@
 The operator registers staff with their first password (``healthcode admin load``) and may
 set a new one at any later load; until the member replaces it, the operator can sign in as
 them. So a member signed in with their password changes it by giving the current one
-(``POST /api/v1/staff/password``, the console's "Change your password"): the new hash and a
-``staff_password`` entry with its row, in one transaction (domain/staff_passwords.py). A token
-the operator issued cannot change it (its holder proved no password), and a wrong current
-password counts as a failed sign-in, so the change is no way around the sign-in throttle.
+(``POST /api/v1/staff/password``, the page ``/staff/account``): the new hash and a
+``staff_password`` entry with its row, in one transaction (domain/staff_passwords.py), and
+every session opened before it ends (``staff.password_set_at``, web/auth.py). A token the
+operator issued cannot change it (its holder proved no password), and the current password is
+checked as a sign-in's is (`Staff.authenticate`: a wrong one counts against the throttle). The
+entry proves only that whoever made it knew the current password: the member's page shows
+when the last change was, so one they did not make is one they see.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from healthcode.domain.staff_passwords import (
     LONGEST,
@@ -26,19 +27,27 @@ from healthcode.errors import InputRejected, Unauthorized
 from healthcode.services import transparency
 from healthcode.services.escrow import PersonSecrets
 from healthcode.services.orders import staff_secret_key
-from healthcode.services.sign_in_throttle import SignInThrottle
+from healthcode.services.staff import Staff
 from healthcode.store import staff as staff_repo
 from healthcode.store import staff_passwords as repo
 from healthcode.store.database import Database
 from healthcode.store.staff_passwords import PasswordChange
 
 
+@dataclass(frozen=True)
+class PasswordState:
+    """Whose a member's password is, as the log says: still the operator's, and the member's
+    last change of their own (None: none)."""
+
+    operator_knows: bool
+    last_change: PasswordChange | None
+
+
 class StaffPasswords:
-    def __init__(self, db: Database, secrets: PersonSecrets, throttle: SignInThrottle) -> None:
+    def __init__(self, db: Database, secrets: PersonSecrets, staff: Staff) -> None:
         self._db = db
         self._secrets = secrets
-        self._throttle = throttle
-        self._hasher = PasswordHasher()  # argon2's defaults, as for the operator's (staff.py)
+        self._staff = staff
 
     def change(
         self, staff_id: str, current: str, new: str, *, now: datetime,
@@ -52,20 +61,21 @@ class StaffPasswords:
             raise Unauthorized("staff_password.operator_token")
         if not SHORTEST <= len(new) <= LONGEST or new == current:
             raise InputRejected("staff_password.invalid")
-        self._throttle.check(staff_id, address, now=now)
-        with self._db.read() as conn:
-            member = staff_repo.find(conn, staff_id)
-        if member is None or not member.active:
-            raise Unauthorized("auth.invalid_token", "no such active staff member")
-        if not self._proves(member.password_hash, current):
-            self._throttle.failed(staff_id, address, now=now)
-            raise Unauthorized("staff_password.current_wrong")
-        new_hash = self._hasher.hash(new)  # outside the write transaction: argon2 is slow
-        proven = member.password_hash
+        try:
+            member = self._staff.authenticate(staff_id, current, now=now, address=address)
+        except Unauthorized as refused:
+            if refused.code != "auth.invalid_token":
+                raise
+            raise Unauthorized("staff_password.current_wrong") from None
+        new_hash = self._staff.hash_password(new)  # outside the write transaction: slow
         with self._db.write() as conn:
-            # The member as they are now: a load may have reset the password since the read.
-            member = staff_repo.find(conn, staff_id)
-            if member is None or not member.active or member.password_hash != proven:
+            # The member as they are now: a load may have reset the password since the check.
+            now_held = staff_repo.find(conn, staff_id)
+            if (
+                now_held is None
+                or not now_held.active
+                or now_held.password_hash != member.password_hash
+            ):
                 raise Unauthorized("staff_password.current_wrong")
             secret_key = staff_secret_key(member.id)
             secret = self._secrets.secret(secret_key)
@@ -77,22 +87,15 @@ class StaffPasswords:
             repo.insert(
                 conn, PasswordChange(index, member.id, member.role, member.authority_id, now)
             )
-            staff_repo.set_password_hash(conn, member.id, new_hash)
-        self._throttle.succeeded(staff_id, now=now)
+            staff_repo.set_password_hash(conn, member.id, new_hash, now)
         return index
 
-    def operator_knows(self, staff_id: str) -> bool:
-        """Whether the member's password is still the one the operator set."""
+    def state(self, staff_id: str) -> PasswordState:
+        """Whether the member's password is still the one the operator set, and their last
+        change of their own."""
         with self._db.read() as conn:
             member = staff_repo.find(conn, staff_id)
             last_set, last_changed = repo.last_indices(conn, staff_id)
+            last_change = repo.find(conn, last_changed) if last_changed is not None else None
         has_password = member is not None and member.password_hash is not None
-        return operator_knows(has_password, last_set, last_changed)
-
-    def _proves(self, password_hash: str | None, password: str) -> bool:
-        if password_hash is None:
-            return False
-        try:
-            return bool(self._hasher.verify(password_hash, password))
-        except (VerificationError, InvalidHashError):
-            return False
+        return PasswordState(operator_knows(has_password, last_set, last_changed), last_change)

@@ -23,6 +23,7 @@ class StaffMember:
     name: str
     password_hash: str | None
     active: bool
+    password_set_at: datetime | None = None  # when the password was last set (None: unknown)
 
 
 def save(conn: Connection, member: StaffMember, at: datetime) -> None:
@@ -37,16 +38,19 @@ def save(conn: Connection, member: StaffMember, at: datetime) -> None:
             "name": member.name,
             "password_hash": member.password_hash,
             "active": member.active,
+            "password_set_at": member.password_set_at,
             "registered_at": at,
         },
         keep=("registered_at",),
     )
 
 
-def set_password_hash(conn: Connection, staff_id: str, password_hash: str) -> None:
+def set_password_hash(conn: Connection, staff_id: str, password_hash: str, at: datetime) -> None:
     """The member's own password (services/staff_passwords.py), nothing else of them."""
     conn.execute(
-        t.staff.update().where(t.staff.c.id == staff_id).values(password_hash=password_hash)
+        t.staff.update()
+        .where(t.staff.c.id == staff_id)
+        .values(password_hash=password_hash, password_set_at=at)
     )
 
 
@@ -55,8 +59,9 @@ def find(conn: Connection, staff_id: str) -> StaffMember | None:
     if row is None:
         return None
     return StaffMember(
-        row.id, row.role, row.authority_id, row.area_code, row.name, row.password_hash, row.active
-    )
+        row.id, row.role, row.authority_id, row.area_code, row.name, row.password_hash,
+        row.active, row.password_set_at,
+    )  # fmt: skip
 
 
 def of_authority(conn: Connection, authority_id: str) -> list[StaffMember]:
@@ -64,7 +69,16 @@ def of_authority(conn: Connection, authority_id: str) -> list[StaffMember]:
         select(t.staff).where(t.staff.c.authority_id == authority_id).order_by(t.staff.c.id)
     )
     return [
-        StaffMember(r.id, r.role, r.authority_id, r.area_code, r.name, r.password_hash, r.active)
+        StaffMember(
+            r.id,
+            r.role,
+            r.authority_id,
+            r.area_code,
+            r.name,
+            r.password_hash,
+            r.active,
+            r.password_set_at,
+        )
         for r in rows
     ]
 

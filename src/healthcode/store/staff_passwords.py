@@ -62,6 +62,13 @@ def every(conn: Connection) -> Iterator[PasswordChange]:
         )
 
 
+def find(conn: Connection, log_index: int) -> PasswordChange | None:
+    row = conn.execute(select(_T).where(_T.c.log_index == log_index)).first()
+    if row is None:
+        return None
+    return PasswordChange(row.log_index, row.staff_id, row.role, row.authority_id, row.changed_at)
+
+
 def last_indices(conn: Connection, staff_id: str) -> tuple[int | None, int | None]:
     """The log indices of the member's last registration that set a password (the operator's)
     and of their last change of their own; None for either there is none of."""

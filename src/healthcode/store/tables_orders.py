@@ -33,6 +33,9 @@ staff = Table(
     Column("password_hash", Text),
     Column("active", Boolean, nullable=False),
     Column("registered_at", Instant, nullable=False),
+    # When the password was last set (by a load or by the member): a sign-in from before it
+    # acts no more (web/auth.py). NULL: set before migration 0032, or never.
+    Column("password_set_at", Instant),
 )
 
 guardianships = Table(

@@ -117,6 +117,17 @@ def authenticate(request: Request, roles: frozenset[str]) -> Caller:
         # not allowed here".
         if member is None or not member.active or member.role != claims.role:
             raise Unauthorized("auth.invalid_token", "no such active staff member")
+        # A sign-in from before the password was last set (the member's change, a load's
+        # reset) acts no more: a change ends whoever else held the old one. `iat` is whole
+        # seconds, so the instant is compared as such (a sign-in in the change's own second
+        # stays). The operator's tokens are logged, not password-based (services/staff_tokens.py).
+        set_at = member.password_set_at
+        if (
+            not claims.operator_issued
+            and set_at is not None
+            and claims.issued_at < set_at.replace(microsecond=0)
+        ):
+            raise Unauthorized("auth.invalid_token", "signed in before the password changed")
         # Signed in as this member from here on: a refusal of what they try names them
         # (web/errors.py), a role's overreach (`auth.forbidden`) included.
         request.state.refused_staff = RefusedStaff(member.id, member.role, member.authority_id)

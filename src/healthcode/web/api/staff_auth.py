@@ -6,15 +6,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from healthcode.services.tokens import STAFF_ROLES
-from healthcode.web.api.schemas import ERRORS
+from healthcode.web.api.schemas import ERRORS, Closed
 from healthcode.web.auth import PUBLIC, Caller, access
 
 router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
 MEMBER = access(*sorted(STAFF_ROLES), scope="own")
 THROTTLED = ERRORS | {429: {"description": "Too many failed attempts (Retry-After)"}}
+# Past the service's bound (domain/staff_passwords.py), so a long one is told why, not refused
+# as a malformed body.
+LOOSE = 1000
 
 
 class TokenOut(BaseModel):
@@ -43,12 +46,10 @@ def sign_in(
     return TokenOut(access_token=token, token_type="bearer", expires_in=15 * 60)
 
 
-class PasswordChangeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    current_password: Annotated[str, Field(min_length=1, max_length=200)]
+class PasswordChangeIn(Closed):
+    current_password: Annotated[str, Field(min_length=1, max_length=LOOSE)]
     # 8 to 200 characters and not the current one: checked by the service, one code for both.
-    new_password: Annotated[str, Field(min_length=1, max_length=200)]
+    new_password: Annotated[str, Field(min_length=1, max_length=LOOSE)]
 
 
 class PasswordChangeOut(BaseModel):
@@ -60,8 +61,9 @@ def change_password(
     request: Request, body: PasswordChangeIn, member: Annotated[Caller, Depends(MEMBER)]
 ) -> PasswordChangeOut:
     """Replace my password (the one the operator set, or my own) with one only I know,
-    giving the current one; logged as a `staff_password` entry. Refused for a token the
-    operator issued; a wrong current password counts as a failed sign-in."""
+    giving the current one; logged as a `staff_password` entry. Every session signed in
+    before it ends, this one too: sign in again with the new password. Refused for a token
+    the operator issued; a wrong current password counts as a failed sign-in."""
     services = request.app.state.services
     index = services.staff_passwords.change(
         str(member.subject), body.current_password, body.new_password,

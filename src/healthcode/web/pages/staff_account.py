@@ -9,29 +9,43 @@ with what is missing (422), never a bare validation error.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from healthcode.errors import HealthcodeError, InputRejected, TooManyAttempts
+from healthcode.bootstrap import Services
+from healthcode.errors import HealthcodeError, InputRejected, TooManyAttempts, Unauthorized
 from healthcode.services.tokens import STAFF_AUDIENCE, STAFF_ROLES
 from healthcode.web.auth import COOKIES, PUBLIC_PAGE, Caller, page, refused_by
 from healthcode.web.pages.rendering import error_message, render
 
 router = APIRouter(include_in_schema=False)
+R = TypeVar("R", bound=Response)
 MEMBER_PAGE = page(*sorted(STAFF_ROLES), scope="own")
 STAFF_COOKIE = COOKIES[STAFF_AUDIENCE]
 # Each role lands on its own page: officials and supervisors on their appeals queue, auditors
 # on their cases (as after a sign-in link, pages/appeals.py).
 LANDING = {"hotline": "/hotline", "auditor": "/oversight"}
-FormText = Annotated[str, Form(max_length=200)]
+# Past the services' bounds, so a field too long gets the form back with why, not a bare error.
+FormText = Annotated[str, Form(max_length=1000)]
 
 
 def signed_in(token: str, role: str, seconds: int) -> RedirectResponse:
     """To the role's page, with the staff token as an HttpOnly cookie for as long as it lasts."""
-    response = RedirectResponse(LANDING.get(role, "/official/appeals"), status_code=303)
+    return _with_cookie(
+        RedirectResponse(LANDING.get(role, "/official/appeals"), status_code=303), token, seconds
+    )
+
+
+def _with_cookie(response: R, token: str, seconds: int) -> R:
     response.set_cookie(STAFF_COOKIE, token, httponly=True, samesite="lax", max_age=max(0, seconds))
+    return response
+
+
+def _no_store(response: R) -> R:
+    """A page with a password form or a member's sign-ins: kept by no cache."""
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -57,7 +71,7 @@ def _refused(
 
 @router.get("/staff/sign-in", dependencies=[Depends(PUBLIC_PAGE)])
 def sign_in_page(request: Request) -> HTMLResponse:
-    return render(request, "staff_sign_in.html", badge="")
+    return _no_store(render(request, "staff_sign_in.html", badge=""))
 
 
 @router.post("/staff/sign-in", dependencies=[Depends(PUBLIC_PAGE)])
@@ -69,11 +83,22 @@ def sign_in(request: Request, badge: FormText = "", password: FormText = "") -> 
         if not badge or not password:
             raise InputRejected("request.malformed", "badge, password")
         address = request.client.host if request.client else None
-        token = services.staff.sign_in(badge, password, now=now, address=address)
+        token = _signed_in_as(services, badge, password, address)
     except HealthcodeError as error:
-        return _refused(request, "staff_sign_in.html", error, badge=badge)
+        return _no_store(_refused(request, "staff_sign_in.html", error, badge=badge))
     claims = services.tokens.verify(token, audience=STAFF_AUDIENCE, now=now)
     return signed_in(token, claims.role, int((claims.expires_at - now).total_seconds()))
+
+
+def _signed_in_as(services: Services, badge: str, password: str, address: str | None) -> str:
+    """`Staff.sign_in`, its refusal told as the page's: "unknown badge or wrong password",
+    not the API's "the token is invalid" (there is no token on a form)."""
+    try:
+        return services.staff.sign_in(badge, password, now=services.clock.now(), address=address)
+    except Unauthorized as refused:
+        if refused.code != "auth.invalid_token":
+            raise
+        raise Unauthorized("staff_sign_in.failed") from None
 
 
 def _account_page(
@@ -84,13 +109,13 @@ def _account_page(
     services = request.app.state.services
     context = {
         "sign_ins": services.staff.sign_ins(str(caller.subject)),
-        "operator_knows": services.staff_passwords.operator_knows(str(caller.subject)),
+        "password": services.staff_passwords.state(str(caller.subject)),
         "operator_token": caller.operator_token is not None,
         "changed": changed,
     }
     if error is not None:
-        return _refused(request, "staff_account.html", error, caller, **context)
-    return render(request, "staff_account.html", caller=caller, **context)
+        return _no_store(_refused(request, "staff_account.html", error, caller, **context))
+    return _no_store(render(request, "staff_account.html", caller=caller, **context))
 
 
 @router.get("/staff/account")
@@ -118,11 +143,16 @@ def change_password(
             raise InputRejected("request.malformed", "current, new")
         if new != again:
             raise InputRejected("staff_password.mismatch")
+        address = request.client.host if request.client else None
         index = services.staff_passwords.change(
             str(caller.subject), current, new, now=services.clock.now(),
-            operator_token=caller.operator_token,
-            address=request.client.host if request.client else None,
+            operator_token=caller.operator_token, address=address,
         )  # fmt: skip
     except HealthcodeError as error:
         return _account_page(request, caller, error=error)
-    return _account_page(request, caller, changed=index)
+    # The change ended every session from before it, this one too: signed in again with the
+    # new password, so the member stays where they are.
+    token = _signed_in_as(services, str(caller.subject), new, address)
+    claims = services.tokens.verify(token, audience=STAFF_AUDIENCE, now=services.clock.now())
+    seconds = int((claims.expires_at - services.clock.now()).total_seconds())
+    return _with_cookie(_account_page(request, caller, changed=index), token, seconds)
