@@ -5,7 +5,7 @@ written beside each other and merged in that order, then 0024 (staff registratio
 tokens) and 0027 (guardianship entries), also written beside each other, then 0028 (staff
 passwords) and 0029 (person token uses), written beside each other, then 0030 (staff
 sign-ins) and 0031 (card checks made with venue device tokens), also beside each other, then
-0032 (when a staff password was set): from a
+0032 (when a staff password was set) and 0033 (guardianship indices): from a
 store at 0018 holding a designation and a refusal, up to the head, down to 0018 and up again,
 on SQLite and PostgreSQL. The rows stay, and the designations keep the triggers that renew the reference
 stamp (a copy of the table on the way would drop them)."""
@@ -36,10 +36,10 @@ def _columns(db: Database, table: str) -> set[str]:
 
 def test_the_merged_revisions_form_one_line(tmp_path: Path) -> None:
     script = ScriptDirectory.from_config(alembic_config(Database(f"sqlite:///{tmp_path / 'm.db'}")))
-    assert script.get_heads() == ["0032"]
+    assert script.get_heads() == ["0033"]
     chain = [
         script.get_revision(rev)
-        for rev in (f"{n:04}" for n in range(19, 33))  # 0019 to 0032
+        for rev in (f"{n:04}" for n in range(19, 34))  # 0019 to 0033
     ]
     assert [(r.revision, r.down_revision) for r in chain if r is not None] == [
         ("0019", "0018"),
@@ -56,6 +56,7 @@ def test_the_merged_revisions_form_one_line(tmp_path: Path) -> None:
         ("0030", "0029"),
         ("0031", "0030"),
         ("0032", "0031"),
+        ("0033", "0032"),
     ]
     # Each file says what it revises, as Alembic reads it.
     for revision in chain:

@@ -51,6 +51,8 @@ guardianships = Table(
     # without an entry and without this mark was written outside the service: the self-check
     # reports it (and halts the log), where an upgrade's own rows must not.
     Column("before_logging", Boolean, nullable=False, server_default=false()),
+    # A guardian's dependants (their page, their reads) and oversight's ``guardianships``.
+    Index("ix_guardianships_guardian", "guardian_key"),
 )
 
 # Guardianships ended (`healthcode admin guardian --end`): the row moved here from
@@ -66,6 +68,9 @@ guardianship_ends = Table(
     Column("start_log_index", BigInteger),  # NULL: recorded before 0027, never logged
     Column("until", Instant, nullable=False),
     Index("ix_guardianship_ends_person", "person_key"),
+    # Oversight's ``guardianships``: a guardian's ended ones, and those ended in its window.
+    Index("ix_guardianship_ends_guardian", "guardian_key"),
+    Index("ix_guardianship_ends_until", "until"),
 )
 
 token_revocations = Table(

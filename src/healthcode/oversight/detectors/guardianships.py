@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import timedelta
 
 from sqlalchemy import Connection, func, select, union, union_all
 
@@ -108,13 +109,20 @@ class GuardianReach:
         ]
 
     def _ended(self, context: DetectorContext) -> list[Held]:
-        """Guardianships ended in the window, with the guardian's reads of the dependant while
-        each was in force (``access_log`` by person and time, role ``guardian``)."""
+        """Guardianships ended in the window too soon after they began, with the guardian's
+        reads of the dependant while each was in force (``access_log`` by person and time,
+        role ``guardian``): counted for those alone, not for every one ended."""
         e, a = t.guardianship_ends, t.access_log
+        shortest = timedelta(hours=self.policy.min_hours_in_force)
         ended = []
         for row in context.conn.execute(
-            select(e).where(e.c.until >= context.since, e.c.until < context.now)
-        ):
+            select(e).where(
+                e.c.until >= context.since, e.c.until < context.now,
+                e.c.start_log_index.is_not(None),
+            )
+        ):  # fmt: skip
+            if row.until - row.since >= shortest:
+                continue  # long enough: no finding (`short_guardianships`), nothing to count
             reads = context.conn.scalar(
                 select(func.count()).where(
                     a.c.person_key == row.person_key,
