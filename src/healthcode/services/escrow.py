@@ -47,6 +47,12 @@ class PersonSecrets:
             self._master, f"person-secret:{person_key}".encode(), hashlib.sha256
         ).digest()
 
+    def escrowed(self, conn: Connection, key: str, now: datetime) -> bytes:
+        """The secret of ``key`` (a person key, or a member of staff's `staff_secret_key`),
+        escrowed in this transaction if it is not yet: for an entry that tags its owner."""
+        self.escrow_missing(conn, [key], now)
+        return self.secret(key)
+
     def escrow_missing(self, conn: Connection, person_keys: Sequence[str], now: datetime) -> None:
         """Store the escrowed secret of every person not yet escrowed (same transaction)."""
         missing = sorted(set(person_keys) - log_repo.escrowed(conn, person_keys))

@@ -177,10 +177,8 @@ class Staff:
     def _log_sign_in(self, member: StaffMember, now: datetime) -> None:
         """A ``staff_sign_in`` entry with its row, before the token exists: the member's page
         lists it (domain/staff_sign_ins.py)."""
-        secret_key = staff_secret_key(member.id)
-        secret = self._secrets.secret(secret_key)
         with self._db.write() as conn:
-            self._secrets.escrow_missing(conn, [secret_key], now)
+            secret = self._secrets.escrowed(conn, staff_secret_key(member.id), now)
             [index] = transparency.append(conn, [("staff_sign_in", lambda i: staff_sign_in_entry(
                 index=i, staff_secret=secret, role=member.role, authority_id=member.authority_id,
                 at=now,
@@ -210,9 +208,7 @@ class Staff:
             )
             if member is None or not member.active:
                 raise NotFound("staff_token.member_unknown", staff_id)
-            secret_key = staff_secret_key(member.id)
-            secret = self._secrets.secret(secret_key)
-            self._secrets.escrow_missing(conn, [secret_key], now)
+            secret = self._secrets.escrowed(conn, staff_secret_key(member.id), now)
             [index] = transparency.append(conn, [("staff_token", lambda i: staff_token_entry(
                 index=i, staff_secret=secret, role=member.role, authority_id=member.authority_id,
                 valid_from=valid_from, valid_until=valid_until,

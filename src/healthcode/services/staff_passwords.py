@@ -77,9 +77,7 @@ class StaffPasswords:
                 or now_held.password_hash != member.password_hash
             ):
                 raise Unauthorized("staff_password.current_wrong")
-            secret_key = staff_secret_key(member.id)
-            secret = self._secrets.secret(secret_key)
-            self._secrets.escrow_missing(conn, [secret_key], now)
+            secret = self._secrets.escrowed(conn, staff_secret_key(member.id), now)
             [index] = transparency.append(conn, [("staff_password", lambda i: staff_password_entry(
                 index=i, staff_secret=secret, role=member.role, authority_id=member.authority_id,
                 changed_at=now,
