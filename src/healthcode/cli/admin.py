@@ -57,9 +57,11 @@ def load(config: Path = typer.Argument(..., exists=True, dir_okay=False)) -> Non
     built = services()
     data = yaml.safe_load(config.read_text())
     staff = data.pop("staff", []) if isinstance(data, dict) else []
-    now = built.clock.now()
     with refusals_reported():
         members = built.staff.prepare(staff)  # checked and hashed before the write lock
+        # The instant after the hashing, which takes a while for a long file: a password set
+        # at it ends every sign-in before it (web/auth.py), those made meanwhile included.
+        now = built.clock.now()
         # One transaction: a member refused leaves none of the file's registrations behind.
         # The registry first, so staff the file adds co-sign nothing this file proposes.
         with built.db.write() as conn:

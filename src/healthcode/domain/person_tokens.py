@@ -15,6 +15,8 @@ token; a use names no person (the token's entry does, by a tag). No I/O, no cloc
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -64,10 +66,28 @@ def person_token_entry(
     )
 
 
-def person_token_use_entry(*, token_index: int, act_index: int, act: str, at: datetime) -> bytes:
+def token_commitment(token_id: str, index: int) -> str:
+    """The token a use was made with, as entry ``index`` states it: an HMAC keyed by the
+    token's id (its ``jti``, which only its holder and the store know). Naming the token's own
+    entry instead would tie every act made with one token together in the public log, where a
+    person is unlinkable across entries (DESIGN, invariant 5); this differs in every entry, and
+    the holder, the self-check and oversight (from the token's row) can each recompute it."""
+    return hmac.new(
+        token_id.encode(), f"person-token-use:{index}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def person_token_use_entry(
+    *, index: int, token_id: str, act_index: int, act: str, at: datetime
+) -> bytes:
     """The act logged as entry ``act_index`` (of kind ``act``) was made at ``at`` with the
-    person token the operator issued in entry ``token_index``."""
+    person token the operator issued whose id is ``token_id`` (`token_commitment`)."""
     return encode_entry(
         "person_token_use",
-        {"token": token_index, "entry": act_index, "act": act, "at": instant_text(at)},
+        {
+            "token": token_commitment(token_id, index),
+            "entry": act_index,
+            "act": act,
+            "at": instant_text(at),
+        },
     )

@@ -11,7 +11,7 @@ the link's), and each service whose act is one of `domain.person_tokens.ACTS` ca
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -37,8 +37,8 @@ def record_uses(
         return
     if act not in ACTS:
         raise ValueError(f"{act!r} is not an act recorded with a person's operator token")
-    issued = repo.find(conn, token_id)
-    if issued is None or issued.person_key != person_key:
+    issued = repo.find(conn, person_key, token_id)
+    if issued is None:
         raise Unauthorized("auth.invalid_token", "an operator's token that was never logged")
     # Checked when the request came in against that instant; the act is dated `now`. One
     # dated outside the validity the entry states would be a use the self-check reports.
@@ -46,9 +46,15 @@ def record_uses(
         raise Unauthorized("auth.invalid_token", "outside the operator's token's validity")
     if not act_indices:
         return
-    indices = transparency.append(conn, [("person_token_use", person_token_use_entry(
-        token_index=issued.log_index, act_index=act_index, act=act, at=now,
-    )) for act_index in act_indices], now)  # fmt: skip
+
+    def use_of(act_index: int) -> Callable[[int], bytes]:  # its entry, once its index is known
+        return lambda index: person_token_use_entry(
+            index=index, token_id=token_id, act_index=act_index, act=act, at=now
+        )
+
+    indices = transparency.append(
+        conn, [("person_token_use", use_of(act_index)) for act_index in act_indices], now
+    )
     repo.insert_uses(conn, [
         PersonTokenUse(index, person_key, token_id, act_index, act, now)
         for index, act_index in zip(indices, act_indices, strict=True)

@@ -33,12 +33,13 @@ def expected_person_tokens(
     for use in repo.every_use(conn):
         token = issued.get(use.token_id)
         if token is None or token.person_key != use.person_key:
-            # Its entry cannot be rebuilt: it names the token's entry. Left unexpected, it is
+            # A use of no token of its person: its entry is not rebuilt. Left unexpected, it is
             # reported as an entry with no stored record as well.
             problems.append(f"person token use {use.log_index}: no such token of its person")
             continue
         expected[use.log_index] = ("person_token_use", person_token_use_entry(
-            token_index=token.log_index, act_index=use.act_index, act=use.act, at=use.at,
+            index=use.log_index, token_id=use.token_id, act_index=use.act_index, act=use.act,
+            at=use.at,
         ))  # fmt: skip
         if not token.valid_from <= use.at < token.valid_until:
             problems.append(

@@ -85,8 +85,11 @@ def insert(conn: Connection, issued: IssuedPersonToken) -> None:
     conn.execute(_T.insert().values(asdict(issued)))
 
 
-def find(conn: Connection, token_id: str) -> IssuedPersonToken | None:
-    row = conn.execute(select(_T).where(_T.c.token_id == token_id)).first()
+def find(conn: Connection, person_key: str, token_id: str) -> IssuedPersonToken | None:
+    """The person's token of that id (by both: on Citus the person key finds its shard)."""
+    row = conn.execute(
+        select(_T).where(_T.c.person_key == person_key, _T.c.token_id == token_id)
+    ).first()
     return None if row is None else _issued(row)
 
 

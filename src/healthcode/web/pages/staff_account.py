@@ -151,8 +151,11 @@ def change_password(
     except HealthcodeError as error:
         return _account_page(request, caller, error=error)
     # The change ended every session from before it, this one too: signed in again with the
-    # new password, so the member stays where they are.
-    token = _signed_in_as(services, str(caller.subject), new, address)
+    # new password, so the member stays where they are (or, refused that, sent to sign in).
+    try:
+        token = _signed_in_as(services, str(caller.subject), new, address)
+    except HealthcodeError:
+        return RedirectResponse("/staff/sign-in", status_code=303)
     claims = services.tokens.verify(token, audience=STAFF_AUDIENCE, now=services.clock.now())
     seconds = int((claims.expires_at - services.clock.now()).total_seconds())
     return _with_cookie(_account_page(request, caller, changed=index), token, seconds)
