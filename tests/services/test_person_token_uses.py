@@ -15,6 +15,7 @@ from sqlalchemy import delete, update
 
 from healthcode.domain.appeals import AppealTarget, Ground
 from healthcode.errors import HealthcodeError
+from healthcode.services import person_token_uses
 from healthcode.services.appeals import AppealRequest
 from healthcode.services.tokens import PERSON_AUDIENCE, Claims
 from healthcode.store import tables as t
@@ -79,6 +80,29 @@ def test_the_self_check_catches_a_use_edited_moved_or_deleted(town: Town) -> Non
     with town.services.db.write() as conn:
         conn.execute(delete(t.person_token_uses))
     assert any("(person_token_use) has no stored record" in p for p in problems(town))
+
+
+def test_the_self_check_catches_a_use_naming_another_persons_act(town: Town) -> None:
+    """A use written whole (its row and its entry agree) but naming an act the records hold as
+    someone else's: an appeal another person filed is no act of this token's person."""
+    person, order_id = ordered(town)
+    file(town, person, order_id, None)  # their own token: no use
+    with town.services.db.read() as conn:
+        filed = int(conn.scalar(t.appeals.select().with_only_columns(t.appeals.c.log_index)))
+    other = town.person("another", home=ERQI)
+    claims = issue(town, other)
+    with town.services.db.write() as conn:
+        person_token_uses.record_uses(
+            conn, claims.token_id, person_key=other, act_indices=[filed], act="appeal_filed",
+            now=town.clock.now(),
+        )  # fmt: skip
+    found = problems(town)
+    assert any(
+        f"names entry {filed} as its act (appeal_filed), which the records do not hold as its"
+        " token's person's" in p
+        for p in found
+    ), found
+    assert not any("does not match the record it logs" in p for p in found)
 
 
 def test_the_self_check_catches_a_use_dated_outside_its_tokens_validity(town: Town) -> None:

@@ -3,7 +3,9 @@ entry rebuilt from its row, under its person's secret (an edited row, one moved 
 person, or one deleted no longer matches the log), and each ``person_token_use`` from its row
 and its token's: the token must exist and be that person's, the use fall within its validity,
 and the act it names be an entry of the kind it says (checked once every other act's entry is
-expected, `selfcheck_tokens.acts_named`)."""
+expected, `selfcheck_tokens.acts_named`) and, as the records hold it, that person's: an appeal
+they filed or could escalate, a read they made as a guardian (a DCC's batch records no
+submitter: its kind alone is checked)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from healthcode.services.escrow import PersonSecrets
 from healthcode.store import person_tokens as repo
 
 Expected = dict[int, tuple[str, bytes]]
+# The acts whose maker the records hold (`person_tokens.act_makers`).
+ATTRIBUTED = frozenset({"appeal_filed", "appeal_escalated", "access"})
 
 
 def expected_person_tokens(
@@ -30,6 +34,7 @@ def expected_person_tokens(
     }  # fmt: skip
     problems: list[str] = []
     acts: dict[int, str] = {}
+    makers = repo.act_makers(conn)
     for use in repo.every_use(conn):
         token = issued.get(use.token_id)
         if token is None or token.person_key != use.person_key:
@@ -47,4 +52,9 @@ def expected_person_tokens(
                 " token's validity"
             )
         acts[use.act_index] = use.act
+        if use.act in ATTRIBUTED and use.person_key not in makers.get(use.act_index, set()):
+            problems.append(
+                f"person token use {use.log_index}: names entry {use.act_index} as its act"
+                f" ({use.act}), which the records do not hold as its token's person's"
+            )
     return expected, problems, acts

@@ -13,11 +13,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, Index, Row, String, Table, select
+from sqlalchemy import BigInteger, Column, Connection, Index, Row, String, Table, select, union_all
 
 from healthcode.store.instants import Instant
 from healthcode.store.schema import ID, metadata
-from healthcode.store.tables_orders import token_revocations
+from healthcode.store.tables_appeals import appeals, oversight_cases
+from healthcode.store.tables_orders import access_log, token_revocations
 
 person_tokens = Table(
     "person_tokens",
@@ -143,3 +144,30 @@ def _issued(row: Row[Any]) -> IssuedPersonToken:
     return IssuedPersonToken(
         row.token_id, row.person_key, row.kind, row.valid_from, row.valid_until, row.log_index
     )
+
+
+def act_makers(conn: Connection) -> dict[int, set[str]]:
+    """For each act a use names, by its entry's index, the persons the records say could have
+    made it: an appeal's filer; for its escalation the person or the filer (either may
+    escalate); for a read, the guardian who read. A DCC's batch records no submitter, so it is
+    absent, as is an act no record holds."""
+    a, c, r = appeals, oversight_cases, access_log
+    named = select(_U.c.act_index).scalar_subquery()
+    rows = union_all(
+        select(a.c.log_index.label("act"), a.c.filed_by.label("maker")).where(
+            a.c.log_index.in_(named)
+        ),
+        select(c.c.log_index.label("act"), a.c.filed_by.label("maker"))
+        .join(a, a.c.id == c.c.appeal_id)
+        .where(c.c.log_index.in_(named)),
+        select(c.c.log_index.label("act"), a.c.person_key.label("maker"))
+        .join(a, a.c.id == c.c.appeal_id)
+        .where(c.c.log_index.in_(named)),
+        select(r.c.log_index.label("act"), r.c.accessor_id.label("maker")).where(
+            r.c.log_index.in_(named), r.c.accessor_role == "guardian"
+        ),
+    )
+    makers: dict[int, set[str]] = {}
+    for act, maker in conn.execute(rows):
+        makers.setdefault(int(act), set()).add(maker)
+    return makers
