@@ -205,6 +205,7 @@ def test_the_persons_page_shows_the_acts_made_with_each_token(
     assert [(u["act"], u["act_index"], u["log_index"]) for u in listed[0]["uses"]] == [
         ("appeal_filed", act, use)
     ]
+    assert listed[0]["use_count"] == 1
     page = TestClient(create_app(town.services, run_scheduler=False))
     page.cookies.set("hc_lang", "en")
     page.post("/login", data={"token": town.link(person)}, follow_redirects=False)

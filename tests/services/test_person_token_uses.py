@@ -18,7 +18,9 @@ from healthcode.errors import HealthcodeError
 from healthcode.services import person_token_uses
 from healthcode.services.appeals import AppealRequest
 from healthcode.services.tokens import PERSON_AUDIENCE, Claims
+from healthcode.store import person_tokens as repo
 from healthcode.store import tables as t
+from healthcode.store.person_tokens import RECENT_USES, PersonTokenUse
 from tests.counting import counts
 from tests.services.test_order_refusals import OFFICIAL, entries_after, log_size
 from tests.services.test_staff_tokens import contact, one_order
@@ -103,6 +105,25 @@ def test_the_self_check_catches_a_use_naming_another_persons_act(town: Town) -> 
         for p in found
     ), found
     assert not any("does not match the record it logs" in p for p in found)
+
+
+def test_a_persons_page_counts_every_use_and_lists_only_the_newest(town: Town) -> None:
+    """A guardian's token makes a use at every view of a dependant: the page never loads
+    them all (rows alone here, as many as a busy year's views would leave)."""
+    person = town.person("counted", home=ERQI)
+    claims = issue(town, person)
+    with town.services.db.write() as conn:
+        repo.insert_uses(conn, [
+            PersonTokenUse(10_000 + n, person, claims.token_id, 20_000 + n, "access",
+                           town.clock.now())
+            for n in range(RECENT_USES + 5)
+        ])  # fmt: skip
+    [view] = town.services.person_tokens.of_person(person)
+    assert view.use_count == RECENT_USES + 5
+    assert [use.log_index for use in view.uses] == [
+        10_000 + n for n in reversed(range(5, RECENT_USES + 5))
+    ]
+    assert town.services.person_tokens.of_person(town.person("none", home=ERQI)) == []
 
 
 def test_the_self_check_catches_a_use_dated_outside_its_tokens_validity(town: Town) -> None:

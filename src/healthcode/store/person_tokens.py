@@ -13,7 +13,18 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, Index, Row, String, Table, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Index,
+    Row,
+    String,
+    Table,
+    func,
+    select,
+    union_all,
+)
 
 from healthcode.store.instants import Instant
 from healthcode.store.schema import ID, metadata
@@ -50,6 +61,7 @@ person_token_uses = Table(
 
 _T = person_tokens
 _U = person_token_uses
+RECENT_USES = 20  # of a token's uses, those its person's page and API list
 
 
 @dataclass(frozen=True)
@@ -79,7 +91,8 @@ class PersonTokenView:
 
     issued: IssuedPersonToken
     revoked_at: datetime | None
-    uses: tuple[PersonTokenUse, ...] = ()
+    uses: tuple[PersonTokenUse, ...] = ()  # the newest `RECENT_USES`
+    use_count: int = 0  # all of them
 
 
 def insert(conn: Connection, issued: IssuedPersonToken) -> None:
@@ -99,7 +112,9 @@ def insert_uses(conn: Connection, uses: Sequence[PersonTokenUse]) -> None:
 
 
 def of_person(conn: Connection, person_key: str) -> list[PersonTokenView]:
-    """Every token issued for the person, the newest first, each with its acts."""
+    """Every token issued for the person, the newest first, each with how many acts were made
+    with it and the newest `RECENT_USES` of them (a guardian's token makes a use at every
+    view of a dependant, so never all of them)."""
     r = token_revocations
     query = (
         select(_T, r.c.revoked_at)
@@ -107,13 +122,23 @@ def of_person(conn: Connection, person_key: str) -> list[PersonTokenView]:
         .where(_T.c.person_key == person_key)
         .order_by(_T.c.log_index.desc())
     )
-    uses: dict[str, list[PersonTokenUse]] = {}
-    for use in _uses(conn, select(_U).where(_U.c.person_key == person_key)):
-        uses.setdefault(use.token_id, []).append(use)
-    return [
-        PersonTokenView(_issued(row), row.revoked_at, tuple(reversed(uses.get(row.token_id, []))))
-        for row in conn.execute(query)
-    ]
+    tokens = conn.execute(query).all()
+    if not tokens:
+        return []
+    counted = select(_U.c.token_id, func.count()).where(_U.c.person_key == person_key)
+    counts = {str(token): int(n) for token, n in conn.execute(counted.group_by(_U.c.token_id))}
+    views = []
+    for row in tokens:
+        recent: list[PersonTokenUse] = []
+        if counts.get(row.token_id):
+            newest = select(_U).where(_U.c.person_key == person_key, _U.c.token_id == row.token_id)
+            recent = _uses(conn, newest.order_by(_U.c.log_index.desc()).limit(RECENT_USES))
+        views.append(
+            PersonTokenView(
+                _issued(row), row.revoked_at, tuple(recent), counts.get(row.token_id, 0)
+            )
+        )
+    return views
 
 
 def use_of_act(conn: Connection, person_key: str, act_index: int) -> PersonTokenUse | None:

@@ -167,15 +167,15 @@ def my_tokens(
     request: Request, response: Response, person: Annotated[Caller, Depends(PERSON)]
 ) -> list[PersonTokenOut]:
     """Every token the operator issued for me (bearer tokens, sign-in links), newest first:
-    when, of which kind, until when, whether spent or revoked, its log entry, and the acts
-    made with it (each with its act's entry and its own)."""
+    when, of which kind, until when, whether spent or revoked, its log entry, and how many
+    acts were made with it, with the newest 20 (each with its act's entry and its own)."""
     services = request.app.state.services
     carry_checkpoint(response, latest_checkpoint(services))
     return [
         PersonTokenOut(
             kind=t.issued.kind, kind_name=TOKEN_KINDS[t.issued.kind],
             valid_from=t.issued.valid_from, valid_until=t.issued.valid_until,
-            revoked_at=t.revoked_at, log_index=t.issued.log_index,
+            revoked_at=t.revoked_at, log_index=t.issued.log_index, use_count=t.use_count,
             uses=[PersonTokenUseOut(act=u.act, act_index=u.act_index, at=u.at, log_index=u.log_index)
                   for u in t.uses],
         )

@@ -272,6 +272,6 @@ class PersonTokenOut(BaseModel):
     valid_until: datetime
     revoked_at: datetime | None  # a link spent, a token revoked
     log_index: int  # its person_token entry
-    uses: list[
-        PersonTokenUseOut
-    ] = []  # the acts made with it (a link's: in its session), newest first
+    # The acts made with it (a link's: in its session): how many, and the newest 20.
+    use_count: int = 0
+    uses: list[PersonTokenUseOut] = []
